@@ -1,0 +1,52 @@
+/*
+ * cli.h - shared conventions of the `dossier` command line (private).
+ *
+ * Every command lives in cli/cmd_<name>.c as `int cmd_<name>(int argc, char **argv)`
+ * (argv[0] is the command name), parses its options with getopt_long, prints
+ * `--help` text to stdout and returns one of the exit codes below.  Errors go
+ * to stderr as `dossier: <context>: <what is wrong>`.
+ */
+#ifndef DOSSIER_CLI_H
+#define DOSSIER_CLI_H
+
+#include <stdio.h>
+#include "dossier/error.h"
+
+/* Exit codes, the same for every command (documented in README and man page). */
+enum {
+    DSR_EXIT_OK         = 0,  /* success; scan complete; no drift */
+    DSR_EXIT_INCOMPLETE = 1,  /* a required artifact missing/unusable; invalid input found */
+    DSR_EXIT_USAGE      = 2,  /* bad usage or a broken manifest */
+    DSR_EXIT_IO         = 3,  /* I/O failure, log cannot be opened or written */
+    DSR_EXIT_DRIFT      = 4   /* drift from the accepted baseline */
+};
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;   /* one line for `dossier --help` */
+} cli_command;
+
+/* `dossier: <ctx>: <message>` on stderr (ctx may be NULL). */
+void cli_error(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print err as above and return the exit code for its code. */
+int  cli_fail(const dsr_err *err, const char *ctx);
+/* Usage error: message plus "Try 'dossier <cmd> --help'."; returns DSR_EXIT_USAGE. */
+int  cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Map a DSR_E* code to an exit code (manifest/usage -> 2, schema/parse -> 1,
+ * everything else that fails -> 3). */
+int  cli_exit_code(int dsr_code);
+
+/* The log folder, by precedence: --log DIR, then $DOSSIER_LOG, then
+ * <mission_dir>/.dossier when a mission dir is given, else ./.dossier.
+ * Writes into buf (size n) and returns buf. */
+const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf, size_t n);
+
+struct dsr_buf;
+/* Append s as a quoted, escaped JSON string (NULL -> null). */
+void cli_json_str(struct dsr_buf *b, const char *s);
+
+/* 1 when colour may be used on f (a TTY and NO_COLOR unset). */
+int cli_use_color(FILE *f);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * cli_common.c - error printing, exit-code mapping and option defaults shared
+ * by every command (see cli.h).
+ */
+#include "cli.h"
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void cli_error(const char *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dossier: ", stderr);
+    if (ctx && *ctx)
+        fprintf(stderr, "%s: ", ctx);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(int code)
+{
+    switch (code) {
+    case DSR_OK:        return DSR_EXIT_OK;
+    case DSR_EINVAL:
+    case DSR_EMANIFEST: return DSR_EXIT_USAGE;
+    case DSR_ESCHEMA:
+    case DSR_EPARSE:    return DSR_EXIT_INCOMPLETE;
+    default:            return DSR_EXIT_IO;
+    }
+}
+
+int cli_fail(const dsr_err *err, const char *ctx)
+{
+    cli_error(ctx, "%s", err->msg[0] ? err->msg : dsr_err_name(err->code));
+    return cli_exit_code(err->code);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dossier %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'dossier %s --help'.\n", cmd);
+    return DSR_EXIT_USAGE;
+}
+
+const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf, size_t n)
+{
+    const char *env = getenv("DOSSIER_LOG");
+    if (opt_log && *opt_log)
+        snprintf(buf, n, "%s", opt_log);
+    else if (env && *env)
+        snprintf(buf, n, "%s", env);
+    else if (mission_dir && *mission_dir)
+        snprintf(buf, n, "%s/.dossier", mission_dir);
+    else
+        snprintf(buf, n, ".dossier");
+    return buf;
+}
+
+int cli_use_color(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    return isatty(fileno(f)) && !(nc && *nc);
+}
+
+void cli_json_str(dsr_buf *b, const char *s)
+{
+    if (!s) {
+        dsr_buf_puts(b, "null");
+        return;
+    }
+    dsr_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':  dsr_buf_puts(b, "\\\""); break;
+        case '\\': dsr_buf_puts(b, "\\\\"); break;
+        case '\n': dsr_buf_puts(b, "\\n"); break;
+        case '\r': dsr_buf_puts(b, "\\r"); break;
+        case '\t': dsr_buf_puts(b, "\\t"); break;
+        default:
+            if (*p < 0x20)
+                dsr_buf_printf(b, "\\u%04x", *p);
+            else
+                dsr_buf_putc(b, (char)*p);
+        }
+    }
+    dsr_buf_putc(b, '"');
+}

@@ -1,0 +1,118 @@
+/*
+ * cli_proj.c - shared by the projection commands: opening the log with the
+ * projections caught up, choosing a feature, JSON strings.  See cli_proj.h.
+ *
+ * Why read commands catch up: a log filled by `dossier import` of an older
+ * version, or a scan killed between its last commit and its catch-up, has
+ * events the projections have not folded yet; catching up first makes the
+ * report describe the whole log.  When a writer (a running scan) holds the
+ * lock, the report is made from the committed state instead and says so.
+ */
+#include "cli_proj.h"
+#include "cli.h"
+#include "dossier/replay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log **out,
+                  int *stale)
+{
+    char dir[4096];
+    cli_log_dir(log_opt, NULL, dir, sizeof dir);
+    dsr_err err = { 0 };
+    dsr_log *log = NULL;
+    *out = NULL;
+    if (stale)
+        *stale = 0;
+    unsigned flags = DSR_LOG_NOCREATE | (want_writer ? DSR_LOG_WAIT : 0);
+    int rc = dsr_log_open(&log, dir, flags, &err);
+    /* Locked by a writer, or not writable by us: read what is committed. */
+    if (rc && rc != DSR_ENOTFOUND && rc != DSR_ECORRUPT && !want_writer) {
+        rc = dsr_log_open(&log, dir, DSR_LOG_RDONLY | DSR_LOG_NOCREATE, &err);
+        if (!rc && stale)
+            *stale = 1;
+        if (!rc) {
+            *out = log;
+            return DSR_EXIT_OK;
+        }
+    }
+    if (rc == DSR_ENOTFOUND) {
+        cli_error(cmd, "no event log in %s (run 'dossier scan' first, or pass --log DIR)", dir);
+        return DSR_EXIT_IO;
+    }
+    if (rc)
+        return cli_fail(&err, cmd);
+    if ((rc = dsr_replay_catch_up(log, NULL, &err))) {
+        dsr_log_close(log);
+        return cli_fail(&err, cmd);
+    }
+    *out = log;
+    return DSR_EXIT_OK;
+}
+
+int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_all,
+                     char **feature)
+{
+    dsr_err err = { 0 };
+    char **v = NULL;
+    size_t n = 0;
+    *feature = NULL;
+    if (dsr_replay_features(log, &v, &n, &err))
+        return cli_fail(&err, cmd);
+    int code = DSR_EXIT_OK;
+    if (opt) {
+        size_t i = 0;
+        while (i < n && strcmp(v[i], opt))
+            i++;
+        if (i == n) {
+            cli_error(cmd, "feature '%s' has no snapshot in %s", opt, dsr_log_dir(log));
+            code = DSR_EXIT_INCOMPLETE;
+        } else if (!(*feature = strdup(opt))) {
+            cli_error(cmd, "out of memory");
+            code = DSR_EXIT_IO;
+        }
+    } else if (n == 0) {
+        cli_error(cmd, "the log %s holds no completed scan yet (run 'dossier scan')",
+                  dsr_log_dir(log));
+        code = DSR_EXIT_INCOMPLETE;
+    } else if (n == 1) {
+        if (!(*feature = strdup(v[0]))) {
+            cli_error(cmd, "out of memory");
+            code = DSR_EXIT_IO;
+        }
+    } else if (!allow_all) {
+        fprintf(stderr, "dossier %s: the log holds %zu features; choose one with --feature:\n",
+                cmd, n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "  %s\n", v[i]);
+        fprintf(stderr, "Try 'dossier %s --help'.\n", cmd);
+        code = DSR_EXIT_USAGE;
+    }
+    dsr_replay_strv_free(v, n);
+    return code;
+}
+
+void cli_json_fputs(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':  fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}

@@ -1,0 +1,32 @@
+/*
+ * cli_proj.h - what the projection commands (status, snapshot, drift,
+ * baseline, replay) share: opening the log with projections caught up,
+ * choosing the feature, and JSON text output.
+ */
+#ifndef DOSSIER_CLI_PROJ_H
+#define DOSSIER_CLI_PROJ_H
+
+#include <stdio.h>
+
+#include "dossier/error.h"
+#include "dossier/log.h"
+
+/* Open the log named by --log / $DOSSIER_LOG / ./.dossier (never creating
+ * one).  With want_writer: a writer handle (waiting for the lock), caught up;
+ * otherwise a writer if the lock is free, caught up, else a read-only handle
+ * showing the state as last committed (*stale = 1).  Returns an exit code
+ * (0 ok) after printing any error as `dossier <cmd>: ...`. */
+int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log **out,
+                  int *stale);
+
+/* Choose the feature: opt when given (must have a snapshot), else the only
+ * feature of the log; with several, a usage error listing them (when
+ * allow_all is 0) or *feature = NULL meaning "all" (allow_all 1).  Returns an
+ * exit code (0 ok); *feature is malloc'd or NULL. */
+int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_all,
+                     char **feature);
+
+/* JSON string (with quotes) or null. */
+void cli_json_fputs(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * cmd_drift.c - `dossier drift`: explain the drift assessment of a feature's
+ * latest snapshot against its accepted baseline, from the drift projection:
+ * which artifact keys are missing on either side, which contents changed
+ * (old -> new hash), the severity and why.
+ */
+#include "cli.h"
+#include "cli_proj.h"
+#include "dossier/replay.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: dossier drift [--feature SLUG] [--json] [--log DIR]\n"
+"\n"
+"Explain how the latest snapshot of a feature differs from its accepted\n"
+"baseline ('dossier baseline accept').  For every snapshot whose parity hash\n"
+"differs from the baseline's, the drift projection emitted one\n"
+"mission_dossier_parity_drift_detected event; this command shows the latest\n"
+"assessment:\n"
+"  missing locally      artifact keys in the baseline but not present now\n"
+"  new locally          artifact keys present now but not in the baseline\n"
+"  changed              same key and path, other content (old -> new hash)\n"
+"  severity             error   a required artifact is missing locally, or\n"
+"                               completeness fell from complete\n"
+"                       warning an existing artifact changed, or one vanished\n"
+"                       info    only new artifacts appeared\n"
+"A baseline whose key (project, node, feature, target branch, mission type,\n"
+"manifest version) differs from the snapshot's is not compared; the command\n"
+"says which fields differ.\n"
+"\n"
+"Options:\n"
+"  --feature SLUG   the feature; may be left out when the log holds one feature\n"
+"  --json           print one JSON object instead of text\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  -h, --help       show this help\n"
+"\n"
+"Exit status:\n"
+"  0  no drift: same parity as the baseline, no baseline, or not compared\n"
+"  1  the feature has no snapshot\n"
+"  2  usage error (also: several features and no --feature)\n"
+"  3  the log cannot be opened or read\n"
+"  4  drift: the latest snapshot differs from the accepted baseline\n"
+"\n"
+"Examples:\n"
+"  dossier drift --log mission/.dossier\n"
+"  dossier drift --feature 042-x --json | jq '.missing_in_local'\n";
+
+enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON };
+
+static void json_strv(const char *name, char *const *v, size_t n)
+{
+    printf(",\"%s\":[", name);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putchar(',');
+        cli_json_fputs(stdout, v[i]);
+    }
+    putchar(']');
+}
+
+static void json_changes(const char *name, const dsr_drift_change *v, size_t n)
+{
+    printf(",\"%s\":[", name);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"artifact_key\":", i ? "," : "");
+        cli_json_fputs(stdout, v[i].artifact_key);
+        printf(",\"relative_path\":");
+        cli_json_fputs(stdout, v[i].relative_path);
+        printf(",\"old_sha256\":");
+        cli_json_fputs(stdout, v[i].old_sha256[0] ? v[i].old_sha256 : NULL);
+        printf(",\"new_sha256\":");
+        cli_json_fputs(stdout, v[i].new_sha256[0] ? v[i].new_sha256 : NULL);
+        printf(",\"required_status\":\"%s\"}", v[i].required ? "required" : "optional");
+    }
+    putchar(']');
+}
+
+static void print_json(const dsr_drift_info *d)
+{
+    printf("{\"feature_slug\":");
+    cli_json_fputs(stdout, d->feature_slug);
+    printf(",\"status\":\"%s\",\"drift\":%s,\"severity\":", dsr_drift_status_name(d->status),
+           d->status == DSR_DRIFT_DETECTED ? "true" : "false");
+    cli_json_fputs(stdout, d->severity);
+    const char *k[] = { "snapshot_id", "baseline_snapshot_id", "local_parity_hash",
+                        "baseline_parity_hash", "event_id", "source_event_id" };
+    const char *v[] = { d->snapshot_id, d->baseline_snapshot_id, d->local_parity,
+                        d->baseline_parity, d->event_id, d->source_event_id };
+    for (size_t i = 0; i < 6; i++) {
+        printf(",\"%s\":", k[i]);
+        cli_json_fputs(stdout, v[i]);
+    }
+    json_strv("missing_in_local", d->missing_in_local, d->n_missing_in_local);
+    json_strv("missing_in_baseline", d->missing_in_baseline, d->n_missing_in_baseline);
+    json_changes("changed", d->changed, d->n_changed);
+    json_changes("vanished", d->vanished, d->n_vanished);
+    json_changes("added", d->added, d->n_added);
+    json_strv("why", d->why, d->n_why);
+    printf(",\"key_mismatch\":[");
+    for (size_t i = 0; i < d->n_mismatch; i++) {
+        printf("%s{\"field\":", i ? "," : "");
+        cli_json_fputs(stdout, d->mismatch[i].field);
+        printf(",\"snapshot\":");
+        cli_json_fputs(stdout, d->mismatch[i].snapshot_value);
+        printf(",\"baseline\":");
+        cli_json_fputs(stdout, d->mismatch[i].baseline_value);
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+static void text_list(const char *title, char *const *v, size_t n)
+{
+    if (!n)
+        return;
+    printf("%s\n", title);
+    for (size_t i = 0; i < n; i++)
+        printf("  %s\n", v[i]);
+}
+
+static void print_text(const dsr_drift_info *d)
+{
+    printf("Feature:    %s\n", d->feature_slug);
+    printf("Snapshot:   %s  parity %s\n", d->snapshot_id, d->local_parity ? d->local_parity : "-");
+    if (d->baseline_snapshot_id)
+        printf("Baseline:   %s  parity %s\n", d->baseline_snapshot_id,
+               d->baseline_parity ? d->baseline_parity : "-");
+    switch (d->status) {
+    case DSR_DRIFT_NONE:
+        printf("Status:     no drift (same parity hash as the accepted baseline)\n");
+        return;
+    case DSR_DRIFT_NO_BASELINE:
+        printf("Status:     no baseline accepted (use 'dossier baseline accept')\n");
+        return;
+    case DSR_DRIFT_BASELINE_UNKNOWN:
+        printf("Status:     not compared: the baseline's snapshot was never computed by this log\n");
+        return;
+    case DSR_DRIFT_NOT_COMPARED:
+        printf("Status:     not compared: the baseline's key differs from the snapshot's\n");
+        for (size_t i = 0; i < d->n_mismatch; i++)
+            printf("  %-17s baseline %s, snapshot %s\n", d->mismatch[i].field,
+                   d->mismatch[i].baseline_value ? d->mismatch[i].baseline_value : "null",
+                   d->mismatch[i].snapshot_value ? d->mismatch[i].snapshot_value : "null");
+        printf("  (accept a baseline for this key with 'dossier baseline accept')\n");
+        return;
+    case DSR_DRIFT_DETECTED:
+        break;
+    }
+    printf("Status:     DRIFT, severity %s (event %s)\n", d->severity ? d->severity : "-",
+           d->event_id ? d->event_id : "-");
+    text_list("Missing locally (in the baseline, not present now):", d->missing_in_local,
+              d->n_missing_in_local);
+    text_list("New locally (present now, not in the baseline):", d->missing_in_baseline,
+              d->n_missing_in_baseline);
+    if (d->n_changed) {
+        printf("Changed content (old -> new SHA-256):\n");
+        for (size_t i = 0; i < d->n_changed; i++)
+            printf("  %-24s %s\n    %s -> %s\n", d->changed[i].artifact_key,
+                   d->changed[i].relative_path, d->changed[i].old_sha256,
+                   d->changed[i].new_sha256);
+    }
+    text_list("Why:", d->why, d->n_why);
+}
+
+int cmd_drift(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *log_opt = NULL, *feature_opt = NULL;
+    int json = 0, ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_FEATURE: feature_opt = optarg; break;
+        case OPT_JSON:    json = 1; break;
+        case OPT_LOG:     log_opt = optarg; break;
+        case 'h':         fputs(usage_text, stdout); return DSR_EXIT_OK;
+        default:
+            return cli_usage("drift", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("drift", "unexpected argument '%s'", argv[optind]);
+
+    dsr_log *log = NULL;
+    int stale = 0;
+    int code = cli_proj_open("drift", log_opt, 0, &log, &stale);
+    if (code)
+        return code;
+    char *feature = NULL;
+    code = cli_proj_feature("drift", log, feature_opt, 0, &feature);
+    dsr_drift_info *d = NULL;
+    dsr_err err = { 0 };
+    if (!code) {
+        int rc = dsr_replay_drift_get(log, feature, &d, &err);
+        if (rc == DSR_ENOTFOUND) {
+            cli_error("drift", "%s", err.msg);
+            code = DSR_EXIT_INCOMPLETE;
+        } else if (rc) {
+            code = cli_fail(&err, "drift");
+        }
+    }
+    if (!code) {
+        if (stale)
+            fprintf(stderr, "dossier drift: note: another process is writing the log; "
+                    "showing the state as last committed\n");
+        if (json)
+            print_json(d);
+        else
+            print_text(d);
+        if (fflush(stdout)) {
+            cli_error("drift", "cannot write the output");
+            code = DSR_EXIT_IO;
+        } else if (d->status == DSR_DRIFT_DETECTED) {
+            code = DSR_EXIT_DRIFT;
+        }
+    }
+    dsr_drift_info_free(d);
+    free(feature);
+    dsr_log_close(log);
+    return code;
+}

@@ -1,0 +1,274 @@
+/*
+ * cmd_events.c - `dossier events`: print the log's envelopes as NDJSON, one
+ * per line, in log (sequence) order, optionally filtered, optionally
+ * following the log as a writer appends to it.
+ *
+ * The log is opened read-only (a RocksDB secondary), so this runs beside a
+ * scan or import that holds the writer lock.  --follow polls: after printing
+ * everything visible it refreshes the handle every POLL_MS and prints what
+ * was committed meanwhile; SIGINT/SIGTERM end it cleanly (exit 0).
+ */
+#include "cli.h"
+#include "buf.h"
+#include "dossier/event.h"
+#include "dossier/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS 200
+
+static const char usage_text[] =
+"Usage: dossier events [options]\n"
+"\n"
+"Print the events of the log as NDJSON: one canonical envelope per line\n"
+"(event_id, event_type, aggregate_id, timestamp, node_id, lamport_clock,\n"
+"project_uuid, correlation_id, causation_id, schema_version, payload), in\n"
+"log order.  The output can be fed to 'dossier import' or 'dossier validate'.\n"
+"The log is opened read-only, so this works while a scan or import runs.\n"
+"\n"
+"Options:\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --feature SLUG   only events of feature SLUG (aggregate_id feature/SLUG)\n"
+"  --type T         only events of type T; snake_case names\n"
+"                   (mission_dossier_artifact_indexed) and PascalCase aliases\n"
+"                   (MissionDossierArtifactIndexed) are both accepted\n"
+"  --since SEQ      only events after log sequence SEQ (the first event is\n"
+"                   sequence 1; --since 0 prints everything)\n"
+"  --limit N        stop after printing N events\n"
+"  -f, --follow     keep running and print new events as they are committed\n"
+"                   (polls every 200 ms; stop with Ctrl-C or SIGTERM)\n"
+"  -h, --help       show this help\n"
+"\n"
+"Event types:\n"
+"  mission_dossier_artifact_indexed, mission_dossier_artifact_missing,\n"
+"  mission_dossier_snapshot_computed, mission_dossier_parity_drift_detected,\n"
+"  dossier_baseline_accepted, dossier_scan_completed, dossier_artifact_removed\n"
+"\n"
+"Exit status:\n"
+"  0  events printed (possibly none), or --follow stopped by a signal\n"
+"  2  usage error\n"
+"  3  the log cannot be opened or read (missing, corrupt), or output failed\n"
+"\n"
+"Examples:\n"
+"  dossier events --log mission/.dossier > all.ndjson\n"
+"  dossier events --feature 042-x --type MissionDossierArtifactMissing\n"
+"  dossier events --since 1200 --follow | jq -c .payload\n";
+
+enum { OPT_LOG = 256, OPT_FEATURE, OPT_TYPE, OPT_SINCE, OPT_LIMIT };
+
+typedef struct events_cmd {
+    const char    *log_opt;
+    const char    *feature;
+    int            has_type;
+    dsr_event_type type;
+    uint64_t       since;
+    uint64_t       limit;        /* UINT64_MAX: no limit */
+    int            follow;
+} events_cmd;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, events_cmd *c)
+{
+    static const struct option longopts[] = {
+        { "log", required_argument, NULL, OPT_LOG },
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "type", required_argument, NULL, OPT_TYPE },
+        { "since", required_argument, NULL, OPT_SINCE },
+        { "limit", required_argument, NULL, OPT_LIMIT },
+        { "follow", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_LOG:     c->log_opt = optarg; break;
+        case OPT_FEATURE:
+            if (!*optarg)
+                return cli_usage("events", "--feature needs a non-empty slug");
+            c->feature = optarg;
+            break;
+        case OPT_TYPE:
+            if (dsr_event_type_parse(optarg, strlen(optarg), &c->type))
+                return cli_usage("events", "unknown event type '%s' (see the list in "
+                                 "'dossier events --help')", optarg);
+            c->has_type = 1;
+            break;
+        case OPT_SINCE:
+            if (parse_u64(optarg, &c->since))
+                return cli_usage("events", "--since takes a sequence number, not '%s'", optarg);
+            break;
+        case OPT_LIMIT:
+            if (parse_u64(optarg, &c->limit))
+                return cli_usage("events", "--limit takes a count, not '%s'", optarg);
+            break;
+        case 'f': c->follow = 1; break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage("events", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("events", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);   /* a signal cuts it short: that is what we want */
+}
+
+static int wants(const events_cmd *c, const dsr_envelope *env)
+{
+    if (c->has_type && env->type != c->type)
+        return 0;
+    if (c->feature && (env->feature_slug.len != strlen(c->feature)
+                       || memcmp(env->feature_slug.ptr, c->feature, env->feature_slug.len)))
+        return 0;
+    return 1;
+}
+
+/* Print events after *last (updating it) until the end of what the handle
+ * sees or the limit.  Returns 0 or an exit code. */
+static int print_from(dsr_log *log, const events_cmd *c, uint64_t *last, uint64_t *printed,
+                      dsr_buf *line)
+{
+    dsr_err err = {0};
+    dsr_log_iter *it = NULL;
+    if (dsr_log_iter_events(log, *last + 1, &it, &err))
+        return cli_fail(&err, "events");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0, r = 0;
+    const void *k, *v;
+    size_t vl;
+    while (*printed < c->limit && !stop_requested
+           && (r = dsr_log_iter_next(it, &k, NULL, &v, &vl, &err)) == 1) {
+        uint64_t seq = dsr_seq_from_key(k);
+        dsr_envelope env;
+        if (dsr_record_decode(v, vl, &u, &env, &err)) {
+            cli_error("events", "%s: event %llu: %s", dsr_log_dir(log),
+                      (unsigned long long)seq, err.msg);
+            rc = DSR_EXIT_IO;   /* a stored record that does not decode is damage */
+            break;
+        }
+        *last = seq;
+        if (!wants(c, &env))
+            continue;
+        dsr_buf_reset(line);
+        if (dsr_msgpack_to_json(&u.data, line) || dsr_buf_putc(line, '\n')) {
+            cli_error("events", "out of memory");
+            rc = DSR_EXIT_IO;
+            break;
+        }
+        if (fwrite(line->data, 1, line->len, stdout) != line->len) {
+            cli_error("events", "cannot write output: %s", strerror(errno));
+            rc = DSR_EXIT_IO;
+            break;
+        }
+        (*printed)++;
+    }
+    if (!rc && r < 0)
+        rc = cli_fail(&err, "events");
+    msgpack_unpacked_destroy(&u);
+    dsr_log_iter_free(it);
+    return rc;
+}
+
+int cmd_events(int argc, char **argv)
+{
+    events_cmd c;
+    memset(&c, 0, sizeof c);
+    c.limit = UINT64_MAX;
+    int prc = parse_args(argc, argv, &c);
+    if (prc)
+        return prc < 0 ? DSR_EXIT_OK : prc;
+
+    char dirbuf[PATH_MAX];
+    const char *dir = cli_log_dir(c.log_opt, NULL, dirbuf, sizeof dirbuf);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (c.follow) {
+        /* No SA_RESTART: a signal interrupts the poll sleep at once. */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+
+    dsr_err err = {0};
+    dsr_log *log = NULL;
+    int rc;
+    for (;;) {
+        rc = dsr_log_open(&log, dir, DSR_LOG_RDONLY, &err);
+        /* Following a log that does not exist yet: wait for its first writer. */
+        if (rc != DSR_ENOTFOUND || !c.follow || stop_requested)
+            break;
+        sleep_ms(POLL_MS);
+    }
+    if (rc) {
+        if (rc == DSR_ENOTFOUND && stop_requested)
+            return DSR_EXIT_OK;
+        return cli_fail(&err, "events");
+    }
+
+    uint64_t last = c.since, printed = 0;
+    dsr_buf line = DSR_BUF_INIT;
+    int code = DSR_EXIT_OK;
+    for (;;) {
+        if ((code = print_from(log, &c, &last, &printed, &line)))
+            break;
+        if (!c.follow || printed >= c.limit || stop_requested)
+            break;
+        if (fflush(stdout) != 0) {
+            cli_error("events", "cannot write output: %s", strerror(errno));
+            code = DSR_EXIT_IO;
+            break;
+        }
+        sleep_ms(POLL_MS);
+        if (stop_requested)
+            break;
+        if (dsr_log_refresh(log, &err)) {
+            code = cli_fail(&err, "events");
+            break;
+        }
+    }
+    dsr_buf_free(&line);
+    dsr_log_close(log);
+    if (fflush(stdout) != 0 && code == DSR_EXIT_OK) {
+        cli_error("events", "cannot write output: %s", strerror(errno));
+        code = DSR_EXIT_IO;
+    }
+    return code;
+}

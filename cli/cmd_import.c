@@ -1,0 +1,333 @@
+/*
+ * cmd_import.c - `dossier import FILE|-`: append NDJSON envelopes produced by
+ * another log (or by `dossier events`) to this log, idempotently.
+ *
+ * All or nothing on validation: every line is parsed (strict JSON) and
+ * validated as an envelope before the log is even opened; one bad line and
+ * nothing from the file is appended.  The parsed records are staged in memory
+ * as msgpack, so stdin works the same as a file and nothing is parsed twice.
+ *
+ * Appending goes through dsr_emit_import in large atomic, fsync'd batches
+ * (DOSSIER_BATCH_EVENTS, default 16384).  A crash or kill in the middle
+ * leaves whole batches only; because appends are idempotent by event_id,
+ * running the same import again completes it and adds exactly the rest.
+ * The log's lamport clock follows the merge rule: max(local, stamp) + 1 for
+ * every envelope actually added; stored envelopes keep their own stamp.
+ */
+#include "cli.h"
+#include "dossier/emit.h"
+#include "dossier/event.h"
+#include "dossier/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BATCH_EVENTS 16384
+#define MAX_REPORTED 50
+
+static const char usage_text[] =
+"Usage: dossier import FILE|- [options]\n"
+"\n"
+"Append the event envelopes in FILE (NDJSON: one JSON envelope per line, as\n"
+"printed by 'dossier events'; '-' reads standard input) to the log.\n"
+"\n"
+"Every line is validated first (strict JSON, the envelope fields, and the\n"
+"payload of its event type; PascalCase event types such as\n"
+"MissionDossierArtifactIndexed are accepted and stored in snake_case).  If\n"
+"any line is invalid, each problem is reported as FILE:LINE: problem and\n"
+"nothing from the file is appended.  Blank lines are ignored.\n"
+"\n"
+"Envelopes keep their event_id, payload and lamport_clock stamp.  An\n"
+"envelope whose event_id is already in the log is skipped (a duplicate), so\n"
+"importing the same file twice adds nothing, and re-running an import that\n"
+"was interrupted adds exactly what is missing.  For every envelope added the\n"
+"log's lamport clock becomes max(clock, envelope's lamport_clock) + 1.\n"
+"\n"
+"Options:\n"
+"  --log DIR     event log folder (default: $DOSSIER_LOG, else ./.dossier);\n"
+"                created when it does not exist\n"
+"  --wait        wait for another writer (a scan or import) to release the\n"
+"                log instead of failing\n"
+"  -q, --quiet   print nothing but errors\n"
+"  -h, --help    show this help\n"
+"\n"
+"Environment:\n"
+"  DOSSIER_LOG            default log folder\n"
+"  DOSSIER_BATCH_EVENTS   envelopes per atomic, fsync'd batch (default 16384)\n"
+"\n"
+"Output: one line, 'FILE: N envelopes, A added, D duplicates'.\n"
+"\n"
+"Exit status:\n"
+"  0  imported (A may be 0)\n"
+"  1  a line is not a valid envelope: nothing was appended\n"
+"  2  usage error\n"
+"  3  FILE cannot be read, or the log cannot be opened or written (locked by\n"
+"     another writer without --wait, corrupt, disk full); batches committed\n"
+"     before the failure stay, and re-running the import completes it\n"
+"\n"
+"Examples:\n"
+"  dossier events --log a/.dossier > a.ndjson && dossier import a.ndjson --log b/.dossier\n"
+"  ssh host dossier events | dossier import - --wait\n";
+
+enum { OPT_LOG = 256, OPT_WAIT };
+
+typedef struct import_cmd {
+    const char *file;
+    const char *log_opt;
+    int         wait, quiet;
+} import_cmd;
+
+typedef struct staged {
+    size_t off, len;   /* in the stage buffer */
+    size_t line;
+} staged;
+
+typedef struct stage {
+    msgpack_sbuffer buf;
+    staged         *recs;
+    size_t          n, cap;
+} stage;
+
+static int parse_args(int argc, char **argv, import_cmd *c)
+{
+    static const struct option longopts[] = {
+        { "log", required_argument, NULL, OPT_LOG },
+        { "wait", no_argument, NULL, OPT_WAIT },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_LOG:  c->log_opt = optarg; break;
+        case OPT_WAIT: c->wait = 1; break;
+        case 'q':      c->quiet = 1; break;
+        case 'h':      fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage("import", optind >= argc ? "missing FILE (use - for standard input)"
+                                                  : "exactly one FILE is expected");
+    c->file = argv[optind];
+    return 0;
+}
+
+static size_t batch_events(void)
+{
+    const char *s = getenv("DOSSIER_BATCH_EVENTS");
+    if (s && *s) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (!errno && !*end && v > 0 && v <= 10u * 1000 * 1000)
+            return v;
+    }
+    return DEFAULT_BATCH_EVENTS;
+}
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* Phase 1: parse and validate every line into st.  Returns 0 when all lines
+ * are valid, DSR_EXIT_INCOMPLETE when some are not (each reported), or an
+ * exit code for I/O trouble. */
+static int stage_file(const import_cmd *c, const char *name, stage *st)
+{
+    FILE *f = strcmp(c->file, "-") ? fopen(c->file, "r") : stdin;
+    if (!f) {
+        cli_error("import", "%s: %s", c->file, strerror(errno));
+        return DSR_EXIT_IO;
+    }
+    char *ln = NULL;
+    size_t lncap = 0, lineno = 0, bad = 0;
+    ssize_t n;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int code = 0;
+    while ((n = getline(&ln, &lncap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (ln[len - 1] == '\n' || ln[len - 1] == '\r'))
+            len--;
+        if (blank(ln, len))
+            continue;
+        dsr_err err = {0};
+        size_t mark = st->buf.size;
+        int bad_line = 0;
+        if (dsr_json_to_msgpack(ln, len, &st->buf, &err)) {
+            bad_line = 1;
+        } else {
+            size_t off = 0;
+            dsr_envelope env;
+            if (msgpack_unpack_next(&u, st->buf.data + mark, st->buf.size - mark, &off)
+                != MSGPACK_UNPACK_SUCCESS) {
+                dsr_err_set(&err, DSR_ENOMEM, "out of memory decoding the line");
+                bad_line = 1;
+            } else if (dsr_envelope_view(&u.data, &env, &err)) {
+                bad_line = 1;
+            }
+        }
+        if (bad_line) {
+            if (err.code == DSR_ENOMEM) {
+                cli_error("import", "%s:%zu: %s", name, lineno, err.msg);
+                code = DSR_EXIT_IO;
+                break;
+            }
+            if (bad < MAX_REPORTED)
+                cli_error(NULL, "%s:%zu: %s", name, lineno, err.msg);
+            bad++;
+            st->buf.size = mark;   /* drop the line's bytes; keep validating */
+            continue;
+        }
+        if (bad)
+            st->buf.size = mark;   /* nothing will be appended: stop staging */
+        else {
+            if (st->n == st->cap) {
+                size_t cap = st->cap ? st->cap * 2 : 1024;
+                staged *p = realloc(st->recs, cap * sizeof *p);
+                if (!p) {
+                    cli_error("import", "out of memory staging %s", name);
+                    code = DSR_EXIT_IO;
+                    break;
+                }
+                st->recs = p;
+                st->cap = cap;
+            }
+            st->recs[st->n].off = mark;
+            st->recs[st->n].len = st->buf.size - mark;
+            st->recs[st->n].line = lineno;
+            st->n++;
+        }
+    }
+    if (!code && ferror(f)) {
+        cli_error("import", "%s: read error: %s", name, strerror(errno));
+        code = DSR_EXIT_IO;
+    }
+    free(ln);
+    msgpack_unpacked_destroy(&u);
+    if (f != stdin)
+        fclose(f);
+    if (!code && bad) {
+        if (bad > MAX_REPORTED)
+            cli_error(NULL, "%s: ... and %zu more invalid lines", name, bad - MAX_REPORTED);
+        cli_error("import", "%s: %zu invalid line%s; nothing was imported", name, bad,
+                  bad == 1 ? "" : "s");
+        code = DSR_EXIT_INCOMPLETE;
+    }
+    return code;
+}
+
+/* Phase 2: append the staged envelopes in batches.  *added counts envelopes
+ * in committed batches only. */
+static int append_all(dsr_log *log, const char *name, const stage *st, size_t *added,
+                      size_t *dups)
+{
+    size_t pending = 0;
+    size_t max = batch_events();
+    dsr_err err = {0};
+    dsr_log_batch *b = NULL;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int code = 0;
+    for (size_t i = 0; i < st->n && !code; i++) {
+        if (!b && dsr_log_batch_begin(log, &b, &err)) {
+            code = cli_fail(&err, "import");
+            break;
+        }
+        const staged *r = &st->recs[i];
+        size_t off = 0;
+        dsr_envelope env;
+        dsr_emit_result res;
+        if (msgpack_unpack_next(&u, st->buf.data + r->off, r->len, &off)
+            != MSGPACK_UNPACK_SUCCESS) {
+            cli_error("import", "%s:%zu: out of memory", name, r->line);
+            code = DSR_EXIT_IO;
+        } else if (dsr_envelope_view(&u.data, &env, &err)
+                   || dsr_emit_import(b, &env, &res, &err)) {
+            cli_error("import", "%s:%zu: %s", name, r->line, err.msg);
+            code = cli_exit_code(err.code) == DSR_EXIT_OK ? DSR_EXIT_IO
+                                                           : cli_exit_code(err.code);
+        } else if (res.duplicate) {
+            (*dups)++;
+        } else {
+            pending++;
+        }
+        if (code)
+            break;
+        if (dsr_log_batch_events(b) >= max) {
+            int rc = dsr_log_batch_commit(b, &err);
+            b = NULL;
+            if (rc)
+                code = cli_fail(&err, "import");
+            else
+                *added += pending;
+            pending = 0;
+        }
+    }
+    if (b && !code) {
+        if (dsr_log_batch_commit(b, &err))
+            code = cli_fail(&err, "import");
+        else
+            *added += pending;
+        b = NULL;
+    }
+    /* After a failure nothing of the open batch is stored; earlier batches are. */
+    dsr_log_batch_abort(b);
+    msgpack_unpacked_destroy(&u);
+    return code;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    import_cmd c;
+    memset(&c, 0, sizeof c);
+    int prc = parse_args(argc, argv, &c);
+    if (prc)
+        return prc < 0 ? DSR_EXIT_OK : prc;
+    const char *name = strcmp(c.file, "-") ? c.file : "<stdin>";
+
+    stage st;
+    memset(&st, 0, sizeof st);
+    msgpack_sbuffer_init(&st.buf);
+    int code = stage_file(&c, name, &st);
+    size_t added = 0, dups = 0;
+    if (!code && st.n) {
+        char dirbuf[PATH_MAX];
+        const char *dir = cli_log_dir(c.log_opt, NULL, dirbuf, sizeof dirbuf);
+        dsr_err err = {0};
+        dsr_log *log = NULL;
+        if (dsr_log_open(&log, dir, c.wait ? DSR_LOG_WAIT : 0, &err))
+            code = cli_fail(&err, "import");
+        else
+            code = append_all(log, name, &st, &added, &dups);
+        dsr_log_close(log);
+    }
+    if (code == DSR_EXIT_IO && added)
+        cli_error("import", "%s: %zu envelopes were added before the failure; run the "
+                  "same import again to add the rest", name, added);
+    if (!code && !c.quiet)
+        printf("%s: %zu envelope%s, %zu added, %zu duplicate%s\n", name, st.n,
+               st.n == 1 ? "" : "s", added, dups, dups == 1 ? "" : "s");
+    free(st.recs);
+    msgpack_sbuffer_destroy(&st.buf);
+    if (fflush(stdout) != 0 && !code) {
+        cli_error("import", "cannot write output: %s", strerror(errno));
+        code = DSR_EXIT_IO;
+    }
+    return code;
+}

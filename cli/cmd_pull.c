@@ -1,0 +1,277 @@
+/*
+ * cmd_pull.c - `dossier pull`: import the events other nodes published to a
+ * NATS JetStream stream into the local log (library: replay/nats_pull.c),
+ * then bring the projections up to date.  This file parses options and
+ * presents results.
+ *
+ * pull writes the log, so it is a writer like `dossier scan`: one at a time
+ * (--wait queues behind the running one).  Projections are caught up after
+ * the import, as after a scan.  Always compiled; without libnats
+ * the command explains it is unavailable.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: dossier pull --nats URL [options]\n"
+"\n"
+"Import into the local log every event of a NATS JetStream stream that this\n"
+"log's durable consumer has not acknowledged yet, then exit.\n"
+"\n"
+"Each message must be an envelope as 'dossier publish' sends it.  Envelopes\n"
+"go through the same idempotent path as 'dossier import': an event whose\n"
+"event_id the log already holds (this node's own events, re-deliveries) is\n"
+"not stored again, and the log's lamport clock becomes max(local, remote)+1.\n"
+"Messages are fetched in batches; each batch is committed to the log with\n"
+"fsync before its messages are acknowledged, so a crash never loses an event\n"
+"and a re-delivered one is recognised.  A message that is not a valid\n"
+"envelope is reported, terminated on the server (never re-delivered) and\n"
+"not imported.\n"
+"\n"
+"The durable consumer (deliver all, explicit acks) is created on first use;\n"
+"its default name is derived from the log's node_id (and the --feature), so\n"
+"every log has its own position in the stream.  Logs that both publish and\n"
+"pull converge: each ends with the same set of event_ids.  After the import\n"
+"the projections (snapshots, drift) are brought up to date, as after a scan.\n"
+"\n"
+"Options:\n"
+"  --nats URL            NATS server, e.g. nats://127.0.0.1:4222; a comma-\n"
+"                        separated list names members of one cluster (required)\n"
+"  --stream NAME         JetStream stream (default DOSSIER)\n"
+"  --subject-prefix P    subject prefix the publishers used (default dossier)\n"
+"  --feature SLUG        import only this feature's events\n"
+"  --durable NAME        consumer name (default dossier-<node_id>[-<feature>])\n"
+"  --creds FILE          NATS user credentials file\n"
+"  --batch N             messages per fetch and per log commit (default 1024)\n"
+"  --ack-wait DURATION   when the consumer is created: how long the server\n"
+"                        waits for an ack before it re-delivers a message, e.g.\n"
+"                        the batch of a pull that crashed (default 30s; units\n"
+"                        ms, s, m, h)\n"
+"  --log DIR             event log folder (default: $DOSSIER_LOG, else\n"
+"                        ./.dossier); created when missing\n"
+"  --wait                wait for another writer (a scan, import or pull) to\n"
+"                        release the log instead of failing\n"
+"  -q, --quiet           print nothing but errors\n"
+"  -h, --help            show this help\n"
+"\n"
+"Exit status:\n"
+"  0  caught up: every message of the consumer is in the log\n"
+"  1  caught up, but some messages were not valid envelopes (reported)\n"
+"  2  usage error, or dossier was built without NATS support\n"
+"  3  the log is locked or cannot be written, NATS cannot be reached,\n"
+"     JetStream is off, or the stream does not exist\n"
+"\n"
+"Examples:\n"
+"  dossier pull --nats nats://127.0.0.1:4222\n"
+"  dossier pull --nats nats://hub:4222 --feature 042-checkout --log ./.dossier --wait\n";
+
+#ifndef DOSSIER_WITH_NATS
+
+int cmd_pull(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return DSR_EXIT_OK;
+        }
+    cli_error("pull", "this dossier was built without NATS support (install libnats-dev "
+              "and rebuild with -DDOSSIER_WITH_NATS=ON)");
+    return DSR_EXIT_USAGE;
+}
+
+#else /* DOSSIER_WITH_NATS */
+
+#include "dossier/log.h"
+#include "dossier/nats.h"
+#include "dossier/replay.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+
+enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CREDS,
+       OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT };
+
+typedef struct pull_cmd {
+    const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt;
+    int         batch, wait, quiet;
+    int64_t     ack_wait_ms;
+} pull_cmd;
+
+/* "500ms", "90s", "2m", "1h" -> milliseconds; 0 or -1. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v <= 0)
+        return -1;
+    long long mul = !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000
+                  : !strcmp(end, "m") ? 60 * 1000 : !strcmp(end, "h") ? 3600 * 1000 : 0;
+    if (!mul || v > (long long)(INT64_MAX / 1000000 / mul))
+        return -1;
+    *ms = v * mul;
+    return 0;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int parse_args(int argc, char **argv, pull_cmd *c)
+{
+    static const struct option longopts[] = {
+        { "nats", required_argument, NULL, OPT_NATS },
+        { "stream", required_argument, NULL, OPT_STREAM },
+        { "subject-prefix", required_argument, NULL, OPT_PREFIX },
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "durable", required_argument, NULL, OPT_DURABLE },
+        { "creds", required_argument, NULL, OPT_CREDS },
+        { "batch", required_argument, NULL, OPT_BATCH },
+        { "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "wait", no_argument, NULL, OPT_WAIT },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_NATS:    c->url = optarg; break;
+        case OPT_STREAM:  c->stream = optarg; break;
+        case OPT_PREFIX:  c->prefix = optarg; break;
+        case OPT_FEATURE: c->feature = optarg; break;
+        case OPT_DURABLE: c->durable = optarg; break;
+        case OPT_CREDS:   c->creds = optarg; break;
+        case OPT_LOG:     c->log_opt = optarg; break;
+        case OPT_WAIT:    c->wait = 1; break;
+        case OPT_BATCH: {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 65536)
+                return cli_usage("pull", "--batch takes a number from 1 to 65536, not '%s'",
+                                 optarg);
+            c->batch = (int)v;
+            break;
+        }
+        case OPT_ACK_WAIT:
+            if (parse_duration(optarg, &c->ack_wait_ms))
+                return cli_usage("pull", "--ack-wait takes a duration such as 30s, not '%s'",
+                                 optarg);
+            break;
+        case 'q': c->quiet = 1; break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage("pull", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("pull", "unexpected argument '%s'", argv[optind]);
+    if (!c->url)
+        return cli_usage("pull", "--nats URL is required");
+    if (c->feature && !*c->feature)
+        return cli_usage("pull", "--feature needs a feature slug");
+    return 0;
+}
+
+static void on_invalid(void *ctx, uint64_t stream_seq, const char *subject, const dsr_err *why)
+{
+    (void)ctx;
+    cli_error("pull", "stream message %llu (%s) is not a valid envelope, not imported: %s",
+              (unsigned long long)stream_seq, subject ? subject : "?", why->msg);
+}
+
+int cmd_pull(int argc, char **argv)
+{
+    pull_cmd c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, &c);
+    if (rc)
+        return rc < 0 ? DSR_EXIT_OK : rc;
+
+    char logdir[PATH_MAX];
+    cli_log_dir(c.log_opt, NULL, logdir, sizeof logdir);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    dsr_err err;
+    dsr_err_clear(&err);
+    dsr_log *log = NULL;
+    dsr_nats *n = NULL;
+    int exit_code = DSR_EXIT_OK;
+
+    /* Take the log first: a locked log fails before touching the server. */
+    if ((rc = dsr_log_open(&log, logdir, c.wait ? DSR_LOG_WAIT : 0, &err))) {
+        exit_code = cli_fail(&err, "pull");
+        goto out;
+    }
+    dsr_nats_opts no = { .url = c.url, .creds_file = c.creds, .stream = c.stream,
+                         .subject_prefix = c.prefix, .client_name = "dossier pull" };
+    if ((rc = dsr_nats_connect(&n, &no, &err))) {
+        exit_code = cli_fail(&err, "pull");
+        goto out;
+    }
+    dsr_nats_pull_opts po = { .feature_slug = c.feature, .durable = c.durable,
+                              .batch = c.batch, .ack_wait_ms = c.ack_wait_ms,
+                              .stop = &stop_flag,
+                              .on_invalid = on_invalid };
+    dsr_nats_pull_stats st;
+    rc = dsr_nats_pull(n, log, &po, &st, &err);
+    if (!c.quiet && (rc == 0 || st.received)) {
+        printf("dossier pull: %llu received from stream %s (consumer %s): %llu imported, "
+               "%llu already in the log",
+               (unsigned long long)st.received, dsr_nats_stream_name(n), st.durable,
+               (unsigned long long)st.imported, (unsigned long long)st.duplicates);
+        if (st.invalid)
+            printf(", %llu invalid", (unsigned long long)st.invalid);
+        if (st.other_feature)
+            printf(", %llu of other features", (unsigned long long)st.other_feature);
+        if (st.imported)
+            printf("; log sequences %llu..%llu", (unsigned long long)st.first_seq,
+                   (unsigned long long)st.last_seq);
+        printf("\n");
+    }
+    if (rc) {
+        exit_code = cli_fail(&err, "pull");
+        goto out;
+    }
+    /* Imported scan runs become snapshots (and drift assessments) here, as
+     * after a local scan.  Also run when nothing was imported: it completes
+     * the work of a pull that crashed between its commit and this point. */
+    dsr_replay_stats rs;
+    memset(&rs, 0, sizeof rs);
+    if ((rc = dsr_replay_catch_up(log, &rs, &err))) {
+        exit_code = cli_fail(&err, "pull: projections");
+        goto out;
+    }
+    if (!c.quiet && rs.derived_new)
+        printf("dossier pull: projections derived %llu new event%s\n",
+               (unsigned long long)rs.derived_new, rs.derived_new == 1 ? "" : "s");
+    if (st.invalid)
+        exit_code = DSR_EXIT_INCOMPLETE;
+
+out:
+    dsr_nats_close(n);
+    dsr_log_close(log);
+    dsr_nats_shutdown(2000);
+    return exit_code;
+}
+
+#endif /* DOSSIER_WITH_NATS */

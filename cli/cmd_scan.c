@@ -1,0 +1,218 @@
+/*
+ * cmd_scan.c - `dossier scan`: index a mission folder, record the run as
+ * events in the log (dsr_record_scan), bring the projections up to date and
+ * print a summary.  All the work is in the library; this file parses options
+ * and presents results.
+ */
+#include "cli.h"
+#include "scan_opts.h"
+#include "buf.h"
+#include "dossier/log.h"
+#include "dossier/record.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: dossier scan MISSION_DIR [options]\n"
+"\n"
+"Index MISSION_DIR like 'dossier index' and record the result as events in\n"
+"the log: one mission_dossier_artifact_indexed per present artifact, one\n"
+"mission_dossier_artifact_missing per absent or unusable required artifact,\n"
+"and a dossier_scan_completed marker committed in the run's last atomic,\n"
+"fsync'd batch.  Projections (snapshot, drift) are then brought up to date.\n"
+"\n"
+"Options:\n"
+"  --manifest FILE      expected-artifacts manifest (YAML)\n"
+"  --mission-type TYPE  use a built-in manifest (software-dev, research, ...)\n"
+"  --step STEP          also require the manifest's required_by_step STEP\n"
+"  --feature SLUG       feature slug (default: the folder's name)\n"
+"  --jobs N             hashing threads (default: number of cores)\n"
+"  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
+"                       MISSION_DIR/.dossier)\n"
+"  --branch NAME        target branch recorded with the run (default: the\n"
+"                       folder's git branch, else 'main')\n"
+"  --wait               wait for another writer to release the log\n"
+"  --json               print a machine-readable summary on stdout\n"
+"  -q, --quiet          print nothing but errors\n"
+"  -h, --help           show this help\n"
+"\n"
+"Environment:\n"
+"  DOSSIER_LOG            default log folder\n"
+"  DOSSIER_BATCH_EVENTS   events per atomic batch (default 16384)\n"
+"\n"
+"Exit status:\n"
+"  0  scan recorded; every required artifact present (or no manifest)\n"
+"  1  scan recorded; a required artifact is missing or unusable\n"
+"  2  usage error or broken manifest (nothing scanned)\n"
+"  3  I/O failure: the folder or the log cannot be read or written, or an\n"
+"     event was refused (the run is then left incomplete)\n"
+"\n"
+"Examples:\n"
+"  dossier scan examples/sample-mission --mission-type software-dev\n"
+"  dossier scan kitty-specs/042-x --manifest expected.yaml --json\n";
+
+enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
+       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON };
+
+typedef struct scan_cmd {
+    cli_scan_opts scan;
+    const char   *log_opt;
+    const char   *branch;
+    int           wait, json, quiet;
+} scan_cmd;
+
+static int parse_args(int argc, char **argv, scan_cmd *c)
+{
+    static const struct option longopts[] = {
+        { "manifest", required_argument, NULL, OPT_MANIFEST },
+        { "mission-type", required_argument, NULL, OPT_MISSION_TYPE },
+        { "step", required_argument, NULL, OPT_STEP },
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "jobs", required_argument, NULL, OPT_JOBS },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "branch", required_argument, NULL, OPT_BRANCH },
+        { "wait", no_argument, NULL, OPT_WAIT },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
+        case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
+        case OPT_STEP:         c->scan.step = optarg; break;
+        case OPT_FEATURE:      c->scan.feature = optarg; break;
+        case OPT_JOBS:
+            if (cli_parse_jobs(optarg, &c->scan.jobs))
+                return cli_usage("scan", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case OPT_LOG:    c->log_opt = optarg; break;
+        case OPT_BRANCH: c->branch = optarg; break;
+        case OPT_WAIT:   c->wait = 1; break;
+        case OPT_JSON:   c->json = 1; break;
+        case 'q':        c->quiet = 1; break;
+        case 'h':        fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage("scan", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage("scan", optind >= argc ? "missing MISSION_DIR"
+                                                : "exactly one MISSION_DIR is expected");
+    c->scan.mission_dir = argv[optind];
+    return 0;
+}
+
+static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_record_stats *st,
+                        const char *logdir)
+{
+    printf("dossier scan: %s (feature %s)\n", c->scan.mission_dir, r->feature_slug);
+    printf("  manifest      %s\n", c->scan.manifest ? dsr_manifest_mission_type(c->scan.manifest)
+                                                    : "none (completeness unknown)");
+    printf("  artifacts     %zu present, %zu required (%zu missing), %zu optional present\n",
+           r->n_present, r->n_required, r->n_required_missing, r->n_optional_present);
+    if (r->n_warnings)
+        printf("  skipped       %zu entr%s (run 'dossier index' to list them)\n",
+               r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
+    printf("  completeness  %s\n", !r->has_manifest ? "unknown"
+                                   : r->n_required_missing ? "incomplete" : "complete");
+    printf("  events        %llu indexed, %llu missing, run %s\n",
+           (unsigned long long)st->indexed, (unsigned long long)st->missing, st->run_id);
+    printf("  log           %s (sequences %llu..%llu)\n", logdir,
+           (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
+    for (size_t i = 0; i < r->n_artifacts; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        if (!a->present && a->required)
+            printf("  missing       %s (%s: %s)\n", a->artifact_key, a->relative_path,
+                   dsr_reason_name(a->reason));
+    }
+}
+
+static void print_json(const dsr_scan_result *r, const dsr_record_stats *st, const char *logdir)
+{
+    dsr_buf b = DSR_BUF_INIT;
+    dsr_buf_puts(&b, "{\"feature_slug\":");
+    cli_json_str(&b, r->feature_slug);
+    dsr_buf_printf(&b, ",\"run_id\":\"%s\",\"completed\":%s,\"completeness_status\":\"%s\","
+                   "\"present\":%zu,\"required\":%zu,\"required_missing\":%zu,"
+                   "\"optional_present\":%zu,\"skipped\":%zu,"
+                   "\"events\":{\"indexed\":%llu,\"missing\":%llu,\"first_seq\":%llu,"
+                   "\"last_seq\":%llu},\"log\":",
+                   st->run_id, st->completed ? "true" : "false",
+                   !r->has_manifest ? "unknown" : r->n_required_missing ? "incomplete" : "complete",
+                   r->n_present, r->n_required, r->n_required_missing, r->n_optional_present,
+                   r->n_warnings, (unsigned long long)st->indexed, (unsigned long long)st->missing,
+                   (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
+    cli_json_str(&b, logdir);
+    dsr_buf_putc(&b, '}');
+    if (b.data)
+        puts(b.data);
+    dsr_buf_free(&b);
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    scan_cmd c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, &c);
+    if (rc)
+        return rc < 0 ? DSR_EXIT_OK : rc;
+    if ((rc = cli_scan_load_manifest(&c.scan, "scan")) != DSR_EXIT_OK)
+        return rc;
+
+    char logdir[PATH_MAX], branch[256];
+    cli_log_dir(c.log_opt, c.scan.mission_dir, logdir, sizeof logdir);
+    if (!c.branch)
+        c.branch = dsr_git_branch(c.scan.mission_dir, branch, sizeof branch) ? "main" : branch;
+
+    dsr_err err;
+    dsr_err_clear(&err);
+    dsr_log *log = NULL;
+    dsr_scan_result *r = NULL;
+    int exit_code = DSR_EXIT_OK;
+    /* Open the log first: a locked or broken log fails before any hashing. */
+    if ((rc = dsr_log_open(&log, logdir, c.wait ? DSR_LOG_WAIT : 0, &err))) {
+        exit_code = cli_fail(&err, logdir);
+        goto out;
+    }
+    dsr_scan_opts so = { .root = c.scan.mission_dir, .manifest = c.scan.manifest,
+                         .step_id = c.scan.step, .feature_slug = c.scan.feature,
+                         .jobs = c.scan.jobs };
+    if ((rc = dsr_scan(&so, &r, &err))) {
+        exit_code = cli_fail(&err, c.scan.mission_dir);
+        goto out;
+    }
+    dsr_record_opts ro = {
+        .mission_type = c.scan.manifest ? dsr_manifest_mission_type(c.scan.manifest) : NULL,
+        .manifest_version = c.scan.manifest ? dsr_manifest_version(c.scan.manifest) : NULL,
+        .step_id = c.scan.step, .target_branch = c.branch,
+    };
+    const char *be = getenv("DOSSIER_BATCH_EVENTS");
+    if (be && *be)
+        ro.batch_events = (size_t)strtoull(be, NULL, 10);
+    dsr_record_stats st;
+    if ((rc = dsr_record_scan(log, r, &ro, &st, &err))) {
+        exit_code = cli_fail(&err, logdir);
+        if (exit_code != DSR_EXIT_USAGE)
+            exit_code = DSR_EXIT_IO;
+        goto out;
+    }
+    if (c.json)
+        print_json(r, &st, logdir);
+    else if (!c.quiet)
+        print_human(&c, r, &st, logdir);
+    exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
+out:
+    dsr_scan_result_free(r);
+    dsr_log_close(log);
+    cli_scan_opts_free(&c.scan);
+    return exit_code;
+}

@@ -1,0 +1,219 @@
+/*
+ * cmd_snapshot.c - `dossier snapshot`: show a feature's latest snapshot (or
+ * one by id) from the snapshot projection: completeness, counts, parity hash
+ * and the required artifacts that are missing.
+ */
+#include "cli.h"
+#include "cli_proj.h"
+#include "dossier/replay.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: dossier snapshot [--feature SLUG] [--id SNAPSHOT_ID] [--artifacts] [--json]\n"
+"                        [--log DIR]\n"
+"\n"
+"Show the latest snapshot of a feature, as computed from the event log by the\n"
+"snapshot projection (one snapshot per completed 'dossier scan'): completeness,\n"
+"artifact counts, the parity hash and the list of missing required artifacts.\n"
+"\n"
+"The parity hash is SHA-256 over the concatenation of the sorted lowercase hex\n"
+"SHA-256 content hashes of the present artifacts (spec-kitty's algorithm), so\n"
+"two trees with the same contents have the same parity hash.  Completeness is\n"
+"'unknown' when the scan had no manifest, 'complete' when no required artifact\n"
+"is missing, else 'incomplete'.\n"
+"\n"
+"Options:\n"
+"  --feature SLUG   the feature to show; may be left out when the log holds one\n"
+"                   feature (with several, the command lists them)\n"
+"  --id ID          show snapshot ID instead of the latest one\n"
+"  --artifacts      also list the present artifacts (key, path, class, hash)\n"
+"  --json           print one JSON object instead of text\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  -h, --help       show this help\n"
+"\n"
+"Exit status:\n"
+"  0  the snapshot is complete (or completeness is unknown: no manifest)\n"
+"  1  the snapshot is incomplete, or the feature has no snapshot\n"
+"  2  usage error (also: several features and no --feature)\n"
+"  3  the log cannot be opened or read\n"
+"\n"
+"Examples:\n"
+"  dossier snapshot --log mission/.dossier\n"
+"  dossier snapshot --feature 042-dossier --json | jq .parity_hash_sha256\n";
+
+enum { OPT_LOG = 256, OPT_FEATURE, OPT_ID, OPT_ARTIFACTS, OPT_JSON };
+
+static void print_json(const dsr_snapshot_info *s, int with_artifacts)
+{
+    const dsr_artifact_counts *c = &s->counts;
+    printf("{\"feature_slug\":");
+    cli_json_fputs(stdout, s->feature_slug);
+    printf(",\"snapshot_id\":");
+    cli_json_fputs(stdout, s->snapshot_id);
+    printf(",\"event_id\":");
+    cli_json_fputs(stdout, s->event_id);
+    printf(",\"run_id\":");
+    cli_json_fputs(stdout, s->run_id);
+    printf(",\"timestamp\":");
+    cli_json_fputs(stdout, s->timestamp);
+    printf(",\"parity_hash_sha256\":\"%s\",\"completeness_status\":", s->parity_hash_sha256);
+    cli_json_fputs(stdout, s->completeness_status);
+    printf(",\"artifact_counts\":{\"total\":%lld,\"required\":%lld,\"required_present\":%lld,"
+           "\"required_missing\":%lld,\"optional\":%lld,\"optional_present\":%lld},"
+           "\"optional_absent\":%lld",
+           (long long)c->total, (long long)c->required, (long long)c->required_present,
+           (long long)c->required_missing, (long long)c->optional,
+           (long long)c->optional_present, (long long)s->optional_absent);
+    const char *k[] = { "mission_type", "manifest_version", "step_id", "target_branch",
+                        "emit_mode" };
+    const char *v[] = { s->mission_type, s->manifest_version, s->step_id, s->target_branch,
+                        s->emit_mode };
+    for (size_t i = 0; i < 5; i++) {
+        printf(",\"%s\":", k[i]);
+        cli_json_fputs(stdout, v[i]);
+    }
+    printf(",\"counts_consistent\":%s,\"missing_required\":[",
+           s->counts_consistent ? "true" : "false");
+    for (size_t i = 0; i < s->n_missing; i++) {
+        printf("%s{\"artifact_key\":", i ? "," : "");
+        cli_json_fputs(stdout, s->missing[i].artifact_key);
+        printf(",\"artifact_class\":");
+        cli_json_fputs(stdout, s->missing[i].artifact_class);
+        printf(",\"expected_path_pattern\":");
+        cli_json_fputs(stdout, s->missing[i].expected_path_pattern);
+        printf(",\"reason_code\":");
+        cli_json_fputs(stdout, s->missing[i].reason_code);
+        printf("}");
+    }
+    printf("]");
+    if (with_artifacts) {
+        printf(",\"artifacts\":[");
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+            const dsr_artifact_ref *a = &s->artifacts[i];
+            printf("%s{\"artifact_key\":", i ? "," : "");
+            cli_json_fputs(stdout, a->artifact_key);
+            printf(",\"relative_path\":");
+            cli_json_fputs(stdout, a->relative_path);
+            printf(",\"artifact_class\":");
+            cli_json_fputs(stdout, a->artifact_class);
+            printf(",\"content_hash_sha256\":\"%s\",\"required_status\":\"%s\"}", a->sha256,
+                   a->required ? "required" : "optional");
+        }
+        printf("]");
+    }
+    printf("}\n");
+}
+
+static void print_text(const dsr_snapshot_info *s, int with_artifacts)
+{
+    const dsr_artifact_counts *c = &s->counts;
+    printf("Feature:        %s\n", s->feature_slug);
+    printf("Snapshot:       %s (scan run %s, %s)\n", s->snapshot_id, s->run_id ? s->run_id : "-",
+           s->timestamp ? s->timestamp : "-");
+    printf("Completeness:   %s", s->completeness_status);
+    if (s->mission_type)
+        printf(" (mission %s, manifest %s", s->mission_type,
+               s->manifest_version ? s->manifest_version : "-");
+    else
+        printf(" (no manifest");
+    printf(", branch %s%s%s)\n", s->target_branch ? s->target_branch : "-",
+           s->step_id ? ", step " : "", s->step_id ? s->step_id : "");
+    printf("Parity hash:    %s\n", s->parity_hash_sha256);
+    printf("Artifacts:      %lld total\n", (long long)c->total);
+    printf("  required      %lld (%lld present, %lld missing)\n", (long long)c->required,
+           (long long)c->required_present, (long long)c->required_missing);
+    printf("  optional      %lld (%lld present, %lld absent)\n", (long long)c->optional,
+           (long long)c->optional_present, (long long)s->optional_absent);
+    if (!s->counts_consistent)
+        printf("Warning:        the scan's events do not match the counts it declared\n");
+    if (s->n_missing) {
+        printf("Missing required artifacts:\n");
+        for (size_t i = 0; i < s->n_missing; i++)
+            printf("  %-24s %-9s %-32s %s\n", s->missing[i].artifact_key,
+                   s->missing[i].artifact_class ? s->missing[i].artifact_class : "-",
+                   s->missing[i].expected_path_pattern ? s->missing[i].expected_path_pattern : "-",
+                   s->missing[i].reason_code ? s->missing[i].reason_code : "-");
+    }
+    if (with_artifacts) {
+        printf("Present artifacts:\n");
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+            const dsr_artifact_ref *a = &s->artifacts[i];
+            printf("  %-24s %-9s %-8s %.16s  %s\n", a->artifact_key, a->artifact_class,
+                   a->required ? "required" : "optional", a->sha256, a->relative_path);
+        }
+    }
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "id", required_argument, NULL, OPT_ID },
+        { "artifacts", no_argument, NULL, OPT_ARTIFACTS },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *log_opt = NULL, *feature_opt = NULL, *id = NULL;
+    int json = 0, with_artifacts = 0, ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_FEATURE:   feature_opt = optarg; break;
+        case OPT_ID:        id = optarg; break;
+        case OPT_ARTIFACTS: with_artifacts = 1; break;
+        case OPT_JSON:      json = 1; break;
+        case OPT_LOG:       log_opt = optarg; break;
+        case 'h':           fputs(usage_text, stdout); return DSR_EXIT_OK;
+        default:
+            return cli_usage("snapshot", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("snapshot", "unexpected argument '%s'", argv[optind]);
+
+    dsr_log *log = NULL;
+    int stale = 0;
+    int code = cli_proj_open("snapshot", log_opt, 0, &log, &stale);
+    if (code)
+        return code;
+    char *feature = NULL;
+    if (!id || feature_opt)
+        code = cli_proj_feature("snapshot", log, feature_opt, 0, &feature);
+    dsr_snapshot_info *s = NULL;
+    dsr_err err = { 0 };
+    if (!code) {
+        int rc = dsr_replay_snapshot_get(log, feature, id, with_artifacts, &s, &err);
+        if (rc == DSR_ENOTFOUND) {
+            cli_error("snapshot", "%s", err.msg);
+            code = DSR_EXIT_INCOMPLETE;
+        } else if (rc) {
+            code = cli_fail(&err, "snapshot");
+        }
+    }
+    if (!code) {
+        if (stale)
+            fprintf(stderr, "dossier snapshot: note: another process is writing the log; "
+                    "showing the state as last committed\n");
+        if (json)
+            print_json(s, with_artifacts);
+        else
+            print_text(s, with_artifacts);
+        if (fflush(stdout)) {
+            cli_error("snapshot", "cannot write the output");
+            code = DSR_EXIT_IO;
+        } else if (!strcmp(s->completeness_status, "incomplete")) {
+            code = DSR_EXIT_INCOMPLETE;
+        }
+    }
+    dsr_snapshot_info_free(s);
+    free(feature);
+    dsr_log_close(log);
+    return code;
+}

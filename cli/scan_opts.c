@@ -1,0 +1,53 @@
+/*
+ * scan_opts.c - manifest selection shared by `dossier index` and `dossier scan`:
+ * --manifest FILE wins over --mission-type T; neither means no manifest
+ * (completeness "unknown", nothing required).
+ */
+#include "scan_opts.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int cli_parse_jobs(const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < 1 || v > 1024)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cli_scan_load_manifest(cli_scan_opts *o, const char *cmd)
+{
+    dsr_err err;
+    dsr_err_clear(&err);
+    int rc = 0;
+    if (o->manifest_path && o->mission_type)
+        return cli_usage(cmd, "--manifest and --mission-type are mutually exclusive");
+    if (o->manifest_path)
+        rc = dsr_manifest_load_file(o->manifest_path, &o->manifest, &err);
+    else if (o->mission_type)
+        rc = dsr_manifest_load_builtin(o->mission_type, &o->manifest, &err);
+    if (rc) {
+        cli_error(NULL, "%s", err.msg);
+        /* an unreadable manifest file is an I/O problem; anything else is usage */
+        return rc == DSR_EIO ? DSR_EXIT_IO : DSR_EXIT_USAGE;
+    }
+    if (o->step && !o->manifest)
+        return cli_usage(cmd, "--step needs a manifest (--manifest or --mission-type)");
+    if (o->step && !dsr_manifest_has_step(o->manifest, o->step)) {
+        cli_error(NULL, "manifest %s has no step '%s' in required_by_step",
+                  dsr_manifest_mission_type(o->manifest), o->step);
+        return DSR_EXIT_USAGE;
+    }
+    return DSR_EXIT_OK;
+}
+
+void cli_scan_opts_free(cli_scan_opts *o)
+{
+    dsr_manifest_free(o->manifest);
+    o->manifest = NULL;
+}

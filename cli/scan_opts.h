@@ -1,0 +1,28 @@
+/*
+ * scan_opts.h - the options `dossier index` and `dossier scan` share
+ * (mission dir, manifest choice, step, feature, jobs), parsed the same way.
+ */
+#ifndef DOSSIER_CLI_SCAN_OPTS_H
+#define DOSSIER_CLI_SCAN_OPTS_H
+
+#include "dossier/manifest.h"
+#include "dossier/scan.h"
+
+typedef struct cli_scan_opts {
+    const char   *mission_dir;
+    const char   *manifest_path;   /* --manifest */
+    const char   *mission_type;    /* --mission-type */
+    const char   *step;            /* --step */
+    const char   *feature;         /* --feature */
+    unsigned      jobs;            /* --jobs, 0 = cores */
+    dsr_manifest *manifest;        /* loaded by cli_scan_load_manifest */
+} cli_scan_opts;
+
+/* Loads the manifest chosen by --manifest / --mission-type (none: NULL) and
+ * checks --step against it.  Prints the error; returns an exit code. */
+int  cli_scan_load_manifest(cli_scan_opts *o, const char *cmd);
+/* Parses a --jobs value (1..1024); returns 0 or -1. */
+int  cli_parse_jobs(const char *s, unsigned *out);
+void cli_scan_opts_free(cli_scan_opts *o);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * emit.c - the one way events enter a log: validate a payload, wrap it in the
+ * canonical envelope and append it to a batch (see dossier/emit.h).
+ *
+ * Invariants:
+ *   - nothing is appended, and the lamport clock does not move, unless the
+ *     payload and every caller-supplied envelope field are valid: an invalid
+ *     payload is DSR_ESCHEMA with the validator's message (event type, field,
+ *     value);
+ *   - the clock moves only for events actually stored: a duplicate event_id is
+ *     reported (res->duplicate) before the tick, so re-emitting derived events
+ *     or re-importing a file leaves lamport unchanged;
+ *   - envelope keys are written in the canonical order of event.h; the payload
+ *     is the msgpack map dsr_payload_pack wrote, copied byte for byte, so the
+ *     stored record is exactly what was validated;
+ *   - imported envelopes keep event_id, payload and their lamport stamp; the
+ *     log's own clock follows the merge rule max(clock, stamp) + 1.
+ * Encoding reuses the batch's scratch buffers (log_internal.h): after the
+ * first few events an emit allocates nothing.  Thread ownership: the batch's.
+ */
+#include "dossier/emit.h"
+#include "event_priv.h"
+#include "log_internal.h"
+
+#include <string.h>
+#include <time.h>
+
+#define AGG_PREFIX "feature/"
+
+static log_emit_scratch *scratch(dsr_log_batch *b)
+{
+    log_emit_scratch *s = &b->scratch;
+    if (!s->ready) {
+        msgpack_sbuffer_init(&s->rec);
+        msgpack_sbuffer_init(&s->aux);
+        if (!msgpack_zone_init(&s->zone, 8192))
+            return NULL;
+        msgpack_unpacked_init(&s->up);
+        s->ready = 1;
+    }
+    msgpack_sbuffer_clear(&s->rec);
+    msgpack_sbuffer_clear(&s->aux);
+    /* Keeps the zone's last chunk: decoding a payload then allocates nothing. */
+    msgpack_zone_clear(&s->zone);
+    return s;
+}
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+static int pack_key(msgpack_packer *pk, const char *k)
+{
+    return pack_str(pk, k, strlen(k));
+}
+
+static int pack_opt(msgpack_packer *pk, const char *s)
+{
+    return s ? pack_str(pk, s, strlen(s)) : msgpack_pack_nil(pk);
+}
+
+static void fill_result(dsr_emit_result *res, const char *id, uint64_t seq, int dup)
+{
+    if (!res)
+        return;
+    memcpy(res->event_id, id, DSR_ULID_LEN);
+    res->event_id[DSR_ULID_LEN] = '\0';
+    res->seq = seq;
+    res->duplicate = dup;
+}
+
+/* The caller-supplied envelope fields, checked like dsr_envelope_view would. */
+static int check_meta(dsr_event_type t, const dsr_emit_meta *m, dsr_err *err)
+{
+    const char *tn = dsr_event_type_name(t);
+    if (!m)
+        return 0;
+    if (m->event_id && (strnlen(m->event_id, DSR_ULID_LEN + 1) != DSR_ULID_LEN
+                        || !dsr_ulid_valid(m->event_id, DSR_ULID_LEN)))
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: event_id: \"%.40s\" is not a ULID", tn,
+                           m->event_id);
+    if (m->timestamp && !dsr__rfc3339_valid(m->timestamp, strlen(m->timestamp)))
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: timestamp: \"%.40s\" is not an RFC 3339 "
+                           "date-time with offset", tn, m->timestamp);
+    if (m->correlation_id && !dsr__utf8_valid(m->correlation_id, strlen(m->correlation_id)))
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: correlation_id is not valid UTF-8", tn);
+    if (m->causation_id && !dsr__utf8_valid(m->causation_id, strlen(m->causation_id)))
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: causation_id is not valid UTF-8", tn);
+    return 0;
+}
+
+static const msgpack_object *map_get(const msgpack_object *map, const char *key)
+{
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl
+            && !memcmp(k->via.str.ptr, key, kl))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
+             const dsr_emit_meta *meta, dsr_emit_result *res, dsr_err *err)
+{
+    if (!b || !b->active)
+        return dsr_err_set(err, DSR_EINVAL, "emit: no open batch");
+    if ((unsigned)t >= DSR_EV_COUNT)
+        return dsr_err_set(err, DSR_EINVAL, "emit: unknown event type %d", (int)t);
+    const char *tn = dsr_event_type_name(t);
+    if (!payload)
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload: missing", tn);
+    dsr_log *log = b->log;
+    int rc = check_meta(t, meta, err);
+    if (rc)
+        return rc;
+    log_emit_scratch *s = scratch(b);
+    if (!s)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", tn);
+
+    /* 1. Payload: pack, decode, validate.  Fail fast, before any state moves. */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->aux, msgpack_sbuffer_write);
+    rc = dsr_payload_pack(&pk, t, payload);
+    if (rc == DSR_EINVAL)
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload: a required string field is NULL", tn);
+    if (rc)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding the payload", tn);
+    size_t off = 0;
+    msgpack_object obj;
+    if (msgpack_unpack(s->aux.data, s->aux.size, &off, &s->zone, &obj) != MSGPACK_UNPACK_SUCCESS)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot decode the encoded payload", tn);
+    if ((rc = dsr_payload_validate(t, &obj, err)))
+        return rc;
+    const msgpack_object *slug = map_get(&obj, "feature_slug");
+    if (!slug || slug->type != MSGPACK_OBJECT_STR || !slug->via.str.size)
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload.feature_slug: missing or empty", tn);
+
+    /* 2. Identity and idempotency. */
+    char id[DSR_ULID_LEN + 1];
+    if (meta && meta->event_id) {
+        memcpy(id, meta->event_id, DSR_ULID_LEN);
+        id[DSR_ULID_LEN] = '\0';
+    } else if ((rc = dsr_ulid_new(&log->ulid, id))) {
+        return dsr_err_set(err, rc, "%s: cannot generate an event_id", tn);
+    }
+    uint64_t seq = 0;
+    rc = log_batch_lookup(b, id, &seq, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        fill_result(res, id, seq, 1);
+        return 0;
+    }
+    const char *ts = meta && meta->timestamp ? meta->timestamp : NULL;
+    if (!ts) {
+        /* Formatting a date costs more than the rest of the envelope; a scan
+         * emits many events per millisecond, so reuse the text within one. */
+        struct timespec tv;
+        clock_gettime(CLOCK_REALTIME, &tv);
+        uint64_t ms = (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_nsec / 1000000);
+        if (ms != s->ts_ms || !s->ts[0])
+            dsr_time_now_rfc3339(s->ts, &s->ts_ms);
+        ts = s->ts;
+    }
+
+    /* 3. Envelope, canonical key order, then the payload bytes verbatim.  The
+     * tick is provisional: if the append fails the batch is unusable for this
+     * event and the caller aborts or commits without it; we undo it below. */
+    uint64_t lamport = dsr_log_batch_lamport_tick(b);
+    msgpack_packer_init(&pk, &s->rec, msgpack_sbuffer_write);
+    size_t sl = slug->via.str.size;
+    int fail = msgpack_pack_map(&pk, 11);
+    fail = fail || pack_key(&pk, "event_id") || pack_str(&pk, id, DSR_ULID_LEN);
+    fail = fail || pack_key(&pk, "event_type") || pack_key(&pk, tn);
+    fail = fail || pack_key(&pk, "aggregate_id") || msgpack_pack_str(&pk, 8 + sl)
+           || msgpack_pack_str_body(&pk, AGG_PREFIX, 8)
+           || msgpack_pack_str_body(&pk, slug->via.str.ptr, sl);
+    fail = fail || pack_key(&pk, "timestamp") || pack_key(&pk, ts);
+    fail = fail || pack_key(&pk, "node_id") || pack_key(&pk, log->node_id);
+    fail = fail || pack_key(&pk, "lamport_clock") || msgpack_pack_uint64(&pk, lamport);
+    fail = fail || pack_key(&pk, "project_uuid") || pack_key(&pk, log->project_uuid);
+    fail = fail || pack_key(&pk, "correlation_id")
+           || pack_opt(&pk, meta ? meta->correlation_id : NULL);
+    fail = fail || pack_key(&pk, "causation_id")
+           || pack_opt(&pk, meta ? meta->causation_id : NULL);
+    fail = fail || pack_key(&pk, "schema_version") || pack_key(&pk, DSR_SCHEMA_VERSION);
+    fail = fail || pack_key(&pk, "payload")
+           || msgpack_sbuffer_write(&s->rec, s->aux.data, s->aux.size);
+    if (fail) {
+        b->lamport--;
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);
+    }
+    if ((rc = log_batch_append_new(b, id, s->rec.data, s->rec.size, &seq, err))) {
+        b->lamport--;
+        return rc;
+    }
+    fill_result(res, id, seq, 0);
+    return 0;
+}
+
+int dsr_emit_import(dsr_log_batch *b, const dsr_envelope *env, dsr_emit_result *res,
+                    dsr_err *err)
+{
+    if (!b || !b->active || !env)
+        return dsr_err_set(err, DSR_EINVAL, "import: no open batch or no envelope");
+    if (!env->event_id.ptr || env->event_id.len != DSR_ULID_LEN
+        || !dsr_ulid_valid(env->event_id.ptr, DSR_ULID_LEN))
+        return dsr_err_set(err, DSR_ESCHEMA, "import: event_id: \"%.*s\" is not a ULID",
+                           env->event_id.ptr ? (int)(env->event_id.len > 40 ? 40
+                                                     : env->event_id.len) : 6,
+                           env->event_id.ptr ? env->event_id.ptr : "(null)");
+    char id[DSR_ULID_LEN + 1];
+    memcpy(id, env->event_id.ptr, DSR_ULID_LEN);
+    id[DSR_ULID_LEN] = '\0';
+    uint64_t seq = 0;
+    int rc = log_batch_lookup(b, id, &seq, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        fill_result(res, id, seq, 1);   /* already here: no merge, nothing stored */
+        return 0;
+    }
+    /* Re-encode canonically (snake_case type, canonical key order and number
+     * forms), then decode that exact record and validate it: what is stored
+     * is always a record dsr_record_decode accepts. */
+    log_emit_scratch *s = scratch(b);
+    if (!s)
+        return dsr_err_set(err, DSR_ENOMEM, "import: out of memory");
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->rec, msgpack_sbuffer_write);
+    if ((rc = dsr_envelope_pack(&pk, env)))
+        return dsr_err_set(err, rc == DSR_EINVAL ? DSR_ESCHEMA : rc,
+                           "import: event %s: envelope is incomplete", id);
+    dsr_envelope check;
+    if ((rc = dsr_record_decode(s->rec.data, s->rec.size, &s->up, &check, err)))
+        return rc == DSR_ECORRUPT ? dsr_err_set(err, DSR_ESCHEMA,
+                                                "import: event %s: does not re-encode", id)
+                                  : rc;
+    uint64_t before = b->lamport;
+    dsr_log_batch_lamport_merge(b, check.lamport_clock);
+    if ((rc = log_batch_append_new(b, id, s->rec.data, s->rec.size, &seq, err))) {
+        b->lamport = before;
+        return rc;
+    }
+    fill_result(res, id, seq, 0);
+    return 0;
+}
+
+int dsr_emit_artifact_indexed(dsr_log_batch *b, const dsr_artifact_indexed *p,
+                              const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_ARTIFACT_INDEXED, p, m, r, err);
+}
+
+int dsr_emit_artifact_missing(dsr_log_batch *b, const dsr_artifact_missing *p,
+                              const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_ARTIFACT_MISSING, p, m, r, err);
+}
+
+int dsr_emit_snapshot_computed(dsr_log_batch *b, const dsr_snapshot_computed *p,
+                               const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_SNAPSHOT_COMPUTED, p, m, r, err);
+}
+
+int dsr_emit_parity_drift_detected(dsr_log_batch *b, const dsr_parity_drift_detected *p,
+                                   const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_PARITY_DRIFT_DETECTED, p, m, r, err);
+}
+
+int dsr_emit_baseline_accepted(dsr_log_batch *b, const dsr_baseline_accepted *p,
+                               const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_BASELINE_ACCEPTED, p, m, r, err);
+}
+
+int dsr_emit_scan_completed(dsr_log_batch *b, const dsr_scan_completed *p,
+                            const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_SCAN_COMPLETED, p, m, r, err);
+}
+
+int dsr_emit_artifact_removed(dsr_log_batch *b, const dsr_artifact_removed *p,
+                              const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err)
+{
+    return dsr_emit(b, DSR_EV_ARTIFACT_REMOVED, p, m, r, err);
+}

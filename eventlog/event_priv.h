@@ -1,0 +1,44 @@
+/*
+ * event_priv.h - helpers shared by the event-contract files of eventlog/
+ * (event_validate.c, envelope.c, time_rfc3339.c, json_write.c).  Private to
+ * the library: nothing here is part of include/dossier/event.h.
+ */
+#ifndef DOSSIER_EVENT_PRIV_H
+#define DOSSIER_EVENT_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+/* 1 when s[0..len) is an RFC 3339 date-time with a Z or +hh:mm offset and a
+ * real calendar date (leap years honoured); the same language as the
+ * timestamp pattern in schemas/envelope.schema.json. */
+int dsr__rfc3339_valid(const char *s, size_t len);
+
+/* 1 when s is a lowercase or uppercase hyphenated UUID (8-4-4-4-12 hex). */
+int dsr__uuid_valid(const char *s, size_t len);
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). */
+int dsr__utf8_valid(const char *s, size_t len);
+/* Length of the well-formed UTF-8 sequence starting at s (n bytes
+ * available), or 0 when the bytes there are not one. */
+size_t dsr__utf8_seq(const char *s, size_t n);
+
+/* JSON Schema's notion of an integer (draft-07): a msgpack int, or a float
+ * with no fractional part.  On success *neg tells the sign and *mag holds
+ * the magnitude (for negatives, the absolute value, saturated).  Returns 1
+ * when obj is such an integer and its magnitude fits in 64 bits, 0 when it
+ * is not an integer, -1 when it is an integer outside the 64-bit range. */
+int dsr__as_integer(const msgpack_object *obj, int *neg, uint64_t *mag);
+
+/* Render obj as compact JSON into out (size n), cut with "..." when longer;
+ * for error messages. */
+void dsr__render_value(const msgpack_object *obj, char *out, size_t n);
+
+/* Pack obj like msgpack_pack_object, except that floats holding an integral
+ * value in the 64-bit range are written as integers (the canonical form of
+ * JSON Schema integers such as 1.0).  Returns 0 or non-zero on failure. */
+int dsr__pack_canonical(msgpack_packer *pk, const msgpack_object *obj);
+
+#endif

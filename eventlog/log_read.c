@@ -1,0 +1,229 @@
+/*
+ * log_read.c - reading a log: point gets, event lookups by sequence and by
+ * event_id, iterators over events and named families, and refreshing a
+ * read-only handle.
+ *
+ * Iterators read an implicit snapshot taken when they are created, so an
+ * iteration never sees half of a batch committed meanwhile.  On a read-only
+ * (secondary) handle the visible state only moves at dsr_log_refresh().
+ * Every read verifies block checksums; a checksum or decode failure is
+ * DSR_ECORRUPT naming the log and the key.
+ */
+#include "log_internal.h"
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void dsr_seq_key(uint64_t seq, unsigned char out[8]) { log_u64_be(seq, out); }
+
+uint64_t dsr_seq_from_key(const void *key) { return log_be_u64(key); }
+
+struct dsr_log_iter {
+    dsr_log            *log;
+    rocksdb_iterator_t *it;
+    char               *prefix;
+    size_t              plen;
+    int                 started;
+    int                 events;    /* events iterator: keys must be 8 bytes */
+};
+
+int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
+                struct dsr_buf *val, dsr_err *err)
+{
+    if (!log || !cf || (!key && klen) || !val)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_get: NULL argument");
+    rocksdb_column_family_handle_t *h = log_cf_find(log, cf);
+    if (!h)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: no column family %s", log->dir, cf);
+    char *e = NULL;
+    size_t vlen = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, h, key, klen, &vlen, &e);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot read %s", log->dir, cf);
+    if (!v)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: key not found in %s", log->dir, cf);
+    int rc = dsr_buf_append(val, v, vlen);
+    rocksdb_free(v);
+    if (rc)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading %s", log->dir, cf);
+    return 0;
+}
+
+int dsr_log_get_event(dsr_log *log, uint64_t seq, struct dsr_buf *rec, dsr_err *err)
+{
+    if (!log || !rec)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_get_event: NULL argument");
+    if (!log->cf_events)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %llu", log->dir,
+                           (unsigned long long)seq);
+    unsigned char k[8];
+    dsr_seq_key(seq, k);
+    int rc = dsr_log_get(log, LOG_CF_EVENTS, k, 8, rec, err);
+    if (rc == DSR_ENOTFOUND)
+        dsr_err_set(err, rc, "%s: no event %llu", log->dir, (unsigned long long)seq);
+    return rc;
+}
+
+int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err)
+{
+    if (!log || !event_id || !seq)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_find_event: NULL argument");
+    if (strnlen(event_id, DSR_ULID_LEN + 1) != DSR_ULID_LEN)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %.40s", log->dir, event_id);
+    if (!log->cf_ids)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %s", log->dir, event_id);
+    char *e = NULL;
+    size_t vlen = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf_ids, event_id, DSR_ULID_LEN,
+                             &vlen, &e);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot look up event %s", log->dir, event_id);
+    if (!v)
+        return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %s", log->dir, event_id);
+    int rc = 0;
+    if (vlen != 8)
+        rc = dsr_err_set(err, DSR_ECORRUPT, "%s: ids entry of event %s is %zu bytes",
+                         log->dir, event_id, vlen);
+    else
+        *seq = log_be_u64(v);
+    rocksdb_free(v);
+    return rc;
+}
+
+static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void *seek,
+                    size_t seeklen, const void *prefix, size_t plen, int events,
+                    dsr_log_iter **out, dsr_err *err)
+{
+    dsr_log_iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory for an iterator", log->dir);
+    it->log = log;
+    it->events = events;
+    if (plen) {
+        if (!(it->prefix = malloc(plen))) {
+            free(it);
+            return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory for an iterator", log->dir);
+        }
+        memcpy(it->prefix, prefix, plen);
+        it->plen = plen;
+    }
+    if (h) {
+        if (!(it->it = rocksdb_create_iterator_cf(log->db, log->ropts, h))) {
+            free(it->prefix);
+            free(it);
+            return dsr_err_set(err, DSR_ENOMEM, "%s: cannot create an iterator", log->dir);
+        }
+        if (seeklen)
+            rocksdb_iter_seek(it->it, seek, seeklen);
+        else
+            rocksdb_iter_seek_to_first(it->it);
+    }
+    /* h == NULL: the family does not exist (yet); the iterator is empty. */
+    *out = it;
+    return 0;
+}
+
+int dsr_log_iter_events(dsr_log *log, uint64_t from_seq, dsr_log_iter **out, dsr_err *err)
+{
+    if (!log || !out)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_events: NULL argument");
+    unsigned char k[8];
+    dsr_seq_key(from_seq, k);
+    return iter_new(log, log->cf_events, k, 8, NULL, 0, 1, out, err);
+}
+
+int dsr_log_iter_cf(dsr_log *log, const char *cf, const void *prefix, size_t plen,
+                    dsr_log_iter **out, dsr_err *err)
+{
+    if (!log || !cf || !out || (!prefix && plen))
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_cf: bad argument");
+    return iter_new(log, log_cf_find(log, cf), prefix, plen, prefix, plen,
+                    !strcmp(cf, LOG_CF_EVENTS), out, err);
+}
+
+int dsr_log_iter_next(dsr_log_iter *it, const void **key, size_t *klen,
+                      const void **val, size_t *vlen, dsr_err *err)
+{
+    if (!it)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_next: NULL iterator");
+    if (!it->it)
+        return 0;
+    if (it->started)
+        rocksdb_iter_next(it->it);
+    it->started = 1;
+    if (!rocksdb_iter_valid(it->it)) {
+        char *e = NULL;
+        rocksdb_iter_get_error(it->it, &e);
+        if (e)
+            return log_rdb_fail(err, e, "%s: cannot read the log", it->log->dir);
+        return 0;
+    }
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it->it, &kl);
+    if (it->plen && (kl < it->plen || memcmp(k, it->prefix, it->plen)))
+        return 0;
+    if (it->events && kl != 8)
+        return dsr_err_set(err, DSR_ECORRUPT, "%s: events key of %zu bytes (expected 8)",
+                           it->log->dir, kl);
+    const char *v = rocksdb_iter_value(it->it, &vl);
+    if (key)
+        *key = k;
+    if (klen)
+        *klen = kl;
+    if (val)
+        *val = v;
+    if (vlen)
+        *vlen = vl;
+    return 1;
+}
+
+void dsr_log_iter_free(dsr_log_iter *it)
+{
+    if (!it)
+        return;
+    if (it->it)
+        rocksdb_iter_destroy(it->it);
+    free(it->prefix);
+    free(it);
+}
+
+/* Do the families the database lists differ from the ones this handle has? */
+static int families_changed(dsr_log *log, int *changed, dsr_err *err)
+{
+    char *e = NULL;
+    size_t n = 0;
+    char **names = rocksdb_list_column_families(log->opts, log->dir, &n, &e);
+    if (e) {
+        /* The C API returns a (possibly empty) array even on error. */
+        if (names)
+            rocksdb_list_column_families_destroy(names, n);
+        return log_rdb_fail(err, e, "%s: cannot read the event log", log->dir);
+    }
+    *changed = n != log->n_cfs;
+    for (size_t i = 0; i < n && !*changed; i++)
+        *changed = !log_cf_find(log, names[i]);
+    rocksdb_list_column_families_destroy(names, n);
+    return 0;
+}
+
+int dsr_log_refresh(dsr_log *log, dsr_err *err)
+{
+    if (!log)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_log_refresh: NULL log");
+    if (!(log->flags & DSR_LOG_RDONLY))
+        return 0;   /* a writer always sees its own commits */
+    /* Column families created by the writer after we opened cannot be
+     * attached to a secondary; reopen to get handles for them. */
+    int changed = 0;
+    int rc = families_changed(log, &changed, err);
+    if (rc)
+        return rc;
+    if (changed)
+        return log_reopen_readonly(log, err);
+    char *e = NULL;
+    rocksdb_try_catch_up_with_primary(log->db, &e);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot catch up with the writer", log->dir);
+    return log_load_meta(log, err);
+}

@@ -1,0 +1,218 @@
+/*
+ * dossier/replay.h - projections: state folded from the event log.
+ *
+ * A projection reads the log in sequence order from its checkpoint, folds
+ * events into state kept in its own column family (`proj_<name>`) and may
+ * emit derived events back through the emitter.  Its state rows, its
+ * checkpoint (last applied sequence) and its derived events are written in
+ * the same WriteBatch, so a crash never applies an event twice or skips one.
+ *
+ * Projections, in the order they run:
+ *   snapshot  one mission_dossier_snapshot_computed per completed scan run
+ *             (a run is closed by its dossier_scan_completed event); keeps the
+ *             latest snapshot per feature, every snapshot record by id and
+ *             the artifact set of every snapshot (content-addressed).
+ *   drift     compares each snapshot with the feature's accepted baseline
+ *             (dossier_baseline_accepted events) and emits one
+ *             mission_dossier_parity_drift_detected when the parity hashes
+ *             differ; keeps the current drift assessment per feature.
+ *
+ * Derived events have deterministic ids (time part = the source event's
+ * timestamp, random part = hash of (projection, source event_id)), so a
+ * replay re-derives the same ids and the log's idempotent append drops them:
+ * replaying never adds an event.
+ *
+ * Thread-safety: as the dsr_log (one thread at a time).  Functions that write
+ * (catch-up, run, verify) need a writer handle; the read accessors work on
+ * read-only handles too.  All returned structs are owned by the caller and
+ * freed with their _free function (NULL is fine).
+ */
+#ifndef DOSSIER_REPLAY_H
+#define DOSSIER_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dossier/error.h"
+#include "dossier/event.h"
+#include "dossier/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSR_PROJ_SNAPSHOT "snapshot"
+#define DSR_PROJ_DRIFT    "drift"
+
+/* Registered projections, in run order (i < count; NULL past the end). */
+size_t      dsr_replay_projection_count(void);
+const char *dsr_replay_projection_name(size_t i);
+/* 1 when name is a registered projection. */
+int         dsr_replay_projection_known(const char *name);
+
+typedef struct dsr_replay_stats {
+    uint64_t events_read;     /* log records decoded */
+    uint64_t events_applied;  /* (projection, event) pairs folded */
+    uint64_t derived_new;     /* derived events appended to the log */
+    uint64_t derived_dup;     /* derived events the log already held */
+    uint64_t commits;         /* batches committed */
+    uint64_t head;            /* log head when done */
+} dsr_replay_stats;
+
+enum {
+    DSR_REPLAY_FROM_ZERO = 1 << 0  /* drop the state first and rebuild from sequence 1 */
+};
+
+typedef struct dsr_replay_opts {
+    unsigned flags;          /* DSR_REPLAY_* */
+    size_t   chunk_events;   /* events per committed chunk; 0 -> default (65536) */
+} dsr_replay_opts;
+
+/* Bring every projection up to the log head (repeating until no projection
+ * emits anything new, so all checkpoints end equal to the head).  Called at
+ * the end of `dossier scan`, `dossier import` and `dossier baseline accept`.
+ * stats may be NULL.  Returns 0, DSR_ECORRUPT (an event does not decode: err
+ * names its sequence) or a log error; committed chunks stay committed. */
+int dsr_replay_catch_up(dsr_log *log, dsr_replay_stats *stats, dsr_err *err);
+
+/* Catch up one projection (name) or all (NULL or "all"); opts may be NULL.
+ * With DSR_REPLAY_FROM_ZERO the projection's family is cleared first (one
+ * atomic write) and rebuilt from sequence 1; a crash during the rebuild
+ * leaves a consistent prefix that the next catch-up completes.  Chunks also
+ * end early when their cached state passes 48 MB, which bounds memory.
+ * Returns 0, DSR_EINVAL (unknown projection), DSR_ECORRUPT or a log error. */
+int dsr_replay_run(dsr_log *log, const char *projection, const dsr_replay_opts *opts,
+                   dsr_replay_stats *stats, dsr_err *err);
+
+/* Called by dsr_replay_verify once per difference found. */
+typedef void (*dsr_replay_diff_fn)(void *ud, const char *projection, const char *what);
+
+/* Rebuild projection (NULL/"all": every one) from zero into scratch families
+ * (`verify_<name>`) up to its live checkpoint, without writing any event,
+ * and compare row by row with the live state; also checks that every derived
+ * event the rebuild produces is in the log with the same payload.  Each
+ * difference is reported through fn (may be NULL); *n_diff gets the count
+ * (differences are not an error: return 0).  The scratch families are
+ * cleared afterwards.  Returns 0 or a log/corruption error. */
+int dsr_replay_verify(dsr_log *log, const char *projection, dsr_replay_diff_fn fn,
+                      void *ud, size_t *n_diff, dsr_err *err);
+
+/* Last sequence applied by projection (0: nothing yet). */
+int dsr_replay_checkpoint(dsr_log *log, const char *projection, uint64_t *seq, dsr_err *err);
+
+/* Every row of projection's state family in key order (raw bytes).  For
+ * debugging and for comparing rebuilds byte for byte.  fn returns 0 to go
+ * on, non-zero to stop (that value is returned). */
+typedef int (*dsr_replay_row_fn)(void *ud, const char *projection, const void *key,
+                                 size_t klen, const void *val, size_t vlen);
+int dsr_replay_dump(dsr_log *log, const char *projection, dsr_replay_row_fn fn,
+                    void *ud, dsr_err *err);
+
+/* ---- read accessors ------------------------------------------------------ */
+
+/* Features with at least one snapshot, sorted.  Free with dsr_replay_strv_free. */
+int  dsr_replay_features(dsr_log *log, char ***out, size_t *n, dsr_err *err);
+void dsr_replay_strv_free(char **v, size_t n);
+
+/* Number of scan runs begun but not completed (crashed or still being
+ * imported): they hold pending state and produce no snapshot. */
+int dsr_replay_open_runs(dsr_log *log, size_t *n, dsr_err *err);
+
+typedef struct dsr_missing_ref {
+    char *artifact_key, *artifact_class, *expected_path_pattern, *reason_code;
+} dsr_missing_ref;
+
+typedef struct dsr_artifact_ref {
+    char *artifact_key, *relative_path, *artifact_class;
+    char  sha256[65];
+    int   required;
+} dsr_artifact_ref;
+
+typedef struct dsr_snapshot_info {
+    char *snapshot_id;
+    char *feature_slug;
+    char *run_id;             /* the scan's correlation_id */
+    char *event_id;           /* the derived mission_dossier_snapshot_computed */
+    char *scan_event_id;      /* the run's dossier_scan_completed */
+    char *timestamp;          /* of the scan completion */
+    uint64_t scan_seq;
+    char  parity_hash_sha256[65];
+    dsr_artifact_counts counts;
+    int64_t optional_absent;
+    char *completeness_status;
+    /* the scan's key fields; mission_type/manifest_version/step_id may be NULL */
+    char *mission_type, *manifest_version, *step_id, *target_branch, *emit_mode;
+    char *project_uuid, *node_id;
+    int   counts_consistent;  /* 1: the run's events match the counts it declared */
+    dsr_missing_ref *missing; size_t n_missing;   /* required artifacts missing */
+    dsr_artifact_ref *artifacts; size_t n_artifacts; /* only when asked for */
+} dsr_snapshot_info;
+
+/* Latest snapshot of feature (snapshot_id NULL), or the snapshot snapshot_id
+ * (which must belong to feature when feature is not NULL).  with_artifacts:
+ * also fill the present artifact set (sorted by key, path).  DSR_ENOTFOUND
+ * when there is none. */
+int  dsr_replay_snapshot_get(dsr_log *log, const char *feature, const char *snapshot_id,
+                             int with_artifacts, dsr_snapshot_info **out, dsr_err *err);
+void dsr_snapshot_info_free(dsr_snapshot_info *s);
+
+typedef struct dsr_baseline_info {
+    char *feature_slug, *snapshot_id, *parity_hash_sha256;
+    char *project_uuid, *node_id, *target_branch;
+    char *mission_key, *manifest_version;   /* may be NULL */
+    char *event_id, *timestamp;             /* the dossier_baseline_accepted event */
+} dsr_baseline_info;
+
+/* The accepted baseline of feature.  DSR_ENOTFOUND when none. */
+int  dsr_replay_baseline_get(dsr_log *log, const char *feature, dsr_baseline_info **out,
+                             dsr_err *err);
+void dsr_baseline_info_free(dsr_baseline_info *b);
+
+typedef enum dsr_drift_status {
+    DSR_DRIFT_NONE = 0,          /* same parity hash as the baseline */
+    DSR_DRIFT_DETECTED,          /* parity differs: a drift event was emitted */
+    DSR_DRIFT_NO_BASELINE,       /* no baseline accepted for the feature */
+    DSR_DRIFT_NOT_COMPARED,      /* baseline key differs from the snapshot's */
+    DSR_DRIFT_BASELINE_UNKNOWN   /* baseline names a snapshot this log never computed */
+} dsr_drift_status;
+
+/* "none", "drift", "no_baseline", "not_compared", "baseline_unknown". */
+const char *dsr_drift_status_name(dsr_drift_status s);
+
+typedef struct dsr_drift_change {
+    char *artifact_key, *relative_path;
+    char  old_sha256[65], new_sha256[65];    /* "" when absent on that side */
+    int   required;
+} dsr_drift_change;
+
+typedef struct dsr_drift_mismatch {
+    char *field, *snapshot_value, *baseline_value;  /* values may be NULL (null) */
+} dsr_drift_mismatch;
+
+typedef struct dsr_drift_info {
+    char *feature_slug;
+    dsr_drift_status status;
+    char *severity;                          /* info|warning|error, or NULL */
+    char *snapshot_id, *baseline_snapshot_id;  /* baseline's NULL without one */
+    char *local_parity, *baseline_parity;
+    char *event_id;                          /* drift event, NULL when none */
+    char *source_event_id;                   /* snapshot or baseline event evaluated */
+    char **missing_in_local;    size_t n_missing_in_local;
+    char **missing_in_baseline; size_t n_missing_in_baseline;
+    dsr_drift_change *changed;  size_t n_changed;  /* same key+path, other content */
+    dsr_drift_change *vanished; size_t n_vanished; /* in baseline, gone locally */
+    dsr_drift_change *added;    size_t n_added;    /* new locally */
+    char **why; size_t n_why;                /* one sentence per reason */
+    dsr_drift_mismatch *mismatch; size_t n_mismatch;  /* NOT_COMPARED: key fields */
+} dsr_drift_info;
+
+/* The drift assessment of feature's latest snapshot.  DSR_ENOTFOUND when the
+ * drift projection has seen no snapshot of feature. */
+int  dsr_replay_drift_get(dsr_log *log, const char *feature, dsr_drift_info **out,
+                          dsr_err *err);
+void dsr_drift_info_free(dsr_drift_info *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

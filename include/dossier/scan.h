@@ -1,0 +1,106 @@
+/*
+ * dossier/scan.h - index a mission folder: walk it, hash every artifact in
+ * parallel (SHA-256 via OpenSSL EVP and XXH3-128 in the same pass), check
+ * text artifacts for UTF-8, and match files against a manifest.
+ *
+ * The result is deterministic: artifacts are sorted by relative_path and do
+ * not depend on the number of workers.  Problems with single files (unreadable,
+ * vanished, invalid UTF-8, symlink loops, special files) never stop the scan;
+ * they become reasons on artifacts or counted warnings.
+ */
+#ifndef DOSSIER_SCAN_H
+#define DOSSIER_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dossier/error.h"
+#include "dossier/manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dsr_reason {
+    DSR_REASON_NONE = 0,          /* present and usable */
+    DSR_REASON_NOT_FOUND,
+    DSR_REASON_UNREADABLE,
+    DSR_REASON_INVALID_FORMAT,
+    DSR_REASON_DELETED_AFTER_SCAN
+} dsr_reason;
+
+/* "not_found", ... ; NULL for DSR_REASON_NONE. */
+const char *dsr_reason_name(dsr_reason r);
+
+typedef struct dsr_artifact {
+    char       *artifact_key;
+    const char *artifact_class;   /* static string */
+    char       *relative_path;    /* for absent artifacts: the manifest pattern */
+    const char *path_pattern;     /* manifest pattern that matched, or NULL */
+    char        sha256[65];       /* lowercase hex; "" when the content was not read
+                                     (not_found, unreadable, deleted_after_scan);
+                                     filled for invalid_format */
+    uint64_t    size_bytes;
+    char       *wp_id;            /* "WP04" for tasks/WP04-*.md, else NULL */
+    const char *step_id;          /* manifest step requiring it, else NULL */
+    int         required;         /* 1: required_status "required" */
+    int         blocking;         /* manifest blocking flag (0 for unmatched files) */
+    int         present;          /* 1: indexed and usable */
+    dsr_reason  reason;
+    char       *reason_detail;    /* errno text etc., or NULL */
+    uint64_t    xxh3_high, xxh3_low;  /* XXH3-128 fingerprint of the content */
+    /* stat tuple at hashing time (for the incremental cache) */
+    uint64_t    dev, ino;
+    int64_t     mtime_ns, ctime_ns;
+} dsr_artifact;
+
+typedef struct dsr_scan_warning {
+    char *path;                   /* relative path */
+    char *message;                /* what is wrong */
+} dsr_scan_warning;
+
+typedef struct dsr_scan_opts {
+    const char         *root;          /* mission folder */
+    const dsr_manifest *manifest;      /* NULL: no manifest, completeness unknown */
+    const char         *step_id;       /* which required_by_step entries apply, or NULL */
+    const char         *feature_slug;  /* NULL: basename of root */
+    unsigned            jobs;          /* worker threads; 0: number of cores */
+    /* Optional (added by the scanner): called on the walking thread for every
+     * regular file right after it is listed and before a worker opens it,
+     * with its relative path.  For progress reporting and for tests that
+     * change the tree between listing and reading.  NULL: not called. */
+    void              (*on_listed)(void *ctx, const char *relative_path);
+    void               *on_listed_ctx;
+} dsr_scan_opts;
+
+typedef struct dsr_scan_result {
+    char          *feature_slug;
+    int            has_manifest;
+    dsr_artifact  *artifacts;          /* sorted by relative_path */
+    size_t         n_artifacts;
+    /* counts */
+    size_t n_present, n_required, n_required_present, n_required_missing,
+           n_optional, n_optional_present, n_optional_absent;
+    uint64_t       bytes_hashed;
+    dsr_scan_warning *warnings;        /* skipped entries, sorted by path */
+    size_t         n_warnings;
+} dsr_scan_result;
+
+/* Run a scan.  Returns 0 (even when artifacts are missing: see the result),
+ * DSR_EINVAL (bad options), DSR_EIO (the root itself cannot be read) or
+ * DSR_ENOMEM. */
+int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
+void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
+
+/* Added by the scanner: "unknown" without a manifest, "incomplete" when a
+ * required artifact is missing or unusable, else "complete" (static string). */
+const char *dsr_scan_completeness(const dsr_scan_result *r);
+
+/* The git branch checked out for the repository containing dir (walking up
+ * to the nearest .git), written to out.  Returns 0, or DSR_ENOTFOUND when dir
+ * is not in a git work tree or HEAD is detached. */
+int  dsr_git_branch(const char *dir, char *out, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

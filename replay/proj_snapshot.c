@@ -1,0 +1,667 @@
+/*
+ * proj_snapshot.c - the snapshot projection: one
+ * mission_dossier_snapshot_computed per completed scan run.
+ *
+ * Folding.  A scan run is the set of events sharing a correlation_id (the run
+ * id); runs may interleave with other runs in the log (imports, NATS pulls),
+ * so events are folded per run.  A run's artifact_indexed / artifact_missing
+ * / artifact_removed events are pending until its dossier_scan_completed
+ * arrives; only then is a snapshot computed.  A run that never completes
+ * (the scan crashed) keeps its pending rows and never yields a snapshot.
+ *
+ * The artifact set of a snapshot:
+ *   emit_mode "full":    the run's indexed artifacts;
+ *   emit_mode "changed": the feature's latest snapshot set, with the run's
+ *                        indexed artifacts upserted and removed ones deleted;
+ *   in both modes an artifact key reported missing by the run is absent.
+ * Entries are identified by (artifact_key, relative_path); a later event for
+ * the same pair replaces an earlier one.  Both modes give the same set for
+ * the same tree, hence the same parity hash.
+ *
+ * Counts: required_present / optional_present count the set's entries by
+ * required_status; required_missing = distinct keys the run reported missing;
+ * required = required_present + required_missing; optional =
+ * optional_present + optional_absent (from dossier_scan_completed); total =
+ * required + optional.  completeness_status = unknown without a manifest
+ * (mission_type null), complete when nothing required is missing, else
+ * incomplete.  snapshot_id = ULID(scan time, hash(feature, run id)).
+ *
+ * State (family proj_snapshot, see replay_internal.h for the key layout):
+ *   pend rows of open runs (one per event, keyed by sequence, so the rows do
+ *   not depend on where chunks were cut), the latest record per feature,
+ *   every record by snapshot_id, and every distinct artifact set by digest.
+ *   Records and sets are immutable once written: the drift projection reads
+ *   them by id at any later time.
+ * Memory: runs seen in the current chunk only; flush() writes open runs'
+ * entries as pend rows and forgets them.
+ */
+#include "replay_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { RE_INDEXED = 0, RE_MISSING = 1, RE_REMOVED = 2 };
+
+typedef struct run_entry {
+    uint64_t    seq;
+    int         kind;
+    const char *key, *path, *cls, *reason;  /* path: expected pattern for RE_MISSING */
+    char        hash[65];
+    int         required;
+} run_entry;
+
+typedef struct run_state {
+    const char *run_id, *feature;
+    run_entry  *v;
+    size_t      n, cap;
+} run_state;
+
+typedef struct snap_impl {
+    strmap  runs;     /* run id -> run_state*, runs seen in this chunk */
+    arena   ar;       /* strings of this chunk */
+    dsr_buf key, val, key2;
+} snap_impl;
+
+/* ---- working state ---------------------------------------------------------- */
+
+static void runs_reset(snap_impl *s)
+{
+    for (size_t i = 0; i < s->runs.cap; i++)
+        if (s->runs.slots[i].key) {
+            run_state *r = s->runs.slots[i].val;
+            if (r)
+                free(r->v);
+            free(r);
+        }
+    strmap_clear(&s->runs);
+    ar_free(&s->ar);
+}
+
+static int snap_init(proj_ctx *c, dsr_err *err)
+{
+    snap_impl *s = calloc(1, sizeof *s);
+    if (!s)
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    c->impl = s;
+    return 0;
+}
+
+static void snap_fini(proj_ctx *c)
+{
+    snap_impl *s = c->impl;
+    if (!s)
+        return;
+    runs_reset(s);
+    strmap_free(&s->runs);
+    dsr_buf_free(&s->key);
+    dsr_buf_free(&s->val);
+    dsr_buf_free(&s->key2);
+    free(s);
+    c->impl = NULL;
+}
+
+static run_state *run_get(snap_impl *s, dsr_str run_id, dsr_str feature, dsr_err *err)
+{
+    int created;
+    void **slot = strmap_upsert(&s->runs, run_id.ptr, run_id.len, &created);
+    if (!slot)
+        goto oom;
+    if (created) {
+        run_state *r = calloc(1, sizeof *r);
+        if (!r)
+            goto oom;
+        *slot = r;
+        int rc = 0;
+        r->run_id = ar_str(&s->ar, run_id, &rc);
+        r->feature = ar_str(&s->ar, feature, &rc);
+        if (rc)
+            goto oom;
+    }
+    return *slot;
+oom:
+    dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory for run %.*s",
+                (int)run_id.len, run_id.ptr);
+    return NULL;
+}
+
+static int run_push(run_state *r, const run_entry *e)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        run_entry *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return DSR_ENOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = *e;
+    return 0;
+}
+
+static void copy_hash(char out[65], dsr_str h)
+{
+    size_t n = h.ptr ? (h.len < 64 ? h.len : 64) : 0;
+    if (n)
+        memcpy(out, h.ptr, n);
+    out[n] = '\0';
+}
+
+/* Fold one artifact event into its run's pending entries. */
+static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    if (!env->correlation_id.ptr)
+        return 0;   /* not part of a scan run: no snapshot can ever include it */
+    run_state *r = run_get(s, env->correlation_id, env->feature_slug, err);
+    if (!r)
+        return DSR_ENOMEM;
+    const msgpack_object *p = env->payload;
+    dsr_str key, path, cls, hash, rq, reason;
+    mp_get_str(p, "artifact_key", &key);
+    run_entry e;
+    memset(&e, 0, sizeof e);
+    e.seq = seq;
+    int rc = 0;
+    e.key = ar_str(&s->ar, key, &rc);
+    switch (env->type) {
+    case DSR_EV_ARTIFACT_INDEXED:
+        e.kind = RE_INDEXED;
+        mp_get_str(p, "relative_path", &path);
+        mp_get_str(p, "artifact_class", &cls);
+        mp_get_str(p, "content_hash_sha256", &hash);
+        mp_get_str(p, "required_status", &rq);
+        e.path = ar_str(&s->ar, path, &rc);
+        e.cls = ar_str(&s->ar, cls, &rc);
+        copy_hash(e.hash, hash);
+        e.required = rq.ptr && rq.len == 8 && !memcmp(rq.ptr, "required", 8);
+        break;
+    case DSR_EV_ARTIFACT_MISSING:
+        e.kind = RE_MISSING;
+        mp_get_str(p, "expected_path_pattern", &path);
+        mp_get_str(p, "artifact_class", &cls);
+        mp_get_str(p, "reason_code", &reason);
+        e.path = ar_str(&s->ar, path, &rc);
+        e.cls = ar_str(&s->ar, cls, &rc);
+        e.reason = ar_str(&s->ar, reason, &rc);
+        e.required = 1;
+        break;
+    case DSR_EV_ARTIFACT_REMOVED:
+        e.kind = RE_REMOVED;
+        mp_get_str(p, "relative_path", &path);
+        e.path = ar_str(&s->ar, path, &rc);
+        break;
+    default:
+        return 0;
+    }
+    if (rc || !e.key || !e.path)
+        return rc ? dsr_err_set(err, rc, "snapshot projection: out of memory at event %llu",
+                                (unsigned long long)seq)
+                  : dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu (%.*s) "
+                                "lacks artifact_key or path", (unsigned long long)seq,
+                                (int)env->event_id.len, env->event_id.ptr);
+    if (run_push(r, &e))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory at event %llu",
+                           (unsigned long long)seq);
+    return 0;
+}
+
+/* ---- pending rows --------------------------------------------------------------- */
+
+static int pend_key(dsr_buf *k, const char *run_id, uint64_t seq)
+{
+    unsigned char sk[8];
+    dsr_seq_key(seq, sk);
+    return pk_make2(k, "pend", run_id, strlen(run_id), sk, 8);
+}
+
+static int pend_encode(const run_state *r, const run_entry *e, dsr_buf *out)
+{
+    msgpack_packer pk;
+    dsr_buf_reset(out);
+    mp_packer_init(&pk, out);
+    if (msgpack_pack_array(&pk, 8) || msgpack_pack_int(&pk, e->kind)
+        || mp_pack_str(&pk, r->feature) || mp_pack_str(&pk, e->key) || mp_pack_str(&pk, e->path)
+        || mp_pack_str(&pk, e->cls) || mp_pack_str(&pk, e->kind == RE_INDEXED ? e->hash : NULL)
+        || (e->required ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))
+        || mp_pack_str(&pk, e->reason))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+static const char *arr_str(arena *ar, const msgpack_object *o, int *rc)
+{
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return NULL;
+    if (o->type != MSGPACK_OBJECT_STR) {
+        *rc = DSR_ECORRUPT;
+        return NULL;
+    }
+    char *p = ar_strndup(ar, o->via.str.ptr, o->via.str.size);
+    if (!p)
+        *rc = DSR_ENOMEM;
+    return p;
+}
+
+static int pend_decode(arena *ar, const void *v, size_t vl, uint64_t seq, run_entry *e)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int rc = 0;
+    if (msgpack_unpack_next(&u, v, vl, &off) != MSGPACK_UNPACK_SUCCESS
+        || u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 8
+        || u.data.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+        || u.data.via.array.ptr[6].type != MSGPACK_OBJECT_BOOLEAN) {
+        msgpack_unpacked_destroy(&u);
+        return DSR_ECORRUPT;
+    }
+    const msgpack_object *f = u.data.via.array.ptr;
+    memset(e, 0, sizeof *e);
+    e->seq = seq;
+    e->kind = (int)f[0].via.u64;
+    e->key = arr_str(ar, &f[2], &rc);
+    e->path = arr_str(ar, &f[3], &rc);
+    e->cls = arr_str(ar, &f[4], &rc);
+    if (f[5].type == MSGPACK_OBJECT_STR && f[5].via.str.size == 64) {
+        memcpy(e->hash, f[5].via.str.ptr, 64);
+        e->hash[64] = '\0';
+    }
+    e->required = f[6].via.boolean;
+    e->reason = arr_str(ar, &f[7], &rc);
+    if (!rc && (!e->key || !e->path || e->kind > RE_REMOVED
+                || (e->kind == RE_INDEXED && !e->hash[0])))
+        rc = DSR_ECORRUPT;
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* Entries of run r committed in earlier chunks (or earlier processes): read
+ * them in sequence order (strings into ar) and delete their rows in this batch. */
+static int take_pending(proj_ctx *c, const char *run_id, run_state *into, arena *ar,
+                        dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    dsr_buf *prefix = &s->key2;
+    int rc = pk_make2(prefix, "pend", run_id, strlen(run_id), "", 0);
+    if (rc)
+        return dsr_err_set(err, rc, "snapshot projection: out of memory");
+    dsr_log_iter *it = NULL;
+    if ((rc = dsr_log_iter_cf(c->log, c->cf, prefix->data, prefix->len, &it, err)))
+        return rc;
+    for (;;) {
+        const void *k, *v;
+        size_t kl, vl;
+        int r = dsr_log_iter_next(it, &k, &kl, &v, &vl, err);
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        if (kl != prefix->len + 8) {
+            rc = dsr_err_set(err, DSR_ECORRUPT, "%s: pending row of run %s has a %zu-byte key",
+                             c->cf, run_id, kl);
+            break;
+        }
+        run_entry e;
+        uint64_t seq = dsr_seq_from_key((const char *)k + prefix->len);
+        if ((rc = pend_decode(ar, v, vl, seq, &e))) {
+            dsr_err_set(err, rc, "%s: pending row %llu of run %s %s", c->cf,
+                        (unsigned long long)seq, run_id,
+                        rc == DSR_ENOMEM ? "cannot be loaded: out of memory" : "does not decode");
+            break;
+        }
+        if (run_push(into, &e)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+            break;
+        }
+        if ((rc = dsr_log_batch_delete(c->st.b, c->cf, k, kl, err)))
+            break;
+    }
+    dsr_log_iter_free(it);
+    return rc;
+}
+
+static int snap_flush(proj_ctx *c, dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    int rc = 0;
+    for (size_t i = 0; i < s->runs.cap && !rc; i++) {
+        if (!s->runs.slots[i].key)
+            continue;
+        run_state *r = s->runs.slots[i].val;
+        for (size_t j = 0; j < r->n && !rc; j++) {
+            if (pend_key(&s->key, r->run_id, r->v[j].seq) || pend_encode(r, &r->v[j], &s->val))
+                rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+            else
+                rc = dsr_log_batch_put(c->st.b, c->cf, s->key.data, s->key.len, s->val.data,
+                                       s->val.len, err);
+        }
+    }
+    runs_reset(s);
+    return rc;
+}
+
+/* ---- computing a snapshot ----------------------------------------------------------- */
+
+/* The artifact set of the feature's latest snapshot (changed-mode base),
+ * strings into ar. */
+static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *ar,
+                           dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    const void *v;
+    size_t vl;
+    if (pk_make(&s->key, "snap", feature, strlen(feature)))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+    if (rc <= 0)
+        return rc;   /* no earlier snapshot: the base is empty */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    dsr_str dig = { NULL, 0 };
+    if (msgpack_unpack_next(&u, v, vl, &off) == MSGPACK_UNPACK_SUCCESS)
+        mp_get_str(&u.data, "set", &dig);
+    if (!dig.ptr || dig.len != 32) {
+        msgpack_unpacked_destroy(&u);
+        return dsr_err_set(err, DSR_ECORRUPT, "%s: latest snapshot record of %s does not decode",
+                           c->cf, feature);
+    }
+    rc = pk_make(&s->key, "set", dig.ptr, dig.len);
+    msgpack_unpacked_destroy(&u);
+    if (rc)
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+    if (rc == 0)
+        return dsr_err_set(err, DSR_ECORRUPT, "%s: artifact set of %s's latest snapshot is missing",
+                           c->cf, feature);
+    if (rc < 0)
+        return rc;
+    return aset_decode(v, vl, set, ar, err);
+}
+
+static int cmp_missing(const void *pa, const void *pb)
+{
+    const run_entry *a = *(const run_entry *const *)pa, *b = *(const run_entry *const *)pb;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+typedef struct snap_calc {
+    aset             set;
+    const run_entry **missing;   /* distinct keys, sorted, last report wins */
+    size_t           n_missing;
+    size_t           n_indexed, n_missing_ev, n_removed;
+    dsr_artifact_counts counts;
+    char             parity[65];
+    const char      *completeness;
+} snap_calc;
+
+static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const char *feature,
+                    int64_t optional_absent, int has_manifest, snap_calc *k, arena *ar,
+                    dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    int rc = 0;
+    if (changed_mode && (rc = load_latest_set(c, feature, &k->set, ar, err)))
+        return rc;
+    strmap gone_keys = { 0 }, gone_pairs = { 0 };
+    k->missing = malloc((r->n ? r->n : 1) * sizeof *k->missing);
+    if (!k->missing)
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    for (size_t i = 0; i < r->n && !rc; i++) {
+        const run_entry *e = &r->v[i];
+        int created;
+        if (e->kind == RE_INDEXED) {
+            aset_entry a = { e->key, e->path, e->cls, "", e->required };
+            memcpy(a.hash, e->hash, 65);
+            rc = aset_push(&k->set, &a);
+            k->n_indexed++;
+        } else if (e->kind == RE_MISSING) {
+            k->missing[k->n_missing++] = e;
+            rc = strmap_upsert(&gone_keys, e->key, strlen(e->key), &created) ? 0 : DSR_ENOMEM;
+            k->n_missing_ev++;
+        } else {
+            if (pk_make(&s->key2, e->key, e->path, strlen(e->path)))
+                rc = DSR_ENOMEM;
+            else if (!strmap_upsert(&gone_pairs, s->key2.data, s->key2.len, &created))
+                rc = DSR_ENOMEM;
+            k->n_removed++;
+        }
+    }
+    if (!rc)
+        rc = aset_sort_unique(&k->set);
+    /* drop removed (key, path) pairs and every entry of a key reported missing */
+    size_t n = 0;
+    for (size_t i = 0; i < k->set.n && !rc; i++) {
+        const aset_entry *e = &k->set.v[i];
+        if (gone_keys.n && strmap_find(&gone_keys, e->key, strlen(e->key)))
+            continue;
+        if (gone_pairs.n) {
+            if (pk_make(&s->key2, e->key, e->path, strlen(e->path))) {
+                rc = DSR_ENOMEM;
+                break;
+            }
+            if (strmap_find(&gone_pairs, s->key2.data, s->key2.len))
+                continue;
+        }
+        k->set.v[n++] = *e;
+    }
+    if (!rc)
+        k->set.n = n;
+    strmap_free(&gone_keys);
+    strmap_free(&gone_pairs);
+    if (rc)
+        return dsr_err_set(err, rc, "snapshot projection: out of memory");
+
+    /* distinct missing keys: sort by (key, seq) and keep each key's last report */
+    qsort(k->missing, k->n_missing, sizeof *k->missing, cmp_missing);
+    size_t m = 0;
+    for (size_t i = 0; i < k->n_missing; i++) {
+        if (i + 1 < k->n_missing && !strcmp(k->missing[i]->key, k->missing[i + 1]->key))
+            continue;
+        k->missing[m++] = k->missing[i];
+    }
+    k->n_missing = m;
+
+    int64_t rp = 0, op = 0;
+    for (size_t i = 0; i < k->set.n; i++)
+        k->set.v[i].required ? rp++ : op++;
+    dsr_artifact_counts *ct = &k->counts;
+    ct->required_present = rp;
+    ct->required_missing = (int64_t)k->n_missing;
+    ct->required = rp + ct->required_missing;
+    ct->optional_present = op;
+    ct->optional = op + (optional_absent > 0 ? optional_absent : 0);
+    ct->total = ct->required + ct->optional;
+    k->completeness = !has_manifest ? "unknown" : ct->required_missing ? "incomplete" : "complete";
+    return aset_parity(&k->set, k->parity, err);
+}
+
+/* Write the set row (content-addressed: identical sets share one row). */
+static int put_set(proj_ctx *c, const aset *set, char digest[33], dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    dsr_buf_reset(&s->val);
+    if (aset_encode(set, &s->val))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    int rc = aset_digest(s->val.data, s->val.len, digest, err);
+    if (rc)
+        return rc;
+    if (pk_make(&s->key, "set", digest, 32))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    const void *v;
+    size_t vl;
+    rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return 0;   /* already stored, same bytes by construction */
+    return ps_put(&c->st, s->key.data, s->key.len, s->val.data, s->val.len, err);
+}
+
+typedef struct snap_meta {
+    const char *snapshot_id, *event_id, *feature, *run_id, *set_digest;
+    const dsr_envelope *scan;
+    uint64_t    scan_seq;
+    int         consistent;
+} snap_meta;
+
+static int pack_str_kv(msgpack_packer *pk, const char *k, dsr_str v)
+{
+    if (mp_pack_str(pk, k) || mp_pack_strn(pk, v.ptr, v.len))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+static int encode_record(const snap_meta *m, const snap_calc *k, dsr_buf *out)
+{
+    const msgpack_object *p = m->scan->payload;
+    dsr_str mt, mv, step, branch, mode;
+    mp_get_str(p, "mission_type", &mt);
+    mp_get_str(p, "manifest_version", &mv);
+    mp_get_str(p, "step_id", &step);
+    mp_get_str(p, "target_branch", &branch);
+    mp_get_str(p, "emit_mode", &mode);
+    const dsr_artifact_counts *ct = &k->counts;
+    msgpack_packer pk;
+    dsr_buf_reset(out);
+    mp_packer_init(&pk, out);
+    int bad = msgpack_pack_map(&pk, 21)
+        || mp_pack_kv_str(&pk, "snapshot_id", m->snapshot_id)
+        || mp_pack_kv_str(&pk, "feature_slug", m->feature)
+        || mp_pack_kv_str(&pk, "run_id", m->run_id)
+        || mp_pack_kv_str(&pk, "event_id", m->event_id)
+        || pack_str_kv(&pk, "scan_event_id", m->scan->event_id)
+        || mp_pack_str(&pk, "scan_seq") || msgpack_pack_uint64(&pk, m->scan_seq)
+        || pack_str_kv(&pk, "timestamp", m->scan->timestamp)
+        || mp_pack_kv_str(&pk, "parity_hash_sha256", k->parity)
+        || mp_pack_str(&pk, "artifact_counts") || msgpack_pack_map(&pk, 6)
+        || mp_pack_kv_i64(&pk, "total", ct->total)
+        || mp_pack_kv_i64(&pk, "required", ct->required)
+        || mp_pack_kv_i64(&pk, "required_present", ct->required_present)
+        || mp_pack_kv_i64(&pk, "required_missing", ct->required_missing)
+        || mp_pack_kv_i64(&pk, "optional", ct->optional)
+        || mp_pack_kv_i64(&pk, "optional_present", ct->optional_present)
+        || mp_pack_kv_i64(&pk, "optional_absent", mp_get_i64(p, "optional_absent"))
+        || mp_pack_kv_str(&pk, "completeness_status", k->completeness)
+        || pack_str_kv(&pk, "mission_type", mt)
+        || pack_str_kv(&pk, "manifest_version", mv)
+        || pack_str_kv(&pk, "step_id", step)
+        || pack_str_kv(&pk, "target_branch", branch)
+        || pack_str_kv(&pk, "emit_mode", mode)
+        || pack_str_kv(&pk, "project_uuid", m->scan->project_uuid)
+        || pack_str_kv(&pk, "node_id", m->scan->node_id)
+        || mp_pack_str(&pk, "counts_consistent")
+        || (m->consistent ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))
+        || mp_pack_kv_str(&pk, "set", m->set_digest)
+        || mp_pack_str(&pk, "missing") || msgpack_pack_array(&pk, k->n_missing);
+    for (size_t i = 0; i < k->n_missing && !bad; i++) {
+        const run_entry *e = k->missing[i];
+        bad = msgpack_pack_array(&pk, 4) || mp_pack_str(&pk, e->key) || mp_pack_str(&pk, e->cls)
+            || mp_pack_str(&pk, e->path) || mp_pack_str(&pk, e->reason);
+    }
+    return bad ? DSR_ENOMEM : 0;
+}
+
+static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    const msgpack_object *p = env->payload;
+    /* A completion without a run id closes nothing pending; its own event id
+     * stands in as the run id so the snapshot id stays deterministic. */
+    dsr_str run = env->correlation_id.ptr ? env->correlation_id : env->event_id;
+    run_state *r = run_get(s, run, env->feature_slug, err);
+    if (!r)
+        return DSR_ENOMEM;
+    /* Entries of earlier chunks come first: they have smaller sequences. */
+    run_state all = { r->run_id, r->feature, NULL, 0, 0 };
+    arena tmp = { NULL };   /* strings needed only while this snapshot is computed */
+    int rc = take_pending(c, r->run_id, &all, &tmp, err);
+    for (size_t i = 0; i < r->n && !rc; i++)
+        if (run_push(&all, &r->v[i]))
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    r->n = 0;   /* the run is closed; a (malformed) late event would reopen it */
+    if (rc) {
+        free(all.v);
+        ar_free(&tmp);
+        return rc;
+    }
+
+    dsr_str feature_s, mt, mode;
+    mp_get_str(p, "feature_slug", &feature_s);
+    mp_get_str(p, "mission_type", &mt);
+    mp_get_str(p, "emit_mode", &mode);
+    int changed_mode = mode.ptr && mode.len == 7 && !memcmp(mode.ptr, "changed", 7);
+    char *feature = ar_str(&tmp, feature_s.ptr ? feature_s : env->feature_slug, &rc);
+    if (rc || !feature) {
+        free(all.v);
+        ar_free(&tmp);
+        return dsr_err_set(err, rc ? rc : DSR_ECORRUPT,
+                           "snapshot projection: scan completion %llu has no feature",
+                           (unsigned long long)seq);
+    }
+
+    snap_calc k;
+    memset(&k, 0, sizeof k);
+    rc = calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
+                  mt.ptr != NULL, &k, &tmp, err);
+
+    char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33];
+    uint64_t ms = 0;
+    if (!rc && dsr_time_parse_rfc3339(env->timestamp.ptr, env->timestamp.len, &ms))
+        rc = dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu has a bad timestamp",
+                         (unsigned long long)seq);
+    if (!rc) {
+        const char *parts[] = { "snapshot", feature, r->run_id };
+        rc = derive_ulid(ms, parts, 3, snapshot_id, err);
+    }
+    if (!rc)
+        rc = put_set(c, &k.set, digest, err);
+    if (!rc) {
+        dsr_snapshot_computed pl = { feature, k.parity, k.counts, k.completeness, snapshot_id };
+        rc = proj_emit(c, DSR_EV_SNAPSHOT_COMPUTED, &pl, env, r->run_id, event_id, err);
+    }
+    if (!rc) {
+        snap_meta m = { snapshot_id, event_id, feature, r->run_id, digest, env, seq,
+                        (int64_t)k.n_indexed == mp_get_i64(p, "indexed_count")
+                        && (int64_t)k.n_missing_ev == mp_get_i64(p, "missing_count")
+                        && (int64_t)k.n_removed == mp_get_i64(p, "removed_count") };
+        if (encode_record(&m, &k, &s->val))
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    }
+    /* the record by id (immutable) and as the feature's latest */
+    if (!rc) {
+        if (pk_make(&s->key, "sid", snapshot_id, DSR_ULID_LEN))
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+        else
+            rc = ps_put(&c->st, s->key.data, s->key.len, s->val.data, s->val.len, err);
+    }
+    if (!rc) {
+        if (pk_make(&s->key, "snap", feature, strlen(feature)))
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+        else
+            rc = ps_put(&c->st, s->key.data, s->key.len, s->val.data, s->val.len, err);
+    }
+    aset_free(&k.set);
+    free(k.missing);
+    free(all.v);
+    ar_free(&tmp);
+    return rc;
+}
+
+static int snap_apply(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)
+{
+    if (env->type == DSR_EV_SCAN_COMPLETED)
+        return complete_run(c, seq, env, err);
+    return fold_artifact(c, seq, env, err);
+}
+
+const proj_ops proj_snapshot_ops = {
+    .name = DSR_PROJ_SNAPSHOT,
+    .consumes = (1u << DSR_EV_ARTIFACT_INDEXED) | (1u << DSR_EV_ARTIFACT_MISSING)
+              | (1u << DSR_EV_ARTIFACT_REMOVED) | (1u << DSR_EV_SCAN_COMPLETED),
+    .init = snap_init,
+    .apply = snap_apply,
+    .flush = snap_flush,
+    .fini = snap_fini,
+};

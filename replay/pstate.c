@@ -1,0 +1,134 @@
+/*
+ * pstate.c - the row cache a projection reads and writes its mutable state
+ * through during one chunk, and the state key layout helpers.
+ *
+ * Why: a chunk's writes sit in an uncommitted WriteBatch that reads cannot
+ * see, so every mutable row read or written in the chunk is kept here; the
+ * first read of a row goes to the committed family.  Writes go to the batch
+ * immediately (so the batch alone holds the chunk's outcome) and to the cache.
+ * After the commit the cache is dropped: the family is the truth again.
+ */
+#include "replay_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ps_row {
+    dsr_buf val;
+    int     present;
+} ps_row;
+
+int pk_make(dsr_buf *k, const char *tag, const char *a, size_t alen)
+{
+    dsr_buf_reset(k);
+    if (dsr_buf_append(k, tag, strlen(tag) + 1) || dsr_buf_append(k, a, alen))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+int pk_make2(dsr_buf *k, const char *tag, const char *a, size_t alen,
+             const void *b, size_t blen)
+{
+    if (pk_make(k, tag, a, alen) || dsr_buf_putc(k, '\0') || dsr_buf_append(k, b, blen))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+void ps_init(pstate *ps, dsr_log *log, const char *cf)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->log = log;
+    ps->cf = cf;
+}
+
+static ps_row *row_for(pstate *ps, const void *key, size_t klen, int *created, dsr_err *err)
+{
+    void **slot = strmap_upsert(&ps->rows, key, klen, created);
+    if (!slot) {
+        dsr_err_set(err, DSR_ENOMEM, "%s: out of memory caching a row", ps->cf);
+        return NULL;
+    }
+    if (*created) {
+        ps_row *r = calloc(1, sizeof *r);
+        if (!r) {
+            dsr_err_set(err, DSR_ENOMEM, "%s: out of memory caching a row", ps->cf);
+            return NULL;
+        }
+        *slot = r;
+    }
+    return *slot;
+}
+
+int ps_get(pstate *ps, const void *key, size_t klen, const void **val, size_t *vlen,
+           dsr_err *err)
+{
+    int created;
+    ps_row *r = row_for(ps, key, klen, &created, err);
+    if (!r)
+        return DSR_ENOMEM;
+    if (created) {
+        int rc = dsr_log_get(ps->log, ps->cf, key, klen, &r->val, err);
+        if (rc && rc != DSR_ENOTFOUND)
+            return rc;   /* the row stays cached as absent; the chunk is abandoned */
+        r->present = rc == 0;
+        ps->bytes += r->val.len + klen;
+    }
+    if (!r->present)
+        return 0;
+    *val = r->val.data;
+    *vlen = r->val.len;
+    return 1;
+}
+
+int ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vlen,
+           dsr_err *err)
+{
+    int rc = dsr_log_batch_put(ps->b, ps->cf, key, klen, val, vlen, err);
+    if (rc)
+        return rc;
+    int created;
+    ps_row *r = row_for(ps, key, klen, &created, err);
+    if (!r)
+        return DSR_ENOMEM;
+    dsr_buf_reset(&r->val);
+    if (dsr_buf_append(&r->val, val, vlen))
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory caching a row", ps->cf);
+    r->present = 1;
+    ps->bytes += vlen + klen;
+    return 0;
+}
+
+int ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err)
+{
+    int rc = dsr_log_batch_delete(ps->b, ps->cf, key, klen, err);
+    if (rc)
+        return rc;
+    int created;
+    ps_row *r = row_for(ps, key, klen, &created, err);
+    if (!r)
+        return DSR_ENOMEM;
+    dsr_buf_reset(&r->val);
+    r->present = 0;
+    return 0;
+}
+
+void ps_chunk_end(pstate *ps)
+{
+    for (size_t i = 0; i < ps->rows.cap; i++) {
+        if (!ps->rows.slots[i].key)
+            continue;
+        ps_row *r = ps->rows.slots[i].val;
+        if (r) {
+            dsr_buf_free(&r->val);
+            free(r);
+        }
+    }
+    strmap_clear(&ps->rows);
+    ps->bytes = 0;
+}
+
+void ps_free(pstate *ps)
+{
+    ps_chunk_end(ps);
+    strmap_free(&ps->rows);
+}

@@ -1,0 +1,241 @@
+/*
+ * record_view.c - the replay driver's reader of stored records: pulls the
+ * envelope fields projections use straight out of the msgpack bytes and
+ * unpacks only the payload map into a reused zone.
+ *
+ * Why not dsr_record_decode: every record in the log was validated when it
+ * was appended (the emitter and dsr_emit_import are the only writers), so
+ * re-running the full envelope and payload validators on each replay would
+ * spend most of a replay's time proving what is already known.  This reader
+ * checks the shape it relies on -- a map with a 26-char event_id, a known
+ * event_type, an RFC 3339-looking timestamp, "feature/<slug>" aggregate_id,
+ * and a payload map -- and reports anything else as DSR_ECORRUPT naming the
+ * field.  Projections then read payload fields defensively (wrong types are
+ * treated as absent and reported).
+ */
+#include "replay_internal.h"
+
+#include <string.h>
+
+typedef struct cur {
+    const unsigned char *p, *end;
+} cur;
+
+static int need(cur *c, size_t n)
+{
+    return (size_t)(c->end - c->p) >= n;
+}
+
+static uint64_t be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* Read a length-prefixed header: returns 0 and *n, advancing past the header. */
+static int read_len(cur *c, int bytes, uint64_t *n)
+{
+    if (!need(c, (size_t)bytes))
+        return -1;
+    *n = be(c->p, bytes);
+    c->p += bytes;
+    return 0;
+}
+
+/* Map header: 0 and *n, or -1 when the next object is not a map. */
+static int read_map(cur *c, uint64_t *n)
+{
+    if (!need(c, 1))
+        return -1;
+    unsigned char b = *c->p++;
+    if ((b & 0xf0) == 0x80) {
+        *n = b & 0x0f;
+        return 0;
+    }
+    if (b == 0xde)
+        return read_len(c, 2, n);
+    if (b == 0xdf)
+        return read_len(c, 4, n);
+    return -1;
+}
+
+/* String: 1 and *s, 0 for nil (s->ptr NULL), -1 for anything else. */
+static int read_str(cur *c, dsr_str *s)
+{
+    if (!need(c, 1))
+        return -1;
+    unsigned char b = *c->p++;
+    uint64_t n;
+    s->ptr = NULL;
+    s->len = 0;
+    if (b == 0xc0)
+        return 0;
+    if ((b & 0xe0) == 0xa0)
+        n = b & 0x1f;
+    else if (b == 0xd9 || b == 0xda || b == 0xdb) {
+        if (read_len(c, b == 0xd9 ? 1 : b == 0xda ? 2 : 4, &n))
+            return -1;
+    } else
+        return -1;
+    if (!need(c, n))
+        return -1;
+    s->ptr = (const char *)c->p;
+    s->len = n;
+    c->p += n;
+    return 1;
+}
+
+static int read_uint(cur *c, uint64_t *v)
+{
+    if (!need(c, 1))
+        return -1;
+    unsigned char b = *c->p++;
+    if (b <= 0x7f) {
+        *v = b;
+        return 0;
+    }
+    if (b >= 0xcc && b <= 0xcf)
+        return read_len(c, 1 << (b - 0xcc), v);
+    return -1;
+}
+
+/* Skip one object of any type (depth-bounded). */
+static int skip(cur *c, int depth)
+{
+    if (depth > 64 || !need(c, 1))
+        return -1;
+    unsigned char b = *c->p++;
+    uint64_t n = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return 0;
+    if ((b & 0xe0) == 0xa0) {
+        n = b & 0x1f;
+        goto body;
+    }
+    if ((b & 0xf0) == 0x80) {
+        n = (uint64_t)(b & 0x0f) * 2;
+        goto items;
+    }
+    if ((b & 0xf0) == 0x90) {
+        n = b & 0x0f;
+        goto items;
+    }
+    switch (b) {
+    case 0xcc: case 0xd0: n = 1; goto body;
+    case 0xcd: case 0xd1: n = 2; goto body;
+    case 0xce: case 0xd2: case 0xca: n = 4; goto body;
+    case 0xcf: case 0xd3: case 0xcb: n = 8; goto body;
+    case 0xd9: case 0xc4: if (read_len(c, 1, &n)) return -1; goto body;
+    case 0xda: case 0xc5: if (read_len(c, 2, &n)) return -1; goto body;
+    case 0xdb: case 0xc6: if (read_len(c, 4, &n)) return -1; goto body;
+    case 0xd4: n = 2; goto body;
+    case 0xd5: n = 3; goto body;
+    case 0xd6: n = 5; goto body;
+    case 0xd7: n = 9; goto body;
+    case 0xd8: n = 17; goto body;
+    case 0xc7: if (read_len(c, 1, &n)) return -1; n += 1; goto body;
+    case 0xc8: if (read_len(c, 2, &n)) return -1; n += 1; goto body;
+    case 0xc9: if (read_len(c, 4, &n)) return -1; n += 1; goto body;
+    case 0xdc: if (read_len(c, 2, &n)) return -1; goto items;
+    case 0xdd: if (read_len(c, 4, &n)) return -1; goto items;
+    case 0xde: if (read_len(c, 2, &n)) return -1; n *= 2; goto items;
+    case 0xdf: if (read_len(c, 4, &n)) return -1; n *= 2; goto items;
+    default: return -1;
+    }
+body:
+    if (!need(c, n))
+        return -1;
+    c->p += n;
+    return 0;
+items:
+    for (uint64_t i = 0; i < n; i++)
+        if (skip(c, depth + 1))
+            return -1;
+    return 0;
+}
+
+static int key_is(dsr_str k, const char *lit, size_t n)
+{
+    return k.len == n && !memcmp(k.ptr, lit, n);
+}
+#define KEY(k, lit) key_is(k, lit, sizeof lit - 1)
+
+int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_object *payload,
+                       dsr_envelope *env, dsr_err *err)
+{
+    cur c = { rec, (const unsigned char *)rec + len };
+    memset(env, 0, sizeof *env);
+    uint64_t n;
+    const char *bad = NULL;
+    const unsigned char *pl = NULL, *pl_end = NULL;
+    if (read_map(&c, &n))
+        return dsr_err_set(err, DSR_ECORRUPT, "record is not a msgpack map");
+    for (uint64_t i = 0; i < n && !bad; i++) {
+        dsr_str k;
+        if (read_str(&c, &k) != 1) {
+            bad = "key";
+            break;
+        }
+        dsr_str *s = NULL;
+        if (KEY(k, "event_id"))
+            s = &env->event_id;
+        else if (KEY(k, "event_type"))
+            s = &env->event_type;
+        else if (KEY(k, "aggregate_id"))
+            s = &env->aggregate_id;
+        else if (KEY(k, "timestamp"))
+            s = &env->timestamp;
+        else if (KEY(k, "node_id"))
+            s = &env->node_id;
+        else if (KEY(k, "project_uuid"))
+            s = &env->project_uuid;
+        else if (KEY(k, "correlation_id"))
+            s = &env->correlation_id;
+        else if (KEY(k, "causation_id"))
+            s = &env->causation_id;
+        else if (KEY(k, "schema_version"))
+            s = &env->schema_version;
+        if (s) {
+            if (read_str(&c, s) < 0)
+                bad = "a string field";
+        } else if (KEY(k, "lamport_clock")) {
+            if (read_uint(&c, &env->lamport_clock))
+                bad = "lamport_clock";
+        } else if (KEY(k, "payload")) {
+            pl = c.p;
+            if (skip(&c, 0))
+                bad = "payload";
+            pl_end = c.p;
+        } else if (skip(&c, 0)) {
+            bad = "an unknown field";
+        }
+    }
+    if (bad)
+        return dsr_err_set(err, DSR_ECORRUPT, "record: %s does not decode", bad);
+    if (env->event_id.len != DSR_ULID_LEN)
+        return dsr_err_set(err, DSR_ECORRUPT, "record has no 26-character event_id");
+    if (!env->event_type.ptr
+        || dsr_event_type_parse(env->event_type.ptr, env->event_type.len, &env->type))
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: unknown event_type",
+                           env->event_id.ptr);
+    if (!env->timestamp.ptr || env->timestamp.len < 20)
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: no timestamp", env->event_id.ptr);
+    if (!env->aggregate_id.ptr || env->aggregate_id.len <= 8
+        || memcmp(env->aggregate_id.ptr, "feature/", 8))
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: aggregate_id is not feature/<slug>",
+                           env->event_id.ptr);
+    env->feature_slug.ptr = env->aggregate_id.ptr + 8;
+    env->feature_slug.len = env->aggregate_id.len - 8;
+    if (!pl)
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: no payload", env->event_id.ptr);
+    size_t off = 0;
+    if (msgpack_unpack((const char *)pl, (size_t)(pl_end - pl), &off, zone, payload)
+            != MSGPACK_UNPACK_SUCCESS
+        || payload->type != MSGPACK_OBJECT_MAP)
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: payload is not a map",
+                           env->event_id.ptr);
+    env->payload = payload;
+    return 0;
+}

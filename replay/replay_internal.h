@@ -1,0 +1,229 @@
+/*
+ * replay_internal.h - private pieces of the projection machinery (replay/):
+ * the projection interface the driver calls, the chunk row cache over a
+ * projection's column family, state key layout, artifact sets, derived ids,
+ * and small memory/msgpack helpers.  Never installed.
+ *
+ * Ownership: a proj_ctx and everything hanging off it belong to the thread
+ * running the driver (one dsr_log, one thread).
+ */
+#ifndef DOSSIER_REPLAY_INTERNAL_H
+#define DOSSIER_REPLAY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "buf.h"
+#include "dossier/emit.h"
+#include "dossier/error.h"
+#include "dossier/event.h"
+#include "dossier/log.h"
+#include "dossier/replay.h"
+
+/* ---- arena.c: bump allocator for per-chunk strings ------------------------ */
+typedef struct ar_chunk ar_chunk;
+typedef struct arena {
+    ar_chunk *head;
+} arena;
+
+void *ar_alloc(arena *a, size_t n);                      /* NULL on ENOMEM */
+char *ar_strndup(arena *a, const char *s, size_t n);     /* NUL-terminated copy */
+void  ar_free(arena *a);                                 /* frees everything */
+
+/* ---- strmap.c: byte-string keyed hash map (keys copied into its arena) ---- */
+typedef struct strmap_slot {
+    const char *key;      /* NULL: empty */
+    size_t      klen;
+    uint64_t    hash;
+    void       *val;
+} strmap_slot;
+
+typedef struct strmap {
+    strmap_slot *slots;
+    size_t       n, cap;  /* cap: power of two (or 0) */
+    arena        keys;
+} strmap;
+
+/* Pointer to the value slot of key, or NULL when absent. */
+void **strmap_find(const strmap *m, const void *key, size_t klen);
+/* Pointer to the value slot of key, inserting a NULL value when absent
+ * (*created = 1).  NULL on ENOMEM. */
+void **strmap_upsert(strmap *m, const void *key, size_t klen, int *created);
+/* Drop every entry (values are the caller's to free first). */
+void   strmap_clear(strmap *m);
+void   strmap_free(strmap *m);
+
+/* ---- mp.c: msgpack helpers ---------------------------------------------- */
+/* A packer that appends to a dsr_buf. */
+void mp_packer_init(msgpack_packer *pk, dsr_buf *out);
+int  mp_pack_str(msgpack_packer *pk, const char *s);           /* NULL -> nil */
+int  mp_pack_strn(msgpack_packer *pk, const char *s, size_t n); /* s NULL -> nil */
+int  mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v);
+int  mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
+/* Value of key k in map obj, or NULL. */
+const msgpack_object *mp_get(const msgpack_object *obj, const char *k);
+/* String value of key k: 1 and *s when a string, 0 when nil or absent, -1 when
+ * another type. */
+int  mp_get_str(const msgpack_object *obj, const char *k, dsr_str *s);
+/* Integer of key k (0 when absent or not an integer: callers validated). */
+int64_t mp_get_i64(const msgpack_object *obj, const char *k);
+int  mp_get_bool(const msgpack_object *obj, const char *k);
+/* malloc'd NUL-terminated copy of a string object (NULL for nil); *rc gets
+ * DSR_ENOMEM on allocation failure. */
+char *mp_strdup(const msgpack_object *o, int *rc);
+/* Copy of dsr_str into the arena (NULL for a NULL string). */
+char *ar_str(arena *a, dsr_str s, int *rc);
+
+/* ---- state keys ------------------------------------------------------------
+ * Every projection family holds "ckpt" (8-byte BE last applied sequence) and
+ * rows under tags separated by NUL bytes, so any slug or id text is safe:
+ *   snapshot: pend\0<run>\0<seq8>   one pending event of an open run
+ *             snap\0<feature>       latest snapshot record of a feature
+ *             sid\0<snapshot_id>    snapshot record (immutable)
+ *             set\0<digest32>       artifact set (immutable, content-addressed)
+ *   drift:    base\0<feature>       accepted baseline
+ *             last\0<feature>       latest snapshot the drift projection saw
+ *             drift\0<feature>      drift assessment of that snapshot        */
+#define PK_CKPT "ckpt"
+int pk_make(dsr_buf *k, const char *tag, const char *a, size_t alen);
+int pk_make2(dsr_buf *k, const char *tag, const char *a, size_t alen,
+             const void *b, size_t blen);
+
+/* ---- pstate.c: chunk row cache over a projection family ---------------------
+ * Reads see this chunk's own writes (they are only in the uncommitted batch);
+ * writes go to the batch at once and to the cache.  ps_chunk_end() forgets
+ * the cache after the commit.  Immutable rows may be put directly. */
+typedef struct pstate {
+    dsr_log       *log;
+    const char    *cf;
+    dsr_log_batch *b;       /* set by the driver for each chunk */
+    strmap         rows;    /* key -> ps_row* */
+    size_t         bytes;   /* value bytes cached this chunk: the driver cuts chunks on it */
+} pstate;
+
+void ps_init(pstate *ps, dsr_log *log, const char *cf);
+/* 1 and the value (valid until the next ps_* call for that key), 0 when
+ * absent, or a negative code. */
+int  ps_get(pstate *ps, const void *key, size_t klen, const void **val, size_t *vlen,
+            dsr_err *err);
+int  ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vlen,
+            dsr_err *err);
+int  ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err);
+void ps_chunk_end(pstate *ps);
+void ps_free(pstate *ps);
+
+/* ---- aset.c: artifact sets ------------------------------------------------ */
+typedef struct aset_entry {
+    const char *key, *path, *cls;  /* NUL-terminated, owned elsewhere (arena) */
+    char        hash[65];          /* lowercase hex */
+    int         required;
+} aset_entry;
+
+typedef struct aset {
+    aset_entry *v;
+    size_t      n, cap;
+} aset;
+
+int  aset_push(aset *s, const aset_entry *e);
+void aset_free(aset *s);
+/* Sort by (key, path); later entries win over earlier ones with the same
+ * (key, path) (stable), duplicates dropped. */
+int  aset_sort_unique(aset *s);
+/* spec-kitty parity: SHA-256 over the sorted hex hashes concatenated. */
+int  aset_parity(const aset *s, char out[65], dsr_err *err);
+/* msgpack array of [key, path, hash, required, class] (s sorted). */
+int  aset_encode(const aset *s, dsr_buf *out);
+/* Decode into s; strings are copied into ar. */
+int  aset_decode(const void *buf, size_t len, aset *s, arena *ar, dsr_err *err);
+/* First 128 bits of SHA-256(bytes), 32 hex chars: the set's row name. */
+int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
+/* SHA-256 of bytes as 64 hex chars. */
+int  sha256_hex(const void *bytes, size_t len, char out[65], dsr_err *err);
+
+/* ---- derive_id.c ------------------------------------------------------------ */
+typedef struct derived_meta {
+    char event_id[DSR_ULID_LEN + 1];
+    char causation_id[DSR_ULID_LEN + 1];
+    char timestamp[64];
+    dsr_emit_meta meta;        /* points into this struct */
+} derived_meta;
+
+/* Meta for an event projection `proj` derives from source event src:
+ * event_id = ULID(time of src, SHA-256(proj NUL src.event_id)), causation =
+ * src.event_id, timestamp = src.timestamp, correlation_id as given (borrowed). */
+int derive_meta(const char *proj, const dsr_envelope *src, const char *correlation_id,
+                derived_meta *out, dsr_err *err);
+/* Deterministic id for a derived object (snapshot ids): ULID with time part
+ * ms and random part from SHA-256 of the parts (each NUL-terminated). */
+int  derive_ulid(uint64_t ms, const char *const *parts, size_t n,
+                 char out[DSR_ULID_LEN + 1], dsr_err *err);
+
+/* ---- the projection interface (replay.c drives it) ------------------------- */
+typedef struct proj_ctx proj_ctx;
+
+typedef struct proj_ops {
+    const char *name;
+    uint32_t    consumes;   /* bit (1u << type) for each event type it folds */
+    int  (*init)(proj_ctx *c, dsr_err *err);
+    int  (*apply)(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err);
+    /* End of a chunk: write what is still only in memory (the driver then
+     * writes the checkpoint and commits the batch). */
+    int  (*flush)(proj_ctx *c, dsr_err *err);
+    void (*fini)(proj_ctx *c);
+} proj_ops;
+
+struct proj_ctx {
+    const proj_ops *ops;
+    dsr_log        *log;
+    char            cf[48];       /* its state family: proj_<name> or verify_<name> */
+    char            snap_cf[48];  /* the snapshot family it may read (drift) */
+    int             verify;       /* 1: emit nothing, check derived events instead */
+    pstate          st;
+    uint64_t        ckpt;         /* last applied sequence */
+    uint64_t        stop;         /* with has_stop: apply nothing after this sequence */
+    int             has_stop;     /* verify: rebuild only as far as the live state */
+    int             dirty;        /* applied events since the last commit */
+    proj_ctx       *snap;         /* drift: the snapshot context running alongside, or NULL */
+    dsr_replay_stats *stats;
+    dsr_replay_diff_fn diff_fn;
+    void           *diff_ud;
+    size_t          n_diff;
+    dsr_buf         scratch;      /* verify: packed payloads */
+    void           *impl;         /* the projection's working state */
+};
+
+extern const proj_ops proj_snapshot_ops;
+extern const proj_ops proj_drift_ops;
+
+/* Emit (live) or check (verify) one derived event of type t caused by src. */
+int  proj_emit(proj_ctx *c, dsr_event_type t, const void *payload, const dsr_envelope *src,
+               const char *correlation_id, char event_id_out[DSR_ULID_LEN + 1],
+               dsr_err *err);
+/* Report a verify difference. */
+void proj_diff(proj_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Family names. */
+void proj_cf_name(const char *proj, int verify, char out[48]);
+
+/* replay.c: run a set of projection contexts over the log (driver core). */
+int  replay_drive(dsr_log *log, proj_ctx *const *ctxs, size_t n, size_t chunk_events,
+                  dsr_replay_stats *stats, dsr_err *err);
+const proj_ops *replay_find_ops(const char *name);
+int  replay_read_ckpt(dsr_log *log, const char *cf, uint64_t *seq, dsr_err *err);
+
+/* ---- record_view.c: the driver's record reader ------------------------------
+ * Envelope fields of a stored record plus its payload unpacked into zone
+ * (*payload holds the object; env->payload points to it).  Trusts the
+ * validation done at append; checks only the shape projections rely on.
+ * 0 or DSR_ECORRUPT. */
+int  replay_record_view(const void *rec, size_t len, msgpack_zone *zone,
+                        msgpack_object *payload, dsr_envelope *env, dsr_err *err);
+
+/* ---- records (rec.c): snapshot / baseline / drift rows <-> info structs --- */
+int  rec_decode_snapshot(const void *buf, size_t len, dsr_snapshot_info **out, dsr_err *err);
+int  rec_decode_baseline(const void *buf, size_t len, dsr_baseline_info **out, dsr_err *err);
+int  rec_decode_drift(const void *buf, size_t len, dsr_drift_info **out, dsr_err *err);
+
+#endif

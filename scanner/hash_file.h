@@ -1,0 +1,50 @@
+/*
+ * hash_file.h - hash one file in one pass: SHA-256 (OpenSSL EVP), XXH3-128
+ * and, for text artifacts, UTF-8 validation (private to the scanner).
+ *
+ * A dsr_hasher holds the reusable state of one worker thread (read buffer,
+ * digest contexts).  It is not thread-safe: each worker owns its own.
+ */
+#ifndef DOSSIER_HASH_FILE_H
+#define DOSSIER_HASH_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dossier/error.h"
+
+typedef struct dsr_hasher dsr_hasher;
+
+/* Outcome of hashing one file (not an error of the scan itself). */
+typedef enum dsr_hash_status {
+    DSR_HASH_OK = 0,         /* digests, size and stat tuple are filled */
+    DSR_HASH_OPEN_FAILED,    /* open() failed; errnum says why (ENOENT: vanished) */
+    DSR_HASH_NOT_REGULAR,    /* the name no longer refers to a regular file */
+    DSR_HASH_READ_FAILED     /* fstat() or read() failed; errnum says why */
+} dsr_hash_status;
+
+typedef struct dsr_hash_out {
+    dsr_hash_status status;
+    int             errnum;          /* for OPEN_FAILED / READ_FAILED */
+    unsigned char   sha256[32];
+    uint64_t        xxh3_high, xxh3_low;
+    uint64_t        size;            /* bytes hashed (may differ from st_size if the file changed) */
+    uint64_t        dev, ino;        /* stat tuple of the opened file */
+    int64_t         mtime_ns, ctime_ns;
+    int             utf8_checked;    /* 1 when the UTF-8 check ran */
+    int             utf8_valid;      /* result of the check */
+    uint64_t        utf8_bad_at;     /* offset where the first invalid (or truncated) sequence starts */
+} dsr_hash_out;
+
+/* Create a per-worker hasher.  DSR_ENOMEM / DSR_EIO (digest unavailable). */
+dsr_hasher *dsr_hasher_create(dsr_err *err);
+void        dsr_hasher_free(dsr_hasher *h);      /* NULL is fine */
+
+/* Open path relative to dirfd (never following a final symlink, never
+ * blocking on a FIFO), hash its content in one streaming pass and fill out.
+ * check_utf8: also validate the bytes as UTF-8.
+ * Returns 0 (look at out->status) or a negative DSR_E* code when the digest
+ * machinery itself fails (then err says why). */
+int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
+                     dsr_hash_out *out, dsr_err *err);
+
+#endif

@@ -1,0 +1,663 @@
+/*
+ * scan.c - dsr_scan(): walk -> worker pool (hash + match) -> sorted result.
+ *
+ * Threads and ownership:
+ *   - the calling thread walks the tree and fills batches of BATCH_FILES
+ *     entries; a full batch is handed to the pool and never touched by the
+ *     walker again;
+ *   - each batch is queued once per worker and its entries are claimed with
+ *     an atomic counter, so the workers share a batch that holds a few large
+ *     files instead of one worker hashing them all in turn;
+ *   - worker i uses only hashers[i] and werr[i]; it writes only the entries
+ *     it claimed.  Each entry's result (digests, stat tuple, matched manifest
+ *     entry, key, class, wp_id) is computed entirely on one worker;
+ *   - after dsr_pool_join() (which synchronises on the pool mutex) the
+ *     calling thread reads every entry, adds the absent required artifacts
+ *     and sorts.
+ * Determinism: an entry's fields depend only on its path, its content and
+ * the manifest, and the output is sorted by (relative_path, artifact_key),
+ * so the result is the same for any number of workers.
+ */
+#include "dossier/scan.h"
+#include "classify.h"
+#include "hash_file.h"
+#include "scan_pool.h"
+#include "scan_walk.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH_FILES 64
+#define MAX_JOBS    512
+
+typedef struct entry {
+    char         *rel;          /* display path (malloc'd) */
+    char         *open_rel;     /* symlink-free path when different, else NULL */
+    int           text;         /* UTF-8 check applies */
+    dsr_hash_out  h;
+    int           internal_rc;  /* digest machinery failed / out of memory */
+    long          spec;         /* matched manifest spec index, -1: none */
+    char         *key;          /* artifact_key (malloc'd) */
+    const char   *cls;          /* static class name (or the manifest's) */
+    char          wp[16];       /* "" when not a WP file */
+} entry;
+
+typedef struct batch {
+    struct batch   *next;
+    struct scan_ctx *ctx;
+    size_t          n;
+    atomic_size_t   claim;
+    entry           e[BATCH_FILES];
+} batch;
+
+typedef struct scan_ctx {
+    const dsr_scan_opts *opts;
+    const dsr_manifest  *m;
+    int                  root_fd;
+    dsr_pool            *pool;
+    dsr_hasher         **hashers;   /* [workers], hashers[i] owned by worker i */
+    dsr_err             *werr;      /* [workers] */
+    size_t               workers;
+    size_t              *order;     /* spec indices in matching priority */
+    size_t               n_order;
+    batch               *head, *cur;   /* cur: being filled by the walker */
+    dsr_scan_warning    *warn;
+    size_t               n_warn, cap_warn;
+} scan_ctx;
+
+/* The public result plus the strings it owns that do not fit its fields. */
+typedef struct result_impl {
+    dsr_scan_result pub;
+    char          **owned;
+    size_t          n_owned;
+} result_impl;
+
+const char *dsr_reason_name(dsr_reason r)
+{
+    switch (r) {
+    case DSR_REASON_NOT_FOUND:          return "not_found";
+    case DSR_REASON_UNREADABLE:         return "unreadable";
+    case DSR_REASON_INVALID_FORMAT:     return "invalid_format";
+    case DSR_REASON_DELETED_AFTER_SCAN: return "deleted_after_scan";
+    default:                            return NULL;
+    }
+}
+
+const char *dsr_scan_completeness(const dsr_scan_result *r)
+{
+    if (!r->has_manifest)
+        return "unknown";
+    return r->n_required_missing ? "incomplete" : "complete";
+}
+
+/* ---- matching ------------------------------------------------------------ */
+
+static int spec_applies(const dsr_manifest_spec *s, const char *step)
+{
+    return s->kind == DSR_SPEC_REQUIRED_ALWAYS ||
+           (s->kind == DSR_SPEC_REQUIRED_BY_STEP && step && !strcmp(s->step_id, step));
+}
+
+/* Priority: specs that currently require something, then optional_always,
+ * then the entries of other steps (which still name and classify files).
+ * Within a tier, manifest order.  The first match wins. */
+static int build_order(scan_ctx *c)
+{
+    size_t n = c->m ? dsr_manifest_spec_count(c->m) : 0;
+    if (!n)
+        return 0;
+    if (!(c->order = malloc(n * sizeof *c->order)))
+        return DSR_ENOMEM;
+    for (int tier = 0; tier < 3; tier++)
+        for (size_t i = 0; i < n; i++) {
+            const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
+            int t = spec_applies(s, c->opts->step_id) ? 0
+                  : s->kind == DSR_SPEC_OPTIONAL_ALWAYS ? 1 : 2;
+            if (t == tier)
+                c->order[c->n_order++] = i;
+        }
+    return 0;
+}
+
+/* Cheap pre-check: the pattern's literal prefix (up to the first
+ * metacharacter) must be a prefix of the path. */
+static int prefix_ok(const char *pat, const char *path)
+{
+    for (; *pat; pat++, path++) {
+        if (*pat == '*' || *pat == '?' || *pat == '[' || *pat == '\\')
+            return 1;
+        if (*pat != *path)
+            return 0;
+    }
+    return *path == '\0';
+}
+
+static long match_spec(const scan_ctx *c, const char *rel)
+{
+    for (size_t k = 0; k < c->n_order; k++) {
+        const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, c->order[k]);
+        if (prefix_ok(s->path_pattern, rel) && dsr_glob_match(s->path_pattern, rel))
+            return (long)c->order[k];
+    }
+    return -1;
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+static void process_entry(scan_ctx *c, entry *e, size_t worker)
+{
+    int rc = dsr_hash_file_at(c->hashers[worker], c->root_fd, e->open_rel ? e->open_rel : e->rel,
+                              e->text, &e->h, &c->werr[worker]);
+    if (rc) {
+        e->internal_rc = rc;
+        return;
+    }
+    e->spec = c->m ? match_spec(c, e->rel) : -1;
+    if (e->spec >= 0) {
+        const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
+        e->key = dsr_spec_key(s->artifact_key, s->path_pattern, e->rel);
+        e->cls = s->artifact_class;
+    } else {
+        e->key = dsr_derive_key(e->rel);
+        e->cls = dsr_classify_path(e->rel);
+    }
+    if (!e->key) {
+        e->internal_rc = dsr_err_set(&c->werr[worker], DSR_ENOMEM, "%s: out of memory", e->rel);
+        return;
+    }
+    if (!dsr_wp_id(e->rel, e->wp, sizeof e->wp))
+        e->wp[0] = '\0';
+}
+
+static void batch_job(void *arg, size_t worker)
+{
+    batch *b = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&b->claim, 1, memory_order_relaxed);
+        if (i >= b->n)
+            break;
+        process_entry(b->ctx, &b->e[i], worker);
+    }
+}
+
+/* ---- walker callbacks (calling thread) ---------------------------------- */
+
+static int submit(scan_ctx *c)
+{
+    batch *b = c->cur;
+    if (!b || b->n == 0)
+        return 0;
+    c->cur = NULL;
+    size_t copies = b->n < c->workers ? b->n : c->workers;
+    for (size_t i = 0; i < copies; i++)
+        if (dsr_pool_add(c->pool, batch_job, b) != 0)
+            return DSR_EIO;
+    return 0;
+}
+
+static int on_file(void *ctx, const char *rel, const char *open_rel)
+{
+    scan_ctx *c = ctx;
+    if (!c->cur) {
+        batch *b = calloc(1, sizeof *b);
+        if (!b)
+            return DSR_ENOMEM;
+        b->ctx = c;
+        atomic_init(&b->claim, 0);
+        b->next = c->head;
+        c->head = b;
+        c->cur = b;
+    }
+    entry *e = &c->cur->e[c->cur->n];
+    memset(e, 0, sizeof *e);
+    e->spec = -1;
+    if (!(e->rel = strdup(rel)))
+        return DSR_ENOMEM;
+    if (strcmp(rel, open_rel) != 0 && !(e->open_rel = strdup(open_rel))) {
+        free(e->rel);
+        e->rel = NULL;
+        return DSR_ENOMEM;
+    }
+    e->text = dsr_is_text_path(rel);
+    c->cur->n++;
+    if (c->opts->on_listed)
+        c->opts->on_listed(c->opts->on_listed_ctx, rel);
+    if (c->cur->n == BATCH_FILES)
+        return submit(c);
+    return 0;
+}
+
+static int add_warning(scan_ctx *c, const char *rel, const char *msg)
+{
+    if (c->n_warn == c->cap_warn) {
+        size_t cap = c->cap_warn ? c->cap_warn * 2 : 16;
+        dsr_scan_warning *p = realloc(c->warn, cap * sizeof *p);
+        if (!p)
+            return DSR_ENOMEM;
+        c->warn = p;
+        c->cap_warn = cap;
+    }
+    char *r = strdup(rel), *m = strdup(msg);
+    if (!r || !m) {
+        free(r);
+        free(m);
+        return DSR_ENOMEM;
+    }
+    c->warn[c->n_warn++] = (dsr_scan_warning){ r, m };
+    return 0;
+}
+
+static int on_warn(void *ctx, const char *rel, const char *msg)
+{
+    return add_warning(ctx, rel, msg);
+}
+
+/* ---- result assembly ----------------------------------------------------- */
+
+static int own_str(result_impl *r, const char *s, const char **out)
+{
+    if (!s) {
+        *out = NULL;
+        return 0;
+    }
+    char **p = realloc(r->owned, (r->n_owned + 1) * sizeof *p);
+    if (!p)
+        return DSR_ENOMEM;
+    r->owned = p;
+    char *d = strdup(s);
+    if (!d)
+        return DSR_ENOMEM;
+    r->owned[r->n_owned++] = d;
+    *out = d;
+    return 0;
+}
+
+static int cmp_artifact(const void *a, const void *b)
+{
+    const dsr_artifact *x = a, *y = b;
+    int c = strcmp(x->relative_path, y->relative_path);
+    return c ? c : strcmp(x->artifact_key, y->artifact_key);
+}
+
+static int cmp_warning(const void *a, const void *b)
+{
+    const dsr_scan_warning *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : strcmp(x->message, y->message);
+}
+
+static char *errno_text(int e)
+{
+    char buf[256];
+    return strdup(strerror_r(e, buf, sizeof buf));
+}
+
+/* Turn one hashed entry into an artifact (moving its strings).  Returns 1
+ * when the entry became a warning instead, 0, or DSR_ENOMEM. */
+static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char **spec_pat,
+                             const char **spec_step, uint64_t *bytes)
+{
+    if (e->h.status == DSR_HASH_NOT_REGULAR)
+        return add_warning(c, e->rel, "no longer a regular file when it was opened; skipped")
+               ? DSR_ENOMEM : 1;
+    memset(a, 0, sizeof *a);
+    a->artifact_key = e->key;
+    e->key = NULL;
+    a->relative_path = e->rel;
+    e->rel = NULL;
+    a->artifact_class = e->cls;
+    if (e->wp[0] && !(a->wp_id = strdup(e->wp)))
+        return DSR_ENOMEM;
+    if (e->spec >= 0) {
+        const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
+        a->path_pattern = spec_pat[e->spec];
+        a->step_id = spec_step[e->spec];
+        a->required = spec_applies(s, c->opts->step_id);
+        a->blocking = s->blocking;
+    }
+    const dsr_hash_out *h = &e->h;
+    a->dev = h->dev;
+    a->ino = h->ino;
+    a->mtime_ns = h->mtime_ns;
+    a->ctime_ns = h->ctime_ns;
+    a->size_bytes = h->size;
+    char buf[128];
+    switch (h->status) {
+    case DSR_HASH_OK:
+        dsr_hex(h->sha256, 32, a->sha256);
+        a->xxh3_high = h->xxh3_high;
+        a->xxh3_low = h->xxh3_low;
+        *bytes += h->size;
+        if (h->utf8_checked && !h->utf8_valid) {
+            a->reason = DSR_REASON_INVALID_FORMAT;
+            snprintf(buf, sizeof buf, "invalid UTF-8 at byte offset %llu",
+                     (unsigned long long)h->utf8_bad_at);
+            if (!(a->reason_detail = strdup(buf)))
+                return DSR_ENOMEM;
+        } else {
+            a->present = 1;
+        }
+        break;
+    case DSR_HASH_OPEN_FAILED:
+        if (h->errnum == ENOENT || h->errnum == ENOTDIR) {
+            a->reason = DSR_REASON_DELETED_AFTER_SCAN;
+            a->reason_detail = strdup("removed after it was listed");
+        } else {
+            a->reason = DSR_REASON_UNREADABLE;
+            a->reason_detail = errno_text(h->errnum);
+        }
+        if (!a->reason_detail)
+            return DSR_ENOMEM;
+        break;
+    case DSR_HASH_READ_FAILED:
+        a->reason = DSR_REASON_UNREADABLE;
+        if (!(a->reason_detail = errno_text(h->errnum)))
+            return DSR_ENOMEM;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int ghost(const dsr_manifest_spec *s, const char *pat, const char *step, dsr_artifact *a)
+{
+    memset(a, 0, sizeof *a);
+    a->artifact_key = strdup(s->artifact_key);
+    a->relative_path = strdup(s->path_pattern);
+    a->reason_detail = strdup("no file matches the pattern");
+    if (!a->artifact_key || !a->relative_path || !a->reason_detail)
+        return DSR_ENOMEM;
+    a->artifact_class = s->artifact_class;
+    a->path_pattern = pat;
+    a->step_id = step;
+    a->required = 1;
+    a->blocking = s->blocking;
+    a->reason = DSR_REASON_NOT_FOUND;
+    return 0;
+}
+
+static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
+{
+    dsr_scan_result *r = &ri->pub;
+    size_t n_specs = c->m ? dsr_manifest_spec_count(c->m) : 0;
+    size_t n_entries = 0;
+    for (batch *b = c->head; b; b = b->next)
+        n_entries += b->n;
+    const char **spec_pat = NULL, **spec_step = NULL;
+    char *used = NULL;
+    int rc = 0;
+    if (n_specs) {
+        spec_pat = calloc(n_specs, sizeof *spec_pat);
+        spec_step = calloc(n_specs, sizeof *spec_step);
+        used = calloc(n_specs, 1);
+        if (!spec_pat || !spec_step || !used) {
+            rc = DSR_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < n_specs; i++) {
+            const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
+            if ((rc = own_str(ri, s->path_pattern, &spec_pat[i])) ||
+                (rc = own_str(ri, s->step_id, &spec_step[i])))
+                goto out;
+        }
+    }
+    r->artifacts = calloc(n_entries + n_specs + 1, sizeof *r->artifacts);
+    if (!r->artifacts) {
+        rc = DSR_ENOMEM;
+        goto out;
+    }
+    for (batch *b = c->head; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++) {
+            entry *e = &b->e[i];
+            if (e->internal_rc) {
+                rc = e->internal_rc;
+                goto out;
+            }
+            int k = entry_to_artifact(c, e, &r->artifacts[r->n_artifacts], spec_pat, spec_step,
+                                      &r->bytes_hashed);
+            if (k < 0) {
+                r->n_artifacts++;     /* partially filled: freed with the result */
+                rc = k;
+                goto out;
+            }
+            if (k == 0) {
+                if (e->spec >= 0)
+                    used[e->spec] = 1;
+                r->n_artifacts++;
+            }
+        }
+    for (size_t i = 0; i < n_specs; i++) {
+        const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
+        if (used[i])
+            continue;
+        if (spec_applies(s, c->opts->step_id)) {
+            rc = ghost(s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
+            r->n_artifacts++;
+            if (rc)
+                goto out;
+        } else if (s->kind == DSR_SPEC_OPTIONAL_ALWAYS) {
+            r->n_optional_absent++;
+        }
+    }
+    if (r->n_artifacts > 1)
+        qsort(r->artifacts, r->n_artifacts, sizeof *r->artifacts, cmp_artifact);
+    for (size_t i = 0; i < r->n_artifacts; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        r->n_present += a->present != 0;
+        if (a->required) {
+            r->n_required++;
+            r->n_required_present += a->present != 0;
+        } else {
+            r->n_optional++;
+            r->n_optional_present += a->present != 0;
+        }
+    }
+    r->n_required_missing = r->n_required - r->n_required_present;
+    if (c->n_warn > 1)
+        qsort(c->warn, c->n_warn, sizeof *c->warn, cmp_warning);
+    r->warnings = c->warn;
+    r->n_warnings = c->n_warn;
+    c->warn = NULL;
+    c->n_warn = 0;
+out:
+    free(spec_pat);
+    free(spec_step);
+    free(used);
+    if (rc == DSR_ENOMEM)
+        dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+    else if (rc)
+        dsr_err_set(err, rc, "scan failed");
+    return rc;
+}
+
+/* ---- dsr_scan ------------------------------------------------------------ */
+
+static unsigned default_jobs(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static int make_slug(const char *opt, const char *root_real, char **out, dsr_err *err)
+{
+    if (opt) {
+        if (!*opt)
+            return dsr_err_set(err, DSR_EINVAL, "feature slug is empty");
+        *out = strdup(opt);
+    } else {
+        const char *b = strrchr(root_real, '/');
+        b = b ? b + 1 : root_real;
+        if (!*b)
+            return dsr_err_set(err, DSR_EINVAL, "%s: cannot derive a feature slug from the "
+                               "folder name; give one explicitly", root_real);
+        *out = strdup(b);
+    }
+    return *out ? 0 : dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+}
+
+static void free_entries(batch *head)
+{
+    while (head) {
+        batch *n = head->next;
+        for (size_t i = 0; i < head->n; i++) {
+            free(head->e[i].rel);
+            free(head->e[i].open_rel);
+            free(head->e[i].key);
+        }
+        free(head);
+        head = n;
+    }
+}
+
+int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
+{
+    *out = NULL;
+    if (!opts || !opts->root || !*opts->root)
+        return dsr_err_set(err, DSR_EINVAL, "scan: no mission folder given");
+    if (opts->step_id) {
+        if (!opts->manifest)
+            return dsr_err_set(err, DSR_EINVAL, "step '%s' given but no manifest", opts->step_id);
+        if (!dsr_manifest_has_step(opts->manifest, opts->step_id)) {
+            char steps[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < dsr_manifest_step_count(opts->manifest) && used < sizeof steps; i++) {
+                int w = snprintf(steps + used, sizeof steps - used, "%s%s", i ? ", " : "",
+                                 dsr_manifest_step_at(opts->manifest, i));
+                if (w < 0)
+                    break;
+                used += (size_t)w;
+            }
+            return dsr_err_set(err, DSR_EINVAL, "unknown step '%s' for mission type '%s' "
+                               "(steps: %s)", opts->step_id,
+                               dsr_manifest_mission_type(opts->manifest), used ? steps : "none");
+        }
+    }
+    unsigned jobs = opts->jobs ? opts->jobs : default_jobs();
+    if (jobs > MAX_JOBS)
+        jobs = MAX_JOBS;
+
+    scan_ctx c = { .opts = opts, .m = opts->manifest, .root_fd = -1, .workers = jobs };
+    result_impl *ri = NULL;
+    char *root_real = NULL;
+    int rc = 0;
+
+    c.root_fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c.root_fd < 0) {
+        rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open mission folder", opts->root);
+        goto done;
+    }
+    if (!(root_real = realpath(opts->root, NULL))) {
+        rc = dsr_err_errno(err, errno == ENOMEM ? DSR_ENOMEM : DSR_EIO, errno,
+                           "%s: cannot resolve mission folder", opts->root);
+        goto done;
+    }
+    if (!(ri = calloc(1, sizeof *ri))) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+        goto done;
+    }
+    ri->pub.has_manifest = c.m != NULL;
+    if ((rc = make_slug(opts->feature_slug, root_real, &ri->pub.feature_slug, err)))
+        goto done;
+    if (build_order(&c)) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+        goto done;
+    }
+    c.hashers = calloc(jobs, sizeof *c.hashers);
+    c.werr = calloc(jobs, sizeof *c.werr);
+    if (!c.hashers || !c.werr) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < jobs; i++)
+        if (!(c.hashers[i] = dsr_hasher_create(err))) {
+            rc = err ? err->code : DSR_ENOMEM;
+            goto done;
+        }
+    /* queue: a few batches per worker keeps them busy while the walker lists */
+    if (!(c.pool = dsr_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {
+        rc = err ? err->code : DSR_ENOMEM;
+        goto done;
+    }
+    dsr_walk_cb cb = { on_file, on_warn, &c };
+    rc = dsr_walk(c.root_fd, root_real, &cb, err);
+    if (rc == 0)
+        rc = submit(&c);
+    dsr_pool_join(c.pool);        /* always: workers may still read batches */
+    if (rc) {
+        /* callbacks return bare codes; the walker sets its own messages */
+        if (rc == DSR_ENOMEM)
+            dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+        else if (err && err->code != rc)
+            dsr_err_set(err, rc, "%s: scan failed: the worker pool stopped", root_real);
+        goto done;
+    }
+    for (size_t i = 0; i < jobs; i++)
+        if (c.werr[i].code) {
+            /* a worker's digest machinery failed: report its message */
+            if (err)
+                *err = c.werr[i];
+            rc = c.werr[i].code;
+            goto done;
+        }
+    rc = assemble(&c, ri, err);
+
+done:
+    dsr_pool_free(c.pool);
+    if (c.hashers)
+        for (size_t i = 0; i < jobs; i++)
+            dsr_hasher_free(c.hashers[i]);
+    free(c.hashers);
+    free(c.werr);
+    free(c.order);
+    free_entries(c.head);
+    for (size_t i = 0; i < c.n_warn; i++) {
+        free(c.warn[i].path);
+        free(c.warn[i].message);
+    }
+    free(c.warn);
+    free(root_real);
+    if (c.root_fd >= 0)
+        close(c.root_fd);
+    if (rc) {
+        dsr_scan_result_free(ri ? &ri->pub : NULL);
+        return rc;
+    }
+    *out = &ri->pub;
+    return 0;
+}
+
+void dsr_scan_result_free(dsr_scan_result *r)
+{
+    if (!r)
+        return;
+    result_impl *ri = (result_impl *)r;   /* pub is the first member */
+    for (size_t i = 0; i < r->n_artifacts; i++) {
+        dsr_artifact *a = &r->artifacts[i];
+        free(a->artifact_key);
+        free(a->relative_path);
+        free(a->wp_id);
+        free(a->reason_detail);
+    }
+    free(r->artifacts);
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        free(r->warnings[i].path);
+        free(r->warnings[i].message);
+    }
+    free(r->warnings);
+    free(r->feature_slug);
+    for (size_t i = 0; i < ri->n_owned; i++)
+        free(ri->owned[i]);
+    free(ri->owned);
+    free(ri);
+}

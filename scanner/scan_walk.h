@@ -1,0 +1,31 @@
+/*
+ * scan_walk.h - list the regular files of a mission folder (private).
+ *
+ * The walk runs on one thread and reports through callbacks: each regular
+ * file once (with the path to show and the path to open, both relative to the
+ * root), and each skipped entry with a warning.  See scan_walk.c for the
+ * skip rules.
+ */
+#ifndef DOSSIER_SCAN_WALK_H
+#define DOSSIER_SCAN_WALK_H
+
+#include "dossier/error.h"
+
+typedef struct dsr_walk_cb {
+    /* A regular file.  rel: relative path as it appears in the mission (it may
+     * pass through a followed symlink); open_rel: the symlink-free path of the
+     * same file relative to the root fd.  The strings are only valid during
+     * the call.  Return 0 or a negative DSR_E* code to stop the walk. */
+    int  (*file)(void *ctx, const char *rel, const char *open_rel);
+    /* A skipped entry and why.  Return 0 or a negative code to stop. */
+    int  (*warn)(void *ctx, const char *rel, const char *message);
+    void *ctx;
+} dsr_walk_cb;
+
+/* Walk the tree below root_fd (an O_DIRECTORY fd of the root, whose
+ * symlink-free absolute path is root_real).  Returns 0, the first negative
+ * code a callback returned, DSR_ENOMEM, or DSR_EIO when the root itself cannot
+ * be listed (problems below the root become warnings). */
+int dsr_walk(int root_fd, const char *root_real, const dsr_walk_cb *cb, dsr_err *err);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * utf8.h - incremental UTF-8 validation (private to the scanner).
+ *
+ * A file is fed in arbitrary chunks; a sequence may be split across chunks,
+ * so the validator carries its state between calls.  One validator belongs to
+ * one thread at a time.
+ */
+#ifndef DOSSIER_UTF8_H
+#define DOSSIER_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dsr_utf8 {
+    uint32_t state;     /* 0: at a boundary; otherwise inside a sequence (DFA state) */
+    int      bad;       /* sticky: 1 once an invalid byte was seen */
+    uint64_t offset;    /* bytes consumed so far */
+    uint64_t seq_start; /* offset where the current multi-byte sequence began */
+    uint64_t bad_at;    /* offset of the first byte of the first invalid sequence */
+} dsr_utf8;
+
+void dsr_utf8_init(dsr_utf8 *u);
+/* Feed n bytes; cheap to call with n == 0.  Once invalid, later calls only count. */
+void dsr_utf8_feed(dsr_utf8 *u, const unsigned char *p, size_t n);
+/* 1 when everything fed so far is complete, valid UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF, no truncated tail). */
+int  dsr_utf8_valid(const dsr_utf8 *u);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: installs what is needed, then builds and runs every test
+#   1. Release build with -Wall -Wextra -Werror: unit (cmocka) + end-to-end tests
+#   2. AddressSanitizer + UBSan build: the whole suite again
+#   3. ThreadSanitizer build: the worker-pool and concurrency tests (label tsan)
+# Usage: scripts/test.sh [--quick]   (--quick: only step 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --deps
+
+jobs=$(nproc)
+run_suite() {  # name, ctest label filter, cmake args...
+  local name=$1 label=$2; shift 2
+  echo "=== $name ==="
+  cmake -S . -B "build/$name" -DDOSSIER_WERROR=ON "$@" >/dev/null
+  cmake --build "build/$name" -j"$jobs"
+  local filter=()
+  [ -n "$label" ] && filter=(-L "$label")
+  (cd "build/$name" && ctest --output-on-failure -j"$jobs" "${filter[@]}")
+}
+
+run_suite ci "" -DCMAKE_BUILD_TYPE=Release
+if [ "${1:-}" != "--quick" ]; then
+  run_suite asan "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSSIER_SANITIZE=address,undefined
+  run_suite tsan tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSSIER_SANITIZE=thread
+fi
+echo "all test suites passed"

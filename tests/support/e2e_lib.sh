@@ -1,0 +1,31 @@
+# Shared helpers for end-to-end tests (source "$DOSSIER_SRC/tests/support/e2e_lib.sh").
+# Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, expect_exit, PY.
+set -euo pipefail
+BIN=${DOSSIER_BIN:?DOSSIER_BIN not set (run through ctest)}
+SRC=${DOSSIER_SRC:?DOSSIER_SRC not set}
+PY=/usr/bin/python3
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dossier-e2e.XXXXXX")
+declare -a CLEANUP_PIDS=()
+cleanup() {
+  for p in "${CLEANUP_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_exit CODE cmd...: run cmd, fail unless it exits with CODE.
+expect_exit() {
+  local want=$1; shift
+  local got=0
+  "$@" || got=$?
+  [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
+}
+
+# A copy of the bundled sample mission in $WORK/<name>.
+sample_copy() {
+  local name=${1:-sample-mission}
+  cp -r "$SRC/examples/sample-mission" "$WORK/$name"
+  rm -rf "$WORK/$name/.dossier"
+  echo "$WORK/$name"
+}

@@ -1,0 +1,217 @@
+/*
+ * test_hash_file.c - one-pass hashing: SHA-256 matches known vectors and an
+ * independent one-shot digest at every buffer boundary (empty, 1 byte, block
+ * size -1/0/+1, 1 MiB + 1), XXH3-128 matches the one-shot libxxhash result,
+ * UTF-8 is judged across block boundaries, the stat tuple is the file's, and
+ * special names (missing, symlink, FIFO, directory) give the right status
+ * without hanging.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include "buf.h"
+#include "hash_file.h"
+
+typedef struct fixture {
+    char        dir[64];
+    int         dfd;
+    dsr_hasher *h;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/dossier-hash-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
+    dsr_err err;
+    f->h = dsr_hasher_create(&err);
+    *state = f;
+    return f->dfd >= 0 && f->h ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    close(f->dfd);
+    dsr_hasher_free(f->h);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void write_file(fixture *f, const char *name, const void *data, size_t n)
+{
+    int fd = openat(f->dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    const unsigned char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        assert_true(w > 0);
+        p += w;
+        n -= (size_t)w;
+    }
+    close(fd);
+}
+
+static void hash_ok(fixture *f, const char *name, int utf8, dsr_hash_out *out)
+{
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, name, utf8, out, &err), 0);
+    assert_int_equal(out->status, DSR_HASH_OK);
+}
+
+static void hex_of(const unsigned char *d, char *out)
+{
+    dsr_hex(d, 32, out);
+}
+
+static void test_known_vectors(void **state)
+{
+    fixture *f = *state;
+    dsr_hash_out o;
+    char hex[65];
+    write_file(f, "empty", "", 0);
+    hash_ok(f, "empty", 0, &o);
+    hex_of(o.sha256, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_int_equal(o.size, 0);
+    XXH128_hash_t x = XXH3_128bits("", 0);
+    assert_true(o.xxh3_high == x.high64 && o.xxh3_low == x.low64);
+
+    write_file(f, "abc", "abc", 3);
+    hash_ok(f, "abc", 0, &o);
+    hex_of(o.sha256, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(o.size, 3);
+}
+
+/* Sizes around the hasher's block size (256 KiB) and the 1 MiB + 1 case. */
+static void test_every_size_matches_one_shot_digests(void **state)
+{
+    fixture *f = *state;
+    static const size_t sizes[] = { 1, 4095, 4096, 262143, 262144, 262145, 524288,
+                                    (1u << 20) + 1, 3u * 262144 + 17 };
+    size_t max = 3u * 262144 + 17 > (1u << 20) + 1 ? 3u * 262144 + 17 : (1u << 20) + 1;
+    unsigned char *data = malloc(max);
+    assert_non_null(data);
+    uint32_t seed = 12345;
+    for (size_t i = 0; i < max; i++) {
+        seed = seed * 1103515245u + 12345u;
+        data[i] = (unsigned char)(seed >> 16);
+    }
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        write_file(f, "blob", data, n);
+        dsr_hash_out o;
+        hash_ok(f, "blob", 0, &o);
+        assert_int_equal(o.size, n);
+        unsigned char want[32];
+        unsigned int len = 0;
+        assert_int_equal(EVP_Digest(data, n, want, &len, EVP_sha256(), NULL), 1);
+        if (memcmp(want, o.sha256, 32) != 0)
+            print_error("sha256 differs for size %zu\n", n);
+        assert_memory_equal(want, o.sha256, 32);
+        XXH128_hash_t x = XXH3_128bits(data, n);
+        assert_true(o.xxh3_high == x.high64);
+        assert_true(o.xxh3_low == x.low64);
+        assert_int_equal(o.utf8_checked, 0);
+    }
+    free(data);
+}
+
+static void test_utf8_is_judged_across_block_boundaries(void **state)
+{
+    fixture *f = *state;
+    size_t n = 262144 + 2;
+    unsigned char *d = malloc(n + 1);
+    assert_non_null(d);
+    memset(d, 'a', n);
+    /* a 3-byte euro sign straddling the 256 KiB block boundary */
+    d[262143] = 0xe2;
+    d[262144] = 0x82;
+    d[262145] = 0xac;
+    write_file(f, "ok.md", d, n);
+    dsr_hash_out o;
+    hash_ok(f, "ok.md", 1, &o);
+    assert_int_equal(o.utf8_checked, 1);
+    assert_int_equal(o.utf8_valid, 1);
+
+    d[262145] = 'x';                          /* now broken: the sequence starts at 262143 */
+    write_file(f, "bad.md", d, n);
+    hash_ok(f, "bad.md", 1, &o);
+    assert_int_equal(o.utf8_valid, 0);
+    assert_int_equal(o.utf8_bad_at, 262143);
+    assert_int_equal(o.size, n);              /* still hashed in full */
+
+    write_file(f, "tail.md", "abc\xe2\x82", 5);   /* truncated at end of file */
+    hash_ok(f, "tail.md", 1, &o);
+    assert_int_equal(o.utf8_valid, 0);
+    free(d);
+}
+
+static void test_stat_tuple_is_the_files(void **state)
+{
+    fixture *f = *state;
+    write_file(f, "s", "12345", 5);
+    struct stat st;
+    assert_int_equal(fstatat(f->dfd, "s", &st, 0), 0);
+    dsr_hash_out o;
+    hash_ok(f, "s", 0, &o);
+    assert_true(o.dev == (uint64_t)st.st_dev);
+    assert_true(o.ino == (uint64_t)st.st_ino);
+    assert_true(o.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+    assert_true(o.ctime_ns == (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
+}
+
+static void test_special_names_get_a_status_not_a_hang(void **state)
+{
+    fixture *f = *state;
+    dsr_err err;
+    dsr_hash_out o;
+    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "missing", 0, &o, &err), 0);
+    assert_int_equal(o.status, DSR_HASH_OPEN_FAILED);
+    assert_int_equal(o.errnum, ENOENT);
+
+    write_file(f, "target", "x", 1);
+    assert_int_equal(symlinkat("target", f->dfd, "link"), 0);
+    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "link", 0, &o, &err), 0);
+    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);     /* final symlink never followed */
+
+    assert_int_equal(mkfifoat(f->dfd, "fifo", 0644), 0);
+    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "fifo", 0, &o, &err), 0);
+    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);     /* O_NONBLOCK: no writer, no hang */
+
+    assert_int_equal(mkdirat(f->dfd, "sub", 0755), 0);
+    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "sub", 0, &o, &err), 0);
+    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_known_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_size_matches_one_shot_digests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_utf8_is_judged_across_block_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_tuple_is_the_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_special_names_get_a_status_not_a_hang, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,282 @@
+/*
+ * test_manifest.c - manifest parsing: a valid manifest yields its specs in
+ * file order with kinds, steps and lines; every kind of malformed manifest is
+ * refused with DSR_EMANIFEST and a "name:line: what" message pointing at the
+ * offending line; built-in manifests all parse and declare their own type.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dossier/manifest.h"
+
+static const char GOOD[] =
+    "# comment\n"                                         /* 1 */
+    "schema_version: \"1.0\"\n"                           /* 2 */
+    "mission_type: demo\n"                                /* 3 */
+    "manifest_version: 7\n"                               /* 4 */
+    "required_always:\n"                                  /* 5 */
+    "  - artifact_key: input.spec\n"                      /* 6 */
+    "    artifact_class: input\n"                         /* 7 */
+    "    path_pattern: spec.md\n"                         /* 8 */
+    "    blocking: true\n"                                /* 9 */
+    "required_by_step:\n"                                 /* 10 */
+    "  discovery: []\n"                                   /* 11 */
+    "  plan:\n"                                           /* 12 */
+    "    - artifact_key: \"output.plan\"\n"               /* 13 */
+    "      artifact_class: \"output\"\n"                  /* 14 */
+    "      path_pattern: \"plan.md\"\n"                   /* 15 */
+    "optional_always:\n"                                  /* 16 */
+    "  - {artifact_key: ev.logs, artifact_class: evidence, path_pattern: \"logs/**\", blocking: false}\n";
+
+static dsr_manifest *parse_ok(const char *text)
+{
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    int rc = dsr_manifest_parse(text, strlen(text), "t.yaml", &m, &err);
+    if (rc)
+        print_error("unexpected error: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    assert_non_null(m);
+    return m;
+}
+
+/* Parse text, expect DSR_EMANIFEST with a message starting "t.yaml:<line>:"
+ * and containing `what`. */
+static void expect_error(const char *text, int line, const char *what)
+{
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    int rc = dsr_manifest_parse(text, strlen(text), "t.yaml", &m, &err);
+    assert_int_equal(rc, DSR_EMANIFEST);
+    assert_null(m);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "t.yaml:%d: ", line);
+    if (strncmp(err.msg, prefix, strlen(prefix)) != 0 || !strstr(err.msg, what))
+        print_error("message '%s' does not start with '%s' or lacks '%s'\n", err.msg, prefix, what);
+    assert_true(strncmp(err.msg, prefix, strlen(prefix)) == 0);
+    assert_non_null(strstr(err.msg, what));
+}
+
+static void test_valid_manifest_lists_specs_in_file_order(void **state)
+{
+    (void)state;
+    dsr_manifest *m = parse_ok(GOOD);
+    assert_string_equal(dsr_manifest_mission_type(m), "demo");
+    assert_string_equal(dsr_manifest_version(m), "7");
+    assert_string_equal(dsr_manifest_schema_version(m), "1.0");
+    assert_int_equal(dsr_manifest_spec_count(m), 3);
+    const dsr_manifest_spec *s = dsr_manifest_spec_at(m, 0);
+    assert_string_equal(s->artifact_key, "input.spec");
+    assert_string_equal(s->artifact_class, "input");
+    assert_string_equal(s->path_pattern, "spec.md");
+    assert_int_equal(s->blocking, 1);
+    assert_int_equal(s->kind, DSR_SPEC_REQUIRED_ALWAYS);
+    assert_null(s->step_id);
+    assert_int_equal(s->line, 6);
+    s = dsr_manifest_spec_at(m, 1);
+    assert_string_equal(s->artifact_key, "output.plan");
+    assert_int_equal(s->kind, DSR_SPEC_REQUIRED_BY_STEP);
+    assert_string_equal(s->step_id, "plan");
+    assert_int_equal(s->blocking, 0);                 /* default */
+    s = dsr_manifest_spec_at(m, 2);
+    assert_int_equal(s->kind, DSR_SPEC_OPTIONAL_ALWAYS);
+    assert_string_equal(s->path_pattern, "logs/**");
+    assert_null(dsr_manifest_spec_at(m, 3));
+    assert_int_equal(dsr_manifest_step_count(m), 2);
+    assert_string_equal(dsr_manifest_step_at(m, 0), "discovery");
+    assert_true(dsr_manifest_has_step(m, "discovery"));
+    assert_true(dsr_manifest_has_step(m, "plan"));
+    assert_false(dsr_manifest_has_step(m, "review"));
+    dsr_manifest_free(m);
+}
+
+static void test_defaults_apply_when_versions_are_absent(void **state)
+{
+    (void)state;
+    dsr_manifest *m = parse_ok("mission_type: x\n");
+    assert_string_equal(dsr_manifest_schema_version(m), "1.0");
+    assert_string_equal(dsr_manifest_version(m), "1");
+    assert_int_equal(dsr_manifest_spec_count(m), 0);
+    dsr_manifest_free(m);
+}
+
+static void test_yaml_syntax_error_names_file_and_line(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nrequired_always:\n  - artifact_key: [a\n", 4, "YAML syntax error");
+    expect_error("mission_type: x\n  bad: indent\n", 2, "YAML syntax error");
+}
+
+static void test_unknown_keys_are_refused_at_their_line(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nrequired_allways: []\n", 2, "unknown key 'required_allways'");
+    expect_error("mission_type: x\nrequired_always:\n  - artifact_key: a\n    artifact_class: input\n"
+                 "    path_pattern: a.md\n    blockng: true\n", 6, "unknown key 'blockng'");
+}
+
+static void test_bad_class_is_refused(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\noptional_always:\n  - artifact_key: a\n"
+                 "    artifact_class: inputs\n    path_pattern: a.md\n", 4,
+                 "artifact_class 'inputs' is not one of");
+}
+
+static void test_duplicate_artifact_key_names_both_lines(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\n"
+                 "required_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: a.md}\n"
+                 "required_by_step:\n"
+                 "  plan:\n"
+                 "    - {artifact_key: k, artifact_class: output, path_pattern: b.md}\n",
+                 6, "duplicate artifact_key 'k' (first defined at line 3)");
+}
+
+static void test_empty_and_unsafe_patterns_are_refused(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nrequired_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: \"\"}\n",
+                 3, "path_pattern is empty");
+    expect_error("mission_type: x\nrequired_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: /etc/passwd}\n",
+                 3, "must be relative");
+    expect_error("mission_type: x\nrequired_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: ../x.md}\n",
+                 3, "'..'");
+    expect_error("mission_type: x\nrequired_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: .git/config}\n",
+                 3, "hidden entry");
+    expect_error("mission_type: x\nrequired_always:\n"
+                 "  - {artifact_key: k, artifact_class: input, path_pattern: a//b}\n",
+                 3, "empty segment");
+}
+
+static void test_wrong_types_are_refused(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_key: k, artifact_class: input,"
+                 " path_pattern: a.md, blocking: \"yes\"}\n", 3, "blocking: expected true or false");
+    expect_error("mission_type: x\nrequired_always: {a: b}\n", 2,
+                 "required_always: expected a sequence");
+    expect_error("mission_type: x\nrequired_always:\n", 2, "expected a sequence of artifact specs, got null");
+    expect_error("mission_type: x\nrequired_by_step: [a]\n", 2, "required_by_step: expected a mapping");
+    expect_error("mission_type: x\nrequired_by_step:\n  plan: spec.md\n", 3,
+                 "required_by_step.plan: expected a sequence");
+    expect_error("mission_type: x\nrequired_always:\n  - spec.md\n", 3,
+                 "artifact spec: expected a mapping");
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_key: [a], artifact_class: input,"
+                 " path_pattern: a.md}\n", 3, "artifact_key: expected a string, got a sequence");
+    expect_error("mission_type: true\n", 1, "mission_type: expected a string, got a boolean");
+    expect_error("- a\n- b\n", 1, "top level must be a mapping");
+}
+
+static void test_missing_fields_are_refused(void **state)
+{
+    (void)state;
+    expect_error("schema_version: \"1.0\"\n", 1, "mission_type is missing");
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_class: input, path_pattern: a}\n",
+                 3, "missing artifact_key");
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_key: k, path_pattern: a}\n",
+                 3, "missing artifact_class");
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_key: k, artifact_class: input}\n",
+                 3, "missing path_pattern");
+    expect_error("", 1, "empty manifest");
+}
+
+static void test_duplicate_keys_and_steps_are_refused(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nmission_type: y\n", 2, "duplicate key 'mission_type' (first at line 1)");
+    expect_error("mission_type: x\nrequired_by_step:\n  plan: []\n  plan: []\n", 4, "duplicate key 'plan'");
+}
+
+static void test_keys_with_colons_and_other_versions_are_refused(void **state)
+{
+    (void)state;
+    expect_error("mission_type: x\nrequired_always:\n  - {artifact_key: \"a:b\", artifact_class: input,"
+                 " path_pattern: a.md}\n", 3, "artifact_key 'a:b' may only contain");
+    expect_error("schema_version: \"2.0\"\nmission_type: x\n", 1, "unsupported schema_version '2.0'");
+    expect_error("mission_type: x\n---\nmission_type: y\n", 3, "more than one YAML document");
+}
+
+static void test_load_file_reports_path_in_messages(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dossier-manifest-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "mission_type: x\nrequired_always:\n  - {artifact_key: k, artifact_class: nope, path_pattern: a}\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_manifest_load_file(path, &m, &err), DSR_EMANIFEST);
+    char want[64];
+    snprintf(want, sizeof want, "%s:3: ", path);
+    assert_true(strncmp(err.msg, want, strlen(want)) == 0);
+    unlink(path);
+    assert_int_equal(dsr_manifest_load_file(path, &m, &err), DSR_ENOTFOUND);
+    assert_non_null(strstr(err.msg, path));
+}
+
+static void test_builtin_manifests_parse_and_declare_their_type(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const char *const *names = dsr_manifest_builtin_names(&n);
+    assert_true(n >= 2);
+    int seen_sd = 0, seen_research = 0;
+    for (size_t i = 0; i < n; i++) {
+        dsr_manifest *m = NULL;
+        dsr_err err;
+        dsr_err_clear(&err);
+        int rc = dsr_manifest_load_builtin(names[i], &m, &err);
+        if (rc)
+            print_error("%s: %s\n", names[i], err.msg);
+        assert_int_equal(rc, 0);
+        assert_string_equal(dsr_manifest_mission_type(m), names[i]);
+        assert_true(dsr_manifest_spec_count(m) > 0);
+        seen_sd |= !strcmp(names[i], "software-dev");
+        seen_research |= !strcmp(names[i], "research");
+        dsr_manifest_free(m);
+    }
+    assert_true(seen_sd && seen_research);
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_manifest_load_builtin("nope", &m, &err), DSR_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "software-dev"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_manifest_lists_specs_in_file_order),
+        cmocka_unit_test(test_defaults_apply_when_versions_are_absent),
+        cmocka_unit_test(test_yaml_syntax_error_names_file_and_line),
+        cmocka_unit_test(test_unknown_keys_are_refused_at_their_line),
+        cmocka_unit_test(test_bad_class_is_refused),
+        cmocka_unit_test(test_duplicate_artifact_key_names_both_lines),
+        cmocka_unit_test(test_empty_and_unsafe_patterns_are_refused),
+        cmocka_unit_test(test_wrong_types_are_refused),
+        cmocka_unit_test(test_missing_fields_are_refused),
+        cmocka_unit_test(test_duplicate_keys_and_steps_are_refused),
+        cmocka_unit_test(test_keys_with_colons_and_other_versions_are_refused),
+        cmocka_unit_test(test_load_file_reports_path_in_messages),
+        cmocka_unit_test(test_builtin_manifests_parse_and_declare_their_type),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,444 @@
+/*
+ * test_proj_snapshot.c - the snapshot projection, on real logs built through
+ * the emitter: parity hash, counts, completeness, deterministic ids, crashed
+ * and interleaved runs, changed-mode equivalence.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "dossier/emit.h"
+#include "dossier/replay.h"
+#include "proj_fixture.h"
+
+static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
+
+typedef struct fx {
+    char     dir[256];
+    dsr_log *log;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f || !(f->log = pf_log_new(f->dir)))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    pf_log_drop(f->log, f->dir);
+    free(f);
+    return 0;
+}
+
+static void catch_up(dsr_log *log)
+{
+    dsr_err err = { 0 };
+    int rc = dsr_replay_catch_up(log, NULL, &err);
+    if (rc)
+        fail_msg("catch-up: %s", err.msg);
+}
+
+static dsr_snapshot_info *latest(dsr_log *log, const char *feature, int with_artifacts)
+{
+    dsr_err err = { 0 };
+    dsr_snapshot_info *s = NULL;
+    int rc = dsr_replay_snapshot_get(log, feature, NULL, with_artifacts, &s, &err);
+    if (rc)
+        fail_msg("snapshot of %s: %s", feature, err.msg);
+    return s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The reference algorithm written out independently of replay/aset.c. */
+static void expected_parity(const char *const *contents, size_t n, char out[65])
+{
+    char **h = calloc(n ? n : 1, sizeof *h);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = malloc(65);
+        pf_sha256_hex(contents[i], h[i]);
+    }
+    qsort(h, n, sizeof *h, cmp_str);
+    char *cat = calloc(n * 64 + 1, 1);
+    for (size_t i = 0; i < n; i++) {
+        strcat(cat, h[i]);
+        free(h[i]);
+    }
+    pf_sha256_hex(cat, out);
+    free(cat);
+    free(h);
+}
+
+static const pf_art ARTS[] = {
+    { "spec", "spec.md", "input", "# Spec\nthe spec\n", 1 },
+    { "plan", "plan.md", "workflow", "# Plan\n", 1 },
+    { "notes", "notes.md", "evidence", "same bytes\n", 0 },
+    { "notes-copy", "notes-copy.md", "evidence", "same bytes\n", 0 },  /* duplicate hash */
+};
+#define N_ARTS (sizeof ARTS / sizeof ARTS[0])
+
+static void test_parity_hash_is_sha256_of_sorted_concatenated_hashes(void **state)
+{
+    fx *f = *state;
+    pf_run r = { .feature = "042-feat", .mission_type = "software-dev", .manifest_version = "1",
+                 .arts = ARTS, .n_arts = N_ARTS };
+    assert_int_equal(pf_scan(f->log, &r, NULL), 0);
+    catch_up(f->log);
+    const char *contents[N_ARTS];
+    for (size_t i = 0; i < N_ARTS; i++)
+        contents[i] = ARTS[i].content;
+    char want[65];
+    expected_parity(contents, N_ARTS, want);
+    dsr_snapshot_info *s = latest(f->log, "042-feat", 1);
+    assert_string_equal(s->parity_hash_sha256, want);
+    assert_int_equal(s->n_artifacts, N_ARTS);   /* duplicate content kept */
+    dsr_snapshot_info_free(s);
+}
+
+static void test_parity_of_empty_set_is_sha256_of_empty_string(void **state)
+{
+    fx *f = *state;
+    pf_run r = { .feature = "empty", .mission_type = NULL };
+    assert_int_equal(pf_scan(f->log, &r, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "empty", 0);
+    assert_string_equal(s->parity_hash_sha256,
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(s->completeness_status, "unknown");
+    dsr_snapshot_info_free(s);
+}
+
+static void test_counts_and_incomplete_when_required_missing(void **state)
+{
+    fx *f = *state;
+    const char *missing[] = { "tasks", "research" };
+    pf_run r = { .feature = "f", .mission_type = "software-dev", .manifest_version = "1",
+                 .arts = ARTS, .n_arts = N_ARTS, .missing = missing, .n_missing = 2,
+                 .optional_absent = 3 };
+    assert_int_equal(pf_scan(f->log, &r, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "f", 0);
+    assert_int_equal(s->counts.required_present, 2);
+    assert_int_equal(s->counts.required_missing, 2);
+    assert_int_equal(s->counts.required, 4);
+    assert_int_equal(s->counts.optional_present, 2);
+    assert_int_equal(s->counts.optional, 5);
+    assert_int_equal(s->counts.total, 9);
+    assert_string_equal(s->completeness_status, "incomplete");
+    assert_int_equal(s->n_missing, 2);
+    assert_string_equal(s->missing[0].artifact_key, "research");   /* sorted */
+    assert_string_equal(s->missing[1].artifact_key, "tasks");
+    assert_string_equal(s->missing[1].reason_code, "not_found");
+    assert_true(s->counts_consistent);
+    dsr_snapshot_info_free(s);
+}
+
+static void test_complete_when_no_required_missing_and_unknown_without_manifest(void **state)
+{
+    fx *f = *state;
+    pf_run a = { .feature = "with", .mission_type = "research", .manifest_version = "2",
+                 .arts = ARTS, .n_arts = 2 };
+    pf_run b = { .feature = "without", .arts = ARTS, .n_arts = 2 };
+    assert_int_equal(pf_scan(f->log, &a, NULL), 0);
+    assert_int_equal(pf_scan(f->log, &b, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "with", 0);
+    assert_string_equal(s->completeness_status, "complete");
+    assert_string_equal(s->mission_type, "research");
+    assert_string_equal(s->manifest_version, "2");
+    dsr_snapshot_info_free(s);
+    s = latest(f->log, "without", 0);
+    assert_string_equal(s->completeness_status, "unknown");
+    assert_null(s->mission_type);
+    dsr_snapshot_info_free(s);
+}
+
+static void test_one_snapshot_event_per_completed_scan(void **state)
+{
+    fx *f = *state;
+    pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = N_ARTS };
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pf_scan(f->log, &r, NULL), 0);
+        catch_up(f->log);
+    }
+    catch_up(f->log);
+    assert_int_equal(pf_count_type(f->log, DSR_EV_SNAPSHOT_COMPUTED), 3);
+}
+
+static void test_crashed_run_without_scan_completed_yields_no_snapshot(void **state)
+{
+    fx *f = *state;
+    pf_run crashed = { .feature = "f", .mission_type = "software-dev", .arts = ARTS,
+                       .n_arts = N_ARTS, .incomplete = 1 };
+    assert_int_equal(pf_scan(f->log, &crashed, NULL), 0);
+    catch_up(f->log);
+    dsr_err err = { 0 };
+    char **feat = NULL;
+    size_t n = 99, open = 0;
+    assert_int_equal(dsr_replay_features(f->log, &feat, &n, &err), 0);
+    assert_int_equal(n, 0);
+    dsr_replay_strv_free(feat, n);
+    assert_int_equal(dsr_replay_open_runs(f->log, &open, &err), 0);
+    assert_int_equal(open, 1);
+    assert_int_equal(pf_count_type(f->log, DSR_EV_SNAPSHOT_COMPUTED), 0);
+
+    /* a later, complete run of one artifact does not inherit the crashed run's */
+    pf_run ok = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 1 };
+    assert_int_equal(pf_scan(f->log, &ok, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "f", 1);
+    assert_int_equal(s->n_artifacts, 1);
+    assert_string_equal(s->artifacts[0].artifact_key, "spec");
+    dsr_snapshot_info_free(s);
+    assert_int_equal(dsr_replay_open_runs(f->log, &open, &err), 0);
+    assert_int_equal(open, 1);
+}
+
+static void test_interleaved_runs_fold_per_correlation_id(void **state)
+{
+    fx *f = *state;
+    dsr_err err = { 0 };
+    char run_a[27], run_b[27];
+    assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run_a), 0);
+    assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run_b), 0);
+    pf_run ra = { .feature = "alpha", .mission_type = "software-dev" };
+    pf_run rb = { .feature = "beta", .mission_type = "software-dev" };
+    /* batch 1: a0 b0 a1; catch up (both pending); batch 2: b1 done(a) a? none; done(b) */
+    dsr_log_batch *b = NULL;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(pf_emit_indexed(b, run_a, "alpha", &ARTS[0]), 0);
+    assert_int_equal(pf_emit_indexed(b, run_b, "beta", &ARTS[1]), 0);
+    assert_int_equal(pf_emit_indexed(b, run_a, "alpha", &ARTS[2]), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    catch_up(f->log);
+    assert_int_equal(pf_count_type(f->log, DSR_EV_SNAPSHOT_COMPUTED), 0);
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(pf_emit_indexed(b, run_b, "beta", &ARTS[3]), 0);
+    assert_int_equal(pf_emit_missing(b, run_b, "beta", "tasks"), 0);
+    assert_int_equal(pf_emit_completed(b, run_a, &ra, 2, 0, 0, NULL), 0);
+    assert_int_equal(pf_emit_completed(b, run_b, &rb, 2, 1, 0, NULL), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    catch_up(f->log);
+
+    dsr_snapshot_info *s = latest(f->log, "alpha", 1);
+    assert_int_equal(s->n_artifacts, 2);
+    assert_string_equal(s->artifacts[0].artifact_key, "notes");
+    assert_string_equal(s->artifacts[1].artifact_key, "spec");
+    assert_string_equal(s->run_id, run_a);
+    assert_string_equal(s->completeness_status, "complete");
+    const char *ca[] = { ARTS[0].content, ARTS[2].content };
+    char want[65];
+    expected_parity(ca, 2, want);
+    assert_string_equal(s->parity_hash_sha256, want);
+    dsr_snapshot_info_free(s);
+
+    s = latest(f->log, "beta", 1);
+    assert_int_equal(s->n_artifacts, 2);
+    assert_string_equal(s->completeness_status, "incomplete");
+    assert_int_equal(s->counts.required_missing, 1);
+    assert_true(s->counts_consistent);
+    dsr_snapshot_info_free(s);
+    size_t open = 9;
+    assert_int_equal(dsr_replay_open_runs(f->log, &open, &err), 0);
+    assert_int_equal(open, 0);
+}
+
+static void test_changed_mode_gives_same_set_and_parity_as_full_mode(void **state)
+{
+    fx *f = *state;
+    /* scan 1 (full) in both features; scan 2: full in "full", changed in "chg" */
+    const pf_art v1[] = { ARTS[0], ARTS[1], ARTS[2] };
+    const pf_art edited = { "plan", "plan.md", "workflow", "# Plan v2\n", 1 };
+    const pf_art added = { "extra", "extra/data.csv", "evidence", "1,2,3\n", 0 };
+    const pf_art v2_full[] = { ARTS[0], edited, added };          /* notes.md deleted */
+    const pf_art v2_changed[] = { edited, added };
+    const pf_art removed[] = { ARTS[2] };
+    pf_run full1 = { .feature = "full", .mission_type = "software-dev", .arts = v1, .n_arts = 3 };
+    pf_run chg1 = full1;
+    chg1.feature = "chg";
+    pf_run full2 = { .feature = "full", .mission_type = "software-dev", .arts = v2_full,
+                     .n_arts = 3 };
+    pf_run chg2 = { .feature = "chg", .mission_type = "software-dev", .emit_mode = "changed",
+                    .arts = v2_changed, .n_arts = 2, .removed = removed, .n_removed = 1 };
+    assert_int_equal(pf_scan(f->log, &full1, NULL), 0);
+    assert_int_equal(pf_scan(f->log, &chg1, NULL), 0);
+    catch_up(f->log);
+    assert_int_equal(pf_scan(f->log, &full2, NULL), 0);
+    assert_int_equal(pf_scan(f->log, &chg2, NULL), 0);
+    catch_up(f->log);
+
+    dsr_snapshot_info *a = latest(f->log, "full", 1), *b = latest(f->log, "chg", 1);
+    assert_string_equal(a->parity_hash_sha256, b->parity_hash_sha256);
+    assert_int_equal(a->n_artifacts, 3);
+    assert_int_equal(b->n_artifacts, 3);
+    for (size_t i = 0; i < a->n_artifacts; i++) {
+        assert_string_equal(a->artifacts[i].artifact_key, b->artifacts[i].artifact_key);
+        assert_string_equal(a->artifacts[i].relative_path, b->artifacts[i].relative_path);
+        assert_string_equal(a->artifacts[i].sha256, b->artifacts[i].sha256);
+    }
+    assert_int_equal(a->counts.total, b->counts.total);
+    assert_int_equal(a->counts.required_present, b->counts.required_present);
+    assert_string_equal(b->emit_mode, "changed");
+    dsr_snapshot_info_free(a);
+    dsr_snapshot_info_free(b);
+}
+
+static void test_changed_mode_run_reported_missing_drops_the_key(void **state)
+{
+    fx *f = *state;
+    const pf_art v1[] = { ARTS[0], ARTS[1] };
+    const char *missing[] = { "plan" };
+    pf_run r1 = { .feature = "f", .mission_type = "software-dev", .arts = v1, .n_arts = 2 };
+    pf_run r2 = { .feature = "f", .mission_type = "software-dev", .emit_mode = "changed",
+                  .missing = missing, .n_missing = 1 };
+    assert_int_equal(pf_scan(f->log, &r1, NULL), 0);
+    assert_int_equal(pf_scan(f->log, &r2, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "f", 1);
+    assert_int_equal(s->n_artifacts, 1);
+    assert_string_equal(s->artifacts[0].artifact_key, "spec");
+    assert_int_equal(s->counts.required_missing, 1);
+    assert_string_equal(s->completeness_status, "incomplete");
+    dsr_snapshot_info_free(s);
+}
+
+static void test_snapshot_ids_and_derived_event_are_deterministic(void **state)
+{
+    fx *f = *state;
+    pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 2 };
+    char run[27];
+    assert_int_equal(pf_scan(f->log, &r, run), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "f", 0);
+    assert_string_equal(s->run_id, run);
+    assert_true(dsr_ulid_valid(s->snapshot_id, strlen(s->snapshot_id)));
+
+    /* the derived event: id = ULID(scan time, SHA-256("snapshot\0" + scan event id)) */
+    dsr_err err = { 0 };
+    uint64_t ms = 0;
+    assert_int_equal(dsr_time_parse_rfc3339(s->timestamp, strlen(s->timestamp), &ms), 0);
+    char seed[64], want[27];
+    memcpy(seed, "snapshot", 9);
+    memcpy(seed + 9, s->scan_event_id, 26);
+    dsr_ulid_derive(ms, seed, 35, want);
+    assert_string_equal(s->event_id, want);
+
+    uint64_t seq = 0;
+    assert_int_equal(dsr_log_find_event(f->log, s->event_id, &seq, &err), 0);
+    dsr_log_iter *it = NULL;
+    assert_int_equal(dsr_log_iter_events(f->log, seq, &it, &err), 0);
+    const void *k, *v;
+    size_t kl, vl;
+    assert_int_equal(dsr_log_iter_next(it, &k, &kl, &v, &vl, &err), 1);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    dsr_envelope env;
+    assert_int_equal(dsr_record_decode(v, vl, &u, &env, &err), 0);
+    assert_int_equal(env.type, DSR_EV_SNAPSHOT_COMPUTED);
+    assert_int_equal(env.causation_id.len, 26);
+    assert_memory_equal(env.causation_id.ptr, s->scan_event_id, 26);
+    assert_memory_equal(env.correlation_id.ptr, run, 26);
+    assert_int_equal(env.timestamp.len, strlen(s->timestamp));
+    assert_memory_equal(env.timestamp.ptr, s->timestamp, env.timestamp.len);
+    msgpack_unpacked_destroy(&u);
+    dsr_log_iter_free(it);
+
+    /* rebuilding re-derives the same snapshot id and event id */
+    char again[27];
+    snprintf(again, sizeof again, "%s", s->snapshot_id);
+    dsr_err e2 = { 0 };
+    assert_int_equal(dsr_replay_run(f->log, "snapshot", &FROM_ZERO, NULL, &e2), 0);
+    dsr_snapshot_info *s2 = latest(f->log, "f", 0);
+    assert_string_equal(s2->snapshot_id, again);
+    assert_string_equal(s2->event_id, s->event_id);
+    dsr_snapshot_info_free(s2);
+    dsr_snapshot_info_free(s);
+}
+
+static void test_run_split_across_catch_ups_keeps_pending_entries(void **state)
+{
+    fx *f = *state;
+    dsr_err err = { 0 };
+    char run[27];
+    assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run), 0);
+    pf_run r = { .feature = "f", .mission_type = "software-dev" };
+    for (size_t i = 0; i < N_ARTS; i++) {
+        dsr_log_batch *b = NULL;
+        assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+        assert_int_equal(pf_emit_indexed(b, run, "f", &ARTS[i]), 0);
+        if (i + 1 == N_ARTS)
+            assert_int_equal(pf_emit_completed(b, run, &r, (int64_t)N_ARTS, 0, 0, NULL), 0);
+        assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+        catch_up(f->log);   /* each time: the run's earlier entries are pending rows */
+    }
+    dsr_snapshot_info *s = latest(f->log, "f", 1);
+    assert_int_equal(s->n_artifacts, N_ARTS);
+    assert_true(s->counts_consistent);
+    dsr_snapshot_info_free(s);
+    size_t open = 9;
+    assert_int_equal(dsr_replay_open_runs(f->log, &open, &err), 0);
+    assert_int_equal(open, 0);
+}
+
+static void test_snapshot_lookup_by_id_checks_feature(void **state)
+{
+    fx *f = *state;
+    pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 1 };
+    assert_int_equal(pf_scan(f->log, &r, NULL), 0);
+    catch_up(f->log);
+    dsr_snapshot_info *s = latest(f->log, "f", 0), *t = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_replay_snapshot_get(f->log, NULL, s->snapshot_id, 0, &t, &err), 0);
+    assert_string_equal(t->feature_slug, "f");
+    dsr_snapshot_info_free(t);
+    assert_int_equal(dsr_replay_snapshot_get(f->log, "other", s->snapshot_id, 0, &t, &err),
+                     DSR_ENOTFOUND);
+    assert_int_equal(dsr_replay_snapshot_get(f->log, "other", NULL, 0, &t, &err), DSR_ENOTFOUND);
+    dsr_snapshot_info_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_parity_hash_is_sha256_of_sorted_concatenated_hashes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parity_of_empty_set_is_sha256_of_empty_string,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_and_incomplete_when_required_missing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_complete_when_no_required_missing_and_unknown_without_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_snapshot_event_per_completed_scan, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_crashed_run_without_scan_completed_yields_no_snapshot,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interleaved_runs_fold_per_correlation_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_changed_mode_gives_same_set_and_parity_as_full_mode,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_mode_run_reported_missing_drops_the_key,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_ids_and_derived_event_are_deterministic,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_split_across_catch_ups_keeps_pending_entries,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

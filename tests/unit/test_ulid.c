@@ -1,0 +1,161 @@
+/*
+ * test_ulid.c - ULID generation (format, monotonic order within a
+ * millisecond, clock steps and overflow), derivation and validation.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dossier/event.h"
+
+static const char ALPHA[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Decode the 48-bit time part (first 10 chars). */
+static uint64_t ulid_ms(const char *id)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++)
+        v = v * 32 + (uint64_t)(strchr(ALPHA, id[i]) - ALPHA);
+    return v;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void test_new_ulid_is_26_crockford_chars_stamped_now(void **state)
+{
+    (void)state;
+    dsr_ulid_gen g = { 0 };
+    char id[DSR_ULID_LEN + 1];
+    uint64_t before = now_ms();
+    assert_int_equal(dsr_ulid_new(&g, id), 0);
+    uint64_t after = now_ms();
+    assert_int_equal(strlen(id), 26);
+    assert_true(dsr_ulid_valid(id, strlen(id)));
+    assert_true(ulid_ms(id) >= before && ulid_ms(id) <= after);
+}
+
+/* Random part (last 16 chars = 80 bits) as two halves for comparison. */
+static void rand_part(const char *id, uint64_t *hi, uint64_t *lo)
+{
+    /* chars 10..25: 80 bits; first 8 chars = 40 bits, last 8 chars = 40 bits */
+    *hi = *lo = 0;
+    for (int i = 10; i < 18; i++)
+        *hi = *hi * 32 + (uint64_t)(strchr(ALPHA, id[i]) - ALPHA);
+    for (int i = 18; i < 26; i++)
+        *lo = *lo * 32 + (uint64_t)(strchr(ALPHA, id[i]) - ALPHA);
+}
+
+static void test_ids_increase_and_step_by_one_within_a_millisecond(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    dsr_ulid_gen g = { 0 };
+    char prev[DSR_ULID_LEN + 1], id[DSR_ULID_LEN + 1];
+    assert_int_equal(dsr_ulid_new(&g, prev), 0);
+    int same_ms = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(dsr_ulid_new(&g, id), 0);
+        assert_true(dsr_ulid_valid(id, 26));
+        if (strcmp(prev, id) >= 0)
+            fail_msg("not increasing: %s then %s", prev, id);
+        if (!memcmp(prev, id, 10)) {
+            same_ms++;
+            uint64_t ph, pl, h, l;
+            rand_part(prev, &ph, &pl);
+            rand_part(id, &h, &l);
+            const uint64_t lo_max = (1ull << 40) - 1;
+            int plus_one = (h == ph && l == pl + 1) || (pl == lo_max && l == 0 && h == ph + 1);
+            if (!plus_one)
+                fail_msg("same millisecond but not +1: %s then %s", prev, id);
+        }
+        memcpy(prev, id, sizeof id);
+    }
+    /* 20000 ids take far less than 20000 ms: many shared a millisecond. */
+    assert_true(same_ms > 0);
+}
+
+static void test_clock_stepping_back_keeps_ids_increasing(void **state)
+{
+    (void)state;
+    dsr_ulid_gen g = { 0 };
+    char a[DSR_ULID_LEN + 1], b[DSR_ULID_LEN + 1];
+    assert_int_equal(dsr_ulid_new(&g, a), 0);
+    g.last_ms += 3600 * 1000;          /* as if the clock had been an hour ahead */
+    assert_int_equal(dsr_ulid_new(&g, a), 0);
+    assert_int_equal(dsr_ulid_new(&g, b), 0);
+    assert_true(strcmp(a, b) < 0);
+    assert_int_equal(ulid_ms(a), g.last_ms);
+    assert_int_equal(ulid_ms(b), g.last_ms);
+}
+
+static void test_random_part_overflow_moves_to_next_millisecond(void **state)
+{
+    (void)state;
+    dsr_ulid_gen g = { 0 };
+    g.last_ms = now_ms() + 1000000;
+    memset(g.last_rand, 0xff, sizeof g.last_rand);
+    uint64_t ms = g.last_ms;
+    char id[DSR_ULID_LEN + 1];
+    assert_int_equal(dsr_ulid_new(&g, id), 0);
+    assert_int_equal(ulid_ms(id), ms + 1);
+    assert_int_equal(g.last_ms, ms + 1);
+}
+
+static void test_derive_is_deterministic_and_uses_sha256_of_the_seed(void **state)
+{
+    (void)state;
+    char a[DSR_ULID_LEN + 1], b[DSR_ULID_LEN + 1], c[DSR_ULID_LEN + 1];
+    dsr_ulid_derive(1769860800123ull, "abc", 3, a);
+    dsr_ulid_derive(1769860800123ull, "abc", 3, b);
+    dsr_ulid_derive(1769860800123ull, "abd", 3, c);
+    /* time 1769860800123 ms + first 80 bits of SHA-256("abc")
+     * (ba7816bf8f01cfea4141...), computed independently. */
+    assert_string_equal(a, "01KG9YS7KVQ9W1DFWF077YMGA1");
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_memory_equal(a, c, 10);      /* same time part */
+    assert_true(dsr_ulid_valid(a, 26));
+    /* the time part is masked to 48 bits */
+    dsr_ulid_derive(UINT64_MAX, "", 0, a);
+    assert_memory_equal(a, "7ZZZZZZZZZ", 10);
+}
+
+static void test_validation_rejects_non_crockford_and_wrong_lengths(void **state)
+{
+    (void)state;
+    assert_true(dsr_ulid_valid("00000000000000000000000000", 26));
+    assert_true(dsr_ulid_valid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", 26));
+    assert_false(dsr_ulid_valid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 26));   /* > 48-bit time */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGA", 25));
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGA11", 27));
+    assert_false(dsr_ulid_valid("01kg9ys7kvq9w1dfwf077ymga1", 26));   /* lowercase */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGAI", 26));   /* I */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGAL", 26));   /* L */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGAO", 26));   /* O */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DFWF077YMGAU", 26));   /* U */
+    assert_false(dsr_ulid_valid("01KG9YS7KVQ9W1DF\0F077YMGA1", 26));  /* NUL */
+    assert_false(dsr_ulid_valid(NULL, 26));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_ulid_is_26_crockford_chars_stamped_now),
+        cmocka_unit_test(test_ids_increase_and_step_by_one_within_a_millisecond),
+        cmocka_unit_test(test_clock_stepping_back_keeps_ids_increasing),
+        cmocka_unit_test(test_random_part_overflow_moves_to_next_millisecond),
+        cmocka_unit_test(test_derive_is_deterministic_and_uses_sha256_of_the_seed),
+        cmocka_unit_test(test_validation_rejects_non_crockford_and_wrong_lengths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
