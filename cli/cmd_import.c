@@ -15,6 +15,7 @@
  * every envelope actually added; stored envelopes keep their own stamp.
  */
 #include "cli.h"
+#include "dossier/replay.h"
 #include "dossier/emit.h"
 #include "dossier/event.h"
 #include "dossier/log.h"
@@ -315,6 +316,9 @@ int cmd_import(int argc, char **argv)
             code = cli_fail(&err, "import");
         else
             code = append_all(log, name, &st, &added, &dups);
+        /* imported scans get their snapshots and drift like local ones */
+        if (!code && added && dsr_replay_catch_up(log, NULL, &err))
+            code = cli_fail(&err, "import: projections");
         dsr_log_close(log);
     }
     if (code == DSR_EXIT_IO && added)

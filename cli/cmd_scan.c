@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "dossier/log.h"
 #include "dossier/record.h"
+#include "dossier/replay.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -112,6 +113,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
 }
 
 static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_record_stats *st,
+                        const dsr_snapshot_info *snap, const dsr_drift_info *drift,
                         const char *logdir)
 {
     printf("dossier scan: %s (feature %s)\n", c->scan.mission_dir, r->feature_slug);
@@ -128,6 +130,15 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
            (unsigned long long)st->indexed, (unsigned long long)st->missing, st->run_id);
     printf("  log           %s (sequences %llu..%llu)\n", logdir,
            (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
+    if (snap)
+        printf("  snapshot      %s, parity %s\n", snap->snapshot_id, snap->parity_hash_sha256);
+    if (drift && drift->status == DSR_DRIFT_DETECTED)
+        printf("  drift         %s against baseline %s (see 'dossier drift')\n",
+               drift->severity, drift->baseline_snapshot_id);
+    else if (drift)
+        printf("  drift         %s\n", drift->status == DSR_DRIFT_NO_BASELINE
+                                   ? "no baseline accepted yet (dossier baseline accept)"
+                                   : dsr_drift_status_name(drift->status));
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         if (!a->present && a->required)
@@ -136,7 +147,9 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
     }
 }
 
-static void print_json(const dsr_scan_result *r, const dsr_record_stats *st, const char *logdir)
+static void print_json(const dsr_scan_result *r, const dsr_record_stats *st,
+                       const dsr_snapshot_info *snap, const dsr_drift_info *drift,
+                       const char *logdir)
 {
     dsr_buf b = DSR_BUF_INIT;
     dsr_buf_puts(&b, "{\"feature_slug\":");
@@ -152,6 +165,14 @@ static void print_json(const dsr_scan_result *r, const dsr_record_stats *st, con
                    r->n_warnings, (unsigned long long)st->indexed, (unsigned long long)st->missing,
                    (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
     cli_json_str(&b, logdir);
+    dsr_buf_puts(&b, ",\"snapshot_id\":");
+    cli_json_str(&b, snap ? snap->snapshot_id : NULL);
+    dsr_buf_puts(&b, ",\"parity_hash_sha256\":");
+    cli_json_str(&b, snap ? snap->parity_hash_sha256 : NULL);
+    dsr_buf_puts(&b, ",\"drift\":");
+    cli_json_str(&b, drift ? dsr_drift_status_name(drift->status) : NULL);
+    dsr_buf_puts(&b, ",\"drift_severity\":");
+    cli_json_str(&b, drift ? drift->severity : NULL);
     dsr_buf_putc(&b, '}');
     if (b.data)
         puts(b.data);
@@ -205,10 +226,23 @@ int cmd_scan(int argc, char **argv)
             exit_code = DSR_EXIT_IO;
         goto out;
     }
+    /* The run is durable now; bring snapshot and drift up to date.  A failure
+     * here loses nothing (projections catch up on the next command). */
+    if ((rc = dsr_replay_catch_up(log, NULL, &err))) {
+        exit_code = cli_fail(&err, "projections");
+        goto out;
+    }
+    dsr_snapshot_info *snap = NULL;
+    dsr_drift_info *drift = NULL;
+    dsr_err ignore;
+    (void)dsr_replay_snapshot_get(log, r->feature_slug, NULL, 0, &snap, &ignore);
+    (void)dsr_replay_drift_get(log, r->feature_slug, &drift, &ignore);
     if (c.json)
-        print_json(r, &st, logdir);
+        print_json(r, &st, snap, drift, logdir);
     else if (!c.quiet)
-        print_human(&c, r, &st, logdir);
+        print_human(&c, r, &st, snap, drift, logdir);
+    dsr_snapshot_info_free(snap);
+    dsr_drift_info_free(drift);
     exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
 out:
     dsr_scan_result_free(r);

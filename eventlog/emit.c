@@ -83,9 +83,9 @@ static int check_meta(dsr_event_type t, const dsr_emit_meta *m, dsr_err *err)
     if (m->timestamp && !dsr__rfc3339_valid(m->timestamp, strlen(m->timestamp)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: timestamp: \"%.40s\" is not an RFC 3339 "
                            "date-time with offset", tn, m->timestamp);
-    if (m->correlation_id && !dsr__utf8_valid(m->correlation_id, strlen(m->correlation_id)))
+    if (m->correlation_id && !dsr_utf8_check(m->correlation_id, strlen(m->correlation_id)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: correlation_id is not valid UTF-8", tn);
-    if (m->causation_id && !dsr__utf8_valid(m->causation_id, strlen(m->causation_id)))
+    if (m->causation_id && !dsr_utf8_check(m->causation_id, strlen(m->causation_id)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: causation_id is not valid UTF-8", tn);
     return 0;
 }

@@ -59,7 +59,7 @@ static dsr_str str_of(const msgpack_object *v)
 
 static int utf8_str(const msgpack_object *v)
 {
-    return v->type == MSGPACK_OBJECT_STR && dsr__utf8_valid(v->via.str.ptr, v->via.str.size);
+    return v->type == MSGPACK_OBJECT_STR && dsr_utf8_check(v->via.str.ptr, v->via.str.size);
 }
 
 int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err)

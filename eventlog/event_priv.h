@@ -18,12 +18,8 @@ int dsr__rfc3339_valid(const char *s, size_t len);
 /* 1 when s is a lowercase or uppercase hyphenated UUID (8-4-4-4-12 hex). */
 int dsr__uuid_valid(const char *s, size_t len);
 
-/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF). */
-int dsr__utf8_valid(const char *s, size_t len);
-/* Length of the well-formed UTF-8 sequence starting at s (n bytes
- * available), or 0 when the bytes there are not one. */
-size_t dsr__utf8_seq(const char *s, size_t n);
+/* UTF-8 checks (dsr_utf8_check, dsr_utf8_seq_len) live in common/utf8.h. */
+#include "utf8.h"
 
 /* JSON Schema's notion of an integer (draft-07): a msgpack int, or a float
  * with no fractional part.  On success *neg tells the sign and *mag holds

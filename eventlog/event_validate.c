@@ -244,7 +244,7 @@ static int check_string(ctx *c, const where *w, const msgpack_object *v, int non
 {
     if (!is_str(v))
         return bad(c, w, v, "is not a string");
-    if (!dsr__utf8_valid(v->via.str.ptr, v->via.str.size))
+    if (!dsr_utf8_check(v->via.str.ptr, v->via.str.size))
         return bad(c, w, v, "is not valid UTF-8");
     if (nonempty && v->via.str.size == 0)
         return bad(c, w, v, "is empty (at least one character is required)");

@@ -167,7 +167,7 @@ static int parse_string(parser *p, msgpack_object *o)
         if (c < 0x20)
             return fail_at(p, i, "control character U+%04X in string (must be escaped)", c);
         if (c >= 0x80) {
-            size_t k = dsr__utf8_seq(p->s + i, end - i);
+            size_t k = dsr_utf8_seq_len(p->s + i, end - i);
             if (!k)
                 return fail_at(p, i, "invalid UTF-8 in string");
             memcpy(d + n, p->s + i, k);

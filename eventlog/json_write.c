@@ -47,7 +47,7 @@ static int put_string(dsr_buf *out, const char *s, size_t n)
             ubuf[6] = '\0';
             esc = ubuf;
         } else if (c >= 0x80) {
-            adv = dsr__utf8_seq(s + i, n - i);
+            adv = dsr_utf8_seq_len(s + i, n - i);
             if (!adv) {
                 esc = "\\ufffd";
                 adv = 1;

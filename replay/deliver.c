@@ -385,7 +385,7 @@ static int load_state(engine *e, dsr_err *err)
         e->k_max = e->skip[e->nskip - 1];
     if (rc == 0)
         rc = dsr_dstate_scan(e->st, DSR_DK_DEAD, e->ep.name, e->cur.high + 1, load_skip, e, err);
-    if (rc == 0)
+    if (rc == 0 && e->nskip > 1)
         qsort(e->skip, e->nskip, sizeof *e->skip, cmp_u64);
     e->r = e->cur.high;
     return rc;

@@ -352,7 +352,8 @@ static int count_all(dsr_log *log, dsr_dstate *st, const dsr_endpoint_info *ep,
         rc = dsr_dstate_scan(st, DSR_DK_DEAD, ep->name, 0, count_dead, &c, err);
     uint64_t head = dsr_log_head(log);
     if (rc == 0 && head > cur.high) {
-        qsort(c.skip, c.nskip, sizeof *c.skip, cmp_u64);
+        if (c.nskip > 1)
+            qsort(c.skip, c.nskip, sizeof *c.skip, cmp_u64);
         if (mask == 0 && ep->n_features == 0) {
             /* Every event is selected: the unread tail minus what the state
              * already accounts for above the cursor. */

@@ -248,6 +248,8 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
     assert_true(pid >= 0);
     if (pid == 0) {
         char c;
+        close(go[0]);
+        close(done[1]);
         dsr_dstate *st = NULL;
         dsr_err err = {0};
         add_auto_endpoint(dir, free_port());
@@ -260,6 +262,10 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
         dsr_dstate_close(st);
         _exit(0);
     }
+    /* Close our copies of the child's ends: if it dies, read() sees EOF
+     * instead of waiting forever. */
+    close(go[1]);
+    close(done[0]);
     char c;
     assert_int_equal(read(go[0], &c, 1), 1);
     dsr_log *log = log_with_events(dir, 2);

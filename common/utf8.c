@@ -109,3 +109,32 @@ int dsr_utf8_valid(const dsr_utf8 *u)
 {
     return !u->bad && u->state == S_ACCEPT;
 }
+
+int dsr_utf8_check(const char *s, size_t len)
+{
+    dsr_utf8 u;
+    dsr_utf8_init(&u);
+    dsr_utf8_feed(&u, (const unsigned char *)s, len);
+    return dsr_utf8_valid(&u);
+}
+
+size_t dsr_utf8_seq_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t st;
+    if (!n)
+        return 0;
+    if (p[0] < 0x80)
+        return 1;
+    if (!lead_state(p[0], &st))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        uint32_t next;
+        if (!cont_step(st, p[i], &next))
+            return 0;
+        if (next == S_ACCEPT)
+            return i + 1;
+        st = next;
+    }
+    return 0; /* truncated */
+}

@@ -1,5 +1,7 @@
 /*
- * utf8.h - incremental UTF-8 validation (private to the scanner).
+ * utf8.h - the one UTF-8 well-formedness check (private to the library):
+ * incremental for file contents, plus whole-string and one-sequence helpers
+ * for names and the JSON codecs.
  *
  * A file is fed in arbitrary chunks; a sequence may be split across chunks,
  * so the validator carries its state between calls.  One validator belongs to
@@ -25,5 +27,11 @@ void dsr_utf8_feed(dsr_utf8 *u, const unsigned char *p, size_t n);
 /* 1 when everything fed so far is complete, valid UTF-8 (RFC 3629: no
  * overlongs, no surrogates, nothing above U+10FFFF, no truncated tail). */
 int  dsr_utf8_valid(const dsr_utf8 *u);
+
+/* 1 when the len bytes at s are complete, valid UTF-8. */
+int    dsr_utf8_check(const char *s, size_t len);
+/* Length of the well-formed sequence starting at s (at most n bytes), or 0
+ * when it is invalid or truncated. */
+size_t dsr_utf8_seq_len(const char *s, size_t n);
 
 #endif
