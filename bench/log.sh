@@ -9,7 +9,7 @@
 # Prints a table with events/s and the emit/raw ratio, and appends CSV rows
 # to bench/results/log.csv.
 #
-# Usage: bench/log.sh [BUILD_DIR]        (default: build/bench, configured
+# Usage: bench/log.sh [BUILD_DIR]        (default: build/bench-log, configured
 #                                          RelWithDebInfo if missing)
 # Environment: EVENTS (default 1000000), BATCHES (default "4096 16384 65536"),
 #              BENCH_TMP (where the logs go; default $TMPDIR or /tmp).
@@ -17,7 +17,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-build=${1:-$src/build/bench}
+build=${1:-$src/build/bench-log}
 events=${EVENTS:-1000000}
 batches=${BATCHES:-"4096 16384 65536"}
 tmp_root=${BENCH_TMP:-${TMPDIR:-/tmp}}

@@ -2,11 +2,13 @@
 # bench/nats.sh - how fast does `dossier publish` mirror a log to JetStream?
 #
 # Generates a log of EVENTS (default 100,000) mission_dossier_artifact_indexed
-# events (tests/support/gen_envelopes.py | dossier import), then, each against
+# events (tests/support/gen_envelopes.py | dossier import) stamped with the
+# log's own node_id, and one of events from another node; then, each against
 # a fresh local nats-server -js (file storage, 127.0.0.1, a temporary store):
 #   dossier publish --window 4096   (the default: async, bounded window)
 #   dossier publish --window 16384
 #   dossier publish --window 256
+#   dossier publish, relayed events (each checked against what the log pulled)
 #   dossier publish --window 1      (one publish in flight: the synchronous
 #                                     baseline; on a 5,000-event log)
 #   nats_raw_pub (bench/nats_raw_pub.c): bare libnats async publishing of the
@@ -47,9 +49,19 @@ trap cleanup EXIT
 RAW=$WORK/nats_raw_pub
 cc -O2 -o "$RAW" "$ROOT/bench/nats_raw_pub.c" $(pkg-config --cflags --libs libnats)
 
-echo "generating a log of $EVENTS events ..." >&2
-"$PY" "$ROOT/tests/support/gen_envelopes.py" "$EVENTS" > "$WORK/events.ndjson"
-"$BIN" import --log "$WORK/log" "$WORK/events.ndjson" >/dev/null
+echo "generating logs of $EVENTS events ..." >&2
+# "own": events stamped with the log's own node_id, as on a scanning node (the
+# log is created by scanning an empty folder, which also gives its node_id).
+# "relayed": events of another node, as on a node that imported them; the
+# publisher checks each against what it pulled from the stream.
+mkdir -p "$WORK/empty"
+"$BIN" scan --log "$WORK/log" -q "$WORK/empty" || true
+NODE=$("$BIN" events --log "$WORK/log" | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["node_id"])')
+HAVE=$("$BIN" events --log "$WORK/log" | wc -l)
+"$PY" "$ROOT/tests/support/gen_envelopes.py" $((EVENTS - HAVE)) --node-id "$NODE" > "$WORK/own.ndjson"
+"$BIN" import --log "$WORK/log" "$WORK/own.ndjson" >/dev/null
+"$PY" "$ROOT/tests/support/gen_envelopes.py" "$EVENTS" --seed 2 > "$WORK/events.ndjson"
+"$BIN" import --log "$WORK/relayed" "$WORK/events.ndjson" >/dev/null
 head -n 5000 "$WORK/events.ndjson" > "$WORK/small.ndjson"
 "$BIN" import --log "$WORK/small" "$WORK/small.ndjson" >/dev/null
 # Average body size, for the raw peer.
@@ -115,6 +127,7 @@ def=$(run_dossier "$WORK/log" 4096)
 row "dossier publish (default)" 4096 "$def"
 row "dossier publish" 16384 "$(run_dossier "$WORK/log" 16384)"
 row "dossier publish" 256 "$(run_dossier "$WORK/log" 256)"
+row "dossier publish (relayed)" 4096 "$(run_dossier "$WORK/relayed" 4096)"
 row "dossier publish (sync)" 1 "$(run_dossier "$WORK/small" 1)"
 
 def_rate=$(cut -d, -f3 <<<"$def")

@@ -406,9 +406,7 @@ int cmd_deliver(int argc, char **argv)
             cli_error("deliver", "%s", err.msg);
             return DSR_EXIT_IO;
         }
-        if (rc == DSR_ENOTFOUND && !c.endpoint)
-            return cli_fail(&err, logdir);
-        return cli_fail(&err, c.endpoint ? c.endpoint : "deliver");
+        return cli_fail(&err, "deliver");
     }
     print_summary(&c, &rep);
     if (rep.disabled)

@@ -67,7 +67,9 @@ static const char usage_text[] =
 "same event_id, and 'dossier pull' stores each event_id once.\n"
 "\n"
 "Exit status:\n"
-"  0  every event up to the log's head is in the stream\n"
+"  0  every event up to the log's head is in the stream (--follow: stopped\n"
+"     by SIGINT or SIGTERM after saving the cursor)\n"
+"  1  interrupted by SIGINT or SIGTERM before reaching the head (no --follow)\n"
 "  2  usage error, or dossier was built without NATS support\n"
 "  3  the log cannot be read, NATS cannot be reached, JetStream is off, or a\n"
 "     publish failed (the cursor keeps every event acknowledged before it)\n"
@@ -372,6 +374,12 @@ int cmd_publish(int argc, char **argv)
                 print_round(&c, &st, secs);
             exit_code = cli_fail(&err, "publish");
             goto out;
+        }
+        if (!c.follow && stop_flag && dsr_nats_publisher_cursor(p) < dsr_log_head(log)) {
+            cli_error("publish", "interrupted before reaching the log's head; the cursor "
+                      "keeps what was acknowledged");
+            exit_code = DSR_EXIT_INCOMPLETE;
+            break;
         }
         if (!c.follow || stop_flag)
             break;

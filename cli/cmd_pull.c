@@ -58,7 +58,8 @@ static const char usage_text[] =
 "\n"
 "Exit status:\n"
 "  0  caught up: every message of the consumer is in the log\n"
-"  1  caught up, but some messages were not valid envelopes (reported)\n"
+"  1  some messages were not valid envelopes (reported), or SIGINT/SIGTERM\n"
+"     stopped the pull before it caught up (what it committed stays)\n"
 "  2  usage error, or dossier was built without NATS support\n"
 "  3  the log is locked or cannot be written, NATS cannot be reached,\n"
 "     JetStream is off, or the stream does not exist\n"
@@ -252,6 +253,11 @@ int cmd_pull(int argc, char **argv)
         exit_code = cli_fail(&err, "pull");
         goto out;
     }
+    if (stop_flag) {
+        /* What was committed stays; the durable consumer remembers the rest. */
+        cli_error("pull", "interrupted before catching up; the next pull resumes there");
+        exit_code = DSR_EXIT_INCOMPLETE;
+    }
     /* Imported scan runs become snapshots (and drift assessments) here, as
      * after a local scan.  Also run when nothing was imported: it completes
      * the work of a pull that crashed between its commit and this point. */
@@ -264,7 +270,7 @@ int cmd_pull(int argc, char **argv)
     if (!c.quiet && rs.derived_new)
         printf("dossier pull: projections derived %llu new event%s\n",
                (unsigned long long)rs.derived_new, rs.derived_new == 1 ? "" : "s");
-    if (st.invalid)
+    if (st.invalid || stop_flag)
         exit_code = DSR_EXIT_INCOMPLETE;
 
 out:

@@ -10,6 +10,7 @@
 #include "dossier/log.h"
 #include "dossier/record.h"
 #include "dossier/replay.h"
+#include "dossier/deliver.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -38,6 +39,10 @@ static const char usage_text[] =
 "                       folder's git branch, else 'main')\n"
 "  --wait               wait for another writer to release the log\n"
 "  --json               print a machine-readable summary on stdout\n"
+"  --deliver            after recording, try once to deliver pending events to\n"
+"                       every saved webhook endpoint (bounded to a few seconds;\n"
+"                       never changes the exit status). Endpoints saved with\n"
+"                       'dossier endpoint add --auto' are tried without it.\n"
 "  -q, --quiet          print nothing but errors\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -57,13 +62,13 @@ static const char usage_text[] =
 "  dossier scan kitty-specs/042-x --manifest expected.yaml --json\n";
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
-       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON };
+       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
     const char   *log_opt;
     const char   *branch;
-    int           wait, json, quiet;
+    int           wait, json, quiet, deliver;
 } scan_cmd;
 
 static int parse_args(int argc, char **argv, scan_cmd *c)
@@ -78,6 +83,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "branch", required_argument, NULL, OPT_BRANCH },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "json", no_argument, NULL, OPT_JSON },
+        { "deliver", no_argument, NULL, OPT_DELIVER },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -99,6 +105,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         case OPT_BRANCH: c->branch = optarg; break;
         case OPT_WAIT:   c->wait = 1; break;
         case OPT_JSON:   c->json = 1; break;
+        case OPT_DELIVER: c->deliver = 1; break;
         case 'q':        c->quiet = 1; break;
         case 'h':        fputs(usage_text, stdout); return -1;
         default:
@@ -243,6 +250,14 @@ int cmd_scan(int argc, char **argv)
         print_human(&c, r, &st, snap, drift, logdir);
     dsr_snapshot_info_free(snap);
     dsr_drift_info_free(drift);
+    /* Delivery never fails or stalls a scan: one bounded window, then the
+     * events simply stay pending for `dossier deliver`. */
+    dsr_deliver_after_scan_opts dopts = { .all_endpoints = c.deliver };
+    dsr_deliver_after_scan_report drep;
+    memset(&drep, 0, sizeof drep);
+    (void)dsr_deliver_after_scan(log, &dopts, &drep);
+    if (drep.note[0] && !c.quiet)
+        fprintf(stderr, "dossier: scan: %s\n", drep.note);
     exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
 out:
     dsr_scan_result_free(r);

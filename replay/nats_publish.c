@@ -293,17 +293,16 @@ static int seen_in_stream(dsr_nats_publisher *p, const dsr_str *event_id, dsr_er
     if (dsr_buf_append(&p->seen_key, p->n->stream, strlen(p->n->stream) + 1) ||
         dsr_buf_append(&p->seen_key, event_id->ptr, event_id->len))
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    /* The usual answer is "not found": ask without an error struct so no
+     * message is formatted per event; ask again for the text on a failure. */
     dsr_buf val = DSR_BUF_INIT;
-    dsr_err e2;
-    dsr_err_clear(&e2);
-    int rc = dsr_log_get(p->log, DSR_NATS_SEEN_CF, p->seen_key.data, p->seen_key.len, &val, &e2);
+    int rc = dsr_log_get(p->log, DSR_NATS_SEEN_CF, p->seen_key.data, p->seen_key.len, &val, NULL);
+    if (rc != 0 && rc != DSR_ENOTFOUND)
+        rc = dsr_log_get(p->log, DSR_NATS_SEEN_CF, p->seen_key.data, p->seen_key.len, &val, err);
     dsr_buf_free(&val);
     if (rc == 0)
         return 1;
-    if (rc == DSR_ENOTFOUND)
-        return 0;
-    *err = e2;
-    return rc;
+    return rc == DSR_ENOTFOUND ? 0 : rc;
 }
 
 /* Send one decoded envelope into a reserved slot.  0, or a negative code

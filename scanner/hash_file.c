@@ -132,8 +132,73 @@ static int digest_fail(dsr_err *err, const char *path)
     return dsr_err_set(err, DSR_EIO, "%s: SHA-256 digest failed in OpenSSL", path);
 }
 
-int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
-                     dsr_hash_out *out, dsr_err *err)
+/* One pass over fd from its current offset (0): XXH3-128, SHA-256 when
+ * do_sha, UTF-8 when u is not NULL.  *single is set when the whole file fit
+ * in h->buf (its bytes are still there, *total long).  Returns 0, or
+ * DSR_HASH_READ_FAILED-style failure as 1 with out->errnum set, or a negative
+ * code when a digest fails. */
+static int hash_pass(dsr_hasher *h, int fd, uint64_t expect_size, int do_sha, dsr_utf8 *u,
+                     dsr_hash_out *out, uint64_t *total, int *single, const char *path,
+                     dsr_err *err)
+{
+    int streaming = 0;
+    uint64_t pos = 0;
+    *total = 0;
+    *single = 0;
+    if (do_sha && EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1)
+        return digest_fail(err, path);
+    for (;;) {
+        ssize_t n = read_block(fd, h->buf, BUF_SIZE, &pos, expect_size);
+        if (n < 0) {
+            out->errnum = errno;
+            return 1;
+        }
+        if (n == 0 && streaming)
+            break;
+        if (!streaming && (size_t)n < BUF_SIZE) {
+            /* whole file in one buffer: one-shot XXH3 is cheaper than the
+             * streaming state for small inputs */
+            XXH128_hash_t x = XXH3_128bits(h->buf, (size_t)n);
+            out->xxh3_high = x.high64;
+            out->xxh3_low = x.low64;
+            if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
+                return digest_fail(err, path);
+            if (u)
+                dsr_utf8_feed(u, h->buf, (size_t)n);
+            *total = (uint64_t)n;
+            *single = 1;
+            return 0;
+        }
+        if (!streaming) {
+            streaming = 1;
+            if (XXH3_128bits_reset(h->xxh) != XXH_OK)
+                return dsr_err_set(err, DSR_EIO, "%s: XXH3 reset failed", path);
+        }
+        (void)XXH3_128bits_update(h->xxh, h->buf, (size_t)n); /* cannot fail on valid input */
+        if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
+            return digest_fail(err, path);
+        if (u)
+            dsr_utf8_feed(u, h->buf, (size_t)n);
+        *total += (uint64_t)n;
+        if ((size_t)n < BUF_SIZE)
+            break;
+    }
+    XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
+    out->xxh3_high = x.high64;
+    out->xxh3_low = x.low64;
+    return 0;
+}
+
+static int sha_final(dsr_hasher *h, dsr_hash_out *out, const char *path, dsr_err *err)
+{
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(h->sha, out->sha256, &len) != 1 || len != 32)
+        return digest_fail(err, path);
+    return 0;
+}
+
+int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
+                         const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err)
 {
     memset(out, 0, sizeof *out);
     int fd = open_nofollow(dirfd, path);
@@ -164,67 +229,44 @@ int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
 
     dsr_utf8 u;
     dsr_utf8_init(&u);
-    if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1) {
-        close(fd);
-        return digest_fail(err, path);
-    }
-    int streaming = 0;
-    uint64_t total = 0, pos = 0, expect = (uint64_t)st.st_size;
-    for (;;) {
-        ssize_t n = read_block(fd, h->buf, BUF_SIZE, &pos, expect);
-        if (n < 0) {
+    uint64_t total = 0;
+    int single = 0;
+    int rc = hash_pass(h, fd, (uint64_t)st.st_size, expect == NULL, check_utf8 ? &u : NULL,
+                       out, &total, &single, path, err);
+    if (rc == 0 && expect) {
+        if (out->xxh3_high == expect->xxh3_high && out->xxh3_low == expect->xxh3_low) {
+            memcpy(out->sha256, expect->sha256, 32);
+            out->sha_reused = 1;
+        } else if (single) {
+            /* the bytes are still in the buffer: no second read */
+            if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1 ||
+                EVP_DigestUpdate(h->sha, h->buf, (size_t)total) != 1)
+                rc = digest_fail(err, path);
+            else
+                rc = sha_final(h, out, path, err);
+        } else if (lseek(fd, 0, SEEK_SET) != 0) {
             out->errnum = errno;
-            out->status = DSR_HASH_READ_FAILED;
-            close(fd);
-            return 0;
+            rc = 1;
+        } else {
+            /* the content changed: a full pass, so both digests (and the
+             * UTF-8 verdict) describe the same bytes even if it changes
+             * again meanwhile */
+            dsr_utf8_init(&u);
+            rc = hash_pass(h, fd, (uint64_t)st.st_size, 1, check_utf8 ? &u : NULL, out,
+                           &total, &single, path, err);
+            if (rc == 0)
+                rc = sha_final(h, out, path, err);
         }
-        if (n == 0 && streaming)
-            break;
-        if (!streaming && (size_t)n < BUF_SIZE) {
-            /* whole file in one buffer: one-shot XXH3 is cheaper than the
-             * streaming state for small inputs */
-            XXH128_hash_t x = XXH3_128bits(h->buf, (size_t)n);
-            out->xxh3_high = x.high64;
-            out->xxh3_low = x.low64;
-            if (EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1) {
-                close(fd);
-                return digest_fail(err, path);
-            }
-            if (check_utf8)
-                dsr_utf8_feed(&u, h->buf, (size_t)n);
-            total = (uint64_t)n;
-            goto done;
-        }
-        if (!streaming) {
-            streaming = 1;
-            if (XXH3_128bits_reset(h->xxh) != XXH_OK) {
-                close(fd);
-                return dsr_err_set(err, DSR_EIO, "%s: XXH3 reset failed", path);
-            }
-        }
-        (void)XXH3_128bits_update(h->xxh, h->buf, (size_t)n); /* cannot fail on valid input */
-        if (EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1) {
-            close(fd);
-            return digest_fail(err, path);
-        }
-        if (check_utf8)
-            dsr_utf8_feed(&u, h->buf, (size_t)n);
-        total += (uint64_t)n;
-        if ((size_t)n < BUF_SIZE)
-            break;
+    } else if (rc == 0) {
+        rc = sha_final(h, out, path, err);
     }
-    {
-        XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
-        out->xxh3_high = x.high64;
-        out->xxh3_low = x.low64;
-    }
-done:
     close(fd);
-    {
-        unsigned int len = 0;
-        if (EVP_DigestFinal_ex(h->sha, out->sha256, &len) != 1 || len != 32)
-            return digest_fail(err, path);
+    if (rc == 1) {
+        out->status = DSR_HASH_READ_FAILED;
+        return 0;
     }
+    if (rc)
+        return rc;
     out->size = total;
     out->status = DSR_HASH_OK;
     if (check_utf8) {
@@ -233,4 +275,10 @@ done:
         out->utf8_bad_at = u.bad ? u.bad_at : u.state ? u.seq_start : u.offset;
     }
     return 0;
+}
+
+int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
+                     dsr_hash_out *out, dsr_err *err)
+{
+    return dsr_hash_file_expect(h, dirfd, path, check_utf8, NULL, out, err);
 }

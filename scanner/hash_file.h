@@ -33,7 +33,14 @@ typedef struct dsr_hash_out {
     int             utf8_checked;    /* 1 when the UTF-8 check ran */
     int             utf8_valid;      /* result of the check */
     uint64_t        utf8_bad_at;     /* offset where the first invalid (or truncated) sequence starts */
+    int             sha_reused;      /* 1: XXH3 matched the expectation, SHA-256 copied from it */
 } dsr_hash_out;
+
+/* What an incremental cache expects the content to be (same size). */
+typedef struct dsr_hash_expect {
+    uint64_t      xxh3_high, xxh3_low;
+    unsigned char sha256[32];
+} dsr_hash_expect;
 
 /* Create a per-worker hasher.  DSR_ENOMEM / DSR_EIO (digest unavailable). */
 dsr_hasher *dsr_hasher_create(dsr_err *err);
@@ -46,5 +53,14 @@ void        dsr_hasher_free(dsr_hasher *h);      /* NULL is fine */
  * machinery itself fails (then err says why). */
 int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
                      dsr_hash_out *out, dsr_err *err);
+
+/* As dsr_hash_file_at, but when expect is not NULL the first pass computes
+ * XXH3-128 (and the UTF-8 check) only; if the XXH3 equals expect's, the
+ * SHA-256 is copied from expect (out->sha_reused = 1).  Otherwise SHA-256 is
+ * computed after all: from the buffer for a file that fit in one block, else
+ * by a second full pass over the same open file.  expect NULL: one pass with
+ * both digests. */
+int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
+                         const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err);
 
 #endif

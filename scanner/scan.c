@@ -4,19 +4,30 @@
  * Threads and ownership:
  *   - the calling thread walks the tree and fills batches of BATCH_FILES
  *     entries; a full batch is handed to the pool and never touched by the
- *     walker again;
+ *     walker again.  The walker also asks the incremental cache (opts->
+ *     cache_lookup) about each file, in walk order, and stores the answer in
+ *     the entry, so the cache is only ever touched by this one thread;
  *   - each batch is queued once per worker and its entries are claimed with
  *     an atomic counter, so the workers share a batch that holds a few large
  *     files instead of one worker hashing them all in turn;
  *   - worker i uses only hashers[i] and werr[i]; it writes only the entries
  *     it claimed.  Each entry's result (digests, stat tuple, matched manifest
  *     entry, key, class, wp_id) is computed entirely on one worker;
+ *   - a batch owns dup()s of the directory fds its entries live in (at most
+ *     DIRS_PER_BATCH), so workers open and stat files relative to their
+ *     directory (openat/fstatat: one path component to resolve) even after
+ *     the walker has moved on; the worker that finishes a batch's last entry
+ *     closes them.  In-flight batches are bounded by the pool queue, so open
+ *     fds are bounded by (queue + workers + 1) * DIRS_PER_BATCH; when dup()
+ *     fails (EMFILE) the entry falls back to its path below the root fd;
  *   - after dsr_pool_join() (which synchronises on the pool mutex) the
  *     calling thread reads every entry, adds the absent required artifacts
- *     and sorts.
+ *     and sorts, freeing each batch as soon as it is converted so entries and
+ *     artifacts do not both stay in memory.
  * Determinism: an entry's fields depend only on its path, its content and
  * the manifest, and the output is sorted by (relative_path, artifact_key),
- * so the result is the same for any number of workers.
+ * so the result is the same for any number of workers - and, since cached
+ * digests are digests of the same bytes, with or without a cache.
  */
 #include "dossier/scan.h"
 #include "classify.h"
@@ -32,16 +43,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define BATCH_FILES 64
-#define MAX_JOBS    512
+#define BATCH_FILES    64
+#define DIRS_PER_BATCH 4
+#define MAX_JOBS       512
 
 typedef struct entry {
     char         *rel;          /* display path (malloc'd) */
     char         *open_rel;     /* symlink-free path when different, else NULL */
-    int           text;         /* UTF-8 check applies */
-    dsr_hash_out  h;
+    uint32_t      name_off;     /* name relative to the dir fd: (open_rel ? open_rel : rel) + name_off */
+    int8_t        dir;          /* index into batch->dirs, -1: open (root fd, open path) */
+    uint8_t       text;         /* UTF-8 check applies */
+    uint8_t       has_cached;   /* u.cached is the cache's answer (until the worker runs) */
+    uint8_t       cache_use;    /* dsr_cache_use */
+    uint8_t       cache_stale;
+    union {
+        dsr_scan_cached cached; /* walker -> worker */
+        dsr_hash_out    h;      /* worker -> assembly */
+    } u;
     int           internal_rc;  /* digest machinery failed / out of memory */
     long          spec;         /* matched manifest spec index, -1: none */
     char         *key;          /* artifact_key (malloc'd) */
@@ -54,6 +76,10 @@ typedef struct batch {
     struct scan_ctx *ctx;
     size_t          n;
     atomic_size_t   claim;
+    atomic_size_t   done;       /* entries finished; the last one closes dirs */
+    int             dirs[DIRS_PER_BATCH];
+    unsigned long   dir_serial[DIRS_PER_BATCH];
+    size_t          n_dirs;
     entry           e[BATCH_FILES];
 } batch;
 
@@ -70,6 +96,7 @@ typedef struct scan_ctx {
     batch               *head, *cur;   /* cur: being filled by the walker */
     dsr_scan_warning    *warn;
     size_t               n_warn, cap_warn;
+    dsr_scan_progress   *progress;  /* opts->progress, or NULL */
 } scan_ctx;
 
 /* The public result plus the strings it owns that do not fit its fields. */
@@ -151,13 +178,82 @@ static long match_spec(const scan_ctx *c, const char *rel)
 
 /* ---- workers ------------------------------------------------------------- */
 
-static void process_entry(scan_ctx *c, entry *e, size_t worker)
+static int64_t ts_ns(const struct timespec *t)
 {
-    int rc = dsr_hash_file_at(c->hashers[worker], c->root_fd, e->open_rel ? e->open_rel : e->rel,
-                              e->text, &e->h, &c->werr[worker]);
-    if (rc) {
-        e->internal_rc = rc;
-        return;
+    return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* The cache's answer for e, used before any read: 1 when the stat tuple
+ * proves the cached digests still describe the file (h filled, nothing
+ * read), else 0 with *expect set when a same-size re-read may reuse the
+ * cached SHA-256 (XXH3 check). */
+static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
+                     const dsr_scan_cached *cc, dsr_hash_expect *expect, int *use_expect)
+{
+    struct stat st;
+    *use_expect = 0;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        return 0;   /* the hashing path reports what is wrong */
+    if ((uint64_t)st.st_size != cc->size)
+        return 0;   /* content changed for sure: full hash */
+    if (!cc->racy && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
+        ts_ns(&st.st_mtim) == cc->mtime_ns && ts_ns(&st.st_ctim) == cc->ctime_ns) {
+        dsr_hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
+        memset(h, 0, sizeof *h);
+        h->status = DSR_HASH_OK;
+        memcpy(h->sha256, cc->sha256, 32);
+        h->xxh3_high = cc->xxh3_high;
+        h->xxh3_low = cc->xxh3_low;
+        h->size = cc->size;
+        h->dev = cc->dev;
+        h->ino = cc->ino;
+        h->mtime_ns = cc->mtime_ns;
+        h->ctime_ns = cc->ctime_ns;
+        /* a cache holds only usable files: text ones were valid UTF-8 */
+        h->utf8_checked = e->text;
+        h->utf8_valid = 1;
+        e->cache_use = DSR_CACHE_STAT;
+        return 1;
+    }
+    expect->xxh3_high = cc->xxh3_high;
+    expect->xxh3_low = cc->xxh3_low;
+    memcpy(expect->sha256, cc->sha256, 32);
+    *use_expect = 1;
+    return 0;
+}
+
+static void process_entry(scan_ctx *c, batch *b, entry *e, size_t worker)
+{
+    int dfd = e->dir >= 0 ? b->dirs[e->dir] : c->root_fd;
+    const char *name = (e->open_rel ? e->open_rel : e->rel) + (e->dir >= 0 ? e->name_off : 0);
+    dsr_scan_cached cc;
+    int have = e->has_cached, hit = 0, use_expect = 0;
+    dsr_hash_expect expect;
+    if (have) {
+        cc = e->u.cached;
+        if (c->opts->cache_mode == DSR_SCAN_CACHE_USE)
+            hit = try_cache(c, e, dfd, name, &cc, &expect, &use_expect);
+    }
+    if (!hit) {
+        int rc = dsr_hash_file_expect(c->hashers[worker], dfd, name, e->text,
+                                      use_expect ? &expect : NULL, &e->u.h, &c->werr[worker]);
+        if (rc) {
+            e->internal_rc = rc;
+            return;
+        }
+        const dsr_hash_out *h = &e->u.h;
+        if (h->sha_reused)
+            e->cache_use = DSR_CACHE_XXH3;
+        /* stale: same trusted stat tuple, other bytes (only seen on a re-read) */
+        if (have && !cc.racy && h->status == DSR_HASH_OK && h->size == cc.size &&
+            h->dev == cc.dev && h->ino == cc.ino && h->mtime_ns == cc.mtime_ns &&
+            h->ctime_ns == cc.ctime_ns && memcmp(h->sha256, cc.sha256, 32) != 0)
+            e->cache_stale = 1;
+    }
+    if (c->progress) {
+        __atomic_fetch_add(&c->progress->files_done, 1, __ATOMIC_RELAXED);
+        if (e->u.h.status == DSR_HASH_OK)
+            __atomic_fetch_add(&c->progress->bytes_done, e->u.h.size, __ATOMIC_RELAXED);
     }
     e->spec = c->m ? match_spec(c, e->rel) : -1;
     if (e->spec >= 0) {
@@ -176,6 +272,15 @@ static void process_entry(scan_ctx *c, entry *e, size_t worker)
         e->wp[0] = '\0';
 }
 
+static void close_dirs(batch *b)
+{
+    for (size_t i = 0; i < b->n_dirs; i++)
+        if (b->dirs[i] >= 0) {
+            close(b->dirs[i]);
+            b->dirs[i] = -1;
+        }
+}
+
 static void batch_job(void *arg, size_t worker)
 {
     batch *b = arg;
@@ -183,7 +288,10 @@ static void batch_job(void *arg, size_t worker)
         size_t i = atomic_fetch_add_explicit(&b->claim, 1, memory_order_relaxed);
         if (i >= b->n)
             break;
-        process_entry(b->ctx, &b->e[i], worker);
+        process_entry(b->ctx, b, &b->e[i], worker);
+        /* acq_rel: the closing worker sees every other worker's use of the fds done */
+        if (atomic_fetch_add_explicit(&b->done, 1, memory_order_acq_rel) + 1 == b->n)
+            close_dirs(b);
     }
 }
 
@@ -202,33 +310,88 @@ static int submit(scan_ctx *c)
     return 0;
 }
 
-static int on_file(void *ctx, const char *rel, const char *open_rel)
+/* Index of f's directory in the current batch (dup'ing its fd on first use),
+ * -1 when the file is opened through the root fd.  May submit the batch
+ * when it already holds DIRS_PER_BATCH directories. */
+static int batch_dir(scan_ctx *c, const dsr_walk_file *f, int *idx)
+{
+    *idx = -1;
+    if (f->dir_serial == 0)
+        return 0;
+    batch *b = c->cur;
+    for (size_t i = 0; i < b->n_dirs; i++)
+        if (b->dir_serial[i] == f->dir_serial) {
+            *idx = b->dirs[i] >= 0 ? (int)i : -1;
+            return 0;
+        }
+    if (b->n_dirs == DIRS_PER_BATCH)
+        return 1;                       /* caller submits and retries */
+    int fd = fcntl(f->dirfd, F_DUPFD_CLOEXEC, 0);
+    /* EMFILE & co.: the entry opens through the root fd instead */
+    b->dirs[b->n_dirs] = fd;
+    b->dir_serial[b->n_dirs] = f->dir_serial;
+    if (fd >= 0)
+        *idx = (int)b->n_dirs;
+    b->n_dirs++;
+    return 0;
+}
+
+static int new_batch(scan_ctx *c)
+{
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return DSR_ENOMEM;
+    b->ctx = c;
+    atomic_init(&b->claim, 0);
+    atomic_init(&b->done, 0);
+    b->next = c->head;
+    c->head = b;
+    c->cur = b;
+    return 0;
+}
+
+static int on_file(void *ctx, const dsr_walk_file *f)
 {
     scan_ctx *c = ctx;
-    if (!c->cur) {
-        batch *b = calloc(1, sizeof *b);
-        if (!b)
-            return DSR_ENOMEM;
-        b->ctx = c;
-        atomic_init(&b->claim, 0);
-        b->next = c->head;
-        c->head = b;
-        c->cur = b;
+    int rc, dir;
+    if (!c->cur && (rc = new_batch(c)))
+        return rc;
+    if (batch_dir(c, f, &dir)) {
+        if ((rc = submit(c)) || (rc = new_batch(c)))
+            return rc;
+        (void)batch_dir(c, f, &dir);    /* an empty batch always has room */
     }
     entry *e = &c->cur->e[c->cur->n];
     memset(e, 0, sizeof *e);
     e->spec = -1;
-    if (!(e->rel = strdup(rel)))
+    e->dir = (int8_t)dir;
+    if (!(e->rel = strdup(f->rel)))
         return DSR_ENOMEM;
-    if (strcmp(rel, open_rel) != 0 && !(e->open_rel = strdup(open_rel))) {
+    if (strcmp(f->rel, f->open_rel) != 0 && !(e->open_rel = strdup(f->open_rel))) {
         free(e->rel);
         e->rel = NULL;
         return DSR_ENOMEM;
     }
-    e->text = dsr_is_text_path(rel);
+    if (dir >= 0) {
+        const char *base = e->open_rel ? e->open_rel : e->rel;
+        e->name_off = (uint32_t)(strlen(base) - strlen(f->name));
+    }
+    e->text = (uint8_t)dsr_is_text_path(f->rel);
+    if (c->opts->cache_lookup) {
+        rc = c->opts->cache_lookup(c->opts->cache_ctx, f->rel, &e->u.cached);
+        if (rc < 0) {
+            free(e->rel);
+            free(e->open_rel);
+            e->rel = e->open_rel = NULL;
+            return rc;
+        }
+        e->has_cached = rc == 1;
+    }
     c->cur->n++;
+    if (c->progress)
+        __atomic_fetch_add(&c->progress->files_listed, 1, __ATOMIC_RELAXED);
     if (c->opts->on_listed)
-        c->opts->on_listed(c->opts->on_listed_ctx, rel);
+        c->opts->on_listed(c->opts->on_listed_ctx, f->rel);
     if (c->cur->n == BATCH_FILES)
         return submit(c);
     return 0;
@@ -257,6 +420,21 @@ static int add_warning(scan_ctx *c, const char *rel, const char *msg)
 static int on_warn(void *ctx, const char *rel, const char *msg)
 {
     return add_warning(ctx, rel, msg);
+}
+
+static void free_batches(batch *head)
+{
+    while (head) {
+        batch *n = head->next;
+        for (size_t i = 0; i < head->n; i++) {
+            free(head->e[i].rel);
+            free(head->e[i].open_rel);
+            free(head->e[i].key);
+        }
+        close_dirs(head);
+        free(head);
+        head = n;
+    }
 }
 
 /* ---- result assembly ----------------------------------------------------- */
@@ -304,7 +482,7 @@ static char *errno_text(int e)
 static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char **spec_pat,
                              const char **spec_step, uint64_t *bytes)
 {
-    if (e->h.status == DSR_HASH_NOT_REGULAR)
+    if (e->u.h.status == DSR_HASH_NOT_REGULAR)
         return add_warning(c, e->rel, "no longer a regular file when it was opened; skipped")
                ? DSR_ENOMEM : 1;
     memset(a, 0, sizeof *a);
@@ -322,7 +500,9 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
         a->required = spec_applies(s, c->opts->step_id);
         a->blocking = s->blocking;
     }
-    const dsr_hash_out *h = &e->h;
+    const dsr_hash_out *h = &e->u.h;
+    a->cache_use = (dsr_cache_use)e->cache_use;
+    a->cache_stale = e->cache_stale;
     a->dev = h->dev;
     a->ino = h->ino;
     a->mtime_ns = h->mtime_ns;
@@ -414,7 +594,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         rc = DSR_ENOMEM;
         goto out;
     }
-    for (batch *b = c->head; b; b = b->next)
+    while (c->head) {
+        batch *b = c->head;
         for (size_t i = 0; i < b->n; i++) {
             entry *e = &b->e[i];
             if (e->internal_rc) {
@@ -429,11 +610,20 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
                 goto out;
             }
             if (k == 0) {
+                const dsr_artifact *a = &r->artifacts[r->n_artifacts];
                 if (e->spec >= 0)
                     used[e->spec] = 1;
+                r->n_cache_stat += a->cache_use == DSR_CACHE_STAT;
+                r->n_cache_xxh3 += a->cache_use == DSR_CACHE_XXH3;
+                r->n_cache_stale += a->cache_stale != 0;
                 r->n_artifacts++;
             }
         }
+        /* converted: its strings moved to the artifacts; free it now */
+        c->head = b->next;
+        b->next = NULL;
+        free_batches(b);
+    }
     for (size_t i = 0; i < n_specs; i++) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
         if (used[i])
@@ -506,20 +696,6 @@ static int make_slug(const char *opt, const char *root_real, char **out, dsr_err
     return *out ? 0 : dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
 }
 
-static void free_entries(batch *head)
-{
-    while (head) {
-        batch *n = head->next;
-        for (size_t i = 0; i < head->n; i++) {
-            free(head->e[i].rel);
-            free(head->e[i].open_rel);
-            free(head->e[i].key);
-        }
-        free(head);
-        head = n;
-    }
-}
-
 int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
 {
     *out = NULL;
@@ -547,7 +723,10 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
 
-    scan_ctx c = { .opts = opts, .m = opts->manifest, .root_fd = -1, .workers = jobs };
+    scan_ctx c = { .opts = opts, .m = opts->manifest, .root_fd = -1, .workers = jobs,
+                   .progress = opts->progress };
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
     result_impl *ri = NULL;
     char *root_real = NULL;
     int rc = 0;
@@ -567,6 +746,7 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         goto done;
     }
     ri->pub.has_manifest = c.m != NULL;
+    ri->pub.started_ns = ts_ns(&t0);
     if ((rc = make_slug(opts->feature_slug, root_real, &ri->pub.feature_slug, err)))
         goto done;
     if (build_order(&c)) {
@@ -590,9 +770,15 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         goto done;
     }
     dsr_walk_cb cb = { on_file, on_warn, &c };
+    if (opts->cache_mode != DSR_SCAN_CACHE_USE && opts->cache_mode != DSR_SCAN_CACHE_REHASH) {
+        rc = dsr_err_set(err, DSR_EINVAL, "scan: unknown cache mode %d", opts->cache_mode);
+        goto done;
+    }
     rc = dsr_walk(c.root_fd, root_real, &cb, err);
     if (rc == 0)
         rc = submit(&c);
+    if (c.progress)
+        __atomic_store_n(&c.progress->listing_done, 1, __ATOMIC_RELAXED);
     dsr_pool_join(c.pool);        /* always: workers may still read batches */
     if (rc) {
         /* callbacks return bare codes; the walker sets its own messages */
@@ -620,7 +806,7 @@ done:
     free(c.hashers);
     free(c.werr);
     free(c.order);
-    free_entries(c.head);
+    free_batches(c.head);
     for (size_t i = 0; i < c.n_warn; i++) {
         free(c.warn[i].path);
         free(c.warn[i].message);

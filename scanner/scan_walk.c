@@ -49,10 +49,14 @@ typedef struct walker {
     dsr_buf            real;       /* current symlink-free path ("" at root) */
     dir_id            *chain;      /* (dev, ino) of every directory on the path */
     size_t             depth, cap;
+    unsigned long      serial;     /* last directory visit number handed out */
 } walker;
 
 typedef struct entry {
-    char         *name;
+    union {
+        size_t      off;        /* into the directory's name buffer while listing */
+        const char *name;       /* resolved once the buffer stops growing */
+    } u;
     unsigned char type;
 } entry;
 
@@ -202,7 +206,8 @@ static int follow_link(walker *w)
         goto out;
     }
     if (S_ISREG(st.st_mode)) {
-        rc = w->cb->file(w->cb->ctx, rel, inside);
+        dsr_walk_file f = { rel, inside, w->root_fd, inside, 0 };
+        rc = w->cb->file(w->cb->ctx, &f);
     } else if (S_ISDIR(st.st_mode)) {
         if (on_chain(w, &st)) {
             rc = warn(w, rel, "symlink loop: points to a directory on its own path; skipped");
@@ -236,13 +241,13 @@ out:
 
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+    return strcmp(((const entry *)a)->u.name, ((const entry *)b)->u.name);
 }
 
-static int visit(walker *w, int dfd, const entry *en)
+static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
 {
     unsigned char type = en->type;
-    const char *name = en->name;
+    const char *name = en->u.name;
     if (type == DT_UNKNOWN) {
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -257,8 +262,10 @@ static int visit(walker *w, int dfd, const entry *en)
     }
     const char *rel = cstr(&w->disp);
     switch (type) {
-    case DT_REG:
-        return w->cb->file(w->cb->ctx, rel, cstr(&w->real));
+    case DT_REG: {
+        dsr_walk_file f = { rel, cstr(&w->real), dfd, name, serial };
+        return w->cb->file(w->cb->ctx, &f);
+    }
     case DT_DIR: {
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
@@ -279,7 +286,8 @@ static int visit(walker *w, int dfd, const entry *en)
 }
 
 /* List one directory (fd is owned and closed here), then visit its entries
- * in name order. */
+ * in name order.  Names go into one buffer per directory (no allocation per
+ * entry); the entry array and the buffer are the directory's only memory. */
 static int walk_dir(walker *w, int fd)
 {
     DIR *d = fdopendir(fd);
@@ -289,6 +297,7 @@ static int walk_dir(walker *w, int fd)
         return warn(w, cstr(&w->disp), "directory skipped: %s", strerror(e));
     }
     entry *ents = NULL;
+    dsr_buf names = DSR_BUF_INIT;
     size_t n = 0, cap = 0;
     int rc = 0;
     for (;;) {
@@ -312,30 +321,33 @@ static int walk_dir(walker *w, int fd)
             ents = p;
             cap = nc;
         }
-        if (!(ents[n].name = strdup(de->d_name))) {
+        ents[n].u.off = names.len;
+        if (dsr_buf_append(&names, de->d_name, strlen(de->d_name) + 1)) {
             rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
             break;
         }
         ents[n++].type = de->d_type;
     }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        ents[i].u.name = names.data + ents[i].u.off;
     if (rc == 0 && n > 1)
         qsort(ents, n, sizeof *ents, cmp_entry);
     int dfd = dirfd(d);
+    unsigned long serial = ++w->serial;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         size_t od, orl;
-        if (push(&w->disp, ents[i].name, &od) || push(&w->real, ents[i].name, &orl)) {
+        if (push(&w->disp, ents[i].u.name, &od) || push(&w->real, ents[i].u.name, &orl)) {
             rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
             break;
         }
-        if (!name_utf8_ok(ents[i].name))
+        if (!name_utf8_ok(ents[i].u.name))
             rc = warn(w, cstr(&w->disp), "name is not valid UTF-8; skipped");
         else
-            rc = visit(w, dfd, &ents[i]);
+            rc = visit(w, dfd, serial, &ents[i]);
         pop(&w->disp, od);
         pop(&w->real, orl);
     }
-    for (size_t i = 0; i < n; i++)
-        free(ents[i].name);
+    dsr_buf_free(&names);
     free(ents);
     closedir(d);
     return rc;

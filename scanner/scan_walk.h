@@ -11,12 +11,27 @@
 
 #include "dossier/error.h"
 
+/* One regular file found by the walk.  All strings are valid only during
+ * the callback. */
+typedef struct dsr_walk_file {
+    const char *rel;        /* path as it appears in the mission (it may pass
+                               through a followed symlink) */
+    const char *open_rel;   /* symlink-free path of the same file, relative
+                               to the root fd */
+    int         dirfd;      /* the same file again is (dirfd, name): dirfd is */
+    const char *name;       /* the open directory holding it (the root fd and
+                               open_rel for a file reached through a symlink);
+                               it stays open only during the call */
+    unsigned long dir_serial; /* identifies dirfd's directory visit: equal
+                               serials, same directory (0: the root fd) */
+} dsr_walk_file;
+
 typedef struct dsr_walk_cb {
-    /* A regular file.  rel: relative path as it appears in the mission (it may
-     * pass through a followed symlink); open_rel: the symlink-free path of the
-     * same file relative to the root fd.  The strings are only valid during
-     * the call.  Return 0 or a negative DSR_E* code to stop the walk. */
-    int  (*file)(void *ctx, const char *rel, const char *open_rel);
+    /* A regular file, in walk order: each directory's entries sorted by name
+     * (strcmp), subdirectories visited in place - so relative paths ascend
+     * component by component.  Return 0 or a negative DSR_E* code to stop
+     * the walk. */
+    int  (*file)(void *ctx, const dsr_walk_file *f);
     /* A skipped entry and why.  Return 0 or a negative code to stop. */
     int  (*warn)(void *ctx, const char *rel, const char *message);
     void *ctx;

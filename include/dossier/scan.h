@@ -31,6 +31,14 @@ typedef enum dsr_reason {
 /* "not_found", ... ; NULL for DSR_REASON_NONE. */
 const char *dsr_reason_name(dsr_reason r);
 
+/* Where an artifact's digests came from (incremental rescans, see
+ * dsr_scan_opts.cache_lookup). */
+typedef enum dsr_cache_use {
+    DSR_CACHE_MISS = 0,   /* read and hashed (no usable cache entry) */
+    DSR_CACHE_STAT,       /* stat tuple unchanged: digests reused, file not read */
+    DSR_CACHE_XXH3        /* re-read; XXH3-128 matched the cache, SHA-256 reused */
+} dsr_cache_use;
+
 typedef struct dsr_artifact {
     char       *artifact_key;
     const char *artifact_class;   /* static string */
@@ -51,12 +59,46 @@ typedef struct dsr_artifact {
     /* stat tuple at hashing time (for the incremental cache) */
     uint64_t    dev, ino;
     int64_t     mtime_ns, ctime_ns;
+    /* Added for incremental rescans: how the digests were obtained, and 1
+     * when the cache held this file with an unchanged, trusted stat tuple
+     * but the content read now differs (only found when the file is read
+     * anyway: DSR_SCAN_CACHE_REHASH). */
+    dsr_cache_use cache_use;
+    int           cache_stale;
 } dsr_artifact;
 
 typedef struct dsr_scan_warning {
     char *path;                   /* relative path */
     char *message;                /* what is wrong */
 } dsr_scan_warning;
+
+/* One file as an incremental cache remembers it: the stat tuple seen when
+ * it was last hashed and its digests.  A cache hands out only files whose
+ * content a scan found usable (for text paths: valid UTF-8). */
+typedef struct dsr_scan_cached {
+    uint64_t      dev, ino, size;
+    int64_t       mtime_ns, ctime_ns;
+    uint64_t      xxh3_high, xxh3_low;
+    unsigned char sha256[32];
+    int           racy;      /* modified too close to the scan that cached it:
+                                the stat tuple proves nothing, re-read */
+} dsr_scan_cached;
+
+enum {
+    DSR_SCAN_CACHE_USE = 0,  /* trust unchanged stat tuples, XXH3 for same-size changes */
+    DSR_SCAN_CACHE_REHASH    /* read and hash everything; flag stale entries */
+};
+
+/* Live counters for a progress display.  The scan updates them with relaxed
+ * atomic operations (GCC/Clang __atomic builtins, so the header stays usable
+ * from C++); another thread reads them with __atomic_load_n(&p->x,
+ * __ATOMIC_RELAXED) while dsr_scan runs.  Zero them before the scan. */
+typedef struct dsr_scan_progress {
+    uint64_t files_listed;  /* regular files found so far */
+    uint64_t files_done;    /* files hashed or taken from the cache */
+    uint64_t bytes_done;    /* content bytes of those files */
+    int      listing_done;  /* 1 once the walk has finished */
+} dsr_scan_progress;
 
 typedef struct dsr_scan_opts {
     const char         *root;          /* mission folder */
@@ -70,6 +112,21 @@ typedef struct dsr_scan_opts {
      * change the tree between listing and reading.  NULL: not called. */
     void              (*on_listed)(void *ctx, const char *relative_path);
     void               *on_listed_ctx;
+    /* Optional (added for incremental rescans): asked on the walking thread,
+     * for every regular file, in walk order (relative paths ascend
+     * component by component, i.e. byte order with '/' sorting before every
+     * other byte), before the file is opened.  Fill *out and return 1 when
+     * the cache knows relative_path, 0 when it does not, a negative DSR_E*
+     * code to stop the scan.  The scanner then fstatat()s the file: an
+     * unchanged (dev, ino, size, mtime, ctime) of a non-racy entry reuses
+     * the digests without opening it; a same-size change or a racy entry is
+     * re-read computing XXH3 only, and the cached SHA-256 is reused when
+     * XXH3 matches.  The scanner never writes the cache. */
+    int               (*cache_lookup)(void *ctx, const char *relative_path,
+                                      dsr_scan_cached *out);
+    void               *cache_ctx;
+    int                 cache_mode;    /* DSR_SCAN_CACHE_* */
+    dsr_scan_progress  *progress;      /* or NULL */
 } dsr_scan_opts;
 
 typedef struct dsr_scan_result {
@@ -83,6 +140,11 @@ typedef struct dsr_scan_result {
     uint64_t       bytes_hashed;
     dsr_scan_warning *warnings;        /* skipped entries, sorted by path */
     size_t         n_warnings;
+    /* Added for incremental rescans: CLOCK_REALTIME (ns) when the walk
+     * started; files whose mtime or ctime is not safely before it are
+     * "racy" for a cache (see dsr_scan_cached.racy). */
+    int64_t        started_ns;
+    size_t         n_cache_stat, n_cache_xxh3, n_cache_stale;
 } dsr_scan_result;
 
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),

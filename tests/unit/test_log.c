@@ -464,6 +464,7 @@ static void test_named_cf_put_get_iterate_clear(void **state)
 /* Fork a child before this process touches RocksDB; it waits for a byte on a
  * pipe, then runs fn(dir) and exits with its result. */
 typedef int (*child_fn)(const char *dir);
+static int child_in_fd = -1;   /* in the child: the read end of the go pipe */
 static pid_t spawn_child(const char *dir, child_fn fn, int *go_fd)
 {
     int p[2];
@@ -475,6 +476,7 @@ static pid_t spawn_child(const char *dir, child_fn fn, int *go_fd)
         char c;
         if (read(p[0], &c, 1) != 1)
             _exit(100);
+        child_in_fd = p[0];
         _exit(fn(dir));
     }
     close(p[0]);
@@ -525,13 +527,24 @@ static void test_second_writer_gets_elocked(void **state)
     rm_rf(dir);
 }
 
+/* Open as writer, announce it with the marker file <dir>.held, wait for the
+ * parent's second byte, then append one event and close. */
 static int child_hold_then_append(const char *dir)
 {
     dsr_log *log = NULL;
     dsr_err err = {0};
     if (dsr_log_open(&log, dir, DSR_LOG_WAIT, &err))
         return 20;
-    usleep(300 * 1000);
+    char marker[600];
+    snprintf(marker, sizeof marker, "%s.held", dir);
+    FILE *f = fopen(marker, "w");
+    if (!f)
+        return 22;
+    fclose(f);
+    char c;
+    if (read(child_in_fd, &c, 1) != 1)
+        return 23;
+    usleep(100 * 1000);   /* let the parent start waiting */
     dsr_log_batch *b;
     char id[27];
     make_id(4242, id);
@@ -551,22 +564,22 @@ static void test_wait_flag_waits_for_the_writer_to_finish(void **state)
     int go;
     pid_t pid = spawn_child(dir, child_hold_then_append, &go);
     assert_int_equal(write(go, "g", 1), 1);
-    close(go);
-    /* Wait until the child holds the lock. */
+    /* Wait until the child holds the lock (it creates <dir>.held). */
+    char marker[600];
+    snprintf(marker, sizeof marker, "%s.held", dir);
+    struct stat st;
+    for (int i = 0; i < 6000 && stat(marker, &st) != 0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(stat(marker, &st), 0);
+    unlink(marker);
     dsr_log *log = NULL;
     dsr_err err = {0};
-    int rc = 0;
-    for (int i = 0; i < 200; i++) {
-        rc = dsr_log_open(&log, dir, 0, &err);
-        if (rc == DSR_ELOCKED)
-            break;
-        assert_int_equal(rc, 0);
-        dsr_log_close(log);
-        log = NULL;
-        usleep(5 * 1000);
-    }
-    assert_int_equal(rc, DSR_ELOCKED);
-    rc = dsr_log_open(&log, dir, DSR_LOG_WAIT, &err);
+    assert_int_equal(dsr_log_open(&log, dir, 0, &err), DSR_ELOCKED);
+    assert_null(log);
+    /* Release the child and wait for the lock. */
+    assert_int_equal(write(go, "c", 1), 1);
+    close(go);
+    int rc = dsr_log_open(&log, dir, DSR_LOG_WAIT, &err);
     if (rc)
         fail_msg("wait open: %s", err.msg);
     /* We only got in after the child committed and closed. */

@@ -1,0 +1,30 @@
+/*
+ * dossier/dossier.h - umbrella header: everything an embedding program needs.
+ *
+ *   scan.h, manifest.h  index a mission folder against a manifest
+ *   event.h, emit.h     the event contract and the one emitter
+ *   log.h, record.h     the append-only RocksDB log; recording a scan run
+ *   replay.h            projections: snapshots, baselines, drift
+ *   deliver.h           webhook delivery
+ *   error.h, buf.h      error codes and the growable buffer
+ *
+ * Link with `pkg-config --cflags --libs dossier`.
+ */
+#ifndef DOSSIER_DOSSIER_H
+#define DOSSIER_DOSSIER_H
+
+#include "dossier/error.h"
+#include "dossier/buf.h"
+#include "dossier/manifest.h"
+#include "dossier/scan.h"
+#include "dossier/event.h"
+#include "dossier/log.h"
+#include "dossier/emit.h"
+#include "dossier/record.h"
+#include "dossier/replay.h"
+#include "dossier/deliver.h"
+
+#define DOSSIER_VERSION_MAJOR 0
+#define DOSSIER_VERSION_MINOR 1
+
+#endif

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `cmake --install` lays out binary, library, headers, pkg-config and CMake
+# package files, schemas, manifests, man page and completion; the example in
+# examples/embed builds against the installed library with pkg-config (and
+# with find_package) and runs.
+source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
+if [ -n "${DOSSIER_SANITIZE:-}" ]; then
+  echo "skip: sanitizer build (the installed library needs the sanitizer runtime)"
+  exit 77
+fi
+build=${DOSSIER_BUILD:?}
+prefix="$WORK/prefix"
+cmake --install "$build" --prefix "$prefix" > "$WORK/install.log" || { cat "$WORK/install.log"; fail "install"; }
+
+libdir=$(dirname "$(find "$prefix" -name dossier.pc | head -n1)")/..
+for f in bin/dossier include/dossier/dossier.h include/dossier/scan.h \
+         share/man/man1/dossier.1 share/bash-completion/completions/dossier \
+         share/dossier/schemas/envelope.schema.json share/dossier/manifests/software-dev.yaml; do
+  [ -e "$prefix/$f" ] || fail "not installed: $f"
+done
+ls "$libdir"/libdossier.a "$libdir"/libdossier.so >/dev/null || fail "libraries not installed"
+[ -e "$libdir/cmake/dossier/dossierConfig.cmake" ] || fail "CMake package config not installed"
+
+# pkg-config: --define-prefix relocates the .pc to where we installed it
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+flags=$(pkg-config --define-prefix --cflags --libs dossier) || fail "pkg-config dossier"
+cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/embed/embed.c" $flags -o "$WORK/embed" \
+  || fail "example does not build against the installed library"
+m=$(sample_copy)
+LD_LIBRARY_PATH="$libdir" "$WORK/embed" "$m" "$WORK/log" software-dev > "$WORK/out.txt" \
+  || fail "example failed"
+grep -q "complete, parity [0-9a-f]\{64\}" "$WORK/out.txt" || { cat "$WORK/out.txt"; fail "output"; }
+
+# the same through find_package(dossier)
+mkdir -p "$WORK/cm"
+cat > "$WORK/cm/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.18)
+project(embed C)
+find_package(dossier REQUIRED)
+add_executable(embed $SRC/examples/embed/embed.c)
+target_link_libraries(embed PRIVATE dossier::dossier)
+CM
+cmake -S "$WORK/cm" -B "$WORK/cm/build" -DCMAKE_PREFIX_PATH="$prefix" > "$WORK/cm.log" \
+  && cmake --build "$WORK/cm/build" >> "$WORK/cm.log" || { cat "$WORK/cm.log"; fail "find_package build"; }
+LD_LIBRARY_PATH="$libdir" "$WORK/cm/build/embed" "$m" "$WORK/log2" software-dev | grep -q complete \
+  || fail "find_package example failed"
+"$prefix/bin/dossier" --version | grep -q '^dossier ' || fail "installed binary"
+echo "install_embed: ok"
