@@ -36,6 +36,14 @@
 #define LOG_META_LAMPORT      "lamport"
 #define LOG_META_NEXT_SEQ     "next_seq"
 
+/* Private dsr_log_open flag for `dossier verify` and `--repair`
+ * (log_verify.c, log_repair.c): open even when meta disagrees with the
+ * events (next_seq not last + 1, identity missing or malformed, counters of
+ * the wrong size, an ids key of the wrong length).  Such meta values are
+ * taken as absent and log->next_seq is set from the events, so the caller
+ * can report the problem, or repair it, instead of being refused. */
+#define LOG_OPEN_LENIENT (1u << 16)
+
 typedef struct log_cf {
     char *name;
     rocksdb_column_family_handle_t *h;
@@ -100,6 +108,7 @@ struct dsr_log {
     char                    max_id[DSR_ULID_LEN];
     int                     has_max_id;
     dsr_ulid_gen            ulid;
+    int                     identity_created; /* this open generated node_id/project_uuid */
     char                   *secondary_dir; /* read-only handles: private info-log dir */
     struct dsr_log_batch    batch;         /* the one batch, reused */
 };

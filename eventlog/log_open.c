@@ -258,8 +258,9 @@ static int load_max_id(dsr_log *log, dsr_err *err)
         size_t klen;
         const char *k = rocksdb_iter_key(it, &klen);
         if (klen != DSR_ULID_LEN) {
-            rc = dsr_err_set(err, DSR_ECORRUPT, "%s: ids key of %zu bytes (expected %d)",
-                             log->dir, klen, DSR_ULID_LEN);
+            if (!(log->flags & LOG_OPEN_LENIENT))
+                rc = dsr_err_set(err, DSR_ECORRUPT, "%s: ids key of %zu bytes (expected %d)",
+                                 log->dir, klen, DSR_ULID_LEN);
         } else {
             memcpy(log->max_id, k, DSR_ULID_LEN);
             log->has_max_id = 1;
@@ -311,6 +312,14 @@ static int last_event_seq(dsr_log *log, uint64_t *out, dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate events", log->dir);
     rocksdb_iter_seek_to_last(it);
     int rc = 0;
+    /* Lenient opens pass over keys of the wrong size (verify reports them). */
+    while ((log->flags & LOG_OPEN_LENIENT) && rocksdb_iter_valid(it)) {
+        size_t klen;
+        rocksdb_iter_key(it, &klen);
+        if (klen == 8)
+            break;
+        rocksdb_iter_prev(it);
+    }
     if (rocksdb_iter_valid(it)) {
         size_t klen;
         const char *k = rocksdb_iter_key(it, &klen);
@@ -329,12 +338,46 @@ static int last_event_seq(dsr_log *log, uint64_t *out, dsr_err *err)
     return rc;
 }
 
+/* LOG_OPEN_LENIENT: a malformed meta value counts as absent, and next_seq
+ * follows the events; verify and repair read meta themselves. */
+static int load_meta_lenient(dsr_log *log, uint64_t last, dsr_err *err)
+{
+    char v[64];
+    long n;
+    int rc;
+    log->node_id[0] = log->project_uuid[0] = '\0';
+    log->lamport = 0;
+    log->next_seq = last + 1;
+    if (!log->cf_meta)
+        return 0;
+    if ((rc = meta_get(log, LOG_META_NODE_ID, v, sizeof v, &n, err)) && rc != DSR_ECORRUPT)
+        return rc;
+    if (!rc && n == DSR_ULID_LEN && dsr_ulid_valid(v, (size_t)n)) {
+        memcpy(log->node_id, v, DSR_ULID_LEN);
+        log->node_id[DSR_ULID_LEN] = '\0';
+    }
+    if ((rc = meta_get(log, LOG_META_PROJECT_UUID, v, sizeof v, &n, err)) && rc != DSR_ECORRUPT)
+        return rc;
+    if (!rc && n >= 0 && uuid_text_valid(v, (size_t)n)) {
+        memcpy(log->project_uuid, v, 36);
+        log->project_uuid[36] = '\0';
+    }
+    if ((rc = meta_get(log, LOG_META_LAMPORT, v, sizeof v, &n, err)) && rc != DSR_ECORRUPT)
+        return rc;
+    if (!rc && n == 8)
+        log->lamport = log_be_u64(v);
+    dsr_err_clear(err);
+    return 0;
+}
+
 int log_load_meta(dsr_log *log, dsr_err *err)
 {
     uint64_t last = 0;
     int rc = last_event_seq(log, &last, err);
     if (rc)
         return rc;
+    if (log->flags & LOG_OPEN_LENIENT)
+        return load_meta_lenient(log, last, err);
     if (!log->cf_meta) {
         /* Read-only view of a log whose families were never created: empty. */
         if (last)
@@ -397,6 +440,7 @@ static int init_meta(dsr_log *log, dsr_err *err)
 {
     if (log->node_id[0] && log->project_uuid[0])
         return 0;
+    log->identity_created = 1;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (!wb)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);

@@ -422,6 +422,24 @@ static int on_warn(void *ctx, const char *rel, const char *msg)
     return add_warning(ctx, rel, msg);
 }
 
+static int make_slug(const char *opt, const char *root_real, char **out, dsr_err *err);
+
+int dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err)
+{
+    *out = NULL;
+    if (!opts || !opts->root || !*opts->root)
+        return dsr_err_set(err, DSR_EINVAL, "scan: no mission folder given");
+    if (opts->feature_slug)
+        return make_slug(opts->feature_slug, NULL, out, err);
+    char *real = realpath(opts->root, NULL);
+    if (!real)
+        return dsr_err_errno(err, errno == ENOMEM ? DSR_ENOMEM : DSR_EIO, errno,
+                             "%s: cannot resolve mission folder", opts->root);
+    int rc = make_slug(NULL, real, out, err);
+    free(real);
+    return rc;
+}
+
 static void free_batches(batch *head)
 {
     while (head) {

@@ -9,6 +9,27 @@
  * final batch, dossier_scan_completed.  A run that crashes before its final
  * batch has no dossier_scan_completed and is never taken as a complete scan.
  *
+ * emit_changed (`dossier scan --emit changed`): given the feature's current
+ * artifact set (prev: the set of its latest snapshot, which is exactly what
+ * the snapshot projection folds a changed-mode run onto), only artifacts of
+ * the new set that are new or differ (hash, class, required status) get
+ * artifact_indexed, and every (key, path) of prev that is not in the new
+ * set gets dossier_artifact_removed - files gone, and files that became
+ * unusable, optional ones included.  The new set is the present artifacts
+ * minus every key reported missing (the projection drops those in both
+ * modes).  Missing events are emitted as in full mode.  The completion
+ * marker says emit_mode "changed" and removed_count, so the projection
+ * yields the same set and parity hash as a full scan of the same tree.
+ *
+ * Scan cache (cache != NULL): the run updates the feature's scan cache in
+ * the same batches as its events (see dossier/scan_cache.h): a present
+ * artifact's entry is written when its digests were not taken unchanged
+ * from the cache and its SHA-256 is recorded in the log (emitted by this
+ * run in this or an earlier batch, taken from the cache, or equal to prev's
+ * hash); entries of unusable files and the cache's stale entries (files
+ * gone) are deleted.  A batch holds at most batch_events events plus cache
+ * writes together.
+ *
  * Thread-safety: as the log (one thread).
  */
 #ifndef DOSSIER_RECORD_H
@@ -20,10 +41,18 @@
 #include "dossier/error.h"
 #include "dossier/log.h"
 #include "dossier/scan.h"
+#include "dossier/scan_cache.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* One artifact of the feature's current set (changed mode). */
+typedef struct dsr_record_prev {
+    const char *artifact_key, *relative_path, *artifact_class;
+    const char *sha256;            /* 64 lowercase hex */
+    int         required;
+} dsr_record_prev;
 
 typedef struct dsr_record_opts {
     const char *mission_type;      /* NULL when the scan had no manifest */
@@ -31,6 +60,11 @@ typedef struct dsr_record_opts {
     const char *step_id;           /* or NULL */
     const char *target_branch;     /* NULL -> "main" */
     size_t      batch_events;      /* 0 -> default (16384) */
+    /* Added for incremental rescans (see above); zero: full emission, no cache. */
+    int                    emit_changed;
+    const dsr_record_prev *prev;   /* changed mode: the current set (any order) */
+    size_t                 n_prev;
+    dsr_scan_cache        *cache;  /* finished (dsr_scan_cache_finish) cache of the scan, or NULL */
 } dsr_record_opts;
 
 typedef struct dsr_record_stats {
@@ -39,6 +73,9 @@ typedef struct dsr_record_stats {
     uint64_t refused;              /* payloads the emitter refused (run left incomplete) */
     uint64_t first_seq, last_seq;  /* sequences appended by this run (0 when none) */
     int      completed;            /* 1 when dossier_scan_completed was committed */
+    uint64_t removed;              /* dossier_artifact_removed events (changed mode) */
+    uint64_t unchanged;            /* present artifacts not re-emitted (changed mode) */
+    uint64_t cache_put, cache_del; /* scan-cache entries written / deleted */
 } dsr_record_stats;
 
 /* Append the events of scan result r to log.  A refused payload is reported

@@ -153,6 +153,12 @@ typedef struct dsr_scan_result {
 int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
 void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
 
+/* Added for incremental rescans: the feature slug dsr_scan will use for
+ * opts (opts->feature_slug, else the basename of the resolved root), so a
+ * caller can open that feature's cache before scanning.  *out is malloc'd.
+ * Returns 0, DSR_EINVAL, DSR_EIO (root cannot be resolved) or DSR_ENOMEM. */
+int  dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err);
+
 /* Added by the scanner: "unknown" without a manifest, "incomplete" when a
  * required artifact is missing or unusable, else "complete" (static string). */
 const char *dsr_scan_completeness(const dsr_scan_result *r);

@@ -12,7 +12,7 @@ build=${DOSSIER_BUILD:?}
 prefix="$WORK/prefix"
 cmake --install "$build" --prefix "$prefix" > "$WORK/install.log" || { cat "$WORK/install.log"; fail "install"; }
 
-libdir=$(dirname "$(find "$prefix" -name dossier.pc | head -n1)")/..
+libdir=$(cd "$(dirname "$(find "$prefix" -name dossier.pc | head -n1)")/.." && pwd)
 for f in bin/dossier include/dossier/dossier.h include/dossier/scan.h \
          share/man/man1/dossier.1 share/bash-completion/completions/dossier \
          share/dossier/schemas/envelope.schema.json share/dossier/manifests/software-dev.yaml; do
@@ -21,9 +21,9 @@ done
 ls "$libdir"/libdossier.a "$libdir"/libdossier.so >/dev/null || fail "libraries not installed"
 [ -e "$libdir/cmake/dossier/dossierConfig.cmake" ] || fail "CMake package config not installed"
 
-# pkg-config: --define-prefix relocates the .pc to where we installed it
+# pkg-config: the .pc finds its prefix relative to itself
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-flags=$(pkg-config --define-prefix --cflags --libs dossier) || fail "pkg-config dossier"
+flags=$(pkg-config --cflags --libs dossier) || fail "pkg-config dossier"
 cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/embed/embed.c" $flags -o "$WORK/embed" \
   || fail "example does not build against the installed library"
 m=$(sample_copy)

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Generate man/dossier.1 from the binary's own --help texts.
+
+The man page is the help text of every command, laid out as roff, between
+hand-written sections (NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS, ENVIRONMENT,
+FILES, EXAMPLES, SEE ALSO).  Because it is generated, `--help` and the man
+page cannot disagree; tests/e2e/cli_docs.sh regenerates it and fails when the
+committed page is stale.
+
+Usage: gen_man.py DOSSIER_BINARY > man/dossier.1
+"""
+import re
+import subprocess
+import sys
+
+HEAD = r""".TH DOSSIER 1 "" "dossier @VERSION@" "User Commands"
+.SH NAME
+dossier \- index mission artifacts and record them as events in a crash\-safe log
+.SH SYNOPSIS
+.B dossier
+.RB [ \-\-help ]
+.RB [ \-\-version ]
+.I command
+.RI [ options ]
+.RI [ args ]
+.SH DESCRIPTION
+.B dossier
+walks a mission folder (a feature folder of specs, plans, tasks and
+evidence), hashes every artifact in parallel (SHA\-256 and XXH3\-128 in one
+pass), matches the files against a manifest of expected artifacts and
+records what it finds as validated events in an append\-only RocksDB log.
+Snapshots, drift from an accepted baseline, webhook delivery and NATS
+JetStream mirroring are projections replayed from that log.
+.PP
+Every command accepts
+.BR \-\-help .
+Errors are printed on standard error as
+.IR "dossier: context: what is wrong" .
+"""
+
+TAIL = r""".SH EXIT STATUS
+The same codes are used by every command:
+.TP
+.B 0
+success; the scan is complete (or has no manifest); no drift
+.TP
+.B 1
+a required artifact is missing or unusable; invalid input found; verify found problems
+.TP
+.B 2
+usage error or broken manifest (nothing was done)
+.TP
+.B 3
+I/O failure: a folder or the log cannot be read or written, or the log is locked
+.TP
+.B 4
+drift from the accepted baseline
+.SH ENVIRONMENT
+.TP
+.B DOSSIER_LOG
+log folder used when
+.B \-\-log
+is not given
+.TP
+.B DOSSIER_WEBHOOK_SECRET
+webhook signing secret used when no secret file is given
+.TP
+.B DOSSIER_LOG_LEVEL
+verbosity of diagnostics: error, warn (default), info or debug
+.TP
+.B DOSSIER_BATCH_EVENTS
+events per atomic, fsync'd batch (default 16384)
+.TP
+.B NO_COLOR
+when set, never use colour
+.PP
+Precedence: a command\-line flag wins over the environment, which wins over
+what is saved in the log (endpoints, baselines), which wins over the default.
+.SH FILES
+.TP
+.I MISSION_DIR/.dossier/
+default event log of a mission (a RocksDB database); skipped by the scanner
+.TP
+.I LOGDIR/delivery/
+webhook delivery state (endpoints, cursors, dead letters)
+.TP
+.I LOGDIR/publish/
+NATS publish cursors
+.TP
+.I /usr/local/share/dossier/schemas/
+JSON Schemas of every event type and of the envelope
+.TP
+.I /usr/local/share/dossier/manifests/
+the built\-in manifests (also compiled into the binary)
+.SH EXAMPLES
+Scan a mission, accept the result as the baseline, and explain what drifted
+after a change:
+.PP
+.nf
+.RS
+dossier scan kitty\-specs/042\-x \-\-mission\-type software\-dev
+dossier baseline accept \-\-log kitty\-specs/042\-x/.dossier
+dossier scan kitty\-specs/042\-x \-\-mission\-type software\-dev
+dossier drift \-\-log kitty\-specs/042\-x/.dossier
+.RE
+.fi
+.PP
+Copy one log into another (idempotent):
+.PP
+.nf
+.RS
+dossier events \-\-log a/.dossier | dossier import \- \-\-log b/.dossier
+.RE
+.fi
+.SH SEE ALSO
+.BR sha256sum (1),
+.BR aide (1),
+.BR jq (1)
+.PP
+The README and docs/ of the source tree describe the event contract,
+the durability and delivery guarantees and the benchmarks.
+"""
+
+
+def esc(text):
+    """Escape text for roff: backslashes, hyphens, leading dots/quotes."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    if text.startswith(".") or text.startswith("'"):
+        text = "\\&" + text
+    return text
+
+
+OPT = re.compile(r"^  (\S.*?)(?:\s{2,}(\S.*))?$")
+
+
+def section_for(name, helptext):
+    out = [f'.SS "dossier {name}"']
+    lines = helptext.rstrip("\n").split("\n")
+    i = 0
+    in_opts = False
+    verbatim = False
+    para = []
+
+    def flush():
+        if para:
+            out.append(".PP")
+            out.extend(esc(p.strip()) if not p.startswith("  ") else esc(p) for p in para)
+            para.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("Usage: "):
+            out.append(".PP")
+            out.append(".B " + esc(line[len("Usage: "):]))
+        elif not line.strip():
+            flush()
+            if verbatim:
+                out.append(".fi")
+            in_opts = verbatim = False
+        elif re.match(r"^[A-Z][A-Za-z ]*:$", line):
+            flush()
+            out.append(".PP")
+            out.append(f"\\fI{esc(line[:-1])}\\fR")
+            if line.startswith("Example"):
+                out.append(".nf")
+                verbatim = True
+            else:
+                in_opts = True
+        elif verbatim:
+            out.append(esc(line))
+        elif in_opts and line.startswith("  "):
+            m = OPT.match(line)
+            tag, desc = (m.group(1), m.group(2) or "") if m else (line.strip(), "")
+            out.append(".TP")
+            out.append(f"\\fB{esc(tag.strip())}\\fR")
+            if desc:
+                out.append(esc(desc))
+            while i + 1 < len(lines) and lines[i + 1].startswith("    ") and not OPT.match(lines[i + 1]):
+                i += 1
+                out.append(esc(lines[i].strip()))
+        else:
+            para.append(line)
+        i += 1
+    flush()
+    if verbatim:
+        out.append(".fi")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    binary = sys.argv[1]
+    top = subprocess.run([binary, "--help"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                             check=True).stdout.split()[-1]
+    commands = []
+    on = False
+    for line in top.split("\n"):
+        if line.startswith("Commands:"):
+            on = True
+            continue
+        if on and line.startswith("  "):
+            commands.append(line.split()[0])
+        elif on and commands and not line.strip():
+            break
+    page = [HEAD.replace("@VERSION@", version), ".SH COMMANDS\n"]
+    for c in commands:
+        helptext = subprocess.run([binary, c, "--help"], capture_output=True, text=True,
+                                  check=True).stdout
+        page.append(section_for(c, helptext))
+    page.append(TAIL)
+    sys.stdout.write("".join(page))
+
+
+if __name__ == "__main__":
+    main()
