@@ -68,11 +68,12 @@ head -n 5000 "$WORK/events.ndjson" > "$WORK/small.ndjson"
 BYTES=$(awk '{s += length($0)} END {printf "%d", s / NR}' "$WORK/events.ndjson")
 
 server_up() {   # a fresh server and store for every run
-  [ -n "$NATS_PID" ] && { kill -9 "$NATS_PID" 2>/dev/null || true; wait "$NATS_PID" 2>/dev/null || true; }
+  [ -n "$NATS_PID" ] && { kill -9 "$NATS_PID" 2>/dev/null || true; }
   rm -rf "$WORK/js"
   PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   nats-server -js -a 127.0.0.1 -p "$PORT" -sd "$WORK/js" >"$WORK/nats.log" 2>&1 &
   NATS_PID=$!
+  disown "$NATS_PID"      # no "Killed" noise; cleanup and the next run kill it
   for _ in $(seq 1 100); do
     "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && return 0
     sleep 0.05
@@ -81,38 +82,40 @@ server_up() {   # a fresh server and store for every run
 }
 
 
-run_dossier() {   # run_dossier LOG WINDOW -> "events,seconds,rate" (best of RUNS)
-  local log=$1 window=$2 out line results=""
+# The runs below set RESULT ("events,seconds,rate", best of RUNS) instead of
+# printing it: a $(...) subshell would lose NATS_PID and leak its servers.
+RESULT=""
+run_dossier() {   # run_dossier LOG WINDOW
+  local log=$1 window=$2 out line n s r results=""
   for _ in $(seq 1 "$RUNS"); do
     server_up
-    # the cursor store must start empty for every run
-    rm -rf "$log/publish"
+    rm -rf "$log/publish"          # the cursor store starts empty for every run
     out=$("$BIN" publish --nats "nats://127.0.0.1:$PORT" --log "$log" --window "$window")
     line=$(grep "dossier publish: [0-9]* published" <<<"$out")
-    local n s r
     n=$(sed -E 's/.*: ([0-9]+) published.*/\1/' <<<"$line")
     s=$(sed -E 's/.*; ([0-9.]+) s.*/\1/' <<<"$line")
     r=$(awk -v n="$n" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
     results+="$n,$s,$r"$'\n'
   done
-  printf '%s' "$results" | sort -t, -k3 -n -r | head -1
+  RESULT=$(printf '%s' "$results" | sort -t, -k3 -n -r | head -1)
 }
 
-run_raw() {   # run_raw N WINDOW -> "events,seconds,rate"
+run_raw() {   # run_raw N WINDOW
   local results="" line
   for _ in $(seq 1 "$RUNS"); do
     server_up
     line=$("$RAW" "nats://127.0.0.1:$PORT" RAW "$1" "$BYTES" "$2")
     results+="$(cut -d, -f2,4,5 <<<"$line")"$'\n'
   done
-  printf '%s' "$results" | sort -t, -k3 -n -r | head -1
+  RESULT=$(printf '%s' "$results" | sort -t, -k3 -n -r | head -1)
 }
 
 mkdir -p "$RESULTS"
 CSV=$RESULTS/nats-$(date -u +%Y%m%dT%H%M%SZ).csv
 echo "config,window,events,seconds,events_per_s,vs_raw" > "$CSV"
 
-raw=$(run_raw "$EVENTS" 4096)
+run_raw "$EVENTS" 4096
+raw=$RESULT
 raw_rate=$(cut -d, -f3 <<<"$raw")
 printf '\n%-28s %7s %9s %9s %12s %8s\n' "publisher" "window" "events" "seconds" "events/s" "vs raw"
 row() {   # row NAME WINDOW "events,seconds,rate"
@@ -123,12 +126,11 @@ row() {   # row NAME WINDOW "events,seconds,rate"
   echo "$1,$2,$e,$s,$r,$ratio" >> "$CSV"
 }
 row "libnats raw (peer)" 4096 "$raw"
-def=$(run_dossier "$WORK/log" 4096)
-row "dossier publish (default)" 4096 "$def"
-row "dossier publish" 16384 "$(run_dossier "$WORK/log" 16384)"
-row "dossier publish" 256 "$(run_dossier "$WORK/log" 256)"
-row "dossier publish (relayed)" 4096 "$(run_dossier "$WORK/relayed" 4096)"
-row "dossier publish (sync)" 1 "$(run_dossier "$WORK/small" 1)"
+run_dossier "$WORK/log" 4096;     def=$RESULT; row "dossier publish (default)" 4096 "$def"
+run_dossier "$WORK/log" 16384;    row "dossier publish" 16384 "$RESULT"
+run_dossier "$WORK/log" 256;      row "dossier publish" 256 "$RESULT"
+run_dossier "$WORK/relayed" 4096; row "dossier publish (relayed)" 4096 "$RESULT"
+run_dossier "$WORK/small" 1;      row "dossier publish (sync)" 1 "$RESULT"
 
 def_rate=$(cut -d, -f3 <<<"$def")
 echo

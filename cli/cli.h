@@ -49,4 +49,8 @@ void cli_json_str(struct dsr_buf *b, const char *s);
 /* 1 when colour may be used on f (a TTY and NO_COLOR unset). */
 int cli_use_color(FILE *f);
 
+/* Write a status word (complete, incomplete, unknown, error, warning, info,
+ * DRIFT, ...) to f, coloured by meaning when cli_use_color(f). */
+void cli_put_status(FILE *f, const char *word);
+
 #endif

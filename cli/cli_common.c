@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void cli_error(const char *ctx, const char *fmt, ...)
@@ -43,7 +44,7 @@ int cli_fail(const dsr_err *err, const char *ctx)
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "dossier %s: ", cmd);
+    fprintf(stderr, "dossier: %s: ", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -93,4 +94,21 @@ void cli_json_str(dsr_buf *b, const char *s)
         }
     }
     dsr_buf_putc(b, '"');
+}
+
+void cli_put_status(FILE *f, const char *word)
+{
+    static const struct { const char *word, *sgr; } colours[] = {
+        { "complete", "32" }, { "ok", "32" }, { "none", "32" },
+        { "incomplete", "31" }, { "error", "31" }, { "DRIFT", "31;1" },
+        { "warning", "33" }, { "info", "36" },
+    };
+    const char *sgr = NULL;
+    for (size_t i = 0; i < sizeof colours / sizeof colours[0]; i++)
+        if (!strcmp(word, colours[i].word))
+            sgr = colours[i].sgr;
+    if (sgr && cli_use_color(f))
+        fprintf(f, "\033[%sm%s\033[0m", sgr, word);
+    else
+        fputs(word, f);
 }

@@ -82,7 +82,7 @@ int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_a
             code = DSR_EXIT_IO;
         }
     } else if (!allow_all) {
-        fprintf(stderr, "dossier %s: the log holds %zu features; choose one with --feature:\n",
+        fprintf(stderr, "dossier: %s: the log holds %zu features; choose one with --feature:\n",
                 cmd, n);
         for (size_t i = 0; i < n; i++)
             fprintf(stderr, "  %s\n", v[i]);

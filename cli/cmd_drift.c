@@ -212,7 +212,7 @@ int cmd_drift(int argc, char **argv)
     }
     if (!code) {
         if (stale)
-            fprintf(stderr, "dossier drift: note: another process is writing the log; "
+            fprintf(stderr, "dossier: drift: note: another process is writing the log; "
                     "showing the state as last committed\n");
         if (json)
             print_json(d);

@@ -1,8 +1,10 @@
 /*
  * cmd_scan.c - `dossier scan`: index a mission folder, record the run as
  * events in the log (dsr_record_scan), bring the projections up to date and
- * print a summary.  All the work is in the library; this file parses options
- * and presents results.
+ * print a summary.  All the work is in the library; this file parses options,
+ * wires the scan cache (dossier/scan_cache.h) and, for --emit changed, the
+ * feature's current artifact set (the latest snapshot's) into the run, and
+ * presents results.
  */
 #include "cli.h"
 #include "scan_opts.h"
@@ -10,6 +12,8 @@
 #include "dossier/log.h"
 #include "dossier/record.h"
 #include "dossier/replay.h"
+#include "dossier/scan_cache.h"
+#include "scan_progress.h"
 #include "dossier/deliver.h"
 
 #include <getopt.h>
@@ -38,13 +42,33 @@ static const char usage_text[] =
 "  --branch NAME        target branch recorded with the run (default: the\n"
 "                       folder's git branch, else 'main')\n"
 "  --wait               wait for another writer to release the log\n"
+"  --emit MODE          'full' (default): one artifact_indexed per present\n"
+"                       artifact.  'changed': only new or changed artifacts\n"
+"                       get artifact_indexed, artifacts gone since the\n"
+"                       feature's latest snapshot (or now unusable) get\n"
+"                       dossier_artifact_removed; the snapshot folds to the\n"
+"                       same set and parity hash as a full scan\n"
+"  --rehash             read and hash every file, ignoring the scan cache\n"
+"                       (the cache is still rewritten)\n"
+"  --verify-cache       like --rehash, and report every cache entry whose\n"
+"                       file changed content without any stat change (exit 1\n"
+"                       when there is one)\n"
 "  --json               print a machine-readable summary on stdout\n"
 "  --deliver            after recording, try once to deliver pending events to\n"
 "                       every saved webhook endpoint (bounded to a few seconds;\n"
 "                       never changes the exit status). Endpoints saved with\n"
 "                       'dossier endpoint add --auto' are tried without it.\n"
-"  -q, --quiet          print nothing but errors\n"
+"  -q, --quiet          print nothing but errors (and no progress line)\n"
 "  -h, --help           show this help\n"
+"\n"
+"Incremental rescans: the log keeps a scan cache per feature and path (stat\n"
+"tuple, XXH3-128, SHA-256).  A file whose (dev, inode, size, mtime, ctime)\n"
+"is unchanged is not read again; one whose size is unchanged but whose\n"
+"timestamps changed is re-read for XXH3 only, and its SHA-256 is reused when\n"
+"XXH3 matches.  Files modified within 2 s before a scan started are re-read\n"
+"by the next one (racy timestamps).  The events are the same with or\n"
+"without the cache.  While hashing, a progress line (files, bytes, rate,\n"
+"ETA) is drawn on stderr when stderr is a terminal.\n"
 "\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
@@ -54,21 +78,27 @@ static const char usage_text[] =
 "  0  scan recorded; every required artifact present (or no manifest)\n"
 "  1  scan recorded; a required artifact is missing or unusable\n"
 "  2  usage error or broken manifest (nothing scanned)\n"
+"  1  also: --verify-cache found a stale cache entry (the run is recorded\n"
+"     with the content read now, and the entry corrected)\n"
 "  3  I/O failure: the folder or the log cannot be read or written, or an\n"
 "     event was refused (the run is then left incomplete)\n"
 "\n"
 "Examples:\n"
 "  dossier scan examples/sample-mission --mission-type software-dev\n"
-"  dossier scan kitty-specs/042-x --manifest expected.yaml --json\n";
+"  dossier scan kitty-specs/042-x --manifest expected.yaml --json\n"
+"  dossier scan big-mission --emit changed      # rescan, emit only changes\n"
+"  dossier scan big-mission --verify-cache -q   # audit the cache\n";
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
-       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER };
+       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER,
+       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
     const char   *log_opt;
     const char   *branch;
     int           wait, json, quiet, deliver;
+    int           emit_changed, rehash, verify_cache;   /* incremental rescans */
 } scan_cmd;
 
 static int parse_args(int argc, char **argv, scan_cmd *c)
@@ -83,6 +113,9 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "branch", required_argument, NULL, OPT_BRANCH },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "json", no_argument, NULL, OPT_JSON },
+        { "emit", required_argument, NULL, OPT_EMIT },
+        { "rehash", no_argument, NULL, OPT_REHASH },
+        { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
         { "deliver", no_argument, NULL, OPT_DELIVER },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -105,6 +138,16 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         case OPT_BRANCH: c->branch = optarg; break;
         case OPT_WAIT:   c->wait = 1; break;
         case OPT_JSON:   c->json = 1; break;
+        case OPT_EMIT:
+            if (!strcmp(optarg, "changed"))
+                c->emit_changed = 1;
+            else if (!strcmp(optarg, "full"))
+                c->emit_changed = 0;
+            else
+                return cli_usage("scan", "--emit takes 'full' or 'changed', not '%s'", optarg);
+            break;
+        case OPT_REHASH:       c->rehash = 1; break;
+        case OPT_VERIFY_CACHE: c->verify_cache = 1; break;
         case OPT_DELIVER: c->deliver = 1; break;
         case 'q':        c->quiet = 1; break;
         case 'h':        fputs(usage_text, stdout); return -1;
@@ -135,6 +178,16 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
                                    : r->n_required_missing ? "incomplete" : "complete");
     printf("  events        %llu indexed, %llu missing, run %s\n",
            (unsigned long long)st->indexed, (unsigned long long)st->missing, st->run_id);
+    if (c->emit_changed)
+        printf("  emit changed  %llu unchanged (not re-emitted), %llu removed\n",
+               (unsigned long long)st->unchanged, (unsigned long long)st->removed);
+    printf("  cache         %zu unchanged (not read), %zu re-read (XXH3 matched), "
+           "%zu hashed%s\n", r->n_cache_stat, r->n_cache_xxh3,
+           r->n_present - r->n_cache_stat - r->n_cache_xxh3,
+           c->rehash || c->verify_cache ? " (--rehash)" : "");
+    if (c->verify_cache)
+        printf("  verify-cache  %zu stale entr%s\n", r->n_cache_stale,
+               r->n_cache_stale == 1 ? "y" : "ies");
     printf("  log           %s (sequences %llu..%llu)\n", logdir,
            (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
     if (snap)
@@ -154,7 +207,7 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
     }
 }
 
-static void print_json(const dsr_scan_result *r, const dsr_record_stats *st,
+static void print_json(const scan_cmd *c, const dsr_scan_result *r, const dsr_record_stats *st,
                        const dsr_snapshot_info *snap, const dsr_drift_info *drift,
                        const char *logdir)
 {
@@ -172,6 +225,15 @@ static void print_json(const dsr_scan_result *r, const dsr_record_stats *st,
                    r->n_warnings, (unsigned long long)st->indexed, (unsigned long long)st->missing,
                    (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
     cli_json_str(&b, logdir);
+    char stale[32] = "null";   /* only known when every file was re-read */
+    if (c->rehash || c->verify_cache)
+        snprintf(stale, sizeof stale, "%zu", r->n_cache_stale);
+    dsr_buf_printf(&b, ",\"emit_mode\":\"%s\",\"removed\":%llu,\"unchanged\":%llu,"
+                   "\"cache\":{\"unchanged\":%zu,\"xxh3_reused\":%zu,\"stale\":%s,"
+                   "\"written\":%llu,\"deleted\":%llu}",
+                   c->emit_changed ? "changed" : "full", (unsigned long long)st->removed,
+                   (unsigned long long)st->unchanged, r->n_cache_stat, r->n_cache_xxh3,
+                   stale, (unsigned long long)st->cache_put, (unsigned long long)st->cache_del);
     dsr_buf_puts(&b, ",\"snapshot_id\":");
     cli_json_str(&b, snap ? snap->snapshot_id : NULL);
     dsr_buf_puts(&b, ",\"parity_hash_sha256\":");
@@ -184,6 +246,46 @@ static void print_json(const dsr_scan_result *r, const dsr_record_stats *st,
     if (b.data)
         puts(b.data);
     dsr_buf_free(&b);
+}
+
+/* --emit changed: the feature's current set = its latest snapshot's
+ * artifacts, after bringing the projections up to the log head.  No snapshot
+ * yet: an empty set.  The strings stay owned by *snap. */
+static int load_prev(dsr_log *log, const char *slug, dsr_snapshot_info **snap,
+                     dsr_record_prev **prev, size_t *n, dsr_err *err)
+{
+    *snap = NULL;
+    *prev = NULL;
+    *n = 0;
+    int rc = dsr_replay_catch_up(log, NULL, err);
+    if (rc)
+        return rc;
+    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, snap, err);
+    if (rc == DSR_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    const dsr_snapshot_info *s = *snap;
+    if (!s->n_artifacts)
+        return 0;
+    if (!(*prev = calloc(s->n_artifacts, sizeof **prev)))
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_artifacts; i++) {
+        const dsr_artifact_ref *a = &s->artifacts[i];
+        (*prev)[i] = (dsr_record_prev){ a->artifact_key, a->relative_path, a->artifact_class,
+                                        a->sha256, a->required };
+    }
+    *n = s->n_artifacts;
+    return 0;
+}
+
+static void report_stale(const dsr_scan_result *r)
+{
+    for (size_t i = 0; i < r->n_artifacts; i++)
+        if (r->artifacts[i].cache_stale)
+            cli_error("verify-cache", "%s: content changed but (dev, inode, size, mtime, ctime) "
+                      "did not: the cache entry was stale (corrected now)",
+                      r->artifacts[i].relative_path);
 }
 
 int cmd_scan(int argc, char **argv)
@@ -205,23 +307,52 @@ int cmd_scan(int argc, char **argv)
     dsr_err_clear(&err);
     dsr_log *log = NULL;
     dsr_scan_result *r = NULL;
+    dsr_scan_cache *cache = NULL;
+    dsr_snapshot_info *base = NULL;
+    dsr_record_prev *prev = NULL;
+    size_t n_prev = 0;
+    char *slug = NULL;
     int exit_code = DSR_EXIT_OK;
+    dsr_scan_progress progress = { 0 };
+    dsr_scan_opts so = { .root = c.scan.mission_dir, .manifest = c.scan.manifest,
+                         .step_id = c.scan.step, .feature_slug = c.scan.feature,
+                         .jobs = c.scan.jobs, .progress = &progress };
+    if ((rc = dsr_scan_feature_slug(&so, &slug, &err))) {
+        exit_code = cli_fail(&err, c.scan.mission_dir);
+        goto out;
+    }
     /* Open the log first: a locked or broken log fails before any hashing. */
     if ((rc = dsr_log_open(&log, logdir, c.wait ? DSR_LOG_WAIT : 0, &err))) {
         exit_code = cli_fail(&err, logdir);
         goto out;
     }
-    dsr_scan_opts so = { .root = c.scan.mission_dir, .manifest = c.scan.manifest,
-                         .step_id = c.scan.step, .feature_slug = c.scan.feature,
-                         .jobs = c.scan.jobs };
-    if ((rc = dsr_scan(&so, &r, &err))) {
+    if (c.emit_changed && (rc = load_prev(log, slug, &base, &prev, &n_prev, &err))) {
+        exit_code = cli_fail(&err, "--emit changed: the feature's current set");
+        goto out;
+    }
+    if ((rc = dsr_scan_cache_open(log, slug, &cache, &err))) {
+        exit_code = cli_fail(&err, logdir);
+        goto out;
+    }
+    so.cache_lookup = dsr_scan_cache_lookup;
+    so.cache_ctx = cache;
+    so.cache_mode = c.rehash || c.verify_cache ? DSR_SCAN_CACHE_REHASH : DSR_SCAN_CACHE_USE;
+    cli_progress *pr = cli_progress_start(&progress, !c.quiet);
+    rc = dsr_scan(&so, &r, &err);
+    cli_progress_stop(pr);
+    if (rc) {
         exit_code = cli_fail(&err, c.scan.mission_dir);
+        goto out;
+    }
+    if ((rc = dsr_scan_cache_finish(cache, &err))) {
+        exit_code = cli_fail(&err, logdir);
         goto out;
     }
     dsr_record_opts ro = {
         .mission_type = c.scan.manifest ? dsr_manifest_mission_type(c.scan.manifest) : NULL,
         .manifest_version = c.scan.manifest ? dsr_manifest_version(c.scan.manifest) : NULL,
         .step_id = c.scan.step, .target_branch = c.branch,
+        .emit_changed = c.emit_changed, .prev = prev, .n_prev = n_prev, .cache = cache,
     };
     const char *be = getenv("DOSSIER_BATCH_EVENTS");
     if (be && *be)
@@ -244,23 +375,23 @@ int cmd_scan(int argc, char **argv)
     dsr_err ignore;
     (void)dsr_replay_snapshot_get(log, r->feature_slug, NULL, 0, &snap, &ignore);
     (void)dsr_replay_drift_get(log, r->feature_slug, &drift, &ignore);
+    if (c.verify_cache)
+        report_stale(r);
     if (c.json)
-        print_json(r, &st, snap, drift, logdir);
+        print_json(&c, r, &st, snap, drift, logdir);
     else if (!c.quiet)
         print_human(&c, r, &st, snap, drift, logdir);
     dsr_snapshot_info_free(snap);
     dsr_drift_info_free(drift);
-    /* Delivery never fails or stalls a scan: one bounded window, then the
-     * events simply stay pending for `dossier deliver`. */
-    dsr_deliver_after_scan_opts dopts = { .all_endpoints = c.deliver };
-    dsr_deliver_after_scan_report drep;
-    memset(&drep, 0, sizeof drep);
-    (void)dsr_deliver_after_scan(log, &dopts, &drep);
-    if (drep.note[0] && !c.quiet)
-        fprintf(stderr, "dossier: scan: %s\n", drep.note);
     exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
+    if (c.verify_cache && r->n_cache_stale)
+        exit_code = DSR_EXIT_INCOMPLETE;
 out:
     dsr_scan_result_free(r);
+    dsr_scan_cache_free(cache);
+    free(prev);
+    dsr_snapshot_info_free(base);
+    free(slug);
     dsr_log_close(log);
     cli_scan_opts_free(&c.scan);
     return exit_code;

@@ -148,7 +148,9 @@ static void feature_text(const feature_report *r)
 {
     const dsr_snapshot_info *s = r->snap;
     const dsr_artifact_counts *c = &s->counts;
-    printf("%s: %s\n", s->feature_slug, s->completeness_status);
+    printf("%s: ", s->feature_slug);
+    cli_put_status(stdout, s->completeness_status);
+    putchar('\n');
     printf("  artifacts  %lld total; required %lld (%lld present, %lld missing); "
            "optional %lld (%lld present, %lld absent)\n", (long long)c->total,
            (long long)c->required, (long long)c->required_present,
@@ -181,10 +183,14 @@ static void feature_text(const feature_report *r)
                d->n_mismatch ? d->mismatch[0].field : "-", d->n_mismatch > 1 ? ", ..." : "");
     else if (d->status == DSR_DRIFT_BASELINE_UNKNOWN)
         printf("  drift      not compared: baseline snapshot unknown to this log\n");
-    else
-        printf("  drift      DRIFT (%s): %zu missing locally, %zu new, %zu changed "
-               "-- 'dossier drift --feature %s'\n", d->severity ? d->severity : "-",
+    else {
+        fputs("  drift      ", stdout);
+        cli_put_status(stdout, "DRIFT");
+        fputs(" (", stdout);
+        cli_put_status(stdout, d->severity ? d->severity : "-");
+        printf("): %zu missing locally, %zu new, %zu changed -- 'dossier drift --feature %s'\n",
                d->n_missing_in_local, d->n_missing_in_baseline, d->n_changed, s->feature_slug);
+    }
 }
 
 static void feature_json(const feature_report *r)

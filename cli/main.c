@@ -19,6 +19,7 @@
     X(baseline, "accept a snapshot as the feature's baseline, or show the baseline") \
     X(drift,    "explain drift of the latest snapshot from the accepted baseline") \
     X(replay,   "catch up, rebuild (--from-zero) or --verify the projections") \
+    X(verify,   "check a log end to end (records, index, sequences, clocks, scans); --repair") \
     X(deliver,  "POST the log's events to a webhook endpoint (signed, retried)") \
     X(endpoint, "save, list, remove or re-enable webhook endpoints") \
     X(deliveries, "show pending / delivered / dead webhook deliveries per endpoint") \

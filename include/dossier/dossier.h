@@ -6,6 +6,7 @@
  *   log.h, record.h     the append-only RocksDB log; recording a scan run
  *   replay.h            projections: snapshots, baselines, drift
  *   deliver.h           webhook delivery
+ *   nats.h              NATS JetStream publish/pull (with DOSSIER_WITH_NATS)
  *   error.h, buf.h      error codes and the growable buffer
  *
  * Link with `pkg-config --cflags --libs dossier`.
@@ -23,6 +24,7 @@
 #include "dossier/record.h"
 #include "dossier/replay.h"
 #include "dossier/deliver.h"
+#include "dossier/nats.h"     /* declares nothing unless DOSSIER_WITH_NATS */
 
 #define DOSSIER_VERSION_MAJOR 0
 #define DOSSIER_VERSION_MINOR 1
