@@ -173,13 +173,15 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
         if (dsr_json_to_msgpack(ln, len, &st->buf, &err)) {
             bad_line = 1;
         } else {
-            size_t off = 0;
+            /* dsr_record_decode, not a bare unpack: msgpack-c decodes only 32
+             * levels of nesting while the JSON parser accepts 64, and a line
+             * nested deeper is an invalid envelope, not out of memory. */
             dsr_envelope env;
-            if (msgpack_unpack_next(&u, st->buf.data + mark, st->buf.size - mark, &off)
-                != MSGPACK_UNPACK_SUCCESS) {
-                dsr_err_set(&err, DSR_ENOMEM, "out of memory decoding the line");
-                bad_line = 1;
-            } else if (dsr_envelope_view(&u.data, &env, &err)) {
+            int drc = dsr_record_decode(st->buf.data + mark, st->buf.size - mark, &u, &env,
+                                        &err);
+            if (drc) {
+                if (drc != DSR_ENOMEM)
+                    dsr_err_prefix(&err, "not a valid envelope");
                 bad_line = 1;
             }
         }
