@@ -2,6 +2,11 @@
  * proj_fixture.c - see proj_fixture.h.  Everything goes through the public
  * emitter and log API; nothing here knows the projections' row layout.
  */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "proj_fixture.h"
 
 #include <ftw.h>
@@ -253,4 +258,30 @@ size_t pf_count_type(dsr_log *log, dsr_event_type t)
     }
     dsr_log_iter_free(it);
     return n;
+}
+
+int pf_setup(void **state)
+{
+    pf_fx *f = calloc(1, sizeof *f);
+    if (!f || !(f->log = pf_log_new(f->dir))) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int pf_teardown(void **state)
+{
+    pf_fx *f = *state;
+    pf_log_drop(f->log, f->dir);
+    free(f);
+    return 0;
+}
+
+void pf_catch_up(dsr_log *log)
+{
+    dsr_err err = { 0 };
+    if (dsr_replay_catch_up(log, NULL, &err))
+        fail_msg("catch-up: %s", err.msg);
 }

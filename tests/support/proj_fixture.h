@@ -32,6 +32,16 @@ typedef struct pf_run {
     int           incomplete;          /* 1: no dossier_scan_completed (crashed run) */
 } pf_run;
 
+/* cmocka fixture state: a fresh temporary log (pf_setup / pf_teardown). */
+typedef struct pf_fx {
+    char     dir[256];
+    dsr_log *log;
+} pf_fx;
+int  pf_setup(void **state);
+int  pf_teardown(void **state);
+/* dsr_replay_catch_up or fail the test. */
+void pf_catch_up(dsr_log *log);
+
 /* A fresh log in a new temporary directory. */
 dsr_log *pf_log_new(char dir[256]);
 /* Close the log and remove its directory. */

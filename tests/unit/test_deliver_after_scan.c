@@ -27,22 +27,7 @@
 #include "deliver_int.h"
 #include "dossier/emit.h"
 #include "dossier/log.h"
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dossier-afterscan-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
+#include "test_tmp.h"
 
 /* A loopback port nobody listens on (bound, read, closed). */
 static int free_port(void)
@@ -118,7 +103,7 @@ static dsr_endpoint_info stats_of(dsr_log *log, const char *name)
 static void test_no_delivery_state_does_nothing_and_creates_nothing(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dafter");
     dsr_log *log = log_with_events(dir, 3);
     dsr_deliver_after_scan_opts o = { 0, 0, 0, NULL };
     dsr_deliver_after_scan_report rep;
@@ -134,7 +119,7 @@ static void test_no_delivery_state_does_nothing_and_creates_nothing(void **state
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_non_null(strstr(rep.note, "no saved endpoint"));
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static pid_t start_receiver(const char *dir, int port)
@@ -181,7 +166,7 @@ static int count_lines(const char *path)
 static void test_unreachable_endpoint_leaves_events_pending_then_deliver_drains(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dafter");
     dsr_log *log = log_with_events(dir, 6);
     int port = free_port();
     add_auto_endpoint(dir, port);
@@ -231,13 +216,13 @@ static void test_unreachable_endpoint_leaves_events_pending_then_deliver_drains(
     kill(rp, SIGTERM);
     waitpid(rp, NULL, 0);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dafter");
     /* A child saves the endpoint and then holds the delivery state, as
      * `deliver --follow` would.  This test runs first, so the fork happens
      * before this process has started any RocksDB thread. */
@@ -283,7 +268,7 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 int main(void)

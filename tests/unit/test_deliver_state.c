@@ -21,22 +21,7 @@
 #include "deliver_int.h"
 #include "dossier/emit.h"
 #include "dossier/log.h"
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dossier-dstate-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
+#include "test_tmp.h"
 
 static dsr_dstate *open_state(const char *dir, unsigned flags)
 {
@@ -50,7 +35,7 @@ static dsr_dstate *open_state(const char *dir, unsigned flags)
 static void test_second_writer_process_gets_locked_error(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     /* Fork before this process opens anything, so the child does not
      * inherit RocksDB's threads or locks; a pipe says when the parent holds
      * the state. */
@@ -85,13 +70,13 @@ static void test_second_writer_process_gets_locked_error(void **state)
     /* Once the writer is gone the lock is free again. */
     st = open_state(dir, 0);
     dsr_dstate_close(st);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_missing_state_is_notfound_for_readers_and_nocreate(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     dsr_dstate *st = NULL;
     dsr_err err = {0};
     assert_int_equal(dsr_dstate_open(&st, dir, DSR_DSTATE_RDONLY, &err), DSR_ENOTFOUND);
@@ -100,7 +85,7 @@ static void test_missing_state_is_notfound_for_readers_and_nocreate(void **state
     char sub[600];
     snprintf(sub, sizeof sub, "%s/delivery", dir);
     assert_int_not_equal(stat(sub, &sb), 0);   /* nothing was created */
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 typedef struct seen {
@@ -142,7 +127,7 @@ static void put(dsr_dbatch *b, int kind, const char *ep, uint64_t seq, unsigned 
 static void test_entries_round_trip_in_sequence_order_per_endpoint(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     dsr_dstate *st = open_state(dir, 0);
     dsr_err err = {0};
     dsr_dbatch *b = dsr_dbatch_new(st);
@@ -191,13 +176,13 @@ static void test_entries_round_trip_in_sequence_order_per_endpoint(void **state)
     assert_int_equal(dsr_dbatch_commit(rb, &err), DSR_EINVAL);   /* readers cannot write */
     dsr_dstate_close(ro);
     dsr_dstate_close(st);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_range_delete_removes_only_the_range(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     dsr_dstate *st = open_state(dir, 0);
     dsr_err err = {0};
     dsr_dbatch *b = dsr_dbatch_new(st);
@@ -217,13 +202,13 @@ static void test_range_delete_removes_only_the_range(void **state)
     assert_int_equal(dsr_dstate_scan(st, DSR_DK_DONE, "f", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
     dsr_dstate_close(st);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_endpoint_add_list_enable_remove(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     char secret[600];
     snprintf(secret, sizeof secret, "%s/secret", dir);
     FILE *f = fopen(secret, "w");
@@ -277,7 +262,7 @@ static void test_endpoint_add_list_enable_remove(void **state)
     assert_int_equal(dsr_endpoint_list(dir, &v, &n, &err), 0);
     assert_int_equal(n, 0);
     dsr_endpoint_list_free(v, n);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_adhoc_name_depends_on_url_and_filters_not_their_order(void **state)
@@ -314,7 +299,7 @@ static void test_url_redaction_hides_only_userinfo(void **state)
 static void test_event_log_opens_with_delivery_state_inside_its_folder(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("dstate");
     dsr_err err = {0};
     dsr_log *log = NULL;
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
@@ -352,7 +337,7 @@ static void test_event_log_opens_with_delivery_state_inside_its_folder(void **st
     assert_int_equal(dsr_dstate_scan(st, DSR_DK_PENDING, "a", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
     dsr_dstate_close(st);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 int main(void)

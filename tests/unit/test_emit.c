@@ -16,34 +16,10 @@
 #include "buf.h"
 #include "dossier/emit.h"
 #include "dossier/log.h"
+#include "test_tmp.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HASH_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dossier-emit-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
-static dsr_log *open_ok(const char *dir, unsigned flags)
-{
-    dsr_log *log = NULL;
-    dsr_err err = {0};
-    if (dsr_log_open(&log, dir, flags, &err))
-        fail_msg("open %s: %s", dir, err.msg);
-    return log;
-}
 
 static dsr_artifact_indexed indexed(const char *key)
 {
@@ -75,8 +51,8 @@ static int str_eq(dsr_str s, const char *want)
 static void test_invalid_payload_is_eschema_and_nothing_appended(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    dsr_log *log = open_ok(dir, 0);
+    char *dir = tt_mkdtemp("emit");
+    dsr_log *log = tt_log_open(dir, 0);
     dsr_log_batch *b;
     dsr_err err = {0};
     assert_int_equal(dsr_log_batch_begin(log, &b, &err), 0);
@@ -132,14 +108,14 @@ static void test_invalid_payload_is_eschema_and_nothing_appended(void **state)
     assert_int_equal(dsr_log_head(log), 1);
     assert_int_equal(dsr_log_lamport(log), 1);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_envelope_fields_are_canonical(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    dsr_log *log = open_ok(dir, 0);
+    char *dir = tt_mkdtemp("emit");
+    dsr_log *log = tt_log_open(dir, 0);
     dsr_log_batch *b;
     dsr_err err = {0};
     char run[27];
@@ -207,14 +183,14 @@ static void test_envelope_fields_are_canonical(void **state)
     msgpack_unpacked_destroy(&u);
     dsr_buf_free(&rec);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_lamport_stamp_is_one_tick_per_local_event_and_persists(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    dsr_log *log = open_ok(dir, 0);
+    char *dir = tt_mkdtemp("emit");
+    dsr_log *log = tt_log_open(dir, 0);
     dsr_err err = {0};
     dsr_log_batch *b;
     for (int round = 0; round < 2; round++) {
@@ -225,7 +201,7 @@ static void test_lamport_stamp_is_one_tick_per_local_event_and_persists(void **s
         }
         assert_int_equal(dsr_log_batch_commit(b, &err), 0);
         dsr_log_close(log);
-        log = open_ok(dir, 0);
+        log = tt_log_open(dir, 0);
     }
     assert_int_equal(dsr_log_lamport(log), 6);
     msgpack_unpacked u;
@@ -238,14 +214,14 @@ static void test_lamport_stamp_is_one_tick_per_local_event_and_persists(void **s
     }
     dsr_buf_free(&rec);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_derived_event_id_and_timestamp_are_honoured_and_idempotent(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    dsr_log *log = open_ok(dir, 0);
+    char *dir = tt_mkdtemp("emit");
+    dsr_log *log = tt_log_open(dir, 0);
     dsr_err err = {0};
     char id[27];
     dsr_ulid_derive(1767225600000ull, "snapshot-1", 10, id);
@@ -271,7 +247,7 @@ static void test_derived_event_id_and_timestamp_are_honoured_and_idempotent(void
     dsr_log_close(log);
 
     /* Again after a reopen (a replay re-deriving the same event). */
-    log = open_ok(dir, 0);
+    log = tt_log_open(dir, 0);
     assert_int_equal(dsr_log_batch_begin(log, &b, &err), 0);
     assert_int_equal(dsr_emit_snapshot_computed(b, &s, &meta, &r, &err), 0);
     assert_int_equal(r.duplicate, 1);
@@ -292,14 +268,14 @@ static void test_derived_event_id_and_timestamp_are_honoured_and_idempotent(void
     msgpack_unpacked_destroy(&u);
     dsr_buf_free(&rec);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_every_event_type_emits_a_decodable_record(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    dsr_log *log = open_ok(dir, 0);
+    char *dir = tt_mkdtemp("emit");
+    dsr_log *log = tt_log_open(dir, 0);
     dsr_err err = {0};
     dsr_log_batch *b;
     assert_int_equal(dsr_log_batch_begin(log, &b, &err), 0);
@@ -358,7 +334,7 @@ static void test_every_event_type_emits_a_decodable_record(void **state)
     }
     dsr_buf_free(&rec);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 /* Import every record of src into dst in one batch; returns events added. */
@@ -393,12 +369,12 @@ static size_t import_all(dsr_log *src, dsr_log *dst, size_t *dups)
 static void test_import_keeps_event_id_payload_and_lamport_stamp(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("emit");
     char da[600], db[600];
     snprintf(da, sizeof da, "%s/a", dir);
     snprintf(db, sizeof db, "%s/b", dir);
-    dsr_log *a = open_ok(da, 0);
-    dsr_log *bl = open_ok(db, 0);
+    dsr_log *a = tt_log_open(da, 0);
+    dsr_log *bl = tt_log_open(db, 0);
     dsr_err err = {0};
     dsr_log_batch *b;
     /* a: three events stamped 1, 2, 3.  b: five local events, clock 5. */
@@ -483,7 +459,7 @@ static void test_import_keeps_event_id_payload_and_lamport_stamp(void **state)
     assert_int_equal(ea.lamport_clock, 102);
     msgpack_unpacked_destroy(&ua);
     dsr_log_close(bl);
-    bl = open_ok(db, 0);
+    bl = tt_log_open(db, 0);
     assert_int_equal(dsr_log_lamport(bl), 102);
 
     msgpack_unpacked_destroy(&u);
@@ -492,7 +468,7 @@ static void test_import_keeps_event_id_payload_and_lamport_stamp(void **state)
     dsr_buf_free(&rb);
     dsr_log_close(a);
     dsr_log_close(bl);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 int main(void)

@@ -20,24 +20,9 @@
 
 #include "buf.h"
 #include "dossier/log.h"
+#include "test_tmp.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dossier-log-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
 
 /* A valid ULID whose last 10 characters encode n (Crockford base32). */
 static void make_id(unsigned long n, char out[27])
@@ -93,7 +78,7 @@ static void expect_record(dsr_log *log, uint64_t seq, const char *want)
 static void test_first_open_creates_identity_that_survives_reopen(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     char sub[600];
     snprintf(sub, sizeof sub, "%s/nested/.dossier", dir);
     dsr_log *log = open_ok(sub, 0);
@@ -121,13 +106,13 @@ static void test_first_open_creates_identity_that_survives_reopen(void **state)
     assert_string_not_equal(dsr_log_node_id(log), node);
     assert_string_not_equal(dsr_log_project_uuid(log), proj);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_append_and_read_back_by_seq_id_and_iterator(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 100, 5);
     assert_int_equal(dsr_log_head(log), 5);
@@ -167,7 +152,7 @@ static void test_append_and_read_back_by_seq_id_and_iterator(void **state)
     dsr_log_iter_free(it);
     dsr_buf_free(&rec);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_seq_key_is_big_endian(void **state)
@@ -183,7 +168,7 @@ static void test_seq_key_is_big_endian(void **state)
 static void test_append_same_event_id_twice_stores_once(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 1, 3);
 
@@ -202,13 +187,13 @@ static void test_append_same_event_id_twice_stores_once(void **state)
     assert_int_equal(dsr_log_head(log), 3);
     expect_record(log, 2, "rec-2");          /* the first copy is kept */
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_duplicate_within_one_batch_stores_once(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     dsr_log_batch *b;
     dsr_err err = {0};
@@ -233,13 +218,13 @@ static void test_duplicate_within_one_batch_stores_once(void **state)
     expect_record(log, 1, "A");
     expect_record(log, 2, "C");
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_duplicate_detected_across_reopen(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 40, 10);
     dsr_log_close(log);
@@ -267,13 +252,13 @@ static void test_duplicate_detected_across_reopen(void **state)
     log = open_ok(dir, 0);
     assert_int_equal(dsr_log_head(log), 20);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_sequences_stay_dense_across_batches_aborts_and_reopen(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 1, 3);
     /* An aborted batch gives its sequence numbers back. */
@@ -300,13 +285,13 @@ static void test_sequences_stay_dense_across_batches_aborts_and_reopen(void **st
     assert_int_equal(expect, 8);
     dsr_log_iter_free(it);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_lamport_tick_and_merge_persisted(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     dsr_log_batch *b;
     dsr_err err = {0};
@@ -334,13 +319,13 @@ static void test_lamport_tick_and_merge_persisted(void **state)
     log = open_ok(dir, DSR_LOG_RDONLY);
     assert_int_equal(dsr_log_lamport(log), 13);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_abort_stores_nothing(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     dsr_log_batch *b;
     dsr_err err = {0};
@@ -365,13 +350,13 @@ static void test_abort_stores_nothing(void **state)
     append_range(log, 77, 1);
     assert_int_equal(dsr_log_head(log), 1);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_one_batch_at_a_time_and_readonly_cannot_write(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     dsr_log_batch *b, *b2;
     dsr_err err = {0};
@@ -390,13 +375,13 @@ static void test_one_batch_at_a_time_and_readonly_cannot_write(void **state)
     assert_int_equal(dsr_log_batch_begin(log, &b, &err), DSR_EINVAL);
     assert_int_equal(dsr_log_clear_cf(log, "proj", &err), DSR_EINVAL);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_named_cf_put_get_iterate_clear(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     dsr_err err = {0};
     dsr_log_iter *it;
@@ -458,7 +443,7 @@ static void test_named_cf_put_get_iterate_clear(void **state)
     assert_int_equal(dsr_log_get(log, "proj", "b/1", 3, &v, &err), DSR_ENOTFOUND);
     dsr_log_close(log);
     dsr_buf_free(&v);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 /* Fork a child before this process touches RocksDB; it waits for a byte on a
@@ -506,7 +491,7 @@ static int child_try_open(const char *dir)
 static void test_second_writer_gets_elocked(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     int go;
     pid_t pid = spawn_child(dir, child_try_open, &go);
     dsr_log *log = open_ok(dir, 0);
@@ -524,7 +509,7 @@ static void test_second_writer_gets_elocked(void **state)
     /* Released on close. */
     log = open_ok(dir, 0);
     dsr_log_close(log);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 /* Open as writer, announce it with the marker file <dir>.held, wait for the
@@ -559,7 +544,7 @@ static int child_hold_then_append(const char *dir)
 static void test_wait_flag_waits_for_the_writer_to_finish(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     { dsr_log *l = open_ok(dir, 0); dsr_log_close(l); }
     int go;
     pid_t pid = spawn_child(dir, child_hold_then_append, &go);
@@ -590,13 +575,13 @@ static void test_wait_flag_waits_for_the_writer_to_finish(void **state)
     assert_int_equal(seq, 1);
     dsr_log_close(log);
     assert_int_equal(child_exit(pid), 0);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_readonly_open_while_writer_holds_it(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *w = open_ok(dir, 0);
     append_range(w, 1, 2);
     dsr_log *r = open_ok(dir, DSR_LOG_RDONLY);
@@ -626,13 +611,13 @@ static void test_readonly_open_while_writer_holds_it(void **state)
     dsr_buf_free(&v);
     dsr_log_close(r);
     dsr_log_close(w);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_missing_log_is_enotfound_for_readers_and_nocreate(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     char sub[600];
     snprintf(sub, sizeof sub, "%s/none", dir);
     dsr_log *log = NULL;
@@ -643,7 +628,7 @@ static void test_missing_log_is_enotfound_for_readers_and_nocreate(void **state)
     assert_null(log);
     struct stat st;
     assert_int_equal(stat(sub, &st), -1);         /* nothing was created */
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 static void write_file(const char *path, const char *text)
@@ -657,7 +642,7 @@ static void write_file(const char *path, const char *text)
 static void test_garbage_current_file_is_ecorrupt(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 1, 3);
     dsr_log_close(log);
@@ -668,7 +653,7 @@ static void test_garbage_current_file_is_ecorrupt(void **state)
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), DSR_ECORRUPT);
     assert_non_null(strstr(err.msg, dir));
     assert_int_equal(dsr_log_open(&log, dir, DSR_LOG_RDONLY, &err), DSR_ECORRUPT);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 /* Flip bytes in the middle of every table file: reads must fail with
@@ -676,7 +661,7 @@ static void test_garbage_current_file_is_ecorrupt(void **state)
 static void test_corrupt_table_file_is_ecorrupt(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("log");
     dsr_log *log = open_ok(dir, 0);
     append_range(log, 1, 2000);
     dsr_log_close(log);
@@ -720,7 +705,7 @@ static void test_corrupt_table_file_is_ecorrupt(void **state)
         dsr_log_close(log);
     }
     assert_int_equal(rc, DSR_ECORRUPT);
-    rm_rf(dir);
+    tt_rm_rf(dir);
 }
 
 int main(void)

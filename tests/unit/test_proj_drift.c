@@ -18,35 +18,13 @@
 
 static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
 
-typedef struct fx {
-    char     dir[256];
-    dsr_log *log;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (!f || !(f->log = pf_log_new(f->dir)))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    pf_log_drop(f->log, f->dir);
-    free(f);
-    return 0;
-}
-
 static const pf_art SPEC = { "spec", "spec.md", "input", "# Spec\n", 1 };
 static const pf_art PLAN = { "plan", "plan.md", "workflow", "# Plan\n", 1 };
 static const pf_art NOTES = { "notes", "notes.md", "evidence", "notes\n", 0 };
 static const pf_art PLAN_EDITED = { "plan", "plan.md", "workflow", "# Plan, edited\n", 1 };
 static const pf_art EXTRA = { "extra", "extra.md", "evidence", "new\n", 0 };
 
-static void scan(fx *f, const pf_art *arts, size_t n, const char *const *missing,
+static void scan(pf_fx *f, const pf_art *arts, size_t n, const char *const *missing,
                  size_t n_missing, const char *branch)
 {
     pf_run r = { .feature = "feat", .mission_type = "software-dev", .manifest_version = "1",
@@ -60,14 +38,14 @@ static void scan(fx *f, const pf_art *arts, size_t n, const char *const *missing
 }
 
 /* Baseline = a first scan of spec, plan, notes. */
-static void baseline(fx *f)
+static void baseline(pf_fx *f)
 {
     const pf_art v[] = { SPEC, PLAN, NOTES };
     scan(f, v, 3, NULL, 0, NULL);
     assert_int_equal(pf_accept_baseline(f->log, "feat", NULL, NULL), 0);
 }
 
-static dsr_drift_info *drift(fx *f)
+static dsr_drift_info *drift(pf_fx *f)
 {
     dsr_err err = { 0 };
     dsr_drift_info *d = NULL;
@@ -79,7 +57,7 @@ static dsr_drift_info *drift(fx *f)
 
 static void test_no_baseline_means_no_comparison(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const pf_art v[] = { SPEC };
     scan(f, v, 1, NULL, 0, NULL);
     dsr_drift_info *d = drift(f);
@@ -93,7 +71,7 @@ static void test_no_baseline_means_no_comparison(void **state)
 
 static void test_unchanged_tree_emits_no_drift_event(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { NOTES, SPEC, PLAN };   /* other order, same content */
     scan(f, v, 3, NULL, 0, NULL);
@@ -107,7 +85,7 @@ static void test_unchanged_tree_emits_no_drift_event(void **state)
 
 static void test_required_file_deleted_is_error_with_key_in_missing_in_local(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { SPEC, NOTES };
     const char *missing[] = { "plan" };
@@ -133,7 +111,7 @@ static void test_required_file_deleted_is_error_with_key_in_missing_in_local(voi
 
 static void test_new_file_is_info_with_key_in_missing_in_baseline(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { SPEC, PLAN, NOTES, EXTRA };
     scan(f, v, 4, NULL, 0, NULL);
@@ -150,7 +128,7 @@ static void test_new_file_is_info_with_key_in_missing_in_baseline(void **state)
 
 static void test_edited_file_is_warning_with_old_and_new_hash(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { SPEC, PLAN_EDITED, NOTES };
     scan(f, v, 3, NULL, 0, NULL);
@@ -170,7 +148,7 @@ static void test_edited_file_is_warning_with_old_and_new_hash(void **state)
 
 static void test_optional_file_vanished_is_warning(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { SPEC, PLAN };
     scan(f, v, 2, NULL, 0, NULL);
@@ -184,7 +162,7 @@ static void test_optional_file_vanished_is_warning(void **state)
 
 static void test_baseline_with_other_branch_is_not_compared(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const pf_art v[] = { SPEC, PLAN, NOTES };
     scan(f, v, 3, NULL, 0, NULL);
     assert_int_equal(pf_accept_baseline(f->log, "feat", NULL, "release"), 0);
@@ -202,7 +180,7 @@ static void test_baseline_with_other_branch_is_not_compared(void **state)
 
 static void test_accepting_an_older_baseline_assesses_the_latest_snapshot(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const pf_art v1[] = { SPEC, PLAN };
     scan(f, v1, 2, NULL, 0, NULL);
     dsr_snapshot_info *first = NULL;
@@ -231,7 +209,7 @@ static void test_accepting_an_older_baseline_assesses_the_latest_snapshot(void *
 
 static void test_baseline_of_unknown_snapshot_is_reported(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const pf_art v[] = { SPEC };
     scan(f, v, 1, NULL, 0, NULL);
     dsr_err err = { 0 };
@@ -251,7 +229,7 @@ static void test_baseline_of_unknown_snapshot_is_reported(void **state)
 
 static void test_drift_event_is_not_duplicated_by_replay(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     baseline(f);
     const pf_art v[] = { SPEC, PLAN_EDITED, NOTES };
     scan(f, v, 3, NULL, 0, NULL);
@@ -274,23 +252,23 @@ static void test_drift_event_is_not_duplicated_by_replay(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_no_baseline_means_no_comparison, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unchanged_tree_emits_no_drift_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_baseline_means_no_comparison, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_unchanged_tree_emits_no_drift_event, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(
-            test_required_file_deleted_is_error_with_key_in_missing_in_local, setup, teardown),
+            test_required_file_deleted_is_error_with_key_in_missing_in_local, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_new_file_is_info_with_key_in_missing_in_baseline,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edited_file_is_warning_with_old_and_new_hash, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_optional_file_vanished_is_warning, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_baseline_with_other_branch_is_not_compared, setup,
-                                        teardown),
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_edited_file_is_warning_with_old_and_new_hash, pf_setup,
+                                        pf_teardown),
+        cmocka_unit_test_setup_teardown(test_optional_file_vanished_is_warning, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_baseline_with_other_branch_is_not_compared, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(
-            test_accepting_an_older_baseline_assesses_the_latest_snapshot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_baseline_of_unknown_snapshot_is_reported, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_drift_event_is_not_duplicated_by_replay, setup,
-                                        teardown),
+            test_accepting_an_older_baseline_assesses_the_latest_snapshot, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_baseline_of_unknown_snapshot_is_reported, pf_setup,
+                                        pf_teardown),
+        cmocka_unit_test_setup_teardown(test_drift_event_is_not_duplicated_by_replay, pf_setup,
+                                        pf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,36 +20,6 @@
 
 static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
 
-typedef struct fx {
-    char     dir[256];
-    dsr_log *log;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (!f || !(f->log = pf_log_new(f->dir)))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    pf_log_drop(f->log, f->dir);
-    free(f);
-    return 0;
-}
-
-static void catch_up(dsr_log *log)
-{
-    dsr_err err = { 0 };
-    int rc = dsr_replay_catch_up(log, NULL, &err);
-    if (rc)
-        fail_msg("catch-up: %s", err.msg);
-}
-
 static dsr_snapshot_info *latest(dsr_log *log, const char *feature, int with_artifacts)
 {
     dsr_err err = { 0 };
@@ -94,11 +64,11 @@ static const pf_art ARTS[] = {
 
 static void test_parity_hash_is_sha256_of_sorted_concatenated_hashes(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run r = { .feature = "042-feat", .mission_type = "software-dev", .manifest_version = "1",
                  .arts = ARTS, .n_arts = N_ARTS };
     assert_int_equal(pf_scan(f->log, &r, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     const char *contents[N_ARTS];
     for (size_t i = 0; i < N_ARTS; i++)
         contents[i] = ARTS[i].content;
@@ -112,10 +82,10 @@ static void test_parity_hash_is_sha256_of_sorted_concatenated_hashes(void **stat
 
 static void test_parity_of_empty_set_is_sha256_of_empty_string(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run r = { .feature = "empty", .mission_type = NULL };
     assert_int_equal(pf_scan(f->log, &r, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "empty", 0);
     assert_string_equal(s->parity_hash_sha256,
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -125,13 +95,13 @@ static void test_parity_of_empty_set_is_sha256_of_empty_string(void **state)
 
 static void test_counts_and_incomplete_when_required_missing(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const char *missing[] = { "tasks", "research" };
     pf_run r = { .feature = "f", .mission_type = "software-dev", .manifest_version = "1",
                  .arts = ARTS, .n_arts = N_ARTS, .missing = missing, .n_missing = 2,
                  .optional_absent = 3 };
     assert_int_equal(pf_scan(f->log, &r, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "f", 0);
     assert_int_equal(s->counts.required_present, 2);
     assert_int_equal(s->counts.required_missing, 2);
@@ -150,13 +120,13 @@ static void test_counts_and_incomplete_when_required_missing(void **state)
 
 static void test_complete_when_no_required_missing_and_unknown_without_manifest(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run a = { .feature = "with", .mission_type = "research", .manifest_version = "2",
                  .arts = ARTS, .n_arts = 2 };
     pf_run b = { .feature = "without", .arts = ARTS, .n_arts = 2 };
     assert_int_equal(pf_scan(f->log, &a, NULL), 0);
     assert_int_equal(pf_scan(f->log, &b, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "with", 0);
     assert_string_equal(s->completeness_status, "complete");
     assert_string_equal(s->mission_type, "research");
@@ -170,23 +140,23 @@ static void test_complete_when_no_required_missing_and_unknown_without_manifest(
 
 static void test_one_snapshot_event_per_completed_scan(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = N_ARTS };
     for (int i = 0; i < 3; i++) {
         assert_int_equal(pf_scan(f->log, &r, NULL), 0);
-        catch_up(f->log);
+        pf_catch_up(f->log);
     }
-    catch_up(f->log);
+    pf_catch_up(f->log);
     assert_int_equal(pf_count_type(f->log, DSR_EV_SNAPSHOT_COMPUTED), 3);
 }
 
 static void test_crashed_run_without_scan_completed_yields_no_snapshot(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run crashed = { .feature = "f", .mission_type = "software-dev", .arts = ARTS,
                        .n_arts = N_ARTS, .incomplete = 1 };
     assert_int_equal(pf_scan(f->log, &crashed, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_err err = { 0 };
     char **feat = NULL;
     size_t n = 99, open = 0;
@@ -200,7 +170,7 @@ static void test_crashed_run_without_scan_completed_yields_no_snapshot(void **st
     /* a later, complete run of one artifact does not inherit the crashed run's */
     pf_run ok = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 1 };
     assert_int_equal(pf_scan(f->log, &ok, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "f", 1);
     assert_int_equal(s->n_artifacts, 1);
     assert_string_equal(s->artifacts[0].artifact_key, "spec");
@@ -211,7 +181,7 @@ static void test_crashed_run_without_scan_completed_yields_no_snapshot(void **st
 
 static void test_interleaved_runs_fold_per_correlation_id(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     dsr_err err = { 0 };
     char run_a[27], run_b[27];
     assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run_a), 0);
@@ -225,7 +195,7 @@ static void test_interleaved_runs_fold_per_correlation_id(void **state)
     assert_int_equal(pf_emit_indexed(b, run_b, "beta", &ARTS[1]), 0);
     assert_int_equal(pf_emit_indexed(b, run_a, "alpha", &ARTS[2]), 0);
     assert_int_equal(dsr_log_batch_commit(b, &err), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     assert_int_equal(pf_count_type(f->log, DSR_EV_SNAPSHOT_COMPUTED), 0);
     assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
     assert_int_equal(pf_emit_indexed(b, run_b, "beta", &ARTS[3]), 0);
@@ -233,7 +203,7 @@ static void test_interleaved_runs_fold_per_correlation_id(void **state)
     assert_int_equal(pf_emit_completed(b, run_a, &ra, 2, 0, 0, NULL), 0);
     assert_int_equal(pf_emit_completed(b, run_b, &rb, 2, 1, 0, NULL), 0);
     assert_int_equal(dsr_log_batch_commit(b, &err), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
 
     dsr_snapshot_info *s = latest(f->log, "alpha", 1);
     assert_int_equal(s->n_artifacts, 2);
@@ -260,7 +230,7 @@ static void test_interleaved_runs_fold_per_correlation_id(void **state)
 
 static void test_changed_mode_gives_same_set_and_parity_as_full_mode(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     /* scan 1 (full) in both features; scan 2: full in "full", changed in "chg" */
     const pf_art v1[] = { ARTS[0], ARTS[1], ARTS[2] };
     const pf_art edited = { "plan", "plan.md", "workflow", "# Plan v2\n", 1 };
@@ -277,10 +247,10 @@ static void test_changed_mode_gives_same_set_and_parity_as_full_mode(void **stat
                     .arts = v2_changed, .n_arts = 2, .removed = removed, .n_removed = 1 };
     assert_int_equal(pf_scan(f->log, &full1, NULL), 0);
     assert_int_equal(pf_scan(f->log, &chg1, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     assert_int_equal(pf_scan(f->log, &full2, NULL), 0);
     assert_int_equal(pf_scan(f->log, &chg2, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
 
     dsr_snapshot_info *a = latest(f->log, "full", 1), *b = latest(f->log, "chg", 1);
     assert_string_equal(a->parity_hash_sha256, b->parity_hash_sha256);
@@ -300,7 +270,7 @@ static void test_changed_mode_gives_same_set_and_parity_as_full_mode(void **stat
 
 static void test_changed_mode_run_reported_missing_drops_the_key(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     const pf_art v1[] = { ARTS[0], ARTS[1] };
     const char *missing[] = { "plan" };
     pf_run r1 = { .feature = "f", .mission_type = "software-dev", .arts = v1, .n_arts = 2 };
@@ -308,7 +278,7 @@ static void test_changed_mode_run_reported_missing_drops_the_key(void **state)
                   .missing = missing, .n_missing = 1 };
     assert_int_equal(pf_scan(f->log, &r1, NULL), 0);
     assert_int_equal(pf_scan(f->log, &r2, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "f", 1);
     assert_int_equal(s->n_artifacts, 1);
     assert_string_equal(s->artifacts[0].artifact_key, "spec");
@@ -319,11 +289,11 @@ static void test_changed_mode_run_reported_missing_drops_the_key(void **state)
 
 static void test_snapshot_ids_and_derived_event_are_deterministic(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 2 };
     char run[27];
     assert_int_equal(pf_scan(f->log, &r, run), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "f", 0);
     assert_string_equal(s->run_id, run);
     assert_true(dsr_ulid_valid(s->snapshot_id, strlen(s->snapshot_id)));
@@ -372,7 +342,7 @@ static void test_snapshot_ids_and_derived_event_are_deterministic(void **state)
 
 static void test_run_split_across_catch_ups_keeps_pending_entries(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     dsr_err err = { 0 };
     char run[27];
     assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run), 0);
@@ -384,7 +354,7 @@ static void test_run_split_across_catch_ups_keeps_pending_entries(void **state)
         if (i + 1 == N_ARTS)
             assert_int_equal(pf_emit_completed(b, run, &r, (int64_t)N_ARTS, 0, 0, NULL), 0);
         assert_int_equal(dsr_log_batch_commit(b, &err), 0);
-        catch_up(f->log);   /* each time: the run's earlier entries are pending rows */
+        pf_catch_up(f->log);   /* each time: the run's earlier entries are pending rows */
     }
     dsr_snapshot_info *s = latest(f->log, "f", 1);
     assert_int_equal(s->n_artifacts, N_ARTS);
@@ -397,10 +367,10 @@ static void test_run_split_across_catch_ups_keeps_pending_entries(void **state)
 
 static void test_snapshot_lookup_by_id_checks_feature(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     pf_run r = { .feature = "f", .mission_type = "software-dev", .arts = ARTS, .n_arts = 1 };
     assert_int_equal(pf_scan(f->log, &r, NULL), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
     dsr_snapshot_info *s = latest(f->log, "f", 0), *t = NULL;
     dsr_err err = { 0 };
     assert_int_equal(dsr_replay_snapshot_get(f->log, NULL, s->snapshot_id, 0, &t, &err), 0);
@@ -416,29 +386,29 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_parity_hash_is_sha256_of_sorted_concatenated_hashes,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_parity_of_empty_set_is_sha256_of_empty_string,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_counts_and_incomplete_when_required_missing,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(
-            test_complete_when_no_required_missing_and_unknown_without_manifest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_snapshot_event_per_completed_scan, setup,
-                                        teardown),
+            test_complete_when_no_required_missing_and_unknown_without_manifest, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_one_snapshot_event_per_completed_scan, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_crashed_run_without_scan_completed_yields_no_snapshot,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interleaved_runs_fold_per_correlation_id, setup,
-                                        teardown),
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_interleaved_runs_fold_per_correlation_id, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_changed_mode_gives_same_set_and_parity_as_full_mode,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_changed_mode_run_reported_missing_drops_the_key,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_ids_and_derived_event_are_deterministic,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_run_split_across_catch_ups_keeps_pending_entries,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, setup,
-                                        teardown),
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, pf_setup,
+                                        pf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

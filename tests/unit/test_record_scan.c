@@ -16,21 +16,7 @@
 #include "buf.h"
 #include "dossier/log.h"
 #include "dossier/record.h"
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dossier-rec-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
+#include "test_tmp.h"
 
 /* A hand-made scan result: 3 present (1 required), 1 absent required blocking,
  * 1 absent optional. */
@@ -93,7 +79,7 @@ static void count_events(dsr_log *log, const char *run, int counts[DSR_EV_COUNT]
 
 static void run_with_batch(size_t batch)
 {
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("rec");
     dsr_log *log = NULL;
     dsr_err err;
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
@@ -116,8 +102,7 @@ static void run_with_batch(size_t batch)
     assert_int_equal(counts[DSR_EV_SCAN_COMPLETED], 1);
     assert_int_equal(last, DSR_EV_SCAN_COMPLETED);
     dsr_log_close(log);
-    rm_rf(dir);
-    free(dir);
+    tt_rm_rf(dir);
 }
 
 static void test_record_emits_indexed_missing_and_marker_last(void **state)
@@ -136,7 +121,7 @@ static void test_record_small_batches_record_the_same_run(void **state)
 static void test_record_refused_payload_leaves_run_incomplete(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = tt_mkdtemp("rec");
     dsr_log *log = NULL;
     dsr_err err;
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
@@ -154,8 +139,7 @@ static void test_record_refused_payload_leaves_run_incomplete(void **state)
     assert_int_equal(counts[DSR_EV_ARTIFACT_INDEXED], 2);
     assert_int_equal(counts[DSR_EV_SCAN_COMPLETED], 0);
     dsr_log_close(log);
-    rm_rf(dir);
-    free(dir);
+    tt_rm_rf(dir);
 }
 
 int main(void)

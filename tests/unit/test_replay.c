@@ -19,38 +19,9 @@
 
 static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
 
-typedef struct fx {
-    char     dir[256];
-    dsr_log *log;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (!f || !(f->log = pf_log_new(f->dir)))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    pf_log_drop(f->log, f->dir);
-    free(f);
-    return 0;
-}
-
-static void catch_up(dsr_log *log)
-{
-    dsr_err err = { 0 };
-    if (dsr_replay_catch_up(log, NULL, &err))
-        fail_msg("catch-up: %s", err.msg);
-}
-
 /* Ten scans of two features: full and changed mode, a crashed run, an
  * interleaved pair, a baseline and drifts -- every kind of state row. */
-static void ten_scans(fx *f)
+static void ten_scans(pf_fx *f)
 {
     const pf_art a1[] = { { "spec", "spec.md", "input", "spec v1\n", 1 },
                           { "plan", "plan.md", "workflow", "plan v1\n", 1 },
@@ -77,7 +48,7 @@ static void ten_scans(fx *f)
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         assert_int_equal(pf_scan(f->log, &runs[i], NULL), 0);
-        catch_up(f->log);
+        pf_catch_up(f->log);
         if (i == 1)
             assert_int_equal(pf_accept_baseline(f->log, "alpha", NULL, NULL), 0);
         if (i == 5)
@@ -97,12 +68,12 @@ static void ten_scans(fx *f)
     assert_int_equal(pf_emit_completed(b, rb, &cb, 1, 0, 0, NULL), 0);
     assert_int_equal(pf_emit_completed(b, ra, &ca, 2, 0, 0, NULL), 0);
     assert_int_equal(dsr_log_batch_commit(b, &err), 0);
-    catch_up(f->log);
+    pf_catch_up(f->log);
 }
 
 static void test_catch_up_twice_changes_nothing(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     char *before = pf_dump(f->log);
     uint64_t head = dsr_log_head(f->log);
@@ -119,7 +90,7 @@ static void test_catch_up_twice_changes_nothing(void **state)
 
 static void test_checkpoints_equal_head_after_catch_up(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     dsr_err err = { 0 };
     for (size_t i = 0; i < dsr_replay_projection_count(); i++) {
@@ -134,7 +105,7 @@ static void test_checkpoints_equal_head_after_catch_up(void **state)
 
 static void test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     char *before = pf_dump(f->log);
     uint64_t head = dsr_log_head(f->log);
@@ -164,7 +135,7 @@ static void test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events(
 
 static void test_state_does_not_depend_on_chunk_size(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     char *ref = pf_dump(f->log);
     dsr_err err = { 0 };
@@ -183,7 +154,7 @@ static void test_state_does_not_depend_on_chunk_size(void **state)
 
 static void test_rebuild_cut_short_then_catch_up_equals_clean_rebuild(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     char *clean = pf_dump(f->log);
     dsr_err err = { 0 };
@@ -210,7 +181,7 @@ static void on_diff(void *ud, const char *proj, const char *what)
         snprintf(d->first, sizeof d->first, "%s: %s", proj, what);
 }
 
-static size_t verify(fx *f, const char *proj, diffs *d)
+static size_t verify(pf_fx *f, const char *proj, diffs *d)
 {
     dsr_err err = { 0 };
     size_t n = 0;
@@ -224,7 +195,7 @@ static size_t verify(fx *f, const char *proj, diffs *d)
 
 static void test_verify_finds_no_difference_and_writes_no_event(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     char *before = pf_dump(f->log);
     uint64_t head = dsr_log_head(f->log);
@@ -269,7 +240,7 @@ static int find_row(void *ud, const char *proj, const void *k, size_t kl, const 
     return 1;   /* stop */
 }
 
-static void put_row(fx *f, const char *cf, const void *k, size_t kl, const void *v, size_t vl)
+static void put_row(pf_fx *f, const char *cf, const void *k, size_t kl, const void *v, size_t vl)
 {
     dsr_err err = { 0 };
     dsr_log_batch *b = NULL;
@@ -283,7 +254,7 @@ static void put_row(fx *f, const char *cf, const void *k, size_t kl, const void 
 
 static void test_verify_reports_a_corrupted_row(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     find *fd = calloc(1, sizeof *fd);
     fd->proj = "snapshot";
@@ -304,7 +275,7 @@ static void test_verify_reports_a_corrupted_row(void **state)
 
 static void test_verify_reports_missing_and_extra_rows(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     find *fd = calloc(1, sizeof *fd);
     fd->proj = "drift";
@@ -321,7 +292,7 @@ static void test_verify_reports_missing_and_extra_rows(void **state)
 
 static void test_unknown_projection_is_a_usage_error(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     dsr_err err = { 0 };
     assert_int_equal(dsr_replay_run(f->log, "nope", NULL, NULL, &err), DSR_EINVAL);
     assert_non_null(strstr(err.msg, "nope"));
@@ -333,7 +304,7 @@ static void test_unknown_projection_is_a_usage_error(void **state)
 
 static void test_read_only_handle_reads_state(void **state)
 {
-    fx *f = *state;
+    pf_fx *f = *state;
     ten_scans(f);
     dsr_err err = { 0 };
     dsr_log *ro = NULL;
@@ -354,21 +325,21 @@ static void test_read_only_handle_reads_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_catch_up_twice_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoints_equal_head_after_catch_up, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_twice_changes_nothing, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_equal_head_after_catch_up, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(
-            test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_does_not_depend_on_chunk_size, setup, teardown),
+            test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_state_does_not_depend_on_chunk_size, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_cut_short_then_catch_up_equals_clean_rebuild,
-                                        setup, teardown),
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_verify_finds_no_difference_and_writes_no_event,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_reports_a_corrupted_row, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_reports_missing_and_extra_rows, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_projection_is_a_usage_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_only_handle_reads_state, setup, teardown),
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reports_a_corrupted_row, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reports_missing_and_extra_rows, pf_setup,
+                                        pf_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_projection_is_a_usage_error, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_handle_reads_state, pf_setup, pf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
