@@ -21,6 +21,28 @@ enum {
     DSR_EXIT_DRIFT      = 4   /* drift from the accepted baseline */
 };
 
+/* Verbosity of diagnostics on stderr.  Errors are always printed. */
+typedef enum cli_level {
+    CLI_LEVEL_ERROR = 0,   /* -q: errors only */
+    CLI_LEVEL_WARN,        /* default: warnings (skipped files, ...) too */
+    CLI_LEVEL_INFO,        /* -v: progress notes */
+    CLI_LEVEL_DEBUG        /* -vv */
+} cli_level;
+
+/* Process-wide CLI settings: the only mutable state of the CLI, set once by
+ * main() from DOSSIER_LOG_LEVEL and global -v/-q, and by commands' own
+ * -v/-q.  Single-threaded (the CLI's main thread). */
+typedef struct cli_settings {
+    cli_level level;
+} cli_settings;
+extern cli_settings cli_cfg;
+
+/* Parse "error", "warn", "info", "debug"; -1 when unknown. */
+int  cli_level_parse(const char *s);
+/* Diagnostics at a level: `dossier: <ctx>: <message>` when level <= cli_cfg.level. */
+void cli_warn(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_info(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);

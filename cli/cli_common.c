@@ -11,16 +11,54 @@
 #include <string.h>
 #include <unistd.h>
 
-void cli_error(const char *ctx, const char *fmt, ...)
+cli_settings cli_cfg = { CLI_LEVEL_WARN };
+
+static void vdiag(const char *ctx, const char *fmt, va_list ap)
 {
-    va_list ap;
     fputs("dossier: ", stderr);
     if (ctx && *ctx)
         fprintf(stderr, "%s: ", ctx);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_error(const char *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdiag(ctx, fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *ctx, const char *fmt, ...)
+{
+    if (cli_cfg.level < CLI_LEVEL_WARN)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vdiag(ctx, fmt, ap);
+    va_end(ap);
+}
+
+void cli_info(const char *ctx, const char *fmt, ...)
+{
+    if (cli_cfg.level < CLI_LEVEL_INFO)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vdiag(ctx, fmt, ap);
+    va_end(ap);
+}
+
+int cli_level_parse(const char *s)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    if (!strcmp(s, "warning"))
+        return CLI_LEVEL_WARN;
+    return -1;
 }
 
 int cli_exit_code(int code)

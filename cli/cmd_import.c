@@ -179,11 +179,8 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
             dsr_envelope env;
             int drc = dsr_record_decode(st->buf.data + mark, st->buf.size - mark, &u, &env,
                                         &err);
-            if (drc) {
-                if (drc != DSR_ENOMEM)
-                    dsr_err_prefix(&err, "not a valid envelope");
+            if (drc)
                 bad_line = 1;
-            }
         }
         if (bad_line) {
             if (err.code == DSR_ENOMEM) {
@@ -318,8 +315,11 @@ int cmd_import(int argc, char **argv)
             code = cli_fail(&err, "import");
         else
             code = append_all(log, name, &st, &added, &dups);
-        /* imported scans get their snapshots and drift like local ones */
-        if (!code && added && dsr_replay_catch_up(log, NULL, &err))
+        /* imported scans get their snapshots and drift like local ones --
+         * also when this run added nothing: an import killed during its
+         * catch-up is completed by running it again (a no-op when the
+         * projections are at the head already) */
+        if (!code && dsr_replay_catch_up(log, NULL, &err))
             code = cli_fail(&err, "import: projections");
         dsr_log_close(log);
     }

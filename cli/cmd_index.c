@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "scan_opts.h"
+#include "scan_progress.h"
 #include "buf.h"
 #include "dossier/scan.h"
 
@@ -44,7 +45,9 @@ static const char usage_text[] =
 "                       (required_always entries always apply)\n"
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
-"  -q, --quiet          no warnings and no summary on stderr (errors only)\n"
+"  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
+"                       (errors only); the progress line (files, bytes, rate,\n"
+"                       ETA) is only drawn when stderr is a terminal\n"
 "  -h, --help           show this help\n"
 "\n"
 "Without --manifest or --mission-type nothing is required and completeness\n"
@@ -287,11 +290,15 @@ int cmd_index(int argc, char **argv)
     }
     dsr_err err;
     dsr_err_clear(&err);
+    dsr_scan_progress progress = { 0 };
     dsr_scan_opts so = { .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
-                         .feature_slug = o.feature, .jobs = o.jobs };
+                         .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
-    if (dsr_scan(&so, &r, &err) != 0) {
+    cli_progress *pr = cli_progress_start(&progress, !quiet);
+    int src = dsr_scan(&so, &r, &err);
+    cli_progress_stop(pr);
+    if (src != 0) {
         rc = cli_fail(&err, NULL);
         cli_scan_opts_free(&o);
         return rc;

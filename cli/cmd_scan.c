@@ -51,8 +51,9 @@ static const char usage_text[] =
 "  --rehash             read and hash every file, ignoring the scan cache\n"
 "                       (the cache is still rewritten)\n"
 "  --verify-cache       like --rehash, and report every cache entry whose\n"
-"                       file changed content without any stat change (exit 1\n"
-"                       when there is one)\n"
+"                       file changed content while its size and mtime did not\n"
+"                       (stat unchanged, or mtime restored by touch -d / cp -p);\n"
+"                       exit 1 when there is one\n"
 "  --json               print a machine-readable summary on stdout\n"
 "  --deliver            after recording, try once to deliver pending events to\n"
 "                       every saved webhook endpoint (bounded to a few seconds;\n"
@@ -283,9 +284,9 @@ static void report_stale(const dsr_scan_result *r)
 {
     for (size_t i = 0; i < r->n_artifacts; i++)
         if (r->artifacts[i].cache_stale)
-            cli_error("verify-cache", "%s: content changed but (dev, inode, size, mtime, ctime) "
-                      "did not: the cache entry was stale (corrected now)",
-                      r->artifacts[i].relative_path);
+            cli_error("verify-cache", "%s: content changed but size and mtime did not "
+                      "(edited behind an unchanged stat, or mtime restored); cache entry "
+                      "corrected", r->artifacts[i].relative_path);
 }
 
 int cmd_scan(int argc, char **argv)
@@ -364,6 +365,16 @@ int cmd_scan(int argc, char **argv)
             exit_code = DSR_EXIT_IO;
         goto out;
     }
+    /* Only the summary is needed from here on: the present artifacts and
+     * the changed-mode base go before the projections fold the run, so their
+     * memory does not add up with the fold's. */
+    if (c.verify_cache)
+        report_stale(r);
+    dsr_scan_result_drop_present(r);
+    free(prev);
+    prev = NULL;
+    dsr_snapshot_info_free(base);
+    base = NULL;
     /* The run is durable now; bring snapshot and drift up to date.  A failure
      * here loses nothing (projections catch up on the next command). */
     if ((rc = dsr_replay_catch_up(log, NULL, &err))) {
@@ -375,14 +386,20 @@ int cmd_scan(int argc, char **argv)
     dsr_err ignore;
     (void)dsr_replay_snapshot_get(log, r->feature_slug, NULL, 0, &snap, &ignore);
     (void)dsr_replay_drift_get(log, r->feature_slug, &drift, &ignore);
-    if (c.verify_cache)
-        report_stale(r);
     if (c.json)
         print_json(&c, r, &st, snap, drift, logdir);
     else if (!c.quiet)
         print_human(&c, r, &st, snap, drift, logdir);
     dsr_snapshot_info_free(snap);
     dsr_drift_info_free(drift);
+    /* Delivery never fails or stalls a scan: one bounded window, then the
+     * events simply stay pending for `dossier deliver`. */
+    dsr_deliver_after_scan_opts dopts = { .all_endpoints = c.deliver };
+    dsr_deliver_after_scan_report drep;
+    memset(&drep, 0, sizeof drep);
+    (void)dsr_deliver_after_scan(log, &dopts, &drep);
+    if (drep.note[0] && !c.quiet)
+        fprintf(stderr, "dossier: scan: %s\n", drep.note);
     exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
     if (c.verify_cache && r->n_cache_stale)
         exit_code = DSR_EXIT_INCOMPLETE;

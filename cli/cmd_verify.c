@@ -163,9 +163,11 @@ static void print_summary_json(const char *dir, const dsr_verify_report *r, cons
 {
     printf("\n ],\n \"listed_truncated\":%zu,\n \"log\":", o->dropped);
     json_str(stdout, dir);
-    printf(",\n \"ok\":%s,\"problems_count\":%llu,\"events\":%llu,\"head\":%llu,"
+    printf(",\n \"opened\":%s,\"ok\":%s,", r->opened ? "true" : "false",
+           r->problems ? "false" : "true");
+    printf("\"problems_count\":%llu,\"events\":%llu,\"head\":%llu,"
            "\"meta_next_seq\":%llu,\"meta_lamport\":%llu,\"max_lamport\":%llu,"
-           "\"node_id\":", r->problems ? "false" : "true", (unsigned long long)r->problems,
+           "\"node_id\":", (unsigned long long)r->problems,
            (unsigned long long)r->events, (unsigned long long)r->head,
            (unsigned long long)r->meta_next_seq, (unsigned long long)r->meta_lamport,
            (unsigned long long)r->max_lamport);
@@ -199,6 +201,11 @@ static void print_summary_text(const char *dir, const dsr_verify_report *r, cons
                    k == DSR_VERIFY_OPEN_RUN ? "notes" : "problems");
     if (o->quiet)
         return;
+    if (!r->opened) {
+        printf("verify %s: the log does not open; %llu problem%s\n", dir,
+               (unsigned long long)r->problems, r->problems == 1 ? "" : "s");
+        return;
+    }
     printf("verify %s: %llu events (head %llu), %llu node%s, %llu scan%s completed, "
            "%llu open run%s; checkpoints", dir, (unsigned long long)r->events,
            (unsigned long long)r->head, (unsigned long long)r->nodes, r->nodes == 1 ? "" : "s",

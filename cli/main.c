@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Keep sorted in the order `dossier --help` lists them. */
@@ -40,7 +41,7 @@ static const cli_command commands[] = {
 static void print_help(FILE *f)
 {
     fprintf(f,
-        "Usage: dossier [--help] [--version] <command> [options] [args]\n"
+        "Usage: dossier [-v | -q] [--help] [--version] <command> [options] [args]\n"
         "\n"
         "Index the artifacts of a mission folder and record what it finds as\n"
         "events in an append-only, crash-safe log.\n"
@@ -52,12 +53,48 @@ static void print_help(FILE *f)
         "\n"
         "Run 'dossier <command> --help' for a command's options.\n"
         "\n"
+        "Global options (before the command):\n"
+        "  -v, --verbose   more diagnostics on stderr (repeat for debug)\n"
+        "  -q, --quiet     errors only\n"
+        "  -h, --help      this help;  -V, --version  the version\n"
+        "\n"
+        "Environment: DOSSIER_LOG (log folder), DOSSIER_LOG_LEVEL (error, warn,\n"
+        "info, debug), DOSSIER_WEBHOOK_SECRET, NO_COLOR.  See dossier(1).\n"
+        "\n"
         "Exit status: 0 ok, 1 incomplete or invalid, 2 usage or manifest error,\n"
         "3 I/O or log failure, 4 drift from the accepted baseline.\n");
 }
 
+/* DOSSIER_LOG_LEVEL, then global -v / -q before the command. */
+static int global_options(int *argc, char ***argv)
+{
+    const char *env = getenv("DOSSIER_LOG_LEVEL");
+    if (env && *env) {
+        int lv = cli_level_parse(env);
+        if (lv < 0)
+            fprintf(stderr, "dossier: DOSSIER_LOG_LEVEL: unknown level '%s' "
+                    "(error, warn, info, debug); using warn\n", env);
+        else
+            cli_cfg.level = (cli_level)lv;
+    }
+    while (*argc > 1) {
+        const char *a = (*argv)[1];
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            cli_cfg.level = CLI_LEVEL_ERROR;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            cli_cfg.level = cli_cfg.level < CLI_LEVEL_DEBUG ? cli_cfg.level + 1 : CLI_LEVEL_DEBUG;
+        else
+            break;
+        (*argv)[1] = (*argv)[0];
+        (*argv)++;
+        (*argc)--;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    global_options(&argc, &argv);
     if (argc < 2) {
         print_help(stderr);
         return DSR_EXIT_USAGE;

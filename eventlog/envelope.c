@@ -276,11 +276,97 @@ int dsr_envelope_pack(msgpack_packer *pk, const dsr_envelope *env)
     return fail ? DSR_ENOMEM : 0;
 }
 
+static uint64_t be_n(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* 1 when no array or map in the msgpack bytes declares more elements than
+ * bytes remain (each element takes at least one), so that decoding can never
+ * be asked to allocate more than a small multiple of len.  msgpack-c
+ * allocates a container's element array from its declared count before
+ * reading any element: without this check a 5-byte record (0xdd ff ff ff ff)
+ * asks for 96 GiB.  Iterative; 0 also for truncated input (msgpack-c then
+ * reports what exactly is wrong when it matters). */
+static int mp_sizes_plausible(const unsigned char *p, size_t len)
+{
+    uint64_t need = 1;   /* objects still to read; never above len - i */
+    size_t i = 0;
+    while (need) {
+        if (i >= len)
+            return 0;
+        need--;
+        unsigned c = p[i++];
+        uint64_t n = 0, skip = 0;
+        int lenbytes = 0, map = 0, container = 0;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            continue;
+        } else if (c <= 0x8f) {
+            n = c & 0x0f; map = container = 1;
+        } else if (c <= 0x9f) {
+            n = c & 0x0f; container = 1;
+        } else if (c <= 0xbf) {
+            skip = c & 0x1f;
+        } else {
+            switch (c) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;            /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;
+            case 0xc6: case 0xdb: lenbytes = 4; break;
+            case 0xc7: lenbytes = 1; skip = 1; break;             /* ext8: + type */
+            case 0xc8: lenbytes = 2; skip = 1; break;
+            case 0xc9: lenbytes = 4; skip = 1; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: lenbytes = 2; container = 1; break;
+            case 0xdd: lenbytes = 4; container = 1; break;
+            case 0xde: lenbytes = 2; container = map = 1; break;
+            case 0xdf: lenbytes = 4; container = map = 1; break;
+            default:   return 1;   /* 0xc1: never valid; msgpack-c says so */
+            }
+            if (lenbytes) {
+                if ((size_t)lenbytes > len - i)
+                    return 0;
+                uint64_t v = be_n(p + i, lenbytes);
+                i += (size_t)lenbytes;
+                if (container)
+                    n = v;
+                else
+                    skip += v;
+            }
+        }
+        if (container) {
+            uint64_t items = map ? 2 * n : n;
+            if (items > len - i)
+                return 0;
+            need += items;
+        } else {
+            if (skip > len - i)
+                return 0;
+            i += (size_t)skip;
+        }
+    }
+    return 1;
+}
+
 int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
                       dsr_envelope *env, dsr_err *err)
 {
     if (!rec || !u || !env)
         return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
+    if (!mp_sizes_plausible(rec, len))
+        return dsr_err_set(err, DSR_ECORRUPT, "record: truncated or corrupt msgpack "
+                           "(%zu bytes; a value claims more bytes or elements than remain)",
+                           len);
     size_t off = 0;
     msgpack_unpack_return r = msgpack_unpack_next(u, rec, len, &off);
     switch (r) {

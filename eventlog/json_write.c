@@ -27,6 +27,8 @@ static int put_string(dsr_buf *out, const char *s, size_t n)
         return DSR_ENOMEM;
     if (dsr_buf_putc(out, '"'))
         return DSR_ENOMEM;
+    if (!n)   /* msgpack-c gives "" a NULL pointer: no arithmetic on it */
+        return dsr_buf_putc(out, '"') ? DSR_ENOMEM : 0;
     size_t i = 0, run = 0;   /* run: bytes since i-run that need no escaping */
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
@@ -94,7 +96,11 @@ static int put_double(dsr_buf *out, double d)
     return dsr_buf_puts(out, txt);
 }
 
-static int write_obj(const msgpack_object *o, dsr_buf *out)
+/* in_key: o is (part of) a non-string map key being turned into text; a
+ * non-string key inside it is written as plain JSON text, not escaped again,
+ * so escaping happens once (nested keys escaped at every level would double
+ * the backslashes per level: 2^32 bytes for a 200-byte record). */
+static int write_obj(const msgpack_object *o, dsr_buf *out, int in_key)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
@@ -116,7 +122,7 @@ static int write_obj(const msgpack_object *o, dsr_buf *out)
         if (dsr_buf_putc(out, '['))
             return DSR_ENOMEM;
         for (uint32_t i = 0; i < o->via.array.size; i++)
-            if ((i && dsr_buf_putc(out, ',')) || write_obj(&o->via.array.ptr[i], out))
+            if ((i && dsr_buf_putc(out, ',')) || write_obj(&o->via.array.ptr[i], out, in_key))
                 return DSR_ENOMEM;
         return dsr_buf_putc(out, ']');
     case MSGPACK_OBJECT_MAP:
@@ -129,16 +135,19 @@ static int write_obj(const msgpack_object *o, dsr_buf *out)
             if (k->type == MSGPACK_OBJECT_STR) {
                 if (put_string(out, k->via.str.ptr, k->via.str.size))
                     return DSR_ENOMEM;
+            } else if (in_key) {
+                if (write_obj(k, out, 1))
+                    return DSR_ENOMEM;
             } else {
                 dsr_buf tmp = DSR_BUF_INIT;
-                int rc = write_obj(k, &tmp);
+                int rc = write_obj(k, &tmp, 1);
                 if (!rc)
                     rc = put_string(out, tmp.data ? tmp.data : "", tmp.len);
                 dsr_buf_free(&tmp);
                 if (rc)
                     return rc;
             }
-            if (dsr_buf_putc(out, ':') || write_obj(&o->via.map.ptr[i].val, out))
+            if (dsr_buf_putc(out, ':') || write_obj(&o->via.map.ptr[i].val, out, in_key))
                 return DSR_ENOMEM;
         }
         return dsr_buf_putc(out, '}');
@@ -153,7 +162,7 @@ int dsr_msgpack_to_json(const msgpack_object *obj, dsr_buf *out)
     if (!obj || !out)
         return DSR_EINVAL;
     size_t mark = out->len;
-    int rc = write_obj(obj, out);
+    int rc = write_obj(obj, out, 0);
     if (rc && out->data) {   /* leave out as it was */
         out->len = mark;
         out->data[mark] = '\0';

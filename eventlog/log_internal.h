@@ -41,7 +41,9 @@
  * events (next_seq not last + 1, identity missing or malformed, counters of
  * the wrong size, an ids key of the wrong length).  Such meta values are
  * taken as absent and log->next_seq is set from the events, so the caller
- * can report the problem, or repair it, instead of being refused. */
+ * can report the problem, or repair it, instead of being refused.  With
+ * DSR_LOG_RDONLY it opens a plain RocksDB read-only instance instead of a
+ * secondary (see log_open.c: a secondary skips table files it cannot open). */
 #define LOG_OPEN_LENIENT (1u << 16)
 
 typedef struct log_cf {

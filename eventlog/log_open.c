@@ -202,11 +202,24 @@ static int make_options(dsr_log *log, int writer)
     rocksdb_options_set_write_buffer_size(log->opts, 64u << 20);
     rocksdb_options_set_max_write_buffer_number(log->opts, 4);
     rocksdb_options_set_max_background_jobs(log->opts, 2);
-    /* RocksDB's own diagnostics go to LOG files in the folder; keep few. */
+    /* RocksDB's own diagnostics go to LOG files in the folder; keep few.
+     * Only fatal messages (and the header written at open): librocksdb 7.8
+     * as packaged by Debian keeps its assertions, and once one write to its
+     * info log has failed (disk full) the next one aborts the process
+     * (WritableFileWriter::AssertFalseAndGetStatusForPrevError).  The
+     * disk-full error path logs at ERROR level, so with the default level a
+     * full disk killed `dossier scan` with SIGABRT instead of a clean
+     * "No space left on device" (tests/e2e/disk_full.sh). */
     rocksdb_options_set_keep_log_file_num(log->opts, 2);
     rocksdb_options_set_max_log_file_size(log->opts, 1u << 20);
+    rocksdb_options_set_info_log_level(log->opts, 4 /* FATAL_LEVEL */);
     if (!writer)
         rocksdb_options_set_max_open_files(log->opts, -1);  /* required by secondaries */
+    /* verify (lenient read-only): a damaged WAL record is an error, not the
+     * silent end of the log that point-in-time recovery would make of it;
+     * only a torn last record (a crash mid-write) is tolerated. */
+    if (!writer && (log->flags & LOG_OPEN_LENIENT))
+        rocksdb_options_set_wal_recovery_mode(log->opts, 0 /* kTolerateCorruptedTailRecords */);
 
     /* events: written in key order, read by sequence ranges; point lookups
      * are rare, so no filters -- less work per flush. */
@@ -560,6 +573,13 @@ static int open_db(dsr_log *log, int writer, dsr_err *err)
     if (writer)
         log->db = rocksdb_open_column_families(log->opts, log->dir, (int)n,
                                                (const char *const *)names, cfo, hs, &e);
+    else if (log->flags & LOG_OPEN_LENIENT)
+        /* verify: a plain read-only instance.  It takes no lock either, but
+         * unlike a secondary (which silently passes over table files it
+         * cannot open, since its primary may have deleted them) it opens
+         * every table file up front and fails on a missing or damaged one. */
+        log->db = rocksdb_open_for_read_only_column_families(
+            log->opts, log->dir, (int)n, (const char *const *)names, cfo, hs, 0, &e);
     else
         log->db = rocksdb_open_as_secondary_column_families(
             log->opts, log->dir, log->secondary_dir, (int)n, (const char *const *)names,

@@ -142,7 +142,8 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
         free(ids);
         return rc;
     }
-    qsort(ids, n, sizeof *ids, cmp_rep_id);
+    if (n > 1)   /* (qsort's base must not be NULL, even for 0 elements) */
+        qsort(ids, n, sizeof *ids, cmp_rep_id);
     *out = ids;
     *n_out = n;
     return 0;

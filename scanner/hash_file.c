@@ -24,6 +24,13 @@
  * kill the process with SIGBUS, while read() just returns fewer bytes.
  * 256 KiB keeps the block in L2 between the copy and the two hash passes.
  *
+ * Incremental rescans (dsr_hash_file_expect): when a cache expects the
+ * content, the first pass computes XXH3-128 only (about 10x cheaper than
+ * SHA-256); on a match the cached SHA-256 is reused.  On a mismatch the
+ * SHA-256 of a one-block file is computed from the buffer still in hand; a
+ * larger file gets a second full pass over the same fd, so both digests and
+ * the UTF-8 verdict always describe the same bytes.
+ *
  * A short read() of a regular file means end of file; the extra read() that
  * would confirm it (one more syscall per small file) is skipped once the
  * bytes read reach the size fstat() reported.

@@ -17,7 +17,9 @@
  *     cannot be opened or read.
  * Entry types come from d_type; only DT_UNKNOWN costs an fstatat, so listing
  * stays a getdents() loop and stat() happens later, on the worker that opens
- * the file.  One directory fd is open per level of the current path.
+ * the file (relative to a dup of the directory fd the walker hands out with
+ * each file).  One directory fd is open per level of the current path; a
+ * directory's names are kept in one buffer, not one allocation per entry.
  */
 #include "scan_walk.h"
 #include "buf.h"

@@ -13,6 +13,7 @@ PACKAGES=(
   nats-server libnats-dev
   python3 python3-jsonschema
   clang libclang-rt-dev
+  valgrind
 )
 
 missing=()

@@ -60,9 +60,10 @@ typedef struct dsr_artifact {
     uint64_t    dev, ino;
     int64_t     mtime_ns, ctime_ns;
     /* Added for incremental rescans: how the digests were obtained, and 1
-     * when the cache held this file with an unchanged, trusted stat tuple
-     * but the content read now differs (only found when the file is read
-     * anyway: DSR_SCAN_CACHE_REHASH). */
+     * when a non-racy cache entry had this file's size and mtime but the
+     * content read now differs: content changed behind an unchanged stat
+     * tuple, or an mtime restored after an edit (only found when the file
+     * is read anyway: DSR_SCAN_CACHE_REHASH). */
     dsr_cache_use cache_use;
     int           cache_stale;
 } dsr_artifact;
@@ -152,6 +153,13 @@ typedef struct dsr_scan_result {
  * DSR_ENOMEM. */
 int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
 void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
+
+/* Added for large scans: free the present artifacts of r (their strings and
+ * array slots), keeping the absent or unusable ones in order and every count
+ * and field of r unchanged - for callers that have recorded the artifacts and
+ * only need a summary afterwards (`dossier scan` does this before bringing
+ * the projections up to date, to bound peak memory). */
+void dsr_scan_result_drop_present(dsr_scan_result *r);
 
 /* Added for incremental rescans: the feature slug dsr_scan will use for
  * opts (opts->feature_slug, else the basename of the resolved root), so a

@@ -100,6 +100,7 @@ typedef struct dsr_verify_report {
     uint64_t checkpoints[4];   /* per registered projection, in registry order */
     size_t   n_checkpoints;
     uint64_t problems;         /* problems reported (notes not counted) */
+    int      opened;           /* 0: RocksDB refused to open the log (DSR_VERIFY_OPEN) */
     char     node_id[27];      /* "" when missing */
 } dsr_verify_report;
 

@@ -340,6 +340,9 @@ static void test_rehash_ignores_cache_and_flags_stale_entries(void **state)
     }
     fc.e[1].racy = 1;               /* a racy entry proves nothing: never "stale" */
     make_fake(&fc.e[1]);
+    fc.e[4].ctime_ns -= 1;          /* mtime restored after an edit: still stale */
+    fc.e[2].mtime_ns -= 1;          /* a visible mtime change is no staleness */
+    make_fake(&fc.e[2]);
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_REHASH);
     size_t stale = 0;
     for (int i = 0; i <= N_FILES; i++) {

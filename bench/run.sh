@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# bench/run.sh - dossier against the tools users would pick instead.
+#
+# Corpora (generated deterministically under bench/work/, which git ignores;
+# regenerated only when missing):
+#   A: 100,000 files of 256 B - 8 KiB in 100 folders (1 in 4 is Markdown)
+#   B: 8 files x 256 MiB
+#   C: 1,000,000 files of 256 B - 4 KiB in 1,000 folders (--with-c; for
+#      scale and peak memory)
+# Rows, per corpus, on the same tree with the page cache warm:
+#   dossier scan cold         fresh log each run (events durably logged)
+#   dossier scan warm         unchanged tree, scan cache, full emission
+#   dossier scan warm changed unchanged tree, scan cache, --emit changed
+#   dossier index             hash + match, no log
+#   sha256sum                 find | xargs -0 -P$(nproc) sha256sum
+#   openssl                   find | xargs -0 -P$(nproc) openssl dgst -sha256
+#   b3sum                     find | xargs -0 -P$(nproc) b3sum (BLAKE3: a speed reference)
+#   aide                      aide --init, rule = sha256, num_workers = cores
+# Every tool runs RUNS times (default 3) in alternation (round 1: each tool
+# once, round 2: ...), so drifting machine load hits all of them alike; the
+# table shows medians, MiB/s, files/s, the ratio to `dossier scan cold`, and
+# peak RSS of the dossier rows.  Then the issue's targets with the measured
+# ratios.  Markdown table + CSV (with the core count) go to bench/results/.
+#
+# Usage: bench/run.sh [--with-c] [--only A|B|C] [--runs N]
+# Environment: DOSSIER_BIN (default: a Release build in build/bench, built or
+# refreshed here), JOBS (default: nproc).
+# Peers are installed from Debian when missing (apt-get install aide b3sum).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORKDIR=$ROOT/bench/work
+RESULTS=$ROOT/bench/results
+RUNS=3
+JOBS=${JOBS:-$(nproc)}
+WITH_C=0
+ONLY=""
+PY=/usr/bin/python3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --with-c) WITH_C=1 ;;
+    --only) ONLY=$2; shift ;;
+    --runs) RUNS=$2; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# ---- tools -------------------------------------------------------------------
+need_pkgs=()
+command -v aide >/dev/null || need_pkgs+=(aide)
+command -v b3sum >/dev/null || need_pkgs+=(b3sum)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing peers from Debian: ${need_pkgs[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need_pkgs[@]}" >&2
+fi
+BIN=${DOSSIER_BIN:-}
+if [ -z "$BIN" ]; then
+  BIN=$ROOT/build/bench/dossier
+  echo "building Release dossier in build/bench ..." >&2
+  cmake -S "$ROOT" -B "$ROOT/build/bench" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$ROOT/build/bench" -j"$JOBS" --target dossier >/dev/null
+fi
+
+# ---- corpora -----------------------------------------------------------------
+gen_a() {
+  local dir=$WORKDIR/A
+  [ -f "$dir/.complete" ] && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "generating corpus A: 100,000 files ..." >&2
+  $PY - "$dir" 100 1000 256 8192 42 <<'PYEOF'
+import os, random, sys
+root, ndirs, per, lo, hi, seed = sys.argv[1], *map(int, sys.argv[2:])
+rng = random.Random(seed)
+for d in range(ndirs):
+    sub = os.path.join(root, "d%03d" % d)
+    os.mkdir(sub)
+    for i in range(per):
+        n = rng.randint(lo, hi)
+        with open(os.path.join(sub, "f%04d.%s" % (i, "md" if i % 4 == 0 else "bin")), "wb") as f:
+            if i % 4 == 0:   # text artifacts take the UTF-8 check path too
+                f.write((b"# notes %d\n" % i + b"lorem ipsum dolor sit amet " * (hi // 27 + 1))[:n])
+            else:
+                f.write(rng.randbytes(n))
+PYEOF
+  touch "$dir/.complete"
+}
+gen_b() {
+  local dir=$WORKDIR/B
+  [ -f "$dir/.complete" ] && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "generating corpus B: 8 x 256 MiB ..." >&2
+  $PY - "$dir" <<'PYEOF'
+import os, random, sys
+root = sys.argv[1]
+for i in range(1, 9):
+    rng = random.Random(1000 + i)
+    with open(os.path.join(root, "blob%d.bin" % i), "wb") as f:
+        for _ in range(256):
+            f.write(rng.randbytes(1 << 20))
+PYEOF
+  touch "$dir/.complete"
+}
+gen_c() {
+  local dir=$WORKDIR/C
+  [ -f "$dir/.complete" ] && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "generating corpus C: 1,000,000 files (a few minutes) ..." >&2
+  $PY - "$dir" 1000 1000 256 4096 7 <<'PYEOF'
+import os, random, sys
+root, ndirs, per, lo, hi, seed = sys.argv[1], *map(int, sys.argv[2:])
+rng = random.Random(seed)
+blob = rng.randbytes(1 << 20)
+for d in range(ndirs):
+    sub = os.path.join(root, "d%04d" % d)
+    os.mkdir(sub)
+    for i in range(per):
+        n = rng.randint(lo, hi)
+        off = rng.randint(0, len(blob) - n)
+        with open(os.path.join(sub, "f%04d.bin" % i), "wb") as f:
+            f.write(blob[off:off + n])
+PYEOF
+  touch "$dir/.complete"
+}
+
+corpora=()
+case $ONLY in
+  "") corpora=(A B); [ "$WITH_C" = 1 ] && corpora+=(C) ;;
+  A|B|C) corpora=("$ONLY") ;;
+  *) echo "bench/run.sh: --only takes A, B or C" >&2; exit 2 ;;
+esac
+for c in "${corpora[@]}"; do "gen_${c,,}"; done
+
+# ---- measuring -----------------------------------------------------------------
+mkdir -p "$RESULTS" "$WORKDIR/logs"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RAW=$(mktemp)
+TIMES=$(mktemp)
+trap 'rm -f "$RAW" "$TIMES"' EXIT
+warm_cache() { find "$1" -type f ! -name .complete -print0 | xargs -0 cat > /dev/null; }
+
+# measure CORPUS TOOL ROUND CMD: one timed run; appends a raw record
+measure() {
+  local corpus=$1 tool=$2 round=$3 cmd=$4
+  if ! /usr/bin/time -o "$TIMES" -f '%e %U %S %M' bash -c "$cmd" > /dev/null 2> "$WORKDIR/logs/last.err"; then
+    # exit 1 of dossier means "incomplete", not failure (no manifest here: never)
+    echo "command failed: $cmd" >&2; cat "$WORKDIR/logs/last.err" >&2; exit 1
+  fi
+  read -r w u s m < "$TIMES"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$corpus" "$tool" "$round" "$w" "$u" "$s" "$m" >> "$RAW"
+}
+
+aide_conf() {  # corpus dir -> config path
+  local conf=$WORKDIR/logs/aide-$2.conf
+  cat > "$conf" <<EOF
+database_out=file:$WORKDIR/logs/aide-$2.db
+gzip_dbout=no
+num_workers=$JOBS
+log_level=error
+report_level=minimal
+R = sha256
+$1 R
+!$1/\.complete\$
+EOF
+  echo "$conf"
+}
+
+for corpus in "${corpora[@]}"; do
+  dir=$WORKDIR/$corpus
+  logs=$WORKDIR/logs/$corpus
+  rm -rf "$logs"; mkdir -p "$logs"
+  nflag=""; [ "$corpus" = B ] && nflag="-n 1"     # one 256 MiB file per process
+  conf=$(aide_conf "$dir" "$corpus")
+  declare -A CMD=(
+    [scan_cold]="rm -rf '$logs/cold' && '$BIN' scan '$dir' --log '$logs/cold' --jobs $JOBS -q"
+    [scan_warm]="'$BIN' scan '$dir' --log '$logs/warm' --jobs $JOBS -q"
+    [scan_warm_changed]="'$BIN' scan '$dir' --log '$logs/changed' --jobs $JOBS -q --emit changed"
+    [index]="'$BIN' index '$dir' --jobs $JOBS -q"
+    [sha256sum]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag sha256sum"
+    [openssl]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag openssl dgst -sha256"
+    [b3sum]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag b3sum"
+    [aide]="rm -f '$WORKDIR/logs/aide-$corpus.db' && aide --init -c '$conf'"
+  )
+  tools=(scan_cold scan_warm scan_warm_changed index sha256sum openssl b3sum aide)
+  [ "$corpus" = C ] && tools=(scan_cold scan_warm scan_warm_changed index sha256sum)
+  echo "corpus $corpus: warming the page cache and the warm logs ..." >&2
+  warm_cache "$dir"
+  "$BIN" scan "$dir" --log "$logs/warm" --jobs "$JOBS" -q
+  "$BIN" scan "$dir" --log "$logs/changed" --jobs "$JOBS" -q
+  for round in $(seq 1 "$RUNS"); do
+    for tool in "${tools[@]}"; do
+      echo "  $corpus round $round: $tool" >&2
+      measure "$corpus" "$tool" "$round" "${CMD[$tool]}"
+    done
+  done
+  files=$(find "$dir" -type f ! -name .complete | wc -l)
+  bytes=$(find "$dir" -type f ! -name .complete -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')
+  printf '%s\t%s\t%s\n' "$corpus" "$files" "$bytes" >> "$RAW.sizes"
+  rm -rf "$logs"
+done
+
+# ---- report --------------------------------------------------------------------
+CSV=$RESULTS/run-$STAMP.csv
+MD=$RESULTS/run-$STAMP.md
+$PY - "$RAW" "$RAW.sizes" "$CSV" "$MD" "$JOBS" "$(nproc)" "$RUNS" <<'PYEOF'
+import collections, statistics, sys
+raw, sizes_p, csv_p, md_p, jobs, cores, runs = sys.argv[1:]
+rows = collections.defaultdict(list)
+order = []
+for line in open(raw):
+    c, tool, rnd, w, u, s, m = line.rstrip("\n").split("\t")
+    if (c, tool) not in rows:
+        order.append((c, tool))
+    rows[(c, tool)].append((float(w), float(u) + float(s), int(m)))
+sizes = {}
+for line in open(sizes_p):
+    c, f, b = line.split("\t")
+    sizes[c] = (int(f), int(b))
+label = {"scan_cold": "dossier scan cold (fresh log)",
+         "scan_warm": "dossier scan warm (cache, full emission)",
+         "scan_warm_changed": "dossier scan warm --emit changed",
+         "index": "dossier index", "sha256sum": "find \\| xargs -P sha256sum",
+         "openssl": "find \\| xargs -P openssl dgst -sha256",
+         "b3sum": "find \\| xargs -P b3sum (BLAKE3)", "aide": "aide --init (sha256)"}
+med = {}
+out = []
+csv = ["corpus,tool,files,bytes,runs_s,median_s,cpu_median_s,mib_per_s,files_per_s,"
+       "ratio_to_scan_cold,peak_rss_mb,jobs,cores"]
+for c in dict.fromkeys(k[0] for k in order):
+    f, b = sizes[c]
+    out.append("")
+    out.append("Corpus %s: %d files, %.1f MiB" % (c, f, b / 1048576))
+    out.append("")
+    out.append("| tool | median s | CPU s | MiB/s | files/s | × scan cold | peak RSS MB |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    cold = statistics.median(w for w, _, _ in rows[(c, "scan_cold")])
+    for (cc, tool) in order:
+        if cc != c:
+            continue
+        ws = [w for w, _, _ in rows[(c, tool)]]
+        cpus = [x for _, x, _ in rows[(c, tool)]]
+        t = statistics.median(ws)
+        med[(c, tool)] = t
+        rss = max(m for _, _, m in rows[(c, tool)]) / 1024
+        rss_s = "%.0f" % rss if tool in ("scan_cold", "scan_warm", "scan_warm_changed", "index") else ""
+        out.append("| %s | %.2f | %.2f | %.0f | %.0f | %.2f | %s |" % (
+            label[tool], t, statistics.median(cpus), b / 1048576 / t, f / t, t / cold, rss_s))
+        csv.append("%s,%s,%d,%d,%s,%.3f,%.3f,%.1f,%.0f,%.3f,%.1f,%s,%s" % (
+            c, tool, f, b, " ".join("%.2f" % w for w in ws), t, statistics.median(cpus),
+            b / 1048576 / t, f / t, t / cold, rss, jobs, cores))
+out.append("")
+out.append("Targets (ratios of medians):")
+out.append("")
+out.append("| target | measured | goal | met |")
+out.append("|---|---:|---:|---|")
+def tgt(name, val, goal, le=True):
+    if val is None:
+        return
+    ok = val <= goal if le else val >= goal
+    out.append("| %s | %.3f | %s %.2f | %s |" % (name, val, "≤" if le else "≥", goal,
+                                                "yes" if ok else "**no**"))
+def ratio(a, b):
+    return med[a] / med[b] if a in med and b in med else None
+tgt("A: scan cold / parallel sha256sum", ratio(("A", "scan_cold"), ("A", "sha256sum")), 0.5)
+tgt("A: scan cold / AIDE", ratio(("A", "scan_cold"), ("A", "aide")), 0.2)
+if ("B", "scan_cold") in med and ("B", "openssl") in med:
+    tgt("B: scan throughput / parallel openssl throughput",
+        med[("B", "openssl")] / med[("B", "scan_cold")], 0.9, le=False)
+tgt("A: scan warm / scan cold", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0.4)
+tgt("A: scan warm --emit changed / scan cold",
+    ratio(("A", "scan_warm_changed"), ("A", "scan_cold")), 0.1)
+if ("C", "scan_cold") in rows:
+    peak = max(m for k in rows if k[0] == "C" and k[1].startswith("scan")
+               for _, _, m in rows[k]) / 1024
+    out.append("| C: peak RSS of dossier scan (MB) | %.0f | < 500 | %s |" % (
+        peak, "yes" if peak < 500 else "**no**"))
+out.append("")
+out.append("%s cores, --jobs %s, median of %s runs in alternation, page cache warm." % (
+    cores, jobs, runs))
+text = "\n".join(out) + "\n"
+open(md_p, "w").write(text)
+open(csv_p, "w").write("\n".join(csv) + "\n")
+print(text)
+PYEOF
+rm -f "$RAW.sizes"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Markdown: $MD"
+echo "CSV:      $CSV"

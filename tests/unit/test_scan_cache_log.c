@@ -1,0 +1,394 @@
+/*
+ * test_scan_cache_log.c - the scan cache stored in the log
+ * (dossier/scan_cache.h) and how dsr_record_scan maintains it and emits
+ * changed-mode runs: lookups are a merge join in walk order, files gone
+ * become stale and are deleted, entries are written only for hashes the log
+ * records, racy entries are flagged, and --emit changed emits only what
+ * changed plus removals.  Single-threaded (no dsr_scan here).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "dossier/log.h"
+#include "dossier/record.h"
+#include "dossier/scan_cache.h"
+
+typedef struct fixture {
+    char    *dir;
+    dsr_log *log;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char tmpl[] = "/tmp/dossier-sclog-XXXXXX";
+    if (!f || !mkdtemp(tmpl))
+        return -1;
+    f->dir = strdup(tmpl);
+    dsr_err err;
+    if (dsr_log_open(&f->log, f->dir, 0, &err))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    dsr_log_close(f->log);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f->dir);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static dsr_scan_cached entry(uint64_t ino, unsigned char fill)
+{
+    dsr_scan_cached e;
+    memset(&e, 0, sizeof e);
+    e.dev = 7;
+    e.ino = ino;
+    e.size = 100 + ino;
+    e.mtime_ns = 1500000000000000000LL + (int64_t)ino;
+    e.ctime_ns = e.mtime_ns + 1;
+    e.xxh3_high = ino * 3;
+    e.xxh3_low = ino * 5;
+    memset(e.sha256, fill, 32);
+    return e;
+}
+
+static void put_entries(fixture *f, const char *feature, const char *const *paths, size_t n)
+{
+    dsr_log_batch *b = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        dsr_scan_cached e = entry(i + 1, (unsigned char)(i + 1));
+        assert_int_equal(dsr_scan_cache_put(b, feature, paths[i], &e, &err), 0);
+    }
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+}
+
+static int count_entries_cb(void *ud, const char *feature, const char *rel,
+                            const dsr_scan_cached *v)
+{
+    (void)feature; (void)rel; (void)v;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static size_t count_entries(fixture *f, const char *feature)
+{
+    size_t n = 0;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_each(f->log, feature, count_entries_cb, &n, &err), 0);
+    return n;
+}
+
+static void test_lookup_merge_join_follows_walk_order(void **state)
+{
+    fixture *f = *state;
+    /* byte order of plain paths would put "a-b" and "a.txt" before "a/b" */
+    static const char *const paths[] = { "a/b", "a/c/d", "a-b", "a.txt", "ab/c", "b" };
+    put_entries(f, "feat", paths, 6);
+    static const char *const other[] = { "a/b" };
+    put_entries(f, "feat2", other, 1);   /* another feature's entries stay invisible */
+    dsr_scan_cache *c = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_open(f->log, "feat", &c, &err), 0);
+    dsr_scan_cached out;
+    /* the scanner's walk order: a/..., a-b, a.txt, ab/..., (b is gone) */
+    assert_int_equal(dsr_scan_cache_lookup(c, "a/b", &out), 1);
+    assert_int_equal(out.ino, 1);
+    assert_int_equal(dsr_scan_cache_lookup(c, "a/bb", &out), 0);
+    assert_int_equal(dsr_scan_cache_lookup(c, "a/c/d", &out), 1);
+    assert_int_equal(out.ino, 2);
+    assert_int_equal(dsr_scan_cache_lookup(c, "a-b", &out), 1);
+    assert_int_equal(out.ino, 3);
+    assert_int_equal(dsr_scan_cache_lookup(c, "a.txt", &out), 1);
+    assert_int_equal(out.ino, 4);
+    assert_int_equal(dsr_scan_cache_lookup(c, "ab/c", &out), 1);
+    assert_int_equal(out.ino, 5);
+    assert_int_equal(out.size, 105);
+    assert_int_equal(out.sha256[31], 5);
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    assert_int_equal(dsr_scan_cache_stale_count(c), 1);
+    assert_string_equal(dsr_scan_cache_stale_at(c, 0), "b");
+    assert_int_equal(dsr_scan_cache_hits(c), 5);
+    dsr_scan_cache_free(c);
+}
+
+static void test_out_of_order_lookup_falls_back_to_a_point_read(void **state)
+{
+    fixture *f = *state;
+    static const char *const paths[] = { "x/1", "x/2", "y" };
+    put_entries(f, "feat", paths, 3);
+    dsr_scan_cache *c = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_open(f->log, "feat", &c, &err), 0);
+    dsr_scan_cached out;
+    assert_int_equal(dsr_scan_cache_lookup(c, "y", &out), 1);
+    assert_int_equal(dsr_scan_cache_lookup(c, "x/2", &out), 1);
+    assert_int_equal(out.ino, 2);
+    assert_int_equal(dsr_scan_cache_lookup(c, "x/0", &out), 0);
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    dsr_scan_cache_free(c);
+}
+
+static void test_entry_is_racy_when_mtime_is_near_the_scan_start(void **state)
+{
+    (void)state;
+    dsr_artifact a;
+    memset(&a, 0, sizeof a);
+    memset(a.sha256, 'a', 64);
+    a.sha256[0] = '0';
+    a.sha256[1] = 'f';
+    int64_t start = 1700000000000000000LL;
+    dsr_scan_cached e;
+    a.mtime_ns = start - DSR_SCAN_CACHE_RACY_NS - 1;
+    dsr_scan_cache_entry_of(&a, start, &e);
+    assert_false(e.racy);
+    assert_int_equal(e.sha256[0], 0x0f);
+    assert_int_equal(e.sha256[1], 0xaa);
+    a.mtime_ns = start - DSR_SCAN_CACHE_RACY_NS;        /* within the granularity */
+    dsr_scan_cache_entry_of(&a, start, &e);
+    assert_true(e.racy);
+    a.mtime_ns = start + 5;                              /* modified during the scan */
+    dsr_scan_cache_entry_of(&a, start, &e);
+    assert_true(e.racy);
+}
+
+/* ---- recording ---------------------------------------------------------------- */
+
+static char keys[8][32], paths_[8][32];
+
+static void art(dsr_artifact *a, int i, char hash_fill, dsr_cache_use use)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(keys[i], sizeof keys[i], "path:f%d.bin", i);
+    snprintf(paths_[i], sizeof paths_[i], "f%d.bin", i);
+    a->artifact_key = keys[i];
+    a->relative_path = paths_[i];
+    a->artifact_class = "evidence";
+    a->present = 1;
+    memset(a->sha256, hash_fill, 64);
+    a->size_bytes = 10 + (uint64_t)i;
+    a->dev = 1;
+    a->ino = 100 + (uint64_t)i;
+    a->mtime_ns = 1500000000000000000LL;
+    a->ctime_ns = a->mtime_ns;
+    a->cache_use = use;
+}
+
+static dsr_scan_result result(dsr_artifact *arts, size_t n)
+{
+    dsr_scan_result r;
+    memset(&r, 0, sizeof r);
+    r.feature_slug = "feat";
+    r.artifacts = arts;
+    r.n_artifacts = n;
+    r.started_ns = 1700000000000000000LL;
+    for (size_t i = 0; i < n; i++)
+        r.n_present += arts[i].present != 0;
+    return r;
+}
+
+static void test_record_writes_entries_only_for_recorded_hashes(void **state)
+{
+    fixture *f = *state;
+    dsr_artifact arts[5];
+    art(&arts[0], 0, 'a', DSR_CACHE_MISS);     /* hashed now: written */
+    art(&arts[1], 1, 'b', DSR_CACHE_XXH3);     /* new stat tuple: written */
+    art(&arts[2], 2, 'c', DSR_CACHE_STAT);     /* unchanged: not rewritten */
+    art(&arts[3], 3, 'd', DSR_CACHE_MISS);
+    arts[3].artifact_class = "bogus";          /* refused by the emitter: never cached */
+    art(&arts[4], 4, 'e', DSR_CACHE_MISS);
+    arts[4].present = 0;                       /* became unusable: its entry goes */
+    arts[4].reason = DSR_REASON_INVALID_FORMAT;
+    static const char *const old[] = { "f4.bin" };
+    put_entries(f, "feat", old, 1);
+    dsr_scan_cache *c = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_open(f->log, "feat", &c, &err), 0);
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    assert_int_equal(dsr_scan_cache_stale_count(c), 1);   /* nothing looked up */
+    dsr_scan_result r = result(arts, 5);
+    dsr_record_opts o = { .cache = c };
+    dsr_record_stats st;
+    assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_ESCHEMA);
+    assert_false(st.completed);
+    dsr_scan_cache_free(c);
+    dsr_scan_cached e;
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f0.bin", &e, &err), 0);
+    assert_int_equal(e.ino, 100);
+    assert_int_equal(e.size, 10);
+    assert_int_equal(e.sha256[0], 0xaa);
+    assert_false(e.racy);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f1.bin", &e, &err), 0);
+    assert_int_equal(e.sha256[0], 0xbb);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f2.bin", &e, &err), DSR_ENOTFOUND);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f3.bin", &e, &err), DSR_ENOTFOUND);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f4.bin", &e, &err), DSR_ENOTFOUND);
+    assert_int_equal(count_entries(f, "feat"), 2);
+    assert_int_equal(st.cache_put, 2);
+}
+
+static void test_record_deletes_stale_entries_of_files_gone(void **state)
+{
+    fixture *f = *state;
+    static const char *const old[] = { "f0.bin", "gone/one", "gone/two" };
+    put_entries(f, "feat", old, 3);
+    dsr_scan_cache *c = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_open(f->log, "feat", &c, &err), 0);
+    dsr_scan_cached out;
+    assert_int_equal(dsr_scan_cache_lookup(c, "f0.bin", &out), 1);
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    assert_int_equal(dsr_scan_cache_stale_count(c), 2);
+    dsr_artifact arts[1];
+    art(&arts[0], 0, 'a', DSR_CACHE_STAT);
+    dsr_scan_result r = result(arts, 1);
+    dsr_record_opts o = { .cache = c, .batch_events = 1 };
+    dsr_record_stats st;
+    assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
+    assert_true(st.completed);
+    assert_int_equal(st.cache_del, 2);
+    dsr_scan_cache_free(c);
+    assert_int_equal(count_entries(f, "feat"), 1);
+}
+
+static void test_record_refuses_a_cache_of_another_feature(void **state)
+{
+    fixture *f = *state;
+    dsr_scan_cache *c = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan_cache_open(f->log, "other", &c, &err), 0);
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    dsr_artifact arts[1];
+    art(&arts[0], 0, 'a', DSR_CACHE_MISS);
+    dsr_scan_result r = result(arts, 1);
+    dsr_record_opts o = { .cache = c };
+    dsr_record_stats st;
+    assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_EINVAL);
+    assert_int_equal(dsr_log_head(f->log), 0);
+    dsr_scan_cache_free(c);
+}
+
+/* Events of the log by type; the completion payload's emit_mode/removed_count. */
+static void tally(fixture *f, int counts[DSR_EV_COUNT], char *mode, size_t mode_n,
+                  int64_t *removed_count)
+{
+    dsr_err err;
+    dsr_log_iter *it = NULL;
+    assert_int_equal(dsr_log_iter_events(f->log, 1, &it, &err), 0);
+    const void *k, *v;
+    size_t kl, vl;
+    memset(counts, 0, sizeof(int) * DSR_EV_COUNT);
+    while (dsr_log_iter_next(it, &k, &kl, &v, &vl, &err) == 1) {
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        dsr_envelope env;
+        assert_int_equal(dsr_record_decode(v, vl, &u, &env, &err), 0);
+        counts[env.type]++;
+        if (env.type == DSR_EV_SCAN_COMPLETED) {
+            const msgpack_object_map *m = &env.payload->via.map;
+            for (uint32_t i = 0; i < m->size; i++) {
+                const msgpack_object *key = &m->ptr[i].key, *val = &m->ptr[i].val;
+                if (key->via.str.size == 9 && !memcmp(key->via.str.ptr, "emit_mode", 9))
+                    snprintf(mode, mode_n, "%.*s", (int)val->via.str.size, val->via.str.ptr);
+                if (key->via.str.size == 13 && !memcmp(key->via.str.ptr, "removed_count", 13))
+                    *removed_count = val->via.i64;
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+    }
+    dsr_log_iter_free(it);
+}
+
+static void test_changed_mode_emits_new_changed_and_removed_only(void **state)
+{
+    fixture *f = *state;
+    dsr_artifact arts[4];
+    art(&arts[0], 0, 'a', DSR_CACHE_STAT);   /* unchanged */
+    art(&arts[1], 1, 'b', DSR_CACHE_MISS);   /* content changed */
+    art(&arts[2], 2, 'c', DSR_CACHE_MISS);   /* new */
+    art(&arts[3], 3, 'd', DSR_CACHE_MISS);   /* class changed (manifest edit) */
+    char ha[65], hb_old[65], hd[65];
+    memset(ha, 'a', 64); ha[64] = '\0';
+    memset(hb_old, '1', 64); hb_old[64] = '\0';
+    memset(hd, 'd', 64); hd[64] = '\0';
+    dsr_record_prev prev[4] = {
+        { "path:f0.bin", "f0.bin", "evidence", ha, 0 },
+        { "path:f1.bin", "f1.bin", "evidence", hb_old, 0 },
+        { "path:f3.bin", "f3.bin", "output", hd, 0 },
+        { "path:old.bin", "old.bin", "evidence", ha, 0 },   /* gone */
+    };
+    dsr_scan_result r = result(arts, 4);
+    dsr_record_opts o = { .emit_changed = 1, .prev = prev, .n_prev = 4 };
+    dsr_record_stats st;
+    dsr_err err;
+    assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
+    assert_true(st.completed);
+    assert_int_equal(st.indexed, 3);
+    assert_int_equal(st.unchanged, 1);
+    assert_int_equal(st.removed, 1);
+    int counts[DSR_EV_COUNT];
+    char mode[16] = "";
+    int64_t removed = -1;
+    tally(f, counts, mode, sizeof mode, &removed);
+    assert_int_equal(counts[DSR_EV_ARTIFACT_INDEXED], 3);
+    assert_int_equal(counts[DSR_EV_ARTIFACT_REMOVED], 1);
+    assert_int_equal(counts[DSR_EV_SCAN_COMPLETED], 1);
+    assert_string_equal(mode, "changed");
+    assert_int_equal(removed, 1);
+}
+
+static void test_changed_mode_removes_artifacts_that_became_unusable(void **state)
+{
+    fixture *f = *state;
+    dsr_artifact arts[2];
+    art(&arts[0], 0, 'a', DSR_CACHE_STAT);
+    art(&arts[1], 1, 'b', DSR_CACHE_MISS);
+    arts[1].present = 0;                     /* optional, now invalid UTF-8 */
+    arts[1].reason = DSR_REASON_INVALID_FORMAT;
+    char ha[65], hb[65];
+    memset(ha, 'a', 64); ha[64] = '\0';
+    memset(hb, 'b', 64); hb[64] = '\0';
+    dsr_record_prev prev[2] = {
+        { "path:f0.bin", "f0.bin", "evidence", ha, 0 },
+        { "path:f1.bin", "f1.bin", "evidence", hb, 0 },
+    };
+    dsr_scan_result r = result(arts, 2);
+    dsr_record_opts o = { .emit_changed = 1, .prev = prev, .n_prev = 2 };
+    dsr_record_stats st;
+    dsr_err err;
+    assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
+    assert_int_equal(st.indexed, 0);
+    assert_int_equal(st.removed, 1);
+    assert_int_equal(st.missing, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lookup_merge_join_follows_walk_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_order_lookup_falls_back_to_a_point_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_is_racy_when_mtime_is_near_the_scan_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_writes_entries_only_for_recorded_hashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_deletes_stale_entries_of_files_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_refuses_a_cache_of_another_feature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_mode_emits_new_changed_and_removed_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_mode_removes_artifacts_that_became_unusable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
