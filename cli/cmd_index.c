@@ -46,6 +46,9 @@ static const char usage_text[] =
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
 "  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
+"  -v, --verbose        more diagnostics on stderr\n"
+"  --list-skipped       warn about every skipped entry (default: the first 5\n"
+"                       and a count of the rest)\n"
 "                       (errors only); the progress line (files, bytes, rate,\n"
 "                       ETA) is only drawn when stderr is a terminal\n"
 "  -h, --help           show this help\n"
@@ -90,13 +93,16 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
         { "feature", required_argument, NULL, OPT_FEATURE },
         { "jobs", required_argument, NULL, OPT_JOBS },
         { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "list-skipped", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    int verbose = 0;
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_MANIFEST:     o->manifest_path = optarg; break;
         case OPT_MISSION_TYPE: o->mission_type = optarg; break;
@@ -107,11 +113,14 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
                 return cli_usage("index", "--jobs: '%s' is not a number from 1 to 1024", optarg);
             break;
         case 'q': *quiet = 1; break;
+        case 'v': verbose++; break;
+        case 'L': o->list_skipped = 1; break;
         case 'h': *help = 1; return DSR_EXIT_OK;
         default:
             return cli_usage("index", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    cli_apply_verbosity(*quiet, verbose);
     if (optind != argc - 1)
         return cli_usage("index", optind >= argc ? "missing MISSION_DIR"
                                                  : "exactly one MISSION_DIR expected");
@@ -237,14 +246,12 @@ static void human_bytes(uint64_t n, char *out, size_t sz)
 
 static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, double secs)
 {
-    for (size_t i = 0; i < r->n_warnings; i++)
-        fprintf(stderr, "dossier index: warning: %s: %s\n", r->warnings[i].path,
-                r->warnings[i].message);
+    cli_report_skipped("index", r, o->list_skipped);
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         if (a->present)
             continue;
-        fprintf(stderr, "dossier index: %s %s: %s (%s)%s%s\n",
+        fprintf(stderr, "dossier: index: %s %s: %s (%s)%s%s\n",
                 a->required ? "required" : "optional", a->relative_path,
                 dsr_reason_name(a->reason), a->artifact_key,
                 a->reason_detail ? ": " : "", a->reason_detail ? a->reason_detail : "");
@@ -252,7 +259,7 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
     char bytes[32];
     human_bytes(r->bytes_hashed, bytes, sizeof bytes);
     fprintf(stderr,
-            "dossier index: %s: %zu artifacts (%zu present); required %zu/%zu present",
+            "dossier: index: %s: %zu artifacts (%zu present); required %zu/%zu present",
             r->feature_slug, r->n_artifacts, r->n_present, r->n_required_present, r->n_required);
     if (r->has_manifest)
         fprintf(stderr, "; optional manifest entries absent: %zu", r->n_optional_absent);

@@ -60,6 +60,9 @@ static const char usage_text[] =
 "                       never changes the exit status). Endpoints saved with\n"
 "                       'dossier endpoint add --auto' are tried without it.\n"
 "  -q, --quiet          print nothing but errors (and no progress line)\n"
+"  -v, --verbose        more diagnostics on stderr\n"
+"  --list-skipped       warn about every skipped entry (default: the first 5\n"
+"                       and a count of the rest)\n"
 "  -h, --help           show this help\n"
 "\n"
 "Incremental rescans: the log keeps a scan cache per feature and path (stat\n"
@@ -119,13 +122,16 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
         { "deliver", no_argument, NULL, OPT_DELIVER },
         { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "list-skipped", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    int verbose = 0;
+    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
         case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
@@ -151,6 +157,8 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         case OPT_VERIFY_CACHE: c->verify_cache = 1; break;
         case OPT_DELIVER: c->deliver = 1; break;
         case 'q':        c->quiet = 1; break;
+        case 'v':        verbose++; break;
+        case 'L':        c->scan.list_skipped = 1; break;
         case 'h':        fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("scan", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -160,6 +168,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         return cli_usage("scan", optind >= argc ? "missing MISSION_DIR"
                                                 : "exactly one MISSION_DIR is expected");
     c->scan.mission_dir = argv[optind];
+    cli_apply_verbosity(c->quiet, verbose);
     return 0;
 }
 
@@ -173,7 +182,7 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
     printf("  artifacts     %zu present, %zu required (%zu missing), %zu optional present\n",
            r->n_present, r->n_required, r->n_required_missing, r->n_optional_present);
     if (r->n_warnings)
-        printf("  skipped       %zu entr%s (run 'dossier index' to list them)\n",
+        printf("  skipped       %zu entr%s (listed on stderr; --list-skipped for all)\n",
                r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
     printf("  completeness  %s\n", !r->has_manifest ? "unknown"
                                    : r->n_required_missing ? "incomplete" : "complete");
@@ -386,6 +395,7 @@ int cmd_scan(int argc, char **argv)
     dsr_err ignore;
     (void)dsr_replay_snapshot_get(log, r->feature_slug, NULL, 0, &snap, &ignore);
     (void)dsr_replay_drift_get(log, r->feature_slug, &drift, &ignore);
+    cli_report_skipped("scan", r, c.scan.list_skipped);
     if (c.json)
         print_json(&c, r, &st, snap, drift, logdir);
     else if (!c.quiet)

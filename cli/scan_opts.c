@@ -51,3 +51,22 @@ void cli_scan_opts_free(cli_scan_opts *o)
     dsr_manifest_free(o->manifest);
     o->manifest = NULL;
 }
+
+void cli_report_skipped(const char *cmd, const dsr_scan_result *r, int list_all)
+{
+    size_t shown = list_all ? r->n_warnings
+                 : r->n_warnings < CLI_SKIPPED_SAMPLE ? r->n_warnings : CLI_SKIPPED_SAMPLE;
+    for (size_t i = 0; i < shown; i++)
+        cli_warn(cmd, "warning: %s: %s", r->warnings[i].path, r->warnings[i].message);
+    if (shown < r->n_warnings)
+        cli_warn(cmd, "... and %zu more skipped entr%s (--list-skipped lists them all)",
+                 r->n_warnings - shown, r->n_warnings - shown == 1 ? "y" : "ies");
+}
+
+void cli_apply_verbosity(int quiet, int verbose)
+{
+    if (quiet)
+        cli_cfg.level = CLI_LEVEL_ERROR;
+    while (verbose-- > 0 && cli_cfg.level < CLI_LEVEL_DEBUG)
+        cli_cfg.level++;
+}

@@ -15,6 +15,7 @@ typedef struct cli_scan_opts {
     const char   *step;            /* --step */
     const char   *feature;         /* --feature */
     unsigned      jobs;            /* --jobs, 0 = cores */
+    int           list_skipped;    /* --list-skipped: every skipped entry, not a sample */
     dsr_manifest *manifest;        /* loaded by cli_scan_load_manifest */
 } cli_scan_opts;
 
@@ -24,5 +25,16 @@ int  cli_scan_load_manifest(cli_scan_opts *o, const char *cmd);
 /* Parses a --jobs value (1..1024); returns 0 or -1. */
 int  cli_parse_jobs(const char *s, unsigned *out);
 void cli_scan_opts_free(cli_scan_opts *o);
+
+/* How many skipped entries are shown before the rest is only counted. */
+#define CLI_SKIPPED_SAMPLE 5
+
+/* Report the entries the scan skipped (symlink loops, FIFOs, unreadable
+ * names...) as warnings on stderr: all of them with list_all, else the first
+ * CLI_SKIPPED_SAMPLE and a count of the rest.  Honours -q / DOSSIER_LOG_LEVEL. */
+void cli_report_skipped(const char *cmd, const dsr_scan_result *r, int list_all);
+
+/* Apply -q / -v given to a command to the process-wide verbosity. */
+void cli_apply_verbosity(int quiet, int verbose);
 
 #endif

@@ -19,7 +19,9 @@ typedef enum dsr_hash_status {
     DSR_HASH_OK = 0,         /* digests, size and stat tuple are filled */
     DSR_HASH_OPEN_FAILED,    /* open() failed; errnum says why (ENOENT: vanished) */
     DSR_HASH_NOT_REGULAR,    /* the name no longer refers to a regular file */
-    DSR_HASH_READ_FAILED     /* fstat() or read() failed; errnum says why */
+    DSR_HASH_READ_FAILED,    /* fstat() or read() failed; errnum says why */
+    DSR_HASH_CHANGED         /* size, mtime or ctime moved during the read, and
+                                again during the one re-read: no digest */
 } dsr_hash_status;
 
 typedef struct dsr_hash_out {
@@ -48,6 +50,9 @@ void        dsr_hasher_free(dsr_hasher *h);      /* NULL is fine */
 
 /* Open path relative to dirfd (never following a final symlink, never
  * blocking on a FIFO), hash its content in one streaming pass and fill out.
+ * The file is fstat()ed before and after the read; if its size, mtime or
+ * ctime moved (or the bytes read differ from the size), it is read once more,
+ * and a second change gives DSR_HASH_CHANGED instead of a mixed digest.
  * check_utf8: also validate the bytes as UTF-8.
  * Returns 0 (look at out->status) or a negative DSR_E* code when the digest
  * machinery itself fails (then err says why). */

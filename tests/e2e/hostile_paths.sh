@@ -77,7 +77,7 @@ timeout 300 "$BIN" scan "$m" --log "$log" --jobs 2 2> "$WORK/err" > "$WORK/out" 
 [ "$rc" -eq 0 ] || { tail -20 "$WORK/err"; fail "scan exit $rc"; }
 # `scan` counts the skipped entries; `index` names each one on stderr.
 rc=0
-timeout 300 "$BIN" index "$m" --jobs 2 > /dev/null 2> "$WORK/err" || rc=$?
+timeout 300 "$BIN" index "$m" --jobs 2 --list-skipped > /dev/null 2> "$WORK/err" || rc=$?
 [ "$rc" -eq 0 ] || { tail -20 "$WORK/err"; fail "index exit $rc"; }
 nwarn=$(grep -ac "warning:" "$WORK/err" || true)
 grep -aq "skipped *$nwarn entr" "$WORK/out" || { cat "$WORK/out"; fail "scan does not count the $nwarn skipped entries"; }
