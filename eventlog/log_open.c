@@ -614,6 +614,51 @@ out:
     return rc;
 }
 
+/* A writer flushes its memtables when it closes, once its WAL holds more than
+ * FLUSH_ON_CLOSE_BYTES.  Nothing here is needed for durability (every batch
+ * was already fsync'd to the WAL); it spares the next open -- every reader and
+ * the next scan -- from replaying a large WAL.  Measured on a 100k-artifact
+ * log (2 cores): `dossier status` after a scan 0.91 s -> 0.12 s; warm rescans
+ * 2.1 s -> 1.5-1.7 s.  Small sessions keep their WAL: replaying it is cheaper
+ * than writing table files.  Errors are ignored: the WAL still holds it all. */
+#define FLUSH_ON_CLOSE_BYTES (4u << 20)
+
+/* Bytes of write-ahead log files ("*.log") in the log folder: what the next
+ * open would replay. */
+static uint64_t wal_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        struct stat st;
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".log") &&
+            fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+static void flush_on_close(dsr_log *log)
+{
+    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
+        return;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    if (!fo)
+        return;
+    rocksdb_flushoptions_set_wait(fo, 1);
+    for (size_t i = 0; i < log->n_cfs; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(log->db, fo, log->cfs[i].h, &e);
+        free(e);
+    }
+    rocksdb_flushoptions_destroy(fo);
+}
+
 static void close_db(dsr_log *log)
 {
     log_cf_destroy_all(log);
@@ -709,6 +754,7 @@ void dsr_log_close(dsr_log *log)
     if (log->batch.active)
         dsr_log_batch_abort(&log->batch);
     log_batch_release(&log->batch);
+    flush_on_close(log);
     close_db(log);
     if (log->opts)
         rocksdb_options_destroy(log->opts);

@@ -34,6 +34,11 @@
  * A short read() of a regular file means end of file; the extra read() that
  * would confirm it (one more syscall per small file) is skipped once the
  * bytes read reach the size fstat() reported.
+ *
+ * Invariant: a digest is only reported for bytes read while the file's size,
+ * mtime and ctime stayed put (fstat() before and after the read, one re-read
+ * allowed); otherwise the status is DSR_HASH_CHANGED.  The cost on the small
+ * file path is one extra fstat().
  */
 #include "hash_file.h"
 #include "utf8.h"
@@ -204,6 +209,59 @@ static int sha_final(dsr_hasher *h, dsr_hash_out *out, const char *path, dsr_err
     return 0;
 }
 
+static void set_stat(dsr_hash_out *out, const struct stat *st)
+{
+    out->dev = (uint64_t)st->st_dev;
+    out->ino = (uint64_t)st->st_ino;
+    out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* The digests of fd's content from offset 0, as described for
+ * dsr_hash_file_expect.  Returns 0, 1 (read failure, out->errnum set) or a
+ * negative code. */
+static int hash_content(dsr_hasher *h, int fd, uint64_t size, dsr_utf8 *u,
+                        const dsr_hash_expect *expect, dsr_hash_out *out, uint64_t *total,
+                        const char *path, dsr_err *err)
+{
+    int single = 0;
+    int rc = hash_pass(h, fd, size, expect == NULL, u, out, total, &single, path, err);
+    if (rc)
+        return rc;
+    if (!expect)
+        return sha_final(h, out, path, err);
+    if (out->xxh3_high == expect->xxh3_high && out->xxh3_low == expect->xxh3_low) {
+        memcpy(out->sha256, expect->sha256, 32);
+        out->sha_reused = 1;
+        return 0;
+    }
+    if (single) {
+        /* the bytes are still in the buffer: no second read */
+        if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1 ||
+            EVP_DigestUpdate(h->sha, h->buf, (size_t)*total) != 1)
+            return digest_fail(err, path);
+        return sha_final(h, out, path, err);
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        out->errnum = errno;
+        return 1;
+    }
+    /* the content changed: a full pass, so both digests (and the UTF-8
+     * verdict) describe the same bytes; the caller's fstat() afterwards
+     * catches a change during this pass too */
+    if (u)
+        dsr_utf8_init(u);
+    rc = hash_pass(h, fd, size, 1, u, out, total, &single, path, err);
+    return rc ? rc : sha_final(h, out, path, err);
+}
+
+static int same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
                          const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err)
 {
@@ -227,45 +285,43 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
         close(fd);
         return 0;
     }
-    out->dev = (uint64_t)st.st_dev;
-    out->ino = (uint64_t)st.st_ino;
-    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    out->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
     if ((uint64_t)st.st_size >= FADVISE_MIN)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* advisory only */
 
+    /* Read, then fstat() again: a file written in place during the read
+     * would otherwise be hashed as a mix of old and new bytes.  If size,
+     * mtime or ctime moved (or the bytes read are not the size), read once
+     * more from the start; a second change is reported, never hashed. */
     dsr_utf8 u;
-    dsr_utf8_init(&u);
     uint64_t total = 0;
-    int single = 0;
-    int rc = hash_pass(h, fd, (uint64_t)st.st_size, expect == NULL, check_utf8 ? &u : NULL,
-                       out, &total, &single, path, err);
-    if (rc == 0 && expect) {
-        if (out->xxh3_high == expect->xxh3_high && out->xxh3_low == expect->xxh3_low) {
-            memcpy(out->sha256, expect->sha256, 32);
-            out->sha_reused = 1;
-        } else if (single) {
-            /* the bytes are still in the buffer: no second read */
-            if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1 ||
-                EVP_DigestUpdate(h->sha, h->buf, (size_t)total) != 1)
-                rc = digest_fail(err, path);
-            else
-                rc = sha_final(h, out, path, err);
-        } else if (lseek(fd, 0, SEEK_SET) != 0) {
+    int rc = 0, changed = 0;
+    for (int attempt = 0;; attempt++) {
+        set_stat(out, &st);
+        out->sha_reused = 0;
+        dsr_utf8_init(&u);
+        rc = hash_content(h, fd, (uint64_t)st.st_size, check_utf8 ? &u : NULL, expect, out,
+                          &total, path, err);
+        if (rc)
+            break;
+        struct stat after;
+        if (fstat(fd, &after) != 0) {
             out->errnum = errno;
             rc = 1;
-        } else {
-            /* the content changed: a full pass, so both digests (and the
-             * UTF-8 verdict) describe the same bytes even if it changes
-             * again meanwhile */
-            dsr_utf8_init(&u);
-            rc = hash_pass(h, fd, (uint64_t)st.st_size, 1, check_utf8 ? &u : NULL, out,
-                           &total, &single, path, err);
-            if (rc == 0)
-                rc = sha_final(h, out, path, err);
+            break;
         }
-    } else if (rc == 0) {
-        rc = sha_final(h, out, path, err);
+        if (same_file_state(&st, &after) && total == (uint64_t)after.st_size)
+            break;
+        if (attempt == 1) {
+            changed = 1;
+            set_stat(out, &after);
+            break;
+        }
+        st = after;
+        if (lseek(fd, 0, SEEK_SET) != 0) {
+            out->errnum = errno;
+            rc = 1;
+            break;
+        }
     }
     close(fd);
     if (rc == 1) {
@@ -274,6 +330,14 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
     }
     if (rc)
         return rc;
+    if (changed) {
+        memset(out->sha256, 0, sizeof out->sha256);
+        out->xxh3_high = out->xxh3_low = 0;
+        out->sha_reused = 0;
+        out->size = total;
+        out->status = DSR_HASH_CHANGED;
+        return 0;
+    }
     out->size = total;
     out->status = DSR_HASH_OK;
     if (check_utf8) {

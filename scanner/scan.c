@@ -659,6 +659,13 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
         if (!(a->reason_detail = errno_text(h->errnum)))
             return DSR_ENOMEM;
         break;
+    case DSR_HASH_CHANGED:
+        /* written to during the read and the re-read: any digest would mix
+         * old and new bytes, so none is reported */
+        a->reason = DSR_REASON_UNREADABLE;
+        if (!(a->reason_detail = strdup("changed while it was read (twice); not hashed")))
+            return DSR_ENOMEM;
+        break;
     default:
         break;
     }

@@ -18,8 +18,24 @@
  * Entry types come from d_type; only DT_UNKNOWN costs an fstatat, so listing
  * stays a getdents() loop and stat() happens later, on the worker that opens
  * the file (relative to a dup of the directory fd the walker hands out with
- * each file).  One directory fd is open per level of the current path; a
- * directory's names are kept in one buffer, not one allocation per entry.
+ * each file).  A directory's names are kept in one buffer, not one
+ * allocation per entry.
+ *
+ * The walk is iterative: one heap-allocated `level` per directory on the
+ * current path holds its sorted entries and the index of the next one, so
+ * the C stack does not grow with the depth (a tree 10,000 folders deep is
+ * fine on a small thread stack).  At most MAX_OPEN_DIRS directory fds are
+ * open: the root level's always, plus the deepest levels of the path.
+ * Invariant: the open levels are 0 and lo..depth-1, so the level being
+ * listed (the top) is always open.  When descending would exceed the cap,
+ * level lo is closed; when the walk climbs back to a closed level it reopens
+ * it with openat(child, "..") and checks (dev, ino) against the level's
+ * record - O(1) per level, so a deep tree costs linear time.  If that does
+ * not match (the child was reached through a symlink, or was moved), the
+ * level is reopened from the root, or from the symlinked directory it lies
+ * under, one openat(O_NOFOLLOW) per path component, checked the same way;
+ * if the directory is gone or replaced, its remaining entries are skipped
+ * with a warning.
  */
 #include "scan_walk.h"
 #include "buf.h"
@@ -41,18 +57,8 @@ typedef struct dir_id {
     ino_t ino;
 } dir_id;
 
-typedef struct walker {
-    int                root_fd;
-    const char        *root_real;
-    size_t             root_len;
-    const dsr_walk_cb *cb;
-    dsr_err           *err;
-    dsr_buf            disp;       /* current display path ("" at root) */
-    dsr_buf            real;       /* current symlink-free path ("" at root) */
-    dir_id            *chain;      /* (dev, ino) of every directory on the path */
-    size_t             depth, cap;
-    unsigned long      serial;     /* last directory visit number handed out */
-} walker;
+/* Most directory fds the walk keeps open at once (see the top comment). */
+#define MAX_OPEN_DIRS 64
 
 typedef struct entry {
     union {
@@ -61,6 +67,38 @@ typedef struct entry {
     } u;
     unsigned char type;
 } entry;
+
+/* One directory on the current path. */
+typedef struct level {
+    DIR          *d;           /* listing handle holding fd; NULL after a reopen */
+    int           fd;          /* -1 while closed to stay under MAX_OPEN_DIRS */
+    dir_id        id;          /* (dev, ino) of the directory */
+    entry        *ents;        /* sorted entries, names in `names` */
+    dsr_buf       names;
+    size_t        n, next;     /* entry count, next entry to visit */
+    unsigned long serial;      /* directory visit number handed out with files */
+    size_t        od, orl;     /* w->disp / w->real lengths to restore on leaving */
+    const char   *name;        /* name in the parent's listing (normal entry) */
+    char         *link;        /* reached through a symlink: its symlink-free
+                                  path below the root (owned), else NULL */
+    dsr_buf       saved_real;  /* w->real of the parent, when link != NULL */
+    int           gone;        /* could not be reopened: skip the rest */
+} level;
+
+typedef struct walker {
+    int                root_fd;
+    const char        *root_real;
+    size_t             root_len;
+    const dsr_walk_cb *cb;
+    dsr_err           *err;
+    dsr_buf            disp;       /* current display path ("" at root) */
+    dsr_buf            real;       /* current symlink-free path ("" at root) */
+    level             *lv;         /* the directories on the path, root first */
+    size_t             depth, cap;
+    size_t             lo;         /* levels 0 and lo..depth-1 are open */
+    size_t             cur_od, cur_orl; /* path lengths before the entry being visited */
+    unsigned long      serial;     /* last directory visit number handed out */
+} walker;
 
 static int warn(walker *w, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -109,8 +147,206 @@ static const char *cstr(const dsr_buf *b)
 static int on_chain(const walker *w, const struct stat *st)
 {
     for (size_t i = 0; i < w->depth; i++)
-        if (w->chain[i].dev == st->st_dev && w->chain[i].ino == st->st_ino)
+        if (w->lv[i].id.dev == st->st_dev && w->lv[i].id.ino == st->st_ino)
             return 1;
+    return 0;
+}
+
+static void close_level_fd(level *l)
+{
+    if (l->d)
+        closedir(l->d);
+    else if (l->fd >= 0)
+        close(l->fd);
+    l->d = NULL;
+    l->fd = -1;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->u.name, ((const entry *)b)->u.name);
+}
+
+/* Read every entry of l->d into l (name order).  Returns 0 (a listing
+ * error is a warning; the entries read so far are kept) or a negative code. */
+static int list_level(walker *w, level *l)
+{
+    size_t cap = 0;
+    int rc = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(l->d);
+        if (!de) {
+            if (errno)
+                rc = warn(w, cstr(&w->disp), "error while listing directory: %s; "
+                          "entries may be missing", strerror(errno));
+            break;
+        }
+        if (de->d_name[0] == '.')
+            continue;                   /* hidden, ".", ".." and the .dossier log */
+        if (l->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            entry *p = realloc(l->ents, nc * sizeof *p);
+            if (!p)
+                return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
+            l->ents = p;
+            cap = nc;
+        }
+        l->ents[l->n].u.off = l->names.len;
+        if (dsr_buf_append(&l->names, de->d_name, strlen(de->d_name) + 1))
+            return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
+        l->ents[l->n++].type = de->d_type;
+    }
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < l->n; i++)
+        l->ents[i].u.name = l->names.data + l->ents[i].u.off;
+    if (l->n > 1)
+        qsort(l->ents, l->n, sizeof *l->ents, cmp_entry);
+    return 0;
+}
+
+/* Free the top level's memory and fd (and give the parent's w->real back
+ * when it was reached through a symlink), then drop it. */
+static void drop_level(walker *w)
+{
+    level *l = &w->lv[--w->depth];
+    close_level_fd(l);
+    free(l->ents);
+    dsr_buf_free(&l->names);
+    if (l->link) {
+        free(l->link);
+        dsr_buf_free(&w->real);
+        w->real = l->saved_real;
+    }
+    if (w->lo > w->depth)
+        w->lo = w->depth;
+}
+
+/* Push the directory open as fd (ownership passes here) as the new top
+ * level: name is its entry in the parent's listing, or link its
+ * symlink-free path (owned; then real becomes w->real below it). */
+static int push_level(walker *w, int fd, const char *name, char *link, dsr_buf *real)
+{
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        rc = warn(w, cstr(&w->disp), "directory skipped: cannot stat: %s", strerror(e));
+        goto fail;
+    }
+    if (on_chain(w, &st)) {
+        rc = warn(w, cstr(&w->disp), "symlink loop: directory already on the path; skipped");
+        goto fail;
+    }
+    if (w->depth == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 32;
+        level *p = realloc(w->lv, cap * sizeof *p);
+        if (!p) {
+            rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
+            goto fail;
+        }
+        w->lv = p;
+        w->cap = cap;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        rc = warn(w, cstr(&w->disp), "directory skipped: %s", strerror(e));
+        goto fail;
+    }
+    level *l = &w->lv[w->depth++];
+    memset(l, 0, sizeof *l);
+    l->d = d;
+    l->fd = dirfd(d);
+    l->id = (dir_id){ st.st_dev, st.st_ino };
+    l->od = w->cur_od;
+    l->orl = w->cur_orl;
+    l->name = name;
+    if (link) {
+        l->link = link;
+        l->saved_real = w->real;
+        w->real = *real;
+    }
+    /* stay under the fd cap: close the shallowest open level but the root */
+    if (w->depth - w->lo > MAX_OPEN_DIRS - 1 && w->lo >= 1 && w->lo < w->depth - 1)
+        close_level_fd(&w->lv[w->lo++]);
+    if ((rc = list_level(w, l)) != 0)
+        return rc;          /* the caller's cleanup drops every level */
+    l->serial = ++w->serial;
+    return 0;
+fail:
+    close(fd);
+    free(link);
+    if (real)
+        dsr_buf_free(real);
+    return rc;
+}
+
+/* Open level t's directory again without following symlinks, one component
+ * at a time from the nearest level below which it was reached by name (the
+ * root, or a directory reached through a symlink), checking (dev, ino) at
+ * each step.  Returns the fd or -1 (changed or gone). */
+static int reopen_by_path(walker *w, size_t t)
+{
+    size_t s = t;
+    while (s > 0 && !w->lv[s].link)
+        s--;
+    int fd;
+    if (s == 0)
+        fd = fcntl(w->lv[0].fd, F_DUPFD_CLOEXEC, 0);
+    else
+        fd = openat(w->root_fd, w->lv[s].link, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    for (size_t j = s;; j++) {
+        struct stat st;
+        if (fd < 0)
+            return -1;
+        if (fstat(fd, &st) != 0 || st.st_dev != w->lv[j].id.dev || st.st_ino != w->lv[j].id.ino) {
+            close(fd);
+            return -1;
+        }
+        if (j == t)
+            return fd;
+        int next = openat(fd, w->lv[j + 1].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+    }
+}
+
+/* Leave the top level and make sure the new top (its parent) is open. */
+static int leave_level(walker *w)
+{
+    size_t c = w->depth - 1;
+    level *child = &w->lv[c];
+    pop(&w->disp, child->od);
+    /* the child's real path is restored by drop_level; cut it afterwards */
+    size_t orl = child->orl;
+    if (c >= 1 && w->lv[c - 1].fd < 0 && !w->lv[c - 1].gone) {
+        level *t = &w->lv[c - 1];
+        int fd = -1;
+        if (!child->link && child->fd >= 0) {
+            fd = openat(child->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            struct stat st;
+            if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != t->id.dev ||
+                            st.st_ino != t->id.ino)) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        if (fd < 0)
+            fd = reopen_by_path(w, c - 1);
+        t->fd = fd;
+        if (fd < 0)
+            t->gone = 1;
+        w->lo = c - 1;
+    }
+    drop_level(w);
+    pop(&w->real, orl);
+    if (w->depth > 0 && w->lv[w->depth - 1].gone && w->lv[w->depth - 1].next < w->lv[w->depth - 1].n) {
+        w->lv[w->depth - 1].next = w->lv[w->depth - 1].n;
+        return warn(w, cstr(&w->disp), "directory moved or replaced during the walk; "
+                    "its remaining entries skipped");
+    }
     return 0;
 }
 
@@ -121,37 +357,6 @@ static const char *special_kind(mode_t m)
     if (S_ISCHR(m))  return "character device";
     if (S_ISBLK(m))  return "block device";
     return "special file";
-}
-
-static int walk_dir(walker *w, int dfd);
-
-/* Descend into the directory open as fd (ownership passes here). */
-static int descend(walker *w, int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return warn(w, cstr(&w->disp), "directory skipped: cannot stat: %s", strerror(e));
-    }
-    if (on_chain(w, &st)) {
-        close(fd);
-        return warn(w, cstr(&w->disp), "symlink loop: directory already on the path; skipped");
-    }
-    if (w->depth == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 32;
-        dir_id *c = realloc(w->chain, cap * sizeof *c);
-        if (!c) {
-            close(fd);
-            return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
-        }
-        w->chain = c;
-        w->cap = cap;
-    }
-    w->chain[w->depth++] = (dir_id){ st.st_dev, st.st_ino };
-    int rc = walk_dir(w, fd);
-    w->depth--;
-    return rc;
 }
 
 /* The symlink that w->disp / w->real currently name. */
@@ -222,28 +427,22 @@ static int follow_link(walker *w)
             goto out;
         }
         /* below this link, files open by their real path */
-        dsr_buf saved = w->real;
         dsr_buf real = DSR_BUF_INIT;
-        if (dsr_buf_puts(&real, inside)) {
+        char *link = strdup(inside);
+        if (!link || dsr_buf_puts(&real, inside)) {
             close(fd);
+            free(link);
+            dsr_buf_free(&real);
             rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
             goto out;
         }
-        w->real = real;
-        rc = descend(w, fd);
-        dsr_buf_free(&w->real);
-        w->real = saved;
+        rc = push_level(w, fd, NULL, link, &real);
     } else {
         rc = warn(w, rel, "symlink to a %s; skipped", special_kind(st.st_mode));
     }
 out:
     free(target);
     return rc;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const entry *)a)->u.name, ((const entry *)b)->u.name);
 }
 
 static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
@@ -275,7 +474,7 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
                 return 0;
             return warn(w, rel, "directory skipped: cannot open: %s", strerror(errno));
         }
-        return descend(w, fd);
+        return push_level(w, fd, name, NULL, NULL);
     }
     case DT_LNK:
         return follow_link(w);
@@ -287,87 +486,42 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
     }
 }
 
-/* List one directory (fd is owned and closed here), then visit its entries
- * in name order.  Names go into one buffer per directory (no allocation per
- * entry); the entry array and the buffer are the directory's only memory. */
-static int walk_dir(walker *w, int fd)
+/* Visit the entries of every level, depth first, in name order; a
+ * directory entry pushes a level that is finished before the next entry of
+ * its parent.  Returns 0 or the first negative code. */
+static int walk_levels(walker *w)
 {
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return warn(w, cstr(&w->disp), "directory skipped: %s", strerror(e));
-    }
-    entry *ents = NULL;
-    dsr_buf names = DSR_BUF_INIT;
-    size_t n = 0, cap = 0;
     int rc = 0;
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            if (errno)
-                rc = warn(w, cstr(&w->disp), "error while listing directory: %s; "
-                          "entries may be missing", strerror(errno));
-            break;
+    while (rc == 0 && w->depth > 0) {
+        level *l = &w->lv[w->depth - 1];
+        if (l->next == l->n) {
+            rc = leave_level(w);
+            continue;
         }
-        if (de->d_name[0] == '.')
-            continue;                   /* hidden, ".", ".." and the .dossier log */
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            entry *p = realloc(ents, nc * sizeof *p);
-            if (!p) {
-                rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
-                break;
-            }
-            ents = p;
-            cap = nc;
-        }
-        ents[n].u.off = names.len;
-        if (dsr_buf_append(&names, de->d_name, strlen(de->d_name) + 1)) {
-            rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
-            break;
-        }
-        ents[n++].type = de->d_type;
-    }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        ents[i].u.name = names.data + ents[i].u.off;
-    if (rc == 0 && n > 1)
-        qsort(ents, n, sizeof *ents, cmp_entry);
-    int dfd = dirfd(d);
-    unsigned long serial = ++w->serial;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        size_t od, orl;
-        if (push(&w->disp, ents[i].u.name, &od) || push(&w->real, ents[i].u.name, &orl)) {
-            rc = dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
-            break;
-        }
-        if (!name_utf8_ok(ents[i].u.name))
+        const entry *en = &l->ents[l->next++];
+        if (push(&w->disp, en->u.name, &w->cur_od) || push(&w->real, en->u.name, &w->cur_orl))
+            return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
+        size_t depth = w->depth;
+        if (!name_utf8_ok(en->u.name))
             rc = warn(w, cstr(&w->disp), "name is not valid UTF-8; skipped");
         else
-            rc = visit(w, dfd, serial, &ents[i]);
-        pop(&w->disp, od);
-        pop(&w->real, orl);
+            rc = visit(w, l->fd, l->serial, en);
+        if (w->depth == depth) {
+            /* not a directory (or one that was skipped): done with it */
+            pop(&w->disp, w->cur_od);
+            pop(&w->real, w->cur_orl);
+        }
     }
-    dsr_buf_free(&names);
-    free(ents);
-    closedir(d);
     return rc;
 }
 
 int dsr_walk(int root_fd, const char *root_real, const dsr_walk_cb *cb, dsr_err *err)
 {
     walker w = { .root_fd = root_fd, .root_real = root_real, .root_len = strlen(root_real),
-                 .cb = cb, .err = err };
+                 .cb = cb, .err = err, .lo = 1 };
     int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open mission folder", root_real);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return dsr_err_errno(err, DSR_EIO, e, "%s: cannot stat mission folder", root_real);
-    }
     /* the root must be listable; failures below it are warnings */
     DIR *probe = fdopendir(fd);
     if (!probe) {
@@ -385,15 +539,20 @@ int dsr_walk(int root_fd, const char *root_real, const dsr_walk_cb *cb, dsr_err 
     fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open mission folder", root_real);
-    w.chain = malloc(32 * sizeof *w.chain);
-    if (!w.chain) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return dsr_err_set(err, DSR_ENOMEM, "walk: out of memory");
+        return dsr_err_errno(err, DSR_EIO, e, "%s: cannot stat mission folder", root_real);
     }
-    w.cap = 32;
-    w.chain[w.depth++] = (dir_id){ st.st_dev, st.st_ino };
-    int rc = walk_dir(&w, fd);
-    free(w.chain);
+    int rc = push_level(&w, fd, NULL, NULL, NULL);
+    if (rc == 0 && w.depth == 0)
+        rc = dsr_err_set(err, DSR_EIO, "%s: cannot list mission folder", root_real);
+    if (rc == 0)
+        rc = walk_levels(&w);
+    while (w.depth > 0)
+        drop_level(&w);          /* after an error: close what is still open */
+    free(w.lv);
     dsr_buf_free(&w.disp);
     dsr_buf_free(&w.real);
     return rc;

@@ -8,8 +8,7 @@
  * warning -- never a crash, never a hang, never a followed link.
  *
  * test_file_rewritten_while_read_is_flagged exercises a change *during* the
- * read; it documents a scanner gap (see its comment) and runs only with
- * DOSSIER_TEST_KNOWN_BUGS=1 until the scanner checks the file after reading.
+ * read (see its comment).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,12 +253,10 @@ static void test_file_made_unreadable_after_listing_is_unreadable_or_read(void *
 }
 
 /* ---- a change during the read ----------------------------------------------
- * Known scanner gap (scanner/hash_file.c, dsr_hash_file_expect): the file is
- * fstat()ed once before reading and never again, and hash_pass() reads to
- * EOF.  A file rewritten in place while a worker reads it is hashed as a mix
- * of old and new bytes and reported present, with no warning.  A fix:
- * fstat() again after the last read and, when size, mtime or ctime moved,
- * re-read once or report the file ("changed while it was read").  This test
+ * A file rewritten in place while a worker reads it must not be hashed as a
+ * mix of old and new bytes and reported present: the scanner fstat()s it
+ * again after the last read and, when size, mtime or ctime moved, re-reads
+ * it once, then reports it ("changed while it was read").  This test
  * keeps rewriting the head of a 64 MiB file until the scan returns; the
  * reported hash must then be the final content's, or the artifact must carry
  * a reason or warning. */
@@ -298,9 +295,6 @@ static void start_rewriting(const char *p)
 static void test_file_rewritten_while_read_is_flagged(void **state)
 {
     (void)state;
-    const char *on = getenv("DOSSIER_TEST_KNOWN_BUGS");
-    if (!on || strcmp(on, "1"))
-        skip();
     char *d = mission();
     char p[4096];
     snprintf(p, sizeof p, "%s/big.bin", d);
