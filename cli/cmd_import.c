@@ -15,6 +15,7 @@
  * every envelope actually added; stored envelopes keep their own stamp.
  */
 #include "cli.h"
+#include "buf.h"
 #include "dossier/replay.h"
 #include "dossier/emit.h"
 #include "dossier/event.h"
@@ -55,6 +56,7 @@ static const char usage_text[] =
 "  --wait        wait for another writer (a scan or import) to release the\n"
 "                log instead of failing\n"
 "  -q, --quiet   print nothing but errors\n"
+"  --json        print the summary as JSON: {file, envelopes, added, duplicates}\n"
 "  -h, --help    show this help\n"
 "\n"
 "Environment:\n"
@@ -80,7 +82,7 @@ enum { OPT_LOG = 256, OPT_WAIT };
 typedef struct import_cmd {
     const char *file;
     const char *log_opt;
-    int         wait, quiet;
+    int         wait, quiet, json;
 } import_cmd;
 
 typedef struct staged {
@@ -100,6 +102,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "quiet", no_argument, NULL, 'q' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -111,6 +114,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
         case OPT_LOG:  c->log_opt = optarg; break;
         case OPT_WAIT: c->wait = 1; break;
         case 'q':      c->quiet = 1; break;
+        case 'j':      c->json = 1; break;
         case 'h':      fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -326,7 +330,16 @@ int cmd_import(int argc, char **argv)
     if (code == DSR_EXIT_IO && added)
         cli_error("import", "%s: %zu envelopes were added before the failure; run the "
                   "same import again to add the rest", name, added);
-    if (!code && !c.quiet)
+    if (!code && c.json) {
+        dsr_buf b = DSR_BUF_INIT;
+        dsr_buf_puts(&b, "{\"file\":");
+        cli_json_str(&b, name);
+        dsr_buf_printf(&b, ",\"envelopes\":%zu,\"added\":%zu,\"duplicates\":%zu}",
+                       st.n, added, dups);
+        if (b.data)
+            puts(b.data);
+        dsr_buf_free(&b);
+    } else if (!code && !c.quiet)
         printf("%s: %zu envelope%s, %zu added, %zu duplicate%s\n", name, st.n,
                st.n == 1 ? "" : "s", added, dups, dups == 1 ? "" : "s");
     free(st.recs);

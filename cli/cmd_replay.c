@@ -4,6 +4,7 @@
  * rebuild, or dump projection state.
  */
 #include "cli.h"
+#include "buf.h"
 #include "cli_proj.h"
 #include "dossier/replay.h"
 
@@ -39,6 +40,8 @@ static const char usage_text[] =
 "  --dump             print every state row: projection, key (\\xHH escapes),\n"
 "                     value as hex -- for debugging and comparing rebuilds\n"
 "  --log DIR          event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --json             print the report as JSON (with --verify: one object per\n"
+"                     difference, then the totals)\n"
 "  -h, --help         show this help\n"
 "\n"
 "Environment:\n"
@@ -64,10 +67,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ud: non-NULL with --json (one object per difference). */
 static void on_diff(void *ud, const char *proj, const char *what)
 {
-    (void)ud;
-    printf("%s: %s\n", proj, what);
+    if (!ud) {
+        printf("%s: %s\n", proj, what);
+        return;
+    }
+    dsr_buf b = DSR_BUF_INIT;
+    dsr_buf_puts(&b, "{\"projection\":");
+    cli_json_str(&b, proj);
+    dsr_buf_puts(&b, ",\"difference\":");
+    cli_json_str(&b, what);
+    dsr_buf_putc(&b, '}');
+    if (b.data)
+        puts(b.data);
+    dsr_buf_free(&b);
 }
 
 static int dump_row(void *ud, const char *proj, const void *key, size_t klen, const void *val,
@@ -99,11 +114,12 @@ int cmd_replay(int argc, char **argv)
         { "verify", no_argument, NULL, OPT_VERIFY },
         { "dump", no_argument, NULL, OPT_DUMP },
         { "log", required_argument, NULL, OPT_LOG },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *log_opt = NULL, *proj = "all";
-    int from_zero = 0, verify = 0, dump = 0, ch;
+    int from_zero = 0, verify = 0, dump = 0, json = 0, ch;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -113,6 +129,7 @@ int cmd_replay(int argc, char **argv)
         case OPT_VERIFY:     verify = 1; break;
         case OPT_DUMP:       dump = 1; break;
         case OPT_LOG:        log_opt = optarg; break;
+        case 'j':            json = 1; break;
         case 'h':            fputs(usage_text, stdout); return DSR_EXIT_OK;
         default:
             return cli_usage("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -148,12 +165,16 @@ int cmd_replay(int argc, char **argv)
     } else if (verify) {
         size_t n = 0;
         double t0 = now_s();
-        rc = dsr_replay_verify(log, proj, on_diff, NULL, &n, &err);
+        rc = dsr_replay_verify(log, proj, on_diff, json ? &json : NULL, &n, &err);
         if (rc) {
             code = cli_fail(&err, "replay");
         } else {
-            printf("verify %s: %zu difference%s (rebuilt in %.3f s)\n", proj, n,
-                   n == 1 ? "" : "s", now_s() - t0);
+            if (json)
+                printf("{\"verify\":\"%s\",\"differences\":%zu,\"seconds\":%.3f}\n", proj, n,
+                       now_s() - t0);
+            else
+                printf("verify %s: %zu difference%s (rebuilt in %.3f s)\n", proj, n,
+                       n == 1 ? "" : "s", now_s() - t0);
             if (n)
                 code = DSR_EXIT_INCOMPLETE;
         }
@@ -176,6 +197,13 @@ int cmd_replay(int argc, char **argv)
         double dt = now_s() - t0;
         if (rc) {
             code = cli_fail(&err, "replay");
+        } else if (json) {
+            printf("{\"replay\":\"%s\",\"from_zero\":%s,\"events_read\":%llu,"
+                   "\"derived_new\":%llu,\"derived_duplicates\":%llu,\"commits\":%llu,"
+                   "\"head\":%llu,\"seconds\":%.3f}\n", proj, from_zero ? "true" : "false",
+                   (unsigned long long)st.events_read, (unsigned long long)st.derived_new,
+                   (unsigned long long)st.derived_dup, (unsigned long long)st.commits,
+                   (unsigned long long)st.head, dt);
         } else {
             printf("replay %s%s: %llu events read, %llu derived events appended, "
                    "%llu already in the log, %llu commits, head %llu\n",

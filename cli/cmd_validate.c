@@ -6,6 +6,7 @@
  * written anywhere; no log is opened.
  */
 #include "cli.h"
+#include "buf.h"
 #include "dossier/event.h"
 
 #include <errno.h>
@@ -37,6 +38,8 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  -q, --quiet   print nothing; only the exit status tells\n"
+"  --json        print one JSON object per invalid line ({file, line, error})\n"
+"                and a last one with the totals ({file, events, invalid})\n"
 "  -h, --help    show this help\n"
 "\n"
 "Exit status:\n"
@@ -73,20 +76,38 @@ static int check_line(const char *line, size_t len, msgpack_sbuffer *sb, msgpack
     return dsr_record_decode(sb->data, sb->size, u, &env, err);
 }
 
+/* --json: one object per invalid line, on stdout. */
+static void json_problem(const char *file, size_t line, const char *msg)
+{
+    dsr_buf b = DSR_BUF_INIT;
+    dsr_buf_puts(&b, "{\"file\":");
+    cli_json_str(&b, file);
+    dsr_buf_printf(&b, ",\"line\":%zu,\"error\":", line);
+    cli_json_str(&b, msg);
+    dsr_buf_putc(&b, '}');
+    if (b.data)
+        puts(b.data);
+    dsr_buf_free(&b);
+}
+
 int cmd_validate(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "quiet", no_argument, NULL, 'q' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int quiet = 0, c;
+    int quiet = 0, json = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             quiet = 1;
+            break;
+        case 'j':
+            json = 1;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -133,7 +154,9 @@ int cmd_validate(int argc, char **argv)
         }
         if (rc) {
             bad++;
-            if (!quiet)
+            if (json)
+                json_problem(name, lineno, err.msg);
+            else if (!quiet)
                 printf("%s:%zu: %s\n", name, lineno, err.msg);
         }
         errno = 0;
@@ -154,7 +177,15 @@ int cmd_validate(int argc, char **argv)
     }
     if (code != DSR_EXIT_OK)
         return code;
-    if (!quiet)
+    if (json) {
+        dsr_buf b = DSR_BUF_INIT;
+        dsr_buf_puts(&b, "{\"file\":");
+        cli_json_str(&b, name);
+        dsr_buf_printf(&b, ",\"events\":%zu,\"invalid\":%zu}", total, bad);
+        if (b.data)
+            puts(b.data);
+        dsr_buf_free(&b);
+    } else if (!quiet)
         fprintf(stderr, "%s: %zu event%s, %zu invalid\n", name, total, total == 1 ? "" : "s",
                 bad);
     return bad ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
