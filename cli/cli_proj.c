@@ -12,6 +12,8 @@
 #include "cli.h"
 #include "dossier/replay.h"
 
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,4 +117,34 @@ void cli_json_fputs(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *usage_text,
+                          cli_report_opts *o)
+{
+    enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON };
+    static const struct option longopts[] = {
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    memset(o, 0, sizeof *o);
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_FEATURE: o->feature_opt = optarg; break;
+        case OPT_JSON:    o->json = 1; break;
+        case OPT_LOG:     o->log_opt = optarg; break;
+        case 'h':         fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
 }

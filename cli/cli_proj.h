@@ -29,4 +29,14 @@ int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_a
 /* JSON string (with quotes) or null. */
 void cli_json_fputs(FILE *f, const char *s);
 
+/* Options of the read-only report commands (status, drift): --feature SLUG,
+ * --json, --log DIR, -h.  Returns 0, -1 after printing usage_text for --help,
+ * or DSR_EXIT_USAGE after a usage error. */
+typedef struct cli_report_opts {
+    const char *log_opt, *feature_opt;
+    int         json;
+} cli_report_opts;
+int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *usage_text,
+                          cli_report_opts *o);
+
 #endif

@@ -42,7 +42,6 @@ static const char usage_text[] =
 "  dossier status --log mission/.dossier\n"
 "  dossier status --json | jq '.features[] | {feature_slug, completeness_status}'\n";
 
-enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON };
 
 typedef struct feature_report {
     char              *feature;
@@ -251,29 +250,12 @@ static void feature_json(const feature_report *r)
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "feature", required_argument, NULL, OPT_FEATURE },
-        { "json", no_argument, NULL, OPT_JSON },
-        { "log", required_argument, NULL, OPT_LOG },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *log_opt = NULL, *feature_opt = NULL;
-    int json = 0, ch;
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case OPT_FEATURE: feature_opt = optarg; break;
-        case OPT_JSON:    json = 1; break;
-        case OPT_LOG:     log_opt = optarg; break;
-        case 'h':         fputs(usage_text, stdout); return DSR_EXIT_OK;
-        default:
-            return cli_usage("status", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind != argc)
-        return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+    cli_report_opts ro;
+    int prc = cli_proj_parse_report(argc, argv, "status", usage_text, &ro);
+    if (prc)
+        return prc < 0 ? DSR_EXIT_OK : prc;
+    const char *log_opt = ro.log_opt, *feature_opt = ro.feature_opt;
+    int json = ro.json;
 
     dsr_log *log = NULL;
     int stale = 0;
