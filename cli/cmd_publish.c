@@ -56,6 +56,8 @@ static const char usage_text[] =
 "  --log DIR             event log folder (default: $DOSSIER_LOG, else\n"
 "                        ./.dossier)\n"
 "  -q, --quiet           print nothing but errors\n"
+"  --json                one JSON object per publishing round instead of text:\n"
+"                        {published, duplicates, skipped, cursor, seconds}\n"
 "  -h, --help            show this help\n"
 "\n"
 "DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 2m).\n"
@@ -110,7 +112,7 @@ enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_CREDS, OPT_FOLLOW, OPT_POLL,
 
 typedef struct publish_cmd {
     const char *url, *stream, *prefix, *creds, *log_opt;
-    int         follow, quiet;
+    int         follow, quiet, json;
     int64_t     poll_ms, replicas, dup_window_ms, ack_wait_ms;
     int         window;
 } publish_cmd;
@@ -174,6 +176,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
         { "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
         { "log", required_argument, NULL, OPT_LOG },
         { "quiet", no_argument, NULL, 'q' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -217,6 +220,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
                                  "not '%s'", optarg);
             break;
         case 'q': c->quiet = 1; break;
+        case 'j': c->json = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("publish", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -239,7 +243,7 @@ static void sleep_ms(int64_t ms)
 
 static void print_stream(const publish_cmd *c, dsr_nats *n, const dsr_nats_stream_info *si)
 {
-    if (c->quiet)
+    if (c->quiet || c->json)
         return;
     printf("dossier publish: stream %s at %s%s: subjects %s.>, %lld replica%s, "
            "duplicate window %lld ms, %llu messages\n",
@@ -262,6 +266,14 @@ static void print_round(const publish_cmd *c, const dsr_nats_pub_stats *st, doub
     if (c->quiet)
         return;
     uint64_t sent = st->published + st->duplicates;
+    if (c->json) {
+        printf("{\"published\":%llu,\"duplicates\":%llu,\"skipped\":%llu,\"cursor\":%llu,"
+               "\"seconds\":%.3f}\n", (unsigned long long)st->published,
+               (unsigned long long)st->duplicates, (unsigned long long)st->skipped,
+               (unsigned long long)st->cursor, secs);
+        fflush(stdout);
+        return;
+    }
     printf("dossier publish: %llu published, %llu already in the stream, %llu pulled from it "
            "(not sent back); cursor at log seq %llu",
            (unsigned long long)st->published, (unsigned long long)st->duplicates,

@@ -54,6 +54,8 @@ static const char usage_text[] =
 "  --wait                wait for another writer (a scan, import or pull) to\n"
 "                        release the log instead of failing\n"
 "  -q, --quiet           print nothing but errors\n"
+"  --json                print the report as one JSON object: {received,\n"
+"                        imported, duplicates, invalid, other_feature, derived}\n"
 "  -h, --help            show this help\n"
 "\n"
 "Exit status:\n"
@@ -99,7 +101,7 @@ enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CRE
 
 typedef struct pull_cmd {
     const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt;
-    int         batch, wait, quiet;
+    int         batch, wait, quiet, json;
     int64_t     ack_wait_ms;
 } pull_cmd;
 
@@ -141,6 +143,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "quiet", no_argument, NULL, 'q' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -173,6 +176,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
                                  optarg);
             break;
         case 'q': c->quiet = 1; break;
+        case 'j': c->json = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("pull", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -235,7 +239,7 @@ int cmd_pull(int argc, char **argv)
                               .on_invalid = on_invalid };
     dsr_nats_pull_stats st;
     rc = dsr_nats_pull(n, log, &po, &st, &err);
-    if (!c.quiet && (rc == 0 || st.received)) {
+    if (!c.quiet && !c.json && (rc == 0 || st.received)) {
         printf("dossier pull: %llu received from stream %s (consumer %s): %llu imported, "
                "%llu already in the log",
                (unsigned long long)st.received, dsr_nats_stream_name(n), st.durable,
@@ -267,7 +271,13 @@ int cmd_pull(int argc, char **argv)
         exit_code = cli_fail(&err, "pull: projections");
         goto out;
     }
-    if (!c.quiet && rs.derived_new)
+    if (c.json && !c.quiet)
+        printf("{\"received\":%llu,\"imported\":%llu,\"duplicates\":%llu,\"invalid\":%llu,"
+               "\"other_feature\":%llu,\"derived\":%llu}\n", (unsigned long long)st.received,
+               (unsigned long long)st.imported, (unsigned long long)st.duplicates,
+               (unsigned long long)st.invalid, (unsigned long long)st.other_feature,
+               (unsigned long long)rs.derived_new);
+    else if (!c.quiet && rs.derived_new)
         printf("dossier pull: projections derived %llu new event%s\n",
                (unsigned long long)rs.derived_new, rs.derived_new == 1 ? "" : "s");
     if (st.invalid || stop_flag)

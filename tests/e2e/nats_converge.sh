@@ -149,4 +149,11 @@ wait "$follower" || rc=$?
 nats_stream ids | sort > "$WORK/stream_final.ids"
 ids "$A" > "$WORK/a_final.ids"
 cmp -s "$WORK/stream_final.ids" "$WORK/a_final.ids" || fail "the follower's stream differs from log A"
+# --json reports: nothing new to publish or pull, said as JSON
+"$BIN" publish --nats "$NATS_URL" --log "$A" --json > "$WORK/pub.json"
+"$PY" -c 'import json,sys; o=json.loads(open(sys.argv[1]).read().splitlines()[-1]); assert o["published"] == 0, o' "$WORK/pub.json" \
+  || fail "publish --json: $(cat "$WORK/pub.json")"
+"$BIN" pull --nats "$NATS_URL" --log "$A" --json > "$WORK/pull.json"
+"$PY" -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["imported"] == 0, o' "$WORK/pull.json" \
+  || fail "pull --json: $(cat "$WORK/pull.json")"
 echo "nats_converge: ok"
