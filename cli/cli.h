@@ -68,6 +68,10 @@ struct dsr_buf;
 /* Append s as a quoted, escaped JSON string (NULL -> null). */
 void cli_json_str(struct dsr_buf *b, const char *s);
 
+/* The whole of a NATS command in a build without libnats: --help works, anything
+ * else is a clear "built without NATS support" error (exit 2). */
+int cli_without_nats(const char *cmd, const char *usage_text, int argc, char **argv);
+
 /* 1 when colour may be used on f (a TTY and NO_COLOR unset). */
 int cli_use_color(FILE *f);
 

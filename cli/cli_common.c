@@ -150,3 +150,15 @@ void cli_put_status(FILE *f, const char *word)
     else
         fputs(word, f);
 }
+
+int cli_without_nats(const char *cmd, const char *usage_text, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return DSR_EXIT_OK;
+        }
+    cli_error(cmd, "this dossier was built without NATS support (install libnats-dev "
+              "and rebuild with -DDOSSIER_WITH_NATS=ON)");
+    return DSR_EXIT_USAGE;
+}

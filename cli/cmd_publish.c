@@ -85,14 +85,7 @@ static const char usage_text[] =
 
 int cmd_publish(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return DSR_EXIT_OK;
-        }
-    cli_error("publish", "this dossier was built without NATS support (install libnats-dev "
-              "and rebuild with -DDOSSIER_WITH_NATS=ON)");
-    return DSR_EXIT_USAGE;
+    return cli_without_nats("publish", usage_text, argc, argv);
 }
 
 #else /* DOSSIER_WITH_NATS */

@@ -74,14 +74,7 @@ static const char usage_text[] =
 
 int cmd_pull(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return DSR_EXIT_OK;
-        }
-    cli_error("pull", "this dossier was built without NATS support (install libnats-dev "
-              "and rebuild with -DDOSSIER_WITH_NATS=ON)");
-    return DSR_EXIT_USAGE;
+    return cli_without_nats("pull", usage_text, argc, argv);
 }
 
 #else /* DOSSIER_WITH_NATS */
