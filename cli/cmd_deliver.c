@@ -101,7 +101,7 @@ static const char usage_text[] =
 "                        ./.dossier)\n"
 "  --json                print the summary as one JSON object on stdout\n"
 "  -v, --verbose         print every attempt, not only failures\n"
-"  -q, --quiet           print nothing but errors\n"
+"  -q, --quiet           print only errors, dead letters and disabled endpoints\n"
 "  -h, --help            show this help\n"
 "\n"
 "DURATION is a number of seconds (may have a fraction) or a number with a\n"
@@ -193,7 +193,9 @@ static void fmt_status(char *buf, size_t n, long status)
 static void observe(void *ctx, const dsr_deliver_note *nt)
 {
     const deliver_cmd *c = ctx;
-    if (c->quiet)
+    /* -q keeps what loses an event or stops delivery (dead letters, 410);
+     * it hides progress (deliveries, retries). */
+    if (c->quiet && (nt->outcome == DSR_OUTCOME_DELIVERED || nt->outcome == DSR_OUTCOME_RETRY))
         return;
     char st[32];
     fmt_status(st, sizeof st, nt->status);
