@@ -16,6 +16,7 @@
  * that was committed survives a crash or power loss.
  */
 #include "deliver_int.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,20 +62,51 @@ int dsr_endpoint_name_valid(const char *name)
     return 1;
 }
 
+/* Query values can carry credentials (?token=...): keep the keys, mask the
+ * values; a bare parameter (no '=') is masked whole. */
+static void redact_query(dsr_buf *b, const char *q, const char *end)
+{
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        if (eq) {
+            dsr_buf_append(b, q, (size_t)(eq - q + 1));
+            dsr_buf_puts(b, "***");
+        } else if (stop > q) {
+            dsr_buf_puts(b, "***");
+        }
+        if (amp)
+            dsr_buf_putc(b, '&');
+        q = amp ? amp + 1 : end;
+    }
+}
+
 char *dsr_url_redact(const char *url)
 {
+    dsr_buf b = DSR_BUF_INIT;
     const char *scheme_end = strstr(url, "://");
     const char *auth = scheme_end ? scheme_end + 3 : url;
     size_t auth_len = strcspn(auth, "/?#");
     const char *at = memrchr(auth, '@', auth_len);
-    if (!at)
+    const char *p = url;
+    if (at) {                                  /* user:password@host */
+        dsr_buf_append(&b, url, (size_t)(auth - url));
+        dsr_buf_puts(&b, "***@");
+        p = at + 1;
+    }
+    const char *frag = strchr(p, '#');
+    const char *end = frag ? frag : p + strlen(p);
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    dsr_buf_append(&b, p, (size_t)((q ? q + 1 : end) - p));
+    if (q)
+        redact_query(&b, q + 1, end);
+    dsr_buf_puts(&b, end);
+    if (!b.data) {                             /* empty URL, or out of memory */
+        dsr_buf_free(&b);
         return strdup(url);
-    size_t head = (size_t)(auth - url);
-    size_t len = head + 4 + strlen(at + 1) + 1;
-    char *out = malloc(len);
-    if (out)
-        snprintf(out, len, "%.*s***@%s", (int)head, url, at + 1);
-    return out;
+    }
+    return b.data;                             /* the caller frees it */
 }
 
 /* ---- open / close ----------------------------------------------------------- */

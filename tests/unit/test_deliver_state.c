@@ -241,7 +241,7 @@ static void test_endpoint_add_list_enable_remove(void **state)
     assert_int_equal(dsr_endpoint_list(dir, &v, &n, &err), 0);
     assert_int_equal(n, 1);
     assert_string_equal(v[0].name, "hooks");
-    assert_string_equal(v[0].url, "https://***@example.test/hook?x=1");
+    assert_string_equal(v[0].url, "https://***@example.test/hook?x=***");
     assert_true(v[0].auto_deliver);
     assert_false(v[0].adhoc);
     assert_string_equal(v[0].secret_file, secret);
@@ -282,14 +282,16 @@ static void test_adhoc_name_depends_on_url_and_filters_not_their_order(void **st
     assert_true(dsr_endpoint_name_valid(a));
 }
 
-static void test_url_redaction_hides_only_userinfo(void **state)
+static void test_url_redaction_hides_userinfo_and_query_values(void **state)
 {
     (void)state;
     static const char *in[] = { "https://u:p@h.test/x", "http://h.test/a@b", "http://tok@h:8/",
-                                "http://h/" };
+                                "http://h/", "https://h/x?token=abc&v=2#top",
+                                "http://u:p@h/?secret", "http://h/?a=&b" };
     static const char *out[] = { "https://***@h.test/x", "http://h.test/a@b", "http://***@h:8/",
-                                 "http://h/" };
-    for (size_t i = 0; i < 4; i++) {
+                                 "http://h/", "https://h/x?token=***&v=***#top",
+                                 "http://***@h/?***", "http://h/?a=***&***" };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         char *r = dsr_url_redact(in[i]);
         assert_string_equal(r, out[i]);
         free(r);
@@ -349,7 +351,7 @@ int main(void)
         cmocka_unit_test(test_range_delete_removes_only_the_range),
         cmocka_unit_test(test_endpoint_add_list_enable_remove),
         cmocka_unit_test(test_adhoc_name_depends_on_url_and_filters_not_their_order),
-        cmocka_unit_test(test_url_redaction_hides_only_userinfo),
+        cmocka_unit_test(test_url_redaction_hides_userinfo_and_query_values),
         cmocka_unit_test(test_event_log_opens_with_delivery_state_inside_its_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
