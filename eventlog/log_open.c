@@ -736,7 +736,20 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     }
     if (rc)
         goto fail;
-    if ((rc = log_load_meta(log, err)))
+    rc = log_load_meta(log, err);
+    /* A reader that opens while the writer is opening -- recovering its WAL
+     * into a table file, then dropping the WAL -- can read the MANIFEST from
+     * before the new table and find the WAL already gone: an empty view of a
+     * log that has events.  Every log with events has a node_id (written when
+     * the log is created), so a view without one is retried for up to a
+     * second before it is believed. */
+    for (int tries = 0; !writer && !rc && !log->node_id[0] && tries < 40; tries++) {
+        close_db(log);
+        sleep_ms(25);
+        if (!(rc = open_db(log, 0, err)))
+            rc = log_load_meta(log, err);
+    }
+    if (rc)
         goto fail;
     if (writer && ((rc = init_meta(log, err)) || (rc = load_max_id(log, err))))
         goto fail;
