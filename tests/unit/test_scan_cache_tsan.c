@@ -196,6 +196,18 @@ static const dsr_artifact *art(const dsr_scan_result *r, int i)
     return NULL;
 }
 
+/* A cache that knows every file with its true stat tuple and XXH3 but a
+ * fake SHA-256 (FAKE_HEX): a result carrying FAKE_HEX was taken from it. */
+static void fill_fake(fake_cache *fc)
+{
+    memset(fc, 0, sizeof *fc);
+    for (int i = 0; i <= N_FILES; i++) {
+        true_entry(i, &fc->e[i]);
+        make_fake(&fc->e[i]);
+        fc->has[i] = 1;
+    }
+}
+
 static void test_lookups_come_once_per_file_in_walk_order(void **state)
 {
     (void)state;
@@ -213,12 +225,7 @@ static void test_unchanged_stat_tuple_reuses_digests_without_reading(void **stat
 {
     (void)state;
     fake_cache fc;
-    memset(&fc, 0, sizeof fc);
-    for (int i = 0; i <= N_FILES; i++) {
-        true_entry(i, &fc.e[i]);
-        make_fake(&fc.e[i]);
-        fc.has[i] = 1;
-    }
+    fill_fake(&fc);
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_USE);
     for (int i = 0; i <= N_FILES; i++) {
         const dsr_artifact *a = art(r, i);
@@ -235,12 +242,9 @@ static void test_same_size_mtime_change_reuses_sha_when_xxh3_matches(void **stat
 {
     (void)state;
     fake_cache fc;
-    memset(&fc, 0, sizeof fc);
+    fill_fake(&fc);
     for (int i = 0; i <= N_FILES; i++) {
-        true_entry(i, &fc.e[i]);
-        make_fake(&fc.e[i]);
         fc.e[i].mtime_ns -= 5000000000LL;   /* the file was touched since */
-        fc.has[i] = 1;
     }
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_USE);
     for (int i = 0; i <= N_FILES; i++) {
@@ -256,13 +260,10 @@ static void test_same_size_change_with_other_content_is_hashed(void **state)
 {
     (void)state;
     fake_cache fc;
-    memset(&fc, 0, sizeof fc);
+    fill_fake(&fc);
     for (int i = 0; i <= N_FILES; i++) {
-        true_entry(i, &fc.e[i]);
-        make_fake(&fc.e[i]);
         fc.e[i].mtime_ns -= 5000000000LL;
         fc.e[i].xxh3_low ^= 1;              /* the content is not what was cached */
-        fc.has[i] = 1;
     }
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_USE);
     for (int i = 0; i <= N_FILES; i++) {
@@ -280,14 +281,11 @@ static void test_racy_entry_is_reread_even_with_unchanged_stat(void **state)
 {
     (void)state;
     fake_cache fc;
-    memset(&fc, 0, sizeof fc);
+    fill_fake(&fc);
     for (int i = 0; i <= N_FILES; i++) {
-        true_entry(i, &fc.e[i]);
-        make_fake(&fc.e[i]);
         fc.e[i].racy = 1;
         if (i % 2)
             fc.e[i].xxh3_high ^= 1;     /* odd files: changed within the same tick */
-        fc.has[i] = 1;
     }
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_USE);
     for (int i = 0; i <= N_FILES; i++) {
@@ -310,12 +308,9 @@ static void test_size_change_is_hashed_in_full(void **state)
 {
     (void)state;
     fake_cache fc;
-    memset(&fc, 0, sizeof fc);
+    fill_fake(&fc);
     for (int i = 0; i <= N_FILES; i++) {
-        true_entry(i, &fc.e[i]);   /* real xxh3: only the size is off */
-        make_fake(&fc.e[i]);
         fc.e[i].size += 1;
-        fc.has[i] = 1;
     }
     dsr_scan_result *r = scan(&fc, DSR_SCAN_CACHE_USE);
     for (int i = 0; i <= N_FILES; i++) {
