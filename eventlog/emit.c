@@ -10,9 +10,9 @@
  *   - the clock moves only for events actually stored: a duplicate event_id is
  *     reported (res->duplicate) before the tick, so re-emitting derived events
  *     or re-importing a file leaves lamport unchanged;
- *   - envelope keys are written in the canonical order of event.h; the payload
- *     is the msgpack map dsr_payload_pack wrote, copied byte for byte, so the
- *     stored record is exactly what was validated;
+ *   - the stored record is dsr_record_pack's form (format 2) of exactly the
+ *     envelope and payload map that were validated: decoding it gives them
+ *     back field for field;
  *   - imported envelopes keep event_id, payload and their lamport stamp; the
  *     log's own clock follows the merge rule max(clock, stamp) + 1.
  * Encoding reuses the batch's scratch buffers (log_internal.h): after the
@@ -24,8 +24,6 @@
 
 #include <string.h>
 #include <time.h>
-
-#define AGG_PREFIX "feature/"
 
 static log_emit_scratch *scratch(dsr_log_batch *b)
 {
@@ -43,21 +41,6 @@ static log_emit_scratch *scratch(dsr_log_batch *b)
     /* Keeps the zone's last chunk: decoding a payload then allocates nothing. */
     msgpack_zone_clear(&s->zone);
     return s;
-}
-
-static int pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
-}
-
-static int pack_key(msgpack_packer *pk, const char *k)
-{
-    return pack_str(pk, k, strlen(k));
-}
-
-static int pack_opt(msgpack_packer *pk, const char *s)
-{
-    return s ? pack_str(pk, s, strlen(s)) : msgpack_pack_nil(pk);
 }
 
 static void fill_result(dsr_emit_result *res, const char *id, uint64_t seq, int dup)
@@ -166,30 +149,26 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         ts = s->ts;
     }
 
-    /* 3. Envelope, canonical key order, then the payload bytes verbatim.  The
-     * tick is provisional: if the append fails the batch is unusable for this
-     * event and the caller aborts or commits without it; we undo it below. */
+    /* 3. The stored record (format 2, record_pack.c).  The tick is
+     * provisional: if the append fails the batch is unusable for this event
+     * and the caller aborts or commits without it; we undo it below. */
     uint64_t lamport = dsr_log_batch_lamport_tick(b);
     msgpack_packer_init(&pk, &s->rec, msgpack_sbuffer_write);
-    size_t sl = slug->via.str.size;
-    int fail = msgpack_pack_map(&pk, 11);
-    fail = fail || pack_key(&pk, "event_id") || pack_str(&pk, id, DSR_ULID_LEN);
-    fail = fail || pack_key(&pk, "event_type") || pack_key(&pk, tn);
-    fail = fail || pack_key(&pk, "aggregate_id") || msgpack_pack_str(&pk, 8 + sl)
-           || msgpack_pack_str_body(&pk, AGG_PREFIX, 8)
-           || msgpack_pack_str_body(&pk, slug->via.str.ptr, sl);
-    fail = fail || pack_key(&pk, "timestamp") || pack_key(&pk, ts);
-    fail = fail || pack_key(&pk, "node_id") || pack_key(&pk, log->node_id);
-    fail = fail || pack_key(&pk, "lamport_clock") || msgpack_pack_uint64(&pk, lamport);
-    fail = fail || pack_key(&pk, "project_uuid") || pack_key(&pk, log->project_uuid);
-    fail = fail || pack_key(&pk, "correlation_id")
-           || pack_opt(&pk, meta ? meta->correlation_id : NULL);
-    fail = fail || pack_key(&pk, "causation_id")
-           || pack_opt(&pk, meta ? meta->causation_id : NULL);
-    fail = fail || pack_key(&pk, "schema_version") || pack_key(&pk, DSR_SCHEMA_VERSION);
-    fail = fail || pack_key(&pk, "payload")
-           || msgpack_sbuffer_write(&s->rec, s->aux.data, s->aux.size);
-    if (fail) {
+    const char *corr = meta ? meta->correlation_id : NULL;
+    const char *cause = meta ? meta->causation_id : NULL;
+    dsr_envelope env = {
+        .event_id = { id, DSR_ULID_LEN },
+        .feature_slug = { slug->via.str.ptr, slug->via.str.size },
+        .timestamp = { ts, strlen(ts) },
+        .node_id = { log->node_id, strlen(log->node_id) },
+        .project_uuid = { log->project_uuid, strlen(log->project_uuid) },
+        .correlation_id = { corr, corr ? strlen(corr) : 0 },
+        .causation_id = { cause, cause ? strlen(cause) : 0 },
+        .type = t,
+        .lamport_clock = lamport,
+        .payload = &obj,
+    };
+    if (dsr_record_pack(&pk, &env)) {
         b->lamport--;
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);
     }
@@ -231,7 +210,7 @@ int dsr_emit_import(dsr_log_batch *b, const dsr_envelope *env, dsr_emit_result *
         return dsr_err_set(err, DSR_ENOMEM, "import: out of memory");
     msgpack_packer pk;
     msgpack_packer_init(&pk, &s->rec, msgpack_sbuffer_write);
-    if ((rc = dsr_envelope_pack(&pk, env)))
+    if ((rc = dsr_record_pack(&pk, env)))
         return dsr_err_set(err, rc == DSR_EINVAL ? DSR_ESCHEMA : rc,
                            "import: event %s: envelope is incomplete", id);
     dsr_envelope check;

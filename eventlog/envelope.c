@@ -291,7 +291,7 @@ static uint64_t be_n(const unsigned char *p, int n)
  * reading any element: without this check a 5-byte record (0xdd ff ff ff ff)
  * asks for 96 GiB.  Iterative; 0 also for truncated input (msgpack-c then
  * reports what exactly is wrong when it matters). */
-static int mp_sizes_plausible(const unsigned char *p, size_t len)
+int dsr__mp_sizes_plausible(const unsigned char *p, size_t len)
 {
     uint64_t need = 1;   /* objects still to read; never above len - i */
     size_t i = 0;
@@ -363,7 +363,7 @@ int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
 {
     if (!rec || !u || !env)
         return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
-    if (!mp_sizes_plausible(rec, len))
+    if (!dsr__mp_sizes_plausible(rec, len))
         return dsr_err_set(err, DSR_ECORRUPT, "record: truncated or corrupt msgpack "
                            "(%zu bytes; a value claims more bytes or elements than remain)",
                            len);
@@ -386,5 +386,15 @@ int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
     if (off != len)
         return dsr_err_set(err, DSR_ECORRUPT, "record: %zu trailing bytes after the envelope",
                            len - off);
+    if (u->data.type == MSGPACK_OBJECT_ARRAY) {   /* format 2 (record_pack.c) */
+        msgpack_object map;
+        int rc = dsr__record_expand(&u->data, u->zone, &map);
+        if (rc == DSR_ENOMEM)
+            return dsr_err_set(err, rc, "record: out of memory expanding it");
+        if (rc)
+            return dsr_err_set(err, DSR_ESCHEMA, "record: an array of %u is not an envelope "
+                               "(format 2 has 11 fields)", u->data.via.array.size);
+        u->data = map;
+    }
     return dsr_envelope_view(&u->data, env, err);
 }

@@ -37,4 +37,31 @@ void dsr__render_value(const msgpack_object *obj, char *out, size_t n);
  * JSON Schema integers such as 1.0).  Returns 0 or non-zero on failure. */
 int dsr__pack_canonical(msgpack_packer *pk, const msgpack_object *obj);
 
+/* 1 when no msgpack array or map in p[0..len) declares more elements than
+ * bytes remain: unpacking it cannot be made to allocate more than a small
+ * multiple of len (envelope.c). */
+int dsr__mp_sizes_plausible(const unsigned char *p, size_t len);
+
+/* ---- compact stored records (record_pack.c) ---------------------------- */
+
+/* A valid ULID (dsr_ulid_valid) <-> its 16 bytes (48-bit ms, 80 random bits,
+ * big-endian).  to_bin returns 0, or -1 when s is not a valid ULID; every
+ * valid ULID round-trips exactly (the alphabet is uppercase-only). */
+int  dsr__ulid_to_bin(const char *s, size_t len, unsigned char bin[16]);
+void dsr__ulid_from_bin(const unsigned char bin[16], char out[27]);
+
+#include "dossier/event.h"
+/* Expand a format 2 record (an array of 11) into the canonical envelope map,
+ * allocating from z; values that are not compact forms pass through for
+ * dsr_envelope_view to judge.  0, DSR_ECORRUPT (not an array of 11) or
+ * DSR_ENOMEM. */
+int dsr__record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_object *out);
+
+/* The payload fields of type t in canonical order (event_validate.c's table):
+ * name (and *len), and how compact records may store the value: *hex64 = 1
+ * for a ^[a-f0-9]{64}$ field, *values = the enum's NULL-terminated values for
+ * an enum field (else NULL).  NULL past the last field. */
+const char *dsr__payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
+                               const char *const **values);
+
 #endif

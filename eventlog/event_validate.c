@@ -143,6 +143,18 @@ static const table tables[DSR_EV_COUNT] = {
     [DSR_EV_ARTIFACT_REMOVED]      = TABLE(f_removed),
 };
 static const table counts_table = TABLE(f_counts);
+
+const char *dsr__payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
+                               const char *const **values)
+{
+    if ((unsigned)t >= DSR_EV_COUNT || i >= tables[t].n)
+        return NULL;
+    const field *f = &tables[t].f[i];
+    *len = f->len;
+    *hex64 = f->k == K_HEX64;
+    *values = f->k == K_ENUM ? f->values : NULL;
+    return f->name;
+}
 #undef TABLE
 
 /* ---- shared helpers (event_priv.h) ------------------------------------- */

@@ -283,11 +283,15 @@ static void events_pass(vctx *v)
         memcpy(id, env.event_id.ptr, DSR_ULID_LEN);
         id[DSR_ULID_LEN] = '\0';
 
-        /* Canonical form: what the emitter or the import would have stored. */
+        /* Canonical form: what the emitter or the import would have stored
+         * (format 2), or for a record of format 1 (a map) what they stored
+         * then. */
         msgpack_sbuffer_clear(&canon);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &canon, msgpack_sbuffer_write);
-        if (dsr_envelope_pack(&pk, &env)) {
+        int v1 = len && ((((const unsigned char *)rec)[0] & 0xf0) == 0x80
+                         || ((const unsigned char *)rec)[0] == 0xde);
+        if (v1 ? dsr_envelope_pack(&pk, &env) : dsr_record_pack(&pk, &env)) {
             v->oom = 1;
             break;
         }

@@ -9,6 +9,7 @@
  * failing: ids stay unique and increasing.  Randomness comes from getrandom(2).
  */
 #include "dossier/event.h"
+#include "event_priv.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,26 +19,70 @@
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/* 128 bits (6 time bytes + 10 random bytes) -> 26 chars (2 pad bits on top). */
+/* 16 bytes -> 26 chars: char 0 holds the top 3 bits (two zero pad bits on
+ * top of bit 127), every later char the next 5 bits. */
+static void encode_bytes(const unsigned char b[16], char out[DSR_ULID_LEN + 1])
+{
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = hi << 8 | b[i];
+        lo = lo << 8 | b[i + 8];
+    }
+    /* bits 127..0 = hi:lo; char c (from the end) holds bits 5c+4..5c */
+    for (int c = DSR_ULID_LEN - 1; c >= 0; c--) {
+        out[c] = alphabet[lo & 31u];
+        lo = lo >> 5 | hi << 59;
+        hi >>= 5;
+    }
+    out[DSR_ULID_LEN] = '\0';
+}
+
+/* 128 bits (6 time bytes + 10 random bytes) -> 26 chars. */
 static void encode(uint64_t ms, const unsigned char rnd[10], char out[DSR_ULID_LEN + 1])
 {
     unsigned char b[16];
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (8 * (5 - i)));
     memcpy(b + 6, rnd, 10);
-    /* Char 0 holds the top 3 bits (two zero pad bits + bit 127 .. ), then
-     * every char takes the next 5 bits. */
+    encode_bytes(b, out);
+}
+
+void dsr__ulid_from_bin(const unsigned char bin[16], char out[DSR_ULID_LEN + 1])
+{
+    encode_bytes(bin, out);
+}
+
+/* Crockford value + 1 of each alphabet char; 0 for every other byte. */
+static const unsigned char value_plus1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['G'] = 17, ['H'] = 18, ['J'] = 19, ['K'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24,
+    ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28, ['W'] = 29, ['X'] = 30, ['Y'] = 31, ['Z'] = 32,
+};
+
+/* 0..31, or 0xff for a byte outside the (uppercase) alphabet. */
+static unsigned char char_value(unsigned char ch)
+{
+    return (unsigned char)(value_plus1[ch] - 1u);
+}
+
+int dsr__ulid_to_bin(const char *s, size_t len, unsigned char bin[16])
+{
+    if (!s || len != DSR_ULID_LEN || s[0] < '0' || s[0] > '7')
+        return -1;
+    uint64_t hi = 0, lo = 0;
     for (int c = 0; c < DSR_ULID_LEN; c++) {
-        int bit = c == 0 ? 0 : 3 + 5 * (c - 1);   /* first bit of this char */
-        int width = c == 0 ? 3 : 5;
-        unsigned v = 0;
-        for (int k = 0; k < width; k++) {
-            int pos = bit + k;
-            v = (v << 1) | ((b[pos / 8] >> (7 - pos % 8)) & 1u);
-        }
-        out[c] = alphabet[v];
+        unsigned v = char_value((unsigned char)s[c]);
+        if (v > 31)
+            return -1;
+        hi = hi << 5 | lo >> 59;
+        lo = lo << 5 | v;
     }
-    out[DSR_ULID_LEN] = '\0';
+    for (int i = 0; i < 8; i++) {
+        bin[i] = (unsigned char)(hi >> (56 - 8 * i));
+        bin[i + 8] = (unsigned char)(lo >> (56 - 8 * i));
+    }
+    return 0;
 }
 
 static int fill_random(unsigned char *p, size_t n)
@@ -103,7 +148,7 @@ int dsr_ulid_valid(const char *s, size_t len)
     if (!s || len != DSR_ULID_LEN || s[0] < '0' || s[0] > '7')
         return 0;
     for (size_t i = 1; i < len; i++)
-        if (!s[i] || !memchr(alphabet, s[i], sizeof alphabet - 1))
+        if (char_value((unsigned char)s[i]) > 31)
             return 0;
     return 1;
 }

@@ -558,9 +558,12 @@ static int send_one(engine *e, feat *f, dsr_err *err)
         return rc;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, e->rec.data, e->rec.len, NULL) != MSGPACK_UNPACK_SUCCESS) {
+    dsr_envelope env;
+    dsr_err derr = { 0 };
+    if (dsr_record_decode(e->rec.data, e->rec.len, &u, &env, &derr)) {
         msgpack_unpacked_destroy(&u);
-        return resolve_dead(e, it, 0, "record does not decode", err);
+        return resolve_dead(e, it, 0, derr.code == DSR_ENOMEM ? "out of memory decoding it"
+                                                              : "record does not decode", err);
     }
     dsr_buf_reset(&e->body);
     rc = dsr_msgpack_to_json(&u.data, &e->body);

@@ -60,6 +60,7 @@ typedef struct snap_impl {
     strmap  runs;     /* run id -> run_state*, runs seen in this chunk */
     arena   ar;       /* strings of this chunk */
     dsr_buf key, val, key2;
+    size_t  held;     /* entries of open runs held only in memory */
 } snap_impl;
 
 /* ---- working state ---------------------------------------------------------- */
@@ -75,6 +76,7 @@ static void runs_reset(snap_impl *s)
         }
     strmap_clear(&s->runs);
     ar_free(&s->ar);
+    s->held = 0;
 }
 
 static int snap_init(proj_ctx *c, dsr_err *err)
@@ -199,6 +201,7 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
                   : dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu (%.*s) "
                                 "lacks artifact_key or path", (unsigned long long)seq,
                                 (int)env->event_id.len, env->event_id.ptr);
+    s->held++;
     if (run_push(r, &e))
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory at event %llu",
                            (unsigned long long)seq);
@@ -338,6 +341,12 @@ static int snap_flush(proj_ctx *c, dsr_err *err)
     }
     runs_reset(s);
     return rc;
+}
+
+static size_t snap_held(const proj_ctx *c)
+{
+    const snap_impl *s = c->impl;
+    return s ? s->held : 0;
 }
 
 /* ---- computing a snapshot ----------------------------------------------------------- */
@@ -580,6 +589,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     for (size_t i = 0; i < r->n && !rc; i++)
         if (run_push(&all, &r->v[i]))
             rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    s->held -= r->n < s->held ? r->n : s->held;
     r->n = 0;   /* the run is closed; a (malformed) late event would reopen it */
     if (rc) {
         free(all.v);
@@ -663,5 +673,6 @@ const proj_ops proj_snapshot_ops = {
     .init = snap_init,
     .apply = snap_apply,
     .flush = snap_flush,
+    .held = snap_held,
     .fini = snap_fini,
 };

@@ -1,19 +1,22 @@
 /*
- * record_view.c - the replay driver's reader of stored records: pulls the
- * envelope fields projections use straight out of the msgpack bytes and
- * unpacks only the payload map into a reused zone.
+ * record_view.c - the replay driver's reader of stored records.  Format 2
+ * (the compact array of eventlog/record_pack.c, what the log writes now) is
+ * unpacked into a reused zone and expanded in place; for format 1 (the
+ * canonical map) the envelope fields are pulled straight out of the msgpack
+ * bytes and only the payload map is unpacked.
  *
  * Why not dsr_record_decode: every record in the log was validated when it
  * was appended (the emitter and dsr_emit_import are the only writers), so
  * re-running the full envelope and payload validators on each replay would
  * spend most of a replay's time proving what is already known.  This reader
- * checks the shape it relies on -- a map with a 26-char event_id, a known
+ * checks the shape it relies on -- a 26-char event_id, a known
  * event_type, an RFC 3339-looking timestamp, "feature/<slug>" aggregate_id,
  * and a payload map -- and reports anything else as DSR_ECORRUPT naming the
  * field.  Projections then read payload fields defensively (wrong types are
  * treated as absent and reported).
  */
 #include "replay_internal.h"
+#include "event_priv.h"
 
 #include <string.h>
 
@@ -162,11 +165,84 @@ static int key_is(dsr_str k, const char *lit, size_t n)
 }
 #define KEY(k, lit) key_is(k, lit, sizeof lit - 1)
 
+/* The checks both formats share; sets env->payload. */
+static int finish_view(dsr_envelope *env, msgpack_object *payload, dsr_err *err)
+{
+    if (env->event_id.len != DSR_ULID_LEN)
+        return dsr_err_set(err, DSR_ECORRUPT, "record has no 26-character event_id");
+    if (!env->event_type.ptr
+        || dsr_event_type_parse(env->event_type.ptr, env->event_type.len, &env->type))
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: unknown event_type",
+                           env->event_id.ptr);
+    if (!env->timestamp.ptr || env->timestamp.len < 20)
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: no timestamp", env->event_id.ptr);
+    if (!env->aggregate_id.ptr || env->aggregate_id.len <= 8
+        || memcmp(env->aggregate_id.ptr, "feature/", 8))
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: aggregate_id is not feature/<slug>",
+                           env->event_id.ptr);
+    env->feature_slug.ptr = env->aggregate_id.ptr + 8;
+    env->feature_slug.len = env->aggregate_id.len - 8;
+    if (payload->type != MSGPACK_OBJECT_MAP)
+        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: payload is not a map",
+                           env->event_id.ptr);
+    env->payload = payload;
+    return 0;
+}
+
+static dsr_str obj_str(const msgpack_object *o)
+{
+    dsr_str s = { NULL, 0 };
+    if (o->type == MSGPACK_OBJECT_STR) {
+        s.ptr = o->via.str.size ? o->via.str.ptr : "";
+        s.len = o->via.str.size;
+    }
+    return s;
+}
+
+/* Format 2 (an array, eventlog/record_pack.c): unpack it into zone, expand
+ * it into the canonical map, and read the fields off their fixed places. */
+static int view_format2(const void *rec, size_t len, msgpack_zone *zone, dsr_envelope *env,
+                        dsr_err *err)
+{
+    msgpack_object arr, map;
+    size_t off = 0;
+    if (!dsr__mp_sizes_plausible(rec, len)
+        || msgpack_unpack(rec, len, &off, zone, &arr) != MSGPACK_UNPACK_SUCCESS || off != len)
+        return dsr_err_set(err, DSR_ECORRUPT, "record does not decode");
+    int rc = dsr__record_expand(&arr, zone, &map);
+    if (rc)
+        return dsr_err_set(err, rc, rc == DSR_ENOMEM ? "out of memory expanding a record"
+                                                     : "record is not an envelope");
+    const msgpack_object_kv *f = map.via.map.ptr;   /* canonical order */
+    env->event_id = obj_str(&f[0].val);
+    env->event_type = obj_str(&f[1].val);
+    env->aggregate_id = obj_str(&f[2].val);
+    env->timestamp = obj_str(&f[3].val);
+    env->node_id = obj_str(&f[4].val);
+    if (f[5].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return dsr_err_set(err, DSR_ECORRUPT, "record: lamport_clock does not decode");
+    env->lamport_clock = f[5].val.via.u64;
+    env->project_uuid = obj_str(&f[6].val);
+    env->correlation_id = obj_str(&f[7].val);
+    env->causation_id = obj_str(&f[8].val);
+    env->schema_version = obj_str(&f[9].val);
+    env->payload = &f[10].val;
+    return 0;
+}
+
 int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_object *payload,
                        dsr_envelope *env, dsr_err *err)
 {
     cur c = { rec, (const unsigned char *)rec + len };
     memset(env, 0, sizeof *env);
+    if (len && ((c.p[0] & 0xf0) == 0x90 || c.p[0] == 0xdc || c.p[0] == 0xdd)) {
+        int rc = view_format2(rec, len, zone, env, err);
+        if (rc)
+            return rc;
+        *payload = *env->payload;
+        env->payload = NULL;
+        return finish_view(env, payload, err);
+    }
     uint64_t n;
     const char *bad = NULL;
     const unsigned char *pl = NULL, *pl_end = NULL;
@@ -214,28 +290,11 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
     }
     if (bad)
         return dsr_err_set(err, DSR_ECORRUPT, "record: %s does not decode", bad);
-    if (env->event_id.len != DSR_ULID_LEN)
-        return dsr_err_set(err, DSR_ECORRUPT, "record has no 26-character event_id");
-    if (!env->event_type.ptr
-        || dsr_event_type_parse(env->event_type.ptr, env->event_type.len, &env->type))
-        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: unknown event_type",
-                           env->event_id.ptr);
-    if (!env->timestamp.ptr || env->timestamp.len < 20)
-        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: no timestamp", env->event_id.ptr);
-    if (!env->aggregate_id.ptr || env->aggregate_id.len <= 8
-        || memcmp(env->aggregate_id.ptr, "feature/", 8))
-        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: aggregate_id is not feature/<slug>",
-                           env->event_id.ptr);
-    env->feature_slug.ptr = env->aggregate_id.ptr + 8;
-    env->feature_slug.len = env->aggregate_id.len - 8;
     if (!pl)
         return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: no payload", env->event_id.ptr);
     size_t off = 0;
     if (msgpack_unpack((const char *)pl, (size_t)(pl_end - pl), &off, zone, payload)
-            != MSGPACK_UNPACK_SUCCESS
-        || payload->type != MSGPACK_OBJECT_MAP)
-        return dsr_err_set(err, DSR_ECORRUPT, "record %.26s: payload is not a map",
-                           env->event_id.ptr);
-    env->payload = payload;
-    return 0;
+            != MSGPACK_UNPACK_SUCCESS)
+        payload->type = MSGPACK_OBJECT_NIL;
+    return finish_view(env, payload, err);
 }

@@ -171,6 +171,10 @@ typedef struct proj_ops {
     /* End of a chunk: write what is still only in memory (the driver then
      * writes the checkpoint and commits the batch). */
     int  (*flush)(proj_ctx *c, dsr_err *err);
+    /* Optional: how many applied events it holds only in memory (entries of
+     * scan runs not completed yet), i.e. what flush() would have to write
+     * out.  The driver prefers to cut chunks where this is 0. */
+    size_t (*held)(const proj_ctx *c);
     void (*fini)(proj_ctx *c);
 } proj_ops;
 

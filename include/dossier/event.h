@@ -2,8 +2,9 @@
  * dossier/event.h - the event contract: event types, payload structs, the
  * canonical envelope, validation, and the JSON <-> msgpack codecs.
  *
- * Records are msgpack maps.  An envelope's keys are always written in this
- * canonical order (and JSON output keeps it):
+ * An envelope's keys are always in this canonical order (JSON output and
+ * the msgpack map of dsr_envelope_pack keep it; stored records, format 2,
+ * keep it as positions):
  *   event_id, event_type, aggregate_id, timestamp, node_id, lamport_clock,
  *   project_uuid, correlation_id, causation_id, schema_version, payload
  * Payload keys are written in the order the payload structs list them.
@@ -167,7 +168,14 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
  * DSR_ENOMEM.  Does not validate: dsr_envelope_view does. */
 int dsr_envelope_pack(msgpack_packer *pk, const dsr_envelope *env);
 
-/* Decode a stored record: unpack into *u (caller calls msgpack_unpacked_init
+/* Write env as a stored record: format 2, the compact array described in
+ * eventlog/record_pack.c (ids and hashes as bytes, enums as numbers, field
+ * names implied by position).  Same arguments and results as
+ * dsr_envelope_pack; dsr_record_decode turns it back into the canonical map.
+ * Deterministic: re-packing a decoded record gives the same bytes. */
+int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env);
+
+/* Decode a stored record (format 2, or the canonical map of format 1): unpack into *u (caller calls msgpack_unpacked_init
  * first and msgpack_unpacked_destroy after) and view it.
  * Returns 0, DSR_ECORRUPT (does not decode, or bytes after the envelope) or
  * DSR_ESCHEMA (decodes but is not a valid envelope; also for msgpack nested

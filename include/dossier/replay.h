@@ -65,7 +65,8 @@ enum {
 
 typedef struct dsr_replay_opts {
     unsigned flags;          /* DSR_REPLAY_* */
-    size_t   chunk_events;   /* events per committed chunk; 0 -> default (65536) */
+    size_t   chunk_events;   /* events per committed chunk (a chunk runs on, up to 4x, to
+                                end where no scan run is open); 0 -> default (65536) */
 } dsr_replay_opts;
 
 /* Bring every projection up to the log head (repeating until no projection

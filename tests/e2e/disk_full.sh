@@ -14,7 +14,7 @@ m="$WORK/mission"
 "$PY" - "$m" <<'PYEOF'
 import os, sys
 root = sys.argv[1]
-for d in range(10):
+for d in range(30):
     os.makedirs(f"{root}/evidence/e{d}", exist_ok=True)
     for i in range(600):
         open(f"{root}/evidence/e{d}/f{i}.txt", "w").write("x" * (i % 97))

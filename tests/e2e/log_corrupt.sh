@@ -51,7 +51,9 @@ try() {  # FILE SEED [MAXOFF]
   [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || fail "$base: events exit $rc after a flip at $off"
   checked=$((checked + 1))
 }
-for s in $(seq 1 8); do try "$events_sst" "$s"; done
+# The last 53 bytes of a table are its footer, whose padding RocksDB does not
+# checksum (a flip there changes nothing that is read): flip before it.
+for s in $(seq 1 8); do try "$events_sst" "$s" $(( $(stat -c %s "$events_sst") - 53 )); done
 for s in $(seq 1 8); do try "$wal" "$s"; done
 for s in $(seq 1 6); do try "$manifest" "$s"; done
 for t in "$log"/*.sst; do

@@ -139,12 +139,14 @@ static void test_state_does_not_depend_on_chunk_size(void **state)
     ten_scans(f);
     char *ref = pf_dump(f->log);
     dsr_err err = { 0 };
-    /* one event per committed chunk: every pending run crosses chunk boundaries */
+    /* tiny chunks: runs longer than 4 chunks (the most a chunk stretches to
+     * finish an open run, dossier/replay.h) cross chunk boundaries and go
+     * through pending rows */
     for (size_t chunk = 1; chunk <= 7; chunk += 3) {
         dsr_replay_opts o = { DSR_REPLAY_FROM_ZERO, chunk };
         dsr_replay_stats st = { 0 };
         assert_int_equal(dsr_replay_run(f->log, "all", &o, &st, &err), 0);
-        assert_true(st.commits >= st.events_read / chunk);
+        assert_true(st.commits >= st.events_read / (4 * chunk));
         char *after = pf_dump(f->log);
         assert_string_equal(ref, after);
         free(after);
