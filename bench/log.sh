@@ -32,7 +32,7 @@ trap 'rm -rf "$work"' EXIT
 pcs="rocksdb msgpack openssl libxxhash yaml-0.1 libcurl"
 pkg-config --exists libnats && pcs="$pcs libnats"
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O2 -I"$src/include" -I"$src/common" \
+cc -std=c11 -D_GNU_SOURCE -O2 -I"$src/include" -I"$src/common" -I"$src/eventlog" \
    $(pkg-config --cflags $pcs) -o "$work/log_bench" "$src/bench/log_bench.c" \
    "$build/libdossier.a" $(pkg-config --libs $pcs) -lpthread -lm
 

@@ -24,6 +24,7 @@
  */
 #include "buf.h"            /* common/buf.h: the growable buffer dsr_log_get_event fills */
 #include "dossier/emit.h"
+#include "event_priv.h"     /* eventlog/: dsr__ulid_to_bin, the stored id form */
 #include "dossier/log.h"
 
 #include <stdio.h>
@@ -156,7 +157,11 @@ static int bench_raw(const char *dir, unsigned long n, unsigned long batch, appe
     if (dsr_log_get_event(log, 1, &rec, &err))
         return die("seed read", &err);
     st->bytes = rec.len;
-    char *id = memmem(rec.data, rec.len, r.event_id, DSR_ULID_LEN);
+    /* A stored record (format 2) holds the event_id as its 16 bytes. */
+    unsigned char idbin[16];
+    char *id = NULL;
+    if (!dsr__ulid_to_bin(r.event_id, DSR_ULID_LEN, idbin))
+        id = memmem(rec.data, rec.len, idbin, sizeof idbin);
     if (!id) {
         fprintf(stderr, "log_bench: event_id not found in record\n");
         return 1;
@@ -172,7 +177,7 @@ static int bench_raw(const char *dir, unsigned long n, unsigned long batch, appe
                 fprintf(stderr, "log_bench: ulid\n");
                 return 1;
             }
-            memcpy(id, eid, DSR_ULID_LEN);
+            (void)dsr__ulid_to_bin(eid, DSR_ULID_LEN, (unsigned char *)id);
             if (dsr_log_batch_append(b, eid, rec.data, rec.len, NULL, NULL, &err))
                 return die("append", &err);
         }

@@ -63,5 +63,7 @@ int dsr__record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_objec
  * an enum field (else NULL).  NULL past the last field. */
 const char *dsr__payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
                                const char *const **values);
+/* How many payload fields type t has (0 for an unknown type). */
+size_t dsr__payload_field_count(dsr_event_type t);
 
 #endif

@@ -144,6 +144,11 @@ static const table tables[DSR_EV_COUNT] = {
 };
 static const table counts_table = TABLE(f_counts);
 
+size_t dsr__payload_field_count(dsr_event_type t)
+{
+    return (unsigned)t < DSR_EV_COUNT ? tables[t].n : 0;
+}
+
 const char *dsr__payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
                                const char *const **values)
 {

@@ -75,25 +75,22 @@ static int pack_ulidish(msgpack_packer *pk, dsr_str s)
     return pack_str(pk, s.ptr, s.len);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+/* Value + 1 of each lowercase hex digit; 0 for every other byte. */
+static const unsigned char hex_plus1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 /* n lowercase hex chars -> n/2 bytes; -1 when s is not that. */
 static int unhex(const char *s, size_t n, unsigned char *out)
 {
+    unsigned bad = 0;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i / 2] = (unsigned char)(hi << 4 | lo);
+        unsigned hi = hex_plus1[(unsigned char)s[i]], lo = hex_plus1[(unsigned char)s[i + 1]];
+        bad |= !hi | !lo;
+        out[i / 2] = (unsigned char)((hi - 1) << 4 | ((lo - 1) & 15u));
     }
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static void tohex(const unsigned char *b, size_t n, char *out)
@@ -145,12 +142,7 @@ static int str_eq(const msgpack_object *o, const char *s, size_t n)
 
 static size_t field_count(dsr_event_type t)
 {
-    size_t n = 0, len;
-    int hex;
-    const char *const *vals;
-    while (dsr__payload_field(t, n, &len, &hex, &vals))
-        n++;
-    return n;
+    return dsr__payload_field_count(t);
 }
 
 /* 1 when payload is a map of exactly t's fields in canonical order. */

@@ -1,0 +1,332 @@
+/*
+ * test_record_pack.c - stored records, format 2 (eventlog/record_pack.c):
+ * every valid envelope and payload of the shared table tests/data/
+ * payload_cases.json survives pack -> decode with exactly the canonical
+ * envelope (the map format 1 stored), re-packs to the same bytes, and is
+ * smaller; values without a compact form keep their text; malformed compact
+ * values are refused by the validators, not misread.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dossier/event.h"
+#include "buf.h"
+
+static char *slurp(const char *rel, size_t *len)
+{
+    const char *src = getenv("DOSSIER_SRC");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", src ? src : DOSSIER_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    dsr_buf b = DSR_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(dsr_buf_append(&b, chunk, n), 0);
+    fclose(f);
+    *len = b.len;
+    return b.data;
+}
+
+static const msgpack_object *get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key)
+            && !memcmp(k->via.str.ptr, key, k->via.str.size))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* JSON text -> msgpack object in *u (caller destroys u and sb). */
+static void parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *u)
+{
+    dsr_err err = { 0 };
+    msgpack_sbuffer_init(sb);
+    if (dsr_json_to_msgpack(text, len, sb, &err))
+        fail_msg("JSON does not parse: %s", err.msg);
+    msgpack_unpacked_init(u);
+    assert_int_equal(msgpack_unpack_next(u, sb->data, sb->size, NULL), MSGPACK_UNPACK_SUCCESS);
+}
+
+/* JSON of the decoded record (0), or the decode error code. */
+static int decode_json(const void *rec, size_t len, dsr_buf *json, dsr_err *err)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    dsr_envelope env;
+    int rc = dsr_record_decode(rec, len, &u, &env, err);
+    dsr_buf_reset(json);
+    if (!rc)
+        assert_int_equal(dsr_msgpack_to_json(&u.data, json), 0);
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* The round trip every stored record must make: the format 2 record of a
+ * valid envelope decodes to exactly what the canonical map (format 1)
+ * decodes to, is smaller, and re-packs to the same bytes.  Returns the
+ * format 2 size. */
+static size_t check_round_trip(const msgpack_object *envelope, const char *name)
+{
+    dsr_envelope view;
+    dsr_err err = { 0 };
+    if (dsr_envelope_view(envelope, &view, &err))
+        fail_msg("%s: not a valid envelope: %s", name, err.msg);
+    msgpack_sbuffer v1, v2, again;
+    msgpack_sbuffer_init(&v1);
+    msgpack_sbuffer_init(&v2);
+    msgpack_sbuffer_init(&again);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &v1, msgpack_sbuffer_write);
+    assert_int_equal(dsr_envelope_pack(&pk, &view), 0);
+    msgpack_packer_init(&pk, &v2, msgpack_sbuffer_write);
+    assert_int_equal(dsr_record_pack(&pk, &view), 0);
+
+    dsr_buf j1 = DSR_BUF_INIT, j2 = DSR_BUF_INIT;
+    if (decode_json(v1.data, v1.size, &j1, &err))
+        fail_msg("%s: format 1 does not decode: %s", name, err.msg);
+    if (decode_json(v2.data, v2.size, &j2, &err))
+        fail_msg("%s: format 2 does not decode: %s", name, err.msg);
+    assert_int_equal(dsr_buf_putc(&j1, '\0'), 0);
+    assert_int_equal(dsr_buf_putc(&j2, '\0'), 0);
+    if (strcmp(j1.data, j2.data))
+        fail_msg("%s: decoded records differ\nformat 1: %s\nformat 2: %s", name, j1.data,
+                 j2.data);
+    if (v2.size >= v1.size)
+        fail_msg("%s: format 2 is %zu bytes, format 1 %zu", name, v2.size, v1.size);
+
+    /* decode the format 2 record and pack that view again: same bytes */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    dsr_envelope back;
+    assert_int_equal(dsr_record_decode(v2.data, v2.size, &u, &back, &err), 0);
+    msgpack_packer_init(&pk, &again, msgpack_sbuffer_write);
+    assert_int_equal(dsr_record_pack(&pk, &back), 0);
+    assert_int_equal(again.size, v2.size);
+    assert_memory_equal(again.data, v2.data, v2.size);
+    msgpack_unpacked_destroy(&u);
+
+    size_t size = v2.size;
+    dsr_buf_free(&j1);
+    dsr_buf_free(&j2);
+    msgpack_sbuffer_destroy(&v1);
+    msgpack_sbuffer_destroy(&v2);
+    msgpack_sbuffer_destroy(&again);
+    return size;
+}
+
+/* A valid envelope around payload (JSON), built as text. */
+static void wrap(const char *type, const char *slug, const char *payload_json, dsr_buf *out)
+{
+    dsr_buf_reset(out);
+    assert_int_equal(dsr_buf_printf(out,
+        "{\"event_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\",\"event_type\":\"%s\","
+        "\"aggregate_id\":\"feature/%s\",\"timestamp\":\"2026-01-31T12:00:00.123Z\","
+        "\"node_id\":\"01JCZZZZZZZZZZZZZZZZZZZZZZ\",\"lamport_clock\":7,"
+        "\"project_uuid\":\"550e8400-e29b-41d4-a716-446655440000\","
+        "\"correlation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"causation_id\":null,"
+        "\"schema_version\":\"1.0.0\",\"payload\":%s}", type, slug, payload_json), 0);
+}
+
+static void test_every_valid_table_case_round_trips(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = slurp("tests/data/payload_cases.json", &len);
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    parse_json(text, len, &sb, &u);
+    size_t checked = 0;
+
+    const msgpack_object *envs = get(&u.data, "envelope_cases");
+    assert_non_null(envs);
+    for (uint32_t i = 0; i < envs->via.array.size; i++) {
+        const msgpack_object *c = &envs->via.array.ptr[i];
+        dsr_envelope v;
+        dsr_err err = { 0 };
+        if (dsr_envelope_view(get(c, "envelope"), &v, &err))
+            continue;   /* invalid cases are never stored */
+        check_round_trip(get(c, "envelope"), "envelope case");
+        checked++;
+    }
+
+    const msgpack_object *pls = get(&u.data, "payload_cases");
+    assert_non_null(pls);
+    dsr_buf pj = DSR_BUF_INIT, ej = DSR_BUF_INIT;
+    for (uint32_t i = 0; i < pls->via.array.size; i++) {
+        const msgpack_object *c = &pls->via.array.ptr[i];
+        const msgpack_object *valid = get(c, "valid"), *payload = get(c, "payload");
+        const msgpack_object *type = get(c, "event_type"), *slug = get(payload, "feature_slug");
+        if (!valid->via.boolean)
+            continue;
+        dsr_buf_reset(&pj);
+        assert_int_equal(dsr_msgpack_to_json(payload, &pj), 0);
+        assert_int_equal(dsr_buf_putc(&pj, '\0'), 0);
+        char tname[64], sname[256];
+        snprintf(tname, sizeof tname, "%.*s", (int)type->via.str.size, type->via.str.ptr);
+        snprintf(sname, sizeof sname, "%.*s", (int)slug->via.str.size, slug->via.str.ptr);
+        wrap(tname, sname, pj.data, &ej);
+        msgpack_sbuffer esb;
+        msgpack_unpacked eu;
+        parse_json(ej.data, ej.len, &esb, &eu);
+        check_round_trip(&eu.data, tname);
+        msgpack_unpacked_destroy(&eu);
+        msgpack_sbuffer_destroy(&esb);
+        checked++;
+    }
+    assert_true(checked >= 50);
+    dsr_buf_free(&pj);
+    dsr_buf_free(&ej);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    free(text);
+}
+
+static const char indexed_payload[] =
+    "{\"feature_slug\":\"042-dossier\",\"artifact_key\":\"input.spec.main\","
+    "\"artifact_class\":\"input\",\"relative_path\":\"spec.md\",\"content_hash_sha256\":"
+    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+    "\"size_bytes\":1234,\"wp_id\":null,\"step_id\":null,\"required_status\":\"required\"}";
+
+/* Pack the envelope JSON in text as format 2 into out. */
+static void pack_text(const char *text, msgpack_sbuffer *out)
+{
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    parse_json(text, strlen(text), &sb, &u);
+    dsr_envelope v;
+    dsr_err err = { 0 };
+    if (dsr_envelope_view(&u.data, &v, &err))
+        fail_msg("not valid: %s", err.msg);
+    msgpack_packer pk;
+    msgpack_sbuffer_init(out);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    assert_int_equal(dsr_record_pack(&pk, &v), 0);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_indexed_event_is_compact(void **state)
+{
+    (void)state;
+    dsr_buf e = DSR_BUF_INIT;
+    wrap("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    parse_json(e.data, e.len, &sb, &u);
+    size_t n = check_round_trip(&u.data, "indexed");
+    /* ids and the hash as bytes, enums as numbers, no field names: the 83
+     * bytes of text values that remain plus about 80 of ids and framing */
+    assert_true(n < 200);
+    msgpack_sbuffer rec;
+    pack_text(e.data, &rec);
+    /* the first byte says format 2: an array of 11 */
+    assert_int_equal((unsigned char)rec.data[0], 0x9b);
+    /* the hash is stored as its 32 bytes, not as 64 hex characters */
+    assert_null(memmem(rec.data, rec.size, "0123456789abcdef", 16));
+    msgpack_sbuffer_destroy(&rec);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    dsr_buf_free(&e);
+}
+
+static void test_values_without_a_compact_form_keep_their_text(void **state)
+{
+    (void)state;
+    /* a node_id that is no ULID, an uppercase project_uuid, a payload whose
+     * keys are not in canonical order (kept as a map, order preserved) */
+    static const char text[] =
+        "{\"event_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\",\"event_type\":"
+        "\"dossier_artifact_removed\",\"aggregate_id\":\"feature/f\",\"timestamp\":"
+        "\"2026-01-31T12:00:00+02:00\",\"node_id\":\"other-node\",\"lamport_clock\":3,"
+        "\"project_uuid\":\"550E8400-E29B-41D4-A716-446655440000\",\"correlation_id\":null,"
+        "\"causation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"schema_version\":\"1.0.0\","
+        "\"payload\":{\"relative_path\":\"a.md\",\"feature_slug\":\"f\",\"artifact_key\":\"a\"}}";
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    parse_json(text, strlen(text), &sb, &u);
+    check_round_trip(&u.data, "text forms");
+    msgpack_sbuffer rec;
+    pack_text(text, &rec);
+    assert_non_null(memmem(rec.data, rec.size, "other-node", 10));
+    assert_non_null(memmem(rec.data, rec.size, "550E8400-E29B", 13));
+    dsr_buf j = DSR_BUF_INIT;
+    dsr_err err = { 0 };
+    assert_int_equal(decode_json(rec.data, rec.size, &j, &err), 0);
+    assert_int_equal(dsr_buf_putc(&j, '\0'), 0);
+    assert_non_null(strstr(j.data, "\"payload\":{\"relative_path\":\"a.md\",\"feature_slug\""));
+    assert_non_null(strstr(j.data, "\"causation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\""));
+    dsr_buf_free(&j);
+    msgpack_sbuffer_destroy(&rec);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Replace the first occurrence of pat in rec with rep (same length). */
+static void patch(msgpack_sbuffer *rec, const void *pat, const void *rep, size_t n)
+{
+    char *p = memmem(rec->data, rec->size, pat, n);
+    assert_non_null(p);
+    memcpy(p, rep, n);
+}
+
+static void test_malformed_compact_values_are_refused_by_name(void **state)
+{
+    (void)state;
+    dsr_buf e = DSR_BUF_INIT;
+    wrap("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
+    dsr_buf j = DSR_BUF_INIT;
+    dsr_err err = { 0 };
+
+    /* an enum index past the end of its table: artifact_class 0 -> 9 */
+    msgpack_sbuffer rec;
+    pack_text(e.data, &rec);
+    /* payload array: fixarray 9, "042-dossier", "input.spec.main", class 0 */
+    patch(&rec, "input.spec.main\x00", "input.spec.main\x09", 16);
+    assert_int_equal(decode_json(rec.data, rec.size, &j, &err), DSR_ESCHEMA);
+    assert_non_null(strstr(err.msg, "artifact_class"));
+    msgpack_sbuffer_destroy(&rec);
+
+    /* an event_type number that is no type */
+    pack_text(e.data, &rec);
+    assert_int_equal((unsigned char)rec.data[1], 0xc4);   /* bin 8 ... */
+    assert_int_equal((unsigned char)rec.data[2], 16);     /* ... of 16: the event_id */
+    rec.data[3 + 16] = 0x7f;                              /* then the type */
+    assert_int_equal(decode_json(rec.data, rec.size, &j, &err), DSR_ESCHEMA);
+    assert_non_null(strstr(err.msg, "event_type"));
+    msgpack_sbuffer_destroy(&rec);
+
+    /* an array that is not 11 long is not an envelope */
+    static const char three[] = "\x93\x01\x02\x03";
+    assert_int_equal(decode_json(three, 4, &j, &err), DSR_ESCHEMA);
+
+    /* a truncated format 2 record */
+    pack_text(e.data, &rec);
+    assert_int_equal(decode_json(rec.data, rec.size - 5, &j, &err), DSR_ECORRUPT);
+    msgpack_sbuffer_destroy(&rec);
+    dsr_buf_free(&j);
+    dsr_buf_free(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_valid_table_case_round_trips),
+        cmocka_unit_test(test_indexed_event_is_compact),
+        cmocka_unit_test(test_values_without_a_compact_form_keep_their_text),
+        cmocka_unit_test(test_malformed_compact_values_are_refused_by_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
