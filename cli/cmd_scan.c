@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static const char usage_text[] =
 "Usage: dossier scan MISSION_DIR [options]\n"
@@ -384,6 +387,11 @@ int cmd_scan(int argc, char **argv)
     prev = NULL;
     dsr_snapshot_info_free(base);
     base = NULL;
+#ifdef __GLIBC__
+    /* ...and their pages go back to the system before the fold peaks (the
+     * scan's many small blocks otherwise stay mapped: ~75 MB at 1M files). */
+    malloc_trim(0);
+#endif
     /* The run is durable now; bring snapshot and drift up to date.  A failure
      * here loses nothing (projections catch up on the next command). */
     if ((rc = dsr_replay_catch_up(log, NULL, &err))) {

@@ -62,29 +62,39 @@ int aset_sort_unique(aset *s)
     if (s->n < 2)
         return 0;
     ord_entry *o = malloc(s->n * sizeof *o);
-    aset_entry *v = malloc(s->n * sizeof *v);
-    if (!o || !v) {
-        free(o);
-        free(v);
+    if (!o)
         return DSR_ENOMEM;
-    }
     for (size_t i = 0; i < s->n; i++) {
         o[i].e = &s->v[i];
         o[i].i = i;
     }
     qsort(o, s->n, sizeof *o, cmp_ord);
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        /* keep the last occurrence of each (key, path): it came later in the log */
-        if (i + 1 < s->n && !cmp_key_path(o[i].e, o[i + 1].e))
+    /* Put the entries in that order in place (following each cycle of the
+     * permutation), so a million-entry set is never held twice; o[k].i is
+     * the entry that belongs at k, and is set to k once it is there. */
+    for (size_t k = 0; k < s->n; k++) {
+        if (o[k].i == k)
             continue;
-        v[n++] = *o[i].e;
+        aset_entry held = s->v[k];
+        size_t at = k;
+        while (o[at].i != k) {
+            size_t from = o[at].i;
+            s->v[at] = s->v[from];
+            o[at].i = at;
+            at = from;
+        }
+        s->v[at] = held;
+        o[at].i = at;
     }
     free(o);
-    free(s->v);
-    s->v = v;
+    /* keep the last occurrence of each (key, path): it came later in the log */
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (i + 1 < s->n && !cmp_key_path(&s->v[i], &s->v[i + 1]))
+            continue;
+        s->v[n++] = s->v[i];
+    }
     s->n = n;
-    s->cap = s->n ? s->n : 1;
     return 0;
 }
 

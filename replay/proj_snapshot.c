@@ -398,6 +398,8 @@ static int cmp_missing(const void *pa, const void *pb)
 typedef struct snap_calc {
     aset             set;
     const run_entry **missing;   /* distinct keys, sorted, last report wins */
+    run_entry       *missing_own; /* what missing points to: copies, so the run's
+                                     entries can be freed before the set is stored */
     size_t           n_missing;
     size_t           n_indexed, n_missing_ev, n_removed;
     dsr_artifact_counts counts;
@@ -471,6 +473,12 @@ static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const cha
         k->missing[m++] = k->missing[i];
     }
     k->n_missing = m;
+    if (!(k->missing_own = malloc((m ? m : 1) * sizeof *k->missing_own)))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    for (size_t i = 0; i < m; i++) {
+        k->missing_own[i] = *k->missing[i];
+        k->missing[i] = &k->missing_own[i];
+    }
 
     int64_t rp = 0, op = 0;
     for (size_t i = 0; i < k->set.n; i++)
@@ -505,7 +513,7 @@ static int put_set(proj_ctx *c, const aset *set, char digest[33], dsr_err *err)
         return rc;
     if (rc == 1)
         return 0;   /* already stored, same bytes by construction */
-    return ps_put(&c->st, s->key.data, s->key.len, s->val.data, s->val.len, err);
+    return ps_put_take(&c->st, s->key.data, s->key.len, &s->val, err);
 }
 
 typedef struct snap_meta {
@@ -615,6 +623,10 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     memset(&k, 0, sizeof k);
     rc = calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
                   mt.ptr != NULL, &k, &tmp, err);
+    /* Memory: a million-artifact run holds its entries, the set and the
+     * set's encoding at once unless each goes as soon as it is used. */
+    free(all.v);
+    all.v = NULL;
 
     char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33];
     uint64_t ms = 0;
@@ -627,6 +639,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     }
     if (!rc)
         rc = put_set(c, &k.set, digest, err);
+    aset_free(&k.set);
     if (!rc) {
         dsr_snapshot_computed pl = { feature, k.parity, k.counts, k.completeness, snapshot_id };
         rc = proj_emit(c, DSR_EV_SNAPSHOT_COMPUTED, &pl, env, r->run_id, event_id, err);
@@ -654,6 +667,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     }
     aset_free(&k.set);
     free(k.missing);
+    free(k.missing_own);
     free(all.v);
     ar_free(&tmp);
     return rc;

@@ -98,6 +98,23 @@ int ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vle
     return 0;
 }
 
+int ps_put_take(pstate *ps, const void *key, size_t klen, dsr_buf *val, dsr_err *err)
+{
+    int rc = dsr_log_batch_put(ps->b, ps->cf, key, klen, val->data, val->len, err);
+    if (rc)
+        return rc;
+    int created;
+    ps_row *r = row_for(ps, key, klen, &created, err);
+    if (!r)
+        return DSR_ENOMEM;
+    dsr_buf_free(&r->val);
+    r->val = *val;
+    memset(val, 0, sizeof *val);
+    r->present = 1;
+    ps->bytes += r->val.len + klen;
+    return 0;
+}
+
 int ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err)
 {
     int rc = dsr_log_batch_delete(ps->b, ps->cf, key, klen, err);

@@ -110,6 +110,9 @@ int  ps_get(pstate *ps, const void *key, size_t klen, const void **val, size_t *
             dsr_err *err);
 int  ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vlen,
             dsr_err *err);
+/* ps_put, taking val's buffer for the cached row instead of copying it (val
+ * is left empty): a million-artifact set is then held once, not twice. */
+int  ps_put_take(pstate *ps, const void *key, size_t klen, dsr_buf *val, dsr_err *err);
 int  ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err);
 void ps_chunk_end(pstate *ps);
 void ps_free(pstate *ps);
