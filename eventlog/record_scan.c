@@ -18,6 +18,7 @@
  */
 #include "dossier/record.h"
 #include "dossier/emit.h"
+#include "log_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,7 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
         goto fail;
     if ((rc = commit_batch(&c, err)))
         return rc;
+    log_flush_start(log);
     st->completed = 1;
     return 0;
 fail:
