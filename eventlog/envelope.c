@@ -46,7 +46,7 @@ static int bad(dsr_err *err, const dsr_str *id, int field, const msgpack_object 
     return dsr_err_set(err, DSR_ESCHEMA, "%s: %s %s", keys[field], val, what);
 }
 
-static dsr_str str_of(const msgpack_object *v)
+dsr_str dsr__str_of(const msgpack_object *v)
 {
     dsr_str s = { NULL, 0 };
     if (v->type == MSGPACK_OBJECT_STR) {
@@ -102,20 +102,20 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
     if (v->type != MSGPACK_OBJECT_STR || !dsr_ulid_valid(v->via.str.ptr, v->via.str.size))
         return bad(err, NULL, E_EVENT_ID, v,
                    "is not a ULID (26 Crockford base32 characters, uppercase, first one 0-7)");
-    e.event_id = str_of(v);
+    e.event_id = dsr__str_of(v);
     const dsr_str *id = &e.event_id;
 
     v = f[E_EVENT_TYPE];
     if (v->type != MSGPACK_OBJECT_STR ||
         dsr_event_type_parse(v->via.str.ptr, v->via.str.size, &e.type))
         return bad(err, id, E_EVENT_TYPE, v, "is not a known event type");
-    e.event_type = str_of(v);
+    e.event_type = dsr__str_of(v);
 
     v = f[E_AGGREGATE_ID];
     if (!utf8_str(v) || v->via.str.size <= AGG_PREFIX_LEN ||
         memcmp(v->via.str.ptr, AGG_PREFIX, AGG_PREFIX_LEN))
         return bad(err, id, E_AGGREGATE_ID, v, "is not \"feature/<feature_slug>\"");
-    e.aggregate_id = str_of(v);
+    e.aggregate_id = dsr__str_of(v);
     e.feature_slug.ptr = e.aggregate_id.ptr + AGG_PREFIX_LEN;
     e.feature_slug.len = e.aggregate_id.len - AGG_PREFIX_LEN;
 
@@ -123,12 +123,12 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
     if (v->type != MSGPACK_OBJECT_STR || !dsr__rfc3339_valid(v->via.str.ptr, v->via.str.size))
         return bad(err, id, E_TIMESTAMP, v,
                    "is not an RFC 3339 date-time with offset (e.g. 2026-01-31T12:00:00.000Z)");
-    e.timestamp = str_of(v);
+    e.timestamp = dsr__str_of(v);
 
     v = f[E_NODE_ID];
     if (!utf8_str(v) || v->via.str.size == 0)
         return bad(err, id, E_NODE_ID, v, "is not a non-empty string");
-    e.node_id = str_of(v);
+    e.node_id = dsr__str_of(v);
 
     v = f[E_LAMPORT];
     int neg;
@@ -145,21 +145,21 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
     v = f[E_PROJECT_UUID];
     if (v->type != MSGPACK_OBJECT_STR || !dsr__uuid_valid(v->via.str.ptr, v->via.str.size))
         return bad(err, id, E_PROJECT_UUID, v, "is not a UUID (8-4-4-4-12 hex digits)");
-    e.project_uuid = str_of(v);
+    e.project_uuid = dsr__str_of(v);
 
     for (int j = E_CORRELATION_ID; j <= E_CAUSATION_ID; j++) {
         v = f[j];
         if (v->type != MSGPACK_OBJECT_NIL && !utf8_str(v))
             return bad(err, id, j, v, "is neither a string nor null");
     }
-    e.correlation_id = str_of(f[E_CORRELATION_ID]);
-    e.causation_id = str_of(f[E_CAUSATION_ID]);
+    e.correlation_id = dsr__str_of(f[E_CORRELATION_ID]);
+    e.causation_id = dsr__str_of(f[E_CAUSATION_ID]);
 
     v = f[E_SCHEMA_VERSION];
     if (v->type != MSGPACK_OBJECT_STR || v->via.str.size != strlen(DSR_SCHEMA_VERSION) ||
         memcmp(v->via.str.ptr, DSR_SCHEMA_VERSION, v->via.str.size))
         return bad(err, id, E_SCHEMA_VERSION, v, "is not \"" DSR_SCHEMA_VERSION "\"");
-    e.schema_version = str_of(v);
+    e.schema_version = dsr__str_of(v);
 
     v = f[E_PAYLOAD];
     int rc = dsr_payload_validate(e.type, v, err);

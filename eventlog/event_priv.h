@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "dossier/event.h"
+
 /* 1 when s[0..len) is an RFC 3339 date-time with a Z or +hh:mm offset and a
  * real calendar date (leap years honoured); the same language as the
  * timestamp pattern in schemas/envelope.schema.json. */
@@ -42,6 +44,10 @@ int dsr__pack_canonical(msgpack_packer *pk, const msgpack_object *obj);
  * multiple of len (envelope.c). */
 int dsr__mp_sizes_plausible(const unsigned char *p, size_t len);
 
+/* A str object as a dsr_str ("" kept distinct from null: a zero-length str
+ * may carry a NULL ptr); {NULL, 0} for anything that is not a str. */
+dsr_str dsr__str_of(const msgpack_object *v);
+
 /* ---- compact stored records (record_pack.c) ---------------------------- */
 
 /* A valid ULID (dsr_ulid_valid) <-> its 16 bytes (48-bit ms, 80 random bits,
@@ -50,7 +56,6 @@ int dsr__mp_sizes_plausible(const unsigned char *p, size_t len);
 int  dsr__ulid_to_bin(const char *s, size_t len, unsigned char bin[16]);
 void dsr__ulid_from_bin(const unsigned char bin[16], char out[27]);
 
-#include "dossier/event.h"
 /* Expand a format 2 record (an array of 11) into the canonical envelope map,
  * allocating from z; values that are not compact forms pass through for
  * dsr_envelope_view to judge.  0, DSR_ECORRUPT (not an array of 11) or

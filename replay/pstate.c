@@ -80,38 +80,45 @@ int ps_get(pstate *ps, const void *key, size_t klen, const void **val, size_t *v
     return 1;
 }
 
+/* Write key = val into the batch and return the key's cache row (present). */
+static ps_row *put_row(pstate *ps, const void *key, size_t klen, const void *val, size_t vlen,
+                       int *rc, dsr_err *err)
+{
+    if ((*rc = dsr_log_batch_put(ps->b, ps->cf, key, klen, val, vlen, err)))
+        return NULL;
+    int created;
+    ps_row *r = row_for(ps, key, klen, &created, err);
+    if (!r) {
+        *rc = DSR_ENOMEM;
+        return NULL;
+    }
+    r->present = 1;
+    ps->bytes += vlen + klen;
+    return r;
+}
+
 int ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vlen,
            dsr_err *err)
 {
-    int rc = dsr_log_batch_put(ps->b, ps->cf, key, klen, val, vlen, err);
-    if (rc)
-        return rc;
-    int created;
-    ps_row *r = row_for(ps, key, klen, &created, err);
+    int rc;
+    ps_row *r = put_row(ps, key, klen, val, vlen, &rc, err);
     if (!r)
-        return DSR_ENOMEM;
+        return rc;
     dsr_buf_reset(&r->val);
     if (dsr_buf_append(&r->val, val, vlen))
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory caching a row", ps->cf);
-    r->present = 1;
-    ps->bytes += vlen + klen;
     return 0;
 }
 
 int ps_put_take(pstate *ps, const void *key, size_t klen, dsr_buf *val, dsr_err *err)
 {
-    int rc = dsr_log_batch_put(ps->b, ps->cf, key, klen, val->data, val->len, err);
-    if (rc)
-        return rc;
-    int created;
-    ps_row *r = row_for(ps, key, klen, &created, err);
+    int rc;
+    ps_row *r = put_row(ps, key, klen, val->data, val->len, &rc, err);
     if (!r)
-        return DSR_ENOMEM;
+        return rc;
     dsr_buf_free(&r->val);
     r->val = *val;
     memset(val, 0, sizeof *val);
-    r->present = 1;
-    ps->bytes += r->val.len + klen;
     return 0;
 }
 

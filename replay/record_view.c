@@ -189,15 +189,6 @@ static int finish_view(dsr_envelope *env, msgpack_object *payload, dsr_err *err)
     return 0;
 }
 
-static dsr_str obj_str(const msgpack_object *o)
-{
-    dsr_str s = { NULL, 0 };
-    if (o->type == MSGPACK_OBJECT_STR) {
-        s.ptr = o->via.str.size ? o->via.str.ptr : "";
-        s.len = o->via.str.size;
-    }
-    return s;
-}
 
 /* Format 2 (an array, eventlog/record_pack.c): unpack it into zone, expand
  * it into the canonical map, and read the fields off their fixed places. */
@@ -214,18 +205,18 @@ static int view_format2(const void *rec, size_t len, msgpack_zone *zone, dsr_env
         return dsr_err_set(err, rc, rc == DSR_ENOMEM ? "out of memory expanding a record"
                                                      : "record is not an envelope");
     const msgpack_object_kv *f = map.via.map.ptr;   /* canonical order */
-    env->event_id = obj_str(&f[0].val);
-    env->event_type = obj_str(&f[1].val);
-    env->aggregate_id = obj_str(&f[2].val);
-    env->timestamp = obj_str(&f[3].val);
-    env->node_id = obj_str(&f[4].val);
+    env->event_id = dsr__str_of(&f[0].val);
+    env->event_type = dsr__str_of(&f[1].val);
+    env->aggregate_id = dsr__str_of(&f[2].val);
+    env->timestamp = dsr__str_of(&f[3].val);
+    env->node_id = dsr__str_of(&f[4].val);
     if (f[5].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return dsr_err_set(err, DSR_ECORRUPT, "record: lamport_clock does not decode");
     env->lamport_clock = f[5].val.via.u64;
-    env->project_uuid = obj_str(&f[6].val);
-    env->correlation_id = obj_str(&f[7].val);
-    env->causation_id = obj_str(&f[8].val);
-    env->schema_version = obj_str(&f[9].val);
+    env->project_uuid = dsr__str_of(&f[6].val);
+    env->correlation_id = dsr__str_of(&f[7].val);
+    env->causation_id = dsr__str_of(&f[8].val);
+    env->schema_version = dsr__str_of(&f[9].val);
     env->payload = &f[10].val;
     return 0;
 }

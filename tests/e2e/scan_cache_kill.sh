@@ -26,11 +26,16 @@ export DOSSIER_BATCH_EVENTS=40
 "$BIN" scan "$m" --log "$log" -q || fail "first scan"
 # how long a rescan after rewriting files takes here (sanitizer builds are
 # several times slower): kills are spread over [dur/4, dur], where the run
-# is hashing and committing batches
-"$PY" "$H" mutate "$m" 0 400
-t0=$(date +%s%N)
-"$BIN" scan "$m" --log "$log" -q || fail "timing scan"
-dur_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# is hashing and committing batches.  The faster of two timing scans counts:
+# one slowed down by a load spike would put every kill after the scans end.
+dur_ms=0
+for t in 0 100; do
+  "$PY" "$H" mutate "$m" "$t" 400
+  t0=$(date +%s%N)
+  "$BIN" scan "$m" --log "$log" -q || fail "timing scan"
+  d=$(( ($(date +%s%N) - t0) / 1000000 ))
+  { [ "$dur_ms" -eq 0 ] || [ "$d" -lt "$dur_ms" ]; } && dur_ms=$d
+done
 [ "$dur_ms" -ge 8 ] || dur_ms=8
 kills=0
 modes=("" "--emit changed" "--rehash")

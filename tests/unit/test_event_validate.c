@@ -14,53 +14,10 @@
 #include <string.h>
 
 #include "dossier/event.h"
+#include "test_data.h"
 #include "buf.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static char *slurp(const char *rel, size_t *len)
-{
-    const char *src = getenv("DOSSIER_SRC");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", src ? src : DOSSIER_SOURCE_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    dsr_buf b = DSR_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(dsr_buf_append(&b, chunk, n), 0);
-    fclose(f);
-    *len = b.len;
-    return b.data;
-}
-
-/* Parse JSON text into *u (caller destroys).  Fails the test on error. */
-static void json_obj(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *u)
-{
-    dsr_err err = { 0 };
-    msgpack_sbuffer_init(sb);
-    int rc = dsr_json_to_msgpack(text, len, sb, &err);
-    if (rc)
-        fail_msg("JSON does not parse: %s", err.msg);
-    msgpack_unpacked_init(u);
-    size_t off = 0;
-    assert_int_equal(msgpack_unpack_next(u, sb->data, sb->size, &off), MSGPACK_UNPACK_SUCCESS);
-}
-
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            !memcmp(k->via.str.ptr, key, k->via.str.size))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
 
 static char *cstr(const msgpack_object *o)
 {
@@ -77,7 +34,7 @@ static char *cstr(const msgpack_object *o)
 
 static dsr_event_type type_of(const msgpack_object *case_obj)
 {
-    const msgpack_object *t = get(case_obj, "event_type");
+    const msgpack_object *t = td_get(case_obj, "event_type");
     dsr_event_type et;
     assert_non_null(t);
     assert_int_equal(dsr_event_type_parse(t->via.str.ptr, t->via.str.size, &et), 0);
@@ -87,7 +44,7 @@ static dsr_event_type type_of(const msgpack_object *case_obj)
 /* Wrap a payload in a valid envelope (as check_schemas.py does) and view it. */
 static int view_wrapped(dsr_event_type t, const msgpack_object *payload, dsr_err *err)
 {
-    const msgpack_object *slug = get(payload, "feature_slug");
+    const msgpack_object *slug = td_get(payload, "feature_slug");
     char agg[300] = "feature/x";
     if (slug && slug->type == MSGPACK_OBJECT_STR && slug->via.str.size)
         snprintf(agg, sizeof agg, "feature/%.*s", (int)slug->via.str.size, slug->via.str.ptr);
@@ -132,11 +89,11 @@ static void test_payload_table_verdicts_match_the_c_validator(void **state)
 {
     (void)state;
     size_t len;
-    char *text = slurp("tests/data/payload_cases.json", &len);
+    char *text = td_slurp("tests/data/payload_cases.json", &len);
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    json_obj(text, len, &sb, &u);
-    const msgpack_object *cases = get(&u.data, "payload_cases");
+    td_parse_json(text, len, &sb, &u);
+    const msgpack_object *cases = td_get(&u.data, "payload_cases");
     assert_non_null(cases);
     assert_true(cases->via.array.size >= 100);
     int per_type[DSR_EV_COUNT] = { 0 };
@@ -144,31 +101,31 @@ static void test_payload_table_verdicts_match_the_c_validator(void **state)
         const msgpack_object *c = &cases->via.array.ptr[i];
         dsr_event_type t = type_of(c);
         per_type[t]++;
-        const msgpack_object *valid = get(c, "valid");
-        const msgpack_object *payload = get(c, "payload");
-        const msgpack_object *field = get(c, "field");
+        const msgpack_object *valid = td_get(c, "valid");
+        const msgpack_object *payload = td_get(c, "payload");
+        const msgpack_object *field = td_get(c, "field");
         assert_non_null(valid);
         assert_non_null(payload);
         dsr_err err = { 0 };
         int rc = dsr_payload_validate(t, payload, &err);
         if (valid->via.boolean && rc)
             fail_msg("%s / %s: expected valid, C says: %s", dsr_event_type_name(t),
-                     cstr(get(c, "name")), err.msg);
+                     cstr(td_get(c, "name")), err.msg);
         if (!valid->via.boolean) {
             if (rc != DSR_ESCHEMA)
                 fail_msg("%s / %s: expected invalid, C accepts it", dsr_event_type_name(t),
-                         cstr(get(c, "name")));
+                         cstr(td_get(c, "name")));
             /* The message names the event type and the field. */
             if (!strstr(err.msg, dsr_event_type_name(t)) || !strstr(err.msg, cstr(field)))
                 fail_msg("%s: message does not name type and field %s: %s",
-                         cstr(get(c, "name")), cstr(field), err.msg);
+                         cstr(td_get(c, "name")), cstr(field), err.msg);
         }
         /* The same verdict through a whole envelope. */
         dsr_err err2 = { 0 };
         int rc2 = view_wrapped(t, payload, &err2);
         if ((rc2 == 0) != (rc == 0))
             fail_msg("%s: envelope verdict differs from payload verdict: %s",
-                     cstr(get(c, "name")), err2.msg);
+                     cstr(td_get(c, "name")), err2.msg);
     }
     for (int t = 0; t < DSR_EV_COUNT; t++)
         if (per_type[t] < 5)
@@ -183,27 +140,27 @@ static void test_envelope_table_verdicts_match_the_c_validator(void **state)
 {
     (void)state;
     size_t len;
-    char *text = slurp("tests/data/payload_cases.json", &len);
+    char *text = td_slurp("tests/data/payload_cases.json", &len);
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    json_obj(text, len, &sb, &u);
-    const msgpack_object *cases = get(&u.data, "envelope_cases");
+    td_parse_json(text, len, &sb, &u);
+    const msgpack_object *cases = td_get(&u.data, "envelope_cases");
     assert_non_null(cases);
     assert_true(cases->via.array.size >= 30);
     for (uint32_t i = 0; i < cases->via.array.size; i++) {
         const msgpack_object *c = &cases->via.array.ptr[i];
-        const msgpack_object *valid = get(c, "valid");
-        const msgpack_object *field = get(c, "field");
+        const msgpack_object *valid = td_get(c, "valid");
+        const msgpack_object *field = td_get(c, "field");
         dsr_envelope env;
         dsr_err err = { 0 };
-        int rc = dsr_envelope_view(get(c, "envelope"), &env, &err);
+        int rc = dsr_envelope_view(td_get(c, "envelope"), &env, &err);
         if (valid->via.boolean && rc)
-            fail_msg("%s: expected valid, C says: %s", cstr(get(c, "name")), err.msg);
+            fail_msg("%s: expected valid, C says: %s", cstr(td_get(c, "name")), err.msg);
         if (!valid->via.boolean) {
             if (rc != DSR_ESCHEMA)
-                fail_msg("%s: expected invalid, C accepts it", cstr(get(c, "name")));
+                fail_msg("%s: expected invalid, C accepts it", cstr(td_get(c, "name")));
             if (!strstr(err.msg, cstr(field)))
-                fail_msg("%s: message does not name %s: %s", cstr(get(c, "name")), cstr(field),
+                fail_msg("%s: message does not name %s: %s", cstr(td_get(c, "name")), cstr(field),
                          err.msg);
         }
     }
@@ -237,15 +194,15 @@ static void pack_validate_and_check_order(dsr_event_type t, const void *payload)
     char rel[256];
     snprintf(rel, sizeof rel, "schemas/%s.schema.json", dsr_event_type_name(t));
     size_t len;
-    char *text = slurp(rel, &len);
+    char *text = td_slurp(rel, &len);
     msgpack_sbuffer ssb;
     msgpack_unpacked su;
-    json_obj(text, len, &ssb, &su);
-    const msgpack_object *props = get(&su.data, "properties");
+    td_parse_json(text, len, &ssb, &su);
+    const msgpack_object *props = td_get(&su.data, "properties");
     assert_non_null(props);
-    props = get(props, "payload");
+    props = td_get(props, "payload");
     assert_non_null(props);
-    props = get(props, "properties");
+    props = td_get(props, "properties");
     assert_non_null(props);
     assert_int_equal(props->via.map.size, u.data.via.map.size);
     for (uint32_t i = 0; i < props->via.map.size; i++) {
@@ -388,7 +345,7 @@ static void test_envelope_pack_writes_canonical_order_and_snake_case(void **stat
     (void)state;
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    json_obj(SHUFFLED, strlen(SHUFFLED), &sb, &u);
+    td_parse_json(SHUFFLED, strlen(SHUFFLED), &sb, &u);
     dsr_envelope env;
     dsr_err err = { 0 };
     if (dsr_envelope_view(&u.data, &env, &err))
@@ -484,7 +441,7 @@ static void test_record_decode_tells_corrupt_from_invalid(void **state)
     (void)state;
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    json_obj(CANONICAL, strlen(CANONICAL), &sb, &u);
+    td_parse_json(CANONICAL, strlen(CANONICAL), &sb, &u);
     msgpack_unpacked_destroy(&u);
 
     msgpack_unpacked d;
@@ -523,7 +480,7 @@ static void test_slug_mismatch_names_both_values(void **state)
         "\"payload\":{\"feature_slug\":\"f1\",\"artifact_key\":\"k\",\"relative_path\":\"p\"}}";
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    json_obj(text, strlen(text), &sb, &u);
+    td_parse_json(text, strlen(text), &sb, &u);
     dsr_envelope env;
     dsr_err err = { 0 };
     assert_int_equal(dsr_envelope_view(&u.data, &env, &err), DSR_ESCHEMA);

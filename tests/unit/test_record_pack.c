@@ -16,49 +16,8 @@
 #include <string.h>
 
 #include "dossier/event.h"
+#include "test_data.h"
 #include "buf.h"
-
-static char *slurp(const char *rel, size_t *len)
-{
-    const char *src = getenv("DOSSIER_SRC");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", src ? src : DOSSIER_SOURCE_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    dsr_buf b = DSR_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(dsr_buf_append(&b, chunk, n), 0);
-    fclose(f);
-    *len = b.len;
-    return b.data;
-}
-
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    if (!map || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key)
-            && !memcmp(k->via.str.ptr, key, k->via.str.size))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
-/* JSON text -> msgpack object in *u (caller destroys u and sb). */
-static void parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *u)
-{
-    dsr_err err = { 0 };
-    msgpack_sbuffer_init(sb);
-    if (dsr_json_to_msgpack(text, len, sb, &err))
-        fail_msg("JSON does not parse: %s", err.msg);
-    msgpack_unpacked_init(u);
-    assert_int_equal(msgpack_unpack_next(u, sb->data, sb->size, NULL), MSGPACK_UNPACK_SUCCESS);
-}
 
 /* JSON of the decoded record (0), or the decode error code. */
 static int decode_json(const void *rec, size_t len, dsr_buf *json, dsr_err *err)
@@ -144,31 +103,31 @@ static void test_every_valid_table_case_round_trips(void **state)
 {
     (void)state;
     size_t len;
-    char *text = slurp("tests/data/payload_cases.json", &len);
+    char *text = td_slurp("tests/data/payload_cases.json", &len);
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    parse_json(text, len, &sb, &u);
+    td_parse_json(text, len, &sb, &u);
     size_t checked = 0;
 
-    const msgpack_object *envs = get(&u.data, "envelope_cases");
+    const msgpack_object *envs = td_get(&u.data, "envelope_cases");
     assert_non_null(envs);
     for (uint32_t i = 0; i < envs->via.array.size; i++) {
         const msgpack_object *c = &envs->via.array.ptr[i];
         dsr_envelope v;
         dsr_err err = { 0 };
-        if (dsr_envelope_view(get(c, "envelope"), &v, &err))
+        if (dsr_envelope_view(td_get(c, "envelope"), &v, &err))
             continue;   /* invalid cases are never stored */
-        check_round_trip(get(c, "envelope"), "envelope case");
+        check_round_trip(td_get(c, "envelope"), "envelope case");
         checked++;
     }
 
-    const msgpack_object *pls = get(&u.data, "payload_cases");
+    const msgpack_object *pls = td_get(&u.data, "payload_cases");
     assert_non_null(pls);
     dsr_buf pj = DSR_BUF_INIT, ej = DSR_BUF_INIT;
     for (uint32_t i = 0; i < pls->via.array.size; i++) {
         const msgpack_object *c = &pls->via.array.ptr[i];
-        const msgpack_object *valid = get(c, "valid"), *payload = get(c, "payload");
-        const msgpack_object *type = get(c, "event_type"), *slug = get(payload, "feature_slug");
+        const msgpack_object *valid = td_get(c, "valid"), *payload = td_get(c, "payload");
+        const msgpack_object *type = td_get(c, "event_type"), *slug = td_get(payload, "feature_slug");
         if (!valid->via.boolean)
             continue;
         dsr_buf_reset(&pj);
@@ -180,7 +139,7 @@ static void test_every_valid_table_case_round_trips(void **state)
         wrap(tname, sname, pj.data, &ej);
         msgpack_sbuffer esb;
         msgpack_unpacked eu;
-        parse_json(ej.data, ej.len, &esb, &eu);
+        td_parse_json(ej.data, ej.len, &esb, &eu);
         check_round_trip(&eu.data, tname);
         msgpack_unpacked_destroy(&eu);
         msgpack_sbuffer_destroy(&esb);
@@ -205,7 +164,7 @@ static void pack_text(const char *text, msgpack_sbuffer *out)
 {
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    parse_json(text, strlen(text), &sb, &u);
+    td_parse_json(text, strlen(text), &sb, &u);
     dsr_envelope v;
     dsr_err err = { 0 };
     if (dsr_envelope_view(&u.data, &v, &err))
@@ -225,7 +184,7 @@ static void test_indexed_event_is_compact(void **state)
     wrap("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    parse_json(e.data, e.len, &sb, &u);
+    td_parse_json(e.data, e.len, &sb, &u);
     size_t n = check_round_trip(&u.data, "indexed");
     /* ids and the hash as bytes, enums as numbers, no field names: the 83
      * bytes of text values that remain plus about 80 of ids and framing */
@@ -256,7 +215,7 @@ static void test_values_without_a_compact_form_keep_their_text(void **state)
         "\"payload\":{\"relative_path\":\"a.md\",\"feature_slug\":\"f\",\"artifact_key\":\"a\"}}";
     msgpack_sbuffer sb;
     msgpack_unpacked u;
-    parse_json(text, strlen(text), &sb, &u);
+    td_parse_json(text, strlen(text), &sb, &u);
     check_round_trip(&u.data, "text forms");
     msgpack_sbuffer rec;
     pack_text(text, &rec);
@@ -307,10 +266,6 @@ static void test_malformed_compact_values_are_refused_by_name(void **state)
     assert_int_equal(decode_json(rec.data, rec.size, &j, &err), DSR_ESCHEMA);
     assert_non_null(strstr(err.msg, "event_type"));
     msgpack_sbuffer_destroy(&rec);
-
-    /* an array that is not 11 long is not an envelope */
-    static const char three[] = "\x93\x01\x02\x03";
-    assert_int_equal(decode_json(three, 4, &j, &err), DSR_ESCHEMA);
 
     /* a truncated format 2 record */
     pack_text(e.data, &rec);

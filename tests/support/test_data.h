@@ -1,0 +1,20 @@
+/*
+ * test_data.h - reading the shared test tables (the JSON files in tests/data) from unit
+ * tests: files of the source tree, JSON parsed into msgpack objects, map
+ * lookups.  cmocka asserts on failure, so callers need no error handling.
+ */
+#ifndef DOSSIER_TEST_DATA_H
+#define DOSSIER_TEST_DATA_H
+
+#include <stddef.h>
+#include <msgpack.h>
+
+/* The whole of file rel (relative to the source tree: $DOSSIER_SRC, else the
+ * configured source dir); malloc'd, *len bytes. */
+char *td_slurp(const char *rel, size_t *len);
+/* JSON text -> msgpack object in *u (caller destroys u and sb). */
+void  td_parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *u);
+/* The value of key in map, or NULL (also when map is not a map). */
+const msgpack_object *td_get(const msgpack_object *map, const char *key);
+
+#endif
