@@ -177,12 +177,12 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
         if (dsr_json_to_msgpack(ln, len, &st->buf, &err)) {
             bad_line = 1;
         } else {
-            /* dsr_record_decode, not a bare unpack: msgpack-c decodes only 32
-             * levels of nesting while the JSON parser accepts 64, and a line
-             * nested deeper is an invalid envelope, not out of memory. */
+            /* dsr_envelope_decode, not a bare unpack: msgpack-c decodes only
+             * 32 levels of nesting while the JSON parser accepts 64, and a
+             * line nested deeper is an invalid envelope, not out of memory. */
             dsr_envelope env;
-            int drc = dsr_record_decode(st->buf.data + mark, st->buf.size - mark, &u, &env,
-                                        &err);
+            int drc = dsr_envelope_decode(st->buf.data + mark, st->buf.size - mark, &u, &env,
+                                          &err);
             if (drc)
                 bad_line = 1;
         }

@@ -1,7 +1,7 @@
 /*
  * cmd_validate.c - `dossier validate FILE|-`: check NDJSON envelopes, one
  * per line, against the event contract (dsr_json_to_msgpack for the JSON
- * rules, dsr_record_decode for the envelope and payload rules) and report
+ * rules, dsr_envelope_decode for the envelope and payload rules) and report
  * `FILE:LINE: what is wrong` for each line that breaks it.  Nothing is
  * written anywhere; no log is opened.
  */
@@ -73,7 +73,7 @@ static int check_line(const char *line, size_t len, msgpack_sbuffer *sb, msgpack
     if (rc)
         return rc;
     dsr_envelope env;
-    return dsr_record_decode(sb->data, sb->size, u, &env, err);
+    return dsr_envelope_decode(sb->data, sb->size, u, &env, err);
 }
 
 /* --json: one object per invalid line, on stdout. */

@@ -358,8 +358,8 @@ int dsr__mp_sizes_plausible(const unsigned char *p, size_t len)
     return 1;
 }
 
-int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
-                      dsr_envelope *env, dsr_err *err)
+static int decode(const void *rec, size_t len, msgpack_unpacked *u, dsr_envelope *env,
+                  int stored, dsr_err *err)
 {
     if (!rec || !u || !env)
         return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
@@ -386,7 +386,7 @@ int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
     if (off != len)
         return dsr_err_set(err, DSR_ECORRUPT, "record: %zu trailing bytes after the envelope",
                            len - off);
-    if (u->data.type == MSGPACK_OBJECT_ARRAY) {   /* format 2 (record_pack.c) */
+    if (stored && u->data.type == MSGPACK_OBJECT_ARRAY) {   /* format 2 (record_pack.c) */
         msgpack_object map;
         int rc = dsr__record_expand(&u->data, u->zone, &map);
         if (rc == DSR_ENOMEM)
@@ -397,4 +397,16 @@ int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
         u->data = map;
     }
     return dsr_envelope_view(&u->data, env, err);
+}
+
+int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
+                      dsr_envelope *env, dsr_err *err)
+{
+    return decode(rec, len, u, env, 1, err);
+}
+
+int dsr_envelope_decode(const void *msgpack, size_t len, msgpack_unpacked *u,
+                        dsr_envelope *env, dsr_err *err)
+{
+    return decode(msgpack, len, u, env, 0, err);
 }

@@ -183,6 +183,12 @@ int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env);
 int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
                       dsr_envelope *env, dsr_err *err);
 
+/* The same for an envelope in its interchange form (the msgpack of a JSON
+ * object, e.g. one NDJSON line after dsr_json_to_msgpack): only the map is
+ * accepted, never the stored array of format 2. */
+int dsr_envelope_decode(const void *msgpack, size_t len, msgpack_unpacked *u,
+                        dsr_envelope *env, dsr_err *err);
+
 /* ---- JSON <-> msgpack ----------------------------------------------------
  * Strict JSON (RFC 8259): UTF-8 checked, nesting depth <= 64, duplicate keys
  * refused, integers that fit int64/uint64 become msgpack ints, other numbers

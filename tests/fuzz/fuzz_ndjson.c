@@ -1,9 +1,9 @@
 /*
  * fuzz_ndjson.c - libFuzzer harness for the NDJSON import / validate path:
- * one line of text -> dsr_json_to_msgpack (strict JSON) -> dsr_record_decode
- * (msgpack -> envelope view, payload rules) -> dsr_envelope_pack (the
- * canonical re-encoding dsr_emit_import stores) -> decode again ->
- * dsr_msgpack_to_json -> parse again.
+ * one line of text -> dsr_json_to_msgpack (strict JSON) -> dsr_envelope_decode
+ * (msgpack map -> envelope view, payload rules) -> dsr_record_pack (the
+ * stored record, format 2, that dsr_emit_import writes) -> dsr_record_decode
+ * -> dsr_msgpack_to_json -> parse again.
  *
  * Properties: no crash or sanitizer report; an envelope that validates
  * re-encodes into a record that validates again, whose canonical encoding is
@@ -22,7 +22,7 @@ static void repack(const dsr_envelope *env, msgpack_sbuffer *out)
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    if (dsr_envelope_pack(&pk, env))
+    if (dsr_record_pack(&pk, env))
         abort();
 }
 
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         goto out;
     }
-    rc = dsr_record_decode(sb.data, sb.size, &u, &env, &err);
+    rc = dsr_envelope_decode(sb.data, sb.size, &u, &env, &err);
     if (rc) {
         if (rc != DSR_ESCHEMA || !err.msg[0])
             abort();   /* our own msgpack always decodes; only the rules may fail */

@@ -275,6 +275,32 @@ static void test_malformed_compact_values_are_refused_by_name(void **state)
     dsr_buf_free(&e);
 }
 
+/* An NDJSON line is an envelope only as a JSON object: the positional array
+ * that a stored record is (format 2) is refused on the interchange path. */
+static void test_json_arrays_are_not_envelopes(void **state)
+{
+    (void)state;
+    static const char line[] =
+        "[\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\",6,null,\"2026-01-31T12:00:00Z\","
+        "\"01JCZZZZZZZZZZZZZZZZZZZZZZ\",1,\"550e8400-e29b-41d4-a716-446655440000\",null,null,"
+        "null,[\"f\",\"a\",\"a.md\"]]";
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    td_parse_json(line, strlen(line), &sb, &u);
+    msgpack_unpacked d;
+    msgpack_unpacked_init(&d);
+    dsr_envelope env;
+    dsr_err err = { 0 };
+    /* as a stored record the same bytes would be a (text-form) format 2 record */
+    assert_int_equal(dsr_record_decode(sb.data, sb.size, &d, &env, &err), 0);
+    assert_int_equal(env.type, DSR_EV_ARTIFACT_REMOVED);
+    /* as an envelope given in JSON it is not one */
+    assert_int_equal(dsr_envelope_decode(sb.data, sb.size, &d, &env, &err), DSR_ESCHEMA);
+    msgpack_unpacked_destroy(&d);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_indexed_event_is_compact),
         cmocka_unit_test(test_values_without_a_compact_form_keep_their_text),
         cmocka_unit_test(test_malformed_compact_values_are_refused_by_name),
+        cmocka_unit_test(test_json_arrays_are_not_envelopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
