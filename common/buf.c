@@ -79,3 +79,20 @@ void dsr_hex(const unsigned char *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+/* Value + 1 of each lowercase hex digit; 0 for every other byte. */
+static const unsigned char hex_plus1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+int dsr_unhex(const char *hex, size_t n, unsigned char *out)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        unsigned hi = hex_plus1[(unsigned char)hex[i]], lo = hex_plus1[(unsigned char)hex[i + 1]];
+        bad |= !hi | !lo;
+        out[i / 2] = (unsigned char)((hi - 1) << 4 | ((lo - 1) & 15u));
+    }
+    return bad || (n & 1) ? -1 : 0;
+}

@@ -56,6 +56,10 @@ dsr_str dsr__str_of(const msgpack_object *v);
 int  dsr__ulid_to_bin(const char *s, size_t len, unsigned char bin[16]);
 void dsr__ulid_from_bin(const unsigned char bin[16], char out[27]);
 
+/* 1 when the stored bytes are a format 2 record (a msgpack array), 0 for
+ * format 1 (a map) or anything else. */
+int dsr__record_is_format2(const void *rec, size_t len);
+
 /* Expand a format 2 record (an array of 11) into the canonical envelope map,
  * allocating from z; values that are not compact forms pass through for
  * dsr_envelope_view to judge.  0, DSR_ECORRUPT (not an array of 11) or

@@ -289,9 +289,8 @@ static void events_pass(vctx *v)
         msgpack_sbuffer_clear(&canon);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &canon, msgpack_sbuffer_write);
-        int v1 = len && ((((const unsigned char *)rec)[0] & 0xf0) == 0x80
-                         || ((const unsigned char *)rec)[0] == 0xde);
-        if (v1 ? dsr_envelope_pack(&pk, &env) : dsr_record_pack(&pk, &env)) {
+        if (dsr__record_is_format2(rec, len) ? dsr_record_pack(&pk, &env)
+                                             : dsr_envelope_pack(&pk, &env)) {
             v->oom = 1;
             break;
         }

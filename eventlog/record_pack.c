@@ -36,6 +36,7 @@
  */
 #include "dossier/event.h"
 #include "event_priv.h"
+#include "dossier/buf.h"
 
 #include <string.h>
 
@@ -49,8 +50,6 @@ static const char *const env_keys[R_COUNT] = {
     "event_id", "event_type", "aggregate_id", "timestamp", "node_id", "lamport_clock",
     "project_uuid", "correlation_id", "causation_id", "schema_version", "payload",
 };
-
-static const char hexd[] = "0123456789abcdef";
 
 /* ---- packing ----------------------------------------------------------------- */
 
@@ -75,32 +74,6 @@ static int pack_ulidish(msgpack_packer *pk, dsr_str s)
     return pack_str(pk, s.ptr, s.len);
 }
 
-/* Value + 1 of each lowercase hex digit; 0 for every other byte. */
-static const unsigned char hex_plus1[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-/* n lowercase hex chars -> n/2 bytes; -1 when s is not that. */
-static int unhex(const char *s, size_t n, unsigned char *out)
-{
-    unsigned bad = 0;
-    for (size_t i = 0; i < n; i += 2) {
-        unsigned hi = hex_plus1[(unsigned char)s[i]], lo = hex_plus1[(unsigned char)s[i + 1]];
-        bad |= !hi | !lo;
-        out[i / 2] = (unsigned char)((hi - 1) << 4 | ((lo - 1) & 15u));
-    }
-    return bad ? -1 : 0;
-}
-
-static void tohex(const unsigned char *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[b[i] >> 4];
-        out[2 * i + 1] = hexd[b[i] & 15];
-    }
-}
-
 /* Lowercase 8-4-4-4-12 -> 16 bytes; -1 otherwise. */
 static int uuid_to_bin(dsr_str s, unsigned char b[16])
 {
@@ -112,7 +85,7 @@ static int uuid_to_bin(dsr_str s, unsigned char b[16])
     for (int g = 0; g < 5; g++) {
         if (g && *p++ != '-')
             return -1;
-        if (unhex(p, groups[g], o))
+        if (dsr_unhex(p, groups[g], o))
             return -1;
         p += groups[g];
         o += groups[g] / 2;
@@ -120,7 +93,7 @@ static int uuid_to_bin(dsr_str s, unsigned char b[16])
     return 0;
 }
 
-static void uuid_from_bin(const unsigned char b[16], char out[36])
+static void uuid_from_bin(const unsigned char b[16], char out[37])
 {
     static const int dash_after[] = { 4, 6, 8, 10 };
     size_t o = 0;
@@ -129,7 +102,7 @@ static void uuid_from_bin(const unsigned char b[16], char out[36])
             out[o++] = '-';
             d++;
         }
-        tohex(b + i, 1, out + o);
+        dsr_hex(b + i, 1, out + o);   /* its NUL is overwritten by the next char */
         o += 2;
     }
 }
@@ -185,7 +158,7 @@ static int pack_payload(msgpack_packer *pk, dsr_event_type t, const msgpack_obje
         unsigned char b[32];
         int rc;
         if (hex && v->type == MSGPACK_OBJECT_STR && v->via.str.size == 64
-            && !unhex(v->via.str.ptr, 64, b))
+            && !dsr_unhex(v->via.str.ptr, 64, b))
             rc = pack_bin(pk, b, 32);
         else if (vals && (idx = enum_index(vals, v)) >= 0)
             rc = msgpack_pack_uint32(pk, (uint32_t)idx);
@@ -263,6 +236,12 @@ int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
     return fail ? DSR_ENOMEM : 0;
 }
 
+int dsr__record_is_format2(const void *rec, size_t len)
+{
+    const unsigned char *p = rec;
+    return len && ((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd);
+}
+
 /* ---- expansion --------------------------------------------------------------- */
 
 static void set_str(msgpack_object *o, const char *s, size_t n)
@@ -301,10 +280,10 @@ static int expand_payload(dsr_event_type t, msgpack_object *p, msgpack_zone *z)
         set_str(&kv[i].key, name, len);
         msgpack_object v = p->via.array.ptr[i];
         if (hex && v.type == MSGPACK_OBJECT_BIN && v.via.bin.size == 32) {
-            char *h = msgpack_zone_malloc(z, 64);
+            char *h = msgpack_zone_malloc(z, 65);
             if (!h)
                 return DSR_ENOMEM;
-            tohex((const unsigned char *)v.via.bin.ptr, 32, h);
+            dsr_hex((const unsigned char *)v.via.bin.ptr, 32, h);
             set_str(&v, h, 64);
         } else if (vals && v.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
             uint64_t i2 = 0;
@@ -346,7 +325,7 @@ int dsr__record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_objec
     rc = rc ? rc : expand_ulid(&kv[R_CAUSE].val, z);
     msgpack_object *proj = &kv[R_PROJECT].val;
     if (!rc && proj->type == MSGPACK_OBJECT_BIN && proj->via.bin.size == 16) {
-        char *u = msgpack_zone_malloc(z, 36);
+        char *u = msgpack_zone_malloc(z, 37);
         if (!u)
             return DSR_ENOMEM;
         uuid_from_bin((const unsigned char *)proj->via.bin.ptr, u);

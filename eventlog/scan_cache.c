@@ -135,12 +135,7 @@ void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan
     out->ctime_ns = a->ctime_ns;
     out->xxh3_high = a->xxh3_high;
     out->xxh3_low = a->xxh3_low;
-    for (int i = 0; i < 32; i++) {
-        unsigned hi = (unsigned)a->sha256[2 * i], lo = (unsigned)a->sha256[2 * i + 1];
-        hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
-        lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
-        out->sha256[i] = (unsigned char)(hi << 4 | lo);
-    }
+    (void)dsr_unhex(a->sha256, 64, out->sha256);   /* a usable artifact's hash is hex */
     /* racy: a rewrite right after hashing could have kept this mtime */
     out->racy = a->mtime_ns >= started_ns - DSR_SCAN_CACHE_RACY_NS;
 }

@@ -226,7 +226,7 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
 {
     cur c = { rec, (const unsigned char *)rec + len };
     memset(env, 0, sizeof *env);
-    if (len && ((c.p[0] & 0xf0) == 0x90 || c.p[0] == 0xdc || c.p[0] == 0xdd)) {
+    if (dsr__record_is_format2(rec, len)) {
         int rc = view_format2(rec, len, zone, env, err);
         if (rc)
             return rc;

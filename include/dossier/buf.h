@@ -31,6 +31,9 @@ void dsr_buf_free(dsr_buf *b);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void dsr_hex(const unsigned char *in, size_t n, char *out);
+/* The bytes of n lowercase hex digits (n even) into out (n/2 bytes).  0, or
+ * -1 when a character is not a lowercase hex digit (out is then undefined). */
+int  dsr_unhex(const char *hex, size_t n, unsigned char *out);
 
 #ifdef __cplusplus
 }
