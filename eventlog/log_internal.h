@@ -94,6 +94,7 @@ struct dsr_log {
     rocksdb_options_t      *opts;          /* DB-wide; default and named families */
     rocksdb_options_t      *events_opts;   /* events family (see make_options) */
     rocksdb_options_t      *ids_opts;      /* ids family */
+    rocksdb_options_t      *proj_opts;     /* projection state families */
     rocksdb_block_based_table_options_t *table, *events_table;
     rocksdb_readoptions_t  *ropts;
     rocksdb_writeoptions_t *wopts;     /* sync = true */

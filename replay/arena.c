@@ -15,14 +15,19 @@ struct ar_chunk {
     max_align_t data[];
 };
 
-#define AR_MIN_CHUNK (64u * 1024u)
+/* Chunks start small and double up to AR_MAX_CHUNK, so an arena per scan
+ * run costs little for a run of one event and few mallocs for a big one. */
+#define AR_FIRST_CHUNK 1024u
+#define AR_MAX_CHUNK   (64u * 1024u)
 
 void *ar_alloc(arena *a, size_t n)
 {
     size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     ar_chunk *c = a->head;
     if (!c || c->cap - c->used < need) {
-        size_t cap = need > AR_MIN_CHUNK ? need : AR_MIN_CHUNK;
+        size_t cap = !c ? AR_FIRST_CHUNK : c->cap < AR_MAX_CHUNK ? c->cap * 2 : AR_MAX_CHUNK;
+        if (cap < need)
+            cap = need;
         c = malloc(sizeof *c + cap);
         if (!c)
             return NULL;
@@ -56,4 +61,24 @@ void ar_free(arena *a)
         c = next;
     }
     a->head = NULL;
+}
+
+void ar_adopt(arena *dst, arena *src)
+{
+    if (!src->head)
+        return;
+    ar_chunk *tail = src->head;
+    while (tail->next)
+        tail = tail->next;
+    tail->next = dst->head;
+    dst->head = src->head;
+    src->head = NULL;
+}
+
+size_t ar_size(const arena *a)
+{
+    size_t n = 0;
+    for (const ar_chunk *c = a->head; c; c = c->next)
+        n += sizeof *c + c->cap;
+    return n;
 }

@@ -57,9 +57,19 @@ static int cmp_ord(const void *pa, const void *pb)
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
+/* Already in strictly increasing (key, path) order, as a scan that emits
+ * in path order leaves it: then there is nothing to sort or drop. */
+static int sorted_unique(const aset *s)
+{
+    for (size_t i = 1; i < s->n; i++)
+        if (cmp_key_path(&s->v[i - 1], &s->v[i]) >= 0)
+            return 0;
+    return 1;
+}
+
 int aset_sort_unique(aset *s)
 {
-    if (s->n < 2)
+    if (s->n < 2 || sorted_unique(s))
         return 0;
     ord_entry *o = malloc(s->n * sizeof *o);
     if (!o)
@@ -98,9 +108,27 @@ int aset_sort_unique(aset *s)
     return 0;
 }
 
+/* A hash with its first 8 hex digits as a number: most comparisons end on
+ * the number (hex digits sort as their ASCII codes do). */
+typedef struct hash_ord {
+    uint64_t    pre;
+    const char *h;
+} hash_ord;
+
 static int cmp_hash(const void *pa, const void *pb)
 {
-    return memcmp(*(const char *const *)pa, *(const char *const *)pb, 64);
+    const hash_ord *a = pa, *b = pb;
+    if (a->pre != b->pre)
+        return a->pre < b->pre ? -1 : 1;
+    return memcmp(a->h, b->h, 64);
+}
+
+static uint64_t hex_prefix(const char *h)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | (unsigned char)h[i];
+    return v;
 }
 
 static int digest(const void *bytes, size_t len, unsigned char md[32], dsr_err *err)
@@ -133,16 +161,18 @@ int aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err)
 
 int aset_parity(const aset *s, char out[65], dsr_err *err)
 {
-    const char **h = malloc((s->n ? s->n : 1) * sizeof *h);
+    hash_ord *h = malloc((s->n ? s->n : 1) * sizeof *h);
     if (!h)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory computing a parity hash");
-    for (size_t i = 0; i < s->n; i++)
-        h[i] = s->v[i].hash;
+    for (size_t i = 0; i < s->n; i++) {
+        h[i].h = s->v[i].hash;
+        h[i].pre = hex_prefix(s->v[i].hash);
+    }
     qsort(h, s->n, sizeof *h, cmp_hash);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     for (size_t i = 0; ok && i < s->n; i++)
-        ok = EVP_DigestUpdate(ctx, h[i], 64);
+        ok = EVP_DigestUpdate(ctx, h[i].h, 64);
     unsigned char md[32];
     unsigned int mdlen = 0;
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
@@ -154,20 +184,75 @@ int aset_parity(const aset *s, char out[65], dsr_err *err)
     return 0;
 }
 
+/* The encoding is written byte by byte rather than through a msgpack_packer:
+ * sets are the largest rows a replay writes (one per snapshot), and the
+ * packer's per-item callbacks were most of their cost.  The bytes are what
+ * msgpack_pack_* would produce (tests/unit/test_proj_snapshot.c decodes
+ * them with msgpack-c). */
+static size_t str_size(const char *p, size_t n)
+{
+    if (!p)
+        return 1;
+    return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
+}
+
+static unsigned char *put_be(unsigned char *w, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *w++ = (unsigned char)(v >> (8 * i));
+    return w;
+}
+
+static unsigned char *put_str(unsigned char *w, const char *p, size_t n)
+{
+    if (!p) {
+        *w++ = 0xc0;
+        return w;
+    }
+    if (n < 32)
+        *w++ = (unsigned char)(0xa0 | n);
+    else if (n < 256)
+        *w++ = 0xd9, *w++ = (unsigned char)n;
+    else if (n < 65536)
+        *w++ = 0xda, w = put_be(w, n, 2);
+    else
+        *w++ = 0xdb, w = put_be(w, n, 4);
+    if (n)
+        memcpy(w, p, n);
+    return w + n;
+}
+
 int aset_encode(const aset *s, dsr_buf *out)
 {
-    msgpack_packer pk;
-    mp_packer_init(&pk, out);
-    if (msgpack_pack_array(&pk, s->n))
+    if (s->n > UINT32_MAX)
         return DSR_ENOMEM;
+    size_t need = 5;
     for (size_t i = 0; i < s->n; i++) {
         const aset_entry *e = &s->v[i];
-        if (msgpack_pack_array(&pk, 5) || mp_pack_str(&pk, e->key) || mp_pack_str(&pk, e->path)
-            || mp_pack_strn(&pk, e->hash, 64)
-            || (e->required ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))
-            || mp_pack_str(&pk, e->cls))
-            return DSR_ENOMEM;
+        need += 2 + str_size(e->key, e->key ? strlen(e->key) : 0)
+              + str_size(e->path, e->path ? strlen(e->path) : 0) + str_size(e->hash, 64)
+              + str_size(e->cls, e->cls ? strlen(e->cls) : 0);
     }
+    if (dsr_buf_reserve(out, need))
+        return DSR_ENOMEM;
+    unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
+    if (s->n < 16)
+        *w++ = (unsigned char)(0x90 | s->n);
+    else if (s->n < 65536)
+        *w++ = 0xdc, w = put_be(w, s->n, 2);
+    else
+        *w++ = 0xdd, w = put_be(w, s->n, 4);
+    for (size_t i = 0; i < s->n; i++) {
+        const aset_entry *e = &s->v[i];
+        *w++ = 0x95;
+        w = put_str(w, e->key, e->key ? strlen(e->key) : 0);
+        w = put_str(w, e->path, e->path ? strlen(e->path) : 0);
+        w = put_str(w, e->hash, 64);
+        *w++ = e->required ? 0xc3 : 0xc2;
+        w = put_str(w, e->cls, e->cls ? strlen(e->cls) : 0);
+    }
+    out->len += (size_t)(w - w0);
+    out->data[out->len] = '\0';
     return 0;
 }
 

@@ -38,6 +38,7 @@
 
 typedef struct drift_impl {
     pstate  snap_ro;   /* reads of the live snapshot family when snapshot is not running alongside */
+    setcache sets;     /* decoded sets when snapshot is not running alongside */
     arena   ar;        /* strings of the event being applied */
     dsr_buf key, val;
 } drift_impl;
@@ -68,6 +69,7 @@ static void drift_fini(proj_ctx *c)
     if (!d)
         return;
     ps_free(&d->snap_ro);
+    sc_free(&d->sets);
     ar_free(&d->ar);
     dsr_buf_free(&d->key);
     dsr_buf_free(&d->val);
@@ -152,9 +154,17 @@ static int load_snap(proj_ctx *c, const char *sid, size_t sidlen, snaprec *out, 
     return 1;
 }
 
-static int load_set(proj_ctx *c, const char *digest, aset *set, dsr_err *err)
+/* The set with this digest: from the set cache (the snapshot projection's
+ * when it runs alongside), else decoded from its row and offered to the
+ * cache.  *out stays valid until the next load_set; a set the cache does not
+ * take is decoded into own/own_ar, which the caller frees. */
+static int load_set(proj_ctx *c, const char *digest, const aset **out, aset *own,
+                    arena *own_ar, dsr_err *err)
 {
     drift_impl *d = c->impl;
+    setcache *sc = c->snap ? snap_sets(c->snap) : &d->sets;
+    if ((*out = sc_get(sc, digest)))
+        return 0;
     pstate *ps = snap_state(c);
     if (pk_make(&d->key, "set", digest, strlen(digest)))
         return oom(err);
@@ -165,7 +175,19 @@ static int load_set(proj_ctx *c, const char *digest, aset *set, dsr_err *err)
         return rc;
     if (rc == 0)
         return dsr_err_set(err, DSR_ECORRUPT, "%s: artifact set %s is missing", ps->cf, digest);
-    return aset_decode(v, vl, set, &d->ar, err);
+    aset set = { 0 };
+    arena ar = { NULL };
+    if ((rc = aset_decode(v, vl, &set, &ar, err))) {
+        aset_free(&set);
+        ar_free(&ar);
+        return rc;
+    }
+    if (!sc_put_take(sc, digest, &set, &ar, out)) {
+        *own = set;
+        ar_adopt(own_ar, &ar);
+        *out = own;
+    }
+    return 0;
 }
 
 /* 1 and *out when feature has a baseline, 0 when not, or an error. */
@@ -480,7 +502,9 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
     drift_impl *d = c->impl;
     assessment a;
     memset(&a, 0, sizeof a);
-    aset bset = { 0 }, lset = { 0 };
+    aset bown = { 0 }, lown = { 0 };
+    arena own_ar = { NULL };
+    const aset *bset = NULL, *lset = NULL;
     snaprec bs;
     int rc = 0;
     if (!b) {
@@ -500,10 +524,10 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
         rc = 0;
         a.status = "none";
     } else {
-        rc = load_set(c, bs.set, &bset, err);
+        rc = load_set(c, bs.set, &bset, &bown, &own_ar, err);
         if (!rc)
-            rc = load_set(c, s->set, &lset, err);
-        if (!rc && (rc = diff_sets(d, &bset, &lset, s, &bs, &a)))
+            rc = load_set(c, s->set, &lset, &lown, &own_ar, err);
+        if (!rc && (rc = diff_sets(d, bset, lset, s, &bs, &a)))
             rc = oom(err);
         if (!rc) {
             a.status = "drift";
@@ -525,8 +549,9 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
         else
             rc = ps_put(&c->st, d->key.data, d->key.len, d->val.data, d->val.len, err);
     }
-    aset_free(&bset);
-    aset_free(&lset);
+    aset_free(&bown);
+    aset_free(&lown);
+    ar_free(&own_ar);
     assessment_free(&a);
     return rc;
 }

@@ -54,11 +54,13 @@ typedef struct run_state {
     const char *run_id, *feature;
     run_entry  *v;
     size_t      n, cap;
+    arena       ar;   /* strings of the run's entries: they become its set's */
 } run_state;
 
 typedef struct snap_impl {
     strmap  runs;     /* run id -> run_state*, runs seen in this chunk */
-    arena   ar;       /* strings of this chunk */
+    arena   ar;       /* run ids and features of this chunk */
+    setcache sets;    /* sets computed lately, for drift (setcache.c) */
     dsr_buf key, val, key2;
     size_t  held;     /* entries of open runs held only in memory */
 } snap_impl;
@@ -70,8 +72,10 @@ static void runs_reset(snap_impl *s)
     for (size_t i = 0; i < s->runs.cap; i++)
         if (s->runs.slots[i].key) {
             run_state *r = s->runs.slots[i].val;
-            if (r)
+            if (r) {
                 free(r->v);
+                ar_free(&r->ar);
+            }
             free(r);
         }
     strmap_clear(&s->runs);
@@ -95,6 +99,7 @@ static void snap_fini(proj_ctx *c)
         return;
     runs_reset(s);
     strmap_free(&s->runs);
+    sc_free(&s->sets);
     dsr_buf_free(&s->key);
     dsr_buf_free(&s->val);
     dsr_buf_free(&s->key2);
@@ -164,7 +169,7 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
     memset(&e, 0, sizeof e);
     e.seq = seq;
     int rc = 0;
-    e.key = ar_str(&s->ar, key, &rc);
+    e.key = ar_str(&r->ar, key, &rc);
     switch (env->type) {
     case DSR_EV_ARTIFACT_INDEXED:
         e.kind = RE_INDEXED;
@@ -172,8 +177,8 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
         mp_get_str(p, "artifact_class", &cls);
         mp_get_str(p, "content_hash_sha256", &hash);
         mp_get_str(p, "required_status", &rq);
-        e.path = ar_str(&s->ar, path, &rc);
-        e.cls = ar_str(&s->ar, cls, &rc);
+        e.path = ar_str(&r->ar, path, &rc);
+        e.cls = ar_str(&r->ar, cls, &rc);
         copy_hash(e.hash, hash);
         e.required = rq.ptr && rq.len == 8 && !memcmp(rq.ptr, "required", 8);
         break;
@@ -182,15 +187,15 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
         mp_get_str(p, "expected_path_pattern", &path);
         mp_get_str(p, "artifact_class", &cls);
         mp_get_str(p, "reason_code", &reason);
-        e.path = ar_str(&s->ar, path, &rc);
-        e.cls = ar_str(&s->ar, cls, &rc);
-        e.reason = ar_str(&s->ar, reason, &rc);
+        e.path = ar_str(&r->ar, path, &rc);
+        e.cls = ar_str(&r->ar, cls, &rc);
+        e.reason = ar_str(&r->ar, reason, &rc);
         e.required = 1;
         break;
     case DSR_EV_ARTIFACT_REMOVED:
         e.kind = RE_REMOVED;
         mp_get_str(p, "relative_path", &path);
-        e.path = ar_str(&s->ar, path, &rc);
+        e.path = ar_str(&r->ar, path, &rc);
         break;
     default:
         return 0;
@@ -591,9 +596,11 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     if (!r)
         return DSR_ENOMEM;
     /* Entries of earlier chunks come first: they have smaller sequences. */
-    run_state all = { r->run_id, r->feature, NULL, 0, 0 };
+    run_state all = { r->run_id, r->feature, NULL, 0, 0, { NULL } };
     arena tmp = { NULL };   /* strings needed only while this snapshot is computed */
-    int rc = take_pending(c, r->run_id, &all, &tmp, err);
+    /* every string of the set goes to the run's arena, which the set cache
+     * takes with the set once it is stored */
+    int rc = take_pending(c, r->run_id, &all, &r->ar, err);
     for (size_t i = 0; i < r->n && !rc; i++)
         if (run_push(&all, &r->v[i]))
             rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
@@ -622,7 +629,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     snap_calc k;
     memset(&k, 0, sizeof k);
     rc = calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
-                  mt.ptr != NULL, &k, &tmp, err);
+                  mt.ptr != NULL, &k, &r->ar, err);
     /* Memory: a million-artifact run holds its entries, the set and the
      * set's encoding at once unless each goes as soon as it is used. */
     free(all.v);
@@ -639,7 +646,12 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     }
     if (!rc)
         rc = put_set(c, &k.set, digest, err);
-    aset_free(&k.set);
+    /* Leave the set for the drift projection.  From here on k.missing's
+     * strings may live in the cache's arena; nothing evicts from the cache
+     * before this function returns. */
+    const aset *cached;
+    if (rc || !sc_put_take(&s->sets, digest, &k.set, &r->ar, &cached))
+        aset_free(&k.set);
     if (!rc) {
         dsr_snapshot_computed pl = { feature, k.parity, k.counts, k.completeness, snapshot_id };
         rc = proj_emit(c, DSR_EV_SNAPSHOT_COMPUTED, &pl, env, r->run_id, event_id, err);
@@ -670,7 +682,14 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     free(k.missing_own);
     free(all.v);
     ar_free(&tmp);
+    ar_free(&r->ar);   /* the run is closed: what the cache did not take goes */
     return rc;
+}
+
+setcache *snap_sets(proj_ctx *snap)
+{
+    snap_impl *s = snap->impl;
+    return &s->sets;
 }
 
 static int snap_apply(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)

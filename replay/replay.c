@@ -12,8 +12,9 @@
  *   - between chunks a projection keeps nothing in memory that is not also
  *     committed (flush() persists open work), so a chunk boundary is a valid
  *     restart point;
- *   - each record is decoded once (record_view.c: the log validated it at
- *     append, so replay does not re-validate) and offered to every projection whose
+ *   - each record is decoded once, by the pass's reader thread
+ *     (replay_feed.c, record_view.c: the log validated it at append, so
+ *     replay does not re-validate), and offered to every projection whose
  *     checkpoint is behind it, in registry order (snapshot before drift, so
  *     drift can read what snapshot wrote for an earlier event of the pass);
  *   - the driver loops until no projection is behind the head: derived events
@@ -249,81 +250,66 @@ static int chunk_may_end(proj_ctx *const *ctxs, size_t n, size_t in_chunk, size_
     return 1;
 }
 
-/* One pass over (lo, pass_head].  Returns 0 or an error (the open chunk is
- * aborted; committed chunks stay). */
+/* One pass over (lo, pass_head]: records come decoded from the reader
+ * thread (replay_feed.c), a slab at a time.  Returns 0 or an error (the open
+ * chunk is aborted; committed chunks stay). */
 static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo,
                       uint64_t pass_head, size_t chunk_events, dsr_replay_stats *stats,
                       dsr_err *err)
 {
-    dsr_log_iter *it = NULL;
-    int rc = dsr_log_iter_events(log, lo + 1, &it, err);
+    feed *f = NULL;
+    int rc = feed_start(log, lo, pass_head, &f, err);
     if (rc)
         return rc;
     dsr_log_batch *b = begin_chunk(log, ctxs, n, err);
     if (!b) {
-        dsr_log_iter_free(it);
+        feed_stop(f);
         return err ? err->code : DSR_EIO;
-    }
-    /* One zone reused for every record: clearing it is cheaper than a fresh
-     * msgpack_unpacked per event. */
-    msgpack_zone zone;
-    if (!msgpack_zone_init(&zone, 8192)) {
-        dsr_log_batch_abort(b);
-        dsr_log_iter_free(it);
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory for a decode zone");
     }
     size_t in_chunk = 0;
     for (;;) {
-        const void *k, *v;
-        size_t kl, vl;
-        rc = dsr_log_iter_next(it, &k, &kl, &v, &vl, err);
-        if (rc <= 0)
+        const feed_rec *recs;
+        size_t nrec;
+        if ((rc = feed_next(f, &recs, &nrec, err)) || !nrec)
             break;
-        rc = 0;
-        uint64_t seq = dsr_seq_from_key(k);
-        if (seq > pass_head)
-            break;
-        msgpack_zone_clear(&zone);
-        msgpack_object payload;
-        dsr_envelope env;
-        rc = replay_record_view(v, vl, &zone, &payload, &env, err);
-        if (rc) {
-            dsr_err_prefix(err, "%s: event %llu", dsr_log_dir(log), (unsigned long long)seq);
-            break;
-        }
-        if (stats)
-            stats->events_read++;
-        for (size_t i = 0; i < n && !rc; i++) {
-            proj_ctx *c = ctxs[i];
-            if (c->ckpt >= seq || seq > target_of(c, pass_head))
-                continue;
-            if (c->ops->consumes & (1u << env.type))
-                rc = c->ops->apply(c, seq, &env, err);
-            c->ckpt = seq;
-            c->dirty = 1;
+        for (size_t r = 0; r < nrec && !rc; r++) {
+            uint64_t seq = recs[r].seq;
+            const dsr_envelope *env = &recs[r].env;
             if (stats)
-                stats->events_applied++;
+                stats->events_read++;
+            for (size_t i = 0; i < n && !rc; i++) {
+                proj_ctx *c = ctxs[i];
+                if (c->ckpt >= seq || seq > target_of(c, pass_head))
+                    continue;
+                if (c->ops->consumes & (1u << env->type))
+                    rc = c->ops->apply(c, seq, env, err);
+                c->ckpt = seq;
+                c->dirty = 1;
+                if (stats)
+                    stats->events_applied++;
+            }
+            if (rc)
+                break;
+            size_t cached = 0;
+            for (size_t i = 0; i < n; i++)
+                cached += ctxs[i]->st.bytes;
+            if ((++in_chunk >= chunk_events || cached >= REPLAY_CHUNK_BYTES)
+                && chunk_may_end(ctxs, n, in_chunk, chunk_events, cached)) {
+                rc = commit_chunk(b, ctxs, n, stats, err);
+                b = NULL;
+                if (rc)
+                    break;
+                if (!(b = begin_chunk(log, ctxs, n, err))) {
+                    rc = err ? err->code : DSR_EIO;
+                    break;
+                }
+                in_chunk = 0;
+            }
         }
         if (rc)
             break;
-        size_t cached = 0;
-        for (size_t i = 0; i < n; i++)
-            cached += ctxs[i]->st.bytes;
-        if ((++in_chunk >= chunk_events || cached >= REPLAY_CHUNK_BYTES)
-            && chunk_may_end(ctxs, n, in_chunk, chunk_events, cached)) {
-            rc = commit_chunk(b, ctxs, n, stats, err);
-            b = NULL;
-            if (rc)
-                break;
-            if (!(b = begin_chunk(log, ctxs, n, err))) {
-                rc = err ? err->code : DSR_EIO;
-                break;
-            }
-            in_chunk = 0;
-        }
     }
-    msgpack_zone_destroy(&zone);
-    dsr_log_iter_free(it);
+    feed_stop(f);
     if (rc) {
         if (b) {
             dsr_log_batch_abort(b);

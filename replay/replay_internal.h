@@ -31,6 +31,9 @@ typedef struct arena {
 void *ar_alloc(arena *a, size_t n);                      /* NULL on ENOMEM */
 char *ar_strndup(arena *a, const char *s, size_t n);     /* NUL-terminated copy */
 void  ar_free(arena *a);                                 /* frees everything */
+/* Move every allocation of src into dst (src is left empty). */
+void  ar_adopt(arena *dst, arena *src);
+size_t ar_size(const arena *a);                          /* bytes held */
 
 /* ---- strmap.c: byte-string keyed hash map (keys copied into its arena) ---- */
 typedef struct strmap_slot {
@@ -145,6 +148,38 @@ int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
 /* SHA-256 of bytes as 64 hex chars. */
 int  sha256_hex(const void *bytes, size_t len, char out[65], dsr_err *err);
 
+/* ---- setcache.c: decoded artifact sets by digest ---------------------------
+ * Sets are content-addressed and immutable, so a decoded set stays right for
+ * as long as it is kept, across chunks and passes.  The snapshot projection
+ * leaves each set it computes here and the drift projection reads it back
+ * (and keeps baselines, which it compares again and again) instead of
+ * decoding the stored row.  Bounded by SC_MAX_SETS sets and SC_MAX_BYTES;
+ * least recently used sets go first, never the one used last (the caller
+ * may still hold it: drift compares two sets). */
+typedef struct sc_entry {
+    char     digest[33];
+    aset     set;
+    arena    ar;
+    size_t   bytes;
+    uint64_t used;
+} sc_entry;
+
+typedef struct setcache {
+    sc_entry **v;         /* entries stay put: returned sets outlive other puts */
+    size_t    n, cap;
+    size_t    bytes;
+    uint64_t  tick;
+} setcache;
+
+/* The cached set with this digest (and marks it used), or NULL. */
+const aset *sc_get(setcache *c, const char *digest);
+/* Offer a set whose strings live in ar: on 1 the cache took both (set and
+ * ar are left empty; what ar held stays valid until a later sc_put_take may
+ * evict it) and *out points to the cached set; on 0 it did not (already
+ * cached, too big, or out of memory) and the caller still owns them. */
+int  sc_put_take(setcache *c, const char *digest, aset *set, arena *ar, const aset **out);
+void sc_free(setcache *c);
+
 /* ---- derive_id.c ------------------------------------------------------------ */
 typedef struct derived_meta {
     char event_id[DSR_ULID_LEN + 1];
@@ -204,6 +239,9 @@ struct proj_ctx {
 extern const proj_ops proj_snapshot_ops;
 extern const proj_ops proj_drift_ops;
 
+/* The set cache of a snapshot projection context (drift reads through it). */
+setcache *snap_sets(proj_ctx *snap);
+
 /* Emit (live) or check (verify) one derived event of type t caused by src. */
 int  proj_emit(proj_ctx *c, dsr_event_type t, const void *payload, const dsr_envelope *src,
                const char *correlation_id, char event_id_out[DSR_ULID_LEN + 1],
@@ -227,6 +265,22 @@ int  replay_read_ckpt(dsr_log *log, const char *cf, uint64_t *seq, dsr_err *err)
  * 0 or DSR_ECORRUPT. */
 int  replay_record_view(const void *rec, size_t len, msgpack_zone *zone,
                         msgpack_object *payload, dsr_envelope *env, dsr_err *err);
+
+/* ---- replay_feed.c: the reader thread of a pass -------------------------------
+ * Records of (lo, hi] in sequence order, decoded by replay_record_view, a
+ * slab at a time.  A slab stays valid until the next feed_next or feed_stop.
+ * feed_next: 0 with *n records (0 at the end), or an error (after the records
+ * read before it).  feed_stop ends the thread and frees the feed. */
+typedef struct feed_rec {
+    uint64_t       seq;
+    dsr_envelope   env;       /* env.payload points to payload */
+    msgpack_object payload;
+} feed_rec;
+
+typedef struct feed feed;
+int  feed_start(dsr_log *log, uint64_t lo, uint64_t hi, feed **out, dsr_err *err);
+int  feed_next(feed *f, const feed_rec **recs, size_t *n, dsr_err *err);
+void feed_stop(feed *f);
 
 /* ---- records (rec.c): snapshot / baseline / drift rows <-> info structs --- */
 int  rec_decode_snapshot(const void *buf, size_t len, dsr_snapshot_info **out, dsr_err *err);

@@ -1,0 +1,242 @@
+/*
+ * test_aset.c - artifact sets (replay/aset.c) and the decoded-set cache
+ * (replay/setcache.c): the hand-written set encoding is byte for byte what
+ * msgpack-c packs, decodes back, sorting keeps the last of duplicate pairs
+ * whether or not the input was already sorted, the parity hash matches an
+ * independent computation, and the cache's LRU keeps what a caller holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "replay_internal.h"
+
+static char *rep(char c, size_t n, arena *ar)
+{
+    char *p = ar_alloc(ar, n + 1);
+    assert_non_null(p);
+    memset(p, c, n);
+    p[n] = '\0';
+    return p;
+}
+
+static void fill_hash(char out[65], unsigned i)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    assert_true(EVP_Digest(&i, sizeof i, md, &mdlen, EVP_sha256(), NULL));
+    for (int k = 0; k < 32; k++)
+        snprintf(out + 2 * k, 3, "%02x", md[k]);
+}
+
+/* What aset_encode must produce, through msgpack-c's packer. */
+static void reference_encode(const aset *s, dsr_buf *out)
+{
+    msgpack_packer pk;
+    mp_packer_init(&pk, out);
+    assert_int_equal(msgpack_pack_array(&pk, s->n), 0);
+    for (size_t i = 0; i < s->n; i++) {
+        const aset_entry *e = &s->v[i];
+        assert_int_equal(msgpack_pack_array(&pk, 5), 0);
+        assert_int_equal(mp_pack_str(&pk, e->key), 0);
+        assert_int_equal(mp_pack_str(&pk, e->path), 0);
+        assert_int_equal(mp_pack_strn(&pk, e->hash, 64), 0);
+        assert_int_equal(e->required ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk), 0);
+        assert_int_equal(mp_pack_str(&pk, e->cls), 0);
+    }
+}
+
+static void build(aset *s, arena *ar, size_t n)
+{
+    /* string lengths across every msgpack str header size (the first nine
+     * entries), then short ones */
+    static const size_t lens[] = { 0, 1, 31, 32, 255, 256, 65535, 65536, 70000 };
+    for (size_t i = 0; i < n; i++) {
+        aset_entry e;
+        memset(&e, 0, sizeof e);
+        char buf[32];
+        snprintf(buf, sizeof buf, "k%06zu", i);
+        e.key = ar_strndup(ar, buf, strlen(buf));
+        e.path = rep((char)('a' + i % 26), i < 9 ? lens[i] : i % 40, ar);
+        e.cls = i % 5 == 4 ? "evidence" : "input";
+        e.required = (int)(i % 2);
+        fill_hash(e.hash, (unsigned)i);
+        assert_int_equal(aset_push(s, &e), 0);
+    }
+}
+
+static void encode_matches_packer_n(size_t n)
+{
+    aset s = { 0 };
+    arena ar = { NULL };
+    build(&s, &ar, n);
+    dsr_buf mine = DSR_BUF_INIT, ref = DSR_BUF_INIT;
+    assert_int_equal(dsr_buf_append(&mine, "x", 1), 0);   /* appends after what is there */
+    assert_int_equal(aset_encode(&s, &mine), 0);
+    assert_int_equal(dsr_buf_append(&ref, "x", 1), 0);
+    reference_encode(&s, &ref);
+    assert_int_equal(mine.len, ref.len);
+    assert_memory_equal(mine.data, ref.data, ref.len);
+    assert_int_equal(mine.data[mine.len], '\0');
+
+    aset back = { 0 };
+    arena ar2 = { NULL };
+    dsr_err err = { 0 };
+    assert_int_equal(aset_decode(mine.data + 1, mine.len - 1, &back, &ar2, &err), 0);
+    assert_int_equal(back.n, s.n);
+    for (size_t i = 0; i < s.n; i++) {
+        assert_string_equal(back.v[i].key, s.v[i].key);
+        assert_string_equal(back.v[i].path, s.v[i].path);
+        assert_string_equal(back.v[i].cls, s.v[i].cls);
+        assert_string_equal(back.v[i].hash, s.v[i].hash);
+        assert_int_equal(back.v[i].required, s.v[i].required);
+    }
+    aset_free(&back);
+    ar_free(&ar2);
+    dsr_buf_free(&mine);
+    dsr_buf_free(&ref);
+    aset_free(&s);
+    ar_free(&ar);
+}
+
+static void test_encode_matches_packer(void **state)
+{
+    (void)state;
+    /* array headers: fixarray, array16 and array32 */
+    const size_t sizes[] = { 0, 1, 15, 16, 9 * 7, 65536 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        encode_matches_packer_n(sizes[i]);
+}
+
+static void test_sort_unique_last_wins(void **state)
+{
+    (void)state;
+    aset s = { 0 };
+    aset_entry e;
+    memset(&e, 0, sizeof e);
+    const char *keys[] = { "b", "a", "c", "a" };
+    for (int i = 0; i < 4; i++) {
+        e.key = keys[i];
+        e.path = "p";
+        e.cls = "input";
+        snprintf(e.hash, sizeof e.hash, "%064d", i);
+        assert_int_equal(aset_push(&s, &e), 0);
+    }
+    assert_int_equal(aset_sort_unique(&s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.v[0].key, "a");
+    assert_string_equal(s.v[0].hash, "0000000000000000000000000000000000000000000000000000000000000003");
+    assert_string_equal(s.v[1].key, "b");
+    assert_string_equal(s.v[2].key, "c");
+    /* already sorted and unique: left exactly as it is */
+    aset_entry before[3];
+    memcpy(before, s.v, sizeof before);
+    assert_int_equal(aset_sort_unique(&s), 0);
+    assert_int_equal(s.n, 3);
+    assert_memory_equal(before, s.v, sizeof before);
+    /* sorted but with a duplicate pair at the end: still deduplicated */
+    e.key = "c";
+    snprintf(e.hash, sizeof e.hash, "%064d", 9);
+    assert_int_equal(aset_push(&s, &e), 0);
+    assert_int_equal(aset_sort_unique(&s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.v[2].hash, "0000000000000000000000000000000000000000000000000000000000000009");
+    aset_free(&s);
+}
+
+static int cmp_hex(const void *a, const void *b)
+{
+    return memcmp(a, b, 64);
+}
+
+static void test_parity_independent(void **state)
+{
+    (void)state;
+    aset s = { 0 };
+    arena ar = { NULL };
+    enum { N = 3000 };
+    build(&s, &ar, N);
+    /* shared prefixes and duplicates: the comparison must go past 8 digits */
+    memcpy(s.v[1].hash, s.v[0].hash, 20);
+    memcpy(s.v[3].hash, s.v[2].hash, 64);
+    char (*h)[64] = malloc(N * sizeof *h);
+    assert_non_null(h);
+    for (size_t i = 0; i < N; i++)
+        memcpy(h[i], s.v[i].hash, 64);
+    qsort(h, N, 64, cmp_hex);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    assert_true(EVP_Digest(h, N * 64, md, &mdlen, EVP_sha256(), NULL));
+    char want[65];
+    for (int k = 0; k < 32; k++)
+        snprintf(want + 2 * k, 3, "%02x", md[k]);
+    char got[65];
+    dsr_err err = { 0 };
+    assert_int_equal(aset_parity(&s, got, &err), 0);
+    assert_string_equal(got, want);
+    free(h);
+    aset_free(&s);
+    ar_free(&ar);
+}
+
+static void offer(setcache *c, const char *digest, size_t n, int expect_taken)
+{
+    aset s = { 0 };
+    arena ar = { NULL };
+    build(&s, &ar, n);
+    const aset *out = NULL;
+    int took = sc_put_take(c, digest, &s, &ar, &out);
+    assert_int_equal(took, expect_taken);
+    if (took) {
+        assert_null(s.v);
+        assert_null(ar.head);
+        assert_non_null(out);
+        assert_int_equal(out->n, n);
+    } else {
+        aset_free(&s);
+        ar_free(&ar);
+    }
+}
+
+static void test_setcache_lru(void **state)
+{
+    (void)state;
+    setcache c = { 0 };
+    char d[33];
+    offer(&c, "base", 10, 1);
+    const aset *base = sc_get(&c, "base");
+    assert_non_null(base);
+    /* many more sets than fit: "base" is used before each one goes in, so it
+     * is never the least recently used and its pointer stays good */
+    for (int i = 0; i < 200; i++) {
+        assert_ptr_equal(sc_get(&c, "base"), base);
+        snprintf(d, sizeof d, "set%d", i);
+        offer(&c, d, 3, 1);
+        assert_non_null(sc_get(&c, d));
+        assert_string_equal(base->v[9].key, "k000009");
+    }
+    assert_null(sc_get(&c, "set0"));          /* evicted long ago */
+    assert_non_null(sc_get(&c, "set199"));
+    offer(&c, "set199", 3, 0);                /* already cached: the offer stays the caller's */
+    offer(&c, "huge", 200000, 0);             /* larger than a quarter of the budget */
+    assert_null(sc_get(&c, "huge"));
+    sc_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encode_matches_packer),
+        cmocka_unit_test(test_sort_unique_last_wins),
+        cmocka_unit_test(test_parity_independent),
+        cmocka_unit_test(test_setcache_lru),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
