@@ -76,6 +76,31 @@ int mp_get_str(const msgpack_object *obj, const char *k, dsr_str *s)
     return 1;
 }
 
+void mp_pick_str(const msgpack_object *obj, const mp_key *keys, size_t n, dsr_str *out)
+{
+    for (size_t j = 0; j < n; j++)
+        out[j].ptr = NULL, out[j].len = 0;
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP)
+        return;
+    size_t left = n;
+    for (uint32_t i = 0; i < obj->via.map.size && left; i++) {
+        const msgpack_object_kv *kv = &obj->via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            if (kv->key.via.str.size != keys[j].n || out[j].ptr
+                || memcmp(kv->key.via.str.ptr, keys[j].s, keys[j].n))
+                continue;
+            if (kv->val.type == MSGPACK_OBJECT_STR) {
+                out[j].ptr = kv->val.via.str.ptr;
+                out[j].len = kv->val.via.str.size;
+            }
+            left--;
+            break;
+        }
+    }
+}
+
 int64_t mp_get_i64(const msgpack_object *obj, const char *k)
 {
     const msgpack_object *v = mp_get(obj, k);

@@ -162,40 +162,38 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
     run_state *r = run_get(s, env->correlation_id, env->feature_slug, err);
     if (!r)
         return DSR_ENOMEM;
-    const msgpack_object *p = env->payload;
-    dsr_str key, path, cls, hash, rq, reason;
-    mp_get_str(p, "artifact_key", &key);
+    /* the payload fields any artifact event may carry, in one pass */
+    enum { F_KEY, F_PATH, F_CLS, F_HASH, F_REQ, F_PATTERN, F_REASON, F_N };
+    static const mp_key fields[F_N] = {
+        MP_KEY("artifact_key"), MP_KEY("relative_path"), MP_KEY("artifact_class"),
+        MP_KEY("content_hash_sha256"), MP_KEY("required_status"),
+        MP_KEY("expected_path_pattern"), MP_KEY("reason_code"),
+    };
+    dsr_str f[F_N];
+    mp_pick_str(env->payload, fields, F_N, f);
     run_entry e;
     memset(&e, 0, sizeof e);
     e.seq = seq;
     int rc = 0;
-    e.key = ar_str(&r->ar, key, &rc);
+    e.key = ar_str(&r->ar, f[F_KEY], &rc);
     switch (env->type) {
     case DSR_EV_ARTIFACT_INDEXED:
         e.kind = RE_INDEXED;
-        mp_get_str(p, "relative_path", &path);
-        mp_get_str(p, "artifact_class", &cls);
-        mp_get_str(p, "content_hash_sha256", &hash);
-        mp_get_str(p, "required_status", &rq);
-        e.path = ar_str(&r->ar, path, &rc);
-        e.cls = ar_str(&r->ar, cls, &rc);
-        copy_hash(e.hash, hash);
-        e.required = rq.ptr && rq.len == 8 && !memcmp(rq.ptr, "required", 8);
+        e.path = ar_str(&r->ar, f[F_PATH], &rc);
+        e.cls = ar_str(&r->ar, f[F_CLS], &rc);
+        copy_hash(e.hash, f[F_HASH]);
+        e.required = f[F_REQ].len == 8 && !memcmp(f[F_REQ].ptr, "required", 8);
         break;
     case DSR_EV_ARTIFACT_MISSING:
         e.kind = RE_MISSING;
-        mp_get_str(p, "expected_path_pattern", &path);
-        mp_get_str(p, "artifact_class", &cls);
-        mp_get_str(p, "reason_code", &reason);
-        e.path = ar_str(&r->ar, path, &rc);
-        e.cls = ar_str(&r->ar, cls, &rc);
-        e.reason = ar_str(&r->ar, reason, &rc);
+        e.path = ar_str(&r->ar, f[F_PATTERN], &rc);
+        e.cls = ar_str(&r->ar, f[F_CLS], &rc);
+        e.reason = ar_str(&r->ar, f[F_REASON], &rc);
         e.required = 1;
         break;
     case DSR_EV_ARTIFACT_REMOVED:
         e.kind = RE_REMOVED;
-        mp_get_str(p, "relative_path", &path);
-        e.path = ar_str(&r->ar, path, &rc);
+        e.path = ar_str(&r->ar, f[F_PATH], &rc);
         break;
     default:
         return 0;

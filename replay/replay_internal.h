@@ -70,6 +70,15 @@ const msgpack_object *mp_get(const msgpack_object *obj, const char *k);
 /* String value of key k: 1 and *s when a string, 0 when nil or absent, -1 when
  * another type. */
 int  mp_get_str(const msgpack_object *obj, const char *k, dsr_str *s);
+/* Several string fields in one pass over map obj: out[j] is the value of
+ * keys[j] (ptr NULL when absent, nil or not a string; the first of
+ * duplicate keys counts, as with mp_get). */
+typedef struct mp_key {
+    const char *s;
+    uint32_t    n;
+} mp_key;
+#define MP_KEY(lit) { lit, sizeof lit - 1 }
+void mp_pick_str(const msgpack_object *obj, const mp_key *keys, size_t n, dsr_str *out);
 /* Integer of key k (0 when absent or not an integer: callers validated). */
 int64_t mp_get_i64(const msgpack_object *obj, const char *k);
 int  mp_get_bool(const msgpack_object *obj, const char *k);

@@ -1,7 +1,7 @@
 /*
  * test_aset.c - artifact sets (replay/aset.c) and the decoded-set cache
  * (replay/setcache.c): the hand-written set encoding is byte for byte what
- * msgpack-c packs, decodes back, sorting keeps the last of duplicate pairs
+ * msgpack-c packs, decodes back (as does the format 1 encoding), sorting keeps the last of duplicate pairs
  * whether or not the input was already sorted, the parity hash matches an
  * independent computation, and the cache's LRU keeps what a caller holds.
  */
@@ -36,8 +36,12 @@ static void fill_hash(char out[65], unsigned i)
         snprintf(out + 2 * k, 3, "%02x", md[k]);
 }
 
-/* What aset_encode must produce, through msgpack-c's packer. */
-static void reference_encode(const aset *s, dsr_buf *out)
+static const char *const classes[] =
+    { "input", "workflow", "output", "evidence", "policy", "runtime" };
+
+/* What aset_encode must produce (set format 2), through msgpack-c's packer;
+ * with v1, the format 1 encoding older versions wrote. */
+static void reference_encode(const aset *s, dsr_buf *out, int v1)
 {
     msgpack_packer pk;
     mp_packer_init(&pk, out);
@@ -45,11 +49,42 @@ static void reference_encode(const aset *s, dsr_buf *out)
     for (size_t i = 0; i < s->n; i++) {
         const aset_entry *e = &s->v[i];
         assert_int_equal(msgpack_pack_array(&pk, 5), 0);
-        assert_int_equal(mp_pack_str(&pk, e->key), 0);
+        int path_key = strlen(e->key) == strlen(e->path) + 5 && !strncmp(e->key, "path:", 5)
+                       && !strcmp(e->key + 5, e->path);
+        if (!v1 && path_key)
+            assert_int_equal(msgpack_pack_nil(&pk), 0);
+        else
+            assert_int_equal(mp_pack_str(&pk, e->key), 0);
         assert_int_equal(mp_pack_str(&pk, e->path), 0);
-        assert_int_equal(mp_pack_strn(&pk, e->hash, 64), 0);
+        if (v1) {
+            assert_int_equal(mp_pack_strn(&pk, e->hash, 64), 0);
+        } else {
+            unsigned char b[32];
+            assert_int_equal(dsr_unhex(e->hash, 64, b), 0);
+            assert_int_equal(msgpack_pack_bin(&pk, 32), 0);
+            assert_int_equal(msgpack_pack_bin_body(&pk, b, 32), 0);
+        }
         assert_int_equal(e->required ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk), 0);
-        assert_int_equal(mp_pack_str(&pk, e->cls), 0);
+        int ci = -1;
+        for (int k = 0; k < 6; k++)
+            if (!strcmp(e->cls, classes[k]))
+                ci = k;
+        if (!v1 && ci >= 0)
+            assert_int_equal(msgpack_pack_uint8(&pk, (uint8_t)ci), 0);
+        else
+            assert_int_equal(mp_pack_str(&pk, e->cls), 0);
+    }
+}
+
+static void assert_same_sets(const aset *a, const aset *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_string_equal(a->v[i].key, b->v[i].key);
+        assert_string_equal(a->v[i].path, b->v[i].path);
+        assert_string_equal(a->v[i].cls, b->v[i].cls);
+        assert_string_equal(a->v[i].hash, b->v[i].hash);
+        assert_int_equal(a->v[i].required, b->v[i].required);
     }
 }
 
@@ -61,11 +96,18 @@ static void build(aset *s, arena *ar, size_t n)
     for (size_t i = 0; i < n; i++) {
         aset_entry e;
         memset(&e, 0, sizeof e);
-        char buf[32];
-        snprintf(buf, sizeof buf, "k%06zu", i);
-        e.key = ar_strndup(ar, buf, strlen(buf));
         e.path = rep((char)('a' + i % 26), i < 9 ? lens[i] : i % 40, ar);
-        e.cls = i % 5 == 4 ? "evidence" : "input";
+        char buf[32];
+        if (i % 3 == 0) {   /* the scanner's key for an unnamed file */
+            char *k = ar_alloc(ar, strlen(e.path) + 6);
+            assert_non_null(k);
+            sprintf(k, "path:%s", e.path);
+            e.key = k;
+        } else {
+            snprintf(buf, sizeof buf, i % 3 == 1 ? "k%06zu" : "path:x%zu", i);
+            e.key = ar_strndup(ar, buf, strlen(buf));
+        }
+        e.cls = i % 5 == 4 ? "evidence" : i % 7 == 6 ? "custom-class" : "input";
         e.required = (int)(i % 2);
         fill_hash(e.hash, (unsigned)i);
         assert_int_equal(aset_push(s, &e), 0);
@@ -77,31 +119,43 @@ static void encode_matches_packer_n(size_t n)
     aset s = { 0 };
     arena ar = { NULL };
     build(&s, &ar, n);
-    dsr_buf mine = DSR_BUF_INIT, ref = DSR_BUF_INIT;
+    dsr_buf mine = DSR_BUF_INIT, ref = DSR_BUF_INIT, old = DSR_BUF_INIT;
     assert_int_equal(dsr_buf_append(&mine, "x", 1), 0);   /* appends after what is there */
     assert_int_equal(aset_encode(&s, &mine), 0);
     assert_int_equal(dsr_buf_append(&ref, "x", 1), 0);
-    reference_encode(&s, &ref);
+    reference_encode(&s, &ref, 0);
     assert_int_equal(mine.len, ref.len);
     assert_memory_equal(mine.data, ref.data, ref.len);
     assert_int_equal(mine.data[mine.len], '\0');
 
+    /* both the current and the format 1 encoding decode to the same set */
+    reference_encode(&s, &old, 1);
+    dsr_err err = { 0 };
+    for (int v = 0; v < 2; v++) {
+        aset back = { 0 };
+        arena ar2 = { NULL };
+        const dsr_buf *b = v ? &old : &mine;
+        size_t skip = v ? 0 : 1;
+        assert_int_equal(aset_decode(b->data + skip, b->len - skip, &back, &ar2, &err), 0);
+        assert_same_sets(&s, &back);
+        aset_free(&back);
+        ar_free(&ar2);
+    }
+    if (n > 1000)   /* past the nine long strings, format 2 is much smaller */
+        assert_true(mine.len < old.len * 3 / 4);
+    /* truncated or with trailing bytes: refused */
     aset back = { 0 };
     arena ar2 = { NULL };
-    dsr_err err = { 0 };
-    assert_int_equal(aset_decode(mine.data + 1, mine.len - 1, &back, &ar2, &err), 0);
-    assert_int_equal(back.n, s.n);
-    for (size_t i = 0; i < s.n; i++) {
-        assert_string_equal(back.v[i].key, s.v[i].key);
-        assert_string_equal(back.v[i].path, s.v[i].path);
-        assert_string_equal(back.v[i].cls, s.v[i].cls);
-        assert_string_equal(back.v[i].hash, s.v[i].hash);
-        assert_int_equal(back.v[i].required, s.v[i].required);
-    }
+    if (n)
+        assert_int_equal(aset_decode(mine.data + 1, mine.len - 2, &back, &ar2, &err),
+                         DSR_ECORRUPT);
+    assert_int_equal(dsr_buf_append(&mine, "\xc0", 1), 0);
+    assert_int_equal(aset_decode(mine.data + 1, mine.len - 1, &back, &ar2, &err), DSR_ECORRUPT);
     aset_free(&back);
     ar_free(&ar2);
     dsr_buf_free(&mine);
     dsr_buf_free(&ref);
+    dsr_buf_free(&old);
     aset_free(&s);
     ar_free(&ar);
 }
@@ -220,7 +274,7 @@ static void test_setcache_lru(void **state)
         snprintf(d, sizeof d, "set%d", i);
         offer(&c, d, 3, 1);
         assert_non_null(sc_get(&c, d));
-        assert_string_equal(base->v[9].key, "k000009");
+        assert_string_equal(base->v[1].key, "k000001");
     }
     assert_null(sc_get(&c, "set0"));          /* evicted long ago */
     assert_non_null(sc_get(&c, "set199"));
