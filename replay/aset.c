@@ -37,24 +37,10 @@ void aset_free(aset *s)
     s->n = s->cap = 0;
 }
 
-typedef struct ord_entry {
-    const aset_entry *e;
-    size_t            i;
-} ord_entry;
-
 static int cmp_key_path(const aset_entry *a, const aset_entry *b)
 {
     int c = strcmp(a->key, b->key);
     return c ? c : strcmp(a->path, b->path);
-}
-
-static int cmp_ord(const void *pa, const void *pb)
-{
-    const ord_entry *a = pa, *b = pb;
-    int c = cmp_key_path(a->e, b->e);
-    if (c)
-        return c;
-    return a->i < b->i ? -1 : a->i > b->i;
 }
 
 /* Already in strictly increasing (key, path) order, as a scan that emits
@@ -67,18 +53,136 @@ static int sorted_unique(const aset *s)
     return 1;
 }
 
+/* (key, path, position) order of the entries o[x].i and o[y].i. */
+static int cmp_at(const aset *s, const pre_ord *x, const pre_ord *y)
+{
+    int c = cmp_key_path(&s->v[x->i], &s->v[y->i]);
+    return c ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Length of the prefix every key shares (0 for fewer than two). */
+static size_t common_key_prefix(const aset *s)
+{
+    if (s->n < 2)
+        return 0;
+    const char *k0 = s->v[0].key;
+    size_t l = strlen(k0);
+    for (size_t i = 1; i < s->n && l; i++) {
+        const char *k = s->v[i].key;
+        size_t j = 0;
+        while (j < l && k[j] == k0[j])
+            j++;
+        l = j;
+    }
+    return l;
+}
+
+#define SORT_SMALL 16   /* groups this small are insertion-sorted */
+
+typedef struct tie {
+    const aset *s;
+    size_t      i;
+} tie;
+
+static int cmp_tie(const void *pa, const void *pb)
+{
+    const tie *a = pa, *b = pb;
+    int c = cmp_key_path(&a->s->v[a->i], &a->s->v[b->i]);
+    return c ? c : (a->i < b->i ? -1 : a->i > b->i);
+}
+
+/* Order o[0..n) by comparisons: insertion for a few, qsort for many (a
+ * manifest key matching thousands of files makes a big group of equal
+ * keys). */
+static int sort_by_compare(const aset *s, pre_ord *o, size_t n)
+{
+    if (n <= SORT_SMALL) {
+        for (size_t i = 1; i < n; i++) {
+            pre_ord x = o[i];
+            size_t j = i;
+            while (j > 0 && cmp_at(s, &x, &o[j - 1]) < 0) {
+                o[j] = o[j - 1];
+                j--;
+            }
+            o[j] = x;
+        }
+        return 0;
+    }
+    tie *t = malloc(n * sizeof *t);
+    if (!t)
+        return DSR_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        t[k] = (tie){ s, o[k].i };
+    qsort(t, n, sizeof *t, cmp_tie);
+    for (size_t k = 0; k < n; k++)
+        o[k].i = t[k].i;
+    free(t);
+    return 0;
+}
+
+/* Sort o[0..n), whose keys agree on their first off bytes: radix on the
+ * next 8 key bytes, then the same for each group that agrees on those too
+ * (MSD), until groups are small; entries whose keys end before off have
+ * equal keys and are ordered by path and position. */
+static int sort_range(const aset *s, pre_ord *o, pre_ord *tmp, size_t n, size_t off)
+{
+    if (n <= SORT_SMALL)
+        return sort_by_compare(s, o, n);
+    int all_ended = 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = s->v[o[i].i].key;
+        size_t avail = strnlen(k + off, 8);   /* keys agree up to off: k[off - 1] is not NUL */
+        o[i].pre = pre_of(k + off, avail);
+        if (avail == 8)
+            all_ended = 0;
+    }
+    pre_sort(o, tmp, n);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && o[b].pre == o[a].pre)
+            b++;
+        if (b - a > 1) {
+            /* a group whose keys all ended within these 8 bytes has equal keys */
+            const char *k = s->v[o[a].i].key;
+            if (all_ended || strnlen(k + off, 8) < 8) {
+                if (sort_by_compare(s, o + a, b - a))
+                    return DSR_ENOMEM;
+            } else {
+                int rc = sort_range(s, o + a, tmp, b - a, off + 8);
+                if (rc)
+                    return rc;
+            }
+        }
+        a = b;
+    }
+    return 0;
+}
+
+/* Sort order of s as indexes. */
+static int sort_order(const aset *s, pre_ord *o)
+{
+    size_t n = s->n;
+    pre_ord *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return DSR_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        o[i].i = i;
+    int rc = sort_range(s, o, tmp, n, common_key_prefix(s));
+    free(tmp);
+    return rc;
+}
+
 int aset_sort_unique(aset *s)
 {
     if (s->n < 2 || sorted_unique(s))
         return 0;
-    ord_entry *o = malloc(s->n * sizeof *o);
+    pre_ord *o = malloc(s->n * sizeof *o);
     if (!o)
         return DSR_ENOMEM;
-    for (size_t i = 0; i < s->n; i++) {
-        o[i].e = &s->v[i];
-        o[i].i = i;
+    if (sort_order(s, o)) {
+        free(o);
+        return DSR_ENOMEM;
     }
-    qsort(o, s->n, sizeof *o, cmp_ord);
     /* Put the entries in that order in place (following each cycle of the
      * permutation), so a million-entry set is never held twice; o[k].i is
      * the entry that belongs at k, and is set to k once it is there. */
@@ -106,29 +210,6 @@ int aset_sort_unique(aset *s)
     }
     s->n = n;
     return 0;
-}
-
-/* A hash with its first 8 hex digits as a number: most comparisons end on
- * the number (hex digits sort as their ASCII codes do). */
-typedef struct hash_ord {
-    uint64_t    pre;
-    const char *h;
-} hash_ord;
-
-static int cmp_hash(const void *pa, const void *pb)
-{
-    const hash_ord *a = pa, *b = pb;
-    if (a->pre != b->pre)
-        return a->pre < b->pre ? -1 : 1;
-    return memcmp(a->h, b->h, 64);
-}
-
-static uint64_t hex_prefix(const char *h)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | (unsigned char)h[i];
-    return v;
 }
 
 static int digest(const void *bytes, size_t len, unsigned char md[32], dsr_err *err)
@@ -159,20 +240,51 @@ int aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err)
     return 0;
 }
 
+static int cmp_hash_ptr(const void *pa, const void *pb)
+{
+    return memcmp(*(const char *const *)pa, *(const char *const *)pb, 64);
+}
+
+/* The hashes of s in ascending order (pointers into s). */
+static const char **sorted_hashes(const aset *s)
+{
+    size_t n = s->n;
+    pre_ord *o = malloc((n ? n : 1) * 2 * sizeof *o);
+    const char **h = malloc((n ? n : 1) * sizeof *h);
+    if (!o || !h) {
+        free(o);
+        free(h);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        o[i].pre = pre_of(s->v[i].hash, 8);
+        o[i].i = i;
+    }
+    pre_sort(o, o + n, n);
+    for (size_t i = 0; i < n; i++)
+        h[i] = s->v[o[i].i].hash;
+    /* hashes sharing their first 8 digits (duplicates, mostly): full order */
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && o[b].pre == o[a].pre)
+            b++;
+        if (b - a > 1)
+            qsort(h + a, b - a, sizeof *h, cmp_hash_ptr);
+        a = b;
+    }
+    free(o);
+    return h;
+}
+
 int aset_parity(const aset *s, char out[65], dsr_err *err)
 {
-    hash_ord *h = malloc((s->n ? s->n : 1) * sizeof *h);
+    const char **h = sorted_hashes(s);
     if (!h)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory computing a parity hash");
-    for (size_t i = 0; i < s->n; i++) {
-        h[i].h = s->v[i].hash;
-        h[i].pre = hex_prefix(s->v[i].hash);
-    }
-    qsort(h, s->n, sizeof *h, cmp_hash);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     for (size_t i = 0; ok && i < s->n; i++)
-        ok = EVP_DigestUpdate(ctx, h[i].h, 64);
+        ok = EVP_DigestUpdate(ctx, h[i], 64);
     unsigned char md[32];
     unsigned int mdlen = 0;
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;

@@ -157,6 +157,18 @@ int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
 /* SHA-256 of bytes as 64 hex chars. */
 int  sha256_hex(const void *bytes, size_t len, char out[65], dsr_err *err);
 
+/* ---- sort_prefix.c: radix sort on 8-byte prefixes ------------------------- */
+typedef struct pre_ord {
+    uint64_t pre;   /* the first 8 significant bytes, big-endian, 0-padded */
+    size_t   i;     /* what it stands for (an index) */
+} pre_ord;
+
+/* The prefix of s (avail bytes readable; shorter strings pad with 0, which
+ * sorts them first, as strcmp does). */
+uint64_t pre_of(const char *s, size_t avail);
+/* Stable sort of v[0..n) by pre; tmp: n pairs of scratch. */
+void pre_sort(pre_ord *v, pre_ord *tmp, size_t n);
+
 /* ---- setcache.c: decoded artifact sets by digest ---------------------------
  * Sets are content-addressed and immutable, so a decoded set stays right for
  * as long as it is kept, across chunks and passes.  The snapshot projection

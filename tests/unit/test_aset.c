@@ -205,6 +205,75 @@ static void test_sort_unique_last_wins(void **state)
     aset_free(&s);
 }
 
+typedef struct ref_ent {
+    const char *key, *path;
+    size_t      i;
+} ref_ent;
+
+static int cmp_ref(const void *pa, const void *pb)
+{
+    const ref_ent *a = pa, *b = pb;
+    int c = strcmp(a->key, b->key);
+    if (!c)
+        c = strcmp(a->path, b->path);
+    return c ? c : (a->i < b->i ? -1 : a->i > b->i);
+}
+
+/* Random keys with a long shared prefix, lengths around the 8-byte radix
+ * window, and duplicate (key, path) pairs: the order and the survivors must
+ * be what a plain comparison sort gives. */
+static void test_sort_matches_reference(void **state)
+{
+    (void)state;
+    uint64_t rng = 42;
+    for (int round = 0; round < 20; round++) {
+        size_t n = 1 + (size_t)(round * 397 % 5000);
+        aset s = { 0 };
+        arena ar = { NULL };
+        ref_ent *ref = malloc(n * sizeof *ref);
+        assert_non_null(ref);
+        for (size_t i = 0; i < n; i++) {
+            char k[64], p[16];
+            int len = 0;
+            len += snprintf(k, sizeof k, round % 2 ? "path:area/" : "");
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            int extra = (int)(rng >> 60);           /* 0..15 more characters */
+            for (int j = 0; j < extra; j++)
+                k[len++] = "ab/"[(rng >> (j * 2 + 8)) % 3];
+            k[len] = '\0';
+            snprintf(p, sizeof p, "p%u", (unsigned)(rng >> 40) % 3);
+            aset_entry e;
+            memset(&e, 0, sizeof e);
+            e.key = ar_strndup(&ar, k, strlen(k));
+            e.path = ar_strndup(&ar, p, strlen(p));
+            e.cls = "input";
+            fill_hash(e.hash, (unsigned)i);
+            assert_int_equal(aset_push(&s, &e), 0);
+            ref[i] = (ref_ent){ e.key, e.path, i };
+        }
+        qsort(ref, n, sizeof *ref, cmp_ref);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i + 1 < n && !strcmp(ref[i].key, ref[i + 1].key)
+                && !strcmp(ref[i].path, ref[i + 1].path))
+                continue;   /* the last of a duplicate pair survives */
+            ref[m++] = ref[i];
+        }
+        assert_int_equal(aset_sort_unique(&s), 0);
+        assert_int_equal(s.n, m);
+        for (size_t i = 0; i < m; i++) {
+            assert_string_equal(s.v[i].key, ref[i].key);
+            assert_string_equal(s.v[i].path, ref[i].path);
+            char want[65];
+            fill_hash(want, (unsigned)ref[i].i);
+            assert_string_equal(s.v[i].hash, want);
+        }
+        free(ref);
+        aset_free(&s);
+        ar_free(&ar);
+    }
+}
+
 static int cmp_hex(const void *a, const void *b)
 {
     return memcmp(a, b, 64);
@@ -289,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_matches_packer),
         cmocka_unit_test(test_sort_unique_last_wins),
+        cmocka_unit_test(test_sort_matches_reference),
         cmocka_unit_test(test_parity_independent),
         cmocka_unit_test(test_setcache_lru),
     };
