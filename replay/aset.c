@@ -30,6 +30,18 @@ int aset_push(aset *s, const aset_entry *e)
     return 0;
 }
 
+int aset_reserve(aset *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    aset_entry *v = realloc(s->v, n * sizeof *v);
+    if (!v)
+        return DSR_ENOMEM;
+    s->v = v;
+    s->cap = n;
+    return 0;
+}
+
 void aset_free(aset *s)
 {
     free(s->v);
@@ -242,28 +254,29 @@ int aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err)
 
 static int cmp_hash_ptr(const void *pa, const void *pb)
 {
-    return memcmp(*(const char *const *)pa, *(const char *const *)pb, 64);
+    return memcmp(*(const unsigned char *const *)pa, *(const unsigned char *const *)pb, 32);
 }
 
-/* The hashes of s in ascending order (pointers into s). */
-static const char **sorted_hashes(const aset *s)
+/* The hashes of s in ascending order (pointers into s).  Byte order of the
+ * hashes is the order of their lowercase hex text. */
+static const unsigned char **sorted_hashes(const aset *s)
 {
     size_t n = s->n;
     pre_ord *o = malloc((n ? n : 1) * 2 * sizeof *o);
-    const char **h = malloc((n ? n : 1) * sizeof *h);
+    const unsigned char **h = malloc((n ? n : 1) * sizeof *h);
     if (!o || !h) {
         free(o);
         free(h);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        o[i].pre = pre_of(s->v[i].hash, 8);
+        o[i].pre = pre_of((const char *)s->v[i].hash, 8);
         o[i].i = i;
     }
     pre_sort(o, o + n, n);
     for (size_t i = 0; i < n; i++)
         h[i] = s->v[o[i].i].hash;
-    /* hashes sharing their first 8 digits (duplicates, mostly): full order */
+    /* hashes sharing their first 8 bytes (duplicates, mostly): full order */
     for (size_t a = 0; a < n;) {
         size_t b = a + 1;
         while (b < n && o[b].pre == o[a].pre)
@@ -278,13 +291,18 @@ static const char **sorted_hashes(const aset *s)
 
 int aset_parity(const aset *s, char out[65], dsr_err *err)
 {
-    const char **h = sorted_hashes(s);
+    const unsigned char **h = sorted_hashes(s);
     if (!h)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory computing a parity hash");
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    for (size_t i = 0; ok && i < s->n; i++)
-        ok = EVP_DigestUpdate(ctx, h[i], 64);
+    char hex[65 * 64];   /* the text of 64 hashes at a time */
+    for (size_t i = 0; ok && i < s->n;) {
+        size_t m = 0;
+        for (; m < 64 && i < s->n; m++, i++)
+            dsr_hex(h[i], 32, hex + 64 * m);   /* each NUL lands where the next one starts */
+        ok = EVP_DigestUpdate(ctx, hex, 64 * m);
+    }
     unsigned char md[32];
     unsigned int mdlen = 0;
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
@@ -319,6 +337,21 @@ static const char *const set_classes[] =
 #define PATH_KEY_PREFIX "path:"
 #define PATH_KEY_PREFIX_LEN 5
 
+const char *aset_class_static(const char *p, size_t n)
+{
+    for (int i = 0; p && set_classes[i]; i++)
+        if (strlen(set_classes[i]) == n && !memcmp(p, set_classes[i], n))
+            return set_classes[i];
+    return NULL;
+}
+
+int aset_path_key(const char *key, size_t klen, const char *path, size_t plen)
+{
+    return key && path && klen == plen + PATH_KEY_PREFIX_LEN
+        && !memcmp(key, PATH_KEY_PREFIX, PATH_KEY_PREFIX_LEN)
+        && !memcmp(key + PATH_KEY_PREFIX_LEN, path, plen);
+}
+
 static int class_index(const char *cls)
 {
     for (int i = 0; cls && set_classes[i]; i++)
@@ -329,9 +362,7 @@ static int class_index(const char *cls)
 
 static int key_is_path_key(const aset_entry *e, size_t klen, size_t plen)
 {
-    return e->key && e->path && klen == plen + PATH_KEY_PREFIX_LEN
-        && !memcmp(e->key, PATH_KEY_PREFIX, PATH_KEY_PREFIX_LEN)
-        && !memcmp(e->key + PATH_KEY_PREFIX_LEN, e->path, plen);
+    return aset_path_key(e->key, klen, e->path, plen);
 }
 
 static size_t str_size(const char *p, size_t n)
@@ -367,10 +398,16 @@ static unsigned char *put_str(unsigned char *w, const char *p, size_t n)
     return w + n;
 }
 
-/* The 32 bytes of a 64-digit lowercase hex hash; -1 when it is not one. */
-static int hash_bytes(const char *hex, unsigned char out[32])
+const char *aset_path_key_dup(arena *ar, const char *path, size_t plen, const char **path_out)
 {
-    return strlen(hex) == 64 && !dsr_unhex(hex, 64, out) ? 0 : -1;
+    char *key = ar_stralloc(ar, PATH_KEY_PREFIX_LEN + plen + 1);
+    if (!key)
+        return NULL;
+    memcpy(key, PATH_KEY_PREFIX, PATH_KEY_PREFIX_LEN);
+    memcpy(key + PATH_KEY_PREFIX_LEN, path, plen);
+    key[PATH_KEY_PREFIX_LEN + plen] = '\0';
+    *path_out = key + PATH_KEY_PREFIX_LEN;
+    return key;
 }
 
 int aset_encode(const aset *s, dsr_buf *out)
@@ -382,7 +419,7 @@ int aset_encode(const aset *s, dsr_buf *out)
         const aset_entry *e = &s->v[i];
         size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
         need += 2 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl))
-              + str_size(e->path, pl) + str_size(e->hash, 64)
+              + str_size(e->path, pl) + 34
               + str_size(e->cls, e->cls ? strlen(e->cls) : 0);
     }
     if (dsr_buf_reserve(out, need))
@@ -403,14 +440,9 @@ int aset_encode(const aset *s, dsr_buf *out)
         else
             w = put_str(w, e->key, kl);
         w = put_str(w, e->path, pl);
-        unsigned char hb[32];
-        if (!hash_bytes(e->hash, hb)) {
-            *w++ = 0xc4, *w++ = 32;
-            memcpy(w, hb, 32);
-            w += 32;
-        } else {
-            w = put_str(w, e->hash, 64);   /* as format 1 stored it */
-        }
+        *w++ = 0xc4, *w++ = 32;
+        memcpy(w, e->hash, 32);
+        w += 32;
         *w++ = e->required ? 0xc3 : 0xc2;
         int ci = class_index(e->cls);
         if (ci >= 0)
@@ -511,27 +543,16 @@ static int decode_entry(cur *c, aset_entry *e, arena *ar)
         if (cur_strish(c, &cls, &cl) != 1 || !(e->cls = ar_strndup(ar, cls, cl)))
             return cls ? DSR_ENOMEM : DSR_ECORRUPT;
     }
-    char *path = ar_strndup(ar, p, pl);
-    if (!path)
-        return DSR_ENOMEM;
-    e->path = path;
     if (kk == 1) {
-        if (!(e->key = ar_strndup(ar, k, kl)))
+        if (!(e->key = ar_strndup(ar, k, kl)) || !(e->path = ar_strndup(ar, p, pl)))
             return DSR_ENOMEM;
-    } else {
-        char *key = ar_alloc(ar, PATH_KEY_PREFIX_LEN + pl + 1);
-        if (!key)
-            return DSR_ENOMEM;
-        memcpy(key, PATH_KEY_PREFIX, PATH_KEY_PREFIX_LEN);
-        memcpy(key + PATH_KEY_PREFIX_LEN, p, pl);
-        key[PATH_KEY_PREFIX_LEN + pl] = '\0';
-        e->key = key;
+    } else if (!(e->key = aset_path_key_dup(ar, p, pl, &e->path))) {
+        return DSR_ENOMEM;
     }
     if (hk == 2)
-        dsr_hex((const unsigned char *)h, 32, e->hash);
-    else
-        memcpy(e->hash, h, 64);
-    e->hash[64] = '\0';
+        memcpy(e->hash, h, 32);
+    else if (dsr_unhex(h, 64, e->hash))
+        return DSR_ECORRUPT;
     return 0;
 }
 

@@ -363,6 +363,19 @@ static int key_required_in(const aset *s, const char *key)
     return 0;
 }
 
+/* The hex text of a content hash, in the arena of the event being applied
+ * (only entries that differ need it). */
+static const char *hex_of(drift_impl *d, const unsigned char h[32], int *rc)
+{
+    char *t = ar_stralloc(&d->ar, 65);
+    if (!t) {
+        *rc = DSR_ENOMEM;
+        return "";
+    }
+    dsr_hex(h, 32, t);
+    return t;
+}
+
 static int diff_sets(drift_impl *d, const aset *base, const aset *local, const snaprec *snap,
                      const snaprec *bsnap, assessment *a)
 {
@@ -371,22 +384,22 @@ static int diff_sets(drift_impl *d, const aset *base, const aset *local, const s
     while (!rc && (i < base->n || j < local->n)) {
         int cmp = i >= base->n ? 1 : j >= local->n ? -1 : cmp_entry(&base->v[i], &local->v[j]);
         if (cmp == 0) {
-            if (strcmp(base->v[i].hash, local->v[j].hash)) {
-                change ch = { local->v[j].key, local->v[j].path, base->v[i].hash,
-                              local->v[j].hash, local->v[j].required };
-                rc = changes_push(&a->changed, &ch);
+            if (memcmp(base->v[i].hash, local->v[j].hash, 32)) {
+                change ch = { local->v[j].key, local->v[j].path, hex_of(d, base->v[i].hash, &rc),
+                              hex_of(d, local->v[j].hash, &rc), local->v[j].required };
+                rc = rc ? rc : changes_push(&a->changed, &ch);
             }
             i++;
             j++;
         } else if (cmp < 0) {
-            change ch = { base->v[i].key, base->v[i].path, base->v[i].hash, "",
+            change ch = { base->v[i].key, base->v[i].path, hex_of(d, base->v[i].hash, &rc), "",
                           base->v[i].required };
-            rc = changes_push(&a->vanished, &ch);
+            rc = rc ? rc : changes_push(&a->vanished, &ch);
             i++;
         } else {
-            change ch = { local->v[j].key, local->v[j].path, "", local->v[j].hash,
+            change ch = { local->v[j].key, local->v[j].path, "", hex_of(d, local->v[j].hash, &rc),
                           local->v[j].required };
-            rc = changes_push(&a->added, &ch);
+            rc = rc ? rc : changes_push(&a->added, &ch);
             j++;
         }
     }

@@ -46,7 +46,7 @@ typedef struct run_entry {
     uint64_t    seq;
     int         kind;
     const char *key, *path, *cls, *reason;  /* path: expected pattern for RE_MISSING */
-    char        hash[65];
+    unsigned char hash[32];   /* RE_INDEXED: the content hash */
     int         required;
 } run_entry;
 
@@ -145,12 +145,10 @@ static int run_push(run_state *r, const run_entry *e)
     return 0;
 }
 
-static void copy_hash(char out[65], dsr_str h)
+/* The 32 bytes of a 64-digit lowercase hex hash; -1 when it is not one. */
+static int hash_bytes(dsr_str h, unsigned char out[32])
 {
-    size_t n = h.ptr ? (h.len < 64 ? h.len : 64) : 0;
-    if (n)
-        memcpy(out, h.ptr, n);
-    out[n] = '\0';
+    return h.ptr && h.len == 64 && !dsr_unhex(h.ptr, 64, out) ? 0 : -1;
 }
 
 /* Fold one artifact event into its run's pending entries. */
@@ -175,13 +173,27 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
     memset(&e, 0, sizeof e);
     e.seq = seq;
     int rc = 0;
-    e.key = ar_str(&r->ar, f[F_KEY], &rc);
+    /* Memory: a million-file run holds every key, path and class until it
+     * completes, so a "path:" key shares its text with the path and a known
+     * class is not copied at all. */
+    if (env->type == DSR_EV_ARTIFACT_INDEXED && f[F_PATH].ptr
+        && aset_path_key(f[F_KEY].ptr, f[F_KEY].len, f[F_PATH].ptr, f[F_PATH].len)) {
+        if (!(e.key = aset_path_key_dup(&r->ar, f[F_PATH].ptr, f[F_PATH].len, &e.path)))
+            rc = DSR_ENOMEM;
+    } else {
+        e.key = ar_str(&r->ar, f[F_KEY], &rc);
+        if (env->type != DSR_EV_ARTIFACT_MISSING)
+            e.path = ar_str(&r->ar, f[F_PATH], &rc);
+    }
     switch (env->type) {
     case DSR_EV_ARTIFACT_INDEXED:
         e.kind = RE_INDEXED;
-        e.path = ar_str(&r->ar, f[F_PATH], &rc);
-        e.cls = ar_str(&r->ar, f[F_CLS], &rc);
-        copy_hash(e.hash, f[F_HASH]);
+        if (!(e.cls = aset_class_static(f[F_CLS].ptr, f[F_CLS].len)))
+            e.cls = ar_str(&r->ar, f[F_CLS], &rc);
+        if (hash_bytes(f[F_HASH], e.hash))
+            return dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu (%.*s) has "
+                               "no 64-digit content_hash_sha256", (unsigned long long)seq,
+                               (int)env->event_id.len, env->event_id.ptr);
         e.required = f[F_REQ].len == 8 && !memcmp(f[F_REQ].ptr, "required", 8);
         break;
     case DSR_EV_ARTIFACT_MISSING:
@@ -193,7 +205,6 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
         break;
     case DSR_EV_ARTIFACT_REMOVED:
         e.kind = RE_REMOVED;
-        e.path = ar_str(&r->ar, f[F_PATH], &rc);
         break;
     default:
         return 0;
@@ -222,12 +233,14 @@ static int pend_key(dsr_buf *k, const char *run_id, uint64_t seq)
 
 static int pend_encode(const run_state *r, const run_entry *e, dsr_buf *out)
 {
+    char hex[65];
+    dsr_hex(e->hash, 32, hex);
     msgpack_packer pk;
     dsr_buf_reset(out);
     mp_packer_init(&pk, out);
     if (msgpack_pack_array(&pk, 8) || msgpack_pack_int(&pk, e->kind)
         || mp_pack_str(&pk, r->feature) || mp_pack_str(&pk, e->key) || mp_pack_str(&pk, e->path)
-        || mp_pack_str(&pk, e->cls) || mp_pack_str(&pk, e->kind == RE_INDEXED ? e->hash : NULL)
+        || mp_pack_str(&pk, e->cls) || mp_pack_str(&pk, e->kind == RE_INDEXED ? hex : NULL)
         || (e->required ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))
         || mp_pack_str(&pk, e->reason))
         return DSR_ENOMEM;
@@ -268,14 +281,12 @@ static int pend_decode(arena *ar, const void *v, size_t vl, uint64_t seq, run_en
     e->key = arr_str(ar, &f[2], &rc);
     e->path = arr_str(ar, &f[3], &rc);
     e->cls = arr_str(ar, &f[4], &rc);
-    if (f[5].type == MSGPACK_OBJECT_STR && f[5].via.str.size == 64) {
-        memcpy(e->hash, f[5].via.str.ptr, 64);
-        e->hash[64] = '\0';
-    }
+    int bad_hash = e->kind == RE_INDEXED
+        && (f[5].type != MSGPACK_OBJECT_STR
+            || hash_bytes((dsr_str){ f[5].via.str.ptr, f[5].via.str.size }, e->hash));
     e->required = f[6].via.boolean;
     e->reason = arr_str(ar, &f[7], &rc);
-    if (!rc && (!e->key || !e->path || e->kind > RE_REMOVED
-                || (e->kind == RE_INDEXED && !e->hash[0])))
+    if (!rc && (!e->key || !e->path || e->kind > RE_REMOVED || bad_hash))
         rc = DSR_ECORRUPT;
     msgpack_unpacked_destroy(&u);
     return rc;
@@ -410,7 +421,9 @@ typedef struct snap_calc {
     const char      *completeness;
 } snap_calc;
 
-static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const char *feature,
+/* Builds the set from the run's entries and frees them (r->v) as soon as
+ * they are copied, so a million-entry run is not held twice. */
+static int calc_set(proj_ctx *c, run_state *r, int changed_mode, const char *feature,
                     int64_t optional_absent, int has_manifest, snap_calc *k, arena *ar,
                     dsr_err *err)
 {
@@ -420,14 +433,14 @@ static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const cha
         return rc;
     strmap gone_keys = { 0 }, gone_pairs = { 0 };
     k->missing = malloc((r->n ? r->n : 1) * sizeof *k->missing);
-    if (!k->missing)
+    if (!k->missing || aset_reserve(&k->set, k->set.n + r->n))
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
     for (size_t i = 0; i < r->n && !rc; i++) {
         const run_entry *e = &r->v[i];
         int created;
         if (e->kind == RE_INDEXED) {
-            aset_entry a = { e->key, e->path, e->cls, "", e->required };
-            memcpy(a.hash, e->hash, 65);
+            aset_entry a = { e->key, e->path, e->cls, { 0 }, e->required };
+            memcpy(a.hash, e->hash, 32);
             rc = aset_push(&k->set, &a);
             k->n_indexed++;
         } else if (e->kind == RE_MISSING) {
@@ -442,6 +455,17 @@ static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const cha
             k->n_removed++;
         }
     }
+    /* the reported-missing entries are copied; then the run's entries go */
+    if (!rc && !(k->missing_own = malloc((k->n_missing ? k->n_missing : 1)
+                                         * sizeof *k->missing_own)))
+        rc = DSR_ENOMEM;
+    for (size_t i = 0; !rc && i < k->n_missing; i++) {
+        k->missing_own[i] = *k->missing[i];
+        k->missing[i] = &k->missing_own[i];
+    }
+    free(r->v);
+    r->v = NULL;
+    r->n = r->cap = 0;
     if (!rc)
         rc = aset_sort_unique(&k->set);
     /* drop removed (key, path) pairs and every entry of a key reported missing */
@@ -476,12 +500,6 @@ static int calc_set(proj_ctx *c, const run_state *r, int changed_mode, const cha
         k->missing[m++] = k->missing[i];
     }
     k->n_missing = m;
-    if (!(k->missing_own = malloc((m ? m : 1) * sizeof *k->missing_own)))
-        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
-    for (size_t i = 0; i < m; i++) {
-        k->missing_own[i] = *k->missing[i];
-        k->missing[i] = &k->missing_own[i];
-    }
 
     int64_t rp = 0, op = 0;
     for (size_t i = 0; i < k->set.n; i++)
@@ -599,9 +617,20 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     /* every string of the set goes to the run's arena, which the set cache
      * takes with the set once it is stored */
     int rc = take_pending(c, r->run_id, &all, &r->ar, err);
-    for (size_t i = 0; i < r->n && !rc; i++)
+    if (!rc && !all.n) {
+        /* nothing pending (the usual case): take the entries as they are */
+        all.v = r->v;
+        all.n = r->n;
+        all.cap = r->cap;
+        r->v = NULL;
+        r->cap = 0;
+    }
+    for (size_t i = 0; i < r->n && !rc && r->v; i++)
         if (run_push(&all, &r->v[i]))
             rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    free(r->v);
+    r->v = NULL;
+    r->cap = 0;
     s->held -= r->n < s->held ? r->n : s->held;
     r->n = 0;   /* the run is closed; a (malformed) late event would reopen it */
     if (rc) {

@@ -30,6 +30,7 @@ typedef struct arena {
 
 void *ar_alloc(arena *a, size_t n);                      /* NULL on ENOMEM */
 char *ar_strndup(arena *a, const char *s, size_t n);     /* NUL-terminated copy */
+char *ar_stralloc(arena *a, size_t n);                   /* n bytes, unaligned (text) */
 void  ar_free(arena *a);                                 /* frees everything */
 /* Move every allocation of src into dst (src is left empty). */
 void  ar_adopt(arena *dst, arena *src);
@@ -131,9 +132,9 @@ void ps_free(pstate *ps);
 
 /* ---- aset.c: artifact sets ------------------------------------------------ */
 typedef struct aset_entry {
-    const char *key, *path, *cls;  /* NUL-terminated, owned elsewhere (arena) */
-    char        hash[65];          /* lowercase hex */
-    int         required;
+    const char   *key, *path, *cls;  /* NUL-terminated, owned elsewhere (arena) */
+    unsigned char hash[32];          /* SHA-256 (text: 64 lowercase hex digits) */
+    int           required;
 } aset_entry;
 
 typedef struct aset {
@@ -142,6 +143,14 @@ typedef struct aset {
 } aset;
 
 int  aset_push(aset *s, const aset_entry *e);
+int  aset_reserve(aset *s, size_t n);   /* room for n entries in all */
+/* The static name of a known artifact class (n bytes at p), or NULL. */
+const char *aset_class_static(const char *p, size_t n);
+/* Whether key is the scanner's key for an unnamed file: "path:" + path. */
+int  aset_path_key(const char *key, size_t klen, const char *path, size_t plen);
+/* "path:" + path in one arena string; *path_out points to its path part
+ * (both NUL-terminated: a path-keyed entry stores its text once). */
+const char *aset_path_key_dup(arena *ar, const char *path, size_t plen, const char **path_out);
 void aset_free(aset *s);
 /* Sort by (key, path); later entries win over earlier ones with the same
  * (key, path) (stable), duplicates dropped. */

@@ -153,7 +153,7 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
         a->artifact_key = strdup(set.v[i].key);
         a->relative_path = strdup(set.v[i].path);
         a->artifact_class = strdup(set.v[i].cls);
-        memcpy(a->sha256, set.v[i].hash, 65);
+        dsr_hex(set.v[i].hash, 32, a->sha256);
         a->required = set.v[i].required;
         if (!a->artifact_key || !a->relative_path || !a->artifact_class)
             rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
