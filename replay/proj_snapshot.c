@@ -151,24 +151,17 @@ static int hash_bytes(dsr_str h, unsigned char out[32])
     return h.ptr && h.len == 64 && !dsr_unhex(h.ptr, 64, out) ? 0 : -1;
 }
 
-/* Fold one artifact event into its run's pending entries. */
-static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)
+/* Fold one artifact event into its run's pending entries (art: its fields,
+ * taken out by the reader thread). */
+static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env,
+                         const replay_art *art, dsr_err *err)
 {
     snap_impl *s = c->impl;
-    if (!env->correlation_id.ptr)
+    if (!env->correlation_id.ptr || !art->ok)
         return 0;   /* not part of a scan run: no snapshot can ever include it */
     run_state *r = run_get(s, env->correlation_id, env->feature_slug, err);
     if (!r)
         return DSR_ENOMEM;
-    /* the payload fields any artifact event may carry, in one pass */
-    enum { F_KEY, F_PATH, F_CLS, F_HASH, F_REQ, F_PATTERN, F_REASON, F_N };
-    static const mp_key fields[F_N] = {
-        MP_KEY("artifact_key"), MP_KEY("relative_path"), MP_KEY("artifact_class"),
-        MP_KEY("content_hash_sha256"), MP_KEY("required_status"),
-        MP_KEY("expected_path_pattern"), MP_KEY("reason_code"),
-    };
-    dsr_str f[F_N];
-    mp_pick_str(env->payload, fields, F_N, f);
     run_entry e;
     memset(&e, 0, sizeof e);
     e.seq = seq;
@@ -176,31 +169,30 @@ static int fold_artifact(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr
     /* Memory: a million-file run holds every key, path and class until it
      * completes, so a "path:" key shares its text with the path and a known
      * class is not copied at all. */
-    if (env->type == DSR_EV_ARTIFACT_INDEXED && f[F_PATH].ptr
-        && aset_path_key(f[F_KEY].ptr, f[F_KEY].len, f[F_PATH].ptr, f[F_PATH].len)) {
-        if (!(e.key = aset_path_key_dup(&r->ar, f[F_PATH].ptr, f[F_PATH].len, &e.path)))
+    if (env->type == DSR_EV_ARTIFACT_INDEXED && art->path.ptr
+        && aset_path_key(art->key.ptr, art->key.len, art->path.ptr, art->path.len)) {
+        if (!(e.key = aset_path_key_dup(&r->ar, art->path.ptr, art->path.len, &e.path)))
             rc = DSR_ENOMEM;
     } else {
-        e.key = ar_str(&r->ar, f[F_KEY], &rc);
-        if (env->type != DSR_EV_ARTIFACT_MISSING)
-            e.path = ar_str(&r->ar, f[F_PATH], &rc);
+        e.key = ar_str(&r->ar, art->key, &rc);
+        e.path = ar_str(&r->ar, art->path, &rc);
     }
     switch (env->type) {
     case DSR_EV_ARTIFACT_INDEXED:
         e.kind = RE_INDEXED;
-        if (!(e.cls = aset_class_static(f[F_CLS].ptr, f[F_CLS].len)))
-            e.cls = ar_str(&r->ar, f[F_CLS], &rc);
-        if (hash_bytes(f[F_HASH], e.hash))
+        if (!(e.cls = aset_class_static(art->cls.ptr, art->cls.len)))
+            e.cls = ar_str(&r->ar, art->cls, &rc);
+        if (!art->has_hash)
             return dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu (%.*s) has "
                                "no 64-digit content_hash_sha256", (unsigned long long)seq,
                                (int)env->event_id.len, env->event_id.ptr);
-        e.required = f[F_REQ].len == 8 && !memcmp(f[F_REQ].ptr, "required", 8);
+        memcpy(e.hash, art->hash, 32);
+        e.required = art->required;
         break;
     case DSR_EV_ARTIFACT_MISSING:
         e.kind = RE_MISSING;
-        e.path = ar_str(&r->ar, f[F_PATTERN], &rc);
-        e.cls = ar_str(&r->ar, f[F_CLS], &rc);
-        e.reason = ar_str(&r->ar, f[F_REASON], &rc);
+        e.cls = ar_str(&r->ar, art->cls, &rc);
+        e.reason = ar_str(&r->ar, art->reason, &rc);
         e.required = 1;
         break;
     case DSR_EV_ARTIFACT_REMOVED:
@@ -719,11 +711,12 @@ setcache *snap_sets(proj_ctx *snap)
     return &s->sets;
 }
 
-static int snap_apply(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err)
+static int snap_apply(proj_ctx *c, uint64_t seq, const dsr_envelope *env,
+                      const replay_art *art, dsr_err *err)
 {
     if (env->type == DSR_EV_SCAN_COMPLETED)
         return complete_run(c, seq, env, err);
-    return fold_artifact(c, seq, env, err);
+    return fold_artifact(c, seq, env, art, err);
 }
 
 const proj_ops proj_snapshot_ops = {

@@ -289,3 +289,210 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
         payload->type = MSGPACK_OBJECT_NIL;
     return finish_view(env, payload, err);
 }
+
+/* ---- the reader's view: artifact fields ------------------------------------------ */
+
+static int is_artifact(dsr_event_type t)
+{
+    return t == DSR_EV_ARTIFACT_INDEXED || t == DSR_EV_ARTIFACT_MISSING
+        || t == DSR_EV_ARTIFACT_REMOVED;
+}
+
+/* The enum value at index idx of payload field i of t, as a static name. */
+static dsr_str enum_name(dsr_event_type t, size_t i, uint64_t idx)
+{
+    size_t len;
+    int hex;
+    const char *const *vals = NULL;
+    dsr_str out = { NULL, 0 };
+    if (!dsr__payload_field(t, i, &len, &hex, &vals) || !vals)
+        return out;
+    for (uint64_t k = 0; vals[k]; k++)
+        if (k == idx) {
+            out.ptr = vals[k];
+            out.len = strlen(vals[k]);
+        }
+    return out;
+}
+
+static int str_is(dsr_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.ptr && s.len == n && !memcmp(s.ptr, lit, n);
+}
+
+static void art_hash_from_hex(replay_art *art, dsr_str h)
+{
+    art->has_hash = h.ptr && h.len == 64 && !dsr_unhex(h.ptr, 64, art->hash);
+}
+
+/* art from an artifact event's payload map (format 1, or a format 2 record
+ * whose payload was stored as a map). */
+static void art_from_map(const dsr_envelope *env, replay_art *art)
+{
+    enum { F_KEY, F_PATH, F_CLS, F_HASH, F_REQ, F_PATTERN, F_REASON, F_N };
+    static const mp_key fields[F_N] = {
+        MP_KEY("artifact_key"), MP_KEY("relative_path"), MP_KEY("artifact_class"),
+        MP_KEY("content_hash_sha256"), MP_KEY("required_status"),
+        MP_KEY("expected_path_pattern"), MP_KEY("reason_code"),
+    };
+    dsr_str f[F_N];
+    mp_pick_str(env->payload, fields, F_N, f);
+    art->ok = 1;
+    art->key = f[F_KEY];
+    art->path = env->type == DSR_EV_ARTIFACT_MISSING ? f[F_PATTERN] : f[F_PATH];
+    art->cls = f[F_CLS];
+    art->reason = f[F_REASON];
+    art->required = str_is(f[F_REQ], "required");
+    if (env->type == DSR_EV_ARTIFACT_INDEXED)
+        art_hash_from_hex(art, f[F_HASH]);
+}
+
+/* A str, a bin of n bytes, or nil: 1 str, 2 bin, 0 nil, -1 other. */
+static int read_str_bin(cur *c, dsr_str *s)
+{
+    if (need(c, 1) && (c->p[0] == 0xc4 || c->p[0] == 0xc5 || c->p[0] == 0xc6)) {
+        unsigned char b = *c->p++;
+        uint64_t n;
+        if (read_len(c, b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4, &n) || !need(c, n))
+            return -1;
+        s->ptr = (const char *)c->p;
+        s->len = n;
+        c->p += n;
+        return 2;
+    }
+    return read_str(c, s);
+}
+
+/* A ULID as str (26 chars) or bin 16 (text into buf); 0 for nil, -1 other. */
+static int read_ulid(cur *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
+{
+    int k = read_str_bin(c, s);
+    if (k == 2) {
+        if (s->len != 16)
+            return -1;
+        dsr__ulid_from_bin((const unsigned char *)s->ptr, buf);
+        s->ptr = buf;
+        s->len = DSR_ULID_LEN;
+        return 1;
+    }
+    return k;
+}
+
+/* An enum field: its uint index (mapped to the static name) or a str. */
+static int read_enum(cur *c, dsr_event_type t, size_t i, dsr_str *s)
+{
+    if (need(c, 1) && (c->p[0] <= 0x7f || (c->p[0] >= 0xcc && c->p[0] <= 0xcf))) {
+        uint64_t idx;
+        if (read_uint(c, &idx))
+            return -1;
+        *s = enum_name(t, i, idx);
+        return s->ptr ? 1 : -1;
+    }
+    return read_str(c, s) == 1 ? 1 : -1;
+}
+
+/* The fast path: 1 when rec is a format 2 artifact event with a compact
+ * payload and env/art are filled; 0 when it is anything else (the caller
+ * takes the general path, which also judges malformed records). */
+static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, replay_art *art,
+                              char ids[2][DSR_ULID_LEN + 1])
+{
+    cur c = { rec, (const unsigned char *)rec + len };
+    uint64_t n, t64, lamport;
+    dsr_str skip_s, agg = { NULL, 0 };
+    if (!need(&c, 1) || (c.p[0] != 0x9b && c.p[0] != 0xdc && c.p[0] != 0xdd))
+        return 0;
+    if (c.p[0] == 0x9b) {
+        c.p++;
+        n = 11;
+    } else {
+        unsigned char b = *c.p++;
+        if (read_len(&c, b == 0xdc ? 2 : 4, &n))
+            return 0;
+    }
+    if (n != 11 || read_ulid(&c, &env->event_id, ids[0]) != 1 || read_uint(&c, &t64)
+        || t64 >= DSR_EV_COUNT || !is_artifact((dsr_event_type)t64))
+        return 0;
+    dsr_event_type t = (dsr_event_type)t64;
+    if (read_str(&c, &agg) < 0 || read_str(&c, &env->timestamp) != 1
+        || read_str_bin(&c, &skip_s) <= 0 || read_uint(&c, &lamport)
+        || read_str_bin(&c, &skip_s) <= 0
+        || read_ulid(&c, &env->correlation_id, ids[1]) < 0
+        || read_str_bin(&c, &skip_s) < 0 || read_str(&c, &skip_s) < 0)
+        return 0;
+    size_t nf = dsr__payload_field_count(t);
+    if (!need(&c, 1) || c.p[0] != (unsigned char)(0x90 | nf))
+        return 0;   /* a payload stored as a map */
+    c.p++;
+    dsr_str slug, hash = { NULL, 0 };
+    int hk = 0;
+    memset(art, 0, sizeof *art);
+    if (read_str(&c, &slug) != 1 || read_str(&c, &art->key) != 1
+        || (t != DSR_EV_ARTIFACT_REMOVED && read_enum(&c, t, 2, &art->cls) != 1))
+        return 0;
+    switch (t) {
+    case DSR_EV_ARTIFACT_INDEXED:
+        if (read_str(&c, &art->path) != 1 || (hk = read_str_bin(&c, &hash)) <= 0
+            || skip(&c, 0) || read_str(&c, &skip_s) < 0 || read_str(&c, &skip_s) < 0)
+            return 0;
+        dsr_str rq;
+        if (read_enum(&c, t, 8, &rq) != 1)
+            return 0;
+        art->required = str_is(rq, "required");
+        if (hk == 2 && hash.len == 32) {
+            memcpy(art->hash, hash.ptr, 32);
+            art->has_hash = 1;
+        } else if (hk == 1) {
+            art_hash_from_hex(art, hash);
+        }
+        break;
+    case DSR_EV_ARTIFACT_MISSING:
+        if (read_str(&c, &art->path) != 1 || read_enum(&c, t, 4, &art->reason) != 1
+            || skip(&c, 0) || skip(&c, 0))
+            return 0;
+        break;
+    default:   /* removed */
+        if (read_str(&c, &art->path) != 1)
+            return 0;
+        break;
+    }
+    if (c.p != c.end)
+        return 0;
+    env->lamport_clock = lamport;
+    env->type = t;
+    env->event_type.ptr = dsr_event_type_name(t);
+    env->event_type.len = strlen(env->event_type.ptr);
+    if (agg.ptr) {
+        if (agg.len <= 8 || memcmp(agg.ptr, "feature/", 8))
+            return 0;
+        env->aggregate_id = agg;
+        env->feature_slug.ptr = agg.ptr + 8;
+        env->feature_slug.len = agg.len - 8;
+    } else {
+        env->feature_slug = slug;   /* aggregate_id is derived from it (record_pack.c) */
+    }
+    if (env->event_id.len != DSR_ULID_LEN || env->timestamp.len < 20 || !env->feature_slug.len)
+        return 0;
+    art->ok = 1;
+    return 1;
+}
+
+int replay_record_read(const void *rec, size_t len, msgpack_zone *zone,
+                       msgpack_object *payload, dsr_envelope *env, replay_art *art,
+                       char ids[2][DSR_ULID_LEN + 1], dsr_err *err)
+{
+    memset(env, 0, sizeof *env);
+    if (read_artifact_fast(rec, len, env, art, ids)) {
+        payload->type = MSGPACK_OBJECT_MAP;   /* not decoded: art holds what folds need */
+        payload->via.map.size = 0;
+        payload->via.map.ptr = NULL;
+        env->payload = payload;
+        return 0;
+    }
+    memset(art, 0, sizeof *art);
+    int rc = replay_record_view(rec, len, zone, payload, env, err);
+    if (!rc && is_artifact(env->type))
+        art_from_map(env, art);
+    return rc;
+}

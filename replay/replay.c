@@ -282,7 +282,7 @@ static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo
                 if (c->ckpt >= seq || seq > target_of(c, pass_head))
                     continue;
                 if (c->ops->consumes & (1u << env->type))
-                    rc = c->ops->apply(c, seq, env, err);
+                    rc = c->ops->apply(c, seq, env, &recs[r].art, err);
                 c->ckpt = seq;
                 c->dirty = 1;
                 if (stats)

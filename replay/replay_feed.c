@@ -1,7 +1,8 @@
 /*
  * replay_feed.c - the reader thread that feeds the replay driver: it walks
  * the events family over (lo, hi], copies each record into a slab and
- * decodes it (record_view.c) while the driver folds the slab before.
+ * decodes it (record_view.c: envelope, payload, and the fields of artifact
+ * events) while the driver folds the slab before.
  *
  * Why a thread: reading and decoding records is about a third of a replay
  * and needs nothing from the projections, so on a machine with two cores it
@@ -96,8 +97,8 @@ static void fill(feed *f, slab *sl)
     /* decode once the bytes no longer move */
     for (size_t i = 0; i < sl->n && !rc; i++) {
         feed_rec *r = &sl->recs[i];
-        rc = replay_record_view(sl->bytes.data + sl->off[i], sl->len[i], &sl->zone,
-                                &r->payload, &r->env, err);
+        rc = replay_record_read(sl->bytes.data + sl->off[i], sl->len[i], &sl->zone,
+                                &r->payload, &r->env, &r->art, r->ids, err);
         if (rc) {
             dsr_err_prefix(err, "%s: event %llu", dsr_log_dir(f->log),
                            (unsigned long long)r->seq);

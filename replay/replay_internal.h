@@ -228,6 +228,21 @@ int derive_meta(const char *proj, const dsr_envelope *src, const char *correlati
 int  derive_ulid(uint64_t ms, const char *const *parts, size_t n,
                  char out[DSR_ULID_LEN + 1], dsr_err *err);
 
+/* ---- artifact fields, read on the reader thread ------------------------------
+ * The fields the snapshot fold needs from an artifact event
+ * (artifact_indexed, artifact_missing, artifact_removed), taken out of the
+ * record by the reader thread (record_view.c) so the driver thread never
+ * looks them up in the payload map.  Strings point into the record (or its
+ * decode zone) and known enum values to static names. */
+typedef struct replay_art {
+    int           ok;           /* 1 for an artifact event: the fields are set */
+    dsr_str       key, path;    /* path: relative_path, or expected_path_pattern */
+    dsr_str       cls, reason;
+    unsigned char hash[32];     /* artifact_indexed: content_hash_sha256 */
+    int           has_hash;     /* 0: absent or not 64 lowercase hex digits */
+    int           required;     /* required_status is "required" */
+} replay_art;
+
 /* ---- the projection interface (replay.c drives it) ------------------------- */
 typedef struct proj_ctx proj_ctx;
 
@@ -235,7 +250,9 @@ typedef struct proj_ops {
     const char *name;
     uint32_t    consumes;   /* bit (1u << type) for each event type it folds */
     int  (*init)(proj_ctx *c, dsr_err *err);
-    int  (*apply)(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_err *err);
+    /* art: the artifact fields of env (art->ok 0 for other events) */
+    int  (*apply)(proj_ctx *c, uint64_t seq, const dsr_envelope *env, const replay_art *art,
+                  dsr_err *err);
     /* End of a chunk: write what is still only in memory (the driver then
      * writes the checkpoint and commits the batch). */
     int  (*flush)(proj_ctx *c, dsr_err *err);
@@ -295,6 +312,14 @@ int  replay_read_ckpt(dsr_log *log, const char *cf, uint64_t *seq, dsr_err *err)
  * 0 or DSR_ECORRUPT. */
 int  replay_record_view(const void *rec, size_t len, msgpack_zone *zone,
                         msgpack_object *payload, dsr_envelope *env, dsr_err *err);
+/* The reader's view of one record: the fast path for a format 2 artifact
+ * event (envelope fields and art straight from the bytes, no payload map:
+ * *payload is an empty map), replay_record_view for anything else, with art
+ * then filled from the payload map.  ids: room for the event and
+ * correlation ids' text.  0 or DSR_ECORRUPT. */
+int  replay_record_read(const void *rec, size_t len, msgpack_zone *zone,
+                        msgpack_object *payload, dsr_envelope *env, replay_art *art,
+                        char ids[2][DSR_ULID_LEN + 1], dsr_err *err);
 
 /* ---- replay_feed.c: the reader thread of a pass -------------------------------
  * Records of (lo, hi] in sequence order, decoded by replay_record_view, a
@@ -305,6 +330,8 @@ typedef struct feed_rec {
     uint64_t       seq;
     dsr_envelope   env;       /* env.payload points to payload */
     msgpack_object payload;
+    replay_art     art;
+    char           ids[2][DSR_ULID_LEN + 1];   /* text of ids the fast path decoded */
 } feed_rec;
 
 typedef struct feed feed;

@@ -56,3 +56,16 @@ const msgpack_object *td_get(const msgpack_object *map, const char *key)
     }
     return NULL;
 }
+
+void td_wrap_envelope(const char *type, const char *slug, const char *payload_json,
+                      dsr_buf *out)
+{
+    dsr_buf_reset(out);
+    assert_int_equal(dsr_buf_printf(out,
+        "{\"event_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\",\"event_type\":\"%s\","
+        "\"aggregate_id\":\"feature/%s\",\"timestamp\":\"2026-01-31T12:00:00.123Z\","
+        "\"node_id\":\"01JCZZZZZZZZZZZZZZZZZZZZZZ\",\"lamport_clock\":7,"
+        "\"project_uuid\":\"550e8400-e29b-41d4-a716-446655440000\","
+        "\"correlation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"causation_id\":null,"
+        "\"schema_version\":\"1.0.0\",\"payload\":%s}", type, slug, payload_json), 0);
+}

@@ -16,5 +16,10 @@ char *td_slurp(const char *rel, size_t *len);
 void  td_parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *u);
 /* The value of key in map, or NULL (also when map is not a map). */
 const msgpack_object *td_get(const msgpack_object *map, const char *key);
+/* A valid envelope around payload_json as JSON text into out (fixed ids,
+ * aggregate feature/<slug>, a correlation id, no causation). */
+struct dsr_buf;
+void  td_wrap_envelope(const char *type, const char *slug, const char *payload_json,
+                       struct dsr_buf *out);
 
 #endif

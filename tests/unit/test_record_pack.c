@@ -86,19 +86,6 @@ static size_t check_round_trip(const msgpack_object *envelope, const char *name)
     return size;
 }
 
-/* A valid envelope around payload (JSON), built as text. */
-static void wrap(const char *type, const char *slug, const char *payload_json, dsr_buf *out)
-{
-    dsr_buf_reset(out);
-    assert_int_equal(dsr_buf_printf(out,
-        "{\"event_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\",\"event_type\":\"%s\","
-        "\"aggregate_id\":\"feature/%s\",\"timestamp\":\"2026-01-31T12:00:00.123Z\","
-        "\"node_id\":\"01JCZZZZZZZZZZZZZZZZZZZZZZ\",\"lamport_clock\":7,"
-        "\"project_uuid\":\"550e8400-e29b-41d4-a716-446655440000\","
-        "\"correlation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"causation_id\":null,"
-        "\"schema_version\":\"1.0.0\",\"payload\":%s}", type, slug, payload_json), 0);
-}
-
 static void test_every_valid_table_case_round_trips(void **state)
 {
     (void)state;
@@ -136,7 +123,7 @@ static void test_every_valid_table_case_round_trips(void **state)
         char tname[64], sname[256];
         snprintf(tname, sizeof tname, "%.*s", (int)type->via.str.size, type->via.str.ptr);
         snprintf(sname, sizeof sname, "%.*s", (int)slug->via.str.size, slug->via.str.ptr);
-        wrap(tname, sname, pj.data, &ej);
+        td_wrap_envelope(tname, sname, pj.data, &ej);
         msgpack_sbuffer esb;
         msgpack_unpacked eu;
         td_parse_json(ej.data, ej.len, &esb, &eu);
@@ -181,7 +168,7 @@ static void test_indexed_event_is_compact(void **state)
 {
     (void)state;
     dsr_buf e = DSR_BUF_INIT;
-    wrap("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
+    td_wrap_envelope("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
     msgpack_sbuffer sb;
     msgpack_unpacked u;
     td_parse_json(e.data, e.len, &sb, &u);
@@ -245,7 +232,7 @@ static void test_malformed_compact_values_are_refused_by_name(void **state)
 {
     (void)state;
     dsr_buf e = DSR_BUF_INIT;
-    wrap("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
+    td_wrap_envelope("mission_dossier_artifact_indexed", "042-dossier", indexed_payload, &e);
     dsr_buf j = DSR_BUF_INIT;
     dsr_err err = { 0 };
 
