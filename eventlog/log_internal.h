@@ -97,6 +97,7 @@ struct dsr_log {
     rocksdb_options_t      *proj_opts;     /* projection state families */
     rocksdb_block_based_table_options_t *table, *events_table;
     rocksdb_readoptions_t  *ropts;
+    rocksdb_readoptions_t  *scan_ropts;    /* iterating the events family in order */
     rocksdb_writeoptions_t *wopts;     /* sync = true */
     log_cf                 *cfs;
     size_t                  n_cfs, cap_cfs;

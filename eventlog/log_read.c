@@ -109,7 +109,8 @@ static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void 
         it->plen = plen;
     }
     if (h) {
-        if (!(it->it = rocksdb_create_iterator_cf(log->db, log->ropts, h))) {
+        if (!(it->it = rocksdb_create_iterator_cf(log->db, events ? log->scan_ropts : log->ropts,
+                                                  h))) {
             free(it->prefix);
             free(it);
             return dsr_err_set(err, DSR_ENOMEM, "%s: cannot create an iterator", log->dir);
