@@ -577,3 +577,241 @@ int aset_decode(const void *buf, size_t len, aset *s, arena *ar, dsr_err *err)
         return dsr_err_set(err, rc, "out of memory decoding an artifact set");
     return 0;
 }
+
+/* ---- delta rows ------------------------------------------------------------------
+ *
+ * A rescan changes few artifacts, and every snapshot stores its whole set:
+ * most of what a replay wrote (WAL, memtables, flushes) was the same
+ * entries again.  A set may therefore be stored as a delta against a full
+ * set of the same feature:
+ *   [nil, base digest (32 hex chars), removed, upserted]
+ *   removed   array of [key | nil, path]: base pairs absent from this set
+ *             (key nil: "path:" + path, as in entries);
+ *   upserted  array of entries (the entry encoding above): pairs new in this
+ *             set or whose hash, required flag or class changed.
+ * The base is always a full row (never a delta), so decoding takes one base
+ * at most.  A leading nil tells a delta from a full row, whose items are
+ * entries (arrays). */
+
+static int same_entry(const aset_entry *a, const aset_entry *b)
+{
+    return a->required == b->required && !memcmp(a->hash, b->hash, 32)
+        && ((!a->cls && !b->cls) || (a->cls && b->cls && !strcmp(a->cls, b->cls)));
+}
+
+static size_t entry_size(const aset_entry *e)
+{
+    size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
+    return 2 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl)) + str_size(e->path, pl)
+         + 34 + str_size(e->cls, e->cls ? strlen(e->cls) : 0);
+}
+
+static unsigned char *put_entry(unsigned char *w, const aset_entry *e)
+{
+    size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
+    *w++ = 0x95;
+    if (key_is_path_key(e, kl, pl))
+        *w++ = 0xc0;
+    else
+        w = put_str(w, e->key, kl);
+    w = put_str(w, e->path, pl);
+    *w++ = 0xc4, *w++ = 32;
+    memcpy(w, e->hash, 32);
+    w += 32;
+    *w++ = e->required ? 0xc3 : 0xc2;
+    int ci = class_index(e->cls);
+    if (ci >= 0)
+        *w++ = (unsigned char)ci;
+    else
+        w = put_str(w, e->cls, e->cls ? strlen(e->cls) : 0);
+    return w;
+}
+
+static unsigned char *put_array_header(unsigned char *w, size_t n)
+{
+    if (n < 16)
+        *w++ = (unsigned char)(0x90 | n);
+    else if (n < 65536)
+        *w++ = 0xdc, w = put_be(w, n, 2);
+    else
+        *w++ = 0xdd, w = put_be(w, n, 4);
+    return w;
+}
+
+int aset_encode_delta(const aset *base, const char *base_digest, const aset *s, dsr_buf *out)
+{
+    if (strlen(base_digest) != 32)
+        return 0;
+    /* one merge pass to count (and size) what differs */
+    size_t nrem = 0, nup = 0, need = 1 + 1 + 2 + 32 + 5 + 5;
+    size_t i = 0, j = 0;
+    while (i < base->n || j < s->n) {
+        int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
+        if (c < 0) {
+            const aset_entry *e = &base->v[i++];
+            size_t kl = strlen(e->key), pl = strlen(e->path);
+            need += 1 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl))
+                  + str_size(e->path, pl);
+            nrem++;
+        } else if (c > 0 || !same_entry(&base->v[i], &s->v[j])) {
+            need += entry_size(&s->v[j]);
+            nup++;
+            if (c == 0)
+                i++;
+            j++;
+        } else {
+            i++;
+            j++;
+        }
+        if ((nrem + nup) * 4 > s->n)
+            return 0;   /* a quarter of the set or more differs: store it whole */
+    }
+    if (dsr_buf_reserve(out, need))
+        return DSR_ENOMEM;
+    unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
+    *w++ = 0x94;
+    *w++ = 0xc0;
+    w = put_str(w, base_digest, 32);
+    w = put_array_header(w, nrem);
+    for (i = 0, j = 0; i < base->n || j < s->n;) {
+        int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
+        if (c < 0) {
+            const aset_entry *e = &base->v[i++];
+            size_t kl = strlen(e->key), pl = strlen(e->path);
+            *w++ = 0x92;
+            if (key_is_path_key(e, kl, pl))
+                *w++ = 0xc0;
+            else
+                w = put_str(w, e->key, kl);
+            w = put_str(w, e->path, pl);
+        } else {
+            if (c == 0)
+                i++;
+            j++;
+        }
+    }
+    w = put_array_header(w, nup);
+    for (i = 0, j = 0; i < base->n || j < s->n;) {
+        int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
+        if (c < 0) {
+            i++;
+        } else {
+            if (c > 0 || !same_entry(&base->v[i], &s->v[j]))
+                w = put_entry(w, &s->v[j]);
+            if (c == 0)
+                i++;
+            j++;
+        }
+    }
+    out->len += (size_t)(w - w0);
+    out->data[out->len] = '\0';
+    return 1;
+}
+
+int aset_row_base(const void *buf, size_t len, char base[33])
+{
+    const unsigned char *p = buf;
+    if (len < 2 || p[0] != 0x94 || p[1] != 0xc0)
+        return 0;   /* a full row */
+    cur c = { p + 2, p + len };
+    const char *d;
+    uint64_t n;
+    if (cur_strish(&c, &d, &n) != 1 || n != 32)
+        return DSR_ECORRUPT;
+    memcpy(base, d, 32);
+    base[32] = '\0';
+    return 1;
+}
+
+/* Copy of e with its strings in ar (a decoded base's strings belong to
+ * whoever holds the base). */
+int aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar)
+{
+    *out = *e;
+    size_t kl = strlen(e->key), pl = strlen(e->path);
+    if (aset_path_key(e->key, kl, e->path, pl)) {
+        if (!(out->key = aset_path_key_dup(ar, e->path, pl, &out->path)))
+            return DSR_ENOMEM;
+    } else if (!(out->key = ar_strndup(ar, e->key, kl))
+               || !(out->path = ar_strndup(ar, e->path, pl))) {
+        return DSR_ENOMEM;
+    }
+    if (e->cls && !aset_class_static(e->cls, strlen(e->cls))
+        && !(out->cls = ar_strndup(ar, e->cls, strlen(e->cls))))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                      dsr_err *err)
+{
+    cur c = { (const unsigned char *)buf + 2, (const unsigned char *)buf + len };
+    const char *d;
+    uint64_t n, nrem, nup;
+    if (len < 2 || cur_strish(&c, &d, &n) != 1 || n != 32 || cur_array(&c, &nrem)
+        || nrem > len)
+        return dsr_err_set(err, DSR_ECORRUPT, "artifact set delta row does not decode");
+    /* removed pairs and upserted entries, each in (key, path) order */
+    aset rem = { 0 }, up = { 0 };
+    arena tmp = { NULL };
+    int rc = 0;
+    for (uint64_t i = 0; i < nrem && !rc; i++) {
+        uint64_t two, kl = 0, pl = 0;
+        const char *k = NULL, *p = NULL;
+        aset_entry e;
+        memset(&e, 0, sizeof e);
+        int kk;
+        if (cur_array(&c, &two) || two != 2 || ((kk = cur_strish(&c, &k, &kl)) != 1 && kk != 0)
+            || cur_strish(&c, &p, &pl) != 1) {
+            rc = DSR_ECORRUPT;
+            break;
+        }
+        if (kk == 1) {
+            if (!(e.key = ar_strndup(&tmp, k, kl)) || !(e.path = ar_strndup(&tmp, p, pl)))
+                rc = DSR_ENOMEM;
+        } else if (!(e.key = aset_path_key_dup(&tmp, p, pl, &e.path))) {
+            rc = DSR_ENOMEM;
+        }
+        if (!rc && aset_push(&rem, &e))
+            rc = DSR_ENOMEM;
+    }
+    if (!rc && (cur_array(&c, &nup) || nup > len))
+        rc = DSR_ECORRUPT;
+    for (uint64_t i = 0; i < nup && !rc; i++) {
+        aset_entry e;
+        memset(&e, 0, sizeof e);
+        if (!(rc = decode_entry(&c, &e, ar)) && aset_push(&up, &e))
+            rc = DSR_ENOMEM;
+    }
+    if (!rc && c.p != c.end)
+        rc = DSR_ECORRUPT;
+    if (!rc && aset_reserve(s, s->n + base->n + up.n))
+        rc = DSR_ENOMEM;
+    /* merge: base minus removed, with upserted entries in place or added */
+    size_t i = 0, j = 0, r = 0;
+    while (!rc && (i < base->n || j < up.n)) {
+        int cmp = i >= base->n ? 1 : j >= up.n ? -1 : cmp_key_path(&base->v[i], &up.v[j]);
+        if (cmp > 0 || cmp == 0) {
+            s->v[s->n++] = up.v[j++];
+            if (cmp == 0)
+                i++;
+            continue;
+        }
+        const aset_entry *b = &base->v[i++];
+        while (r < rem.n && cmp_key_path(&rem.v[r], b) < 0)
+            r++;
+        if (r < rem.n && !cmp_key_path(&rem.v[r], b))
+            continue;
+        rc = aset_entry_copy(b, &s->v[s->n], ar);
+        if (!rc)
+            s->n++;
+    }
+    aset_free(&rem);
+    aset_free(&up);
+    ar_free(&tmp);
+    if (rc == DSR_ECORRUPT)
+        return dsr_err_set(err, rc, "artifact set delta row has a malformed entry");
+    if (rc)
+        return dsr_err_set(err, rc, "out of memory decoding an artifact set");
+    return 0;
+}

@@ -154,40 +154,32 @@ static int load_snap(proj_ctx *c, const char *sid, size_t sidlen, snaprec *out, 
     return 1;
 }
 
-/* The set with this digest: from the set cache (the snapshot projection's
- * when it runs alongside), else decoded from its row and offered to the
- * cache.  *out stays valid until the next load_set; a set the cache does not
- * take is decoded into own/own_ar, which the caller frees. */
-static int load_set(proj_ctx *c, const char *digest, const aset **out, aset *own,
-                    arena *own_ar, dsr_err *err)
+/* set_load's row reader: the snapshot family, as this chunk sees it. */
+static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
 {
+    proj_ctx *c = ud;
     drift_impl *d = c->impl;
-    setcache *sc = c->snap ? snap_sets(c->snap) : &d->sets;
-    if ((*out = sc_get(sc, digest)))
-        return 0;
     pstate *ps = snap_state(c);
     if (pk_make(&d->key, "set", digest, strlen(digest)))
         return oom(err);
     const void *v;
     size_t vl;
     int rc = ps_get(ps, d->key.data, d->key.len, &v, &vl, err);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        return dsr_err_set(err, DSR_ECORRUPT, "%s: artifact set %s is missing", ps->cf, digest);
-    aset set = { 0 };
-    arena ar = { NULL };
-    if ((rc = aset_decode(v, vl, &set, &ar, err))) {
-        aset_free(&set);
-        ar_free(&ar);
-        return rc;
-    }
-    if (!sc_put_take(sc, digest, &set, &ar, out)) {
-        *own = set;
-        ar_adopt(own_ar, &ar);
-        *out = own;
-    }
-    return 0;
+    if (rc == 1 && dsr_buf_append(row, v, vl))
+        return oom(err);
+    return rc;
+}
+
+/* The set with this digest, through the set cache (the snapshot
+ * projection's when it runs alongside).  *out stays valid while the cache is
+ * held (evaluate); a set the cache does not take is decoded into
+ * own/own_ar, which the caller frees. */
+static int load_set(proj_ctx *c, const char *digest, const aset **out, aset *own,
+                    arena *own_ar, dsr_err *err)
+{
+    drift_impl *d = c->impl;
+    setcache *sc = c->snap ? snap_sets(c->snap) : &d->sets;
+    return set_load(sc, set_row, c, digest, out, own, own_ar, err);
 }
 
 /* 1 and *out when feature has a baseline, 0 when not, or an error. */
@@ -518,6 +510,10 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
     aset bown = { 0 }, lown = { 0 };
     arena own_ar = { NULL };
     const aset *bset = NULL, *lset = NULL;
+    /* both sets, and the strings the assessment borrows from them, must
+     * outlive every load until the assessment is stored */
+    setcache *sc = c->snap ? snap_sets(c->snap) : &d->sets;
+    uint64_t hold = sc_hold(sc);
     snaprec bs;
     int rc = 0;
     if (!b) {
@@ -562,6 +558,7 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
         else
             rc = ps_put(&c->st, d->key.data, d->key.len, d->val.data, d->val.len, err);
     }
+    sc_release(sc, hold);
     aset_free(&bown);
     aset_free(&lown);
     ar_free(&own_ar);

@@ -42,6 +42,9 @@
 
 enum { RE_INDEXED = 0, RE_MISSING = 1, RE_REMOVED = 2 };
 
+/* Sets smaller than this are always stored whole (a delta saves little). */
+#define SET_DELTA_MIN 64
+
 typedef struct run_entry {
     uint64_t    seq;
     int         kind;
@@ -357,10 +360,26 @@ static size_t snap_held(const proj_ctx *c)
 
 /* ---- computing a snapshot ----------------------------------------------------------- */
 
-/* The artifact set of the feature's latest snapshot (changed-mode base),
- * strings into ar. */
-static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *ar,
-                           dsr_err *err)
+/* set_load's row reader: this family, as this chunk sees it. */
+static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
+{
+    proj_ctx *c = ud;
+    snap_impl *s = c->impl;
+    if (pk_make(&s->key2, "set", digest, strlen(digest)))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    const void *v;
+    size_t vl;
+    int rc = ps_get(&c->st, s->key2.data, s->key2.len, &v, &vl, err);
+    if (rc == 1 && dsr_buf_append(row, v, vl))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    return rc;
+}
+
+/* The set row names in the feature's latest snapshot record: its set, and
+ * the full set it is (or would be) a delta of (empty when the record
+ * predates delta rows).  1, 0 when the feature has no snapshot, or an error. */
+static int latest_sets(proj_ctx *c, const char *feature, char set[33], char base[33],
+                       dsr_err *err)
 {
     snap_impl *s = c->impl;
     const void *v;
@@ -369,29 +388,57 @@ static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *a
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
     int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
     if (rc <= 0)
-        return rc;   /* no earlier snapshot: the base is empty */
+        return rc;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
-    dsr_str dig = { NULL, 0 };
-    if (msgpack_unpack_next(&u, v, vl, &off) == MSGPACK_UNPACK_SUCCESS)
+    dsr_str dig = { NULL, 0 }, bd = { NULL, 0 };
+    if (msgpack_unpack_next(&u, v, vl, &off) == MSGPACK_UNPACK_SUCCESS) {
         mp_get_str(&u.data, "set", &dig);
-    if (!dig.ptr || dig.len != 32) {
-        msgpack_unpacked_destroy(&u);
-        return dsr_err_set(err, DSR_ECORRUPT, "%s: latest snapshot record of %s does not decode",
-                           c->cf, feature);
+        mp_get_str(&u.data, "set_base", &bd);
     }
-    rc = pk_make(&s->key, "set", dig.ptr, dig.len);
+    rc = 1;
+    if (!dig.ptr || dig.len != 32)
+        rc = dsr_err_set(err, DSR_ECORRUPT, "%s: latest snapshot record of %s does not decode",
+                         c->cf, feature);
+    else {
+        memcpy(set, dig.ptr, 32);
+        set[32] = '\0';
+        size_t n = bd.ptr && bd.len == 32 ? 32 : 0;
+        if (n)
+            memcpy(base, bd.ptr, n);
+        base[n] = '\0';
+    }
     msgpack_unpacked_destroy(&u);
-    if (rc)
-        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
-    rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
-    if (rc == 0)
-        return dsr_err_set(err, DSR_ECORRUPT, "%s: artifact set of %s's latest snapshot is missing",
-                           c->cf, feature);
-    if (rc < 0)
-        return rc;
-    return aset_decode(v, vl, set, ar, err);
+    return rc;
+}
+
+/* The artifact set of the feature's latest snapshot (changed-mode base),
+ * appended to set with its strings copied into ar. */
+static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *ar,
+                           dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    char dig[33], base[33];
+    int rc = latest_sets(c, feature, dig, base, err);
+    if (rc <= 0)
+        return rc;   /* no earlier snapshot: the base is empty */
+    const aset *latest;
+    aset own = { 0 };
+    arena own_ar = { NULL };
+    rc = set_load(&s->sets, set_row, c, dig, &latest, &own, &own_ar, err);
+    if (!rc)
+        rc = aset_reserve(set, set->n + latest->n)
+             ? dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory") : 0;
+    /* copies: the cached set may be evicted while this one is built */
+    for (size_t i = 0; !rc && i < latest->n; i++)
+        if (aset_entry_copy(&latest->v[i], &set->v[set->n], ar))
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+        else
+            set->n++;
+    aset_free(&own);
+    ar_free(&own_ar);
+    return rc;
 }
 
 static int cmp_missing(const void *pa, const void *pb)
@@ -507,16 +554,37 @@ static int calc_set(proj_ctx *c, run_state *r, int changed_mode, const char *fea
     return aset_parity(&k->set, k->parity, err);
 }
 
-/* Write the set row (content-addressed: identical sets share one row). */
-static int put_set(proj_ctx *c, const aset *set, char digest[33], dsr_err *err)
+/* Write the set row (content-addressed: identical sets share one row),
+ * as a delta of the feature's current full set when little differs
+ * (aset.c).  base_out: the full set this row is, or is a delta of. */
+static int put_set(proj_ctx *c, const char *feature, const aset *set, char digest[33],
+                   char base_out[33], dsr_err *err)
 {
     snap_impl *s = c->impl;
     dsr_buf_reset(&s->val);
-    if (aset_encode(set, &s->val))
+    char latest[33], base[33];
+    int rc = set->n >= SET_DELTA_MIN ? latest_sets(c, feature, latest, base, err) : 0;
+    if (rc < 0)
+        return rc;
+    int delta = 0;
+    if (rc == 1 && base[0]) {
+        const aset *b;
+        aset own = { 0 };
+        arena own_ar = { NULL };
+        rc = set_load(&s->sets, set_row, c, base, &b, &own, &own_ar, err);
+        if (!rc && (delta = aset_encode_delta(b, base, set, &s->val)) < 0)
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+        aset_free(&own);
+        ar_free(&own_ar);
+        if (rc)
+            return rc;
+    }
+    if (!delta && aset_encode(set, &s->val))
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
-    int rc = aset_digest(s->val.data, s->val.len, digest, err);
+    rc = aset_digest(s->val.data, s->val.len, digest, err);
     if (rc)
         return rc;
+    memcpy(base_out, delta ? base : digest, 33);
     if (pk_make(&s->key, "set", digest, 32))
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
     const void *v;
@@ -530,7 +598,7 @@ static int put_set(proj_ctx *c, const aset *set, char digest[33], dsr_err *err)
 }
 
 typedef struct snap_meta {
-    const char *snapshot_id, *event_id, *feature, *run_id, *set_digest;
+    const char *snapshot_id, *event_id, *feature, *run_id, *set_digest, *set_base;
     const dsr_envelope *scan;
     uint64_t    scan_seq;
     int         consistent;
@@ -556,7 +624,7 @@ static int encode_record(const snap_meta *m, const snap_calc *k, dsr_buf *out)
     msgpack_packer pk;
     dsr_buf_reset(out);
     mp_packer_init(&pk, out);
-    int bad = msgpack_pack_map(&pk, 21)
+    int bad = msgpack_pack_map(&pk, 22)
         || mp_pack_kv_str(&pk, "snapshot_id", m->snapshot_id)
         || mp_pack_kv_str(&pk, "feature_slug", m->feature)
         || mp_pack_kv_str(&pk, "run_id", m->run_id)
@@ -584,6 +652,7 @@ static int encode_record(const snap_meta *m, const snap_calc *k, dsr_buf *out)
         || mp_pack_str(&pk, "counts_consistent")
         || (m->consistent ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))
         || mp_pack_kv_str(&pk, "set", m->set_digest)
+        || mp_pack_kv_str(&pk, "set_base", m->set_base)
         || mp_pack_str(&pk, "missing") || msgpack_pack_array(&pk, k->n_missing);
     for (size_t i = 0; i < k->n_missing && !bad; i++) {
         const run_entry *e = k->missing[i];
@@ -654,7 +723,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     free(all.v);
     all.v = NULL;
 
-    char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33];
+    char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33], set_base[33];
     uint64_t ms = 0;
     if (!rc && dsr_time_parse_rfc3339(env->timestamp.ptr, env->timestamp.len, &ms))
         rc = dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu has a bad timestamp",
@@ -664,7 +733,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
         rc = derive_ulid(ms, parts, 3, snapshot_id, err);
     }
     if (!rc)
-        rc = put_set(c, &k.set, digest, err);
+        rc = put_set(c, feature, &k.set, digest, set_base, err);
     /* Leave the set for the drift projection.  From here on k.missing's
      * strings may live in the cache's arena; nothing evicts from the cache
      * before this function returns. */
@@ -676,7 +745,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
         rc = proj_emit(c, DSR_EV_SNAPSHOT_COMPUTED, &pl, env, r->run_id, event_id, err);
     }
     if (!rc) {
-        snap_meta m = { snapshot_id, event_id, feature, r->run_id, digest, env, seq,
+        snap_meta m = { snapshot_id, event_id, feature, r->run_id, digest, set_base, env, seq,
                         (int64_t)k.n_indexed == mp_get_i64(p, "indexed_count")
                         && (int64_t)k.n_missing_ev == mp_get_i64(p, "missing_count")
                         && (int64_t)k.n_removed == mp_get_i64(p, "removed_count") };

@@ -144,6 +144,8 @@ typedef struct aset {
 
 int  aset_push(aset *s, const aset_entry *e);
 int  aset_reserve(aset *s, size_t n);   /* room for n entries in all */
+/* *out = *e with its strings copied into ar. */
+int  aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar);
 /* The static name of a known artifact class (n bytes at p), or NULL. */
 const char *aset_class_static(const char *p, size_t n);
 /* Whether key is the scanner's key for an unnamed file: "path:" + path. */
@@ -161,6 +163,16 @@ int  aset_parity(const aset *s, char out[65], dsr_err *err);
 int  aset_encode(const aset *s, dsr_buf *out);
 /* Decode into s; strings are copied into ar. */
 int  aset_decode(const void *buf, size_t len, aset *s, arena *ar, dsr_err *err);
+/* Delta rows (aset.c): s stored against the full set base (row name
+ * base_digest).  1 and the row appended to out; 0 when a quarter of s or
+ * more differs (store it whole); DSR_ENOMEM. */
+int  aset_encode_delta(const aset *base, const char *base_digest, const aset *s, dsr_buf *out);
+/* 1 and the base's row name when the row is a delta, 0 when it is a full
+ * set, DSR_ECORRUPT. */
+int  aset_row_base(const void *buf, size_t len, char base[33]);
+/* s = base with the delta row applied; strings copied into ar. */
+int  aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                       dsr_err *err);
 /* First 128 bits of SHA-256(bytes), 32 hex chars: the set's row name. */
 int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
 /* SHA-256 of bytes as 64 hex chars. */
@@ -199,6 +211,8 @@ typedef struct setcache {
     size_t    n, cap;
     size_t    bytes;
     uint64_t  tick;
+    uint64_t  held_after;  /* sc_hold: entries used after this tick stay */
+    int       holds;       /* sc_hold calls not released */
 } setcache;
 
 /* The cached set with this digest (and marks it used), or NULL. */
@@ -209,6 +223,20 @@ const aset *sc_get(setcache *c, const char *digest);
  * cached, too big, or out of memory) and the caller still owns them. */
 int  sc_put_take(setcache *c, const char *digest, aset *set, arena *ar, const aset **out);
 void sc_free(setcache *c);
+/* Keep every set used from now on until sc_release(c, the value returned):
+ * for a caller holding several sets at once. */
+uint64_t sc_hold(setcache *c);
+void     sc_release(setcache *c, uint64_t prev);
+
+/* ---- set_load.c: a set by its row name, full or delta ------------------------ */
+/* Row of the set named digest appended to row: 1, 0 when absent, or an error. */
+typedef int (*set_row_fn)(void *ud, const char *digest, dsr_buf *row, dsr_err *err);
+/* The decoded set named digest: from sc (may be NULL), else read with get,
+ * its base too when it is a delta, and offered to sc.  *out is valid until
+ * the next sc_put_take on sc; a set sc does not take is decoded into
+ * own/own_ar, which the caller frees. */
+int set_load(setcache *sc, set_row_fn get, void *ud, const char *digest, const aset **out,
+             aset *own, arena *own_ar, dsr_err *err);
 
 /* ---- derive_id.c ------------------------------------------------------------ */
 typedef struct derived_meta {

@@ -121,6 +121,17 @@ static int get_row(dsr_log *log, const char *proj, const char *tag, const char *
     return rc;
 }
 
+/* set_load's row reader over the live snapshot family. */
+static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
+{
+    int rc = get_row(ud, DSR_PROJ_SNAPSHOT, "set", digest, row, err);
+    if (rc == DSR_ENOTFOUND) {
+        dsr_err_clear(err);
+        return 0;
+    }
+    return rc ? rc : 1;
+}
+
 static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapshot_info *s,
                           dsr_err *err)
 {
@@ -137,15 +148,13 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
     if (!digest[0])
         return dsr_err_set(err, DSR_ECORRUPT, "snapshot %s: record names no artifact set",
                            s->snapshot_id);
-    dsr_buf v = DSR_BUF_INIT;
-    int rc = get_row(log, DSR_PROJ_SNAPSHOT, "set", digest, &v, err);
-    if (rc == DSR_ENOTFOUND)
-        rc = dsr_err_set(err, DSR_ECORRUPT, "snapshot %s: artifact set %s is missing",
-                         s->snapshot_id, digest);
-    aset set = { 0 };
+    aset own = { 0 };
     arena ar = { NULL };
-    if (!rc)
-        rc = aset_decode(v.data, v.len, &set, &ar, err);
+    const aset *sp = NULL;
+    int rc = set_load(NULL, set_row, log, digest, &sp, &own, &ar, err);
+    if (rc)
+        dsr_err_prefix(err, "snapshot %s", s->snapshot_id);
+    const aset set = rc ? (aset){ 0 } : *sp;
     if (!rc && set.n && !(s->artifacts = calloc(set.n, sizeof *s->artifacts)))
         rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
     for (size_t i = 0; i < set.n && !rc; i++) {
@@ -158,9 +167,8 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
         if (!a->artifact_key || !a->relative_path || !a->artifact_class)
             rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
     }
-    aset_free(&set);
+    aset_free(&own);
     ar_free(&ar);
-    dsr_buf_free(&v);
     return rc;
 }
 

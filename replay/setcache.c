@@ -35,8 +35,22 @@ const aset *sc_get(setcache *c, const char *digest)
     return NULL;
 }
 
-/* Drop the least recently used entry other than the most recently used
- * one; 0 when there is none to drop. */
+uint64_t sc_hold(setcache *c)
+{
+    uint64_t prev = c->held_after;
+    c->held_after = c->tick;
+    c->holds++;
+    return prev;
+}
+
+void sc_release(setcache *c, uint64_t prev)
+{
+    c->held_after = prev;
+    c->holds--;
+}
+
+/* Drop the least recently used entry other than the most recently used one
+ * and those used since sc_hold; 0 when there is none to drop. */
 static int evict_one(setcache *c)
 {
     size_t lru = c->n, mru = c->n;
@@ -45,7 +59,8 @@ static int evict_one(setcache *c)
             mru = i;
     }
     for (size_t i = 0; i < c->n; i++)
-        if (i != mru && (lru == c->n || c->v[i]->used < c->v[lru]->used))
+        if (i != mru && (!c->holds || c->v[i]->used <= c->held_after)
+            && (lru == c->n || c->v[i]->used < c->v[lru]->used))
             lru = i;
     if (lru == c->n)
         return 0;

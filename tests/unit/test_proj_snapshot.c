@@ -382,6 +382,142 @@ static void test_snapshot_lookup_by_id_checks_feature(void **state)
     dsr_snapshot_info_free(s);
 }
 
+/* ---- large sets: stored as deltas, read back whole ------------------------------ */
+
+enum { BIG = 120 };
+
+typedef struct big_tree {
+    char     key[BIG][32], path[BIG][32], content[BIG][48];
+    int      present[BIG];
+    unsigned version[BIG];
+    pf_art   arts[BIG];
+} big_tree;
+
+static size_t big_arts(big_tree *t)
+{
+    size_t n = 0;
+    for (int i = 0; i < BIG; i++) {
+        if (!t->present[i])
+            continue;
+        snprintf(t->path[i], 32, "d/f%03d.md", i);
+        if (i % 2)   /* half named by the manifest, half keyed by path */
+            snprintf(t->key[i], 32, "key%03d", i);
+        else
+            snprintf(t->key[i], 32, "path:%s", t->path[i]);
+        snprintf(t->content[i], 48, "file %d version %u\n", i, t->version[i]);
+        t->arts[n++] = (pf_art){ t->key[i], t->path[i], i % 5 ? "input" : "evidence",
+                                 t->content[i], i % 3 == 0 };
+    }
+    return n;
+}
+
+static int cmp_art(const void *a, const void *b)
+{
+    const pf_art *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->path, y->path);
+}
+
+/* The latest snapshot lists exactly the tree's artifacts. */
+static void assert_lists_tree(dsr_log *log, big_tree *t)
+{
+    size_t n = big_arts(t);
+    pf_art *want = malloc(n * sizeof *want);
+    assert_non_null(want);
+    memcpy(want, t->arts, n * sizeof *want);
+    qsort(want, n, sizeof *want, cmp_art);
+    dsr_snapshot_info *s = latest(log, "big", 1);
+    assert_int_equal(s->n_artifacts, n);
+    for (size_t i = 0; i < n; i++) {
+        char h[65];
+        pf_sha256_hex(want[i].content, h);
+        assert_string_equal(s->artifacts[i].artifact_key, want[i].key);
+        assert_string_equal(s->artifacts[i].relative_path, want[i].path);
+        assert_string_equal(s->artifacts[i].sha256, h);
+        assert_string_equal(s->artifacts[i].artifact_class, want[i].cls);
+        assert_int_equal(s->artifacts[i].required, want[i].required);
+    }
+    dsr_snapshot_info_free(s);
+    free(want);
+}
+
+/* Set rows in the dump (key "set\0..."), and how many are deltas. */
+static void count_set_rows(dsr_log *log, size_t *rows, size_t *deltas)
+{
+    char *d = pf_dump(log);
+    assert_non_null(d);
+    *rows = *deltas = 0;
+    for (char *line = strtok(d, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "snapshot|73657400", 17))
+            continue;
+        (*rows)++;
+        const char *val = strrchr(line, '|');
+        if (val && !strncmp(val + 1, "94c0", 4))
+            (*deltas)++;
+    }
+    free(d);
+}
+
+static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
+{
+    pf_fx *f = *state;
+    big_tree *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < BIG - 10; i++)
+        t->present[i] = 1;
+    pf_run run = { .feature = "big", .mission_type = "software-dev", .arts = t->arts };
+    for (int scan = 0; scan < 8; scan++) {
+        if (scan) {   /* a few edits, one file gone, one new */
+            for (int k = 0; k < 3; k++)
+                t->version[(scan * 7 + k * 13) % BIG]++;
+            t->present[(scan * 11) % (BIG - 10)] = 0;
+            t->present[BIG - 10 + scan] = 1;
+        }
+        run.n_arts = big_arts(t);
+        assert_int_equal(pf_scan(f->log, &run, NULL), 0);
+        pf_catch_up(f->log);
+        assert_lists_tree(f->log, t);
+        if (scan == 0)
+            assert_int_equal(pf_accept_baseline(f->log, "big", NULL, NULL), 0);
+    }
+    size_t rows, deltas;
+    count_set_rows(f->log, &rows, &deltas);
+    assert_int_equal(rows, 8);
+    assert_true(deltas >= 6);   /* every rescan after the first */
+
+    /* drift against the first scan is computed from a full set and a delta */
+    dsr_drift_info *dr = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_replay_drift_get(f->log, "big", &dr, &err), 0);
+    assert_non_null(dr->event_id);
+    assert_true(dr->n_changed > 0);
+    assert_int_equal(dr->n_added, 7);      /* files BIG-9 .. BIG-3 */
+    dsr_drift_info_free(dr);
+
+    /* a changed-mode rescan folds onto a delta-stored set */
+    t->version[1]++;
+    t->present[3] = 0;
+    pf_art edited[1], gone[1];
+    big_arts(t);
+    edited[0] = (pf_art){ t->key[1], t->path[1], "input", t->content[1], 0 };
+    snprintf(t->path[3], 32, "d/f%03d.md", 3);
+    gone[0] = (pf_art){ "key003", t->path[3], "input", "", 0 };
+    pf_run chg = { .feature = "big", .mission_type = "software-dev", .emit_mode = "changed",
+                   .arts = edited, .n_arts = 1, .removed = gone, .n_removed = 1 };
+    assert_int_equal(pf_scan(f->log, &chg, NULL), 0);
+    pf_catch_up(f->log);
+    assert_lists_tree(f->log, t);
+
+    /* rebuilt from zero: the very same rows */
+    char *before = pf_dump(f->log);
+    assert_int_equal(dsr_replay_run(f->log, "all", &FROM_ZERO, NULL, &err), 0);
+    char *after = pf_dump(f->log);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +542,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_ids_and_derived_event_are_deterministic,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_run_split_across_catch_ups_keeps_pending_entries,
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_large_sets_stored_as_deltas_read_back_whole,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, pf_setup,
                                         pf_teardown),
