@@ -25,6 +25,9 @@
 #include <malloc.h>
 #endif
 
+/* Files from which a scan trades a little speed for a lower memory peak. */
+#define SCAN_LOW_MEMORY_FILES 250000
+
 static const char usage_text[] =
 "Usage: dossier scan MISSION_DIR [options]\n"
 "\n"
@@ -361,6 +364,19 @@ int cmd_scan(int argc, char **argv)
         exit_code = cli_fail(&err, logdir);
         goto out;
     }
+#ifdef __GLIBC__
+    /* A very large mission: from here on, blocks of 256 KiB and more are
+     * mmapped and go back to the system when freed.  glibc's default
+     * threshold rises after each large free (up to 32 MiB), after which the
+     * big short-lived buffers of recording and folding (write batches, a
+     * million-entry artifact set, its sort order, its encoded row) come from
+     * the heap, whose holes stay mapped: with the threshold fixed, the peak
+     * RSS of scanning 1,000,000 files fell from ~550 to ~460 MB.  Not for
+     * smaller trees: mmapping each multi-megabyte write batch afresh made
+     * recording 100,000 files ~0.2 s slower. */
+    if (r->n_artifacts >= SCAN_LOW_MEMORY_FILES)
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     dsr_record_opts ro = {
         .mission_type = c.scan.manifest ? dsr_manifest_mission_type(c.scan.manifest) : NULL,
         .manifest_version = c.scan.manifest ? dsr_manifest_version(c.scan.manifest) : NULL,

@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 /* Keep sorted in the order `dossier --help` lists them. */
 #define DOSSIER_COMMANDS(X) \
@@ -97,16 +94,6 @@ static int global_options(int *argc, char ***argv)
 
 int main(int argc, char **argv)
 {
-#ifdef __GLIBC__
-    /* Blocks of 256 KiB and more are mmapped and go back to the system when
-     * freed.  glibc's default threshold rises after each large free (up to
-     * 32 MiB), after which the big short-lived buffers of a scan's fold
-     * (a million-entry artifact set, its sorted order, its encoded row) come
-     * from the heap, whose holes stay mapped: the peak RSS of scanning
-     * 1,000,000 files went from 553 to 465 MB with the threshold fixed
-     * (bench/run.sh corpus C). */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
     global_options(&argc, &argv);
     if (argc < 2) {
         print_help(stderr);
