@@ -267,31 +267,51 @@ static void print_json(const scan_cmd *c, const dsr_scan_result *r, const dsr_re
 /* --emit changed: the feature's current set = its latest snapshot's
  * artifacts, after bringing the projections up to the log head.  No snapshot
  * yet: an empty set.  The strings stay owned by *snap. */
-static int load_prev(dsr_log *log, const char *slug, dsr_snapshot_info **snap,
-                     dsr_record_prev **prev, size_t *n, dsr_err *err)
+/* The feature's current set for --emit changed, as entries whose strings
+ * (hash text included) all live in one block *text; the snapshot they come
+ * from is freed at once.  For a million-artifact feature this holds ~150 MB
+ * instead of ~180 MB while the tree is walked and hashed. */
+static int load_prev(dsr_log *log, const char *slug, char **text, dsr_record_prev **prev,
+                     size_t *n, dsr_err *err)
 {
-    *snap = NULL;
+    *text = NULL;
     *prev = NULL;
     *n = 0;
     int rc = dsr_replay_catch_up(log, NULL, err);
     if (rc)
         return rc;
-    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, snap, err);
+    dsr_snapshot_info *s = NULL;
+    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, &s, err);
     if (rc == DSR_ENOTFOUND)
         return 0;
     if (rc)
         return rc;
-    const dsr_snapshot_info *s = *snap;
-    if (!s->n_artifacts)
-        return 0;
-    if (!(*prev = calloc(s->n_artifacts, sizeof **prev)))
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    size_t total = 0;
     for (size_t i = 0; i < s->n_artifacts; i++) {
         const dsr_artifact_ref *a = &s->artifacts[i];
-        (*prev)[i] = (dsr_record_prev){ a->artifact_key, a->relative_path, a->artifact_class,
-                                        a->sha256, a->required };
+        total += strlen(a->artifact_key) + strlen(a->relative_path) + strlen(a->artifact_class)
+               + 3 + sizeof a->sha256;
+    }
+    if (s->n_artifacts && (!(*text = malloc(total))
+                           || !(*prev = calloc(s->n_artifacts, sizeof **prev)))) {
+        dsr_snapshot_info_free(s);
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    }
+    char *w = *text;
+    for (size_t i = 0; i < s->n_artifacts; i++) {
+        const dsr_artifact_ref *a = &s->artifacts[i];
+        const char *src[4] = { a->artifact_key, a->relative_path, a->artifact_class, a->sha256 };
+        const char *dst[4];
+        for (int k = 0; k < 4; k++) {
+            size_t len = strlen(src[k]) + 1;
+            memcpy(w, src[k], len);
+            dst[k] = w;
+            w += len;
+        }
+        (*prev)[i] = (dsr_record_prev){ dst[0], dst[1], dst[2], dst[3], a->required };
     }
     *n = s->n_artifacts;
+    dsr_snapshot_info_free(s);
     return 0;
 }
 
@@ -324,7 +344,7 @@ int cmd_scan(int argc, char **argv)
     dsr_log *log = NULL;
     dsr_scan_result *r = NULL;
     dsr_scan_cache *cache = NULL;
-    dsr_snapshot_info *base = NULL;
+    char *prev_text = NULL;
     dsr_record_prev *prev = NULL;
     size_t n_prev = 0;
     char *slug = NULL;
@@ -342,7 +362,7 @@ int cmd_scan(int argc, char **argv)
         exit_code = cli_fail(&err, logdir);
         goto out;
     }
-    if (c.emit_changed && (rc = load_prev(log, slug, &base, &prev, &n_prev, &err))) {
+    if (c.emit_changed && (rc = load_prev(log, slug, &prev_text, &prev, &n_prev, &err))) {
         exit_code = cli_fail(&err, "--emit changed: the feature's current set");
         goto out;
     }
@@ -401,8 +421,8 @@ int cmd_scan(int argc, char **argv)
     dsr_scan_result_drop_present(r);
     free(prev);
     prev = NULL;
-    dsr_snapshot_info_free(base);
-    base = NULL;
+    free(prev_text);
+    prev_text = NULL;
 #ifdef __GLIBC__
     /* ...and their pages go back to the system before the fold peaks (the
      * scan's many small blocks otherwise stay mapped: ~75 MB at 1M files). */
@@ -441,7 +461,7 @@ out:
     dsr_scan_result_free(r);
     dsr_scan_cache_free(cache);
     free(prev);
-    dsr_snapshot_info_free(base);
+    free(prev_text);
     free(slug);
     dsr_log_close(log);
     cli_scan_opts_free(&c.scan);

@@ -427,6 +427,14 @@ static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *a
     aset own = { 0 };
     arena own_ar = { NULL };
     rc = set_load(&s->sets, set_row, c, dig, &latest, &own, &own_ar, err);
+    if (!rc && latest == &own && !set->n) {
+        /* decoded for us alone (too big to cache): take it as it is -- a
+         * million-entry set is then never held twice */
+        aset_free(set);
+        *set = own;
+        ar_adopt(ar, &own_ar);
+        return 0;
+    }
     if (!rc)
         rc = aset_reserve(set, set->n + latest->n)
              ? dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory") : 0;

@@ -71,11 +71,8 @@ void dsr_snapshot_info_free(dsr_snapshot_info *s)
         free(s->missing[i].reason_code);
     }
     free(s->missing);
-    for (size_t i = 0; i < s->n_artifacts; i++) {
-        free(s->artifacts[i].artifact_key);
-        free(s->artifacts[i].relative_path);
-        free(s->artifacts[i].artifact_class);
-    }
+    if (s->n_artifacts)
+        free(s->artifacts[0].artifact_key);   /* the block of every artifact's strings */
     free(s->artifacts);
     free(s);
 }

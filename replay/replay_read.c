@@ -157,15 +157,27 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
     const aset set = rc ? (aset){ 0 } : *sp;
     if (!rc && set.n && !(s->artifacts = calloc(set.n, sizeof *s->artifacts)))
         rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
+    /* Every artifact's strings in one block (owned through the first
+     * artifact's artifact_key, see dsr_snapshot_info_free): three mallocs
+     * per artifact cost ~70 MB more for a million of them. */
+    size_t text = 0;
+    for (size_t i = 0; i < set.n; i++)
+        text += strlen(set.v[i].key) + strlen(set.v[i].path) + strlen(set.v[i].cls) + 3;
+    char *block = NULL;
+    if (!rc && set.n && !(block = malloc(text)))
+        rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
     for (size_t i = 0; i < set.n && !rc; i++) {
         dsr_artifact_ref *a = &s->artifacts[s->n_artifacts++];
-        a->artifact_key = strdup(set.v[i].key);
-        a->relative_path = strdup(set.v[i].path);
-        a->artifact_class = strdup(set.v[i].cls);
+        const char *src[3] = { set.v[i].key, set.v[i].path, set.v[i].cls };
+        char **dst[3] = { &a->artifact_key, &a->relative_path, &a->artifact_class };
+        for (int k = 0; k < 3; k++) {
+            size_t n = strlen(src[k]) + 1;
+            memcpy(block, src[k], n);
+            *dst[k] = block;
+            block += n;
+        }
         dsr_hex(set.v[i].hash, 32, a->sha256);
         a->required = set.v[i].required;
-        if (!a->artifact_key || !a->relative_path || !a->artifact_class)
-            rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
     }
     aset_free(&own);
     ar_free(&ar);

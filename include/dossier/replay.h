@@ -146,7 +146,9 @@ typedef struct dsr_snapshot_info {
     char *project_uuid, *node_id;
     int   counts_consistent;  /* 1: the run's events match the counts it declared */
     dsr_missing_ref *missing; size_t n_missing;   /* required artifacts missing */
-    dsr_artifact_ref *artifacts; size_t n_artifacts; /* only when asked for */
+    /* only when asked for; the strings of all artifacts share one block,
+     * owned through artifacts[0].artifact_key (dsr_snapshot_info_free) */
+    dsr_artifact_ref *artifacts; size_t n_artifacts;
 } dsr_snapshot_info;
 
 /* Latest snapshot of feature (snapshot_id NULL), or the snapshot snapshot_id
