@@ -410,195 +410,6 @@ const char *aset_path_key_dup(arena *ar, const char *path, size_t plen, const ch
     return key;
 }
 
-int aset_encode(const aset *s, dsr_buf *out)
-{
-    if (s->n > UINT32_MAX)
-        return DSR_ENOMEM;
-    size_t need = 5;
-    for (size_t i = 0; i < s->n; i++) {
-        const aset_entry *e = &s->v[i];
-        size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
-        need += 2 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl))
-              + str_size(e->path, pl) + 34
-              + str_size(e->cls, e->cls ? strlen(e->cls) : 0);
-    }
-    if (dsr_buf_reserve(out, need))
-        return DSR_ENOMEM;
-    unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
-    if (s->n < 16)
-        *w++ = (unsigned char)(0x90 | s->n);
-    else if (s->n < 65536)
-        *w++ = 0xdc, w = put_be(w, s->n, 2);
-    else
-        *w++ = 0xdd, w = put_be(w, s->n, 4);
-    for (size_t i = 0; i < s->n; i++) {
-        const aset_entry *e = &s->v[i];
-        size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
-        *w++ = 0x95;
-        if (key_is_path_key(e, kl, pl))
-            *w++ = 0xc0;
-        else
-            w = put_str(w, e->key, kl);
-        w = put_str(w, e->path, pl);
-        *w++ = 0xc4, *w++ = 32;
-        memcpy(w, e->hash, 32);
-        w += 32;
-        *w++ = e->required ? 0xc3 : 0xc2;
-        int ci = class_index(e->cls);
-        if (ci >= 0)
-            *w++ = (unsigned char)ci;
-        else
-            w = put_str(w, e->cls, e->cls ? strlen(e->cls) : 0);
-    }
-    out->len += (size_t)(w - w0);
-    out->data[out->len] = '\0';
-    return 0;
-}
-
-/* ---- decoding: a cursor over the row, strings copied into the arena ----------- */
-
-typedef struct cur {
-    const unsigned char *p, *end;
-} cur;
-
-static int cur_len(cur *c, int bytes, uint64_t *n)
-{
-    if (c->end - c->p < bytes)
-        return -1;
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = (v << 8) | c->p[i];
-    c->p += bytes;
-    *n = v;
-    return 0;
-}
-
-static int cur_array(cur *c, uint64_t *n)
-{
-    if (c->p >= c->end)
-        return -1;
-    unsigned char b = *c->p++;
-    if ((b & 0xf0) == 0x90) {
-        *n = b & 0x0f;
-        return 0;
-    }
-    if (b == 0xdc)
-        return cur_len(c, 2, n);
-    if (b == 0xdd)
-        return cur_len(c, 4, n);
-    return -1;
-}
-
-/* 1: a str (s, n); 0: nil; 2: a bin (s, n); -1 anything else. */
-static int cur_strish(cur *c, const char **s, uint64_t *n)
-{
-    if (c->p >= c->end)
-        return -1;
-    unsigned char b = *c->p++;
-    int kind = 1;
-    if (b == 0xc0)
-        return 0;
-    if ((b & 0xe0) == 0xa0)
-        *n = b & 0x1f;
-    else if (b == 0xd9 || b == 0xda || b == 0xdb) {
-        if (cur_len(c, b == 0xd9 ? 1 : b == 0xda ? 2 : 4, n))
-            return -1;
-    } else if (b == 0xc4 || b == 0xc5 || b == 0xc6) {
-        if (cur_len(c, b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4, n))
-            return -1;
-        kind = 2;
-    } else {
-        c->p--;
-        return -1;
-    }
-    if ((uint64_t)(c->end - c->p) < *n)
-        return -1;
-    *s = (const char *)c->p;
-    c->p += *n;
-    return kind;
-}
-
-static int decode_entry(cur *c, aset_entry *e, arena *ar)
-{
-    uint64_t n, kl = 0, pl = 0, hl = 0, cl = 0;
-    const char *k = NULL, *p = NULL, *h = NULL, *cls = NULL;
-    if (cur_array(c, &n) || n != 5)
-        return DSR_ECORRUPT;
-    int kk = cur_strish(c, &k, &kl);
-    if ((kk != 1 && kk != 0) || cur_strish(c, &p, &pl) != 1)
-        return DSR_ECORRUPT;
-    int hk = cur_strish(c, &h, &hl);
-    if (!((hk == 1 && hl == 64) || (hk == 2 && hl == 32)))
-        return DSR_ECORRUPT;
-    if (c->p >= c->end || (*c->p != 0xc2 && *c->p != 0xc3))
-        return DSR_ECORRUPT;
-    e->required = *c->p++ == 0xc3;
-    if (c->p < c->end && *c->p <= 0x7f) {
-        unsigned idx = *c->p++;
-        size_t nclass = sizeof set_classes / sizeof set_classes[0] - 1;
-        if (idx >= nclass)
-            return DSR_ECORRUPT;
-        e->cls = set_classes[idx];
-    } else {
-        if (cur_strish(c, &cls, &cl) != 1 || !(e->cls = ar_strndup(ar, cls, cl)))
-            return cls ? DSR_ENOMEM : DSR_ECORRUPT;
-    }
-    if (kk == 1) {
-        if (!(e->key = ar_strndup(ar, k, kl)) || !(e->path = ar_strndup(ar, p, pl)))
-            return DSR_ENOMEM;
-    } else if (!(e->key = aset_path_key_dup(ar, p, pl, &e->path))) {
-        return DSR_ENOMEM;
-    }
-    if (hk == 2)
-        memcpy(e->hash, h, 32);
-    else if (dsr_unhex(h, 64, e->hash))
-        return DSR_ECORRUPT;
-    return 0;
-}
-
-int aset_decode(const void *buf, size_t len, aset *s, arena *ar, dsr_err *err)
-{
-    cur c = { buf, (const unsigned char *)buf + len };
-    uint64_t n;
-    if (cur_array(&c, &n) || n > len)
-        return dsr_err_set(err, DSR_ECORRUPT, "artifact set row does not decode");
-    int rc = 0;
-    for (uint64_t i = 0; i < n && !rc; i++) {
-        aset_entry e;
-        memset(&e, 0, sizeof e);
-        if (!(rc = decode_entry(&c, &e, ar)) && aset_push(s, &e))
-            rc = DSR_ENOMEM;
-    }
-    if (!rc && c.p != c.end)
-        rc = DSR_ECORRUPT;
-    if (rc == DSR_ECORRUPT)
-        return dsr_err_set(err, rc, "artifact set row has a malformed entry");
-    if (rc)
-        return dsr_err_set(err, rc, "out of memory decoding an artifact set");
-    return 0;
-}
-
-/* ---- delta rows ------------------------------------------------------------------
- *
- * A rescan changes few artifacts, and every snapshot stores its whole set:
- * most of what a replay wrote (WAL, memtables, flushes) was the same
- * entries again.  A set may therefore be stored as a delta against a full
- * set of the same feature:
- *   [nil, base digest (32 hex chars), removed, upserted]
- *   removed   array of [key | nil, path]: base pairs absent from this set
- *             (key nil: "path:" + path, as in entries);
- *   upserted  array of entries (the entry encoding above): pairs new in this
- *             set or whose hash, required flag or class changed.
- * The base is always a full row (never a delta), so decoding takes one base
- * at most.  A leading nil tells a delta from a full row, whose items are
- * entries (arrays). */
-
-static int same_entry(const aset_entry *a, const aset_entry *b)
-{
-    return a->required == b->required && !memcmp(a->hash, b->hash, 32)
-        && ((!a->cls && !b->cls) || (a->cls && b->cls && !strcmp(a->cls, b->cls)));
-}
-
 static size_t entry_size(const aset_entry *e)
 {
     size_t kl = e->key ? strlen(e->key) : 0, pl = e->path ? strlen(e->path) : 0;
@@ -637,6 +448,121 @@ static unsigned char *put_array_header(unsigned char *w, size_t n)
         *w++ = 0xdd, w = put_be(w, n, 4);
     return w;
 }
+
+int aset_encode(const aset *s, dsr_buf *out)
+{
+    if (s->n > UINT32_MAX)
+        return DSR_ENOMEM;
+    size_t need = 5;
+    for (size_t i = 0; i < s->n; i++)
+        need += entry_size(&s->v[i]);
+    if (dsr_buf_reserve(out, need))
+        return DSR_ENOMEM;
+    unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
+    w = put_array_header(w, s->n);
+    for (size_t i = 0; i < s->n; i++)
+        w = put_entry(w, &s->v[i]);
+    out->len += (size_t)(w - w0);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* ---- decoding: a cursor over the row, strings copied into the arena ----------- */
+
+/* A str or bin as pointer and length (mp_cursor.c): 1 str, 2 bin, 0 nil,
+ * -1 anything else. */
+static int read_text(mpc *c, const char **s, uint64_t *n)
+{
+    dsr_str t = { NULL, 0 };
+    int k = mpc_str_bin(c, &t);
+    *s = t.ptr;
+    *n = t.len;
+    return k;
+}
+
+static int decode_entry(mpc *c, aset_entry *e, arena *ar)
+{
+    uint64_t n, kl = 0, pl = 0, hl = 0, cl = 0;
+    const char *k = NULL, *p = NULL, *h = NULL, *cls = NULL;
+    if (mpc_array(c, &n) || n != 5)
+        return DSR_ECORRUPT;
+    int kk = read_text(c, &k, &kl);
+    if ((kk != 1 && kk != 0) || read_text(c, &p, &pl) != 1)
+        return DSR_ECORRUPT;
+    int hk = read_text(c, &h, &hl);
+    if (!((hk == 1 && hl == 64) || (hk == 2 && hl == 32)))
+        return DSR_ECORRUPT;
+    if (c->p >= c->end || (*c->p != 0xc2 && *c->p != 0xc3))
+        return DSR_ECORRUPT;
+    e->required = *c->p++ == 0xc3;
+    if (c->p < c->end && *c->p <= 0x7f) {
+        unsigned idx = *c->p++;
+        size_t nclass = sizeof set_classes / sizeof set_classes[0] - 1;
+        if (idx >= nclass)
+            return DSR_ECORRUPT;
+        e->cls = set_classes[idx];
+    } else {
+        if (read_text(c, &cls, &cl) != 1 || !(e->cls = ar_strndup(ar, cls, cl)))
+            return cls ? DSR_ENOMEM : DSR_ECORRUPT;
+    }
+    if (kk == 1) {
+        if (!(e->key = ar_strndup(ar, k, kl)) || !(e->path = ar_strndup(ar, p, pl)))
+            return DSR_ENOMEM;
+    } else if (!(e->key = aset_path_key_dup(ar, p, pl, &e->path))) {
+        return DSR_ENOMEM;
+    }
+    if (hk == 2)
+        memcpy(e->hash, h, 32);
+    else if (dsr_unhex(h, 64, e->hash))
+        return DSR_ECORRUPT;
+    return 0;
+}
+
+int aset_decode(const void *buf, size_t len, aset *s, arena *ar, dsr_err *err)
+{
+    mpc c = { buf, (const unsigned char *)buf + len };
+    uint64_t n;
+    if (mpc_array(&c, &n) || n > len)
+        return dsr_err_set(err, DSR_ECORRUPT, "artifact set row does not decode");
+    int rc = 0;
+    for (uint64_t i = 0; i < n && !rc; i++) {
+        aset_entry e;
+        memset(&e, 0, sizeof e);
+        if (!(rc = decode_entry(&c, &e, ar)) && aset_push(s, &e))
+            rc = DSR_ENOMEM;
+    }
+    if (!rc && c.p != c.end)
+        rc = DSR_ECORRUPT;
+    if (rc == DSR_ECORRUPT)
+        return dsr_err_set(err, rc, "artifact set row has a malformed entry");
+    if (rc)
+        return dsr_err_set(err, rc, "out of memory decoding an artifact set");
+    return 0;
+}
+
+/* ---- delta rows ------------------------------------------------------------------
+ *
+ * A rescan changes few artifacts, and every snapshot stores its whole set:
+ * most of what a replay wrote (WAL, memtables, flushes) was the same
+ * entries again.  A set may therefore be stored as a delta against a full
+ * set of the same feature:
+ *   [nil, base digest (32 hex chars), removed, upserted]
+ *   removed   array of [key | nil, path]: base pairs absent from this set
+ *             (key nil: "path:" + path, as in entries);
+ *   upserted  array of entries (the entry encoding above): pairs new in this
+ *             set or whose hash, required flag or class changed.
+ * The base is always a full row (never a delta), so decoding takes one base
+ * at most.  A leading nil tells a delta from a full row, whose items are
+ * entries (arrays). */
+
+static int same_entry(const aset_entry *a, const aset_entry *b)
+{
+    return a->required == b->required && !memcmp(a->hash, b->hash, 32)
+        && ((!a->cls && !b->cls) || (a->cls && b->cls && !strcmp(a->cls, b->cls)));
+}
+
+
+
 
 int aset_encode_delta(const aset *base, const char *base_digest, const aset *s, dsr_buf *out)
 {
@@ -713,10 +639,10 @@ int aset_row_base(const void *buf, size_t len, char base[33])
     const unsigned char *p = buf;
     if (len < 2 || p[0] != 0x94 || p[1] != 0xc0)
         return 0;   /* a full row */
-    cur c = { p + 2, p + len };
+    mpc c = { p + 2, p + len };
     const char *d;
     uint64_t n;
-    if (cur_strish(&c, &d, &n) != 1 || n != 32)
+    if (read_text(&c, &d, &n) != 1 || n != 32)
         return DSR_ECORRUPT;
     memcpy(base, d, 32);
     base[32] = '\0';
@@ -745,10 +671,10 @@ int aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar)
 int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
                       dsr_err *err)
 {
-    cur c = { (const unsigned char *)buf + 2, (const unsigned char *)buf + len };
+    mpc c = { (const unsigned char *)buf + 2, (const unsigned char *)buf + len };
     const char *d;
     uint64_t n, nrem, nup;
-    if (len < 2 || cur_strish(&c, &d, &n) != 1 || n != 32 || cur_array(&c, &nrem)
+    if (len < 2 || read_text(&c, &d, &n) != 1 || n != 32 || mpc_array(&c, &nrem)
         || nrem > len)
         return dsr_err_set(err, DSR_ECORRUPT, "artifact set delta row does not decode");
     /* removed pairs and upserted entries, each in (key, path) order */
@@ -761,8 +687,8 @@ int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, ar
         aset_entry e;
         memset(&e, 0, sizeof e);
         int kk;
-        if (cur_array(&c, &two) || two != 2 || ((kk = cur_strish(&c, &k, &kl)) != 1 && kk != 0)
-            || cur_strish(&c, &p, &pl) != 1) {
+        if (mpc_array(&c, &two) || two != 2 || ((kk = read_text(&c, &k, &kl)) != 1 && kk != 0)
+            || read_text(&c, &p, &pl) != 1) {
             rc = DSR_ECORRUPT;
             break;
         }
@@ -775,7 +701,7 @@ int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, ar
         if (!rc && aset_push(&rem, &e))
             rc = DSR_ENOMEM;
     }
-    if (!rc && (cur_array(&c, &nup) || nup > len))
+    if (!rc && (mpc_array(&c, &nup) || nup > len))
         rc = DSR_ECORRUPT;
     for (uint64_t i = 0; i < nup && !rc; i++) {
         aset_entry e;

@@ -20,145 +20,6 @@
 
 #include <string.h>
 
-typedef struct cur {
-    const unsigned char *p, *end;
-} cur;
-
-static int need(cur *c, size_t n)
-{
-    return (size_t)(c->end - c->p) >= n;
-}
-
-static uint64_t be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* Read a length-prefixed header: returns 0 and *n, advancing past the header. */
-static int read_len(cur *c, int bytes, uint64_t *n)
-{
-    if (!need(c, (size_t)bytes))
-        return -1;
-    *n = be(c->p, bytes);
-    c->p += bytes;
-    return 0;
-}
-
-/* Map header: 0 and *n, or -1 when the next object is not a map. */
-static int read_map(cur *c, uint64_t *n)
-{
-    if (!need(c, 1))
-        return -1;
-    unsigned char b = *c->p++;
-    if ((b & 0xf0) == 0x80) {
-        *n = b & 0x0f;
-        return 0;
-    }
-    if (b == 0xde)
-        return read_len(c, 2, n);
-    if (b == 0xdf)
-        return read_len(c, 4, n);
-    return -1;
-}
-
-/* String: 1 and *s, 0 for nil (s->ptr NULL), -1 for anything else. */
-static int read_str(cur *c, dsr_str *s)
-{
-    if (!need(c, 1))
-        return -1;
-    unsigned char b = *c->p++;
-    uint64_t n;
-    s->ptr = NULL;
-    s->len = 0;
-    if (b == 0xc0)
-        return 0;
-    if ((b & 0xe0) == 0xa0)
-        n = b & 0x1f;
-    else if (b == 0xd9 || b == 0xda || b == 0xdb) {
-        if (read_len(c, b == 0xd9 ? 1 : b == 0xda ? 2 : 4, &n))
-            return -1;
-    } else
-        return -1;
-    if (!need(c, n))
-        return -1;
-    s->ptr = (const char *)c->p;
-    s->len = n;
-    c->p += n;
-    return 1;
-}
-
-static int read_uint(cur *c, uint64_t *v)
-{
-    if (!need(c, 1))
-        return -1;
-    unsigned char b = *c->p++;
-    if (b <= 0x7f) {
-        *v = b;
-        return 0;
-    }
-    if (b >= 0xcc && b <= 0xcf)
-        return read_len(c, 1 << (b - 0xcc), v);
-    return -1;
-}
-
-/* Skip one object of any type (depth-bounded). */
-static int skip(cur *c, int depth)
-{
-    if (depth > 64 || !need(c, 1))
-        return -1;
-    unsigned char b = *c->p++;
-    uint64_t n = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-        return 0;
-    if ((b & 0xe0) == 0xa0) {
-        n = b & 0x1f;
-        goto body;
-    }
-    if ((b & 0xf0) == 0x80) {
-        n = (uint64_t)(b & 0x0f) * 2;
-        goto items;
-    }
-    if ((b & 0xf0) == 0x90) {
-        n = b & 0x0f;
-        goto items;
-    }
-    switch (b) {
-    case 0xcc: case 0xd0: n = 1; goto body;
-    case 0xcd: case 0xd1: n = 2; goto body;
-    case 0xce: case 0xd2: case 0xca: n = 4; goto body;
-    case 0xcf: case 0xd3: case 0xcb: n = 8; goto body;
-    case 0xd9: case 0xc4: if (read_len(c, 1, &n)) return -1; goto body;
-    case 0xda: case 0xc5: if (read_len(c, 2, &n)) return -1; goto body;
-    case 0xdb: case 0xc6: if (read_len(c, 4, &n)) return -1; goto body;
-    case 0xd4: n = 2; goto body;
-    case 0xd5: n = 3; goto body;
-    case 0xd6: n = 5; goto body;
-    case 0xd7: n = 9; goto body;
-    case 0xd8: n = 17; goto body;
-    case 0xc7: if (read_len(c, 1, &n)) return -1; n += 1; goto body;
-    case 0xc8: if (read_len(c, 2, &n)) return -1; n += 1; goto body;
-    case 0xc9: if (read_len(c, 4, &n)) return -1; n += 1; goto body;
-    case 0xdc: if (read_len(c, 2, &n)) return -1; goto items;
-    case 0xdd: if (read_len(c, 4, &n)) return -1; goto items;
-    case 0xde: if (read_len(c, 2, &n)) return -1; n *= 2; goto items;
-    case 0xdf: if (read_len(c, 4, &n)) return -1; n *= 2; goto items;
-    default: return -1;
-    }
-body:
-    if (!need(c, n))
-        return -1;
-    c->p += n;
-    return 0;
-items:
-    for (uint64_t i = 0; i < n; i++)
-        if (skip(c, depth + 1))
-            return -1;
-    return 0;
-}
-
 static int key_is(dsr_str k, const char *lit, size_t n)
 {
     return k.len == n && !memcmp(k.ptr, lit, n);
@@ -224,7 +85,7 @@ static int view_format2(const void *rec, size_t len, msgpack_zone *zone, dsr_env
 int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_object *payload,
                        dsr_envelope *env, dsr_err *err)
 {
-    cur c = { rec, (const unsigned char *)rec + len };
+    mpc c = { rec, (const unsigned char *)rec + len };
     memset(env, 0, sizeof *env);
     if (dsr__record_is_format2(rec, len)) {
         int rc = view_format2(rec, len, zone, env, err);
@@ -237,11 +98,11 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
     uint64_t n;
     const char *bad = NULL;
     const unsigned char *pl = NULL, *pl_end = NULL;
-    if (read_map(&c, &n))
+    if (mpc_map(&c, &n))
         return dsr_err_set(err, DSR_ECORRUPT, "record is not a msgpack map");
     for (uint64_t i = 0; i < n && !bad; i++) {
         dsr_str k;
-        if (read_str(&c, &k) != 1) {
+        if (mpc_str(&c, &k) != 1) {
             bad = "key";
             break;
         }
@@ -265,17 +126,17 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
         else if (KEY(k, "schema_version"))
             s = &env->schema_version;
         if (s) {
-            if (read_str(&c, s) < 0)
+            if (mpc_str(&c, s) < 0)
                 bad = "a string field";
         } else if (KEY(k, "lamport_clock")) {
-            if (read_uint(&c, &env->lamport_clock))
+            if (mpc_uint(&c, &env->lamport_clock))
                 bad = "lamport_clock";
         } else if (KEY(k, "payload")) {
             pl = c.p;
-            if (skip(&c, 0))
+            if (mpc_skip(&c, 0))
                 bad = "payload";
             pl_end = c.p;
-        } else if (skip(&c, 0)) {
+        } else if (mpc_skip(&c, 0)) {
             bad = "an unknown field";
         }
     }
@@ -348,26 +209,10 @@ static void art_from_map(const dsr_envelope *env, replay_art *art)
         art_hash_from_hex(art, f[F_HASH]);
 }
 
-/* A str, a bin of n bytes, or nil: 1 str, 2 bin, 0 nil, -1 other. */
-static int read_str_bin(cur *c, dsr_str *s)
-{
-    if (need(c, 1) && (c->p[0] == 0xc4 || c->p[0] == 0xc5 || c->p[0] == 0xc6)) {
-        unsigned char b = *c->p++;
-        uint64_t n;
-        if (read_len(c, b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4, &n) || !need(c, n))
-            return -1;
-        s->ptr = (const char *)c->p;
-        s->len = n;
-        c->p += n;
-        return 2;
-    }
-    return read_str(c, s);
-}
-
 /* A ULID as str (26 chars) or bin 16 (text into buf); 0 for nil, -1 other. */
-static int read_ulid(cur *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
+static int read_ulid(mpc *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
 {
-    int k = read_str_bin(c, s);
+    int k = mpc_str_bin(c, s);
     if (k == 2) {
         if (s->len != 16)
             return -1;
@@ -380,16 +225,16 @@ static int read_ulid(cur *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
 }
 
 /* An enum field: its uint index (mapped to the static name) or a str. */
-static int read_enum(cur *c, dsr_event_type t, size_t i, dsr_str *s)
+static int read_enum(mpc *c, dsr_event_type t, size_t i, dsr_str *s)
 {
-    if (need(c, 1) && (c->p[0] <= 0x7f || (c->p[0] >= 0xcc && c->p[0] <= 0xcf))) {
+    if (mpc_need(c, 1) && (c->p[0] <= 0x7f || (c->p[0] >= 0xcc && c->p[0] <= 0xcf))) {
         uint64_t idx;
-        if (read_uint(c, &idx))
+        if (mpc_uint(c, &idx))
             return -1;
         *s = enum_name(t, i, idx);
         return s->ptr ? 1 : -1;
     }
-    return read_str(c, s) == 1 ? 1 : -1;
+    return mpc_str(c, s) == 1 ? 1 : -1;
 }
 
 /* The fast path: 1 when rec is a format 2 artifact event with a compact
@@ -398,43 +243,43 @@ static int read_enum(cur *c, dsr_event_type t, size_t i, dsr_str *s)
 static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, replay_art *art,
                               char ids[2][DSR_ULID_LEN + 1])
 {
-    cur c = { rec, (const unsigned char *)rec + len };
+    mpc c = { rec, (const unsigned char *)rec + len };
     uint64_t n, t64, lamport;
     dsr_str skip_s, agg = { NULL, 0 };
-    if (!need(&c, 1) || (c.p[0] != 0x9b && c.p[0] != 0xdc && c.p[0] != 0xdd))
+    if (!mpc_need(&c, 1) || (c.p[0] != 0x9b && c.p[0] != 0xdc && c.p[0] != 0xdd))
         return 0;
     if (c.p[0] == 0x9b) {
         c.p++;
         n = 11;
     } else {
         unsigned char b = *c.p++;
-        if (read_len(&c, b == 0xdc ? 2 : 4, &n))
+        if (mpc_len(&c, b == 0xdc ? 2 : 4, &n))
             return 0;
     }
-    if (n != 11 || read_ulid(&c, &env->event_id, ids[0]) != 1 || read_uint(&c, &t64)
+    if (n != 11 || read_ulid(&c, &env->event_id, ids[0]) != 1 || mpc_uint(&c, &t64)
         || t64 >= DSR_EV_COUNT || !is_artifact((dsr_event_type)t64))
         return 0;
     dsr_event_type t = (dsr_event_type)t64;
-    if (read_str(&c, &agg) < 0 || read_str(&c, &env->timestamp) != 1
-        || read_str_bin(&c, &skip_s) <= 0 || read_uint(&c, &lamport)
-        || read_str_bin(&c, &skip_s) <= 0
+    if (mpc_str(&c, &agg) < 0 || mpc_str(&c, &env->timestamp) != 1
+        || mpc_str_bin(&c, &skip_s) <= 0 || mpc_uint(&c, &lamport)
+        || mpc_str_bin(&c, &skip_s) <= 0
         || read_ulid(&c, &env->correlation_id, ids[1]) < 0
-        || read_str_bin(&c, &skip_s) < 0 || read_str(&c, &skip_s) < 0)
+        || mpc_str_bin(&c, &skip_s) < 0 || mpc_str(&c, &skip_s) < 0)
         return 0;
     size_t nf = dsr__payload_field_count(t);
-    if (!need(&c, 1) || c.p[0] != (unsigned char)(0x90 | nf))
+    if (!mpc_need(&c, 1) || c.p[0] != (unsigned char)(0x90 | nf))
         return 0;   /* a payload stored as a map */
     c.p++;
     dsr_str slug, hash = { NULL, 0 };
     int hk = 0;
     memset(art, 0, sizeof *art);
-    if (read_str(&c, &slug) != 1 || read_str(&c, &art->key) != 1
+    if (mpc_str(&c, &slug) != 1 || mpc_str(&c, &art->key) != 1
         || (t != DSR_EV_ARTIFACT_REMOVED && read_enum(&c, t, 2, &art->cls) != 1))
         return 0;
     switch (t) {
     case DSR_EV_ARTIFACT_INDEXED:
-        if (read_str(&c, &art->path) != 1 || (hk = read_str_bin(&c, &hash)) <= 0
-            || skip(&c, 0) || read_str(&c, &skip_s) < 0 || read_str(&c, &skip_s) < 0)
+        if (mpc_str(&c, &art->path) != 1 || (hk = mpc_str_bin(&c, &hash)) <= 0
+            || mpc_skip(&c, 0) || mpc_str(&c, &skip_s) < 0 || mpc_str(&c, &skip_s) < 0)
             return 0;
         dsr_str rq;
         if (read_enum(&c, t, 8, &rq) != 1)
@@ -448,12 +293,12 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
         }
         break;
     case DSR_EV_ARTIFACT_MISSING:
-        if (read_str(&c, &art->path) != 1 || read_enum(&c, t, 4, &art->reason) != 1
-            || skip(&c, 0) || skip(&c, 0))
+        if (mpc_str(&c, &art->path) != 1 || read_enum(&c, t, 4, &art->reason) != 1
+            || mpc_skip(&c, 0) || mpc_skip(&c, 0))
             return 0;
         break;
     default:   /* removed */
-        if (read_str(&c, &art->path) != 1)
+        if (mpc_str(&c, &art->path) != 1)
             return 0;
         break;
     }

@@ -89,6 +89,20 @@ char *mp_strdup(const msgpack_object *o, int *rc);
 /* Copy of dsr_str into the arena (NULL for a NULL string). */
 char *ar_str(arena *a, dsr_str s, int *rc);
 
+/* ---- mp_cursor.c: msgpack read straight from bytes ------------------------- */
+typedef struct mpc {
+    const unsigned char *p, *end;
+} mpc;
+
+int mpc_need(mpc *c, size_t n);                  /* 1 when n bytes are left */
+int mpc_len(mpc *c, int bytes, uint64_t *n);     /* big-endian length: 0 or -1 */
+int mpc_map(mpc *c, uint64_t *n);                /* map header: 0 or -1 */
+int mpc_array(mpc *c, uint64_t *n);              /* array header: 0 or -1 */
+int mpc_str(mpc *c, dsr_str *s);                 /* 1 str, 0 nil, -1 other */
+int mpc_str_bin(mpc *c, dsr_str *s);             /* 1 str, 2 bin, 0 nil, -1 other */
+int mpc_uint(mpc *c, uint64_t *v);               /* 0 or -1 */
+int mpc_skip(mpc *c, int depth);                 /* any object, depth-bounded */
+
 /* ---- state keys ------------------------------------------------------------
  * Every projection family holds "ckpt" (8-byte BE last applied sequence) and
  * rows under tags separated by NUL bytes, so any slug or id text is safe:

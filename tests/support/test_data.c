@@ -69,3 +69,44 @@ void td_wrap_envelope(const char *type, const char *slug, const char *payload_js
         "\"correlation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"causation_id\":null,"
         "\"schema_version\":\"1.0.0\",\"payload\":%s}", type, slug, payload_json), 0);
 }
+
+size_t td_each_valid_payload(void (*fn)(void *ud, const msgpack_object *envelope,
+                                        const char *type),
+                             void *ud)
+{
+    size_t len, n = 0;
+    char *text = td_slurp("tests/data/payload_cases.json", &len);
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    td_parse_json(text, len, &sb, &u);
+    const msgpack_object *pls = td_get(&u.data, "payload_cases");
+    assert_non_null(pls);
+    dsr_buf pj = DSR_BUF_INIT, ej = DSR_BUF_INIT;
+    for (uint32_t i = 0; i < pls->via.array.size; i++) {
+        const msgpack_object *c = &pls->via.array.ptr[i];
+        const msgpack_object *payload = td_get(c, "payload"), *type = td_get(c, "event_type");
+        const msgpack_object *slug = td_get(payload, "feature_slug");
+        if (!td_get(c, "valid")->via.boolean)
+            continue;
+        dsr_buf_reset(&pj);
+        assert_int_equal(dsr_msgpack_to_json(payload, &pj), 0);
+        assert_int_equal(dsr_buf_putc(&pj, '\0'), 0);
+        char tname[64], sname[256];
+        snprintf(tname, sizeof tname, "%.*s", (int)type->via.str.size, type->via.str.ptr);
+        snprintf(sname, sizeof sname, "%.*s", (int)slug->via.str.size, slug->via.str.ptr);
+        td_wrap_envelope(tname, sname, pj.data, &ej);
+        msgpack_sbuffer esb;
+        msgpack_unpacked eu;
+        td_parse_json(ej.data, ej.len, &esb, &eu);
+        fn(ud, &eu.data, tname);
+        msgpack_unpacked_destroy(&eu);
+        msgpack_sbuffer_destroy(&esb);
+        n++;
+    }
+    dsr_buf_free(&pj);
+    dsr_buf_free(&ej);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    free(text);
+    return n;
+}

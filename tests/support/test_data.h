@@ -21,5 +21,11 @@ const msgpack_object *td_get(const msgpack_object *map, const char *key);
 struct dsr_buf;
 void  td_wrap_envelope(const char *type, const char *slug, const char *payload_json,
                        struct dsr_buf *out);
+/* Call fn with a valid envelope (td_wrap_envelope) around every valid
+ * payload of tests/data/payload_cases.json and its event type's name;
+ * returns how many. */
+size_t td_each_valid_payload(void (*fn)(void *ud, const msgpack_object *envelope,
+                                        const char *type),
+                             void *ud);
 
 #endif

@@ -86,6 +86,12 @@ static size_t check_round_trip(const msgpack_object *envelope, const char *name)
     return size;
 }
 
+static void round_trip_case(void *ud, const msgpack_object *envelope, const char *type)
+{
+    (void)ud;
+    check_round_trip(envelope, type);
+}
+
 static void test_every_valid_table_case_round_trips(void **state)
 {
     (void)state;
@@ -108,33 +114,8 @@ static void test_every_valid_table_case_round_trips(void **state)
         checked++;
     }
 
-    const msgpack_object *pls = td_get(&u.data, "payload_cases");
-    assert_non_null(pls);
-    dsr_buf pj = DSR_BUF_INIT, ej = DSR_BUF_INIT;
-    for (uint32_t i = 0; i < pls->via.array.size; i++) {
-        const msgpack_object *c = &pls->via.array.ptr[i];
-        const msgpack_object *valid = td_get(c, "valid"), *payload = td_get(c, "payload");
-        const msgpack_object *type = td_get(c, "event_type"), *slug = td_get(payload, "feature_slug");
-        if (!valid->via.boolean)
-            continue;
-        dsr_buf_reset(&pj);
-        assert_int_equal(dsr_msgpack_to_json(payload, &pj), 0);
-        assert_int_equal(dsr_buf_putc(&pj, '\0'), 0);
-        char tname[64], sname[256];
-        snprintf(tname, sizeof tname, "%.*s", (int)type->via.str.size, type->via.str.ptr);
-        snprintf(sname, sizeof sname, "%.*s", (int)slug->via.str.size, slug->via.str.ptr);
-        td_wrap_envelope(tname, sname, pj.data, &ej);
-        msgpack_sbuffer esb;
-        msgpack_unpacked eu;
-        td_parse_json(ej.data, ej.len, &esb, &eu);
-        check_round_trip(&eu.data, tname);
-        msgpack_unpacked_destroy(&eu);
-        msgpack_sbuffer_destroy(&esb);
-        checked++;
-    }
+    checked += td_each_valid_payload(round_trip_case, NULL);
     assert_true(checked >= 50);
-    dsr_buf_free(&pj);
-    dsr_buf_free(&ej);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
     free(text);

@@ -103,49 +103,28 @@ static int check_same_view(const msgpack_object *envelope)
     return artifact;
 }
 
+typedef struct tally {
+    size_t artifacts, others;
+} tally;
+
+static void view_case(void *ud, const msgpack_object *envelope, const char *type)
+{
+    (void)type;
+    tally *t = ud;
+    if (check_same_view(envelope))
+        t->artifacts++;
+    else
+        t->others++;
+}
+
 static void test_fast_path_matches_general_path(void **state)
 {
     (void)state;
-    size_t len;
-    char *text = td_slurp("tests/data/payload_cases.json", &len);
-    msgpack_sbuffer sb;
-    msgpack_unpacked u;
-    td_parse_json(text, len, &sb, &u);
-    const msgpack_object *pls = td_get(&u.data, "payload_cases");
-    assert_non_null(pls);
-    dsr_buf pj = DSR_BUF_INIT, ej = DSR_BUF_INIT;
-    size_t artifacts = 0, others = 0;
-    for (uint32_t i = 0; i < pls->via.array.size; i++) {
-        const msgpack_object *c = &pls->via.array.ptr[i];
-        const msgpack_object *payload = td_get(c, "payload"), *type = td_get(c, "event_type");
-        const msgpack_object *slug = td_get(payload, "feature_slug");
-        if (!td_get(c, "valid")->via.boolean)
-            continue;
-        dsr_buf_reset(&pj);
-        assert_int_equal(dsr_msgpack_to_json(payload, &pj), 0);
-        assert_int_equal(dsr_buf_putc(&pj, '\0'), 0);
-        char tname[64], sname[256];
-        snprintf(tname, sizeof tname, "%.*s", (int)type->via.str.size, type->via.str.ptr);
-        snprintf(sname, sizeof sname, "%.*s", (int)slug->via.str.size, slug->via.str.ptr);
-        td_wrap_envelope(tname, sname, pj.data, &ej);
-        msgpack_sbuffer esb;
-        msgpack_unpacked eu;
-        td_parse_json(ej.data, ej.len, &esb, &eu);
-        if (check_same_view(&eu.data))
-            artifacts++;
-        else
-            others++;
-        msgpack_unpacked_destroy(&eu);
-        msgpack_sbuffer_destroy(&esb);
-    }
-    assert_true(artifacts >= 5);
+    tally t = { 0, 0 };
+    td_each_valid_payload(view_case, &t);
+    assert_true(t.artifacts >= 5);
+    assert_true(t.others >= 5);
     assert_true(fast_hits >= 5);
-    assert_true(others >= 5);
-    dsr_buf_free(&pj);
-    dsr_buf_free(&ej);
-    msgpack_unpacked_destroy(&u);
-    msgpack_sbuffer_destroy(&sb);
-    free(text);
 }
 
 /* Trailing bytes after a compact artifact record: refused. */
