@@ -73,18 +73,6 @@ static int check_meta(dsr_event_type t, const dsr_emit_meta *m, dsr_err *err)
     return 0;
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl
-            && !memcmp(k->via.str.ptr, key, kl))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
              const dsr_emit_meta *meta, dsr_emit_result *res, dsr_err *err)
 {
@@ -117,7 +105,7 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         return dsr_err_set(err, DSR_ENOMEM, "%s: cannot decode the encoded payload", tn);
     if ((rc = dsr_payload_validate(t, &obj, err)))
         return rc;
-    const msgpack_object *slug = map_get(&obj, "feature_slug");
+    const msgpack_object *slug = dsr__map_get(&obj, "feature_slug");
     if (!slug || slug->type != MSGPACK_OBJECT_STR || !slug->via.str.size)
         return dsr_err_set(err, DSR_ESCHEMA, "%s: payload.feature_slug: missing or empty", tn);
 

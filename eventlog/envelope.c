@@ -46,6 +46,20 @@ static int bad(dsr_err *err, const dsr_str *id, int field, const msgpack_object 
     return dsr_err_set(err, DSR_ESCHEMA, "%s: %s %s", keys[field], val, what);
 }
 
+const msgpack_object *dsr__map_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl
+            && !memcmp(k->via.str.ptr, key, kl))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
 dsr_str dsr__str_of(const msgpack_object *v)
 {
     dsr_str s = { NULL, 0 };

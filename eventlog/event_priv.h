@@ -44,6 +44,10 @@ int dsr__pack_canonical(msgpack_packer *pk, const msgpack_object *obj);
  * multiple of len (envelope.c). */
 int dsr__mp_sizes_plausible(const unsigned char *p, size_t len);
 
+/* The value of key in map (the first, when a key repeats), or NULL when it
+ * is absent or map is not a map. */
+const msgpack_object *dsr__map_get(const msgpack_object *map, const char *key);
+
 /* A str object as a dsr_str ("" kept distinct from null: a zero-length str
  * may carry a NULL ptr); {NULL, 0} for anything that is not a str. */
 dsr_str dsr__str_of(const msgpack_object *v);

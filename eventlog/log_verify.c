@@ -151,23 +151,9 @@ static uint32_t node_index(vctx *v, const char *s, size_t len)
     return (uint32_t)v->n_nodes++;
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    size_t kl = strlen(key);
-    if (!map || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl
-            && !memcmp(k->via.str.ptr, key, kl))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static int64_t map_int(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = map_get(map, key);
+    const msgpack_object *o = dsr__map_get(map, key);
     if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         return (int64_t)o->via.u64;
     return -1;

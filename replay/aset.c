@@ -564,74 +564,69 @@ static int same_entry(const aset_entry *a, const aset_entry *b)
 
 
 
+/* A removed pair as [key | nil, path]: its size, and its bytes at w. */
+static size_t removed_size(const aset_entry *e)
+{
+    size_t kl = strlen(e->key), pl = strlen(e->path);
+    return 1 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl)) + str_size(e->path, pl);
+}
+
+static unsigned char *put_removed(unsigned char *w, const aset_entry *e)
+{
+    size_t kl = strlen(e->key), pl = strlen(e->path);
+    *w++ = 0x92;
+    if (key_is_path_key(e, kl, pl))
+        *w++ = 0xc0;
+    else
+        w = put_str(w, e->key, kl);
+    return put_str(w, e->path, pl);
+}
+
 int aset_encode_delta(const aset *base, const char *base_digest, const aset *s, dsr_buf *out)
 {
     if (strlen(base_digest) != 32)
         return 0;
-    /* one merge pass to count (and size) what differs */
-    size_t nrem = 0, nup = 0, need = 1 + 1 + 2 + 32 + 5 + 5;
-    size_t i = 0, j = 0;
-    while (i < base->n || j < s->n) {
+    /* One merge pass finds what differs (at most a quarter of s, or the set
+     * is stored whole): base entries gone, and entries new or changed. */
+    size_t cap = s->n / 4 + 1, nrem = 0, nup = 0, need = 1 + 1 + 2 + 32 + 5 + 5;
+    size_t *rem = malloc(cap * sizeof *rem), *up = malloc(cap * sizeof *up);
+    int rc = rem && up ? 1 : DSR_ENOMEM;
+    for (size_t i = 0, j = 0; rc == 1 && (i < base->n || j < s->n);) {
         int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
         if (c < 0) {
-            const aset_entry *e = &base->v[i++];
-            size_t kl = strlen(e->key), pl = strlen(e->path);
-            need += 1 + (key_is_path_key(e, kl, pl) ? 1 : str_size(e->key, kl))
-                  + str_size(e->path, pl);
-            nrem++;
-        } else if (c > 0 || !same_entry(&base->v[i], &s->v[j])) {
-            need += entry_size(&s->v[j]);
-            nup++;
+            need += removed_size(&base->v[i]);
+            rem[nrem++] = i++;
+        } else {
+            if (c > 0 || !same_entry(&base->v[i], &s->v[j])) {
+                need += entry_size(&s->v[j]);
+                up[nup++] = j;
+            }
             if (c == 0)
                 i++;
-            j++;
-        } else {
-            i++;
             j++;
         }
         if ((nrem + nup) * 4 > s->n)
-            return 0;   /* a quarter of the set or more differs: store it whole */
+            rc = 0;   /* a quarter of the set or more differs: store it whole */
     }
-    if (dsr_buf_reserve(out, need))
-        return DSR_ENOMEM;
-    unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
-    *w++ = 0x94;
-    *w++ = 0xc0;
-    w = put_str(w, base_digest, 32);
-    w = put_array_header(w, nrem);
-    for (i = 0, j = 0; i < base->n || j < s->n;) {
-        int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
-        if (c < 0) {
-            const aset_entry *e = &base->v[i++];
-            size_t kl = strlen(e->key), pl = strlen(e->path);
-            *w++ = 0x92;
-            if (key_is_path_key(e, kl, pl))
-                *w++ = 0xc0;
-            else
-                w = put_str(w, e->key, kl);
-            w = put_str(w, e->path, pl);
-        } else {
-            if (c == 0)
-                i++;
-            j++;
-        }
+    if (rc == 1 && dsr_buf_reserve(out, need))
+        rc = DSR_ENOMEM;
+    if (rc == 1) {
+        unsigned char *w0 = (unsigned char *)out->data + out->len, *w = w0;
+        *w++ = 0x94;
+        *w++ = 0xc0;
+        w = put_str(w, base_digest, 32);
+        w = put_array_header(w, nrem);
+        for (size_t k = 0; k < nrem; k++)
+            w = put_removed(w, &base->v[rem[k]]);
+        w = put_array_header(w, nup);
+        for (size_t k = 0; k < nup; k++)
+            w = put_entry(w, &s->v[up[k]]);
+        out->len += (size_t)(w - w0);
+        out->data[out->len] = '\0';
     }
-    w = put_array_header(w, nup);
-    for (i = 0, j = 0; i < base->n || j < s->n;) {
-        int c = i >= base->n ? 1 : j >= s->n ? -1 : cmp_key_path(&base->v[i], &s->v[j]);
-        if (c < 0) {
-            i++;
-        } else {
-            if (c > 0 || !same_entry(&base->v[i], &s->v[j]))
-                w = put_entry(w, &s->v[j]);
-            if (c == 0)
-                i++;
-            j++;
-        }
-    }
-    out->len += (size_t)(w - w0);
-    out->data[out->len] = '\0';
-    return 1;
+    free(rem);
+    free(up);
+    return rc;
 }
 
 int aset_row_base(const void *buf, size_t len, char base[33])

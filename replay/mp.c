@@ -6,6 +6,7 @@
  * report anything else as a missing field.
  */
 #include "replay_internal.h"
+#include "event_priv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,23 +49,9 @@ int mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v)
     return 0;
 }
 
-const msgpack_object *mp_get(const msgpack_object *obj, const char *k)
-{
-    if (!obj || obj->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t kl = strlen(k);
-    for (uint32_t i = 0; i < obj->via.map.size; i++) {
-        const msgpack_object_kv *kv = &obj->via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == kl
-            && !memcmp(kv->key.via.str.ptr, k, kl))
-            return &kv->val;
-    }
-    return NULL;
-}
-
 int mp_get_str(const msgpack_object *obj, const char *k, dsr_str *s)
 {
-    const msgpack_object *v = mp_get(obj, k);
+    const msgpack_object *v = dsr__map_get(obj, k);
     s->ptr = NULL;
     s->len = 0;
     if (!v || v->type == MSGPACK_OBJECT_NIL)
@@ -103,7 +90,7 @@ void mp_pick_str(const msgpack_object *obj, const mp_key *keys, size_t n, dsr_st
 
 int64_t mp_get_i64(const msgpack_object *obj, const char *k)
 {
-    const msgpack_object *v = mp_get(obj, k);
+    const msgpack_object *v = dsr__map_get(obj, k);
     if (!v)
         return 0;
     if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -115,7 +102,7 @@ int64_t mp_get_i64(const msgpack_object *obj, const char *k)
 
 int mp_get_bool(const msgpack_object *obj, const char *k)
 {
-    const msgpack_object *v = mp_get(obj, k);
+    const msgpack_object *v = dsr__map_get(obj, k);
     return v && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
 }
 

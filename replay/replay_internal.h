@@ -66,14 +66,12 @@ int  mp_pack_str(msgpack_packer *pk, const char *s);           /* NULL -> nil */
 int  mp_pack_strn(msgpack_packer *pk, const char *s, size_t n); /* s NULL -> nil */
 int  mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v);
 int  mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
-/* Value of key k in map obj, or NULL. */
-const msgpack_object *mp_get(const msgpack_object *obj, const char *k);
 /* String value of key k: 1 and *s when a string, 0 when nil or absent, -1 when
  * another type. */
 int  mp_get_str(const msgpack_object *obj, const char *k, dsr_str *s);
 /* Several string fields in one pass over map obj: out[j] is the value of
  * keys[j] (ptr NULL when absent, nil or not a string; the first of
- * duplicate keys counts, as with mp_get). */
+ * duplicate keys counts, as with dsr__map_get). */
 typedef struct mp_key {
     const char *s;
     uint32_t    n;

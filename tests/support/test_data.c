@@ -13,6 +13,7 @@
 #include "dossier/buf.h"
 #include "dossier/event.h"
 #include "test_data.h"
+#include "event_priv.h"
 
 char *td_slurp(const char *rel, size_t *len)
 {
@@ -45,16 +46,7 @@ void td_parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_un
 
 const msgpack_object *td_get(const msgpack_object *map, const char *key)
 {
-    if (!map || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl
-            && !memcmp(k->via.str.ptr, key, kl))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
+    return dsr__map_get(map, key);   /* the library's own lookup (event_priv.h) */
 }
 
 void td_wrap_envelope(const char *type, const char *slug, const char *payload_json,

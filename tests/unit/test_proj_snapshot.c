@@ -17,6 +17,7 @@
 #include "dossier/emit.h"
 #include "dossier/replay.h"
 #include "proj_fixture.h"
+#include "test_data.h"
 
 static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
 
@@ -518,6 +519,97 @@ static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
     free(t);
 }
 
+/* Sets too big for the set cache (more than a quarter of its 64 MB): the
+ * changed-mode fold takes the decoded base as its own, drift compares sets
+ * it decoded itself, a delta is read through an uncached base. */
+enum { HUGE_N = 110000 };
+
+static void test_sets_too_big_for_the_cache(void **state)
+{
+    pf_fx *f = *state;
+    char (*paths)[112] = malloc(HUGE_N * sizeof *paths);
+    char (*keys)[120] = malloc(HUGE_N * sizeof *keys);
+    char (*texts)[24] = malloc(HUGE_N * sizeof *texts);
+    pf_art *arts = malloc(HUGE_N * sizeof *arts);
+    assert_true(paths && keys && texts && arts);
+    for (int i = 0; i < HUGE_N; i++) {
+        snprintf(paths[i], sizeof paths[i], "dir/%090d/f%06d.md", 0, i);
+        snprintf(keys[i], sizeof keys[i], "path:%s", paths[i]);
+        snprintf(texts[i], sizeof texts[i], "content %d\n", i);
+        arts[i] = (pf_art){ keys[i], paths[i], "input", texts[i], 0 };
+    }
+    pf_run full = { .feature = "huge", .mission_type = "software-dev", .arts = arts,
+                    .n_arts = HUGE_N };
+    assert_int_equal(pf_scan(f->log, &full, NULL), 0);
+    pf_catch_up(f->log);
+    assert_int_equal(pf_accept_baseline(f->log, "huge", NULL, NULL), 0);
+
+    const pf_art edited = { keys[5], paths[5], "input", "edited\n", 0 };
+    const pf_art gone = { keys[7], paths[7], "input", "", 0 };
+    pf_run chg = { .feature = "huge", .mission_type = "software-dev", .emit_mode = "changed",
+                   .arts = &edited, .n_arts = 1, .removed = &gone, .n_removed = 1 };
+    assert_int_equal(pf_scan(f->log, &chg, NULL), 0);
+    pf_catch_up(f->log);
+
+    dsr_snapshot_info *snap = latest(f->log, "huge", 1);
+    assert_int_equal(snap->n_artifacts, HUGE_N - 1);
+    char h[65];
+    pf_sha256_hex("edited\n", h);
+    assert_string_equal(snap->artifacts[5].relative_path, paths[5]);
+    assert_string_equal(snap->artifacts[5].sha256, h);
+    assert_string_equal(snap->artifacts[7].relative_path, paths[8]);   /* 7 is gone */
+    dsr_snapshot_info_free(snap);
+
+    dsr_drift_info *dr = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_replay_drift_get(f->log, "huge", &dr, &err), 0);
+    assert_int_equal(dr->n_changed, 1);
+    assert_string_equal(dr->changed[0].relative_path, paths[5]);
+    assert_int_equal(dr->n_vanished, 1);
+    assert_string_equal(dr->vanished[0].relative_path, paths[7]);
+    assert_int_equal(dr->n_added, 0);
+    dsr_drift_info_free(dr);
+    free(paths);
+    free(keys);
+    free(texts);
+    free(arts);
+}
+
+/* A stored artifact event whose content hash is not 64 hex digits (the
+ * emitter never writes one; a damaged or foreign log might hold it) stops
+ * the fold with an error naming the event, and nothing is applied. */
+static void test_stored_event_with_a_bad_hash_is_refused(void **state)
+{
+    pf_fx *f = *state;
+    static const char text[] =
+        "{\"event_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFGH\","
+        "\"event_type\":\"mission_dossier_artifact_indexed\",\"aggregate_id\":\"feature/f\","
+        "\"timestamp\":\"2026-01-31T12:00:00Z\",\"node_id\":\"01JCZZZZZZZZZZZZZZZZZZZZZZ\","
+        "\"lamport_clock\":1,\"project_uuid\":\"550e8400-e29b-41d4-a716-446655440000\","
+        "\"correlation_id\":\"01JD3Q8Z5M6W7X8Y9A0BCDEFG0\",\"causation_id\":null,"
+        "\"schema_version\":\"1.0.0\",\"payload\":{\"feature_slug\":\"f\",\"artifact_key\":\"a\","
+        "\"artifact_class\":\"input\",\"relative_path\":\"a.md\",\"content_hash_sha256\":"
+        "\"not-a-hash\",\"size_bytes\":1,\"wp_id\":null,\"step_id\":null,"
+        "\"required_status\":\"optional\"}}";
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    td_parse_json(text, strlen(text), &sb, &u);
+    dsr_log_batch *b = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(dsr_log_batch_append(b, "01JD3Q8Z5M6W7X8Y9A0BCDEFGH", sb.data, sb.size,
+                                          NULL, NULL, &err), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    assert_int_equal(dsr_replay_catch_up(f->log, NULL, &err), DSR_ECORRUPT);
+    assert_non_null(strstr(err.msg, "01JD3Q8Z5M6W7X8Y9A0BCDEFGH"));
+    assert_non_null(strstr(err.msg, "content_hash_sha256"));
+    uint64_t ckpt = 1;
+    assert_int_equal(dsr_replay_checkpoint(f->log, "snapshot", &ckpt, &err), 0);
+    assert_int_equal(ckpt, 0);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +637,9 @@ int main(void)
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_large_sets_stored_as_deltas_read_back_whole,
                                         pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_sets_too_big_for_the_cache, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_stored_event_with_a_bad_hash_is_refused, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, pf_setup,
                                         pf_teardown),
     };
