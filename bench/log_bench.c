@@ -2,20 +2,23 @@
  * log_bench.c - throughput of the event log: append N events durably (every
  * batch committed with sync) and read them back.
  *
- * Usage: log_bench DIR [EVENTS] [BATCH] [MODE]
+ * Usage: log_bench DIR [EVENTS] [BATCH] [MODE] [COMMITS]
  *   DIR     a folder for the logs (created; the bench removes nothing)
  *   EVENTS  events to append (default 1000000)
  *   BATCH   events per committed batch (default 16384)
  *   MODE    emit  - dsr_emit_artifact_indexed: validate + envelope + append
  *           raw   - dsr_log_batch_append of ready-made records (the log alone)
  *           both  - (default) emit into DIR/emit, raw into DIR/raw
+ *   COMMITS pipelined - (default) each batch but the last committed in the
+ *                       background while the next is built
+ *           serial    - every batch committed before the next is built
  *
  * Prints one CSV line per mode:
  *   mode,events,batch,append_s,append_eps,commit_s,append_cpu_s,open_ro_s,read_s,
  *   read_eps,record_bytes
  * append_s is wall time for all appends including every commit's fsync;
- * commit_s the part spent inside dsr_log_batch_commit (RocksDB write, WAL
- * fsync, memtable inserts); append_cpu_s the process CPU time (all threads,
+ * commit_s the part spent inside the commit calls (serial: RocksDB write, WAL
+ * fsync, memtable inserts; pipelined: waiting for the batch in flight); append_cpu_s the process CPU time (all threads,
  * RocksDB's background flushes included) over the append phase -- the figure
  * to compare when the machine is shared.  open_ro_s is the read-only open
  * (a RocksDB secondary replays the unflushed WAL), read_* a full pass with
@@ -54,10 +57,17 @@ typedef struct append_stats {
     size_t bytes;
 } append_stats;
 
-static int timed_commit(dsr_log_batch *b, append_stats *st, dsr_err *err)
+/* Pipelined (the default): every batch but the last is committed in the
+ * background (dsr_log_batch_commit_async) while the next one is built; the
+ * last is committed in the foreground, after them.  Serial: every commit in
+ * the foreground. */
+static int serial_commits;
+
+static int timed_commit(dsr_log_batch *b, int last, append_stats *st, dsr_err *err)
 {
     double t = now_s();
-    int rc = dsr_log_batch_commit(b, err);
+    int rc = last || serial_commits ? dsr_log_batch_commit(b, err)
+                                    : dsr_log_batch_commit_async(b, err);
     st->commit += now_s() - t;
     return rc;
 }
@@ -119,7 +129,7 @@ static int bench_emit(const char *dir, unsigned long n, unsigned long batch, app
             if (dsr_emit_artifact_indexed(b, &p, &meta, NULL, &err))
                 return die("emit", &err);
         }
-        if (timed_commit(b, st, &err))
+        if (timed_commit(b, done == n, st, &err))
             return die("commit", &err);
     }
     st->wall = now_s() - t0;
@@ -181,7 +191,7 @@ static int bench_raw(const char *dir, unsigned long n, unsigned long batch, appe
             if (dsr_log_batch_append(b, eid, rec.data, rec.len, NULL, NULL, &err))
                 return die("append", &err);
         }
-        if (timed_commit(b, st, &err))
+        if (timed_commit(b, done == n, st, &err))
             return die("commit", &err);
     }
     st->wall = now_s() - t0;
@@ -247,9 +257,17 @@ static int run(const char *mode, const char *dir, unsigned long n, unsigned long
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 5) {
-        fprintf(stderr, "usage: log_bench DIR [EVENTS] [BATCH] [emit|raw|both]\n");
+    if (argc < 2 || argc > 6) {
+        fprintf(stderr, "usage: log_bench DIR [EVENTS] [BATCH] [emit|raw|both] "
+                        "[pipelined|serial]\n");
         return 2;
+    }
+    if (argc > 5 && strcmp(argv[5], "pipelined")) {
+        if (strcmp(argv[5], "serial")) {
+            fprintf(stderr, "log_bench: COMMITS is pipelined or serial\n");
+            return 2;
+        }
+        serial_commits = 1;
     }
     const char *dir = argv[1];
     unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000ul;

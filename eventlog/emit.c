@@ -12,7 +12,9 @@
  *     or re-importing a file leaves lamport unchanged;
  *   - the stored record is dsr_record_pack's form (format 2) of exactly the
  *     envelope and payload map that were validated: decoding it gives them
- *     back field for field;
+ *     back field for field.  The direct path for artifact_indexed payloads
+ *     writes those same bytes without building the map
+ *     (dsr__indexed_direct_ok, dsr__record_pack_indexed; tested equal);
  *   - imported envelopes keep event_id, payload and their lamport stamp; the
  *     log's own clock follows the merge rule max(clock, stamp) + 1.
  * Encoding reuses the batch's scratch buffers (log_internal.h): after the
@@ -73,6 +75,31 @@ static int check_meta(dsr_event_type t, const dsr_emit_meta *m, dsr_err *err)
     return 0;
 }
 
+/* The general payload path: pack the struct, decode it, validate the map. */
+static int decode_payload(log_emit_scratch *s, dsr_event_type t, const void *payload,
+                          msgpack_object *obj, dsr_str *slug, dsr_err *err)
+{
+    const char *tn = dsr_event_type_name(t);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->aux, msgpack_sbuffer_write);
+    int rc = dsr_payload_pack(&pk, t, payload);
+    if (rc == DSR_EINVAL)
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload: a required string field is NULL", tn);
+    if (rc)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding the payload", tn);
+    size_t off = 0;
+    if (msgpack_unpack(s->aux.data, s->aux.size, &off, &s->zone, obj) != MSGPACK_UNPACK_SUCCESS)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot decode the encoded payload", tn);
+    if ((rc = dsr_payload_validate(t, obj, err)))
+        return rc;
+    const msgpack_object *v = dsr__map_get(obj, "feature_slug");
+    if (!v || v->type != MSGPACK_OBJECT_STR || !v->via.str.size)
+        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload.feature_slug: missing or empty", tn);
+    slug->ptr = v->via.str.ptr;
+    slug->len = v->via.str.size;
+    return 0;
+}
+
 int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
              const dsr_emit_meta *meta, dsr_emit_result *res, dsr_err *err)
 {
@@ -91,23 +118,23 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
     if (!s)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", tn);
 
-    /* 1. Payload: pack, decode, validate.  Fail fast, before any state moves. */
+    /* 1. Payload: pack, decode, validate.  Fail fast, before any state moves.
+     * An indexed payload (one per artifact: most of a scan) that passes the
+     * direct check is valid as it stands and is packed straight into its
+     * record in step 3; anything else, or any doubt, takes this path. */
+    unsigned cls = 0, status = 0;
+    const dsr_artifact_indexed *direct = NULL;
+    if (t == DSR_EV_ARTIFACT_INDEXED && dsr__indexed_direct_ok(payload, &cls, &status))
+        direct = payload;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &s->aux, msgpack_sbuffer_write);
-    rc = dsr_payload_pack(&pk, t, payload);
-    if (rc == DSR_EINVAL)
-        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload: a required string field is NULL", tn);
-    if (rc)
-        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding the payload", tn);
-    size_t off = 0;
     msgpack_object obj;
-    if (msgpack_unpack(s->aux.data, s->aux.size, &off, &s->zone, &obj) != MSGPACK_UNPACK_SUCCESS)
-        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot decode the encoded payload", tn);
-    if ((rc = dsr_payload_validate(t, &obj, err)))
+    dsr_str slug;
+    if (direct) {
+        slug.ptr = direct->feature_slug;
+        slug.len = strlen(direct->feature_slug);
+    } else if ((rc = decode_payload(s, t, payload, &obj, &slug, err))) {
         return rc;
-    const msgpack_object *slug = dsr__map_get(&obj, "feature_slug");
-    if (!slug || slug->type != MSGPACK_OBJECT_STR || !slug->via.str.size)
-        return dsr_err_set(err, DSR_ESCHEMA, "%s: payload.feature_slug: missing or empty", tn);
+    }
 
     /* 2. Identity and idempotency. */
     char id[DSR_ULID_LEN + 1];
@@ -146,7 +173,7 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
     const char *cause = meta ? meta->causation_id : NULL;
     dsr_envelope env = {
         .event_id = { id, DSR_ULID_LEN },
-        .feature_slug = { slug->via.str.ptr, slug->via.str.size },
+        .feature_slug = slug,
         .timestamp = { ts, strlen(ts) },
         .node_id = { log->node_id, strlen(log->node_id) },
         .project_uuid = { log->project_uuid, strlen(log->project_uuid) },
@@ -154,9 +181,10 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         .causation_id = { cause, cause ? strlen(cause) : 0 },
         .type = t,
         .lamport_clock = lamport,
-        .payload = &obj,
+        .payload = direct ? NULL : &obj,
     };
-    if (dsr_record_pack(&pk, &env)) {
+    if (direct ? dsr__record_pack_indexed(&pk, &env, direct, cls, status)
+               : dsr_record_pack(&pk, &env)) {
         b->lamport--;
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);
     }

@@ -218,6 +218,45 @@ int dsr__uuid_valid(const char *s, size_t len)
     return 1;
 }
 
+/* ---- the emitter's direct path ------------------------------------------ */
+
+static int enum_of(const char *const *vals, const char *s, unsigned *idx)
+{
+    if (!s)
+        return 0;
+    for (unsigned i = 0; vals[i]; i++)
+        if (!strcmp(vals[i], s)) {
+            *idx = i;
+            return 1;
+        }
+    return 0;
+}
+
+/* f_indexed's K_NAME (nonempty) and K_NSTR rules for a C string. */
+static int name_ok(const char *s)
+{
+    return s && *s && dsr_utf8_check(s, strlen(s));
+}
+
+static int nstr_ok(const char *s)
+{
+    return !s || dsr_utf8_check(s, strlen(s));
+}
+
+int dsr__indexed_direct_ok(const dsr_artifact_indexed *p, unsigned *cls, unsigned *status)
+{
+    const char *h = p->content_hash_sha256;
+    if (!h)
+        return 0;
+    size_t i = 0;
+    for (; i < 64 && ((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')); i++)
+        ;
+    return i == 64 && !h[64] && p->size_bytes >= 0 && name_ok(p->feature_slug)
+           && name_ok(p->artifact_key) && name_ok(p->relative_path) && nstr_ok(p->wp_id)
+           && nstr_ok(p->step_id) && enum_of(artifact_classes, p->artifact_class, cls)
+           && enum_of(required_statuses, p->required_status, status);
+}
+
 /* ---- the walker -------------------------------------------------------- */
 
 typedef struct ctx {

@@ -1,30 +1,22 @@
 /*
  * log_append.c - write batches: idempotent event appends with dense
- * sequences, the lamport clock, generic writes to named families, and the
- * durable commit.
+ * sequences, the lamport clock and generic writes to named families.
  *
  * Invariants:
  *   - every event goes in as two puts in the same WriteBatch: events[seq] =
  *     record and ids[event_id] = seq; the commit adds meta lamport/next_seq to
  *     that batch, so records, index and counters can never disagree;
  *   - an event_id already in the ids family, or already appended to the open
- *     batch (the in-memory id set below), is not stored again: the caller gets
+ *     batch or the one in flight (their in-memory id sets below), is not
+ *     stored again: the caller gets
  *     dup = 1 and the existing sequence; nothing about the log changes;
  *   - sequences are assigned from log->next_seq without gaps: a duplicate
  *     does not consume one, an aborted or failed batch gives its numbers back;
- *   - the batch struct lives inside the log and is reused, so its WriteBatch
- *     and id set keep their memory from one batch to the next.
+ *   - two batch structs live inside the log and are reused (one open, one
+ *     possibly in flight: see log_commit.c), so their WriteBatches and id
+ *     sets keep their memory from one batch to the next.
  *
- * Durability (dsr_log_batch_commit): one rocksdb_write with sync = true, i.e.
- * RocksDB appends the batch as a single checksummed WAL record and fsyncs the
- * WAL before returning.  What a crash leaves:
- *   - before the write call: nothing of the batch (it only lived in memory);
- *   - during the WAL append/fsync: a torn or missing last record, which
- *     recovery (point-in-time mode) drops whole -- none of the batch;
- *   - after the fsync, before the call returns: the whole batch, replayed from
- *     the WAL on the next open;
- *   - after it returns: the whole batch.
- * Never part of a batch.
+ * Committing, and what a crash leaves, is log_commit.c.
  */
 #include "log_internal.h"
 
@@ -116,18 +108,30 @@ int dsr_log_batch_begin(dsr_log *log, dsr_log_batch **out, dsr_err *err)
     if (log->flags & DSR_LOG_RDONLY)
         return dsr_err_set(err, DSR_EINVAL, "%s: cannot write: log is open read-only",
                            log->dir);
-    dsr_log_batch *b = &log->batch;
-    if (b->active)
+    if (log->batch[0].active || log->batch[1].active)
         return dsr_err_set(err, DSR_EINVAL, "%s: a batch is already open on this log",
                            log->dir);
+    /* A commit that failed in the background is reported here first. */
+    if (log->commit_failed)
+        return log_commit_result(log, err);
+    /* The struct not in flight; its numbers continue the one in flight. */
+    const dsr_log_batch *base = log->inflight;
+    dsr_log_batch *b = &log->batch[base == &log->batch[0]];
     if (!b->wb && !(b->wb = rocksdb_writebatch_create()))
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory for a batch", log->dir);
     rocksdb_writebatch_clear(b->wb);
     b->log = log;
-    b->next_seq = log->next_seq;
-    b->lamport = log->lamport;
-    memcpy(b->max_id, log->max_id, DSR_ULID_LEN);
-    b->has_max_id = log->has_max_id;
+    if (base) {
+        b->next_seq = base->next_seq;
+        b->lamport = base->lamport;
+        memcpy(b->max_id, base->max_id, DSR_ULID_LEN);
+        b->has_max_id = base->has_max_id;
+    } else {
+        b->next_seq = log->next_seq;
+        b->lamport = log->lamport;
+        memcpy(b->max_id, log->max_id, DSR_ULID_LEN);
+        b->has_max_id = log->has_max_id;
+    }
     b->n_events = 0;
     idset_clear(&b->idset);
     b->active = 1;
@@ -156,6 +160,9 @@ int log_batch_lookup(dsr_log_batch *b, const char *event_id, uint64_t *seq, dsr_
     if (idset_find(&b->idset, event_id, seq))
         return 1;
     dsr_log *log = b->log;
+    /* Not yet readable from RocksDB: the batch still being committed. */
+    if (log->inflight && idset_find(&log->inflight->idset, event_id, seq))
+        return 1;
     char *e = NULL;
     size_t vlen = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, log->cf_ids, event_id, DSR_ULID_LEN,
@@ -266,7 +273,7 @@ int dsr_log_batch_delete(dsr_log_batch *b, const char *cf, const void *key, size
 size_t dsr_log_batch_events(const dsr_log_batch *b) { return b->n_events; }
 dsr_log *dsr_log_batch_log(dsr_log_batch *b) { return b->log; }
 
-static void batch_end(dsr_log_batch *b)
+void log_batch_end(dsr_log_batch *b)
 {
     rocksdb_writebatch_clear(b->wb);
     idset_clear(&b->idset);
@@ -274,48 +281,10 @@ static void batch_end(dsr_log_batch *b)
     b->active = 0;
 }
 
-int dsr_log_batch_commit(dsr_log_batch *b, dsr_err *err)
-{
-    if (!b || !b->active)
-        return dsr_err_set(err, DSR_EINVAL, "commit: no open batch");
-    dsr_log *log = b->log;
-    int changed = b->lamport != log->lamport || b->next_seq != log->next_seq;
-    if (!changed && rocksdb_writebatch_count(b->wb) == 0) {
-        batch_end(b);
-        return 0;
-    }
-    if (changed) {
-        /* The counters ride in the same WriteBatch as the events they count. */
-        unsigned char v[8];
-        log_u64_be(b->lamport, v);
-        rocksdb_writebatch_put_cf(b->wb, log->cf_meta, LOG_META_LAMPORT,
-                                  strlen(LOG_META_LAMPORT), (const char *)v, 8);
-        log_u64_be(b->next_seq, v);
-        rocksdb_writebatch_put_cf(b->wb, log->cf_meta, LOG_META_NEXT_SEQ,
-                                  strlen(LOG_META_NEXT_SEQ), (const char *)v, 8);
-    }
-    /* The one durable point: WAL append + fsync (wopts has sync = true). */
-    char *e = NULL;
-    rocksdb_write(log->db, log->wopts, b->wb, &e);
-    int rc = 0;
-    if (e) {
-        /* RocksDB applies a batch whole or not at all; the in-memory counters
-         * stay where they were, so the numbers of this batch are reused. */
-        rc = log_rdb_fail(err, e, "%s: cannot commit %zu events", log->dir, b->n_events);
-    } else {
-        log->next_seq = b->next_seq;
-        log->lamport = b->lamport;
-        memcpy(log->max_id, b->max_id, DSR_ULID_LEN);
-        log->has_max_id = b->has_max_id;
-    }
-    batch_end(b);
-    return rc;
-}
-
 void dsr_log_batch_abort(dsr_log_batch *b)
 {
     if (b && b->active)
-        batch_end(b);
+        log_batch_end(b);
 }
 
 void log_batch_release(dsr_log_batch *b)

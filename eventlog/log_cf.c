@@ -105,6 +105,7 @@ int dsr_log_clear_cf(dsr_log *log, const char *cf, dsr_err *err)
     rocksdb_column_family_handle_t *h = log_cf_find(log, cf);
     if (!h)
         return 0;   /* never created: already empty */
+    log_commit_drain(log);   /* after any batch still committing */
 
     /* One range tombstone ["", last) plus a point delete of the last key,
      * committed with sync in one WriteBatch: readers see the family either

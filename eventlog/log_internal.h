@@ -11,7 +11,9 @@
  *   - the column-family table maps every family the handle opened or created
  *     to its handle; events/ids/meta also have direct pointers (NULL on a
  *     read-only handle of a log whose families were never created).
- * Thread ownership: a dsr_log and everything in it belong to one thread.
+ * Thread ownership: a dsr_log and everything in it belong to one thread,
+ * except the batch in flight, whose WriteBatch the committer thread writes
+ * (log_commit.c says what it may touch).
  */
 #ifndef DOSSIER_LOG_INTERNAL_H
 #define DOSSIER_LOG_INTERNAL_H
@@ -74,6 +76,8 @@ typedef struct log_emit_scratch {
     int              ready;
 } log_emit_scratch;
 
+typedef struct log_committer log_committer;
+
 struct dsr_log_batch {
     dsr_log              *log;
     rocksdb_writebatch_t *wb;
@@ -114,7 +118,13 @@ struct dsr_log {
     dsr_ulid_gen            ulid;
     int                     identity_created; /* this open generated node_id/project_uuid */
     char                   *secondary_dir; /* read-only handles: private info-log dir */
-    struct dsr_log_batch    batch;         /* the one batch, reused */
+    /* Two batch structs, reused: the open one and, alternately, the one the
+     * committer thread is writing (log_commit.c). */
+    struct dsr_log_batch    batch[2];
+    struct dsr_log_batch   *inflight;      /* handed to the committer, not settled */
+    log_committer          *committer;     /* started by the first async commit */
+    dsr_err                 commit_err;    /* a background commit's failure... */
+    int                     commit_failed; /* ...not yet returned to the caller */
 };
 
 /* ---- log_status.c: RocksDB error strings -> dsr_err ------------------- */
@@ -137,6 +147,19 @@ int  log_cf_get_or_create(dsr_log *log, const char *name,
 void log_cf_destroy_all(dsr_log *log);
 int  log_cf_is_core(const char *name);
 
+/* ---- log_append.c / log_commit.c ------------------------------------------ */
+/* Clear a batch for reuse and mark it closed. */
+void log_batch_end(dsr_log_batch *b);
+/* Wait for the batch in flight (if any) and fold its outcome into the log:
+ * counters on success, else the failure is kept for log_commit_result.
+ * Every read of a writer handle drains first, so it sees what was handed
+ * over. */
+void log_commit_drain(dsr_log *log);
+/* Drain, then return (and forget) a failure kept from the background. */
+int  log_commit_result(dsr_log *log, dsr_err *err);
+/* Drain and stop the committer thread (close). */
+void log_commit_stop(dsr_log *log);
+
 /* ---- log_open.c ---------------------------------------------------------- */
 /* (Re)load node_id, project_uuid, lamport and next_seq from meta. */
 int  log_load_meta(dsr_log *log, dsr_err *err);
@@ -144,6 +167,9 @@ int  log_load_meta(dsr_log *log, dsr_err *err);
 rocksdb_options_t *log_cf_options(dsr_log *log, const char *name);
 /* Close and reopen a read-only handle (new column families appeared). */
 int  log_reopen_readonly(dsr_log *log, dsr_err *err);
+/* Reader: reopen a torn view (events without identity, or none) for up to a
+ * second; rc is the first load's result. */
+int  log_reader_settle(dsr_log *log, int rc, dsr_err *err);
 /* 8-byte big-endian value helpers for meta counters. */
 void     log_u64_be(uint64_t v, unsigned char out[8]);
 uint64_t log_be_u64(const void *p);

@@ -713,13 +713,35 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
+/* A secondary's view can be torn while the writer flushes.  It reads the
+ * MANIFEST and the WAL files at different moments, so a flush that lands in
+ * between -- a new table file for one family, the old WAL dropped -- can leave
+ * a view with the events of that table but without what only the dropped WAL
+ * held: no identity at all (an empty-looking log), or events without the
+ * node_id written when the log was created.  Every log with events has both,
+ * so a reader that sees either reopens, for up to a second, before it believes
+ * the log is empty or reports it corrupt.  rc is the result of the first
+ * load. */
+int log_reader_settle(dsr_log *log, int rc, dsr_err *err)
+{
+    for (int tries = 0; tries < 40 && (rc == DSR_ECORRUPT || (!rc && !log->node_id[0]));
+         tries++) {
+        close_db(log);
+        sleep_ms(25);
+        dsr_err_clear(err);
+        if (!(rc = open_db(log, 0, err)))
+            rc = log_load_meta(log, err);
+    }
+    return rc;
+}
+
 int log_reopen_readonly(dsr_log *log, dsr_err *err)
 {
     close_db(log);
     int rc = open_db(log, 0, err);
     if (!rc)
         rc = log_load_meta(log, err);
-    return rc;
+    return log_reader_settle(log, rc, err);
 }
 
 int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
@@ -776,18 +798,8 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     if (rc)
         goto fail;
     rc = log_load_meta(log, err);
-    /* A reader that opens while the writer is opening -- recovering its WAL
-     * into a table file, then dropping the WAL -- can read the MANIFEST from
-     * before the new table and find the WAL already gone: an empty view of a
-     * log that has events.  Every log with events has a node_id (written when
-     * the log is created), so a view without one is retried for up to a
-     * second before it is believed. */
-    for (int tries = 0; !writer && !rc && !log->node_id[0] && tries < 40; tries++) {
-        close_db(log);
-        sleep_ms(25);
-        if (!(rc = open_db(log, 0, err)))
-            rc = log_load_meta(log, err);
-    }
+    if (!writer)
+        rc = log_reader_settle(log, rc, err);
     if (rc)
         goto fail;
     if (writer && ((rc = init_meta(log, err)) || (rc = load_max_id(log, err))))
@@ -803,9 +815,11 @@ void dsr_log_close(dsr_log *log)
 {
     if (!log)
         return;
-    if (log->batch.active)
-        dsr_log_batch_abort(&log->batch);
-    log_batch_release(&log->batch);
+    log_commit_stop(log);
+    for (int i = 0; i < 2; i++) {
+        dsr_log_batch_abort(&log->batch[i]);
+        log_batch_release(&log->batch[i]);
+    }
     flush_on_close(log);
     close_db(log);
     if (log->opts)

@@ -36,6 +36,7 @@ int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
     rocksdb_column_family_handle_t *h = log_cf_find(log, cf);
     if (!h)
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no column family %s", log->dir, cf);
+    log_commit_drain(log);
     char *e = NULL;
     size_t vlen = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, h, key, klen, &vlen, &e);
@@ -73,6 +74,7 @@ int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_er
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %.40s", log->dir, event_id);
     if (!log->cf_ids)
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %s", log->dir, event_id);
+    log_commit_drain(log);
     char *e = NULL;
     size_t vlen = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, log->cf_ids, event_id, DSR_ULID_LEN,
@@ -95,6 +97,7 @@ static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void 
                     size_t seeklen, const void *prefix, size_t plen, int events,
                     dsr_log_iter **out, dsr_err *err)
 {
+    log_commit_drain(log);
     dsr_log_iter *it = calloc(1, sizeof *it);
     if (!it)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory for an iterator", log->dir);
@@ -226,5 +229,5 @@ int dsr_log_refresh(dsr_log *log, dsr_err *err)
     rocksdb_try_catch_up_with_primary(log->db, &e);
     if (e)
         return log_rdb_fail(err, e, "%s: cannot catch up with the writer", log->dir);
-    return log_load_meta(log, err);
+    return log_reader_settle(log, log_load_meta(log, err), err);
 }

@@ -200,15 +200,13 @@ static int agg_is_derived(const dsr_envelope *env)
            && !memcmp(env->aggregate_id.ptr + AGG_PREFIX_LEN, slug.ptr, slug.len);
 }
 
-int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
+/* Elements 0-9: everything but the payload.  agg_nil: aggregate_id is
+ * "feature/" + the payload's slug (agg_is_derived). */
+static int pack_head(msgpack_packer *pk, const dsr_envelope *env, int agg_nil)
 {
-    if (!pk || !env || (unsigned)env->type >= DSR_EV_COUNT || !env->payload ||
-        !env->event_id.ptr || !env->timestamp.ptr || !env->node_id.ptr ||
-        !env->project_uuid.ptr || (!env->aggregate_id.ptr && !env->feature_slug.ptr))
-        return DSR_EINVAL;
     int fail = msgpack_pack_array(pk, R_COUNT) || pack_ulidish(pk, env->event_id)
                || msgpack_pack_uint32(pk, (uint32_t)env->type);
-    if (agg_is_derived(env)) {
+    if (agg_nil) {
         fail = fail || msgpack_pack_nil(pk);
     } else if (env->aggregate_id.ptr) {
         fail = fail || pack_str(pk, env->aggregate_id.ptr, env->aggregate_id.len);
@@ -232,7 +230,43 @@ int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
         fail = fail || msgpack_pack_nil(pk);
     else
         fail = fail || pack_str(pk, env->schema_version.ptr, env->schema_version.len);
-    fail = fail || pack_payload(pk, env->type, env->payload);
+    return fail;
+}
+
+static int head_args_ok(const dsr_envelope *env)
+{
+    return (unsigned)env->type < DSR_EV_COUNT && env->event_id.ptr && env->timestamp.ptr
+           && env->node_id.ptr && env->project_uuid.ptr
+           && (env->aggregate_id.ptr || env->feature_slug.ptr);
+}
+
+int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
+{
+    if (!pk || !env || !env->payload || !head_args_ok(env))
+        return DSR_EINVAL;
+    int fail = pack_head(pk, env, agg_is_derived(env)) || pack_payload(pk, env->type, env->payload);
+    return fail ? DSR_ENOMEM : 0;
+}
+
+static int pack_cstr(msgpack_packer *pk, const char *s)
+{
+    return s ? pack_str(pk, s, strlen(s)) : msgpack_pack_nil(pk);
+}
+
+int dsr__record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
+                             const dsr_artifact_indexed *p, unsigned cls, unsigned status)
+{
+    unsigned char hash[32];
+    if (!pk || !env || !p || env->type != DSR_EV_ARTIFACT_INDEXED || env->aggregate_id.ptr
+        || !head_args_ok(env) || dsr_unhex(p->content_hash_sha256, 64, hash))
+        return DSR_EINVAL;
+    /* pack_payload's compact form of the 9 fields, in f_indexed's order */
+    int fail = pack_head(pk, env, 1) || msgpack_pack_array(pk, 9)
+               || pack_cstr(pk, p->feature_slug) || pack_cstr(pk, p->artifact_key)
+               || msgpack_pack_uint32(pk, cls) || pack_cstr(pk, p->relative_path)
+               || pack_bin(pk, hash, 32) || msgpack_pack_uint64(pk, (uint64_t)p->size_bytes)
+               || pack_cstr(pk, p->wp_id) || pack_cstr(pk, p->step_id)
+               || msgpack_pack_uint32(pk, status);
     return fail ? DSR_ENOMEM : 0;
 }
 

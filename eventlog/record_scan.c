@@ -3,10 +3,11 @@
  * dossier/record.h).  Owns the batching of a run, its completion marker,
  * changed-mode emission and the scan-cache writes that ride with the events.
  *
- * Durability: each batch is committed with sync before the next starts; the
- * dossier_scan_completed event rides in the LAST batch together with the
- * run's final artifacts, so "completed" and "all events present" become
- * durable in the same fsync.  A crash before that commit leaves earlier
+ * Durability: each batch is committed with sync, in order (full batches in
+ * the background while the next is built, the last one in the foreground,
+ * after them); the dossier_scan_completed event rides in the LAST batch
+ * together with the run's final artifacts, so "completed" and "all events
+ * present" become durable in the same fsync.  A crash before that commit leaves earlier
  * batches in the log with no marker: projections and `dossier verify` treat
  * such a run as incomplete, never as a (partial) snapshot.
  *
@@ -38,19 +39,22 @@ typedef struct run_ctx {
     dsr_err           refused;     /* first refused payload */
 } run_ctx;
 
-static int commit_batch(run_ctx *c, dsr_err *err)
+/* The run's last batch is committed here and now (it waits for the one in
+ * flight); a full batch before it is committed in the background while the
+ * next one is built. */
+static int commit_batch(run_ctx *c, int last, dsr_err *err)
 {
     dsr_log_batch *b = c->batch;
     c->batch = NULL;
     c->cache_ops = 0;
-    return dsr_log_batch_commit(b, err);
+    return last ? dsr_log_batch_commit(b, err) : dsr_log_batch_commit_async(b, err);
 }
 
 /* Open a batch if none is open; commit a full one first. */
 static int ensure_batch(run_ctx *c, dsr_err *err)
 {
     if (c->batch && dsr_log_batch_events(c->batch) + c->cache_ops >= c->batch_max) {
-        int rc = commit_batch(c, err);
+        int rc = commit_batch(c, 0, err);
         if (rc)
             return rc;
     }
@@ -388,7 +392,7 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
     plan_free(&p);
     if (st->refused) {
         /* Never mark a run complete when one of its events was refused. */
-        if (c.batch && (rc = commit_batch(&c, err)))
+        if (c.batch ? (rc = commit_batch(&c, 1, err)) : (rc = dsr_log_commit_wait(log, err)))
             return rc;
         *err = c.refused;
         return dsr_err_prefix(err, "run %s left incomplete (%llu event(s) refused)",
@@ -396,7 +400,7 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
     }
     if ((rc = ensure_batch(&c, err)) || (rc = emit_completed(&c, r, o, err)))
         goto fail;
-    if ((rc = commit_batch(&c, err)))
+    if ((rc = commit_batch(&c, 1, err)))
         return rc;
     log_flush_start(log);
     st->completed = 1;
@@ -404,5 +408,6 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
 fail:
     plan_free(&p);
     dsr_log_batch_abort(c.batch);
+    (void)dsr_log_commit_wait(log, NULL);   /* rc already says what went wrong */
     return rc;
 }

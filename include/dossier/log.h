@@ -14,8 +14,9 @@
  * already stored (or already in the same batch) stores nothing and reports a
  * duplicate.  Sequences are dense.
  *
- * Thread-safety: a dsr_log may be used by one thread at a time.  One batch at
- * a time per log.  A second process opening the same log for writing gets
+ * Thread-safety: a dsr_log may be used by one thread at a time (its own
+ * background committer aside).  One open batch at a time per log, plus at
+ * most one committing in the background.  A second process opening the same log for writing gets
  * DSR_ELOCKED (or waits with DSR_LOG_WAIT); read-only opens always work.
  */
 #ifndef DOSSIER_LOG_H
@@ -83,8 +84,21 @@ size_t dsr_log_batch_events(const dsr_log_batch *b);  /* events appended so far 
 dsr_log *dsr_log_batch_log(dsr_log_batch *b);
 
 /* Commit atomically with fsync and free b (also on error).  After an error
- * nothing of the batch is stored. */
+ * nothing of the batch is stored.  Waits first for a batch committing in the
+ * background, and fails with its error if it failed. */
 int  dsr_log_batch_commit(dsr_log_batch *b, dsr_err *err);
+
+/* The same commit, done by a background thread while the caller goes on to
+ * build the next batch (which continues its numbers).  At most one batch is
+ * in flight: this first waits for the previous one.  Batches reach the log
+ * in the order they were committed.  A failure is returned by the next batch
+ * call (begin, commit, commit_async) or dsr_log_commit_wait, and the batch
+ * built on top of the failed one is discarded with it.  Reads through the
+ * same handle wait for the batch in flight, so they see it. */
+int  dsr_log_batch_commit_async(dsr_log_batch *b, dsr_err *err);
+/* Wait for the batch in flight; 0, or the error of a background commit not
+ * yet returned.  Call it before relying on a run being durable. */
+int  dsr_log_commit_wait(dsr_log *log, dsr_err *err);
 void dsr_log_batch_abort(dsr_log_batch *b);        /* discard and free; NULL is fine */
 
 /* ---- reading --------------------------------------------------------- */

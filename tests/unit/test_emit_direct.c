@@ -1,0 +1,272 @@
+/*
+ * test_emit_direct.c - the emitter's direct path for artifact_indexed
+ * (event_validate.c dsr__indexed_direct_ok, record_pack.c
+ * dsr__record_pack_indexed) against its general path (pack the payload,
+ * decode it, dsr_payload_validate, dsr_record_pack):
+ *   - whatever the direct check accepts, the validator accepts too, and the
+ *     direct record is byte for byte the general one;
+ *   - ordinary valid payloads do take the direct path;
+ * over hand-picked edge cases of every field and thousands of random
+ * combinations of valid and invalid field values.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dossier/event.h"
+#include "event_priv.h"
+
+static const char HASH[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static dsr_artifact_indexed base(void)
+{
+    dsr_artifact_indexed p = {
+        .feature_slug = "042-feature", .artifact_key = "spec.md", .artifact_class = "input",
+        .relative_path = "kitty-specs/042/spec.md", .content_hash_sha256 = HASH,
+        .size_bytes = 4096, .wp_id = "WP01", .step_id = NULL, .required_status = "required",
+    };
+    return p;
+}
+
+static dsr_envelope envelope_for(const dsr_artifact_indexed *p, uint64_t lamport)
+{
+    static const char id[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F7";
+    static const char node[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F8";
+    static const char corr[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F9";
+    static const char ts[] = "2026-11-25T16:30:00.123Z";
+    static const char uuid[] = "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6d";
+    dsr_envelope env = {
+        .event_id = { id, 26 },
+        .feature_slug = { p->feature_slug, p->feature_slug ? strlen(p->feature_slug) : 0 },
+        .timestamp = { ts, sizeof ts - 1 },
+        .node_id = { node, 26 },
+        .project_uuid = { uuid, 36 },
+        .correlation_id = { corr, 26 },
+        .type = DSR_EV_ARTIFACT_INDEXED,
+        .lamport_clock = lamport,
+    };
+    return env;
+}
+
+/* The general path: 1 and the record in out when the validator accepts p. */
+static int general(const dsr_artifact_indexed *p, uint64_t lamport, msgpack_sbuffer *out)
+{
+    msgpack_sbuffer pl;
+    msgpack_sbuffer_init(&pl);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &pl, msgpack_sbuffer_write);
+    int ok = 0;
+    if (dsr_payload_pack(&pk, DSR_EV_ARTIFACT_INDEXED, p) == 0) {
+        msgpack_zone z;
+        assert_true(msgpack_zone_init(&z, 2048));
+        msgpack_object obj;
+        size_t off = 0;
+        assert_int_equal(msgpack_unpack(pl.data, pl.size, &off, &z, &obj),
+                         MSGPACK_UNPACK_SUCCESS);
+        dsr_err err = { 0 };
+        if (dsr_payload_validate(DSR_EV_ARTIFACT_INDEXED, &obj, &err) == 0) {
+            dsr_envelope env = envelope_for(p, lamport);
+            env.payload = &obj;
+            msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+            assert_int_equal(dsr_record_pack(&pk, &env), 0);
+            ok = 1;
+        }
+        msgpack_zone_destroy(&z);
+    }
+    msgpack_sbuffer_destroy(&pl);
+    return ok;
+}
+
+static size_t direct_hits, general_refusals;
+
+/* The property, for one payload.  Returns whether the direct path took it. */
+static int check(const dsr_artifact_indexed *p, uint64_t lamport)
+{
+    msgpack_sbuffer g, d;
+    msgpack_sbuffer_init(&g);
+    msgpack_sbuffer_init(&d);
+    int gen_ok = general(p, lamport, &g);
+    unsigned cls = 99, status = 99;
+    int direct_ok = dsr__indexed_direct_ok(p, &cls, &status);
+    general_refusals += !gen_ok;
+    if (direct_ok) {
+        direct_hits++;
+        if (!gen_ok)
+            fail_msg("direct path accepts what the validator refuses (key '%s', path '%s', "
+                     "class '%s', status '%s', size %lld)",
+                     p->artifact_key ? p->artifact_key : "(null)",
+                     p->relative_path ? p->relative_path : "(null)",
+                     p->artifact_class ? p->artifact_class : "(null)",
+                     p->required_status ? p->required_status : "(null)",
+                     (long long)p->size_bytes);
+        dsr_envelope env = envelope_for(p, lamport);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
+        assert_int_equal(dsr__record_pack_indexed(&pk, &env, p, cls, status), 0);
+        assert_int_equal(d.size, g.size);
+        assert_memory_equal(d.data, g.data, g.size);
+    }
+    msgpack_sbuffer_destroy(&g);
+    msgpack_sbuffer_destroy(&d);
+    return direct_ok;
+}
+
+static void ordinary_payloads_take_the_direct_path(void **state)
+{
+    (void)state;
+    static const char *const classes[] = { "input", "workflow", "output", "evidence",
+                                           "policy", "runtime" };
+    for (size_t c = 0; c < 6; c++)
+        for (int req = 0; req < 2; req++) {
+            dsr_artifact_indexed p = base();
+            p.artifact_class = classes[c];
+            p.required_status = req ? "required" : "optional";
+            p.wp_id = req ? NULL : "WP07";
+            p.step_id = req ? "implement" : NULL;
+            p.size_bytes = (int64_t)c * 1000003;
+            assert_true(check(&p, 1 + c));
+        }
+    /* every msgpack width: sizes, string lengths, lamport clocks */
+    static const int64_t sizes[] = { 0, 127, 128, 255, 256, 65535, 65536, 4294967295LL,
+                                     4294967296LL, INT64_MAX };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        dsr_artifact_indexed p = base();
+        p.size_bytes = sizes[i];
+        assert_true(check(&p, (uint64_t)sizes[i]));
+    }
+    static const size_t lens[] = { 1, 31, 32, 255, 256, 65535, 65536 };
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        char *s = malloc(lens[i] + 1);
+        assert_non_null(s);
+        memset(s, 'k', lens[i]);
+        s[lens[i]] = '\0';
+        dsr_artifact_indexed p = base();
+        p.artifact_key = s;
+        p.relative_path = s;
+        p.wp_id = s;
+        assert_true(check(&p, 7));
+        free(s);
+    }
+    dsr_artifact_indexed p = base();
+    p.relative_path = "docs/\xc3\xa9t\xc3\xa9/r\xc3\xa9sum\xc3\xa9.md";   /* UTF-8 */
+    assert_true(check(&p, 3));
+}
+
+static void edge_cases_never_pass_what_the_validator_refuses(void **state)
+{
+    (void)state;
+    static const char *const bad_names[] = { NULL, "", "\xff", "a\xc3", "\xed\xa0\x80",
+                                             "\xc0\xaf" };
+    static const char *const bad_hashes[] = {
+        NULL, "", "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+    };
+    static const char *const bad_enums[] = { NULL, "", "Input", "required ", "bogus",
+                                             "optional\xff" };
+    size_t before = general_refusals;
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        dsr_artifact_indexed p = base();
+        p.feature_slug = bad_names[i];
+        if (p.feature_slug)      /* a NULL slug cannot even form an envelope */
+            assert_false(check(&p, 1));
+        p = base();
+        p.artifact_key = bad_names[i];
+        assert_false(check(&p, 1));
+        p = base();
+        p.relative_path = bad_names[i];
+        assert_false(check(&p, 1));
+        if (bad_names[i] && *bad_names[i]) {   /* NULL and "" are fine for these */
+            p = base();
+            p.wp_id = bad_names[i];
+            assert_false(check(&p, 1));
+            p = base();
+            p.step_id = bad_names[i];
+            assert_false(check(&p, 1));
+        }
+    }
+    for (size_t i = 0; i < sizeof bad_hashes / sizeof bad_hashes[0]; i++) {
+        dsr_artifact_indexed p = base();
+        p.content_hash_sha256 = bad_hashes[i];
+        assert_false(check(&p, 1));
+    }
+    for (size_t i = 0; i < sizeof bad_enums / sizeof bad_enums[0]; i++) {
+        dsr_artifact_indexed p = base();
+        p.artifact_class = bad_enums[i];
+        assert_false(check(&p, 1));
+        p = base();
+        p.required_status = bad_enums[i];
+        assert_false(check(&p, 1));
+    }
+    dsr_artifact_indexed p = base();
+    p.size_bytes = -1;
+    assert_false(check(&p, 1));
+    p.size_bytes = INT64_MIN;
+    assert_false(check(&p, 1));
+    p = base();
+    p.wp_id = "";                 /* string|null: empty is a valid string */
+    p.step_id = "";
+    assert_true(check(&p, 1));
+    assert_true(general_refusals > before);
+}
+
+/* xorshift: a fixed seed, so a failure reproduces. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+#define PICK(a) ((a)[next() % (sizeof(a) / sizeof((a)[0]))])
+
+static void random_payloads_agree(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "a", "spec.md", "x/y/z.txt", "", NULL, "\xff",
+                                         "caf\xc3\xa9", "\xe2\x82", "WP01" };
+    static const char *const classes[] = { "input", "workflow", "output", "evidence",
+                                           "policy", "runtime", "Output", "", NULL, "inputs" };
+    static const char *const statuses[] = { "required", "optional", "Required", "", NULL,
+                                            "optional\xc3" };
+    static const char *const hashes[] = {
+        HASH, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "abc", NULL,
+    };
+    static const char *const nstrs[] = { NULL, "", "WP02", "step-3", "\xff", "\xf0\x9f\x98\x80" };
+    static const int64_t sizes[] = { 0, 1, 4096, -1, INT64_MAX, INT64_MIN, 70000 };
+    size_t hits0 = direct_hits, ref0 = general_refusals;
+    for (int i = 0; i < 20000; i++) {
+        dsr_artifact_indexed p = {
+            .feature_slug = PICK(names), .artifact_key = PICK(names),
+            .artifact_class = PICK(classes), .relative_path = PICK(names),
+            .content_hash_sha256 = PICK(hashes), .size_bytes = PICK(sizes),
+            .wp_id = PICK(nstrs), .step_id = PICK(nstrs), .required_status = PICK(statuses),
+        };
+        if (!p.feature_slug)
+            p.feature_slug = "f";
+        (void)check(&p, next() % 100000);
+    }
+    /* both outcomes were exercised, many times */
+    assert_true(direct_hits - hits0 > 50);
+    assert_true(general_refusals - ref0 > 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ordinary_payloads_take_the_direct_path),
+        cmocka_unit_test(edge_cases_never_pass_what_the_validator_refuses),
+        cmocka_unit_test(random_payloads_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
