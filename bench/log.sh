@@ -5,7 +5,8 @@
 # supplies the dependency flags), then for each batch size appends EVENTS
 # events twice -- through the emitter (validate + envelope + append) and as
 # ready-made records straight into the log (its peer: the log alone) -- every
-# batch committed with sync, and reads them all back (decode + validate).
+# batch committed with sync (in the background while the next is built, as
+# `dossier scan` does), and reads them all back (decode + validate).
 # Prints a table with events/s and the emit/raw ratio, and appends CSV rows
 # to bench/results/log.csv.
 #

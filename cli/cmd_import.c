@@ -236,12 +236,14 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
     return code;
 }
 
-/* Phase 2: append the staged envelopes in batches.  *added counts envelopes
- * in committed batches only. */
+/* Phase 2: append the staged envelopes in batches, each full one committed in
+ * the background while the next is built.  *added counts envelopes in
+ * committed batches only: a batch's count is added once a later call has
+ * confirmed its commit. */
 static int append_all(dsr_log *log, const char *name, const stage *st, size_t *added,
                       size_t *dups)
 {
-    size_t pending = 0;
+    size_t pending = 0, in_flight = 0;
     size_t max = batch_events();
     dsr_err err = {0};
     dsr_log_batch *b = NULL;
@@ -274,24 +276,36 @@ static int append_all(dsr_log *log, const char *name, const stage *st, size_t *a
         if (code)
             break;
         if (dsr_log_batch_events(b) >= max) {
-            int rc = dsr_log_batch_commit(b, &err);
+            /* waits for the batch in flight first: 0 confirms it */
+            int rc = dsr_log_batch_commit_async(b, &err);
             b = NULL;
-            if (rc)
-                code = cli_fail(&err, "import");
-            else
-                *added += pending;
+            if (rc) {
+                code = cli_fail(&err, "import");   /* the batch in flight failed */
+                in_flight = 0;
+            } else {
+                *added += in_flight;
+                in_flight = pending;
+            }
             pending = 0;
         }
+    }
+    /* After a failure nothing of the open batch is stored; earlier batches
+     * are, the one in flight included unless its own commit failed. */
+    if (code)
+        dsr_log_batch_abort(b);
+    if (dsr_log_commit_wait(log, &err)) {
+        if (!code)
+            code = cli_fail(&err, "import");
+        dsr_log_batch_abort(b);
+    } else {
+        *added += in_flight;
     }
     if (b && !code) {
         if (dsr_log_batch_commit(b, &err))
             code = cli_fail(&err, "import");
         else
             *added += pending;
-        b = NULL;
     }
-    /* After a failure nothing of the open batch is stored; earlier batches are. */
-    dsr_log_batch_abort(b);
     msgpack_unpacked_destroy(&u);
     return code;
 }
