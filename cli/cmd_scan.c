@@ -397,6 +397,15 @@ int cmd_scan(int argc, char **argv)
     if (r->n_artifacts >= SCAN_LOW_MEMORY_FILES)
         mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
+    /* Recording a very large run writes faster than RocksDB flushes, so the
+     * memtables waiting for their flush piled up on top of the scan result:
+     * the peak RSS of a warm full scan of 1,000,000 files was 460-545 MB,
+     * varying with how far the flushes had got.  Small write buffers bound
+     * that pile. */
+    if (r->n_artifacts >= SCAN_LOW_MEMORY_FILES && (rc = dsr_log_limit_memtables(log, &err))) {
+        exit_code = cli_fail(&err, logdir);
+        goto out;
+    }
     dsr_record_opts ro = {
         .mission_type = c.scan.manifest ? dsr_manifest_mission_type(c.scan.manifest) : NULL,
         .manifest_version = c.scan.manifest ? dsr_manifest_version(c.scan.manifest) : NULL,

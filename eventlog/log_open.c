@@ -691,6 +691,25 @@ void log_flush_start(dsr_log *log)
     flush_all(log, 0);
 }
 
+int dsr_log_limit_memtables(dsr_log *log, dsr_err *err)
+{
+    if (!log || !log->db || (log->flags & DSR_LOG_RDONLY))
+        return 0;
+    /* Both are mutable column family options; families created later keep
+     * the defaults of make_options. */
+    static const char *const keys[] = { "write_buffer_size", "max_write_buffer_number" };
+    static const char *const vals[] = { "16777216", "2" };
+    log_commit_drain(log);
+    for (size_t i = 0; i < log->n_cfs; i++) {
+        char *e = NULL;
+        rocksdb_set_options_cf(log->db, log->cfs[i].h, 2, keys, vals, &e);
+        if (e)
+            return log_rdb_fail(err, e, "%s: cannot limit the memtables of %s", log->dir,
+                                log->cfs[i].name);
+    }
+    return 0;
+}
+
 static void flush_on_close(dsr_log *log)
 {
     if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)

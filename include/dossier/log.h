@@ -101,6 +101,12 @@ int  dsr_log_batch_commit_async(dsr_log_batch *b, dsr_err *err);
 int  dsr_log_commit_wait(dsr_log *log, dsr_err *err);
 void dsr_log_batch_abort(dsr_log_batch *b);        /* discard and free; NULL is fine */
 
+/* From now on keep every open family's write buffers small (two memtables
+ * of 16 MB at most, instead of four of 64 MB), trading more frequent
+ * flushes for a lower memory peak while a very large run is written.
+ * A no-op on read-only handles. */
+int  dsr_log_limit_memtables(dsr_log *log, dsr_err *err);
+
 /* ---- reading --------------------------------------------------------- */
 /* Value stored under key in cf, appended to val (a dsr_buf).  DSR_ENOTFOUND
  * when absent. */

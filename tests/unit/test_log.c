@@ -631,6 +631,65 @@ static void test_missing_log_is_enotfound_for_readers_and_nocreate(void **state)
     tt_rm_rf(dir);
 }
 
+/* Table files (*.sst) in dir: how many memtable flushes have landed. */
+static int count_tables(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.sst$'", dir);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    int n = 0;
+    if (fscanf(f, "%d", &n) != 1)
+        n = 0;
+    pclose(f);
+    return n;
+}
+
+/* ~40 MB of 4 KB records in batches of 1000. */
+static void append_40mb(dsr_log *log)
+{
+    static char rec[4096];
+    memset(rec, 'r', sizeof rec);
+    dsr_err err = {0};
+    for (unsigned long k = 0; k < 10; k++) {
+        dsr_log_batch *b;
+        assert_int_equal(dsr_log_batch_begin(log, &b, &err), 0);
+        for (unsigned long i = 0; i < 1000; i++) {
+            char id[27];
+            make_id(k * 1000 + i, id);
+            memcpy(rec, id, 26);   /* not all alike */
+            assert_int_equal(dsr_log_batch_append(b, id, rec, sizeof rec, NULL, NULL, &err), 0);
+        }
+        assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    }
+}
+
+static void test_limit_memtables_flushes_small_buffers(void **state)
+{
+    (void)state;
+    char *plain = tt_mkdtemp("log");
+    char *small = tt_mkdtemp("log");
+    dsr_log *a = open_ok(plain, 0), *b = open_ok(small, 0);
+    dsr_err err = {0};
+    assert_int_equal(dsr_log_limit_memtables(b, &err), 0);
+    append_40mb(a);
+    append_40mb(b);
+    /* 40 MB fits the default 64 MB write buffer: nothing is flushed ... */
+    assert_int_equal(count_tables(plain), 0);
+    /* ... but not 16 MB ones: flushes land (in the background) */
+    for (int i = 0; i < 100 && count_tables(small) < 2; i++)
+        usleep(50000);
+    assert_true(count_tables(small) >= 2);
+    dsr_log_close(a);
+    dsr_log_close(b);
+    /* the data is all there either way */
+    b = open_ok(small, DSR_LOG_RDONLY);
+    assert_int_equal(dsr_log_head(b), 10000);
+    dsr_log_close(b);
+    tt_rm_rf(plain);
+    tt_rm_rf(small);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -728,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_missing_log_is_enotfound_for_readers_and_nocreate),
         cmocka_unit_test(test_garbage_current_file_is_ecorrupt),
         cmocka_unit_test(test_corrupt_table_file_is_ecorrupt),
+        cmocka_unit_test(test_limit_memtables_flushes_small_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
