@@ -6,8 +6,18 @@ SRC=${DOSSIER_SRC:?DOSSIER_SRC not set}
 PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dossier-e2e.XXXXXX")
 declare -a CLEANUP_PIDS=()
+# Kill what is left of the background processes this test started.  Only
+# this shell's own children: a listed process that ended long ago may have
+# left its PID to someone else -- once, another test running beside a long
+# crash loop was SIGKILLed by this cleanup.
 cleanup() {
-  for p in "${CLEANUP_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  local p
+  for p in "${CLEANUP_PIDS[@]:-}"; do
+    [ -n "$p" ] || continue
+    # /proc/PID/stat: "pid (comm) state ppid ..."
+    [ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ] || continue
+    kill -9 "$p" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
