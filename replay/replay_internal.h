@@ -15,6 +15,7 @@
 
 #include <msgpack.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "dossier/emit.h"
 #include "dossier/error.h"
@@ -22,19 +23,6 @@
 #include "dossier/log.h"
 #include "dossier/replay.h"
 
-/* ---- arena.c: bump allocator for per-chunk strings ------------------------ */
-typedef struct ar_chunk ar_chunk;
-typedef struct arena {
-    ar_chunk *head;
-} arena;
-
-void *ar_alloc(arena *a, size_t n);                      /* NULL on ENOMEM */
-char *ar_strndup(arena *a, const char *s, size_t n);     /* NUL-terminated copy */
-char *ar_stralloc(arena *a, size_t n);                   /* n bytes, unaligned (text) */
-void  ar_free(arena *a);                                 /* frees everything */
-/* Move every allocation of src into dst (src is left empty). */
-void  ar_adopt(arena *dst, arena *src);
-size_t ar_size(const arena *a);                          /* bytes held */
 
 /* ---- strmap.c: byte-string keyed hash map (keys copied into its arena) ---- */
 typedef struct strmap_slot {

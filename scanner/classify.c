@@ -143,10 +143,10 @@ const char *dsr_classify_path(const char *rel)
     return "output";
 }
 
-char *dsr_derive_key(const char *rel)
+char *dsr_derive_key(arena *ar, const char *rel)
 {
     size_t n = strlen(rel);
-    char *k = malloc(n + 6);
+    char *k = ar_stralloc(ar, n + 6);
     if (!k)
         return NULL;
     memcpy(k, "path:", 5);
@@ -159,12 +159,13 @@ int dsr_pattern_is_glob(const char *pattern)
     return strpbrk(pattern, "*?[\\") != NULL;
 }
 
-char *dsr_spec_key(const char *spec_key, const char *pattern, const char *rel)
+char *dsr_spec_key(arena *ar, const char *spec_key, const char *pattern, const char *rel)
 {
+    size_t a = strlen(spec_key);
     if (!dsr_pattern_is_glob(pattern))
-        return strdup(spec_key);
-    size_t a = strlen(spec_key), b = strlen(rel);
-    char *k = malloc(a + b + 2);
+        return ar_strndup(ar, spec_key, a);
+    size_t b = strlen(rel);
+    char *k = ar_stralloc(ar, a + b + 2);
     if (!k)
         return NULL;
     memcpy(k, spec_key, a);

@@ -9,16 +9,20 @@
 
 #include <stddef.h>
 
+#include "arena.h"
+
 /* Class for a file that matches no manifest entry (static string). */
 const char *dsr_classify_path(const char *relative_path);
 
 /* Key for a file that matches no manifest entry: "path:" + relative_path.
- * Returns a malloc'd string or NULL on allocation failure. */
-char *dsr_derive_key(const char *relative_path);
+ * Allocated from ar; NULL on allocation failure. */
+char *dsr_derive_key(arena *ar, const char *relative_path);
 
 /* Key for a file matched by a manifest entry: the entry's key when its
- * pattern is a literal path, else "<key>:<relative_path>".  malloc'd or NULL. */
-char *dsr_spec_key(const char *spec_key, const char *pattern, const char *relative_path);
+ * pattern is a literal path, else "<key>:<relative_path>".  From ar, or
+ * NULL. */
+char *dsr_spec_key(arena *ar, const char *spec_key, const char *pattern,
+                   const char *relative_path);
 
 /* 1 when the pattern contains glob metacharacters (* ? [ or a \ escape). */
 int dsr_pattern_is_glob(const char *pattern);

@@ -24,6 +24,11 @@
  *     calling thread reads every entry, adds the absent required artifacts
  *     and sorts, freeing each batch as soon as it is converted so entries and
  *     artifacts do not both stay in memory.
+ * Strings: every string of the result (paths, keys, wp ids, reasons) comes
+ * from an arena, so listing and hashing a file allocates nothing of its own:
+ * the walker's paths from walk_ar (walker only), worker i's keys from
+ * work_ar[i] (worker i only); after the join the calling thread adopts them
+ * all into the result's arena, which dsr_scan_result_free frees at once.
  * Determinism: an entry's fields depend only on its path, its content and
  * the manifest, and the output is sorted by (relative_path, artifact_key),
  * so the result is the same for any number of workers - and, since cached
@@ -53,7 +58,7 @@
 #define MAX_JOBS       512
 
 typedef struct entry {
-    char         *rel;          /* display path (malloc'd) */
+    char         *rel;          /* display path (walk_ar) */
     char         *open_rel;     /* symlink-free path when different, else NULL */
     uint32_t      name_off;     /* name relative to the dir fd: (open_rel ? open_rel : rel) + name_off */
     int8_t        dir;          /* index into batch->dirs, -1: open (root fd, open path) */
@@ -67,7 +72,7 @@ typedef struct entry {
     } u;
     int           internal_rc;  /* digest machinery failed / out of memory */
     long          spec;         /* matched manifest spec index, -1: none */
-    char         *key;          /* artifact_key (malloc'd) */
+    char         *key;          /* artifact_key (work_ar[worker]) */
     const char   *cls;          /* static class name (or the manifest's) */
     char          wp[16];       /* "" when not a WP file */
 } entry;
@@ -100,13 +105,15 @@ typedef struct scan_ctx {
     dsr_scan_warning    *warn;
     size_t               n_warn, cap_warn;
     dsr_scan_progress   *progress;  /* opts->progress, or NULL */
+    arena                walk_ar;   /* entry paths; the walker's */
+    arena               *work_ar;   /* [workers]: keys; work_ar[i] is worker i's */
 } scan_ctx;
 
-/* The public result plus the strings it owns that do not fit its fields. */
+/* The public result plus the arena holding all its artifacts' strings and
+ * the manifest patterns and steps they point to. */
 typedef struct result_impl {
     dsr_scan_result pub;
-    char          **owned;
-    size_t          n_owned;
+    arena           strings;
 } result_impl;
 
 const char *dsr_reason_name(dsr_reason r)
@@ -264,10 +271,10 @@ static void process_entry(scan_ctx *c, batch *b, entry *e, size_t worker)
     e->spec = c->m ? match_spec(c, e->rel) : -1;
     if (e->spec >= 0) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
-        e->key = dsr_spec_key(s->artifact_key, s->path_pattern, e->rel);
+        e->key = dsr_spec_key(&c->work_ar[worker], s->artifact_key, s->path_pattern, e->rel);
         e->cls = s->artifact_class;
     } else {
-        e->key = dsr_derive_key(e->rel);
+        e->key = dsr_derive_key(&c->work_ar[worker], e->rel);
         e->cls = dsr_classify_path(e->rel);
     }
     if (!e->key) {
@@ -381,13 +388,11 @@ static int on_file(void *ctx, const dsr_walk_file *f)
     memset(e, 0, sizeof *e);
     e->spec = -1;
     e->dir = (int8_t)dir;
-    if (!(e->rel = strdup(f->rel)))
+    if (!(e->rel = ar_strndup(&c->walk_ar, f->rel, strlen(f->rel))))
         return DSR_ENOMEM;
-    if (strcmp(f->rel, f->open_rel) != 0 && !(e->open_rel = strdup(f->open_rel))) {
-        free(e->rel);
-        e->rel = NULL;
+    if (strcmp(f->rel, f->open_rel) != 0 &&
+        !(e->open_rel = ar_strndup(&c->walk_ar, f->open_rel, strlen(f->open_rel))))
         return DSR_ENOMEM;
-    }
     if (dir >= 0) {
         const char *base = e->open_rel ? e->open_rel : e->rel;
         e->name_off = (uint32_t)(strlen(base) - strlen(f->name));
@@ -395,12 +400,8 @@ static int on_file(void *ctx, const dsr_walk_file *f)
     e->text = (uint8_t)dsr_is_text_path(f->rel);
     if (c->opts->cache_lookup) {
         rc = c->opts->cache_lookup(c->opts->cache_ctx, f->rel, &e->u.cached);
-        if (rc < 0) {
-            free(e->rel);
-            free(e->open_rel);
-            e->rel = e->open_rel = NULL;
-            return rc;
-        }
+        if (rc < 0)
+            return rc;      /* the entry is not counted; its strings go with walk_ar */
         e->has_cached = rc == 1;
     }
     c->cur->n++;
@@ -460,11 +461,6 @@ static void free_batches(batch *head)
 {
     while (head) {
         batch *n = head->next;
-        for (size_t i = 0; i < head->n; i++) {
-            free(head->e[i].rel);
-            free(head->e[i].open_rel);
-            free(head->e[i].key);
-        }
         close_dirs(head);
         munmap(head, sizeof *head);
         head = n;
@@ -473,22 +469,11 @@ static void free_batches(batch *head)
 
 /* ---- result assembly ----------------------------------------------------- */
 
+/* A copy of s (NULL stays NULL) in the result's arena. */
 static int own_str(result_impl *r, const char *s, const char **out)
 {
-    if (!s) {
-        *out = NULL;
-        return 0;
-    }
-    char **p = realloc(r->owned, (r->n_owned + 1) * sizeof *p);
-    if (!p)
-        return DSR_ENOMEM;
-    r->owned = p;
-    char *d = strdup(s);
-    if (!d)
-        return DSR_ENOMEM;
-    r->owned[r->n_owned++] = d;
-    *out = d;
-    return 0;
+    *out = s ? ar_strndup(&r->strings, s, strlen(s)) : NULL;
+    return s && !*out ? DSR_ENOMEM : 0;
 }
 
 static int cmp_artifact(const void *a, const void *b)
@@ -589,16 +574,21 @@ static int cmp_warning(const void *a, const void *b)
     return c ? c : strcmp(x->message, y->message);
 }
 
-static char *errno_text(int e)
+static char *ar_str(arena *ar, const char *s)
+{
+    return ar_strndup(ar, s, strlen(s));
+}
+
+static char *errno_text(arena *ar, int e)
 {
     char buf[256];
-    return strdup(strerror_r(e, buf, sizeof buf));
+    return ar_str(ar, strerror_r(e, buf, sizeof buf));
 }
 
 /* Turn one hashed entry into an artifact (moving its strings).  Returns 1
  * when the entry became a warning instead, 0, or DSR_ENOMEM. */
-static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char **spec_pat,
-                             const char **spec_step, uint64_t *bytes)
+static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
+                             const char **spec_pat, const char **spec_step, uint64_t *bytes)
 {
     if (e->u.h.status == DSR_HASH_NOT_REGULAR)
         return add_warning(c, e->rel, "no longer a regular file when it was opened; skipped")
@@ -609,7 +599,7 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
     a->relative_path = e->rel;
     e->rel = NULL;
     a->artifact_class = e->cls;
-    if (e->wp[0] && !(a->wp_id = strdup(e->wp)))
+    if (e->wp[0] && !(a->wp_id = ar_str(ar, e->wp)))
         return DSR_ENOMEM;
     if (e->spec >= 0) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
@@ -637,7 +627,7 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
             a->reason = DSR_REASON_INVALID_FORMAT;
             snprintf(buf, sizeof buf, "invalid UTF-8 at byte offset %llu",
                      (unsigned long long)h->utf8_bad_at);
-            if (!(a->reason_detail = strdup(buf)))
+            if (!(a->reason_detail = ar_str(ar, buf)))
                 return DSR_ENOMEM;
         } else {
             a->present = 1;
@@ -646,24 +636,24 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
     case DSR_HASH_OPEN_FAILED:
         if (h->errnum == ENOENT || h->errnum == ENOTDIR) {
             a->reason = DSR_REASON_DELETED_AFTER_SCAN;
-            a->reason_detail = strdup("removed after it was listed");
+            a->reason_detail = ar_str(ar, "removed after it was listed");
         } else {
             a->reason = DSR_REASON_UNREADABLE;
-            a->reason_detail = errno_text(h->errnum);
+            a->reason_detail = errno_text(ar, h->errnum);
         }
         if (!a->reason_detail)
             return DSR_ENOMEM;
         break;
     case DSR_HASH_READ_FAILED:
         a->reason = DSR_REASON_UNREADABLE;
-        if (!(a->reason_detail = errno_text(h->errnum)))
+        if (!(a->reason_detail = errno_text(ar, h->errnum)))
             return DSR_ENOMEM;
         break;
     case DSR_HASH_CHANGED:
         /* written to during the read and the re-read: any digest would mix
          * old and new bytes, so none is reported */
         a->reason = DSR_REASON_UNREADABLE;
-        if (!(a->reason_detail = strdup("changed while it was read (twice); not hashed")))
+        if (!(a->reason_detail = ar_str(ar, "changed while it was read (twice); not hashed")))
             return DSR_ENOMEM;
         break;
     default:
@@ -672,12 +662,13 @@ static int entry_to_artifact(scan_ctx *c, entry *e, dsr_artifact *a, const char 
     return 0;
 }
 
-static int ghost(const dsr_manifest_spec *s, const char *pat, const char *step, dsr_artifact *a)
+static int ghost(arena *ar, const dsr_manifest_spec *s, const char *pat, const char *step,
+                 dsr_artifact *a)
 {
     memset(a, 0, sizeof *a);
-    a->artifact_key = strdup(s->artifact_key);
-    a->relative_path = strdup(s->path_pattern);
-    a->reason_detail = strdup("no file matches the pattern");
+    a->artifact_key = ar_str(ar, s->artifact_key);
+    a->relative_path = ar_str(ar, s->path_pattern);
+    a->reason_detail = ar_str(ar, "no file matches the pattern");
     if (!a->artifact_key || !a->relative_path || !a->reason_detail)
         return DSR_ENOMEM;
     a->artifact_class = s->artifact_class;
@@ -727,8 +718,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
                 rc = e->internal_rc;
                 goto out;
             }
-            int k = entry_to_artifact(c, e, &r->artifacts[r->n_artifacts], spec_pat, spec_step,
-                                      &r->bytes_hashed);
+            int k = entry_to_artifact(c, &ri->strings, e, &r->artifacts[r->n_artifacts],
+                                      spec_pat, spec_step, &r->bytes_hashed);
             if (k < 0) {
                 r->n_artifacts++;     /* partially filled: freed with the result */
                 rc = k;
@@ -756,7 +747,7 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         if (used[i])
             continue;
         if (spec_applies(s, c->opts->step_id)) {
-            rc = ghost(s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
+            rc = ghost(&ri->strings, s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
             r->n_artifacts++;
             if (rc)
                 goto out;
@@ -882,7 +873,8 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     }
     c.hashers = calloc(jobs, sizeof *c.hashers);
     c.werr = calloc(jobs, sizeof *c.werr);
-    if (!c.hashers || !c.werr) {
+    c.work_ar = calloc(jobs, sizeof *c.work_ar);
+    if (!c.hashers || !c.werr || !c.work_ar) {
         rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
         goto done;
     }
@@ -923,6 +915,11 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
             rc = c.werr[i].code;
             goto done;
         }
+    /* the workers are done: their strings (and the walker's) become the
+     * result's, before assembly moves pointers to them into artifacts */
+    ar_adopt(&ri->strings, &c.walk_ar);
+    for (size_t i = 0; i < jobs; i++)
+        ar_adopt(&ri->strings, &c.work_ar[i]);
     rc = assemble(&c, ri, err);
 
 done:
@@ -932,6 +929,11 @@ done:
             dsr_hasher_free(c.hashers[i]);
     free(c.hashers);
     free(c.werr);
+    ar_free(&c.walk_ar);
+    if (c.work_ar)
+        for (size_t i = 0; i < jobs; i++)
+            ar_free(&c.work_ar[i]);
+    free(c.work_ar);
     free(c.order);
     free_batches(c.head);
     for (size_t i = 0; i < c.n_warn; i++) {
@@ -955,13 +957,6 @@ void dsr_scan_result_free(dsr_scan_result *r)
     if (!r)
         return;
     result_impl *ri = (result_impl *)r;   /* pub is the first member */
-    for (size_t i = 0; i < r->n_artifacts; i++) {
-        dsr_artifact *a = &r->artifacts[i];
-        free(a->artifact_key);
-        free(a->relative_path);
-        free(a->wp_id);
-        free(a->reason_detail);
-    }
     free(r->artifacts);
     for (size_t i = 0; i < r->n_warnings; i++) {
         free(r->warnings[i].path);
@@ -969,28 +964,42 @@ void dsr_scan_result_free(dsr_scan_result *r)
     }
     free(r->warnings);
     free(r->feature_slug);
-    for (size_t i = 0; i < ri->n_owned; i++)
-        free(ri->owned[i]);
-    free(ri->owned);
+    ar_free(&ri->strings);
     free(ri);
+}
+
+/* A copy of *p (NULL stays NULL) in ar; 0 or DSR_ENOMEM. */
+static int move_str(arena *ar, char **p)
+{
+    if (!*p)
+        return 0;
+    return (*p = ar_str(ar, *p)) ? 0 : DSR_ENOMEM;
 }
 
 void dsr_scan_result_drop_present(dsr_scan_result *r)
 {
     if (!r)
         return;
+    result_impl *ri = (result_impl *)r;
+    /* The artifacts kept (absent or unusable: few) get their strings copied
+     * into a new arena; the old one, with every present artifact's, goes. */
+    arena kept = { 0 };
     size_t w = 0;
     for (size_t i = 0; i < r->n_artifacts; i++) {
-        dsr_artifact *a = &r->artifacts[i];
-        if (a->present) {
-            free(a->artifact_key);
-            free(a->relative_path);
-            free(a->wp_id);
-            free(a->reason_detail);
+        dsr_artifact a = r->artifacts[i];
+        if (a.present)
             continue;
+        if (move_str(&kept, &a.artifact_key) || move_str(&kept, &a.relative_path) ||
+            move_str(&kept, &a.wp_id) || move_str(&kept, &a.reason_detail) ||
+            (a.path_pattern && !(a.path_pattern = ar_str(&kept, a.path_pattern))) ||
+            (a.step_id && !(a.step_id = ar_str(&kept, a.step_id)))) {
+            ar_free(&kept);   /* out of memory: keep everything as it was */
+            return;
         }
-        r->artifacts[w++] = *a;
+        r->artifacts[w++] = a;
     }
+    ar_free(&ri->strings);
+    ri->strings = kept;
     r->n_artifacts = w;
     /* shrinking a large (mmap'd) block returns its pages at once */
     dsr_artifact *p = realloc(r->artifacts, (w ? w : 1) * sizeof *p);

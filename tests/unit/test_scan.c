@@ -353,6 +353,50 @@ static void test_invalid_utf8_text_is_invalid_format_but_hashed(void **state)
     dsr_scan_result_free(r);
 }
 
+/* dsr_scan_result_drop_present keeps exactly the absent and unusable
+ * artifacts, in order, with all their strings (they are copied out of the
+ * arena that goes), and every count. */
+static void test_drop_present_keeps_the_rest_whole(void **state)
+{
+    fixture *f = *state;
+    put(f->root, "bad.md", "ok \xff\xfe not utf-8\n");
+    put(f->root, "charter.md", "\xc0\xaf");            /* required and unusable */
+    char spec[128];
+    snprintf(spec, sizeof spec, "%s/spec.md", f->root);
+    assert_int_equal(unlink(spec), 0);                  /* required and absent */
+    dsr_scan_result *r = scan_ok(f->root, f->m, "implement", 2);
+    dsr_scan_result before = *r;
+    char want[16][5][128];
+    size_t n_want = 0;
+    for (size_t i = 0; i < r->n_artifacts; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        if (a->present)
+            continue;
+        assert_true(n_want < 16);
+        const char *v[5] = { a->artifact_key, a->relative_path, a->reason_detail,
+                             a->path_pattern, a->step_id };
+        for (int k = 0; k < 5; k++)
+            snprintf(want[n_want][k], 128, "%s", v[k] ? v[k] : "(null)");
+        n_want++;
+    }
+    assert_int_equal(n_want, 3);   /* bad.md, charter.md, spec.md */
+    assert_true(r->n_present > 0);
+    dsr_scan_result_drop_present(r);
+    assert_int_equal(r->n_artifacts, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        const char *v[5] = { a->artifact_key, a->relative_path, a->reason_detail,
+                             a->path_pattern, a->step_id };
+        assert_false(a->present);
+        for (int k = 0; k < 5; k++)
+            assert_string_equal(v[k] ? v[k] : "(null)", want[i][k]);
+    }
+    assert_int_equal(r->n_present, before.n_present);
+    assert_int_equal(r->n_required_missing, before.n_required_missing);
+    assert_int_equal(r->bytes_hashed, before.bytes_hashed);
+    dsr_scan_result_free(r);
+}
+
 typedef struct vanish {
     const char *root;
     const char *victim;
@@ -423,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_utf8_text_is_invalid_format_but_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_removed_after_listing_is_deleted_after_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_present_keeps_the_rest_whole, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,12 @@
 /*
- * arena.c - bump allocator for short-lived strings of one projection chunk
- * (run entries, decoded sets).  Everything is freed at once with ar_free, so
- * folding an event never pays for an individual free.
+ * arena.c - bump allocator for strings freed all at once: those of a scan
+ * result (paths, keys) and of one projection chunk (run entries, decoded
+ * sets).  Nothing pays for an individual malloc or free.
  * Invariant: chunks only grow; pointers stay valid until ar_free.
  */
-#include "replay_internal.h"
+#include "arena.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
