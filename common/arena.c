@@ -67,6 +67,11 @@ char *ar_strndup(arena *a, const char *s, size_t n)
     return p;
 }
 
+char *ar_strdup(arena *a, const char *s)
+{
+    return ar_strndup(a, s, strlen(s));
+}
+
 void ar_free(arena *a)
 {
     ar_chunk *c = a->head;

@@ -16,6 +16,7 @@ typedef struct arena {
 
 void *ar_alloc(arena *a, size_t n);                      /* NULL on ENOMEM */
 char *ar_strndup(arena *a, const char *s, size_t n);     /* NUL-terminated copy */
+char *ar_strdup(arena *a, const char *s);                /* copy of a C string */
 char *ar_stralloc(arena *a, size_t n);                   /* n bytes, unaligned (text) */
 void  ar_free(arena *a);                                 /* frees everything */
 /* Move every allocation of src into dst (src is left empty). */

@@ -122,9 +122,9 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
      * An indexed payload (one per artifact: most of a scan) that passes the
      * direct check is valid as it stands and is packed straight into its
      * record in step 3; anything else, or any doubt, takes this path. */
-    unsigned cls = 0, status = 0;
+    dsr_indexed_direct dd;
     const dsr_artifact_indexed *direct = NULL;
-    if (t == DSR_EV_ARTIFACT_INDEXED && dsr__indexed_direct_ok(payload, &cls, &status))
+    if (t == DSR_EV_ARTIFACT_INDEXED && dsr__indexed_direct_ok(payload, &dd))
         direct = payload;
     msgpack_packer pk;
     msgpack_object obj;
@@ -183,7 +183,7 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         .lamport_clock = lamport,
         .payload = direct ? NULL : &obj,
     };
-    if (direct ? dsr__record_pack_indexed(&pk, &env, direct, cls, status)
+    if (direct ? dsr__record_pack_indexed(&pk, &env, direct, &dd)
                : dsr_record_pack(&pk, &env)) {
         b->lamport--;
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);

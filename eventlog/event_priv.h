@@ -79,17 +79,23 @@ const char *dsr__payload_field(dsr_event_type t, size_t i, size_t *len, int *hex
 /* How many payload fields type t has (0 for an unknown type). */
 size_t dsr__payload_field_count(dsr_event_type t);
 
+/* The indexes of an indexed payload's enum values and its content hash as
+ * bytes, found by the direct check below. */
+typedef struct dsr_indexed_direct {
+    unsigned      cls, status;
+    unsigned char hash[32];
+} dsr_indexed_direct;
 /* The emitter's direct path for its most frequent event (emit.c): 1 when
- * dsr_payload_validate would accept the payload p packs to, with *cls and
- * *status the indexes of its enum values; 0 when it might not (the caller
- * then takes the general path, whose refusal names the field).  Never 1
- * for a payload the validator refuses (tests/unit/test_emit_direct.c). */
-int dsr__indexed_direct_ok(const dsr_artifact_indexed *p, unsigned *cls, unsigned *status);
+ * dsr_payload_validate would accept the payload p packs to, with *d filled;
+ * 0 when it might not (the caller then takes the general path, whose
+ * refusal names the field).  Never 1 for a payload the validator refuses
+ * (tests/unit/test_emit_direct.c). */
+int dsr__indexed_direct_ok(const dsr_artifact_indexed *p, dsr_indexed_direct *d);
 /* The stored record (format 2) of an indexed event straight from its
  * struct: byte for byte what dsr_record_pack writes for env with the
- * payload map p packs to, given dsr__indexed_direct_ok(p) (env->payload is
- * not read; env->aggregate_id must be NULL, i.e. "feature/" + slug). */
+ * payload map p packs to, given dsr__indexed_direct_ok(p, d) (env->payload
+ * is not read; env->aggregate_id must be NULL, i.e. "feature/" + slug). */
 int dsr__record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
-                             const dsr_artifact_indexed *p, unsigned cls, unsigned status);
+                             const dsr_artifact_indexed *p, const dsr_indexed_direct *d);
 
 #endif

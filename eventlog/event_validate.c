@@ -243,18 +243,33 @@ static int nstr_ok(const char *s)
     return !s || dsr_utf8_check(s, strlen(s));
 }
 
-int dsr__indexed_direct_ok(const dsr_artifact_indexed *p, unsigned *cls, unsigned *status)
+/* ^[a-f0-9]$: the nibble, else -1. */
+static int lower_hex(char c)
 {
-    const char *h = p->content_hash_sha256;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* ^[a-f0-9]{64}$ decoded in the same pass. */
+static int hex64_bytes(const char *h, unsigned char out[32])
+{
     if (!h)
         return 0;
-    size_t i = 0;
-    for (; i < 64 && ((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')); i++)
-        ;
-    return i == 64 && !h[64] && p->size_bytes >= 0 && name_ok(p->feature_slug)
-           && name_ok(p->artifact_key) && name_ok(p->relative_path) && nstr_ok(p->wp_id)
-           && nstr_ok(p->step_id) && enum_of(artifact_classes, p->artifact_class, cls)
-           && enum_of(required_statuses, p->required_status, status);
+    for (int i = 0; i < 32; i++) {
+        int hi = lower_hex(h[2 * i]), lo = hi < 0 ? -1 : lower_hex(h[2 * i + 1]);
+        if (lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return !h[64];
+}
+
+int dsr__indexed_direct_ok(const dsr_artifact_indexed *p, dsr_indexed_direct *d)
+{
+    return hex64_bytes(p->content_hash_sha256, d->hash) && p->size_bytes >= 0
+           && name_ok(p->feature_slug) && name_ok(p->artifact_key)
+           && name_ok(p->relative_path) && nstr_ok(p->wp_id) && nstr_ok(p->step_id)
+           && enum_of(artifact_classes, p->artifact_class, &d->cls)
+           && enum_of(required_statuses, p->required_status, &d->status);
 }
 
 /* ---- the walker -------------------------------------------------------- */

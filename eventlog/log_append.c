@@ -112,7 +112,7 @@ int dsr_log_batch_begin(dsr_log *log, dsr_log_batch **out, dsr_err *err)
         return dsr_err_set(err, DSR_EINVAL, "%s: a batch is already open on this log",
                            log->dir);
     /* A commit that failed in the background is reported here first. */
-    if (log->commit_failed)
+    if (log->commit_err.code)
         return log_commit_result(log, err);
     /* The struct not in flight; its numbers continue the one in flight. */
     const dsr_log_batch *base = log->inflight;

@@ -186,21 +186,20 @@ void log_commit_drain(dsr_log *log)
     char *e = committer_wait(log->committer);
     dsr_err fail;
     dsr_err_clear(&fail);
-    if (settle(b, e, &fail) && !log->commit_failed) {
+    if (settle(b, e, &fail) && !log->commit_err.code)
         log->commit_err = fail;
-        log->commit_failed = 1;
-    }
 }
 
 int log_commit_result(dsr_log *log, dsr_err *err)
 {
     log_commit_drain(log);
-    if (!log->commit_failed)
+    int rc = log->commit_err.code;
+    if (!rc)
         return 0;
-    log->commit_failed = 0;
     if (err)
         *err = log->commit_err;
-    return log->commit_err.code;
+    dsr_err_clear(&log->commit_err);
+    return rc;
 }
 
 int dsr_log_commit_wait(dsr_log *log, dsr_err *err)

@@ -123,8 +123,8 @@ struct dsr_log {
     struct dsr_log_batch    batch[2];
     struct dsr_log_batch   *inflight;      /* handed to the committer, not settled */
     log_committer          *committer;     /* started by the first async commit */
-    dsr_err                 commit_err;    /* a background commit's failure... */
-    int                     commit_failed; /* ...not yet returned to the caller */
+    dsr_err                 commit_err;    /* a background commit's failure not yet
+                                            * returned to the caller (code 0: none) */
 };
 
 /* ---- log_status.c: RocksDB error strings -> dsr_err ------------------- */

@@ -254,19 +254,18 @@ static int pack_cstr(msgpack_packer *pk, const char *s)
 }
 
 int dsr__record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
-                             const dsr_artifact_indexed *p, unsigned cls, unsigned status)
+                             const dsr_artifact_indexed *p, const dsr_indexed_direct *d)
 {
-    unsigned char hash[32];
-    if (!pk || !env || !p || env->type != DSR_EV_ARTIFACT_INDEXED || env->aggregate_id.ptr
-        || !head_args_ok(env) || dsr_unhex(p->content_hash_sha256, 64, hash))
+    if (!pk || !env || !p || !d || env->type != DSR_EV_ARTIFACT_INDEXED
+        || env->aggregate_id.ptr || !head_args_ok(env))
         return DSR_EINVAL;
     /* pack_payload's compact form of the 9 fields, in f_indexed's order */
     int fail = pack_head(pk, env, 1) || msgpack_pack_array(pk, 9)
                || pack_cstr(pk, p->feature_slug) || pack_cstr(pk, p->artifact_key)
-               || msgpack_pack_uint32(pk, cls) || pack_cstr(pk, p->relative_path)
-               || pack_bin(pk, hash, 32) || msgpack_pack_uint64(pk, (uint64_t)p->size_bytes)
+               || msgpack_pack_uint32(pk, d->cls) || pack_cstr(pk, p->relative_path)
+               || pack_bin(pk, d->hash, 32) || msgpack_pack_uint64(pk, (uint64_t)p->size_bytes)
                || pack_cstr(pk, p->wp_id) || pack_cstr(pk, p->step_id)
-               || msgpack_pack_uint32(pk, status);
+               || msgpack_pack_uint32(pk, d->status);
     return fail ? DSR_ENOMEM : 0;
 }
 

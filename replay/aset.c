@@ -658,7 +658,7 @@ int aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar)
         return DSR_ENOMEM;
     }
     if (e->cls && !aset_class_static(e->cls, strlen(e->cls))
-        && !(out->cls = ar_strndup(ar, e->cls, strlen(e->cls))))
+        && !(out->cls = ar_strdup(ar, e->cls)))
         return DSR_ENOMEM;
     return 0;
 }

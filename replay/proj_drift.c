@@ -297,7 +297,7 @@ static int why(drift_impl *d, assessment *a, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    char *p = ar_strndup(&d->ar, line, strlen(line));
+    char *p = ar_strdup(&d->ar, line);
     return p ? strv_push(&a->why, p) : DSR_ENOMEM;
 }
 

@@ -388,10 +388,10 @@ static int on_file(void *ctx, const dsr_walk_file *f)
     memset(e, 0, sizeof *e);
     e->spec = -1;
     e->dir = (int8_t)dir;
-    if (!(e->rel = ar_strndup(&c->walk_ar, f->rel, strlen(f->rel))))
+    if (!(e->rel = ar_strdup(&c->walk_ar, f->rel)))
         return DSR_ENOMEM;
     if (strcmp(f->rel, f->open_rel) != 0 &&
-        !(e->open_rel = ar_strndup(&c->walk_ar, f->open_rel, strlen(f->open_rel))))
+        !(e->open_rel = ar_strdup(&c->walk_ar, f->open_rel)))
         return DSR_ENOMEM;
     if (dir >= 0) {
         const char *base = e->open_rel ? e->open_rel : e->rel;
@@ -472,7 +472,7 @@ static void free_batches(batch *head)
 /* A copy of s (NULL stays NULL) in the result's arena. */
 static int own_str(result_impl *r, const char *s, const char **out)
 {
-    *out = s ? ar_strndup(&r->strings, s, strlen(s)) : NULL;
+    *out = s ? ar_strdup(&r->strings, s) : NULL;
     return s && !*out ? DSR_ENOMEM : 0;
 }
 
@@ -574,15 +574,10 @@ static int cmp_warning(const void *a, const void *b)
     return c ? c : strcmp(x->message, y->message);
 }
 
-static char *ar_str(arena *ar, const char *s)
-{
-    return ar_strndup(ar, s, strlen(s));
-}
-
 static char *errno_text(arena *ar, int e)
 {
     char buf[256];
-    return ar_str(ar, strerror_r(e, buf, sizeof buf));
+    return ar_strdup(ar, strerror_r(e, buf, sizeof buf));
 }
 
 /* Turn one hashed entry into an artifact (moving its strings).  Returns 1
@@ -599,7 +594,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     a->relative_path = e->rel;
     e->rel = NULL;
     a->artifact_class = e->cls;
-    if (e->wp[0] && !(a->wp_id = ar_str(ar, e->wp)))
+    if (e->wp[0] && !(a->wp_id = ar_strdup(ar, e->wp)))
         return DSR_ENOMEM;
     if (e->spec >= 0) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
@@ -627,7 +622,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
             a->reason = DSR_REASON_INVALID_FORMAT;
             snprintf(buf, sizeof buf, "invalid UTF-8 at byte offset %llu",
                      (unsigned long long)h->utf8_bad_at);
-            if (!(a->reason_detail = ar_str(ar, buf)))
+            if (!(a->reason_detail = ar_strdup(ar, buf)))
                 return DSR_ENOMEM;
         } else {
             a->present = 1;
@@ -636,7 +631,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     case DSR_HASH_OPEN_FAILED:
         if (h->errnum == ENOENT || h->errnum == ENOTDIR) {
             a->reason = DSR_REASON_DELETED_AFTER_SCAN;
-            a->reason_detail = ar_str(ar, "removed after it was listed");
+            a->reason_detail = ar_strdup(ar, "removed after it was listed");
         } else {
             a->reason = DSR_REASON_UNREADABLE;
             a->reason_detail = errno_text(ar, h->errnum);
@@ -653,7 +648,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
         /* written to during the read and the re-read: any digest would mix
          * old and new bytes, so none is reported */
         a->reason = DSR_REASON_UNREADABLE;
-        if (!(a->reason_detail = ar_str(ar, "changed while it was read (twice); not hashed")))
+        if (!(a->reason_detail = ar_strdup(ar, "changed while it was read (twice); not hashed")))
             return DSR_ENOMEM;
         break;
     default:
@@ -666,9 +661,9 @@ static int ghost(arena *ar, const dsr_manifest_spec *s, const char *pat, const c
                  dsr_artifact *a)
 {
     memset(a, 0, sizeof *a);
-    a->artifact_key = ar_str(ar, s->artifact_key);
-    a->relative_path = ar_str(ar, s->path_pattern);
-    a->reason_detail = ar_str(ar, "no file matches the pattern");
+    a->artifact_key = ar_strdup(ar, s->artifact_key);
+    a->relative_path = ar_strdup(ar, s->path_pattern);
+    a->reason_detail = ar_strdup(ar, "no file matches the pattern");
     if (!a->artifact_key || !a->relative_path || !a->reason_detail)
         return DSR_ENOMEM;
     a->artifact_class = s->artifact_class;
@@ -973,7 +968,7 @@ static int move_str(arena *ar, char **p)
 {
     if (!*p)
         return 0;
-    return (*p = ar_str(ar, *p)) ? 0 : DSR_ENOMEM;
+    return (*p = ar_strdup(ar, *p)) ? 0 : DSR_ENOMEM;
 }
 
 void dsr_scan_result_drop_present(dsr_scan_result *r)
@@ -991,8 +986,8 @@ void dsr_scan_result_drop_present(dsr_scan_result *r)
             continue;
         if (move_str(&kept, &a.artifact_key) || move_str(&kept, &a.relative_path) ||
             move_str(&kept, &a.wp_id) || move_str(&kept, &a.reason_detail) ||
-            (a.path_pattern && !(a.path_pattern = ar_str(&kept, a.path_pattern))) ||
-            (a.step_id && !(a.step_id = ar_str(&kept, a.step_id)))) {
+            (a.path_pattern && !(a.path_pattern = ar_strdup(&kept, a.path_pattern))) ||
+            (a.step_id && !(a.step_id = ar_strdup(&kept, a.step_id)))) {
             ar_free(&kept);   /* out of memory: keep everything as it was */
             return;
         }

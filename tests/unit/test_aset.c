@@ -108,7 +108,7 @@ static void build(aset *s, arena *ar, size_t n)
             e.key = k;
         } else {
             snprintf(buf, sizeof buf, i % 3 == 1 ? "k%06zu" : "path:x%zu", i);
-            e.key = ar_strndup(ar, buf, strlen(buf));
+            e.key = ar_strdup(ar, buf);
         }
         e.cls = i % 5 == 4 ? "evidence" : i % 7 == 6 ? "custom-class" : "input";
         e.required = (int)(i % 2);
@@ -248,8 +248,8 @@ static void test_sort_matches_reference(void **state)
             snprintf(p, sizeof p, "p%u", (unsigned)(rng >> 40) % 3);
             aset_entry e;
             memset(&e, 0, sizeof e);
-            e.key = ar_strndup(&ar, k, strlen(k));
-            e.path = ar_strndup(&ar, p, strlen(p));
+            e.key = ar_strdup(&ar, k);
+            e.path = ar_strdup(&ar, p);
             e.cls = "input";
             fill_hash(e.hash, (unsigned)i);
             assert_int_equal(aset_push(&s, &e), 0);

@@ -92,8 +92,8 @@ static int check(const dsr_artifact_indexed *p, uint64_t lamport)
     msgpack_sbuffer_init(&g);
     msgpack_sbuffer_init(&d);
     int gen_ok = general(p, lamport, &g);
-    unsigned cls = 99, status = 99;
-    int direct_ok = dsr__indexed_direct_ok(p, &cls, &status);
+    dsr_indexed_direct dd;
+    int direct_ok = dsr__indexed_direct_ok(p, &dd);
     general_refusals += !gen_ok;
     if (direct_ok) {
         direct_hits++;
@@ -108,7 +108,7 @@ static int check(const dsr_artifact_indexed *p, uint64_t lamport)
         dsr_envelope env = envelope_for(p, lamport);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
-        assert_int_equal(dsr__record_pack_indexed(&pk, &env, p, cls, status), 0);
+        assert_int_equal(dsr__record_pack_indexed(&pk, &env, p, &dd), 0);
         assert_int_equal(d.size, g.size);
         assert_memory_equal(d.data, g.data, g.size);
     }
