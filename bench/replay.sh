@@ -40,7 +40,7 @@ GEN=$WORK/replay_gen
 libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl) -lpthread -lm"
 if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
 # shellcheck disable=SC2086
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -o "$GEN" "$ROOT/bench/replay_gen.c" \
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/common" -o "$GEN" "$ROOT/bench/replay_gen.c" \
   "$BUILD/libdossier.a" $libs
 
 LOG=$WORK/log

@@ -202,7 +202,8 @@ static int commit_chunk(dsr_log_batch *b, proj_ctx *const *ctxs, size_t n,
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         proj_ctx *c = ctxs[i];
-        if (!c->dirty)
+        rc = ps_flush(&c->st, err);     /* the rows this chunk wrote, final state */
+        if (rc || !c->dirty)
             continue;
         rc = c->ops->flush(c, err);
         c->dirty = 0;

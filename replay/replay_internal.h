@@ -105,15 +105,17 @@ int pk_make2(dsr_buf *k, const char *tag, const char *a, size_t alen,
              const void *b, size_t blen);
 
 /* ---- pstate.c: chunk row cache over a projection family ---------------------
- * Reads see this chunk's own writes (they are only in the uncommitted batch);
- * writes go to the batch at once and to the cache.  ps_chunk_end() forgets
- * the cache after the commit.  Immutable rows may be put directly. */
+ * Reads see this chunk's own writes; writes go to the cache, and ps_flush()
+ * puts each written row's final state into the chunk's batch right before
+ * the commit.  ps_chunk_end() forgets the cache after the commit (or abort).
+ * Immutable rows may be put into the batch directly (never also through
+ * here: a key is written one way only). */
 typedef struct pstate {
     dsr_log       *log;
     const char    *cf;
     dsr_log_batch *b;       /* set by the driver for each chunk */
     strmap         rows;    /* key -> ps_row* */
-    size_t         bytes;   /* value bytes cached this chunk: the driver cuts chunks on it */
+    size_t         bytes;   /* bytes of the rows cached this chunk: the driver cuts chunks on it */
 } pstate;
 
 void ps_init(pstate *ps, dsr_log *log, const char *cf);
@@ -127,6 +129,8 @@ int  ps_put(pstate *ps, const void *key, size_t klen, const void *val, size_t vl
  * is left empty): a million-artifact set is then held once, not twice. */
 int  ps_put_take(pstate *ps, const void *key, size_t klen, dsr_buf *val, dsr_err *err);
 int  ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err);
+/* Write every row put or deleted since the last flush into ps->b. */
+int  ps_flush(pstate *ps, dsr_err *err);
 void ps_chunk_end(pstate *ps);
 void ps_free(pstate *ps);
 
