@@ -31,7 +31,8 @@
  *
  * Tunables are read once, when the process starts, so the only way to apply
  * them is to start again: dsr_malloc_policy_reexec() re-executes the same
- * binary (/proc/self/exe, same argv, same pid) with GLIBC_TUNABLES set.  It
+ * binary (the file /proc/self/exe links to, so the process keeps its name;
+ * same argv, same pid) with GLIBC_TUNABLES set.  It
  * does nothing -- and the command runs with the defaults -- when:
  *   - GLIBC_TUNABLES already names a glibc.malloc tunable (the user chose, or
  *     this is the re-executed process; this is also what stops a loop);
@@ -45,6 +46,7 @@
  */
 #include "malloc_policy.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,8 +100,16 @@ void dsr_malloc_policy_reexec(char **argv)
         snprintf(val, n, "%s:%s", tun, POLICY_TUNABLES);
     else
         snprintf(val, n, "%s", POLICY_TUNABLES);
+    /* The binary's real path, not /proc/self/exe: the process name (comm,
+     * what ps, pgrep and top show) is taken from the file name exec'd. */
+    char self[PATH_MAX];
+    ssize_t n_self = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n_self > 0)
+        self[n_self] = '\0';
+    else
+        snprintf(self, sizeof self, "/proc/self/exe");
     if (setenv("GLIBC_TUNABLES", val, 1) == 0) {
-        (void)execv("/proc/self/exe", argv);
+        (void)execv(self, argv);
         /* exec failed (no /proc, say): carry on with the defaults, and leave
          * the environment as it was */
         if (tun)

@@ -30,6 +30,10 @@ environ_of() {
     sleep 0.05; t=$((t + 1))
   done
   [ $t -lt 200 ] || fail "import - never blocked reading its standard input"
+  # re-executed or not, it keeps its name (ps, pgrep) and its pid
+  local comm
+  comm=$(cat /proc/$pid/comm)
+  [ "$comm" = "$(basename "$BIN" | cut -c1-15)" ] || fail "the process is called '$comm'"
   line=$(tr '\0' '\n' < /proc/$pid/environ \
          | awk '/^GLIBC_TUNABLES=/ { v = substr($0, 16); on = 1; next }
                 on && /^glibc\./ && !/=.*=.*=/ && index($0, "=") { v = v ":" $0; next }
