@@ -46,15 +46,19 @@ static const char usage_text[] =
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
 "  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
+"                       (errors only); the progress line (files, bytes, rate,\n"
+"                       ETA) is only drawn when stderr is a terminal\n"
 "  -v, --verbose        more diagnostics on stderr\n"
 "  --list-skipped       warn about every skipped entry (default: the first 5\n"
 "                       and a count of the rest)\n"
-"                       (errors only); the progress line (files, bytes, rate,\n"
-"                       ETA) is only drawn when stderr is a terminal\n"
 "  -h, --help           show this help\n"
 "\n"
 "Without --manifest or --mission-type nothing is required and completeness\n"
 "is 'unknown'.\n"
+"\n"
+"Environment:\n"
+"  DOSSIER_IO_URING     0: read files with plain system calls only (default:\n"
+"                       small files are read in batches through io_uring)\n"
 "\n"
 "Exit status:\n"
 "  0  complete: every required artifact is present and usable (or no manifest)\n"
@@ -299,7 +303,8 @@ int cmd_index(int argc, char **argv)
     dsr_err_clear(&err);
     dsr_scan_progress progress = { 0 };
     dsr_scan_opts so = { .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
-                         .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress };
+                         .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
+                         .plain_io = cli_plain_io() };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
     cli_progress *pr = cli_progress_start(&progress, !quiet);

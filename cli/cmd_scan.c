@@ -84,6 +84,8 @@ static const char usage_text[] =
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
 "  DOSSIER_BATCH_EVENTS   events per atomic batch (default 16384)\n"
+"  DOSSIER_IO_URING       0: read files with plain system calls only (default:\n"
+"                         small files are read in batches through io_uring)\n"
 "\n"
 "Exit status:\n"
 "  0  scan recorded; every required artifact present (or no manifest)\n"
@@ -362,7 +364,8 @@ int cmd_scan(int argc, char **argv)
     dsr_scan_progress progress = { 0 };
     dsr_scan_opts so = { .root = c.scan.mission_dir, .manifest = c.scan.manifest,
                          .step_id = c.scan.step, .feature_slug = c.scan.feature,
-                         .jobs = c.scan.jobs, .progress = &progress };
+                         .jobs = c.scan.jobs, .progress = &progress,
+                         .plain_io = cli_plain_io() };
     if ((rc = dsr_scan_feature_slug(&so, &slug, &err))) {
         exit_code = cli_fail(&err, c.scan.mission_dir);
         goto out;

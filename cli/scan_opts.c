@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_parse_jobs(const char *s, unsigned *out)
 {
@@ -69,4 +70,10 @@ void cli_apply_verbosity(int quiet, int verbose)
         cli_cfg.level = CLI_LEVEL_ERROR;
     while (verbose-- > 0 && cli_cfg.level < CLI_LEVEL_DEBUG)
         cli_cfg.level++;
+}
+
+int cli_plain_io(void)
+{
+    const char *v = getenv("DOSSIER_IO_URING");
+    return v && (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"));
 }

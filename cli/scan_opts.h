@@ -34,6 +34,10 @@ void cli_scan_opts_free(cli_scan_opts *o);
  * CLI_SKIPPED_SAMPLE and a count of the rest.  Honours -q / DOSSIER_LOG_LEVEL. */
 void cli_report_skipped(const char *cmd, const dsr_scan_result *r, int list_all);
 
+/* 1 when DOSSIER_IO_URING=0 asks for plain system calls only (no batched
+ * reads through io_uring), for dsr_scan_opts.plain_io. */
+int  cli_plain_io(void);
+
 /* Apply -q / -v given to a command to the process-wide verbosity. */
 void cli_apply_verbosity(int quiet, int verbose);
 

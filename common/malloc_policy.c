@@ -12,7 +12,7 @@
  * median of a few runs:
  *
  *                                        defaults    tuned       minor faults
- *     dossier replay --from-zero, 1M ev  0.64 M/s    0.79-1.05   54k -> 6k
+ *     dossier replay --from-zero, 1M ev  0.64 M/s    0.93-1.05   54k -> 6k
  *     bench/log.sh, raw appends          402 k/s     531 k/s
  *     bench/log.sh, through the emitter  358 k/s     447 k/s
  *     dossier scan, 100,000 files cold   1.46-1.51 s 1.32-1.36 s 40k -> 26k

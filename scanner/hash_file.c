@@ -39,8 +39,22 @@
  * mtime and ctime stayed put (fstat() before and after the read, one re-read
  * allowed); otherwise the status is DSR_HASH_CHANGED.  The cost on the small
  * file path is one extra fstat().
+ *
+ * Batches of small files (dsr_hash_files): the opens, reads and closes of up
+ * to DSR_HASH_BATCH files go through the worker's io_uring (uring.c), three
+ * io_uring_enter calls for the lot instead of three system calls per file;
+ * the two fstat()s per file stay plain calls (a queued STATX is slower), so
+ * the invariant above is checked exactly as on the one-file path.  Each file
+ * gets its own SLOT_SIZE buffer.  A file the batch cannot finish cleanly --
+ * open or read failing, not regular, SLOT_SIZE or larger, changed during the
+ * read -- is left to dsr_hash_file_expect, which opens it again and reports
+ * or retries exactly as for a file hashed alone.  Measured on corpus A of
+ * bench/run.sh (100,000 files of 256 B - 8 KiB, one thread, page cache
+ * warm): open + 2 fstat + read + close + SHA-256 took 1.05-1.09 CPU-s with
+ * plain calls and 0.71-0.89 through the ring.
  */
 #include "hash_file.h"
+#include "uring.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -54,6 +68,9 @@
 #include <xxhash.h>
 
 #define BUF_SIZE (256u * 1024u)
+/* Per-file buffer of the batch path: files below it (most mission
+ * artifacts) are read in one queued read. */
+#define SLOT_SIZE (64u * 1024u)
 /* Files at least this big get posix_fadvise(SEQUENTIAL). */
 #define FADVISE_MIN (1u << 20)
 
@@ -62,6 +79,13 @@ struct dsr_hasher {
     EVP_MD        *md;
     EVP_MD_CTX    *sha;
     XXH3_state_t  *xxh;
+    /* the batch path, set up on first use by the worker that owns this
+     * hasher (so the ring is that thread's); ring_state 0: not tried yet,
+     * 1: ready, -1: off (not wanted, or io_uring unavailable) */
+    int            ring_state;
+    int            ring_noatime;   /* 0 once an O_NOATIME open was refused (EPERM) */
+    dsr_uring     *ring;
+    unsigned char *slots;          /* DSR_HASH_BATCH x SLOT_SIZE */
 };
 
 dsr_hasher *dsr_hasher_create(dsr_err *err)
@@ -95,6 +119,8 @@ void dsr_hasher_free(dsr_hasher *h)
 {
     if (!h)
         return;
+    dsr_uring_free(h->ring);
+    free(h->slots);
     XXH3_freeState(h->xxh);
     EVP_MD_CTX_free(h->sha);
     EVP_MD_free(h->md);
@@ -352,4 +378,161 @@ int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
                      dsr_hash_out *out, dsr_err *err)
 {
     return dsr_hash_file_expect(h, dirfd, path, check_utf8, NULL, out, err);
+}
+
+/* ---- batches of small files through io_uring ----------------------------------- */
+
+void dsr_hasher_batch_off(dsr_hasher *h)
+{
+    if (h->ring_state == 0)
+        h->ring_state = -1;
+}
+
+static int ring_ready(dsr_hasher *h)
+{
+    if (h->ring_state)
+        return h->ring_state > 0;
+    h->ring_state = -1;
+    /* two operations per file may be queued at once (a close and an open
+     * never are: each phase runs before the next is queued) */
+    if (!(h->ring = dsr_uring_create(DSR_HASH_BATCH)))
+        return 0;
+    if (posix_memalign((void **)&h->slots, 4096, (size_t)DSR_HASH_BATCH * SLOT_SIZE) != 0) {
+        h->slots = NULL;
+        dsr_uring_free(h->ring);
+        h->ring = NULL;
+        return 0;
+    }
+    /* The kernel fills these through the ring, which valgrind cannot see:
+     * zeroed once, they never read as uninitialised. */
+    memset(h->slots, 0, (size_t)DSR_HASH_BATCH * SLOT_SIZE);
+    h->ring_noatime = 1;
+    h->ring_state = 1;
+    return 1;
+}
+
+typedef struct batch_state {
+    int         fd[DSR_HASH_BATCH];
+    int         res[DSR_HASH_BATCH];
+} batch_state;
+
+static void on_done(void *ctx, uint64_t tag, int res)
+{
+    batch_state *b = ctx;
+    if (tag < DSR_HASH_BATCH)
+        b->res[tag] = res;
+}
+
+/* Run the queued phase; on a ring failure, switch the batch path off for
+ * good (the files then go the one-file way). */
+static int run_phase(dsr_hasher *h, batch_state *b)
+{
+    if (dsr_uring_run(h->ring, on_done, b) == 0)
+        return 0;
+    h->ring_state = -1;
+    return -1;
+}
+
+/* Digests of a whole file held in buf (n bytes) whose stat before and after
+ * the read was *st: the fields dsr_hash_file_expect fills for it. */
+static int digest_slot(dsr_hasher *h, const unsigned char *buf, size_t n, int check_utf8,
+                       const struct stat *st, dsr_hash_out *out, const char *path,
+                       dsr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    XXH128_hash_t x = XXH3_128bits(buf, n);
+    out->xxh3_high = x.high64;
+    out->xxh3_low = x.low64;
+    if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1 || EVP_DigestUpdate(h->sha, buf, n) != 1)
+        return digest_fail(err, path);
+    int rc = sha_final(h, out, path, err);
+    if (rc)
+        return rc;
+    set_stat(out, st);
+    out->size = n;
+    out->status = DSR_HASH_OK;
+    if (check_utf8) {
+        dsr_utf8 u;
+        dsr_utf8_init(&u);
+        dsr_utf8_feed(&u, buf, n);
+        out->utf8_checked = 1;
+        out->utf8_valid = dsr_utf8_valid(&u);
+        out->utf8_bad_at = u.bad ? u.bad_at : u.state ? u.seq_start : u.offset;
+    }
+    return 0;
+}
+
+int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
+{
+    if (n > DSR_HASH_BATCH)
+        return dsr_err_set(err, DSR_EINVAL, "hash batch: %zu files, at most %d", n,
+                           DSR_HASH_BATCH);
+    for (size_t i = 0; i < n; i++)
+        jobs[i].done = 0;
+    if (!n || !ring_ready(h))
+        return 0;
+    batch_state b;
+    struct stat pre[DSR_HASH_BATCH], post[DSR_HASH_BATCH];
+    int ok[DSR_HASH_BATCH];
+    /* as open_nofollow: O_NOATIME until the kernel refuses it (files of
+     * another user), then without */
+    const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
+                    | (h->ring_noatime ? O_NOATIME : 0);
+
+    /* 1. open them all.  Any failure (EPERM for O_NOATIME on another user's
+     * file, ENOENT, ELOOP, ...) is left to the one-file path, which knows
+     * how to retry or report it. */
+    for (size_t i = 0; i < n; i++) {
+        b.res[i] = -ECANCELED;
+        (void)dsr_uring_openat(h->ring, jobs[i].dirfd, jobs[i].name, flags, i);
+    }
+    if (run_phase(h, &b))
+        return 0;
+    int queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        b.fd[i] = b.res[i] >= 0 ? b.res[i] : -1;
+        if (b.res[i] == -EPERM)
+            h->ring_noatime = 0;
+        ok[i] = 0;
+        if (b.fd[i] < 0)
+            continue;
+        /* 2. the state before the read: a regular file that fits a slot */
+        if (fstat(b.fd[i], &pre[i]) != 0 || !S_ISREG(pre[i].st_mode)
+            || (uint64_t)pre[i].st_size >= SLOT_SIZE)
+            continue;
+        ok[i] = 1;
+        b.res[i] = -ECANCELED;
+        (void)dsr_uring_read(h->ring, b.fd[i], h->slots + i * SLOT_SIZE, SLOT_SIZE, i);
+        queued = 1;
+    }
+    /* 3. read them all (one read: each is shorter than its slot) */
+    int failed = queued && run_phase(h, &b);
+    for (size_t i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        /* 4. the state after: the bytes read are the file as it stood */
+        ok[i] = !failed && b.res[i] >= 0 && fstat(b.fd[i], &post[i]) == 0
+                && same_file_state(&pre[i], &post[i]) && b.res[i] == pre[i].st_size;
+    }
+    /* 5. close them all; a failing ring closes the rest itself */
+    int closing = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b.fd[i] >= 0) {
+            if (h->ring_state > 0 && dsr_uring_close(h->ring, b.fd[i], DSR_HASH_BATCH) == 0)
+                closing = 1;
+            else
+                close(b.fd[i]);
+        }
+    if (closing && dsr_uring_run(h->ring, on_done, &b) != 0)
+        h->ring_state = -1;   /* its closes may not have run: nothing more to do */
+    for (size_t i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        int rc = digest_slot(h, h->slots + i * SLOT_SIZE, (size_t)b.res[i], jobs[i].check_utf8,
+                             &pre[i], jobs[i].out, jobs[i].name, err);
+        if (rc)
+            return rc;
+        jobs[i].done = 1;
+    }
+    return 0;
 }

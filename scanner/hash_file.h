@@ -68,4 +68,34 @@ int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
 int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
                          const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err);
 
+/* ---- batches of small files -------------------------------------------- */
+
+/* Most files dsr_hash_files takes at once. */
+#define DSR_HASH_BATCH 16
+
+typedef struct dsr_hash_job {
+    int           dirfd;        /* in: as for dsr_hash_file_at */
+    const char   *name;
+    int           check_utf8;
+    dsr_hash_out *out;          /* out: filled when done */
+    int           done;         /* out: 1 = out is final; 0 = not attempted or not
+                                   finished: hash it with dsr_hash_file_expect */
+} dsr_hash_job;
+
+/* Hash up to DSR_HASH_BATCH small files together, their opens, reads and
+ * closes queued on the hasher's io_uring (created on first use, by the
+ * calling thread, which must be the only one using h).  A job done here is
+ * exactly what dsr_hash_file_at would have given for a file that did not
+ * change (same digests, stat tuple, UTF-8 verdict).  Jobs left undone --
+ * every one when io_uring is unavailable or switched off -- must go through
+ * dsr_hash_file_expect: failures to open or read, files that are not
+ * regular, 64 KiB or larger, or changed during the read are reported or
+ * retried there.  Returns 0, or a negative code when the digest machinery
+ * fails (err says why). */
+int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err);
+
+/* Never use io_uring in this hasher: dsr_hash_files leaves every job undone.
+ * Call before the first dsr_hash_files. */
+void dsr_hasher_batch_off(dsr_hasher *h);
+
 #endif

@@ -8,10 +8,13 @@
  *     cache_lookup) about each file, in walk order, and stores the answer in
  *     the entry, so the cache is only ever touched by this one thread;
  *   - each batch is queued once per worker and its entries are claimed with
- *     an atomic counter, so the workers share a batch that holds a few large
- *     files instead of one worker hashing them all in turn;
- *   - worker i uses only hashers[i] and werr[i]; it writes only the entries
- *     it claimed.  Each entry's result (digests, stat tuple, matched manifest
+ *     an atomic counter, a share at a time (at most DSR_HASH_BATCH, at most
+ *     what is left divided by the workers), so the workers share a batch that
+ *     holds a few large files instead of one worker hashing them all in
+ *     turn, while small files are claimed -- and opened, read and closed
+ *     through the worker's io_uring (dsr_hash_files) -- in groups;
+ *   - worker i uses only hashers[i] (and the io_uring it creates on first
+ *     use) and werr[i]; it writes only the entries it claimed.  Each entry's result (digests, stat tuple, matched manifest
  *     entry, key, class, wp_id) is computed entirely on one worker;
  *   - a batch owns dup()s of the directory fds its entries live in (at most
  *     DIRS_PER_BATCH), so workers open and stat files relative to their
@@ -232,37 +235,63 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
     return 0;
 }
 
-static void process_entry(scan_ctx *c, batch *b, entry *e, size_t worker)
+/* What a worker settles about an entry before hashing it: where it is, and
+ * what the cache says (hit: digests already in e->u.h, nothing to read). */
+typedef struct entry_plan {
+    entry           *e;
+    int              dfd;
+    const char      *name;
+    int              have, hit, use_expect;
+    dsr_scan_cached  cc;        /* a copy: hashing overwrites the union */
+    dsr_hash_expect  expect;
+} entry_plan;
+
+static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
 {
-    int dfd = e->dir >= 0 ? b->dirs[e->dir] : c->root_fd;
-    const char *name = (e->open_rel ? e->open_rel : e->rel) + (e->dir >= 0 ? e->name_off : 0);
-    dsr_scan_cached cc;
-    int have = e->has_cached, hit = 0, use_expect = 0;
-    dsr_hash_expect expect;
-    if (have) {
-        cc = e->u.cached;
+    p->e = e;
+    p->dfd = e->dir >= 0 ? b->dirs[e->dir] : c->root_fd;
+    p->name = (e->open_rel ? e->open_rel : e->rel) + (e->dir >= 0 ? e->name_off : 0);
+    p->have = e->has_cached;
+    p->hit = p->use_expect = 0;
+    if (p->have) {
+        p->cc = e->u.cached;
         if (c->opts->cache_mode == DSR_SCAN_CACHE_USE)
-            hit = try_cache(c, e, dfd, name, &cc, &expect, &use_expect);
+            p->hit = try_cache(c, e, p->dfd, p->name, &p->cc, &p->expect, &p->use_expect);
     }
-    if (!hit) {
-        int rc = dsr_hash_file_expect(c->hashers[worker], dfd, name, e->text,
-                                      use_expect ? &expect : NULL, &e->u.h, &c->werr[worker]);
-        if (rc) {
-            e->internal_rc = rc;
-            return;
-        }
-        const dsr_hash_out *h = &e->u.h;
-        if (h->sha_reused)
-            e->cache_use = DSR_CACHE_XXH3;
-        /* stale: other bytes behind the same size and mtime of a non-racy
-         * entry (only seen on a re-read).  Either the whole stat tuple is
-         * unchanged - the cache would have been wrong - or only ctime moved:
-         * an mtime restored after an edit (touch -d, cp -p), which the
-         * normal path catches through ctime but mtime-based tools miss. */
-        if (have && !cc.racy && h->status == DSR_HASH_OK && h->size == cc.size &&
-            h->mtime_ns == cc.mtime_ns && memcmp(h->sha256, cc.sha256, 32) != 0)
-            e->cache_stale = 1;
-    }
+}
+
+/* After e->u.h was filled by hashing: how the cache was used, and whether
+ * it was stale. */
+static void after_hash(entry_plan *p)
+{
+    entry *e = p->e;
+    const dsr_hash_out *h = &e->u.h;
+    if (h->sha_reused)
+        e->cache_use = DSR_CACHE_XXH3;
+    /* stale: other bytes behind the same size and mtime of a non-racy
+     * entry (only seen on a re-read).  Either the whole stat tuple is
+     * unchanged - the cache would have been wrong - or only ctime moved:
+     * an mtime restored after an edit (touch -d, cp -p), which the
+     * normal path catches through ctime but mtime-based tools miss. */
+    if (p->have && !p->cc.racy && h->status == DSR_HASH_OK && h->size == p->cc.size &&
+        h->mtime_ns == p->cc.mtime_ns && memcmp(h->sha256, p->cc.sha256, 32) != 0)
+        e->cache_stale = 1;
+}
+
+static void hash_alone(scan_ctx *c, entry_plan *p, size_t worker)
+{
+    int rc = dsr_hash_file_expect(c->hashers[worker], p->dfd, p->name, p->e->text,
+                                  p->use_expect ? &p->expect : NULL, &p->e->u.h,
+                                  &c->werr[worker]);
+    if (rc)
+        p->e->internal_rc = rc;
+    else
+        after_hash(p);
+}
+
+/* Progress, manifest match, key, class and wp id of a hashed entry. */
+static void finish_entry(scan_ctx *c, entry *e, size_t worker)
+{
     if (c->progress) {
         __atomic_fetch_add(&c->progress->files_done, 1, __ATOMIC_RELAXED);
         if (e->u.h.status == DSR_HASH_OK)
@@ -285,6 +314,46 @@ static void process_entry(scan_ctx *c, batch *b, entry *e, size_t worker)
         e->wp[0] = '\0';
 }
 
+/* Entries lo..hi-1 of b (at most DSR_HASH_BATCH), claimed by this worker:
+ * the ones the cache does not settle and that need a full read are hashed
+ * together (dsr_hash_files: their opens, reads and closes batched on the
+ * worker's io_uring); whatever that leaves, and the cache's XXH3 re-reads,
+ * are hashed one by one. */
+static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t worker)
+{
+    entry_plan plan[DSR_HASH_BATCH];
+    dsr_hash_job jobs[DSR_HASH_BATCH];
+    size_t job_of[DSR_HASH_BATCH];
+    size_t n = hi - lo, nj = 0;
+    for (size_t k = 0; k < n; k++) {
+        entry_plan *p = &plan[k];
+        plan_entry(c, b, &b->e[lo + k], p);
+        job_of[k] = SIZE_MAX;
+        if (!p->hit && !p->use_expect) {
+            jobs[nj] = (dsr_hash_job){ p->dfd, p->name, p->e->text, &p->e->u.h, 0 };
+            job_of[k] = nj++;
+        }
+    }
+    /* one file gains nothing from the ring: the same five calls either way */
+    int rc = nj > 1 ? dsr_hash_files(c->hashers[worker], jobs, nj, &c->werr[worker]) : 0;
+    for (size_t k = 0; k < n; k++) {
+        entry_plan *p = &plan[k];
+        if (!p->hit) {
+            if (job_of[k] != SIZE_MAX && rc) {
+                p->e->internal_rc = rc;
+                continue;
+            }
+            if (job_of[k] != SIZE_MAX && jobs[job_of[k]].done)
+                after_hash(p);
+            else
+                hash_alone(c, p, worker);
+            if (p->e->internal_rc)
+                continue;
+        }
+        finish_entry(c, p->e, worker);
+    }
+}
+
 static void close_dirs(batch *b)
 {
     for (size_t i = 0; i < b->n_dirs; i++)
@@ -297,13 +366,24 @@ static void close_dirs(batch *b)
 static void batch_job(void *arg, size_t worker)
 {
     batch *b = arg;
+    size_t workers = b->ctx->workers;
     for (;;) {
-        size_t i = atomic_fetch_add_explicit(&b->claim, 1, memory_order_relaxed);
+        /* Claim a share of what is left -- up to DSR_HASH_BATCH entries, so
+         * small files are read in batches, but no more than this worker's
+         * share, so a batch of a few large files is still hashed by all the
+         * workers at once. */
+        size_t claimed = atomic_load_explicit(&b->claim, memory_order_relaxed);
+        if (claimed >= b->n)
+            break;
+        size_t want = (b->n - claimed) / workers;
+        want = want < 1 ? 1 : want > DSR_HASH_BATCH ? DSR_HASH_BATCH : want;
+        size_t i = atomic_fetch_add_explicit(&b->claim, want, memory_order_relaxed);
         if (i >= b->n)
             break;
-        process_entry(b->ctx, b, &b->e[i], worker);
+        size_t end = i + want < b->n ? i + want : b->n;
+        process_entries(b->ctx, b, i, end, worker);
         /* acq_rel: the closing worker sees every other worker's use of the fds done */
-        if (atomic_fetch_add_explicit(&b->done, 1, memory_order_acq_rel) + 1 == b->n)
+        if (atomic_fetch_add_explicit(&b->done, end - i, memory_order_acq_rel) + (end - i) == b->n)
             close_dirs(b);
     }
 }
@@ -873,11 +953,14 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < jobs; i++)
+    for (size_t i = 0; i < jobs; i++) {
         if (!(c.hashers[i] = dsr_hasher_create(err))) {
             rc = err ? err->code : DSR_ENOMEM;
             goto done;
         }
+        if (opts->plain_io)
+            dsr_hasher_batch_off(c.hashers[i]);
+    }
     /* queue: a few batches per worker keeps them busy while the walker lists */
     if (!(c.pool = dsr_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {
         rc = err ? err->code : DSR_ENOMEM;

@@ -71,6 +71,25 @@ verbosity of diagnostics: error, warn (default), info or debug
 .B DOSSIER_BATCH_EVENTS
 events per atomic, fsync'd batch (default 16384)
 .TP
+.B DOSSIER_IO_URING
+0 makes
+.B index
+and
+.B scan
+read every file with plain system calls; by default small files are
+opened, read and closed in batches through io_uring where the kernel offers
+it (same results, less time spent entering the kernel)
+.TP
+.B DOSSIER_MALLOC_POLICY
+.I default
+runs the bulk commands (scan, index, replay, import, verify, pull) with
+glibc's default malloc settings; otherwise they start once more with
+transparent huge pages and less returning of memory to the system, unless
+.B GLIBC_TUNABLES
+already sets a
+.I glibc.malloc
+tunable
+.TP
 .B NO_COLOR
 when set, never use colour
 .PP

@@ -128,6 +128,11 @@ typedef struct dsr_scan_opts {
     void               *cache_ctx;
     int                 cache_mode;    /* DSR_SCAN_CACHE_* */
     dsr_scan_progress  *progress;      /* or NULL */
+    /* Added for batched reads: 1 reads every file with plain system calls.
+     * 0 (default): small files are opened, read and closed in batches
+     * through io_uring where the kernel offers it (the results are the
+     * same; see docs/scanning.md). */
+    int                 plain_io;
 } dsr_scan_opts;
 
 typedef struct dsr_scan_result {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dossier index: content_hash_sha256 and size_bytes equal sha256sum / stat for
 # an empty file, a 1-byte file, 1 MiB + 1 bytes, and a 3 GiB sparse file;
-# --jobs 1 and --jobs 8 print byte-identical NDJSON.
+# --jobs 1 and --jobs 8 print byte-identical NDJSON, and so does a run with
+# plain system calls only (DOSSIER_IO_URING=0: no batched reads).
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
 M=$WORK/m
@@ -16,6 +17,9 @@ for i in $(seq 1 40); do printf 'file %d\n' "$i" > "$M/small/f$i.md"; done
 "$BIN" index "$M" --jobs 8 > "$WORK/out8.ndjson" 2> "$WORK/err8" || fail "index --jobs 8 failed: $(cat "$WORK/err8")"
 "$BIN" index "$M" --jobs 1 > "$WORK/out1.ndjson" 2> /dev/null || fail "index --jobs 1 failed"
 cmp -s "$WORK/out1.ndjson" "$WORK/out8.ndjson" || fail "--jobs 1 and --jobs 8 differ"
+DOSSIER_IO_URING=0 "$BIN" index "$M" --jobs 2 > "$WORK/plain.ndjson" 2> /dev/null \
+  || fail "index with DOSSIER_IO_URING=0 failed"
+cmp -s "$WORK/plain.ndjson" "$WORK/out8.ndjson" || fail "plain system calls and batched reads differ"
 [ "$(wc -l < "$WORK/out8.ndjson")" -eq 44 ] || fail "expected 44 artifacts, got $(wc -l < "$WORK/out8.ndjson")"
 
 # Every hash and size against sha256sum and stat, file by file.

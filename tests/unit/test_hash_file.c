@@ -4,7 +4,10 @@
  * size -1/0/+1, 1 MiB + 1), XXH3-128 matches the one-shot libxxhash result,
  * UTF-8 is judged across block boundaries, the stat tuple is the file's, and
  * special names (missing, symlink, FIFO, directory) give the right status
- * without hanging.
+ * without hanging.  Batches (dsr_hash_files, io_uring): every file they
+ * finish is exactly what the one-file path gives, and everything they cannot
+ * finish (64 KiB and up, special names, missing files) is left undone; a
+ * hasher switched off, or a ring the kernel refuses, finishes nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +27,7 @@
 
 #include "buf.h"
 #include "hash_file.h"
+#include "uring.h"
 
 typedef struct fixture {
     char        dir[64];
@@ -204,6 +208,107 @@ static void test_special_names_get_a_status_not_a_hang(void **state)
     assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);
 }
 
+/* The one-file path and a finished batch job agree on every field. */
+static void assert_same_out(const dsr_hash_out *a, const dsr_hash_out *b, const char *name)
+{
+    if (a->status != b->status || memcmp(a->sha256, b->sha256, 32) || a->xxh3_high != b->xxh3_high
+        || a->xxh3_low != b->xxh3_low || a->size != b->size || a->dev != b->dev
+        || a->ino != b->ino || a->mtime_ns != b->mtime_ns || a->ctime_ns != b->ctime_ns
+        || a->utf8_checked != b->utf8_checked || a->utf8_valid != b->utf8_valid
+        || (a->utf8_checked && !a->utf8_valid && a->utf8_bad_at != b->utf8_bad_at)
+        || a->sha_reused != b->sha_reused)
+        fail_msg("%s: the batch result differs from the one-file path", name);
+}
+
+/* Whether this kernel gives the test process a ring at all (a seccomp
+ * filter or kernel.io_uring_disabled may not). */
+static int ring_available(void)
+{
+    dsr_uring *r = dsr_uring_create(4);
+    dsr_uring_free(r);
+    return r != NULL;
+}
+
+static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
+{
+    fixture *f = *state;
+    static unsigned char big[200000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i * 131 + 7);
+    const char *valid = "# notes \xc3\xa9t\xc3\xa9\n";
+    const char *invalid = "ok then \xff\xfe broken\n";
+    write_file(f, "empty.md", "", 0);
+    write_file(f, "valid.md", valid, strlen(valid));
+    write_file(f, "invalid.md", invalid, strlen(invalid));
+    write_file(f, "one.bin", "x", 1);
+    write_file(f, "below-slot.bin", big, 65535);
+    write_file(f, "slot.bin", big, 65536);         /* not below 64 KiB: left undone */
+    write_file(f, "large.bin", big, sizeof big);
+    write_file(f, "target", "t", 1);
+    assert_int_equal(symlinkat("target", f->dfd, "link"), 0);
+    assert_int_equal(mkfifoat(f->dfd, "fifo", 0644), 0);
+    assert_int_equal(mkdirat(f->dfd, "sub", 0755), 0);
+    static const struct { const char *name; int utf8, small; } files[] = {
+        { "empty.md", 1, 1 }, { "valid.md", 1, 1 }, { "invalid.md", 1, 1 },
+        { "one.bin", 0, 1 }, { "below-slot.bin", 0, 1 }, { "slot.bin", 0, 0 },
+        { "large.bin", 0, 0 }, { "link", 0, 0 }, { "fifo", 0, 0 }, { "sub", 0, 0 },
+        { "missing", 0, 0 }, { "valid.md", 0, 1 },
+    };
+    enum { N = sizeof files / sizeof files[0] };
+    _Static_assert(N <= DSR_HASH_BATCH, "one batch");
+    dsr_hash_out out[N];
+    dsr_hash_job jobs[N];
+    for (size_t i = 0; i < N; i++)
+        jobs[i] = (dsr_hash_job){ f->dfd, files[i].name, files[i].utf8, &out[i], -1 };
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_hash_files(f->h, jobs, N, &err), 0);
+    int ring = ring_available();
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(jobs[i].done, ring && files[i].small);
+        if (!jobs[i].done)
+            continue;
+        dsr_hash_out one;
+        hash_ok(f, files[i].name, files[i].utf8, &one);
+        assert_same_out(&one, &out[i], files[i].name);
+    }
+    if (!ring)
+        skip();     /* nothing more to check without a ring */
+    assert_int_equal(out[2].utf8_valid, 0);
+    assert_int_equal(out[1].utf8_valid, 1);
+    assert_int_equal(out[4].size, 65535);
+    /* the undone ones still hash (or fail) the one-file way afterwards */
+    dsr_hash_out o;
+    hash_ok(f, "large.bin", 0, &o);
+    assert_int_equal(o.size, sizeof big);
+    /* and the batch opened nothing it did not close */
+    int probe = open("/dev/null", O_RDONLY);
+    assert_true(probe >= 0);
+    close(probe);
+    assert_int_equal(dsr_hash_files(f->h, jobs, N, &err), 0);
+    int probe2 = open("/dev/null", O_RDONLY);
+    assert_int_equal(probe2, probe);
+    close(probe2);
+}
+
+static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
+{
+    fixture *f = *state;
+    write_file(f, "a.md", "a\n", 2);
+    write_file(f, "b.md", "b\n", 2);
+    dsr_hash_out out[DSR_HASH_BATCH + 1];
+    dsr_hash_job jobs[DSR_HASH_BATCH + 1];
+    for (size_t i = 0; i <= DSR_HASH_BATCH; i++)
+        jobs[i] = (dsr_hash_job){ f->dfd, i % 2 ? "a.md" : "b.md", 1, &out[i], -1 };
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_hash_files(f->h, jobs, DSR_HASH_BATCH + 1, &err), DSR_EINVAL);
+    dsr_hasher_batch_off(f->h);
+    assert_int_equal(dsr_hash_files(f->h, jobs, 2, &err), 0);
+    assert_int_equal(jobs[0].done, 0);
+    assert_int_equal(jobs[1].done, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +317,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_utf8_is_judged_across_block_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stat_tuple_is_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_special_names_get_a_status_not_a_hang, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_finishes_small_files_like_the_one_file_path,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_switched_off_or_too_big_finishes_nothing,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
