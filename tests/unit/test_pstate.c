@@ -100,13 +100,30 @@ static void put(pstate *ps, const char *key, const char *val)
     assert_int_equal(ps_put(ps, key, strlen(key), val, strlen(val), &err), 0);
 }
 
+/* A chunk over f's log: the cache and its batch. */
+static void chunk_begin(fx *f, pstate *ps)
+{
+    dsr_err err = { 0 };
+    ps_init(ps, f->log, CF);
+    assert_int_equal(dsr_log_batch_begin(f->log, &ps->b, &err), 0);
+}
+
+/* Flush, commit and forget the chunk, as the replay driver does. */
+static void chunk_commit(pstate *ps)
+{
+    dsr_err err = { 0 };
+    assert_int_equal(ps_flush(ps, &err), 0);
+    assert_int_equal(dsr_log_batch_commit(ps->b, &err), 0);
+    ps->b = NULL;
+    ps_chunk_end(ps);
+}
+
 static void test_rows_reach_the_family_in_their_final_state_at_flush(void **state)
 {
     fx *f = *state;
     dsr_err err = { 0 };
     pstate ps;
-    ps_init(&ps, f->log, CF);
-    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    chunk_begin(f, &ps);
 
     char *v = cached(&ps, "a");
     assert_string_equal(v, "1");
@@ -132,10 +149,7 @@ static void test_rows_reach_the_family_in_their_final_state_at_flush(void **stat
      * empty: what is cached now, not the sum of every write */
     assert_int_equal(ps.bytes, (3 + 1) + 1 + 1 + (2 + 1));
 
-    assert_int_equal(ps_flush(&ps, &err), 0);
-    assert_int_equal(dsr_log_batch_commit(ps.b, &err), 0);
-    ps.b = NULL;
-    ps_chunk_end(&ps);
+    chunk_commit(&ps);
     assert_int_equal(ps.bytes, 0);
 
     assert_family(f->log, "a", "333");
@@ -150,8 +164,7 @@ static void test_rows_only_read_are_not_written(void **state)
     fx *f = *state;
     dsr_err err = { 0 };
     pstate ps;
-    ps_init(&ps, f->log, CF);
-    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    chunk_begin(f, &ps);
     char *v = cached(&ps, "a");
     free(v);
     assert_null(cached(&ps, "zz"));
@@ -174,8 +187,7 @@ static void test_an_aborted_chunk_leaves_the_family_as_it_was(void **state)
     fx *f = *state;
     dsr_err err = { 0 };
     pstate ps;
-    ps_init(&ps, f->log, CF);
-    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    chunk_begin(f, &ps);
     put(&ps, "a", "9");
     assert_int_equal(ps_del(&ps, "b", 1, &err), 0);
     assert_int_equal(ps_flush(&ps, &err), 0);
@@ -199,14 +211,11 @@ static void test_a_flushed_row_written_again_is_flushed_again(void **state)
     fx *f = *state;
     dsr_err err = { 0 };
     pstate ps;
-    ps_init(&ps, f->log, CF);
-    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    chunk_begin(f, &ps);
     put(&ps, "a", "first");
     assert_int_equal(ps_flush(&ps, &err), 0);
     put(&ps, "a", "second");
-    assert_int_equal(ps_flush(&ps, &err), 0);
-    assert_int_equal(dsr_log_batch_commit(ps.b, &err), 0);
-    ps_chunk_end(&ps);
+    chunk_commit(&ps);
     assert_family(f->log, "a", "second");
     ps_free(&ps);
 }
