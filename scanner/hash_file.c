@@ -281,6 +281,14 @@ static int hash_content(dsr_hasher *h, int fd, uint64_t size, dsr_utf8 *u,
     return rc ? rc : sha_final(h, out, path, err);
 }
 
+/* The UTF-8 verdict of a file whose bytes were all fed to u. */
+static void set_utf8(dsr_hash_out *out, const dsr_utf8 *u)
+{
+    out->utf8_checked = 1;
+    out->utf8_valid = dsr_utf8_valid(u);
+    out->utf8_bad_at = u->bad ? u->bad_at : u->state ? u->seq_start : u->offset;
+}
+
 static int same_file_state(const struct stat *a, const struct stat *b)
 {
     return a->st_size == b->st_size &&
@@ -366,11 +374,8 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
     }
     out->size = total;
     out->status = DSR_HASH_OK;
-    if (check_utf8) {
-        out->utf8_checked = 1;
-        out->utf8_valid = dsr_utf8_valid(&u);
-        out->utf8_bad_at = u.bad ? u.bad_at : u.state ? u.seq_start : u.offset;
-    }
+    if (check_utf8)
+        set_utf8(out, &u);
     return 0;
 }
 
@@ -471,9 +476,7 @@ static int digest_slot(dsr_hasher *h, const unsigned char *buf, size_t n, int ch
         dsr_utf8 u;
         dsr_utf8_init(&u);
         dsr_utf8_feed(&u, buf, n);
-        out->utf8_checked = 1;
-        out->utf8_valid = dsr_utf8_valid(&u);
-        out->utf8_bad_at = u.bad ? u.bad_at : u.state ? u.seq_start : u.offset;
+        set_utf8(out, &u);
     }
     return 0;
 }
@@ -530,7 +533,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
         ok[i] = !failed && b.res[i] >= 0 && fstat(b.fd[i], &post[i]) == 0
                 && same_file_state(&pre[i], &post[i]) && b.res[i] == pre[i].st_size;
     }
-    /* 5. close them all; a failing ring closes the rest itself */
+    /* 5. close them all */
     int closing = 0;
     for (size_t i = 0; i < n; i++)
         if (b.fd[i] >= 0) {
@@ -540,8 +543,11 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
             else
                 close(b.fd[i]);
         }
+    /* If the ring fails here, the closes it did not run leak their
+     * descriptors: closing them again could close a number another thread
+     * has been given since.  The ring is not used again. */
     if (closing && dsr_uring_run(h->ring, on_done, &b) != 0)
-        h->ring_state = -1;   /* its closes may not have run: nothing more to do */
+        h->ring_state = -1;
     for (size_t i = 0; i < n; i++) {
         if (!ok[i])
             continue;
