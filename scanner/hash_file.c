@@ -71,6 +71,9 @@
 /* Per-file buffer of the batch path: files below it (most mission
  * artifacts) are read in one queued read. */
 #define SLOT_SIZE (64u * 1024u)
+/* How every file is opened (O_NOATIME added while the kernel allows it):
+ * see open_nofollow. */
+#define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 /* Files at least this big get posix_fadvise(SEQUENTIAL). */
 #define FADVISE_MIN (1u << 20)
 
@@ -134,10 +137,9 @@ static int open_nofollow(int dirfd, const char *path)
      * not hang (fstat then reports it as not regular).  It has no effect on
      * regular files.  O_NOATIME avoids dirtying inodes while indexing; it is
      * only allowed for the file's owner (or root), so fall back without it. */
-    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    int fd = openat(dirfd, path, flags | O_NOATIME);
+    int fd = openat(dirfd, path, OPEN_FLAGS | O_NOATIME);
     if (fd < 0 && errno == EPERM)
-        fd = openat(dirfd, path, flags);
+        fd = openat(dirfd, path, OPEN_FLAGS);
     return fd;
 }
 
@@ -495,8 +497,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
     int ok[DSR_HASH_BATCH];
     /* as open_nofollow: O_NOATIME until the kernel refuses it (files of
      * another user), then without */
-    const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
-                    | (h->ring_noatime ? O_NOATIME : 0);
+    const int flags = OPEN_FLAGS | (h->ring_noatime ? O_NOATIME : 0);
 
     /* 1. open them all.  Any failure (EPERM for O_NOATIME on another user's
      * file, ENOENT, ELOOP, ...) is left to the one-file path, which knows

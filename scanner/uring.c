@@ -127,10 +127,11 @@ dsr_uring *dsr_uring_create(unsigned entries)
     return r;
 }
 
-/* The next free SQE, zeroed, or NULL when `entries` are queued.  It is
- * published (tail moved) at once: the kernel reads nothing before
- * io_uring_enter. */
-static struct io_uring_sqe *next_sqe(dsr_uring *r, uint64_t tag)
+/* The next free SQE, zeroed and filled with what every operation has, or
+ * NULL when `entries` are queued.  The caller sets the rest and publishes
+ * it: the kernel reads nothing before io_uring_enter. */
+static struct io_uring_sqe *next_sqe(dsr_uring *r, uint8_t opcode, int fd, const void *addr,
+                                     uint64_t tag)
 {
     if (r->queued == r->entries)
         return NULL;
@@ -138,53 +139,42 @@ static struct io_uring_sqe *next_sqe(dsr_uring *r, uint64_t tag)
     unsigned i = tail & *r->sq_mask;
     struct io_uring_sqe *s = &r->sqes[i];
     memset(s, 0, sizeof *s);
+    s->opcode = opcode;
+    s->fd = fd;
+    s->addr = (uint64_t)(uintptr_t)addr;
     s->user_data = tag;
     r->sq_array[i] = i;
     r->queued++;
     return s;
 }
 
-static void publish(dsr_uring *r)
+static int publish(dsr_uring *r)
 {
     __atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
+    return 0;
 }
 
 int dsr_uring_openat(dsr_uring *r, int dirfd, const char *name, int flags, uint64_t tag)
 {
-    struct io_uring_sqe *s = next_sqe(r, tag);
+    struct io_uring_sqe *s = next_sqe(r, IORING_OP_OPENAT, dirfd, name, tag);
     if (!s)
         return -1;
-    s->opcode = IORING_OP_OPENAT;
-    s->fd = dirfd;
-    s->addr = (uint64_t)(uintptr_t)name;
     s->open_flags = (uint32_t)flags;
-    publish(r);
-    return 0;
+    return publish(r);
 }
 
 int dsr_uring_read(dsr_uring *r, int fd, void *buf, unsigned len, uint64_t tag)
 {
-    struct io_uring_sqe *s = next_sqe(r, tag);
+    struct io_uring_sqe *s = next_sqe(r, IORING_OP_READ, fd, buf, tag);
     if (!s)
         return -1;
-    s->opcode = IORING_OP_READ;
-    s->fd = fd;
-    s->addr = (uint64_t)(uintptr_t)buf;
-    s->len = len;
-    s->off = 0;                        /* pread at offset 0 */
-    publish(r);
-    return 0;
+    s->len = len;                      /* off 0: pread at offset 0 */
+    return publish(r);
 }
 
 int dsr_uring_close(dsr_uring *r, int fd, uint64_t tag)
 {
-    struct io_uring_sqe *s = next_sqe(r, tag);
-    if (!s)
-        return -1;
-    s->opcode = IORING_OP_CLOSE;
-    s->fd = fd;
-    publish(r);
-    return 0;
+    return next_sqe(r, IORING_OP_CLOSE, fd, NULL, tag) ? publish(r) : -1;
 }
 
 /* Report every completion the kernel has posted; returns how many. */
