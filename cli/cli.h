@@ -42,6 +42,9 @@ int  cli_level_parse(const char *s);
 /* Diagnostics at a level: `dossier: <ctx>: <message>` when level <= cli_cfg.level. */
 void cli_warn(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_info(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 when only errors are wanted (global -q or DOSSIER_LOG_LEVEL=error): the
+ * default of a command's own -q, which also drops its summary. */
+int  cli_quiet(void);
 
 typedef struct cli_command {
     const char *name;

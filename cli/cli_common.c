@@ -40,6 +40,11 @@ void cli_warn(const char *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_quiet(void)
+{
+    return cli_cfg.level == CLI_LEVEL_ERROR;
+}
+
 void cli_info(const char *ctx, const char *fmt, ...)
 {
     if (cli_cfg.level < CLI_LEVEL_INFO)

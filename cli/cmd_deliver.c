@@ -348,6 +348,7 @@ int cmd_deliver(int argc, char **argv)
 {
     deliver_cmd c;
     memset(&c, 0, sizeof c);
+    c.quiet = cli_quiet();
     dsr_deliver_opts o;
     dsr_deliver_opts_init(&o);
     int rc = parse_args(argc, argv, &c, &o);

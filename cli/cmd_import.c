@@ -314,6 +314,7 @@ int cmd_import(int argc, char **argv)
 {
     import_cmd c;
     memset(&c, 0, sizeof c);
+    c.quiet = cli_quiet();
     int prc = parse_args(argc, argv, &c);
     if (prc)
         return prc < 0 ? DSR_EXIT_OK : prc;

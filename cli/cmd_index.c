@@ -286,7 +286,7 @@ static double now_s(void)
 int cmd_index(int argc, char **argv)
 {
     cli_scan_opts o = { 0 };
-    int quiet = 0, help = 0;
+    int quiet = cli_quiet(), help = 0;
     int rc = parse_args(argc, argv, &o, &quiet, &help);
     if (rc != DSR_EXIT_OK)
         return rc;

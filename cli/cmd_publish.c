@@ -314,6 +314,7 @@ int cmd_publish(int argc, char **argv)
 {
     publish_cmd c;
     memset(&c, 0, sizeof c);
+    c.quiet = cli_quiet();
     int rc = parse_args(argc, argv, &c);
     if (rc)
         return rc < 0 ? DSR_EXIT_OK : rc;

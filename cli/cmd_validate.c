@@ -98,7 +98,7 @@ int cmd_validate(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int quiet = 0, json = 0, c;
+    int quiet = cli_quiet(), json = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {

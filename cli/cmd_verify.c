@@ -232,6 +232,7 @@ int cmd_verify(int argc, char **argv)
     int repair = 0, wait = 0, ch;
     vout o;
     memset(&o, 0, sizeof o);
+    o.quiet = cli_quiet();
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {

@@ -56,7 +56,7 @@ static void print_help(FILE *f)
         "\n"
         "Global options (before the command):\n"
         "  -v, --verbose   more diagnostics on stderr (repeat for debug)\n"
-        "  -q, --quiet     errors only\n"
+        "  -q, --quiet     errors only: no summaries, warnings or progress\n"
         "  -h, --help      this help;  -V, --version  the version\n"
         "\n"
         "Environment: DOSSIER_LOG (log folder), DOSSIER_LOG_LEVEL (error, warn,\n"
