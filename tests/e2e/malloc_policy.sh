@@ -46,7 +46,7 @@ environ_of() {
 
 got=$(environ_of)
 case $got in
-  *glibc.malloc.hugetlb=1*glibc.malloc.mmap_threshold=*glibc.malloc.trim_threshold=*) ;;
+  *glibc.malloc.hugetlb=1*glibc.malloc.mmap_threshold=*glibc.malloc.trim_threshold=*glibc.malloc.arena_max=1*) ;;
   *) fail "a bulk command runs with GLIBC_TUNABLES='$got'" ;;
 esac
 
