@@ -30,12 +30,15 @@ cmake --build "$build" --target dossier_static -j2 > /dev/null
 
 work=$(mktemp -d "$tmp_root/dossier-logbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pcs="rocksdb msgpack openssl libxxhash yaml-0.1 libcurl"
+pcs="msgpack openssl libxxhash yaml-0.1 libcurl"
 pkg-config --exists libnats && pcs="$pcs libnats"
-# shellcheck disable=SC2046
+# RocksDB linked as the dossier binary links it (CMakeLists.txt:
+# DOSSIER_STATIC_ROCKSDB): its static archive when there is one.
+rocksdb_libs=$(bash "$here/rocksdb_libs.sh")
+# shellcheck disable=SC2046,SC2086
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$src/include" -I"$src/common" -I"$src/eventlog" \
-   $(pkg-config --cflags $pcs) -o "$work/log_bench" "$src/bench/log_bench.c" \
-   "$build/libdossier.a" $(pkg-config --libs $pcs) -lpthread -lm
+   $(pkg-config --cflags $pcs rocksdb) -o "$work/log_bench" "$src/bench/log_bench.c" \
+   "$build/libdossier.a" $(pkg-config --libs $pcs) $rocksdb_libs -lpthread -lm
 
 mkdir -p "$src/bench/results"
 csv="$src/bench/results/log.csv"
