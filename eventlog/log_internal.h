@@ -118,6 +118,7 @@ struct dsr_log {
     dsr_ulid_gen            ulid;
     int                     identity_created; /* this open generated node_id/project_uuid */
     char                   *secondary_dir; /* read-only handles: private info-log dir */
+    int                     folder_lock;   /* writers: fd of the folder, flock()ed; -1 */
     /* Two batch structs, reused: the open one and, alternately, the one the
      * committer thread is writing (log_commit.c). */
     struct dsr_log_batch    batch[2];
