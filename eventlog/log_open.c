@@ -4,9 +4,9 @@
  *
  * Writers open the RocksDB database in dir, which takes RocksDB's LOCK file:
  * a second writer gets "lock held", reported as DSR_ELOCKED naming the folder
- * (DSR_LOG_WAIT retries with backoff instead).  Before that, a writer takes an
- * flock() on the folder itself (see lock_folder), so a second writer is
- * turned away before RocksDB touches any file.  Read-only handles are RocksDB
+ * (DSR_LOG_WAIT retries with backoff instead).  Before that, a writer locks
+ * the folder itself (common/dir_lock.h), so a second writer is turned away
+ * before RocksDB touches any file.  Read-only handles are RocksDB
  * *secondary* instances: they never take the lock, replay the writer's WAL
  * (so they see every committed batch, even one a crashed writer left in the
  * WAL) and catch up on dsr_log_refresh().  A secondary needs a private folder
@@ -19,16 +19,15 @@
  * DSR_ECORRUPT, never "repaired" silently).
  */
 #include "log_internal.h"
+#include "dir_lock.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -577,28 +576,12 @@ static int locked_error(const dsr_log *log, dsr_err *err)
                        "running); retry when it ends or wait for it (--wait)", log->dir);
 }
 
-/* Writers hold an flock() on the log folder, taken before RocksDB is opened
- * and released after it is closed.  RocksDB takes its LOCK file only after it
- * has rotated its info log (LOG -> LOG.old.<time>, deleting the oldest), so
- * two writers opening the same log at one moment could fail each other's
- * open ("IO error: No such file or directory: while unlink() file:
- * LOG.old...", seen once in e2e.import_kill under ASan) instead of one of
- * them getting "locked".  An flock goes with its process, so a crashed
- * writer never leaves it behind. */
+/* Writers lock the log folder before RocksDB is opened and unlock it after
+ * it is closed (common/dir_lock.h says why). */
 static int lock_folder(dsr_log *log, dsr_err *err)
 {
-    int fd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open the log folder", log->dir);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return locked_error(log, err);
-        return dsr_err_errno(err, DSR_EIO, e, "%s: cannot lock the log folder", log->dir);
-    }
-    log->folder_lock = fd;
-    return 0;
+    int rc = dsr_dir_lock(log->dir, &log->folder_lock, err);
+    return rc == DSR_ELOCKED ? locked_error(log, err) : rc;
 }
 
 static int open_db(dsr_log *log, int writer, dsr_err *err)

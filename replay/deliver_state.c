@@ -17,6 +17,7 @@
  */
 #include "deliver_int.h"
 #include "buf.h"
+#include "dir_lock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DSTATE_FORMAT 1
 
@@ -36,6 +38,7 @@ struct dsr_dstate {
     rocksdb_readoptions_t  *ropts;
     rocksdb_writeoptions_t *wopts;
     int                     rdonly;
+    int                     lock_fd;   /* writers: the folder lock (dir_lock.h); -1 */
     char                    path[PATH_MAX];
 };
 
@@ -111,6 +114,12 @@ char *dsr_url_redact(const char *url)
 
 /* ---- open / close ----------------------------------------------------------- */
 
+static int state_locked(dsr_err *err, const char *path)
+{
+    return dsr_err_set(err, DSR_ELOCKED, "delivery state %s is locked by another process "
+                       "(a running `dossier deliver`?)", path);
+}
+
 static int is_lock_error(const char *msg)
 {
     /* RocksDB reports "IO error: While lock file: <dir>/LOCK: Resource
@@ -132,6 +141,8 @@ static void dstate_free(dsr_dstate *st)
         rocksdb_readoptions_destroy(st->ropts);
     if (st->wopts)
         rocksdb_writeoptions_destroy(st->wopts);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);                 /* after the database: unlocks */
     free(st);
 }
 
@@ -141,6 +152,7 @@ int dsr_dstate_open(dsr_dstate **out, const char *logdir, unsigned flags, dsr_er
     dsr_dstate *st = calloc(1, sizeof *st);
     if (!st)
         return dsr_err_set(err, DSR_ENOMEM, "delivery state: out of memory");
+    st->lock_fd = -1;
     int n = snprintf(st->path, sizeof st->path, "%s/delivery", logdir);
     if (n < 0 || (size_t)n >= sizeof st->path) {
         free(st);
@@ -199,13 +211,22 @@ int dsr_dstate_open(dsr_dstate **out, const char *logdir, unsigned flags, dsr_er
             nanosleep(&ts, NULL);
         }
     } else {
+        /* Lock the folder first (common/dir_lock.h says why). */
+        int rc = 0;
+        if (mkdir(st->path, 0777) != 0 && errno != EEXIST)
+            rc = dsr_err_errno(err, DSR_EIO, errno, "delivery state %s", st->path);
+        else if ((rc = dsr_dir_lock(st->path, &st->lock_fd, err)) == DSR_ELOCKED)
+            state_locked(err, st->path);
+        if (rc) {
+            dstate_free(st);
+            return rc;
+        }
         st->db = rocksdb_open(st->opts, st->path, &rerr);
     }
     if (rerr) {
         int code = !st->rdonly && is_lock_error(rerr) ? DSR_ELOCKED : DSR_EIO;
         if (code == DSR_ELOCKED)
-            dsr_err_set(err, code, "delivery state %s is locked by another process "
-                        "(a running `dossier deliver`?)", st->path);
+            state_locked(err, st->path);
         else
             dsr_err_set(err, code, "delivery state %s: %s", st->path, rerr);
         rocksdb_free(rerr);

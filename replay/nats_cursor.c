@@ -10,12 +10,14 @@
  * Values are 16 bytes: big-endian seq, big-endian stream creation time.
  */
 #include "nats_cursor.h"
+#include "dir_lock.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -25,6 +27,7 @@ struct dsr_nats_cursor {
     rocksdb_writeoptions_t *wo;
     rocksdb_readoptions_t  *ro;
     char                   *path;
+    int                     lock_fd;   /* the folder lock (dir_lock.h); -1 */
 };
 
 static void put_be64(unsigned char *p, uint64_t v)
@@ -43,6 +46,12 @@ static uint64_t get_be64(const unsigned char *p)
 
 /* RocksDB reports errors as malloc'd strings; a held LOCK file means another
  * publisher of this log is running. */
+static int cursor_locked(dsr_err *err, const char *path)
+{
+    return dsr_err_set(err, DSR_ELOCKED, "%s: another `dossier publish` of this log is running "
+                       "(its cursor store is locked)", path);
+}
+
 static int rdb_fail(dsr_err *err, char *msg, const char *what, const char *path)
 {
     int code = DSR_EIO;
@@ -50,8 +59,7 @@ static int rdb_fail(dsr_err *err, char *msg, const char *what, const char *path)
         (strstr(msg, "lock") || strstr(msg, "unavailable") || strstr(msg, "No locks")))
         code = DSR_ELOCKED;
     if (code == DSR_ELOCKED)
-        dsr_err_set(err, code, "%s: another `dossier publish` of this log is running "
-                    "(its cursor store is locked)", path);
+        cursor_locked(err, path);
     else
         dsr_err_set(err, code, "%s: %s: %s", path, what, msg ? msg : "unknown RocksDB error");
     rocksdb_free(msg);
@@ -64,6 +72,7 @@ int dsr_nats_cursor_open(dsr_nats_cursor **out, const char *logdir, dsr_err *err
     dsr_nats_cursor *c = calloc(1, sizeof *c);
     if (!c)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    c->lock_fd = -1;
     size_t n = strlen(logdir) + sizeof "/publish";
     if (!(c->path = malloc(n))) {
         free(c);
@@ -75,6 +84,14 @@ int dsr_nats_cursor_open(dsr_nats_cursor **out, const char *logdir, dsr_err *err
         dsr_err_errno(err, DSR_EIO, e, "%s: cannot create the publish cursor folder", c->path);
         dsr_nats_cursor_close(c);
         return DSR_EIO;
+    }
+    /* Lock the folder before RocksDB opens it (common/dir_lock.h says why). */
+    int lrc = dsr_dir_lock(c->path, &c->lock_fd, err);
+    if (lrc == DSR_ELOCKED)
+        cursor_locked(err, c->path);
+    if (lrc) {
+        dsr_nats_cursor_close(c);
+        return lrc;
     }
     c->opts = rocksdb_options_create();
     c->wo = rocksdb_writeoptions_create();
@@ -144,6 +161,8 @@ void dsr_nats_cursor_close(dsr_nats_cursor *c)
         return;
     if (c->db)
         rocksdb_close(c->db);
+    if (c->lock_fd >= 0)
+        close(c->lock_fd);                  /* after the database: unlocks */
     if (c->ro)
         rocksdb_readoptions_destroy(c->ro);
     if (c->wo)

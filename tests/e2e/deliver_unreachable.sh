@@ -3,7 +3,9 @@
 # fails a scan: `dossier scan` exits 0, the events stay pending (none is
 # dead-lettered), and once a receiver listens on that port a later
 # `dossier deliver --endpoint` drains them all.  While a `deliver --follow`
-# holds the delivery state, a scan still exits 0.
+# holds the delivery state, a scan still exits 0.  Four `deliver`s racing to
+# create the delivery state: each either runs or is told the state is locked
+# (common/dir_lock.h: RocksDB rotates its info log before taking LOCK).
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 source "$DOSSIER_SRC/tests/support/deliver_lib.sh"
 
@@ -73,4 +75,23 @@ rc=0; "$BIN" scan "$M" > /dev/null 2>&1 || rc=$?
 "$BIN" deliveries --log "$LOG" > /dev/null || fail "deliveries beside deliver --follow"
 kill -TERM "$FPID"
 wait "$FPID" || fail "deliver --follow did not stop cleanly on SIGTERM"
+
+"$BIN" events --log "$LOG" --limit 1 > "$WORK/one.ndjson"
+PORT=$(closed_port)     # the first one has a receiver now
+for round in $(seq 1 60); do
+  rm -rf "$WORK/rlog"
+  "$BIN" import "$WORK/one.ndjson" --log "$WORK/rlog" -q || fail "import for the race"
+  pids=()
+  for k in 1 2 3 4; do
+    "$BIN" deliver --log "$WORK/rlog" --url "http://127.0.0.1:$PORT/hook" --max-attempts 1 -q \
+      > /dev/null 2> "$WORK/race.$k" &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true    # exit 1 (dead letter) or 3 (locked); stderr is checked
+  for k in 1 2 3 4; do
+    if grep -v -e 'locked by another process' -e 'dead-lettered' "$WORK/race.$k" | grep -q .; then
+      fail "round $round: a racing deliver failed otherwise: $(cat "$WORK/race.$k")"
+    fi
+  done
+done
 echo "deliver_unreachable: ok"

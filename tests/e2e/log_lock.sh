@@ -63,10 +63,12 @@ assert r["ok"] and r["runs_completed"] == 3 and r["runs_open"] == 0, r' || fail 
 # Four writers at once on a fresh log, many times.
 for round in $(seq 1 50); do
   rm -rf "$WORK/race"
+  pids=()
   for k in 1 2 3 4; do
     "$BIN" import "$WORK/one.ndjson" --log "$WORK/race" -q 2> "$WORK/race.$k" &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}" || true    # exit 3 when locked; stderr is checked
   for k in 1 2 3 4; do
     if [ -s "$WORK/race.$k" ] && ! grep -q "locked by another writer" "$WORK/race.$k"; then
       fail "round $round: a racing writer failed otherwise: $(cat "$WORK/race.$k")"
