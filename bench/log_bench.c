@@ -27,7 +27,7 @@
  */
 #include "buf.h"            /* common/buf.h: the growable buffer dsr_log_get_event fills */
 #include "dossier/emit.h"
-#include "event_priv.h"     /* eventlog/: dsr__ulid_to_bin, the stored id form */
+#include "codec.h"     /* eventlog/: codec_ulid_to_bin, the stored id form */
 #include "dossier/log.h"
 #include "malloc_policy.h"  /* common/: the malloc tuning the CLI runs bulk commands with */
 
@@ -171,7 +171,7 @@ static int bench_raw(const char *dir, unsigned long n, unsigned long batch, appe
     /* A stored record (format 2) holds the event_id as its 16 bytes. */
     unsigned char idbin[16];
     char *id = NULL;
-    if (!dsr__ulid_to_bin(r.event_id, DSR_ULID_LEN, idbin))
+    if (!codec_ulid_to_bin(r.event_id, DSR_ULID_LEN, idbin))
         id = memmem(rec.data, rec.len, idbin, sizeof idbin);
     if (!id) {
         fprintf(stderr, "log_bench: event_id not found in record\n");
@@ -188,7 +188,7 @@ static int bench_raw(const char *dir, unsigned long n, unsigned long batch, appe
                 fprintf(stderr, "log_bench: ulid\n");
                 return 1;
             }
-            (void)dsr__ulid_to_bin(eid, DSR_ULID_LEN, (unsigned char *)id);
+            (void)codec_ulid_to_bin(eid, DSR_ULID_LEN, (unsigned char *)id);
             if (dsr_log_batch_append(b, eid, rec.data, rec.len, NULL, NULL, &err))
                 return die("append", &err);
         }
@@ -258,7 +258,7 @@ static int run(const char *mode, const char *dir, unsigned long n, unsigned long
 
 int main(int argc, char **argv)
 {
-    dsr_malloc_policy_reexec(argv);      /* as `dossier scan` and `import` run */
+    malloc_policy_reexec(argv);      /* as `dossier scan` and `import` run */
     if (argc < 2 || argc > 6) {
         fprintf(stderr, "usage: log_bench DIR [EVENTS] [BATCH] [emit|raw|both] "
                         "[pipelined|serial]\n");

@@ -229,7 +229,7 @@ static int do_read(const char *dir)
 
 int main(int argc, char **argv)
 {
-    dsr_malloc_policy_reexec(argv);      /* the same malloc tuning as the CLI */
+    malloc_policy_reexec(argv);      /* the same malloc tuning as the CLI */
     if (argc >= 4 && !strcmp(argv[1], "gen"))
         return do_gen(argv[2], strtoull(argv[3], NULL, 10),
                       argc > 4 ? (unsigned)atoi(argv[4]) : 1000,

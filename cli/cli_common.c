@@ -3,7 +3,8 @@
  * by every command (see cli.h).
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
+#include "dossier/event.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,26 +118,10 @@ int cli_use_color(FILE *f)
 
 void cli_json_str(dsr_buf *b, const char *s)
 {
-    if (!s) {
+    if (!s)
         dsr_buf_puts(b, "null");
-        return;
-    }
-    dsr_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':  dsr_buf_puts(b, "\\\""); break;
-        case '\\': dsr_buf_puts(b, "\\\\"); break;
-        case '\n': dsr_buf_puts(b, "\\n"); break;
-        case '\r': dsr_buf_puts(b, "\\r"); break;
-        case '\t': dsr_buf_puts(b, "\\t"); break;
-        default:
-            if (*p < 0x20)
-                dsr_buf_printf(b, "\\u%04x", *p);
-            else
-                dsr_buf_putc(b, (char)*p);
-        }
-    }
-    dsr_buf_putc(b, '"');
+    else
+        dsr_json_put_string(b, s, strlen(s));
 }
 
 void cli_put_status(FILE *f, const char *word)

@@ -9,7 +9,7 @@
  * are never printed: messages name the secret's file, not its contents.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/deliver.h"
 
 #include <errno.h>

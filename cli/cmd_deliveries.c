@@ -6,7 +6,7 @@
  * --retry writes and needs that process to be stopped.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/deliver.h"
 #include "dossier/log.h"
 

@@ -5,7 +5,7 @@
  * hides any user:password in URLs.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/deliver.h"
 
 #include <getopt.h>

@@ -9,7 +9,7 @@
  * was committed meanwhile; SIGINT/SIGTERM end it cleanly (exit 0).
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/event.h"
 #include "dossier/log.h"
 

@@ -15,7 +15,7 @@
  * every envelope actually added; stored envelopes keep their own stamp.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/replay.h"
 #include "dossier/emit.h"
 #include "dossier/event.h"

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "scan_opts.h"
 #include "scan_progress.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/scan.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * rebuild, or dump projection state.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "cli_proj.h"
 #include "dossier/replay.h"
 

@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "scan_opts.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/log.h"
 #include "dossier/record.h"
 #include "dossier/replay.h"

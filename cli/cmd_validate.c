@@ -6,7 +6,7 @@
  * written anywhere; no log is opened.
  */
 #include "cli.h"
-#include "buf.h"
+#include "dossier/buf.h"
 #include "dossier/event.h"
 
 #include <errno.h>

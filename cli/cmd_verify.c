@@ -6,7 +6,7 @@
  */
 #include "cli.h"
 #include "dossier/verify.h"
-#include "utf8.h"
+#include "dossier/buf.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -73,37 +73,13 @@ typedef struct vout {
     size_t   dropped;        /* --json entries left out */
 } vout;
 
-/* A JSON string; bytes that are not valid UTF-8 become '?'. */
+/* A JSON string (cli_json_str: invalid UTF-8 becomes U+FFFD). */
 static void json_str(FILE *f, const char *s)
 {
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    size_t n = strlen(s);
-    fputc('"', f);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) {
-            size_t l = dsr_utf8_seq_len(s + i, n - i);
-            if (l) {
-                fwrite(s + i, 1, l, f);
-                i += l;
-            } else {
-                fputc('?', f);
-                i++;
-            }
-            continue;
-        }
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-        i++;
-    }
-    fputc('"', f);
+    dsr_buf b = DSR_BUF_INIT;
+    cli_json_str(&b, s);
+    fwrite(b.data, 1, b.len, f);
+    dsr_buf_free(&b);
 }
 
 static void on_problem(void *ud, const dsr_verify_problem *p)

@@ -114,7 +114,7 @@ static int bulk_command(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (bulk_command(argc, argv))
-        dsr_malloc_policy_reexec(argv);      /* returns only when it did not */
+        malloc_policy_reexec(argv);      /* returns only when it did not */
     global_options(&argc, &argv);
     if (argc < 2) {
         print_help(stderr);

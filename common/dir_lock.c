@@ -8,7 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-int dsr_dir_lock(const char *dir, int *fd, dsr_err *err)
+int dir_lock(const char *dir, int *fd, dsr_err *err)
 {
     *fd = -1;
     int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

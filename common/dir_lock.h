@@ -19,6 +19,6 @@
 /* Lock the existing folder dir.  0 and *fd (close it to unlock);
  * DSR_ELOCKED when another holder has it (err untouched: the caller says
  * what is running); DSR_EIO with err set otherwise. */
-int dsr_dir_lock(const char *dir, int *fd, dsr_err *err);
+int dir_lock(const char *dir, int *fd, dsr_err *err);
 
 #endif

@@ -24,7 +24,7 @@ enum {
     S_F4            /* after F4: 80..8F then 2 more */
 };
 
-void dsr_utf8_init(dsr_utf8 *u)
+void utf8_init(utf8_state *u)
 {
     memset(u, 0, sizeof *u);
 }
@@ -58,7 +58,7 @@ static int cont_step(uint32_t st, unsigned char c, uint32_t *next)
     return c >= lo && c <= hi;
 }
 
-void dsr_utf8_feed(dsr_utf8 *u, const unsigned char *p, size_t n)
+void utf8_feed(utf8_state *u, const unsigned char *p, size_t n)
 {
     if (u->bad) {
         u->offset += n;
@@ -105,20 +105,20 @@ invalid:
     u->offset += n;
 }
 
-int dsr_utf8_valid(const dsr_utf8 *u)
+int utf8_valid(const utf8_state *u)
 {
     return !u->bad && u->state == S_ACCEPT;
 }
 
-int dsr_utf8_check(const char *s, size_t len)
+int utf8_check(const char *s, size_t len)
 {
-    dsr_utf8 u;
-    dsr_utf8_init(&u);
-    dsr_utf8_feed(&u, (const unsigned char *)s, len);
-    return dsr_utf8_valid(&u);
+    utf8_state u;
+    utf8_init(&u);
+    utf8_feed(&u, (const unsigned char *)s, len);
+    return utf8_valid(&u);
 }
 
-size_t dsr_utf8_seq_len(const char *s, size_t n)
+size_t utf8_seq_len(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     uint32_t st;

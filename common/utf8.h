@@ -13,25 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct dsr_utf8 {
+typedef struct utf8_state {
     uint32_t state;     /* 0: at a boundary; otherwise inside a sequence (DFA state) */
     int      bad;       /* sticky: 1 once an invalid byte was seen */
     uint64_t offset;    /* bytes consumed so far */
     uint64_t seq_start; /* offset where the current multi-byte sequence began */
     uint64_t bad_at;    /* offset of the first byte of the first invalid sequence */
-} dsr_utf8;
+} utf8_state;
 
-void dsr_utf8_init(dsr_utf8 *u);
+void utf8_init(utf8_state *u);
 /* Feed n bytes; cheap to call with n == 0.  Once invalid, later calls only count. */
-void dsr_utf8_feed(dsr_utf8 *u, const unsigned char *p, size_t n);
+void utf8_feed(utf8_state *u, const unsigned char *p, size_t n);
 /* 1 when everything fed so far is complete, valid UTF-8 (RFC 3629: no
  * overlongs, no surrogates, nothing above U+10FFFF, no truncated tail). */
-int  dsr_utf8_valid(const dsr_utf8 *u);
+int  utf8_valid(const utf8_state *u);
 
 /* 1 when the len bytes at s are complete, valid UTF-8. */
-int    dsr_utf8_check(const char *s, size_t len);
+int    utf8_check(const char *s, size_t len);
 /* Length of the well-formed sequence starting at s (at most n bytes), or 0
  * when it is invalid or truncated. */
-size_t dsr_utf8_seq_len(const char *s, size_t n);
+size_t utf8_seq_len(const char *s, size_t n);
 
 #endif

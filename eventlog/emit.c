@@ -14,15 +14,15 @@
  *     envelope and payload map that were validated: decoding it gives them
  *     back field for field.  The direct path for artifact_indexed payloads
  *     writes those same bytes without building the map
- *     (dsr__indexed_direct_ok, dsr__record_pack_indexed; tested equal);
+ *     (codec_indexed_direct_ok, codec_record_pack_indexed; tested equal);
  *   - imported envelopes keep event_id, payload and their lamport stamp; the
  *     log's own clock follows the merge rule max(clock, stamp) + 1.
- * Encoding reuses the batch's scratch buffers (log_internal.h): after the
+ * Encoding reuses the batch's scratch buffers (log_store.h): after the
  * first few events an emit allocates nothing.  Thread ownership: the batch's.
  */
 #include "dossier/emit.h"
-#include "event_priv.h"
-#include "log_internal.h"
+#include "codec.h"
+#include "log_store.h"
 
 #include <string.h>
 #include <time.h>
@@ -65,12 +65,12 @@ static int check_meta(dsr_event_type t, const dsr_emit_meta *m, dsr_err *err)
                         || !dsr_ulid_valid(m->event_id, DSR_ULID_LEN)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: event_id: \"%.40s\" is not a ULID", tn,
                            m->event_id);
-    if (m->timestamp && !dsr__rfc3339_valid(m->timestamp, strlen(m->timestamp)))
+    if (m->timestamp && !codec_rfc3339_valid(m->timestamp, strlen(m->timestamp)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: timestamp: \"%.40s\" is not an RFC 3339 "
                            "date-time with offset", tn, m->timestamp);
-    if (m->correlation_id && !dsr_utf8_check(m->correlation_id, strlen(m->correlation_id)))
+    if (m->correlation_id && !utf8_check(m->correlation_id, strlen(m->correlation_id)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: correlation_id is not valid UTF-8", tn);
-    if (m->causation_id && !dsr_utf8_check(m->causation_id, strlen(m->causation_id)))
+    if (m->causation_id && !utf8_check(m->causation_id, strlen(m->causation_id)))
         return dsr_err_set(err, DSR_ESCHEMA, "%s: causation_id is not valid UTF-8", tn);
     return 0;
 }
@@ -92,7 +92,7 @@ static int decode_payload(log_emit_scratch *s, dsr_event_type t, const void *pay
         return dsr_err_set(err, DSR_ENOMEM, "%s: cannot decode the encoded payload", tn);
     if ((rc = dsr_payload_validate(t, obj, err)))
         return rc;
-    const msgpack_object *v = dsr__map_get(obj, "feature_slug");
+    const msgpack_object *v = codec_map_get(obj, "feature_slug");
     if (!v || v->type != MSGPACK_OBJECT_STR || !v->via.str.size)
         return dsr_err_set(err, DSR_ESCHEMA, "%s: payload.feature_slug: missing or empty", tn);
     slug->ptr = v->via.str.ptr;
@@ -122,9 +122,9 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
      * An indexed payload (one per artifact: most of a scan) that passes the
      * direct check is valid as it stands and is packed straight into its
      * record in step 3; anything else, or any doubt, takes this path. */
-    dsr_indexed_direct dd;
+    codec_indexed_direct dd;
     const dsr_artifact_indexed *direct = NULL;
-    if (t == DSR_EV_ARTIFACT_INDEXED && dsr__indexed_direct_ok(payload, &dd))
+    if (t == DSR_EV_ARTIFACT_INDEXED && codec_indexed_direct_ok(payload, &dd))
         direct = payload;
     msgpack_packer pk;
     msgpack_object obj;
@@ -183,7 +183,7 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         .lamport_clock = lamport,
         .payload = direct ? NULL : &obj,
     };
-    if (direct ? dsr__record_pack_indexed(&pk, &env, direct, &dd)
+    if (direct ? codec_record_pack_indexed(&pk, &env, direct, &dd)
                : dsr_record_pack(&pk, &env)) {
         b->lamport--;
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);

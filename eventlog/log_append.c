@@ -18,7 +18,7 @@
  *
  * Committing, and what a crash leaves, is log_commit.c.
  */
-#include "log_internal.h"
+#include "log_store.h"
 
 #include <stdlib.h>
 #include <string.h>

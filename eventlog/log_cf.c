@@ -7,7 +7,7 @@
  * families (events, ids, meta) are written only by log_append.c / log_open.c;
  * generic writers (projections, cursors, caches) use their own names.
  */
-#include "log_internal.h"
+#include "log_store.h"
 
 #include <stdlib.h>
 #include <string.h>

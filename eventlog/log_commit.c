@@ -25,7 +25,7 @@
  * Everything else in the log stays with the owning thread: the counters are
  * folded in by the owner when it collects.
  */
-#include "log_internal.h"
+#include "log_store.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  * next_seq == last event sequence + 1 (checked on every open: a mismatch is
  * DSR_ECORRUPT, never "repaired" silently).
  */
-#include "log_internal.h"
+#include "log_store.h"
 #include "dir_lock.h"
 
 #include <dirent.h>
@@ -580,7 +580,7 @@ static int locked_error(const dsr_log *log, dsr_err *err)
  * it is closed (common/dir_lock.h says why). */
 static int lock_folder(dsr_log *log, dsr_err *err)
 {
-    int rc = dsr_dir_lock(log->dir, &log->folder_lock, err);
+    int rc = dir_lock(log->dir, &log->folder_lock, err);
     return rc == DSR_ELOCKED ? locked_error(log, err) : rc;
 }
 

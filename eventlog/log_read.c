@@ -9,7 +9,7 @@
  * Every read verifies block checksums; a checksum or decode failure is
  * DSR_ECORRUPT naming the log and the key.
  */
-#include "log_internal.h"
+#include "log_store.h"
 #include "buf.h"
 
 #include <stdlib.h>

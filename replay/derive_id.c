@@ -9,7 +9,7 @@
  * verbatim; causation_id = the source event_id.  Nothing here reads a
  * clock or a random source.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <string.h>
 

@@ -27,7 +27,7 @@
  *
  * State (family proj_drift): base/<feature>, last/<feature>, drift/<feature>.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -26,7 +26,7 @@
  * (mission_type null), complete when nothing required is missing, else
  * incomplete.  snapshot_id = ULID(scan time, hash(feature, run id)).
  *
- * State (family proj_snapshot, see replay_internal.h for the key layout):
+ * State (family proj_snapshot, see replay.h for the key layout):
  *   pend rows of open runs (one per event, keyed by sequence, so the rows do
  *   not depend on where chunks were cut), the latest record per feature,
  *   every record by snapshot_id, and every distinct artifact set by digest.
@@ -35,7 +35,7 @@
  * Memory: runs seen in the current chunk only; flush() writes open runs'
  * entries as pend rows and forgets them.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,7 @@
  * its size.  After the commit (or an abort) the cache is dropped: the family
  * is the truth again.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>

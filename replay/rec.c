@@ -4,8 +4,8 @@
  * freeing those structs.  The row layouts are written by proj_snapshot.c and
  * proj_drift.c; a row that does not have the expected shape is DSR_ECORRUPT.
  */
-#include "replay_internal.h"
-#include "event_priv.h"
+#include "replay.h"
+#include "codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +30,7 @@ static int dec_open(dec *d, const void *buf, size_t len)
 
 static char *dstr(dec *d, const msgpack_object *o, const char *k)
 {
-    return mp_strdup(dsr__map_get(o, k), &d->rc);
+    return mp_strdup(codec_map_get(o, k), &d->rc);
 }
 
 static void hash_copy(char out[65], const msgpack_object *o)
@@ -44,7 +44,7 @@ static void hash_copy(char out[65], const msgpack_object *o)
 
 static const msgpack_object_array *arr(const msgpack_object *o, const char *k)
 {
-    const msgpack_object *v = dsr__map_get(o, k);
+    const msgpack_object *v = codec_map_get(o, k);
     return v && v->type == MSGPACK_OBJECT_ARRAY ? &v->via.array : NULL;
 }
 
@@ -96,8 +96,8 @@ int rec_decode_snapshot(const void *buf, size_t len, dsr_snapshot_info **out, ds
     s->scan_event_id = dstr(&d, o, "scan_event_id");
     s->timestamp = dstr(&d, o, "timestamp");
     s->scan_seq = (uint64_t)mp_get_i64(o, "scan_seq");
-    hash_copy(s->parity_hash_sha256, dsr__map_get(o, "parity_hash_sha256"));
-    const msgpack_object *ct = dsr__map_get(o, "artifact_counts");
+    hash_copy(s->parity_hash_sha256, codec_map_get(o, "parity_hash_sha256"));
+    const msgpack_object *ct = codec_map_get(o, "artifact_counts");
     s->counts.total = mp_get_i64(ct, "total");
     s->counts.required = mp_get_i64(ct, "required");
     s->counts.required_present = mp_get_i64(ct, "required_present");

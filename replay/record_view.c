@@ -15,8 +15,8 @@
  * field.  Projections then read payload fields defensively (wrong types are
  * treated as absent and reported).
  */
-#include "replay_internal.h"
-#include "event_priv.h"
+#include "replay.h"
+#include "codec.h"
 
 #include <string.h>
 
@@ -58,26 +58,26 @@ static int view_format2(const void *rec, size_t len, msgpack_zone *zone, dsr_env
 {
     msgpack_object arr, map;
     size_t off = 0;
-    if (!dsr__mp_sizes_plausible(rec, len)
+    if (!codec_mp_sizes_plausible(rec, len)
         || msgpack_unpack(rec, len, &off, zone, &arr) != MSGPACK_UNPACK_SUCCESS || off != len)
         return dsr_err_set(err, DSR_ECORRUPT, "record does not decode");
-    int rc = dsr__record_expand(&arr, zone, &map);
+    int rc = codec_record_expand(&arr, zone, &map);
     if (rc)
         return dsr_err_set(err, rc, rc == DSR_ENOMEM ? "out of memory expanding a record"
                                                      : "record is not an envelope");
     const msgpack_object_kv *f = map.via.map.ptr;   /* canonical order */
-    env->event_id = dsr__str_of(&f[0].val);
-    env->event_type = dsr__str_of(&f[1].val);
-    env->aggregate_id = dsr__str_of(&f[2].val);
-    env->timestamp = dsr__str_of(&f[3].val);
-    env->node_id = dsr__str_of(&f[4].val);
+    env->event_id = codec_str_of(&f[0].val);
+    env->event_type = codec_str_of(&f[1].val);
+    env->aggregate_id = codec_str_of(&f[2].val);
+    env->timestamp = codec_str_of(&f[3].val);
+    env->node_id = codec_str_of(&f[4].val);
     if (f[5].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return dsr_err_set(err, DSR_ECORRUPT, "record: lamport_clock does not decode");
     env->lamport_clock = f[5].val.via.u64;
-    env->project_uuid = dsr__str_of(&f[6].val);
-    env->correlation_id = dsr__str_of(&f[7].val);
-    env->causation_id = dsr__str_of(&f[8].val);
-    env->schema_version = dsr__str_of(&f[9].val);
+    env->project_uuid = codec_str_of(&f[6].val);
+    env->correlation_id = codec_str_of(&f[7].val);
+    env->causation_id = codec_str_of(&f[8].val);
+    env->schema_version = codec_str_of(&f[9].val);
     env->payload = &f[10].val;
     return 0;
 }
@@ -87,7 +87,7 @@ int replay_record_view(const void *rec, size_t len, msgpack_zone *zone, msgpack_
 {
     mpc c = { rec, (const unsigned char *)rec + len };
     memset(env, 0, sizeof *env);
-    if (dsr__record_is_format2(rec, len)) {
+    if (codec_record_is_format2(rec, len)) {
         int rc = view_format2(rec, len, zone, env, err);
         if (rc)
             return rc;
@@ -166,7 +166,7 @@ static dsr_str enum_name(dsr_event_type t, size_t i, uint64_t idx)
     int hex;
     const char *const *vals = NULL;
     dsr_str out = { NULL, 0 };
-    if (!dsr__payload_field(t, i, &len, &hex, &vals) || !vals)
+    if (!codec_payload_field(t, i, &len, &hex, &vals) || !vals)
         return out;
     for (uint64_t k = 0; vals[k]; k++)
         if (k == idx) {
@@ -216,7 +216,7 @@ static int read_ulid(mpc *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
     if (k == 2) {
         if (s->len != 16)
             return -1;
-        dsr__ulid_from_bin((const unsigned char *)s->ptr, buf);
+        codec_ulid_from_bin((const unsigned char *)s->ptr, buf);
         s->ptr = buf;
         s->len = DSR_ULID_LEN;
         return 1;
@@ -266,7 +266,7 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
         || read_ulid(&c, &env->correlation_id, ids[1]) < 0
         || mpc_str_bin(&c, &skip_s) < 0 || mpc_str(&c, &skip_s) < 0)
         return 0;
-    size_t nf = dsr__payload_field_count(t);
+    size_t nf = codec_payload_field_count(t);
     if (!mpc_need(&c, 1) || c.p[0] != (unsigned char)(0x90 | nf))
         return 0;   /* a payload stored as a map */
     c.p++;

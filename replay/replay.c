@@ -21,7 +21,7 @@
  *     appended by a pass are passed over by the next, so all checkpoints end
  *     equal to the final head whatever the chunking.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <stdarg.h>
 #include <stdio.h>

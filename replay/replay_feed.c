@@ -20,7 +20,7 @@
  * When no thread can be started the driver fills each slab itself: slower,
  * same results.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <pthread.h>
 #include <stdlib.h>

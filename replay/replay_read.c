@@ -4,7 +4,7 @@
  * committed rows, so they work on read-only handles and never see half of a
  * chunk.
  */
-#include "replay_internal.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>

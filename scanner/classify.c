@@ -24,7 +24,7 @@ static const char *const CLASSES[] = {
     "input", "workflow", "output", "evidence", "policy", "runtime"
 };
 
-int dsr_class_valid(const char *s, const char **canon)
+int classify_class_valid(const char *s, const char **canon)
 {
     for (size_t i = 0; i < sizeof CLASSES / sizeof CLASSES[0]; i++)
         if (!strcmp(s, CLASSES[i])) {
@@ -98,7 +98,7 @@ static int has_word(const char *lname, const char *const *words)
     return 0;
 }
 
-const char *dsr_classify_path(const char *rel)
+const char *classify_path(const char *rel)
 {
     char lname[256];
     const char *base = basename_of(rel);
@@ -116,7 +116,7 @@ const char *dsr_classify_path(const char *rel)
     /* 2. planning and work tracking */
     static const char *const workflow[] = { "plan.md", "tasks.md", "checklist.md",
                                             "roadmap.md", NULL };
-    if (name_is(lname, workflow) || dsr_wp_id(rel, wp, sizeof wp) ||
+    if (name_is(lname, workflow) || classify_wp_id(rel, wp, sizeof wp) ||
         top_dir_is(rel, "tasks") || top_dir_is(rel, "checklists"))
         return "workflow";
     /* 3. governance */
@@ -143,7 +143,7 @@ const char *dsr_classify_path(const char *rel)
     return "output";
 }
 
-char *dsr_derive_key(arena *ar, const char *rel)
+char *classify_derive_key(arena *ar, const char *rel)
 {
     size_t n = strlen(rel);
     char *k = ar_stralloc(ar, n + 6);
@@ -154,15 +154,15 @@ char *dsr_derive_key(arena *ar, const char *rel)
     return k;
 }
 
-int dsr_pattern_is_glob(const char *pattern)
+int glob_is_pattern(const char *pattern)
 {
     return strpbrk(pattern, "*?[\\") != NULL;
 }
 
-char *dsr_spec_key(arena *ar, const char *spec_key, const char *pattern, const char *rel)
+char *classify_spec_key(arena *ar, const char *spec_key, const char *pattern, const char *rel)
 {
     size_t a = strlen(spec_key);
-    if (!dsr_pattern_is_glob(pattern))
+    if (!glob_is_pattern(pattern))
         return ar_strndup(ar, spec_key, a);
     size_t b = strlen(rel);
     char *k = ar_stralloc(ar, a + b + 2);
@@ -174,7 +174,7 @@ char *dsr_spec_key(arena *ar, const char *spec_key, const char *pattern, const c
     return k;
 }
 
-int dsr_wp_id(const char *rel, char *out, size_t n)
+int classify_wp_id(const char *rel, char *out, size_t n)
 {
     const char *base = basename_of(rel);
     /* parent folder must be named "tasks" */
@@ -208,7 +208,7 @@ int dsr_wp_id(const char *rel, char *out, size_t n)
     return 1;
 }
 
-int dsr_is_text_path(const char *rel)
+int classify_is_text(const char *rel)
 {
     const char *ext = ext_of(basename_of(rel));
     static const char *const text[] = { ".md", ".txt", ".yaml", ".yml", ".json" };

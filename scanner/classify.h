@@ -12,30 +12,30 @@
 #include "arena.h"
 
 /* Class for a file that matches no manifest entry (static string). */
-const char *dsr_classify_path(const char *relative_path);
+const char *classify_path(const char *relative_path);
 
 /* Key for a file that matches no manifest entry: "path:" + relative_path.
  * Allocated from ar; NULL on allocation failure. */
-char *dsr_derive_key(arena *ar, const char *relative_path);
+char *classify_derive_key(arena *ar, const char *relative_path);
 
 /* Key for a file matched by a manifest entry: the entry's key when its
  * pattern is a literal path, else "<key>:<relative_path>".  From ar, or
  * NULL. */
-char *dsr_spec_key(arena *ar, const char *spec_key, const char *pattern,
+char *classify_spec_key(arena *ar, const char *spec_key, const char *pattern,
                    const char *relative_path);
 
 /* 1 when the pattern contains glob metacharacters (* ? [ or a \ escape). */
-int dsr_pattern_is_glob(const char *pattern);
+int glob_is_pattern(const char *pattern);
 
 /* "WP04" for tasks/WP04-name.md (any parent folder named "tasks"): writes
  * the id into out (size n) and returns 1, else 0. */
-int dsr_wp_id(const char *relative_path, char *out, size_t n);
+int classify_wp_id(const char *relative_path, char *out, size_t n);
 
 /* 1 for text artifacts that must be valid UTF-8: .md .txt .yaml .yml .json
  * (extension compared case-insensitively). */
-int dsr_is_text_path(const char *relative_path);
+int classify_is_text(const char *relative_path);
 
 /* 1 when s is a valid class name; returns the static spelling in *canon. */
-int dsr_class_valid(const char *s, const char **canon);
+int classify_class_valid(const char *s, const char **canon);
 
 #endif

@@ -2,7 +2,7 @@
  * hash_file.c - one-pass hashing of a file: SHA-256 via OpenSSL EVP, XXH3-128
  * via libxxhash, and an optional UTF-8 check, all over the same buffer.
  *
- * Each worker owns one dsr_hasher: the read buffer, the EVP_MD_CTX and the
+ * Each worker owns one hasher: the read buffer, the EVP_MD_CTX and the
  * XXH3 state are allocated once and reused for every file, and the SHA-256
  * EVP_MD is fetched once (OpenSSL 3's implicit fetch in EVP_sha256() +
  * EVP_DigestInit_ex costs more than hashing a small file).
@@ -24,7 +24,7 @@
  * kill the process with SIGBUS, while read() just returns fewer bytes.
  * 256 KiB keeps the block in L2 between the copy and the two hash passes.
  *
- * Incremental rescans (dsr_hash_file_expect): when a cache expects the
+ * Incremental rescans (hash_file_expect): when a cache expects the
  * content, the first pass computes XXH3-128 only (about 10x cheaper than
  * SHA-256); on a match the cached SHA-256 is reused.  On a mismatch the
  * SHA-256 of a one-block file is computed from the buffer still in hand; a
@@ -37,17 +37,17 @@
  *
  * Invariant: a digest is only reported for bytes read while the file's size,
  * mtime and ctime stayed put (fstat() before and after the read, one re-read
- * allowed); otherwise the status is DSR_HASH_CHANGED.  The cost on the small
+ * allowed); otherwise the status is HASH_CHANGED.  The cost on the small
  * file path is one extra fstat().
  *
- * Batches of small files (dsr_hash_files): the opens, reads and closes of up
- * to DSR_HASH_BATCH files go through the worker's io_uring (uring.c), three
+ * Batches of small files (hash_files): the opens, reads and closes of up
+ * to HASH_BATCH files go through the worker's io_uring (uring.c), three
  * io_uring_enter calls for the lot instead of three system calls per file;
  * the two fstat()s per file stay plain calls (a queued STATX is slower), so
  * the invariant above is checked exactly as on the one-file path.  Each file
  * gets its own SLOT_SIZE buffer.  A file the batch cannot finish cleanly --
  * open or read failing, not regular, SLOT_SIZE or larger, changed during the
- * read -- is left to dsr_hash_file_expect, which opens it again and reports
+ * read -- is left to hash_file_expect, which opens it again and reports
  * or retries exactly as for a file hashed alone.  Measured on corpus A of
  * bench/run.sh (100,000 files of 256 B - 8 KiB, one thread, page cache
  * warm): open + 2 fstat + read + close + SHA-256 took 1.05-1.09 CPU-s with
@@ -77,7 +77,7 @@
 /* Files at least this big get posix_fadvise(SEQUENTIAL). */
 #define FADVISE_MIN (1u << 20)
 
-struct dsr_hasher {
+struct hasher {
     unsigned char *buf;
     EVP_MD        *md;
     EVP_MD_CTX    *sha;
@@ -87,13 +87,13 @@ struct dsr_hasher {
      * 1: ready, -1: off (not wanted, or io_uring unavailable) */
     int            ring_state;
     int            ring_noatime;   /* 0 once an O_NOATIME open was refused (EPERM) */
-    dsr_uring     *ring;
-    unsigned char *slots;          /* DSR_HASH_BATCH x SLOT_SIZE */
+    uring     *ring;
+    unsigned char *slots;          /* HASH_BATCH x SLOT_SIZE */
 };
 
-dsr_hasher *dsr_hasher_create(dsr_err *err)
+hasher *hasher_create(dsr_err *err)
 {
-    dsr_hasher *h = calloc(1, sizeof *h);
+    hasher *h = calloc(1, sizeof *h);
     if (!h) {
         dsr_err_set(err, DSR_ENOMEM, "hasher: out of memory");
         return NULL;
@@ -101,7 +101,7 @@ dsr_hasher *dsr_hasher_create(dsr_err *err)
     /* page-aligned so the kernel's copy_to_user works on whole pages */
     if (posix_memalign((void **)&h->buf, 4096, BUF_SIZE) != 0) {
         h->buf = NULL;
-        dsr_hasher_free(h);
+        hasher_free(h);
         dsr_err_set(err, DSR_ENOMEM, "hasher: out of memory");
         return NULL;
     }
@@ -110,7 +110,7 @@ dsr_hasher *dsr_hasher_create(dsr_err *err)
     h->xxh = XXH3_createState();
     if (!h->md || !h->sha || !h->xxh) {
         int nomem = h->md != NULL;
-        dsr_hasher_free(h);
+        hasher_free(h);
         dsr_err_set(err, nomem ? DSR_ENOMEM : DSR_EIO,
                     "hasher: %s", nomem ? "out of memory" : "OpenSSL has no SHA256 digest");
         return NULL;
@@ -118,11 +118,11 @@ dsr_hasher *dsr_hasher_create(dsr_err *err)
     return h;
 }
 
-void dsr_hasher_free(dsr_hasher *h)
+void hasher_free(hasher *h)
 {
     if (!h)
         return;
-    dsr_uring_free(h->ring);
+    uring_free(h->ring);
     free(h->slots);
     XXH3_freeState(h->xxh);
     EVP_MD_CTX_free(h->sha);
@@ -175,10 +175,10 @@ static int digest_fail(dsr_err *err, const char *path)
 /* One pass over fd from its current offset (0): XXH3-128, SHA-256 when
  * do_sha, UTF-8 when u is not NULL.  *single is set when the whole file fit
  * in h->buf (its bytes are still there, *total long).  Returns 0, or
- * DSR_HASH_READ_FAILED-style failure as 1 with out->errnum set, or a negative
+ * HASH_READ_FAILED-style failure as 1 with out->errnum set, or a negative
  * code when a digest fails. */
-static int hash_pass(dsr_hasher *h, int fd, uint64_t expect_size, int do_sha, dsr_utf8 *u,
-                     dsr_hash_out *out, uint64_t *total, int *single, const char *path,
+static int hash_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8_state *u,
+                     hash_out *out, uint64_t *total, int *single, const char *path,
                      dsr_err *err)
 {
     int streaming = 0;
@@ -204,7 +204,7 @@ static int hash_pass(dsr_hasher *h, int fd, uint64_t expect_size, int do_sha, ds
             if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
                 return digest_fail(err, path);
             if (u)
-                dsr_utf8_feed(u, h->buf, (size_t)n);
+                utf8_feed(u, h->buf, (size_t)n);
             *total = (uint64_t)n;
             *single = 1;
             return 0;
@@ -218,7 +218,7 @@ static int hash_pass(dsr_hasher *h, int fd, uint64_t expect_size, int do_sha, ds
         if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
             return digest_fail(err, path);
         if (u)
-            dsr_utf8_feed(u, h->buf, (size_t)n);
+            utf8_feed(u, h->buf, (size_t)n);
         *total += (uint64_t)n;
         if ((size_t)n < BUF_SIZE)
             break;
@@ -229,7 +229,7 @@ static int hash_pass(dsr_hasher *h, int fd, uint64_t expect_size, int do_sha, ds
     return 0;
 }
 
-static int sha_final(dsr_hasher *h, dsr_hash_out *out, const char *path, dsr_err *err)
+static int sha_final(hasher *h, hash_out *out, const char *path, dsr_err *err)
 {
     unsigned int len = 0;
     if (EVP_DigestFinal_ex(h->sha, out->sha256, &len) != 1 || len != 32)
@@ -237,7 +237,7 @@ static int sha_final(dsr_hasher *h, dsr_hash_out *out, const char *path, dsr_err
     return 0;
 }
 
-static void set_stat(dsr_hash_out *out, const struct stat *st)
+static void set_stat(hash_out *out, const struct stat *st)
 {
     out->dev = (uint64_t)st->st_dev;
     out->ino = (uint64_t)st->st_ino;
@@ -246,10 +246,10 @@ static void set_stat(dsr_hash_out *out, const struct stat *st)
 }
 
 /* The digests of fd's content from offset 0, as described for
- * dsr_hash_file_expect.  Returns 0, 1 (read failure, out->errnum set) or a
+ * hash_file_expect.  Returns 0, 1 (read failure, out->errnum set) or a
  * negative code. */
-static int hash_content(dsr_hasher *h, int fd, uint64_t size, dsr_utf8 *u,
-                        const dsr_hash_expect *expect, dsr_hash_out *out, uint64_t *total,
+static int hash_content(hasher *h, int fd, uint64_t size, utf8_state *u,
+                        const hash_expect *expect, hash_out *out, uint64_t *total,
                         const char *path, dsr_err *err)
 {
     int single = 0;
@@ -278,16 +278,16 @@ static int hash_content(dsr_hasher *h, int fd, uint64_t size, dsr_utf8 *u,
      * verdict) describe the same bytes; the caller's fstat() afterwards
      * catches a change during this pass too */
     if (u)
-        dsr_utf8_init(u);
+        utf8_init(u);
     rc = hash_pass(h, fd, size, 1, u, out, total, &single, path, err);
     return rc ? rc : sha_final(h, out, path, err);
 }
 
 /* The UTF-8 verdict of a file whose bytes were all fed to u. */
-static void set_utf8(dsr_hash_out *out, const dsr_utf8 *u)
+static void set_utf8(hash_out *out, const utf8_state *u)
 {
     out->utf8_checked = 1;
-    out->utf8_valid = dsr_utf8_valid(u);
+    out->utf8_valid = utf8_valid(u);
     out->utf8_bad_at = u->bad ? u->bad_at : u->state ? u->seq_start : u->offset;
 }
 
@@ -298,26 +298,26 @@ static int same_file_state(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
-                         const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err)
+int hash_file_expect(hasher *h, int dirfd, const char *path, int check_utf8,
+                         const hash_expect *expect, hash_out *out, dsr_err *err)
 {
     memset(out, 0, sizeof *out);
     int fd = open_nofollow(dirfd, path);
     if (fd < 0) {
         out->errnum = errno;
         /* ELOOP: the final component became a symlink since it was listed */
-        out->status = errno == ELOOP ? DSR_HASH_NOT_REGULAR : DSR_HASH_OPEN_FAILED;
+        out->status = errno == ELOOP ? HASH_NOT_REGULAR : HASH_OPEN_FAILED;
         return 0;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         out->errnum = errno;
-        out->status = DSR_HASH_READ_FAILED;
+        out->status = HASH_READ_FAILED;
         close(fd);
         return 0;
     }
     if (!S_ISREG(st.st_mode)) {
-        out->status = DSR_HASH_NOT_REGULAR;
+        out->status = HASH_NOT_REGULAR;
         close(fd);
         return 0;
     }
@@ -328,13 +328,13 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
      * would otherwise be hashed as a mix of old and new bytes.  If size,
      * mtime or ctime moved (or the bytes read are not the size), read once
      * more from the start; a second change is reported, never hashed. */
-    dsr_utf8 u;
+    utf8_state u;
     uint64_t total = 0;
     int rc = 0, changed = 0;
     for (int attempt = 0;; attempt++) {
         set_stat(out, &st);
         out->sha_reused = 0;
-        dsr_utf8_init(&u);
+        utf8_init(&u);
         rc = hash_content(h, fd, (uint64_t)st.st_size, check_utf8 ? &u : NULL, expect, out,
                           &total, path, err);
         if (rc)
@@ -361,7 +361,7 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
     }
     close(fd);
     if (rc == 1) {
-        out->status = DSR_HASH_READ_FAILED;
+        out->status = HASH_READ_FAILED;
         return 0;
     }
     if (rc)
@@ -371,20 +371,20 @@ int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_u
         out->xxh3_high = out->xxh3_low = 0;
         out->sha_reused = 0;
         out->size = total;
-        out->status = DSR_HASH_CHANGED;
+        out->status = HASH_CHANGED;
         return 0;
     }
     out->size = total;
-    out->status = DSR_HASH_OK;
+    out->status = HASH_OK;
     if (check_utf8)
         set_utf8(out, &u);
     return 0;
 }
 
-int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
-                     dsr_hash_out *out, dsr_err *err)
+int hash_file_at(hasher *h, int dirfd, const char *path, int check_utf8,
+                     hash_out *out, dsr_err *err)
 {
-    return dsr_hash_file_expect(h, dirfd, path, check_utf8, NULL, out, err);
+    return hash_file_expect(h, dirfd, path, check_utf8, NULL, out, err);
 }
 
 /* ---- batches of small files through io_uring ----------------------------------- */
@@ -405,61 +405,61 @@ int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
 #define CLOSE_IN_RING 1
 #endif
 
-void dsr_hasher_batch_off(dsr_hasher *h)
+void hasher_batch_off(hasher *h)
 {
     if (h->ring_state == 0)
         h->ring_state = -1;
 }
 
-static int ring_ready(dsr_hasher *h)
+static int ring_ready(hasher *h)
 {
     if (h->ring_state)
         return h->ring_state > 0;
     h->ring_state = -1;
     /* two operations per file may be queued at once (a close and an open
      * never are: each phase runs before the next is queued) */
-    if (!(h->ring = dsr_uring_create(DSR_HASH_BATCH)))
+    if (!(h->ring = uring_create(HASH_BATCH)))
         return 0;
-    if (posix_memalign((void **)&h->slots, 4096, (size_t)DSR_HASH_BATCH * SLOT_SIZE) != 0) {
+    if (posix_memalign((void **)&h->slots, 4096, (size_t)HASH_BATCH * SLOT_SIZE) != 0) {
         h->slots = NULL;
-        dsr_uring_free(h->ring);
+        uring_free(h->ring);
         h->ring = NULL;
         return 0;
     }
     /* The kernel fills these through the ring, which valgrind cannot see:
      * zeroed once, they never read as uninitialised. */
-    memset(h->slots, 0, (size_t)DSR_HASH_BATCH * SLOT_SIZE);
+    memset(h->slots, 0, (size_t)HASH_BATCH * SLOT_SIZE);
     h->ring_noatime = 1;
     h->ring_state = 1;
     return 1;
 }
 
 typedef struct batch_state {
-    int         fd[DSR_HASH_BATCH];
-    int         res[DSR_HASH_BATCH];
+    int         fd[HASH_BATCH];
+    int         res[HASH_BATCH];
 } batch_state;
 
 static void on_done(void *ctx, uint64_t tag, int res)
 {
     batch_state *b = ctx;
-    if (tag < DSR_HASH_BATCH)
+    if (tag < HASH_BATCH)
         b->res[tag] = res;
 }
 
 /* Run the queued phase; on a ring failure, switch the batch path off for
  * good (the files then go the one-file way). */
-static int run_phase(dsr_hasher *h, batch_state *b)
+static int run_phase(hasher *h, batch_state *b)
 {
-    if (dsr_uring_run(h->ring, on_done, b) == 0)
+    if (uring_run(h->ring, on_done, b) == 0)
         return 0;
     h->ring_state = -1;
     return -1;
 }
 
 /* Digests of a whole file held in buf (n bytes) whose stat before and after
- * the read was *st: the fields dsr_hash_file_expect fills for it. */
-static int digest_slot(dsr_hasher *h, const unsigned char *buf, size_t n, int check_utf8,
-                       const struct stat *st, dsr_hash_out *out, const char *path,
+ * the read was *st: the fields hash_file_expect fills for it. */
+static int digest_slot(hasher *h, const unsigned char *buf, size_t n, int check_utf8,
+                       const struct stat *st, hash_out *out, const char *path,
                        dsr_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -473,28 +473,28 @@ static int digest_slot(dsr_hasher *h, const unsigned char *buf, size_t n, int ch
         return rc;
     set_stat(out, st);
     out->size = n;
-    out->status = DSR_HASH_OK;
+    out->status = HASH_OK;
     if (check_utf8) {
-        dsr_utf8 u;
-        dsr_utf8_init(&u);
-        dsr_utf8_feed(&u, buf, n);
+        utf8_state u;
+        utf8_init(&u);
+        utf8_feed(&u, buf, n);
         set_utf8(out, &u);
     }
     return 0;
 }
 
-int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
+int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
 {
-    if (n > DSR_HASH_BATCH)
+    if (n > HASH_BATCH)
         return dsr_err_set(err, DSR_EINVAL, "hash batch: %zu files, at most %d", n,
-                           DSR_HASH_BATCH);
+                           HASH_BATCH);
     for (size_t i = 0; i < n; i++)
         jobs[i].done = 0;
     if (!n || !ring_ready(h))
         return 0;
     batch_state b;
-    struct stat pre[DSR_HASH_BATCH], post[DSR_HASH_BATCH];
-    int ok[DSR_HASH_BATCH];
+    struct stat pre[HASH_BATCH], post[HASH_BATCH];
+    int ok[HASH_BATCH];
     /* as open_nofollow: O_NOATIME until the kernel refuses it (files of
      * another user), then without */
     const int flags = OPEN_FLAGS | (h->ring_noatime ? O_NOATIME : 0);
@@ -504,7 +504,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
      * how to retry or report it. */
     for (size_t i = 0; i < n; i++) {
         b.res[i] = -ECANCELED;
-        (void)dsr_uring_openat(h->ring, jobs[i].dirfd, jobs[i].name, flags, i);
+        (void)uring_openat(h->ring, jobs[i].dirfd, jobs[i].name, flags, i);
     }
     if (run_phase(h, &b))
         return 0;
@@ -522,7 +522,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
             continue;
         ok[i] = 1;
         b.res[i] = -ECANCELED;
-        (void)dsr_uring_read(h->ring, b.fd[i], h->slots + i * SLOT_SIZE, SLOT_SIZE, i);
+        (void)uring_read(h->ring, b.fd[i], h->slots + i * SLOT_SIZE, SLOT_SIZE, i);
         queued = 1;
     }
     /* 3. read them all (one read: each is shorter than its slot) */
@@ -539,7 +539,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
     for (size_t i = 0; i < n; i++)
         if (b.fd[i] >= 0) {
             if (CLOSE_IN_RING && h->ring_state > 0
-                && dsr_uring_close(h->ring, b.fd[i], DSR_HASH_BATCH) == 0)
+                && uring_close(h->ring, b.fd[i], HASH_BATCH) == 0)
                 closing = 1;
             else
                 close(b.fd[i]);
@@ -547,7 +547,7 @@ int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err)
     /* If the ring fails here, the closes it did not run leak their
      * descriptors: closing them again could close a number another thread
      * has been given since.  The ring is not used again. */
-    if (closing && dsr_uring_run(h->ring, on_done, &b) != 0)
+    if (closing && uring_run(h->ring, on_done, &b) != 0)
         h->ring_state = -1;
     for (size_t i = 0; i < n; i++) {
         if (!ok[i])

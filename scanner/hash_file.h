@@ -2,7 +2,7 @@
  * hash_file.h - hash one file in one pass: SHA-256 (OpenSSL EVP), XXH3-128
  * and, for text artifacts, UTF-8 validation (private to the scanner).
  *
- * A dsr_hasher holds the reusable state of one worker thread (read buffer,
+ * A hasher holds the reusable state of one worker thread (read buffer,
  * digest contexts).  It is not thread-safe: each worker owns its own.
  */
 #ifndef DOSSIER_HASH_FILE_H
@@ -12,20 +12,20 @@
 #include <stdint.h>
 #include "dossier/error.h"
 
-typedef struct dsr_hasher dsr_hasher;
+typedef struct hasher hasher;
 
 /* Outcome of hashing one file (not an error of the scan itself). */
-typedef enum dsr_hash_status {
-    DSR_HASH_OK = 0,         /* digests, size and stat tuple are filled */
-    DSR_HASH_OPEN_FAILED,    /* open() failed; errnum says why (ENOENT: vanished) */
-    DSR_HASH_NOT_REGULAR,    /* the name no longer refers to a regular file */
-    DSR_HASH_READ_FAILED,    /* fstat() or read() failed; errnum says why */
-    DSR_HASH_CHANGED         /* size, mtime or ctime moved during the read, and
+typedef enum hash_status {
+    HASH_OK = 0,         /* digests, size and stat tuple are filled */
+    HASH_OPEN_FAILED,    /* open() failed; errnum says why (ENOENT: vanished) */
+    HASH_NOT_REGULAR,    /* the name no longer refers to a regular file */
+    HASH_READ_FAILED,    /* fstat() or read() failed; errnum says why */
+    HASH_CHANGED         /* size, mtime or ctime moved during the read, and
                                 again during the one re-read: no digest */
-} dsr_hash_status;
+} hash_status;
 
-typedef struct dsr_hash_out {
-    dsr_hash_status status;
+typedef struct hash_out {
+    hash_status status;
     int             errnum;          /* for OPEN_FAILED / READ_FAILED */
     unsigned char   sha256[32];
     uint64_t        xxh3_high, xxh3_low;
@@ -36,66 +36,66 @@ typedef struct dsr_hash_out {
     int             utf8_valid;      /* result of the check */
     uint64_t        utf8_bad_at;     /* offset where the first invalid (or truncated) sequence starts */
     int             sha_reused;      /* 1: XXH3 matched the expectation, SHA-256 copied from it */
-} dsr_hash_out;
+} hash_out;
 
 /* What an incremental cache expects the content to be (same size). */
-typedef struct dsr_hash_expect {
+typedef struct hash_expect {
     uint64_t      xxh3_high, xxh3_low;
     unsigned char sha256[32];
-} dsr_hash_expect;
+} hash_expect;
 
 /* Create a per-worker hasher.  DSR_ENOMEM / DSR_EIO (digest unavailable). */
-dsr_hasher *dsr_hasher_create(dsr_err *err);
-void        dsr_hasher_free(dsr_hasher *h);      /* NULL is fine */
+hasher *hasher_create(dsr_err *err);
+void        hasher_free(hasher *h);      /* NULL is fine */
 
 /* Open path relative to dirfd (never following a final symlink, never
  * blocking on a FIFO), hash its content in one streaming pass and fill out.
  * The file is fstat()ed before and after the read; if its size, mtime or
  * ctime moved (or the bytes read differ from the size), it is read once more,
- * and a second change gives DSR_HASH_CHANGED instead of a mixed digest.
+ * and a second change gives HASH_CHANGED instead of a mixed digest.
  * check_utf8: also validate the bytes as UTF-8.
  * Returns 0 (look at out->status) or a negative DSR_E* code when the digest
  * machinery itself fails (then err says why). */
-int dsr_hash_file_at(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
-                     dsr_hash_out *out, dsr_err *err);
+int hash_file_at(hasher *h, int dirfd, const char *path, int check_utf8,
+                     hash_out *out, dsr_err *err);
 
-/* As dsr_hash_file_at, but when expect is not NULL the first pass computes
+/* As hash_file_at, but when expect is not NULL the first pass computes
  * XXH3-128 (and the UTF-8 check) only; if the XXH3 equals expect's, the
  * SHA-256 is copied from expect (out->sha_reused = 1).  Otherwise SHA-256 is
  * computed after all: from the buffer for a file that fit in one block, else
  * by a second full pass over the same open file.  expect NULL: one pass with
  * both digests. */
-int dsr_hash_file_expect(dsr_hasher *h, int dirfd, const char *path, int check_utf8,
-                         const dsr_hash_expect *expect, dsr_hash_out *out, dsr_err *err);
+int hash_file_expect(hasher *h, int dirfd, const char *path, int check_utf8,
+                         const hash_expect *expect, hash_out *out, dsr_err *err);
 
 /* ---- batches of small files -------------------------------------------- */
 
-/* Most files dsr_hash_files takes at once. */
-#define DSR_HASH_BATCH 16
+/* Most files hash_files takes at once. */
+#define HASH_BATCH 16
 
-typedef struct dsr_hash_job {
-    int           dirfd;        /* in: as for dsr_hash_file_at */
+typedef struct hash_job {
+    int           dirfd;        /* in: as for hash_file_at */
     const char   *name;
     int           check_utf8;
-    dsr_hash_out *out;          /* out: filled when done */
+    hash_out *out;          /* out: filled when done */
     int           done;         /* out: 1 = out is final; 0 = not attempted or not
-                                   finished: hash it with dsr_hash_file_expect */
-} dsr_hash_job;
+                                   finished: hash it with hash_file_expect */
+} hash_job;
 
-/* Hash up to DSR_HASH_BATCH small files together, their opens, reads and
+/* Hash up to HASH_BATCH small files together, their opens, reads and
  * closes queued on the hasher's io_uring (created on first use, by the
  * calling thread, which must be the only one using h).  A job done here is
- * exactly what dsr_hash_file_at would have given for a file that did not
+ * exactly what hash_file_at would have given for a file that did not
  * change (same digests, stat tuple, UTF-8 verdict).  Jobs left undone --
  * every one when io_uring is unavailable or switched off -- must go through
- * dsr_hash_file_expect: failures to open or read, files that are not
+ * hash_file_expect: failures to open or read, files that are not
  * regular, 64 KiB or larger, or changed during the read are reported or
  * retried there.  Returns 0, or a negative code when the digest machinery
  * fails (err says why). */
-int dsr_hash_files(dsr_hasher *h, dsr_hash_job *jobs, size_t n, dsr_err *err);
+int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
 
-/* Never use io_uring in this hasher: dsr_hash_files leaves every job undone.
- * Call before the first dsr_hash_files. */
-void dsr_hasher_batch_off(dsr_hasher *h);
+/* Never use io_uring in this hasher: hash_files leaves every job undone.
+ * Call before the first hash_files. */
+void hasher_batch_off(hasher *h);
 
 #endif

@@ -307,7 +307,7 @@ static int parse_spec(parse_ctx *c, const yaml_node_t *n, dsr_spec_kind kind, co
                     s.artifact_key);
     if (!cls)
         return fail(c, n, "artifact spec '%s' is missing artifact_class", s.artifact_key);
-    if (!dsr_class_valid(cls, &s.artifact_class))
+    if (!classify_class_valid(cls, &s.artifact_class))
         return fail(c, cls_node, "artifact_class '%s' is not one of input, workflow, output, "
                     "evidence, policy, runtime", cls);
     if (!s.path_pattern)

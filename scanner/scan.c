@@ -8,11 +8,11 @@
  *     cache_lookup) about each file, in walk order, and stores the answer in
  *     the entry, so the cache is only ever touched by this one thread;
  *   - each batch is queued once per worker and its entries are claimed with
- *     an atomic counter, a share at a time (at most DSR_HASH_BATCH, at most
+ *     an atomic counter, a share at a time (at most HASH_BATCH, at most
  *     what is left divided by the workers), so the workers share a batch that
  *     holds a few large files instead of one worker hashing them all in
  *     turn, while small files are claimed -- and opened, read and closed
- *     through the worker's io_uring (dsr_hash_files) -- in groups;
+ *     through the worker's io_uring (hash_files) -- in groups;
  *   - worker i uses only hashers[i] (and the io_uring it creates on first
  *     use) and werr[i]; it writes only the entries it claimed.  Each entry's result (digests, stat tuple, matched manifest
  *     entry, key, class, wp_id) is computed entirely on one worker;
@@ -23,7 +23,7 @@
  *     closes them.  In-flight batches are bounded by the pool queue, so open
  *     fds are bounded by (queue + workers + 1) * DIRS_PER_BATCH; when dup()
  *     fails (EMFILE) the entry falls back to its path below the root fd;
- *   - after dsr_pool_join() (which synchronises on the pool mutex) the
+ *   - after scan_pool_join() (which synchronises on the pool mutex) the
  *     calling thread reads every entry, adds the absent required artifacts
  *     and sorts, freeing each batch as soon as it is converted so entries and
  *     artifacts do not both stay in memory.
@@ -71,7 +71,7 @@ typedef struct entry {
     uint8_t       cache_stale;
     union {
         dsr_scan_cached cached; /* walker -> worker */
-        dsr_hash_out    h;      /* worker -> assembly */
+        hash_out    h;      /* worker -> assembly */
     } u;
     int           internal_rc;  /* digest machinery failed / out of memory */
     long          spec;         /* matched manifest spec index, -1: none */
@@ -98,8 +98,8 @@ typedef struct scan_ctx {
     const dsr_scan_opts *opts;
     const dsr_manifest  *m;
     int                  root_fd;
-    dsr_pool            *pool;
-    dsr_hasher         **hashers;   /* [workers], hashers[i] owned by worker i */
+    scan_pool            *pool;
+    hasher         **hashers;   /* [workers], hashers[i] owned by worker i */
     dsr_err             *werr;      /* [workers] */
     size_t               workers;
     size_t              *order;     /* spec indices in matching priority */
@@ -202,7 +202,7 @@ static int64_t ts_ns(const struct timespec *t)
  * read), else 0 with *expect set when a same-size re-read may reuse the
  * cached SHA-256 (XXH3 check). */
 static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
-                     const dsr_scan_cached *cc, dsr_hash_expect *expect, int *use_expect)
+                     const dsr_scan_cached *cc, hash_expect *expect, int *use_expect)
 {
     struct stat st;
     *use_expect = 0;
@@ -212,9 +212,9 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
         return 0;   /* content changed for sure: full hash */
     if (!cc->racy && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
         ts_ns(&st.st_mtim) == cc->mtime_ns && ts_ns(&st.st_ctim) == cc->ctime_ns) {
-        dsr_hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
+        hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
         memset(h, 0, sizeof *h);
-        h->status = DSR_HASH_OK;
+        h->status = HASH_OK;
         memcpy(h->sha256, cc->sha256, 32);
         h->xxh3_high = cc->xxh3_high;
         h->xxh3_low = cc->xxh3_low;
@@ -244,7 +244,7 @@ typedef struct entry_plan {
     const char      *name;
     int              have, hit, use_expect;
     dsr_scan_cached  cc;        /* a copy: hashing overwrites the union */
-    dsr_hash_expect  expect;
+    hash_expect  expect;
 } entry_plan;
 
 static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
@@ -266,7 +266,7 @@ static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
 static void after_hash(entry_plan *p)
 {
     entry *e = p->e;
-    const dsr_hash_out *h = &e->u.h;
+    const hash_out *h = &e->u.h;
     if (h->sha_reused)
         e->cache_use = DSR_CACHE_XXH3;
     /* stale: other bytes behind the same size and mtime of a non-racy
@@ -274,14 +274,14 @@ static void after_hash(entry_plan *p)
      * unchanged - the cache would have been wrong - or only ctime moved:
      * an mtime restored after an edit (touch -d, cp -p), which the
      * normal path catches through ctime but mtime-based tools miss. */
-    if (p->have && !p->cc.racy && h->status == DSR_HASH_OK && h->size == p->cc.size &&
+    if (p->have && !p->cc.racy && h->status == HASH_OK && h->size == p->cc.size &&
         h->mtime_ns == p->cc.mtime_ns && memcmp(h->sha256, p->cc.sha256, 32) != 0)
         e->cache_stale = 1;
 }
 
 static void hash_alone(scan_ctx *c, entry_plan *p, size_t worker)
 {
-    int rc = dsr_hash_file_expect(c->hashers[worker], p->dfd, p->name, p->e->text,
+    int rc = hash_file_expect(c->hashers[worker], p->dfd, p->name, p->e->text,
                                   p->use_expect ? &p->expect : NULL, &p->e->u.h,
                                   &c->werr[worker]);
     if (rc)
@@ -295,48 +295,48 @@ static void finish_entry(scan_ctx *c, entry *e, size_t worker)
 {
     if (c->progress) {
         __atomic_fetch_add(&c->progress->files_done, 1, __ATOMIC_RELAXED);
-        if (e->u.h.status == DSR_HASH_OK)
+        if (e->u.h.status == HASH_OK)
             __atomic_fetch_add(&c->progress->bytes_done, e->u.h.size, __ATOMIC_RELAXED);
     }
     e->spec = c->m ? match_spec(c, e->rel) : -1;
     if (e->spec >= 0) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
-        e->key = dsr_spec_key(&c->work_ar[worker], s->artifact_key, s->path_pattern, e->rel);
+        e->key = classify_spec_key(&c->work_ar[worker], s->artifact_key, s->path_pattern, e->rel);
         e->cls = s->artifact_class;
     } else {
-        e->key = dsr_derive_key(&c->work_ar[worker], e->rel);
-        e->cls = dsr_classify_path(e->rel);
+        e->key = classify_derive_key(&c->work_ar[worker], e->rel);
+        e->cls = classify_path(e->rel);
     }
     if (!e->key) {
         e->internal_rc = dsr_err_set(&c->werr[worker], DSR_ENOMEM, "%s: out of memory", e->rel);
         return;
     }
-    if (!dsr_wp_id(e->rel, e->wp, sizeof e->wp))
+    if (!classify_wp_id(e->rel, e->wp, sizeof e->wp))
         e->wp[0] = '\0';
 }
 
-/* Entries lo..hi-1 of b (at most DSR_HASH_BATCH), claimed by this worker:
+/* Entries lo..hi-1 of b (at most HASH_BATCH), claimed by this worker:
  * the ones the cache does not settle and that need a full read are hashed
- * together (dsr_hash_files: their opens, reads and closes batched on the
+ * together (hash_files: their opens, reads and closes batched on the
  * worker's io_uring); whatever that leaves, and the cache's XXH3 re-reads,
  * are hashed one by one. */
 static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t worker)
 {
-    entry_plan plan[DSR_HASH_BATCH];
-    dsr_hash_job jobs[DSR_HASH_BATCH];
-    size_t job_of[DSR_HASH_BATCH];
+    entry_plan plan[HASH_BATCH];
+    hash_job jobs[HASH_BATCH];
+    size_t job_of[HASH_BATCH];
     size_t n = hi - lo, nj = 0;
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
         plan_entry(c, b, &b->e[lo + k], p);
         job_of[k] = SIZE_MAX;
         if (!p->hit && !p->use_expect) {
-            jobs[nj] = (dsr_hash_job){ p->dfd, p->name, p->e->text, &p->e->u.h, 0 };
+            jobs[nj] = (hash_job){ p->dfd, p->name, p->e->text, &p->e->u.h, 0 };
             job_of[k] = nj++;
         }
     }
     /* one file gains nothing from the ring: the same five calls either way */
-    int rc = nj > 1 ? dsr_hash_files(c->hashers[worker], jobs, nj, &c->werr[worker]) : 0;
+    int rc = nj > 1 ? hash_files(c->hashers[worker], jobs, nj, &c->werr[worker]) : 0;
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
         if (!p->hit) {
@@ -369,7 +369,7 @@ static void batch_job(void *arg, size_t worker)
     batch *b = arg;
     size_t workers = b->ctx->workers;
     for (;;) {
-        /* Claim a share of what is left -- up to DSR_HASH_BATCH entries, so
+        /* Claim a share of what is left -- up to HASH_BATCH entries, so
          * small files are read in batches, but no more than this worker's
          * share, so a batch of a few large files is still hashed by all the
          * workers at once. */
@@ -377,7 +377,7 @@ static void batch_job(void *arg, size_t worker)
         if (claimed >= b->n)
             break;
         size_t want = (b->n - claimed) / workers;
-        want = want < 1 ? 1 : want > DSR_HASH_BATCH ? DSR_HASH_BATCH : want;
+        want = want < 1 ? 1 : want > HASH_BATCH ? HASH_BATCH : want;
         size_t i = atomic_fetch_add_explicit(&b->claim, want, memory_order_relaxed);
         if (i >= b->n)
             break;
@@ -399,7 +399,7 @@ static int submit(scan_ctx *c)
     c->cur = NULL;
     size_t copies = b->n < c->workers ? b->n : c->workers;
     for (size_t i = 0; i < copies; i++)
-        if (dsr_pool_add(c->pool, batch_job, b) != 0)
+        if (scan_pool_add(c->pool, batch_job, b) != 0)
             return DSR_EIO;
     return 0;
 }
@@ -407,7 +407,7 @@ static int submit(scan_ctx *c)
 /* Index of f's directory in the current batch (dup'ing its fd on first use),
  * -1 when the file is opened through the root fd.  May submit the batch
  * when it already holds DIRS_PER_BATCH directories. */
-static int batch_dir(scan_ctx *c, const dsr_walk_file *f, int *idx)
+static int batch_dir(scan_ctx *c, const walk_file *f, int *idx)
 {
     *idx = -1;
     if (f->dir_serial == 0)
@@ -457,7 +457,7 @@ static int new_batch(scan_ctx *c)
     return 0;
 }
 
-static int on_file(void *ctx, const dsr_walk_file *f)
+static int on_file(void *ctx, const walk_file *f)
 {
     scan_ctx *c = ctx;
     int rc, dir;
@@ -481,7 +481,7 @@ static int on_file(void *ctx, const dsr_walk_file *f)
         const char *base = e->open_rel ? e->open_rel : e->rel;
         e->name_off = (uint32_t)(strlen(base) - strlen(f->name));
     }
-    e->text = (uint8_t)dsr_is_text_path(f->rel);
+    e->text = (uint8_t)classify_is_text(f->rel);
     if (c->opts->cache_lookup) {
         rc = c->opts->cache_lookup(c->opts->cache_ctx, f->rel, &e->u.cached);
         if (rc < 0)
@@ -669,7 +669,7 @@ static char *errno_text(arena *ar, int e)
 static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
                              const char **spec_pat, const char **spec_step, uint64_t *bytes)
 {
-    if (e->u.h.status == DSR_HASH_NOT_REGULAR)
+    if (e->u.h.status == HASH_NOT_REGULAR)
         return add_warning(c, e->rel, "no longer a regular file when it was opened; skipped")
                ? DSR_ENOMEM : 1;
     memset(a, 0, sizeof *a);
@@ -687,7 +687,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
         a->required = spec_applies(s, c->opts->step_id);
         a->blocking = s->blocking;
     }
-    const dsr_hash_out *h = &e->u.h;
+    const hash_out *h = &e->u.h;
     a->cache_use = (dsr_cache_use)e->cache_use;
     a->cache_stale = e->cache_stale;
     a->dev = h->dev;
@@ -697,7 +697,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     a->size_bytes = h->size;
     char buf[128];
     switch (h->status) {
-    case DSR_HASH_OK:
+    case HASH_OK:
         dsr_hex(h->sha256, 32, a->sha256);
         a->xxh3_high = h->xxh3_high;
         a->xxh3_low = h->xxh3_low;
@@ -712,7 +712,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
             a->present = 1;
         }
         break;
-    case DSR_HASH_OPEN_FAILED:
+    case HASH_OPEN_FAILED:
         if (h->errnum == ENOENT || h->errnum == ENOTDIR) {
             a->reason = DSR_REASON_DELETED_AFTER_SCAN;
             a->reason_detail = ar_strdup(ar, "removed after it was listed");
@@ -723,12 +723,12 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
         if (!a->reason_detail)
             return DSR_ENOMEM;
         break;
-    case DSR_HASH_READ_FAILED:
+    case HASH_READ_FAILED:
         a->reason = DSR_REASON_UNREADABLE;
         if (!(a->reason_detail = errno_text(ar, h->errnum)))
             return DSR_ENOMEM;
         break;
-    case DSR_HASH_CHANGED:
+    case HASH_CHANGED:
         /* written to during the read and the re-read: any digest would mix
          * old and new bytes, so none is reported */
         a->reason = DSR_REASON_UNREADABLE;
@@ -960,29 +960,29 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         goto done;
     }
     for (size_t i = 0; i < jobs; i++) {
-        if (!(c.hashers[i] = dsr_hasher_create(err))) {
+        if (!(c.hashers[i] = hasher_create(err))) {
             rc = err ? err->code : DSR_ENOMEM;
             goto done;
         }
         if (opts->plain_io)
-            dsr_hasher_batch_off(c.hashers[i]);
+            hasher_batch_off(c.hashers[i]);
     }
     /* queue: a few batches per worker keeps them busy while the walker lists */
-    if (!(c.pool = dsr_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {
+    if (!(c.pool = scan_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {
         rc = err ? err->code : DSR_ENOMEM;
         goto done;
     }
-    dsr_walk_cb cb = { on_file, on_warn, &c };
+    walk_cb cb = { on_file, on_warn, &c };
     if (opts->cache_mode != DSR_SCAN_CACHE_USE && opts->cache_mode != DSR_SCAN_CACHE_REHASH) {
         rc = dsr_err_set(err, DSR_EINVAL, "scan: unknown cache mode %d", opts->cache_mode);
         goto done;
     }
-    rc = dsr_walk(c.root_fd, root_real, &cb, err);
+    rc = walk_tree(c.root_fd, root_real, &cb, err);
     if (rc == 0)
         rc = submit(&c);
     if (c.progress)
         __atomic_store_n(&c.progress->listing_done, 1, __ATOMIC_RELAXED);
-    dsr_pool_join(c.pool);        /* always: workers may still read batches */
+    scan_pool_join(c.pool);        /* always: workers may still read batches */
     if (rc) {
         /* callbacks return bare codes; the walker sets its own messages */
         if (rc == DSR_ENOMEM)
@@ -1007,10 +1007,10 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     rc = assemble(&c, ri, err);
 
 done:
-    dsr_pool_free(c.pool);
+    scan_pool_free(c.pool);
     if (c.hashers)
         for (size_t i = 0; i < jobs; i++)
-            dsr_hasher_free(c.hashers[i]);
+            hasher_free(c.hashers[i]);
     free(c.hashers);
     free(c.werr);
     ar_free(&c.walk_ar);

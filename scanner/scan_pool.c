@@ -17,17 +17,17 @@
 #include <string.h>
 
 typedef struct job {
-    dsr_job_fn fn;
+    scan_pool_job_fn fn;
     void      *arg;
 } job;
 
 typedef struct worker {
-    struct dsr_pool *pool;
+    struct scan_pool *pool;
     size_t           index;
     pthread_t        tid;
 } worker;
 
-struct dsr_pool {
+struct scan_pool {
     pthread_mutex_t mu;
     pthread_cond_t  not_empty, not_full, idle;
     job            *ring;
@@ -40,7 +40,7 @@ struct dsr_pool {
 static void *worker_main(void *opaque)
 {
     worker *w = opaque;
-    dsr_pool *p = w->pool;
+    scan_pool *p = w->pool;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->count == 0 && !p->stopping)
@@ -65,7 +65,7 @@ static void *worker_main(void *opaque)
     return NULL;
 }
 
-static void stop_workers(dsr_pool *p)
+static void stop_workers(scan_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     p->stopping = 1;
@@ -77,13 +77,13 @@ static void stop_workers(dsr_pool *p)
     p->n_workers = 0;
 }
 
-dsr_pool *dsr_pool_create(size_t threads, size_t queue, dsr_err *err)
+scan_pool *scan_pool_create(size_t threads, size_t queue, dsr_err *err)
 {
     if (threads == 0 || queue == 0) {
         dsr_err_set(err, DSR_EINVAL, "worker pool: threads and queue size must be >= 1");
         return NULL;
     }
-    dsr_pool *p = calloc(1, sizeof *p);
+    scan_pool *p = calloc(1, sizeof *p);
     if (!p) {
         dsr_err_set(err, DSR_ENOMEM, "worker pool: out of memory");
         return NULL;
@@ -124,7 +124,7 @@ dsr_pool *dsr_pool_create(size_t threads, size_t queue, dsr_err *err)
         if (rc != 0) {
             dsr_err_errno(err, DSR_EIO, rc, "worker pool: cannot start thread %zu of %zu",
                           i + 1, threads);
-            dsr_pool_free(p);
+            scan_pool_free(p);
             return NULL;
         }
         p->n_workers++;
@@ -132,7 +132,7 @@ dsr_pool *dsr_pool_create(size_t threads, size_t queue, dsr_err *err)
     return p;
 }
 
-int dsr_pool_add(dsr_pool *p, dsr_job_fn fn, void *arg)
+int scan_pool_add(scan_pool *p, scan_pool_job_fn fn, void *arg)
 {
     pthread_mutex_lock(&p->mu);
     while (p->count == p->cap && !p->stopping)
@@ -148,7 +148,7 @@ int dsr_pool_add(dsr_pool *p, dsr_job_fn fn, void *arg)
     return 0;
 }
 
-void dsr_pool_join(dsr_pool *p)
+void scan_pool_join(scan_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     while (p->count != 0 || p->active != 0)
@@ -156,12 +156,12 @@ void dsr_pool_join(dsr_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-size_t dsr_pool_threads(const dsr_pool *p)
+size_t scan_pool_threads(const scan_pool *p)
 {
     return p->n_workers;
 }
 
-void dsr_pool_free(dsr_pool *p)
+void scan_pool_free(scan_pool *p)
 {
     if (!p)
         return;

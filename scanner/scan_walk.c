@@ -89,7 +89,7 @@ typedef struct walker {
     int                root_fd;
     const char        *root_real;
     size_t             root_len;
-    const dsr_walk_cb *cb;
+    const walk_cb *cb;
     dsr_err           *err;
     dsr_buf            disp;       /* current display path ("" at root) */
     dsr_buf            real;       /* current symlink-free path ("" at root) */
@@ -115,10 +115,10 @@ static int warn(walker *w, const char *rel, const char *fmt, ...)
 
 static int name_utf8_ok(const char *name)
 {
-    dsr_utf8 u;
-    dsr_utf8_init(&u);
-    dsr_utf8_feed(&u, (const unsigned char *)name, strlen(name));
-    return dsr_utf8_valid(&u);
+    utf8_state u;
+    utf8_init(&u);
+    utf8_feed(&u, (const unsigned char *)name, strlen(name));
+    return utf8_valid(&u);
 }
 
 /* Append "/name" (or "name" at the root) to b; returns the old length. */
@@ -413,7 +413,7 @@ static int follow_link(walker *w)
         goto out;
     }
     if (S_ISREG(st.st_mode)) {
-        dsr_walk_file f = { rel, inside, w->root_fd, inside, 0 };
+        walk_file f = { rel, inside, w->root_fd, inside, 0 };
         rc = w->cb->file(w->cb->ctx, &f);
     } else if (S_ISDIR(st.st_mode)) {
         if (on_chain(w, &st)) {
@@ -464,7 +464,7 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
     const char *rel = cstr(&w->disp);
     switch (type) {
     case DT_REG: {
-        dsr_walk_file f = { rel, cstr(&w->real), dfd, name, serial };
+        walk_file f = { rel, cstr(&w->real), dfd, name, serial };
         return w->cb->file(w->cb->ctx, &f);
     }
     case DT_DIR: {
@@ -515,7 +515,7 @@ static int walk_levels(walker *w)
     return rc;
 }
 
-int dsr_walk(int root_fd, const char *root_real, const dsr_walk_cb *cb, dsr_err *err)
+int walk_tree(int root_fd, const char *root_real, const walk_cb *cb, dsr_err *err)
 {
     walker w = { .root_fd = root_fd, .root_real = root_real, .root_len = strlen(root_real),
                  .cb = cb, .err = err, .lo = 1 };

@@ -13,7 +13,7 @@
 
 /* One regular file found by the walk.  All strings are valid only during
  * the callback. */
-typedef struct dsr_walk_file {
+typedef struct walk_file {
     const char *rel;        /* path as it appears in the mission (it may pass
                                through a followed symlink) */
     const char *open_rel;   /* symlink-free path of the same file, relative
@@ -24,23 +24,23 @@ typedef struct dsr_walk_file {
                                it stays open only during the call */
     unsigned long dir_serial; /* identifies dirfd's directory visit: equal
                                serials, same directory (0: the root fd) */
-} dsr_walk_file;
+} walk_file;
 
-typedef struct dsr_walk_cb {
+typedef struct walk_cb {
     /* A regular file, in walk order: each directory's entries sorted by name
      * (strcmp), subdirectories visited in place - so relative paths ascend
      * component by component.  Return 0 or a negative DSR_E* code to stop
      * the walk. */
-    int  (*file)(void *ctx, const dsr_walk_file *f);
+    int  (*file)(void *ctx, const walk_file *f);
     /* A skipped entry and why.  Return 0 or a negative code to stop. */
     int  (*warn)(void *ctx, const char *rel, const char *message);
     void *ctx;
-} dsr_walk_cb;
+} walk_cb;
 
 /* Walk the tree below root_fd (an O_DIRECTORY fd of the root, whose
  * symlink-free absolute path is root_real).  Returns 0, the first negative
  * code a callback returned, DSR_ENOMEM, or DSR_EIO when the root itself cannot
  * be listed (problems below the root become warnings). */
-int dsr_walk(int root_fd, const char *root_real, const dsr_walk_cb *cb, dsr_err *err);
+int walk_tree(int root_fd, const char *root_real, const walk_cb *cb, dsr_err *err);
 
 #endif

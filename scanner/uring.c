@@ -27,7 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-struct dsr_uring {
+struct uring {
     int                  fd;
     unsigned             entries;
     unsigned            *sq_tail, *sq_mask, *sq_array;
@@ -50,7 +50,7 @@ static int uring_enter(int fd, unsigned to_submit, unsigned min_complete)
                         IORING_ENTER_GETEVENTS, NULL, 0);
 }
 
-void dsr_uring_free(dsr_uring *r)
+void uring_free(uring *r)
 {
     if (!r)
         return;
@@ -71,9 +71,9 @@ static void *map_ring(int fd, size_t len, off_t what)
     return p == MAP_FAILED ? NULL : p;
 }
 
-dsr_uring *dsr_uring_create(unsigned entries)
+uring *uring_create(unsigned entries)
 {
-    dsr_uring *r = calloc(1, sizeof *r);
+    uring *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     struct io_uring_params p;
@@ -111,7 +111,7 @@ dsr_uring *dsr_uring_create(unsigned entries)
         int e = errno;
         if (r->cq_map == r->sq_map)
             r->cq_map = NULL;
-        dsr_uring_free(r);
+        uring_free(r);
         errno = e;
         return NULL;
     }
@@ -130,7 +130,7 @@ dsr_uring *dsr_uring_create(unsigned entries)
 /* The next free SQE, zeroed and filled with what every operation has, or
  * NULL when `entries` are queued.  The caller sets the rest and publishes
  * it: the kernel reads nothing before io_uring_enter. */
-static struct io_uring_sqe *next_sqe(dsr_uring *r, uint8_t opcode, int fd, const void *addr,
+static struct io_uring_sqe *next_sqe(uring *r, uint8_t opcode, int fd, const void *addr,
                                      uint64_t tag)
 {
     if (r->queued == r->entries)
@@ -148,13 +148,13 @@ static struct io_uring_sqe *next_sqe(dsr_uring *r, uint8_t opcode, int fd, const
     return s;
 }
 
-static int publish(dsr_uring *r)
+static int publish(uring *r)
 {
     __atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
     return 0;
 }
 
-int dsr_uring_openat(dsr_uring *r, int dirfd, const char *name, int flags, uint64_t tag)
+int uring_openat(uring *r, int dirfd, const char *name, int flags, uint64_t tag)
 {
     struct io_uring_sqe *s = next_sqe(r, IORING_OP_OPENAT, dirfd, name, tag);
     if (!s)
@@ -163,7 +163,7 @@ int dsr_uring_openat(dsr_uring *r, int dirfd, const char *name, int flags, uint6
     return publish(r);
 }
 
-int dsr_uring_read(dsr_uring *r, int fd, void *buf, unsigned len, uint64_t tag)
+int uring_read(uring *r, int fd, void *buf, unsigned len, uint64_t tag)
 {
     struct io_uring_sqe *s = next_sqe(r, IORING_OP_READ, fd, buf, tag);
     if (!s)
@@ -172,13 +172,13 @@ int dsr_uring_read(dsr_uring *r, int fd, void *buf, unsigned len, uint64_t tag)
     return publish(r);
 }
 
-int dsr_uring_close(dsr_uring *r, int fd, uint64_t tag)
+int uring_close(uring *r, int fd, uint64_t tag)
 {
     return next_sqe(r, IORING_OP_CLOSE, fd, NULL, tag) ? publish(r) : -1;
 }
 
 /* Report every completion the kernel has posted; returns how many. */
-static unsigned reap(dsr_uring *r, void (*done)(void *, uint64_t, int), void *ctx)
+static unsigned reap(uring *r, void (*done)(void *, uint64_t, int), void *ctx)
 {
     unsigned head = *r->cq_head, n = 0;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
@@ -192,7 +192,7 @@ static unsigned reap(dsr_uring *r, void (*done)(void *, uint64_t, int), void *ct
     return n;
 }
 
-int dsr_uring_run(dsr_uring *r, void (*done)(void *ctx, uint64_t tag, int res), void *ctx)
+int uring_run(uring *r, void (*done)(void *ctx, uint64_t tag, int res), void *ctx)
 {
     unsigned completed = 0, queued = r->queued;
     int rc = 0;

@@ -28,6 +28,8 @@
 #ifndef DOSSIER_DELIVER_H
 #define DOSSIER_DELIVER_H
 
+#include "dossier/export.h"
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,16 +61,16 @@ typedef struct dsr_webhook_secret {
  * DSR_EINVAL (empty, too long, or whsec_ value that is not base64: the
  * message names `what`, never the value) or DSR_ENOMEM.  `what` names the
  * source in messages ("secret file F", "DOSSIER_WEBHOOK_SECRET"). */
-int  dsr_webhook_secret_parse(const char *text, size_t len, const char *what,
+DSR_API int  dsr_webhook_secret_parse(const char *text, size_t len, const char *what,
                               dsr_webhook_secret *out, dsr_err *err);
 /* Read and parse a secret file (trailing newline ignored). */
-int  dsr_webhook_secret_load(const char *path, dsr_webhook_secret *out, dsr_err *err);
+DSR_API int  dsr_webhook_secret_load(const char *path, dsr_webhook_secret *out, dsr_err *err);
 /* Wipe and free the key; the struct is reset.  NULL is fine. */
-void dsr_webhook_secret_clear(dsr_webhook_secret *s);
+DSR_API void dsr_webhook_secret_clear(dsr_webhook_secret *s);
 
 /* out = "v1," + base64(HMAC-SHA256(key, msg_id "." timestamp "." body)).
  * Returns 0, or DSR_EIO when OpenSSL fails. */
-int  dsr_webhook_sign(const dsr_webhook_secret *s, const char *msg_id, size_t id_len,
+DSR_API int  dsr_webhook_sign(const dsr_webhook_secret *s, const char *msg_id, size_t id_len,
                       int64_t timestamp, const void *body, size_t body_len,
                       char out[DSR_WEBHOOK_SIG_MAX], dsr_err *err);
 
@@ -98,17 +100,17 @@ typedef struct dsr_retry_policy {
 
 /* Outcome of one attempt: has_status is 0 when no HTTP status line arrived
  * (connect error, timeout, connection closed before the status). */
-dsr_outcome dsr_retry_classify(int has_status, long status);
+DSR_API dsr_outcome dsr_retry_classify(int has_status, long status);
 
 /* Parse a Retry-After value: delta-seconds or an HTTP date (IMF-fixdate,
  * RFC 850 or asctime form).  *delay_ms gets the wait from now_ms (0 for a
  * date in the past).  Returns 0 or DSR_EPARSE. */
-int dsr_retry_after_parse(const char *value, size_t len, uint64_t now_ms,
+DSR_API int dsr_retry_after_parse(const char *value, size_t len, uint64_t now_ms,
                           uint64_t *delay_ms);
 
 /* Full-jitter backoff after `failures` failed attempts (>= 1): a uniform
  * value in [0, min(cap, base * 2^(failures-1))], drawn from rnd. */
-uint64_t dsr_backoff_ms(const dsr_retry_policy *p, unsigned failures, uint64_t rnd);
+DSR_API uint64_t dsr_backoff_ms(const dsr_retry_policy *p, unsigned failures, uint64_t rnd);
 
 typedef struct dsr_retry_decision {
     dsr_outcome outcome;       /* DELIVERED, RETRY, DEAD or GONE */
@@ -121,7 +123,7 @@ typedef struct dsr_retry_decision {
  * Retry-After delay or UINT64_MAX when absent; rnd is a random draw.
  * A retryable failure becomes DEAD when attempts >= max_attempts or when the
  * next try (backoff, or Retry-After when later) would pass the max age. */
-dsr_retry_decision dsr_retry_decide(const dsr_retry_policy *p, int has_status, long status,
+DSR_API dsr_retry_decision dsr_retry_decide(const dsr_retry_policy *p, int has_status, long status,
                                     unsigned attempts, uint64_t first_ms, uint64_t now_ms,
                                     uint64_t retry_after_ms, uint64_t rnd);
 
@@ -162,19 +164,19 @@ typedef struct dsr_endpoint_info {
 
 /* Save a new endpoint.  DSR_EINVAL for a bad name/url, or when the name
  * exists; DSR_ELOCKED while another process writes delivery state. */
-int  dsr_endpoint_add(const char *logdir, const dsr_endpoint_config *cfg, dsr_err *err);
+DSR_API int  dsr_endpoint_add(const char *logdir, const dsr_endpoint_config *cfg, dsr_err *err);
 /* Remove an endpoint and all its delivery state.  DSR_ENOTFOUND, DSR_ELOCKED. */
-int  dsr_endpoint_remove(const char *logdir, const char *name, dsr_err *err);
+DSR_API int  dsr_endpoint_remove(const char *logdir, const char *name, dsr_err *err);
 /* Clear the disabled flag set by a 410.  DSR_ENOTFOUND, DSR_ELOCKED. */
-int  dsr_endpoint_enable(const char *logdir, const char *name, dsr_err *err);
+DSR_API int  dsr_endpoint_enable(const char *logdir, const char *name, dsr_err *err);
 /* Every endpoint (saved and ad-hoc) in name order, read-only (works while a
  * deliver runs).  *n = 0 when no delivery state exists yet. */
-int  dsr_endpoint_list(const char *logdir, dsr_endpoint_info **out, size_t *n, dsr_err *err);
-void dsr_endpoint_list_free(dsr_endpoint_info *list, size_t n);
+DSR_API int  dsr_endpoint_list(const char *logdir, dsr_endpoint_info **out, size_t *n, dsr_err *err);
+DSR_API void dsr_endpoint_list_free(dsr_endpoint_info *list, size_t n);
 
 /* Name of the ad-hoc endpoint `deliver --url` uses: "url-" + 12 hex of
  * SHA-256(url, features, types), so each URL + filter keeps its own cursor. */
-void dsr_endpoint_adhoc_name(const char *url, const char *const *features, size_t nf,
+DSR_API void dsr_endpoint_adhoc_name(const char *url, const char *const *features, size_t nf,
                              const char *const *types, size_t nt,
                              char out[DSR_ENDPOINT_NAME_MAX + 1]);
 
@@ -183,7 +185,7 @@ void dsr_endpoint_adhoc_name(const char *url, const char *const *features, size_
 /* Every endpoint with pending / retrying / delivered / dead counts, computed
  * from the delivery state and the log (read-only; works while a deliver
  * runs).  log may be opened in any mode.  *n = 0 when no state exists. */
-int  dsr_deliver_stats(dsr_log *log, dsr_endpoint_info **out, size_t *n, dsr_err *err);
+DSR_API int  dsr_deliver_stats(dsr_log *log, dsr_endpoint_info **out, size_t *n, dsr_err *err);
 
 typedef struct dsr_dead_letter {
     char     endpoint[DSR_ENDPOINT_NAME_MAX + 1];
@@ -198,13 +200,13 @@ typedef struct dsr_dead_letter {
 
 /* Dead letters of one endpoint (or all when endpoint is NULL), by endpoint
  * then sequence.  Read-only. */
-int  dsr_dead_list(const char *logdir, const char *endpoint,
+DSR_API int  dsr_dead_list(const char *logdir, const char *endpoint,
                    dsr_dead_letter **out, size_t *n, dsr_err *err);
-void dsr_dead_list_free(dsr_dead_letter *list, size_t n);
+DSR_API void dsr_dead_list_free(dsr_dead_letter *list, size_t n);
 /* Move dead letters (of endpoint, or all) back to pending with their attempt
  * count reset; the next deliver sends them first in their feature.
  * *requeued may be NULL.  DSR_ELOCKED while a deliver runs. */
-int  dsr_dead_retry(const char *logdir, const char *endpoint, size_t *requeued, dsr_err *err);
+DSR_API int  dsr_dead_retry(const char *logdir, const char *endpoint, size_t *requeued, dsr_err *err);
 
 /* ---- running delivery --------------------------------------------------- */
 
@@ -243,7 +245,7 @@ typedef struct dsr_deliver_opts {
 } dsr_deliver_opts;
 
 /* Defaults: concurrency 4, timeout 10 s, poll 250 ms, default policy. */
-void dsr_deliver_opts_init(dsr_deliver_opts *o);
+DSR_API void dsr_deliver_opts_init(dsr_deliver_opts *o);
 
 typedef struct dsr_deliver_report {
     char     endpoint[DSR_ENDPOINT_NAME_MAX + 1];
@@ -263,7 +265,7 @@ typedef struct dsr_deliver_report {
  * *stop is set.  Returns 0 (see rep for outcomes), DSR_ELOCKED (another
  * process holds the delivery state), DSR_ENOTFOUND (no log / no endpoint),
  * DSR_EINVAL (endpoint disabled, bad options), or a log/state error. */
-int  dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o,
+DSR_API int  dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o,
                      dsr_deliver_report *rep, dsr_err *err);
 
 /* ---- after a scan ---------------------------------------------------------- */
@@ -291,7 +293,7 @@ typedef struct dsr_deliver_after_scan_report {
  * events pending for a later `dossier deliver`.  Returns 0 when nothing went
  * wrong, else the first error code (the caller still exits as the scan says).
  * No delivery state yet and !all_endpoints: returns at once, creates nothing. */
-int  dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
+DSR_API int  dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
                             dsr_deliver_after_scan_report *rep);
 
 #ifdef __cplusplus

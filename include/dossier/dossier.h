@@ -7,13 +7,17 @@
  *   replay.h            projections: snapshots, baselines, drift
  *   deliver.h           webhook delivery
  *   nats.h              NATS JetStream publish/pull (with DOSSIER_WITH_NATS)
+ *   scan_cache.h        the warm-scan cache kept beside a log
+ *   verify.h            verifying and repairing a log
  *   error.h, buf.h      error codes and the growable buffer
+ *   export.h            DSR_API, the export marker
  *
  * Link with `pkg-config --cflags --libs dossier`.
  */
 #ifndef DOSSIER_DOSSIER_H
 #define DOSSIER_DOSSIER_H
 
+#include "dossier/export.h"
 #include "dossier/error.h"
 #include "dossier/buf.h"
 #include "dossier/manifest.h"
@@ -25,6 +29,8 @@
 #include "dossier/replay.h"
 #include "dossier/deliver.h"
 #include "dossier/nats.h"     /* declares nothing unless DOSSIER_WITH_NATS */
+#include "dossier/scan_cache.h"
+#include "dossier/verify.h"
 
 #define DOSSIER_VERSION_MAJOR 0
 #define DOSSIER_VERSION_MINOR 1

@@ -13,6 +13,8 @@
 #ifndef DOSSIER_EMIT_H
 #define DOSSIER_EMIT_H
 
+#include "dossier/export.h"
+
 #include "dossier/error.h"
 #include "dossier/event.h"
 #include "dossier/log.h"
@@ -37,29 +39,29 @@ typedef struct dsr_emit_result {
 /* Validate, envelope and append one event of type t; payload points to the
  * struct matching t (see event.h).  res may be NULL.  Returns 0, DSR_ESCHEMA
  * (invalid payload: nothing appended), DSR_ENOMEM or a log error. */
-int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
+DSR_API int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
              const dsr_emit_meta *meta, dsr_emit_result *res, dsr_err *err);
 
 /* Typed front doors (same contract as dsr_emit). */
-int dsr_emit_artifact_indexed(dsr_log_batch *b, const dsr_artifact_indexed *p,
+DSR_API int dsr_emit_artifact_indexed(dsr_log_batch *b, const dsr_artifact_indexed *p,
                               const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_artifact_missing(dsr_log_batch *b, const dsr_artifact_missing *p,
+DSR_API int dsr_emit_artifact_missing(dsr_log_batch *b, const dsr_artifact_missing *p,
                               const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_snapshot_computed(dsr_log_batch *b, const dsr_snapshot_computed *p,
+DSR_API int dsr_emit_snapshot_computed(dsr_log_batch *b, const dsr_snapshot_computed *p,
                                const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_parity_drift_detected(dsr_log_batch *b, const dsr_parity_drift_detected *p,
+DSR_API int dsr_emit_parity_drift_detected(dsr_log_batch *b, const dsr_parity_drift_detected *p,
                                    const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_baseline_accepted(dsr_log_batch *b, const dsr_baseline_accepted *p,
+DSR_API int dsr_emit_baseline_accepted(dsr_log_batch *b, const dsr_baseline_accepted *p,
                                const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_scan_completed(dsr_log_batch *b, const dsr_scan_completed *p,
+DSR_API int dsr_emit_scan_completed(dsr_log_batch *b, const dsr_scan_completed *p,
                             const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
-int dsr_emit_artifact_removed(dsr_log_batch *b, const dsr_artifact_removed *p,
+DSR_API int dsr_emit_artifact_removed(dsr_log_batch *b, const dsr_artifact_removed *p,
                               const dsr_emit_meta *m, dsr_emit_result *r, dsr_err *err);
 
 /* Append an envelope produced by another log (import, NATS pull): validates
  * it, re-encodes it canonically (event_id, payload, lamport stamp unchanged),
  * applies the lamport merge rule, and appends it idempotently. */
-int dsr_emit_import(dsr_log_batch *b, const dsr_envelope *env,
+DSR_API int dsr_emit_import(dsr_log_batch *b, const dsr_envelope *env,
                     dsr_emit_result *res, dsr_err *err);
 
 #ifdef __cplusplus

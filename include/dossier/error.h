@@ -9,6 +9,8 @@
 #ifndef DOSSIER_ERROR_H
 #define DOSSIER_ERROR_H
 
+#include "dossier/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,21 +38,21 @@ typedef struct dsr_err {
 
 /* Set code and a printf-style message; returns code so callers can write
  * `return dsr_err_set(err, DSR_EIO, "%s: ...", path);`.  err may be NULL. */
-int dsr_err_set(dsr_err *err, int code, const char *fmt, ...)
+DSR_API int dsr_err_set(dsr_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Like dsr_err_set, then appends ": <strerror(errnum)>". */
-int dsr_err_errno(dsr_err *err, int code, int errnum, const char *fmt, ...)
+DSR_API int dsr_err_errno(dsr_err *err, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Prefix the existing message with more context ("<ctx>: <old msg>"). */
-int dsr_err_prefix(dsr_err *err, const char *fmt, ...)
+DSR_API int dsr_err_prefix(dsr_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-void dsr_err_clear(dsr_err *err);
+DSR_API void dsr_err_clear(dsr_err *err);
 
 /* Short constant name of a code ("io", "manifest", ...). */
-const char *dsr_err_name(int code);
+DSR_API const char *dsr_err_name(int code);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #ifndef DOSSIER_EVENT_H
 #define DOSSIER_EVENT_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
@@ -41,12 +43,12 @@ typedef enum dsr_event_type {
 } dsr_event_type;
 
 /* snake_case name, e.g. "mission_dossier_artifact_indexed". */
-const char *dsr_event_type_name(dsr_event_type t);
+DSR_API const char *dsr_event_type_name(dsr_event_type t);
 /* PascalCase alias, e.g. "MissionDossierArtifactIndexed". */
-const char *dsr_event_type_alias(dsr_event_type t);
+DSR_API const char *dsr_event_type_alias(dsr_event_type t);
 /* Accepts the snake_case name or the PascalCase alias (len bytes, not NUL-terminated
  * necessarily).  Returns 0, or DSR_ENOTFOUND. */
-int dsr_event_type_parse(const char *name, size_t len, dsr_event_type *out);
+DSR_API int dsr_event_type_parse(const char *name, size_t len, dsr_event_type *out);
 
 /* ---- payloads (what the emitter takes) ---------------------------------
  * Optional strings are NULL for JSON null.  Strings are borrowed. */
@@ -131,12 +133,12 @@ typedef struct dsr_artifact_removed {
 /* Pack a payload struct of type t (pointer to the struct above matching t) as
  * a msgpack map.  Returns 0 or DSR_ENOMEM / DSR_EINVAL (NULL where a string is
  * required). Does not validate values: dsr_payload_validate does. */
-int dsr_payload_pack(msgpack_packer *pk, dsr_event_type t, const void *payload);
+DSR_API int dsr_payload_pack(msgpack_packer *pk, dsr_event_type t, const void *payload);
 
 /* Validate a payload map for type t: exactly the schema's fields (no unknown
  * keys, none missing), types, enums, patterns, minimums.  On failure returns
  * DSR_ESCHEMA with a message naming event type, field and value. */
-int dsr_payload_validate(dsr_event_type t, const msgpack_object *payload, dsr_err *err);
+DSR_API int dsr_payload_validate(dsr_event_type t, const msgpack_object *payload, dsr_err *err);
 
 /* ---- envelope ---------------------------------------------------------- */
 typedef struct dsr_str {
@@ -157,7 +159,7 @@ typedef struct dsr_envelope {
 /* Validate an envelope object (fields, formats, then the payload for its
  * type) and fill a view.  feature_slug is aggregate_id without "feature/".
  * Returns 0 or DSR_ESCHEMA with a message naming the field. */
-int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err);
+DSR_API int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err);
 
 /* Write env in canonical form (canonical key order, snake_case event_type).
  * The payload object is copied as-is, except that a float holding an
@@ -166,39 +168,44 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
  * schema_version.ptr NULL -> DSR_SCHEMA_VERSION; correlation_id/causation_id
  * ptr NULL -> nil.  Returns 0, DSR_EINVAL (a required field missing) or
  * DSR_ENOMEM.  Does not validate: dsr_envelope_view does. */
-int dsr_envelope_pack(msgpack_packer *pk, const dsr_envelope *env);
+DSR_API int dsr_envelope_pack(msgpack_packer *pk, const dsr_envelope *env);
 
 /* Write env as a stored record: format 2, the compact array described in
  * eventlog/record_pack.c (ids and hashes as bytes, enums as numbers, field
  * names implied by position).  Same arguments and results as
  * dsr_envelope_pack; dsr_record_decode turns it back into the canonical map.
  * Deterministic: re-packing a decoded record gives the same bytes. */
-int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env);
+DSR_API int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env);
 
 /* Decode a stored record (format 2, or the canonical map of format 1): unpack into *u (caller calls msgpack_unpacked_init
  * first and msgpack_unpacked_destroy after) and view it.
  * Returns 0, DSR_ECORRUPT (does not decode, or bytes after the envelope) or
  * DSR_ESCHEMA (decodes but is not a valid envelope; also for msgpack nested
  * deeper than the 32 levels msgpack-c can decode, which no envelope is). */
-int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
+DSR_API int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
                       dsr_envelope *env, dsr_err *err);
 
 /* The same for an envelope in its interchange form (the msgpack of a JSON
  * object, e.g. one NDJSON line after dsr_json_to_msgpack): only the map is
  * accepted, never the stored array of format 2. */
-int dsr_envelope_decode(const void *msgpack, size_t len, msgpack_unpacked *u,
+DSR_API int dsr_envelope_decode(const void *msgpack, size_t len, msgpack_unpacked *u,
                         dsr_envelope *env, dsr_err *err);
 
 /* ---- JSON <-> msgpack ----------------------------------------------------
  * Strict JSON (RFC 8259): UTF-8 checked, nesting depth <= 64, duplicate keys
  * refused, integers that fit int64/uint64 become msgpack ints, other numbers
  * doubles.  Returns 0 or DSR_EPARSE with "column N: what" in err. */
-int dsr_json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, dsr_err *err);
+DSR_API int dsr_json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, dsr_err *err);
 
 struct dsr_buf;
 /* Compact JSON of obj (map keys in stored order), appended to out.  Strings
  * are escaped; non-UTF-8 bytes are written as \ufffd.  0 or DSR_ENOMEM. */
-int dsr_msgpack_to_json(const msgpack_object *obj, struct dsr_buf *out);
+DSR_API int dsr_msgpack_to_json(const msgpack_object *obj, struct dsr_buf *out);
+
+/* Append n bytes of s to out as a quoted JSON string: control characters,
+ * quote and backslash escaped, bytes that are not valid UTF-8 written as
+ * \ufffd.  0 or DSR_ENOMEM. */
+DSR_API int dsr_json_put_string(struct dsr_buf *out, const char *s, size_t n);
 
 /* ---- ids and time ------------------------------------------------------ */
 /* Monotonic ULID generator: within one millisecond successive ids increase.
@@ -209,17 +216,17 @@ typedef struct dsr_ulid_gen {
 } dsr_ulid_gen;
 
 /* New ULID (26 Crockford base32 chars + NUL) for time now.  0 or DSR_EIO. */
-int  dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1]);
+DSR_API int  dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1]);
 /* Deterministic ULID: time part = ms, random part = first 80 bits of
  * SHA-256(seed).  Used for derived events so replays re-derive the same id. */
-void dsr_ulid_derive(uint64_t ms, const void *seed, size_t seed_len, char out[DSR_ULID_LEN + 1]);
+DSR_API void dsr_ulid_derive(uint64_t ms, const void *seed, size_t seed_len, char out[DSR_ULID_LEN + 1]);
 /* 1 when s is 26 valid Crockford base32 chars (first char 0-7). */
-int  dsr_ulid_valid(const char *s, size_t len);
+DSR_API int  dsr_ulid_valid(const char *s, size_t len);
 
 /* Current time as RFC 3339 UTC with milliseconds, "2026-11-25T08:10:17.123Z". */
-void dsr_time_now_rfc3339(char out[32], uint64_t *ms_out);
+DSR_API void dsr_time_now_rfc3339(char out[32], uint64_t *ms_out);
 /* Parse RFC 3339 (Z or +hh:mm offset) into Unix ms.  0 or DSR_EINVAL. */
-int  dsr_time_parse_rfc3339(const char *s, size_t len, uint64_t *ms_out);
+DSR_API int  dsr_time_parse_rfc3339(const char *s, size_t len, uint64_t *ms_out);
 
 #ifdef __cplusplus
 }

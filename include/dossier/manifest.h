@@ -11,6 +11,8 @@
 #ifndef DOSSIER_MANIFEST_H
 #define DOSSIER_MANIFEST_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include "dossier/error.h"
 
@@ -38,36 +40,36 @@ typedef struct dsr_manifest_spec {
 
 /* Parse manifest text; name is used in messages ("name:line: ...").
  * Returns 0 or DSR_EMANIFEST / DSR_ENOMEM. */
-int  dsr_manifest_parse(const char *text, size_t len, const char *name,
+DSR_API int  dsr_manifest_parse(const char *text, size_t len, const char *name,
                         dsr_manifest **out, dsr_err *err);
 /* Read and parse a file.  DSR_EIO when unreadable, DSR_EMANIFEST when malformed. */
-int  dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_err *err);
+DSR_API int  dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_err *err);
 /* A built-in manifest by mission type ("software-dev", "research", ...).
  * DSR_ENOTFOUND names the known types in the message. */
-int  dsr_manifest_load_builtin(const char *mission_type, dsr_manifest **out, dsr_err *err);
+DSR_API int  dsr_manifest_load_builtin(const char *mission_type, dsr_manifest **out, dsr_err *err);
 /* Names of the built-in manifests (static storage). */
-const char *const *dsr_manifest_builtin_names(size_t *n);
-void dsr_manifest_free(dsr_manifest *m);
+DSR_API const char *const *dsr_manifest_builtin_names(size_t *n);
+DSR_API void dsr_manifest_free(dsr_manifest *m);
 
-const char *dsr_manifest_mission_type(const dsr_manifest *m);
-const char *dsr_manifest_version(const dsr_manifest *m);      /* manifest_version as text */
-size_t      dsr_manifest_spec_count(const dsr_manifest *m);
-const dsr_manifest_spec *dsr_manifest_spec_at(const dsr_manifest *m, size_t i);
+DSR_API const char *dsr_manifest_mission_type(const dsr_manifest *m);
+DSR_API const char *dsr_manifest_version(const dsr_manifest *m);      /* manifest_version as text */
+DSR_API size_t      dsr_manifest_spec_count(const dsr_manifest *m);
+DSR_API const dsr_manifest_spec *dsr_manifest_spec_at(const dsr_manifest *m, size_t i);
 /* 1 when step_id is a key of required_by_step. */
-int         dsr_manifest_has_step(const dsr_manifest *m, const char *step_id);
+DSR_API int         dsr_manifest_has_step(const dsr_manifest *m, const char *step_id);
 /* Added by the scanner: schema_version as text ("1.0" when absent), the
  * source name used in messages (file path or "builtin:<file>"), and the
  * required_by_step keys in file order. */
-const char *dsr_manifest_schema_version(const dsr_manifest *m);
-const char *dsr_manifest_name(const dsr_manifest *m);
-size_t      dsr_manifest_step_count(const dsr_manifest *m);
-const char *dsr_manifest_step_at(const dsr_manifest *m, size_t i);  /* NULL when out of range */
+DSR_API const char *dsr_manifest_schema_version(const dsr_manifest *m);
+DSR_API const char *dsr_manifest_name(const dsr_manifest *m);
+DSR_API size_t      dsr_manifest_step_count(const dsr_manifest *m);
+DSR_API const char *dsr_manifest_step_at(const dsr_manifest *m, size_t i);  /* NULL when out of range */
 
 /* Glob match of a relative path ('/'-separated) against a pattern:
  * '*' and '?' never cross '/', '[...]' classes (with '!' or '^' negation and
  * ranges), '**' as a whole segment matches zero or more segments.
  * Returns 1 on match, 0 otherwise. */
-int dsr_glob_match(const char *pattern, const char *path);
+DSR_API int dsr_glob_match(const char *pattern, const char *path);
 
 #ifdef __cplusplus
 }

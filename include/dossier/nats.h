@@ -30,6 +30,8 @@
 #ifndef DOSSIER_NATS_H
 #define DOSSIER_NATS_H
 
+#include "dossier/export.h"
+
 #ifdef DOSSIER_WITH_NATS
 
 #include <signal.h>
@@ -66,15 +68,15 @@ typedef struct dsr_nats dsr_nats;
  * validated (stream: [A-Za-z0-9_-]+; prefix: dot-separated tokens of
  * [A-Za-z0-9_-]).  Returns 0, DSR_EINVAL (bad option) or DSR_ENET (the
  * message names the URL and what libnats reported). */
-int  dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err);
-void dsr_nats_close(dsr_nats *n);                 /* NULL is fine */
-const char *dsr_nats_stream_name(const dsr_nats *n);
-const char *dsr_nats_subject_prefix(const dsr_nats *n);
-const char *dsr_nats_url(const dsr_nats *n);
+DSR_API int  dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err);
+DSR_API void dsr_nats_close(dsr_nats *n);                 /* NULL is fine */
+DSR_API const char *dsr_nats_stream_name(const dsr_nats *n);
+DSR_API const char *dsr_nats_subject_prefix(const dsr_nats *n);
+DSR_API const char *dsr_nats_url(const dsr_nats *n);
 
 /* Release libnats's process-wide resources (its threads), waiting up to
  * timeout_ms.  Call once, at process exit, after every dsr_nats is closed. */
-void dsr_nats_shutdown(int64_t timeout_ms);
+DSR_API void dsr_nats_shutdown(int64_t timeout_ms);
 
 /* ---- the stream -------------------------------------------------------- */
 typedef struct dsr_nats_stream_cfg {
@@ -97,22 +99,22 @@ typedef struct dsr_nats_stream_info {
  * "JetStream is not enabled ..." when the server has JetStream off; DSR_EINVAL
  * when an existing stream of that name does not capture the prefix or the
  * subjects overlap another stream. */
-int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
+DSR_API int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
                            dsr_nats_stream_info *info, dsr_err *err);
 
 /* Current state of the stream; DSR_ENOTFOUND when it does not exist. */
-int dsr_nats_stream_info_get(dsr_nats *n, dsr_nats_stream_info *info, dsr_err *err);
+DSR_API int dsr_nats_stream_info_get(dsr_nats *n, dsr_nats_stream_info *info, dsr_err *err);
 
 /* ---- names ------------------------------------------------------------- */
 /* A subject token for s (len bytes): bytes outside [A-Za-z0-9_-] become '_'
  * (NATS reserves '.', '*', '>' and whitespace); empty input gives "_".
  * Writes at most outsz - 1 bytes and a NUL; returns the token length. */
-size_t dsr_nats_token(const char *s, size_t len, char *out, size_t outsz);
+DSR_API size_t dsr_nats_token(const char *s, size_t len, char *out, size_t outsz);
 
 /* The default durable consumer name of a log: "dossier-<node_id>", plus
  * "-<feature token>" when feature_slug is not NULL.  0 or DSR_EINVAL when it
  * does not fit in n bytes. */
-int dsr_nats_default_durable(const char *node_id, const char *feature_slug,
+DSR_API int dsr_nats_default_durable(const char *node_id, const char *feature_slug,
                              char *out, size_t n);
 
 /* ---- publishing --------------------------------------------------------- */
@@ -139,7 +141,7 @@ typedef struct dsr_nats_publisher dsr_nats_publisher;
  * `<logdir>/publish/` (DSR_ELOCKED when another publisher of this log runs).
  * The cursor restarts from 0 when the stream was re-created since it was
  * written.  n and log must outlive the publisher. */
-int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
+DSR_API int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
                             const dsr_nats_pub_opts *o, dsr_err *err);
 
 /* Publish every event after the cursor up to the log's current head (call
@@ -148,10 +150,10 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
  * (server gone, ack timeout, stream full) the cursor is still advanced over
  * every event acked before the first failure and DSR_ENET is returned; the
  * next call re-sends from there.  DSR_ECORRUPT when a record does not decode. */
-int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_err *err);
+DSR_API int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_err *err);
 
-uint64_t dsr_nats_publisher_cursor(const dsr_nats_publisher *p);
-void     dsr_nats_publisher_free(dsr_nats_publisher *p);   /* NULL is fine */
+DSR_API uint64_t dsr_nats_publisher_cursor(const dsr_nats_publisher *p);
+DSR_API void     dsr_nats_publisher_free(dsr_nats_publisher *p);   /* NULL is fine */
 
 /* ---- pulling ----------------------------------------------------------- */
 /* Called for each message that is not a valid envelope (it is terminated on
@@ -189,7 +191,7 @@ typedef struct dsr_nats_pull_stats {
  * "nats_seen"), so a publisher of this log does not echo it back.
  * Returns 0, DSR_ENOTFOUND (no such stream), DSR_EINVAL (durable exists with
  * another filter), DSR_ENET, or a log error. */
-int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o,
+DSR_API int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o,
                   dsr_nats_pull_stats *st, dsr_err *err);
 
 #ifdef __cplusplus

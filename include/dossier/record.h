@@ -35,6 +35,8 @@
 #ifndef DOSSIER_RECORD_H
 #define DOSSIER_RECORD_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,7 +85,7 @@ typedef struct dsr_record_stats {
  * rest, but is not completed, and the call returns DSR_ESCHEMA.  A log failure
  * stops the run and returns its code; batches committed before it stay, without
  * a completion marker. */
-int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
+DSR_API int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
                     dsr_record_stats *st, dsr_err *err);
 
 #ifdef __cplusplus

@@ -30,6 +30,8 @@
 #ifndef DOSSIER_REPLAY_H
 #define DOSSIER_REPLAY_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,10 +47,10 @@ extern "C" {
 #define DSR_PROJ_DRIFT    "drift"
 
 /* Registered projections, in run order (i < count; NULL past the end). */
-size_t      dsr_replay_projection_count(void);
-const char *dsr_replay_projection_name(size_t i);
+DSR_API size_t      dsr_replay_projection_count(void);
+DSR_API const char *dsr_replay_projection_name(size_t i);
 /* 1 when name is a registered projection. */
-int         dsr_replay_projection_known(const char *name);
+DSR_API int         dsr_replay_projection_known(const char *name);
 
 typedef struct dsr_replay_stats {
     uint64_t events_read;     /* log records decoded */
@@ -74,7 +76,7 @@ typedef struct dsr_replay_opts {
  * the end of `dossier scan`, `dossier import` and `dossier baseline accept`.
  * stats may be NULL.  Returns 0, DSR_ECORRUPT (an event does not decode: err
  * names its sequence) or a log error; committed chunks stay committed. */
-int dsr_replay_catch_up(dsr_log *log, dsr_replay_stats *stats, dsr_err *err);
+DSR_API int dsr_replay_catch_up(dsr_log *log, dsr_replay_stats *stats, dsr_err *err);
 
 /* Catch up one projection (name) or all (NULL or "all"); opts may be NULL.
  * With DSR_REPLAY_FROM_ZERO the projection's family is cleared first (one
@@ -82,7 +84,7 @@ int dsr_replay_catch_up(dsr_log *log, dsr_replay_stats *stats, dsr_err *err);
  * leaves a consistent prefix that the next catch-up completes.  Chunks also
  * end early when their cached state passes 48 MB, which bounds memory.
  * Returns 0, DSR_EINVAL (unknown projection), DSR_ECORRUPT or a log error. */
-int dsr_replay_run(dsr_log *log, const char *projection, const dsr_replay_opts *opts,
+DSR_API int dsr_replay_run(dsr_log *log, const char *projection, const dsr_replay_opts *opts,
                    dsr_replay_stats *stats, dsr_err *err);
 
 /* Called by dsr_replay_verify once per difference found. */
@@ -95,29 +97,29 @@ typedef void (*dsr_replay_diff_fn)(void *ud, const char *projection, const char 
  * difference is reported through fn (may be NULL); *n_diff gets the count
  * (differences are not an error: return 0).  The scratch families are
  * cleared afterwards.  Returns 0 or a log/corruption error. */
-int dsr_replay_verify(dsr_log *log, const char *projection, dsr_replay_diff_fn fn,
+DSR_API int dsr_replay_verify(dsr_log *log, const char *projection, dsr_replay_diff_fn fn,
                       void *ud, size_t *n_diff, dsr_err *err);
 
 /* Last sequence applied by projection (0: nothing yet). */
-int dsr_replay_checkpoint(dsr_log *log, const char *projection, uint64_t *seq, dsr_err *err);
+DSR_API int dsr_replay_checkpoint(dsr_log *log, const char *projection, uint64_t *seq, dsr_err *err);
 
 /* Every row of projection's state family in key order (raw bytes).  For
  * debugging and for comparing rebuilds byte for byte.  fn returns 0 to go
  * on, non-zero to stop (that value is returned). */
 typedef int (*dsr_replay_row_fn)(void *ud, const char *projection, const void *key,
                                  size_t klen, const void *val, size_t vlen);
-int dsr_replay_dump(dsr_log *log, const char *projection, dsr_replay_row_fn fn,
+DSR_API int dsr_replay_dump(dsr_log *log, const char *projection, dsr_replay_row_fn fn,
                     void *ud, dsr_err *err);
 
 /* ---- read accessors ------------------------------------------------------ */
 
 /* Features with at least one snapshot, sorted.  Free with dsr_replay_strv_free. */
-int  dsr_replay_features(dsr_log *log, char ***out, size_t *n, dsr_err *err);
-void dsr_replay_strv_free(char **v, size_t n);
+DSR_API int  dsr_replay_features(dsr_log *log, char ***out, size_t *n, dsr_err *err);
+DSR_API void dsr_replay_strv_free(char **v, size_t n);
 
 /* Number of scan runs begun but not completed (crashed or still being
  * imported): they hold pending state and produce no snapshot. */
-int dsr_replay_open_runs(dsr_log *log, size_t *n, dsr_err *err);
+DSR_API int dsr_replay_open_runs(dsr_log *log, size_t *n, dsr_err *err);
 
 typedef struct dsr_missing_ref {
     char *artifact_key, *artifact_class, *expected_path_pattern, *reason_code;
@@ -155,9 +157,9 @@ typedef struct dsr_snapshot_info {
  * (which must belong to feature when feature is not NULL).  with_artifacts:
  * also fill the present artifact set (sorted by key, path).  DSR_ENOTFOUND
  * when there is none. */
-int  dsr_replay_snapshot_get(dsr_log *log, const char *feature, const char *snapshot_id,
+DSR_API int  dsr_replay_snapshot_get(dsr_log *log, const char *feature, const char *snapshot_id,
                              int with_artifacts, dsr_snapshot_info **out, dsr_err *err);
-void dsr_snapshot_info_free(dsr_snapshot_info *s);
+DSR_API void dsr_snapshot_info_free(dsr_snapshot_info *s);
 
 typedef struct dsr_baseline_info {
     char *feature_slug, *snapshot_id, *parity_hash_sha256;
@@ -167,9 +169,9 @@ typedef struct dsr_baseline_info {
 } dsr_baseline_info;
 
 /* The accepted baseline of feature.  DSR_ENOTFOUND when none. */
-int  dsr_replay_baseline_get(dsr_log *log, const char *feature, dsr_baseline_info **out,
+DSR_API int  dsr_replay_baseline_get(dsr_log *log, const char *feature, dsr_baseline_info **out,
                              dsr_err *err);
-void dsr_baseline_info_free(dsr_baseline_info *b);
+DSR_API void dsr_baseline_info_free(dsr_baseline_info *b);
 
 typedef enum dsr_drift_status {
     DSR_DRIFT_NONE = 0,          /* same parity hash as the baseline */
@@ -180,7 +182,7 @@ typedef enum dsr_drift_status {
 } dsr_drift_status;
 
 /* "none", "drift", "no_baseline", "not_compared", "baseline_unknown". */
-const char *dsr_drift_status_name(dsr_drift_status s);
+DSR_API const char *dsr_drift_status_name(dsr_drift_status s);
 
 typedef struct dsr_drift_change {
     char *artifact_key, *relative_path;
@@ -211,9 +213,9 @@ typedef struct dsr_drift_info {
 
 /* The drift assessment of feature's latest snapshot.  DSR_ENOTFOUND when the
  * drift projection has seen no snapshot of feature. */
-int  dsr_replay_drift_get(dsr_log *log, const char *feature, dsr_drift_info **out,
+DSR_API int  dsr_replay_drift_get(dsr_log *log, const char *feature, dsr_drift_info **out,
                           dsr_err *err);
-void dsr_drift_info_free(dsr_drift_info *d);
+DSR_API void dsr_drift_info_free(dsr_drift_info *d);
 
 #ifdef __cplusplus
 }

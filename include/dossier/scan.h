@@ -11,6 +11,8 @@
 #ifndef DOSSIER_SCAN_H
 #define DOSSIER_SCAN_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "dossier/error.h"
@@ -29,7 +31,7 @@ typedef enum dsr_reason {
 } dsr_reason;
 
 /* "not_found", ... ; NULL for DSR_REASON_NONE. */
-const char *dsr_reason_name(dsr_reason r);
+DSR_API const char *dsr_reason_name(dsr_reason r);
 
 /* Where an artifact's digests came from (incremental rescans, see
  * dsr_scan_opts.cache_lookup). */
@@ -156,30 +158,30 @@ typedef struct dsr_scan_result {
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),
  * DSR_EINVAL (bad options), DSR_EIO (the root itself cannot be read) or
  * DSR_ENOMEM. */
-int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
-void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
+DSR_API int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
+DSR_API void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
 
 /* Added for large scans: free the present artifacts of r (their strings and
  * array slots), keeping the absent or unusable ones in order and every count
  * and field of r unchanged - for callers that have recorded the artifacts and
  * only need a summary afterwards (`dossier scan` does this before bringing
  * the projections up to date, to bound peak memory). */
-void dsr_scan_result_drop_present(dsr_scan_result *r);
+DSR_API void dsr_scan_result_drop_present(dsr_scan_result *r);
 
 /* Added for incremental rescans: the feature slug dsr_scan will use for
  * opts (opts->feature_slug, else the basename of the resolved root), so a
  * caller can open that feature's cache before scanning.  *out is malloc'd.
  * Returns 0, DSR_EINVAL, DSR_EIO (root cannot be resolved) or DSR_ENOMEM. */
-int  dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err);
+DSR_API int  dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err);
 
 /* Added by the scanner: "unknown" without a manifest, "incomplete" when a
  * required artifact is missing or unusable, else "complete" (static string). */
-const char *dsr_scan_completeness(const dsr_scan_result *r);
+DSR_API const char *dsr_scan_completeness(const dsr_scan_result *r);
 
 /* The git branch checked out for the repository containing dir (walking up
  * to the nearest .git), written to out.  Returns 0, or DSR_ENOTFOUND when dir
  * is not in a git work tree or HEAD is detached. */
-int  dsr_git_branch(const char *dir, char *out, size_t n);
+DSR_API int  dsr_git_branch(const char *dir, char *out, size_t n);
 
 #ifdef __cplusplus
 }

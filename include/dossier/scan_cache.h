@@ -30,6 +30,8 @@
 #ifndef DOSSIER_SCAN_CACHE_H
 #define DOSSIER_SCAN_CACHE_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,49 +55,49 @@ typedef struct dsr_scan_cache dsr_scan_cache;
  * iterator, so they must come in walk order (dsr_scan guarantees it); an
  * out-of-order lookup falls back to a point read.  Returns 0, DSR_ENOMEM or
  * a log error. */
-int  dsr_scan_cache_open(dsr_log *log, const char *feature, dsr_scan_cache **out,
+DSR_API int  dsr_scan_cache_open(dsr_log *log, const char *feature, dsr_scan_cache **out,
                          dsr_err *err);
 
 /* The dsr_scan_opts.cache_lookup callback (ctx: the dsr_scan_cache).
  * Returns 1 (found, *out filled), 0 (unknown path, or an entry that does not
  * decode: it is scheduled for deletion) or a negative code (the reason is
  * kept: dsr_scan_cache_finish reports it). */
-int  dsr_scan_cache_lookup(void *ctx, const char *relative_path, dsr_scan_cached *out);
+DSR_API int  dsr_scan_cache_lookup(void *ctx, const char *relative_path, dsr_scan_cached *out);
 
 /* After the scan: drain the iterator.  Entries the scan never asked about
  * belong to files that are gone: they are listed as stale, for
  * dsr_record_scan to delete.  Returns 0 or the first error of the scan's
  * lookups / of the drain. */
-int  dsr_scan_cache_finish(dsr_scan_cache *c, dsr_err *err);
-size_t      dsr_scan_cache_stale_count(const dsr_scan_cache *c);
-const char *dsr_scan_cache_stale_at(const dsr_scan_cache *c, size_t i);  /* relative path */
-const char *dsr_scan_cache_feature(const dsr_scan_cache *c);
+DSR_API int  dsr_scan_cache_finish(dsr_scan_cache *c, dsr_err *err);
+DSR_API size_t      dsr_scan_cache_stale_count(const dsr_scan_cache *c);
+DSR_API const char *dsr_scan_cache_stale_at(const dsr_scan_cache *c, size_t i);  /* relative path */
+DSR_API const char *dsr_scan_cache_feature(const dsr_scan_cache *c);
 /* Entries read and entries found by lookups so far. */
-size_t      dsr_scan_cache_entries(const dsr_scan_cache *c);
-size_t      dsr_scan_cache_hits(const dsr_scan_cache *c);
-void dsr_scan_cache_free(dsr_scan_cache *c);   /* NULL is fine */
+DSR_API size_t      dsr_scan_cache_entries(const dsr_scan_cache *c);
+DSR_API size_t      dsr_scan_cache_hits(const dsr_scan_cache *c);
+DSR_API void dsr_scan_cache_free(dsr_scan_cache *c);   /* NULL is fine */
 
 /* The entry an artifact's scan leaves: its stat tuple and digests; racy
  * when its mtime is not DSR_SCAN_CACHE_RACY_NS older than started_ns (the
  * scan's start).  a must be present (sha256 filled). */
-void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan_cached *out);
+DSR_API void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan_cached *out);
 
 /* Write / delete one entry in a batch (used by dsr_record_scan). */
-int  dsr_scan_cache_put(dsr_log_batch *b, const char *feature, const char *relative_path,
+DSR_API int  dsr_scan_cache_put(dsr_log_batch *b, const char *feature, const char *relative_path,
                         const dsr_scan_cached *v, dsr_err *err);
-int  dsr_scan_cache_delete(dsr_log_batch *b, const char *feature, const char *relative_path,
+DSR_API int  dsr_scan_cache_delete(dsr_log_batch *b, const char *feature, const char *relative_path,
                            dsr_err *err);
 
 /* Read one entry.  DSR_ENOTFOUND when absent, DSR_ECORRUPT when it does not
  * decode. */
-int  dsr_scan_cache_get(dsr_log *log, const char *feature, const char *relative_path,
+DSR_API int  dsr_scan_cache_get(dsr_log *log, const char *feature, const char *relative_path,
                         dsr_scan_cached *out, dsr_err *err);
 
 /* Every entry of feature (NULL: of every feature) in key order.  fn returns
  * 0 to go on, non-zero to stop (that value is returned). */
 typedef int (*dsr_scan_cache_fn)(void *ud, const char *feature, const char *relative_path,
                                  const dsr_scan_cached *v);
-int  dsr_scan_cache_each(dsr_log *log, const char *feature, dsr_scan_cache_fn fn, void *ud,
+DSR_API int  dsr_scan_cache_each(dsr_log *log, const char *feature, dsr_scan_cache_fn fn, void *ud,
                          dsr_err *err);
 
 #ifdef __cplusplus

@@ -44,6 +44,8 @@
 #ifndef DOSSIER_VERIFY_H
 #define DOSSIER_VERIFY_H
 
+#include "dossier/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,7 +75,7 @@ typedef enum dsr_verify_kind {
 } dsr_verify_kind;
 
 /* Short stable name of a kind ("decode", "sequence_gap", "open_run", ...). */
-const char *dsr_verify_kind_name(dsr_verify_kind k);
+DSR_API const char *dsr_verify_kind_name(dsr_verify_kind k);
 
 typedef struct dsr_verify_problem {
     dsr_verify_kind kind;
@@ -109,7 +111,7 @@ typedef struct dsr_verify_report {
  * log RocksDB refuses to open as corrupt (DSR_VERIFY_OPEN) -- or
  * DSR_ENOTFOUND (no log in dir), DSR_ENOMEM, or DSR_EIO when the log cannot
  * be opened for another reason (permissions, a missing folder). */
-int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *report,
+DSR_API int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *report,
                dsr_err *err);
 
 typedef struct dsr_repair_report {
@@ -135,7 +137,7 @@ typedef struct dsr_repair_report {
  * DSR_ECORRUPT (RocksDB cannot open the log, or the replay stopped at a
  * record that does not decode: err names its sequence; the index and
  * counters are repaired by then), DSR_EIO or DSR_ENOMEM.  report may be NULL. */
-int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err);
+DSR_API int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err);
 
 #ifdef __cplusplus
 }

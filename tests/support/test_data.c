@@ -13,7 +13,7 @@
 #include "dossier/buf.h"
 #include "dossier/event.h"
 #include "test_data.h"
-#include "event_priv.h"
+#include "codec.h"
 
 char *td_slurp(const char *rel, size_t *len)
 {
@@ -46,7 +46,7 @@ void td_parse_json(const char *text, size_t len, msgpack_sbuffer *sb, msgpack_un
 
 const msgpack_object *td_get(const msgpack_object *map, const char *key)
 {
-    return dsr__map_get(map, key);   /* the library's own lookup (event_priv.h) */
+    return codec_map_get(map, key);   /* the library's own lookup (codec.h) */
 }
 
 void td_wrap_envelope(const char *type, const char *slug, const char *payload_json,

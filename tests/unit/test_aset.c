@@ -16,7 +16,8 @@
 
 #include <openssl/evp.h>
 
-#include "replay_internal.h"
+#include "sets.h"
+#include "mp.h"
 
 static char *rep(char c, size_t n, arena *ar)
 {

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deliver_int.h"
+#include "deliver.h"
 #include "dossier/emit.h"
 #include "dossier/log.h"
 #include "test_tmp.h"
@@ -235,16 +235,16 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
         char c;
         close(go[0]);
         close(done[1]);
-        dsr_dstate *st = NULL;
+        dstate *st = NULL;
         dsr_err err = {0};
         add_auto_endpoint(dir, free_port());
-        if (dsr_dstate_open(&st, dir, 0, &err))
+        if (dstate_open(&st, dir, 0, &err))
             _exit(1);
         if (write(go[1], "x", 1) != 1)
             _exit(2);
         if (read(done[0], &c, 1) < 0)
             _exit(3);
-        dsr_dstate_close(st);
+        dstate_close(st);
         _exit(0);
     }
     /* Close our copies of the child's ends: if it dies, read() sees EOF

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deliver_int.h"
+#include "deliver.h"
 
 static void sign_ok(const dsr_webhook_secret *s, const char *id, int64_t ts, const char *body,
                     const char *want)
@@ -61,7 +61,7 @@ static void test_sign_empty_body_and_zero_timestamp(void **state)
     for (int i = 0; i < 32; i++)
         key[i] = (unsigned char)i;
     char text[64] = "whsec_";
-    dsr_b64_encode(key, sizeof key, text + 6);
+    b64_encode(key, sizeof key, text + 6);
     dsr_webhook_secret s = DSR_WEBHOOK_SECRET_INIT;
     dsr_err err = {0};
     assert_int_equal(dsr_webhook_secret_parse(text, strlen(text), "test", &s, &err), 0);
@@ -99,21 +99,21 @@ static void test_base64_rfc4648_vectors_encode_and_decode(void **state)
     static const char *enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
     for (size_t i = 0; i < 7; i++) {
         char out[16];
-        size_t n = dsr_b64_encode((const unsigned char *)plain[i], strlen(plain[i]), out);
+        size_t n = b64_encode((const unsigned char *)plain[i], strlen(plain[i]), out);
         assert_int_equal(n, strlen(enc[i]));
         assert_string_equal(out, enc[i]);
         unsigned char dec[16];
         size_t dl = 99;
-        assert_int_equal(dsr_b64_decode(enc[i], strlen(enc[i]), dec, &dl), 0);
+        assert_int_equal(b64_decode(enc[i], strlen(enc[i]), dec, &dl), 0);
         assert_int_equal(dl, strlen(plain[i]));
         assert_memory_equal(dec, plain[i], dl);
     }
     /* Unpadded and URL-safe forms decode too. */
     unsigned char dec[16];
     size_t dl;
-    assert_int_equal(dsr_b64_decode("Zm9vYg", 6, dec, &dl), 0);
+    assert_int_equal(b64_decode("Zm9vYg", 6, dec, &dl), 0);
     assert_int_equal(dl, 4);
-    assert_int_equal(dsr_b64_decode("-_8", 3, dec, &dl), 0);
+    assert_int_equal(b64_decode("-_8", 3, dec, &dl), 0);
     assert_int_equal(dl, 2);
     assert_int_equal(dec[0], 0xfb);
     assert_int_equal(dec[1], 0xff);
@@ -126,7 +126,7 @@ static void test_base64_decode_rejects_malformed_text(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned char dec[16];
         size_t dl;
-        assert_int_equal(dsr_b64_decode(bad[i], strlen(bad[i]), dec, &dl), DSR_EPARSE);
+        assert_int_equal(b64_decode(bad[i], strlen(bad[i]), dec, &dl), DSR_EPARSE);
     }
 }
 

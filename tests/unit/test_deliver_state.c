@@ -18,16 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "deliver_int.h"
+#include "deliver.h"
 #include "dossier/emit.h"
 #include "dossier/log.h"
 #include "test_tmp.h"
 
-static dsr_dstate *open_state(const char *dir, unsigned flags)
+static dstate *open_state(const char *dir, unsigned flags)
 {
-    dsr_dstate *st = NULL;
+    dstate *st = NULL;
     dsr_err err = {0};
-    if (dsr_dstate_open(&st, dir, flags, &err))
+    if (dstate_open(&st, dir, flags, &err))
         fail_msg("open state in %s: %s", dir, err.msg);
     return st;
 }
@@ -48,28 +48,28 @@ static void test_second_writer_process_gets_locked_error(void **state)
         close(go[1]);
         if (read(go[0], &c, 1) != 1)
             _exit(2);
-        dsr_dstate *other = NULL;
+        dstate *other = NULL;
         dsr_err err = {0};
-        int rc = dsr_dstate_open(&other, dir, 0, &err);
+        int rc = dstate_open(&other, dir, 0, &err);
         int ok = rc == DSR_ELOCKED && strstr(err.msg, "locked by another process");
         /* A reader is not blocked by the writer. */
-        dsr_dstate *ro = NULL;
-        int rrc = dsr_dstate_open(&ro, dir, DSR_DSTATE_RDONLY, &err);
-        dsr_dstate_close(ro);
+        dstate *ro = NULL;
+        int rrc = dstate_open(&ro, dir, DSTATE_RDONLY, &err);
+        dstate_close(ro);
         _exit(ok && rrc == 0 ? 0 : 1);
     }
     close(go[0]);
-    dsr_dstate *st = open_state(dir, 0);
+    dstate *st = open_state(dir, 0);
     assert_int_equal(write(go[1], "x", 1), 1);
     close(go[1]);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    dsr_dstate_close(st);
+    dstate_close(st);
     /* Once the writer is gone the lock is free again. */
     st = open_state(dir, 0);
-    dsr_dstate_close(st);
+    dstate_close(st);
     tt_rm_rf(dir);
 }
 
@@ -77,10 +77,10 @@ static void test_missing_state_is_notfound_for_readers_and_nocreate(void **state
 {
     (void)state;
     char *dir = tt_mkdtemp("dstate");
-    dsr_dstate *st = NULL;
+    dstate *st = NULL;
     dsr_err err = {0};
-    assert_int_equal(dsr_dstate_open(&st, dir, DSR_DSTATE_RDONLY, &err), DSR_ENOTFOUND);
-    assert_int_equal(dsr_dstate_open(&st, dir, DSR_DSTATE_NOCREATE, &err), DSR_ENOTFOUND);
+    assert_int_equal(dstate_open(&st, dir, DSTATE_RDONLY, &err), DSR_ENOTFOUND);
+    assert_int_equal(dstate_open(&st, dir, DSTATE_NOCREATE, &err), DSR_ENOTFOUND);
     struct stat sb;
     char sub[600];
     snprintf(sub, sizeof sub, "%s/delivery", dir);
@@ -96,7 +96,7 @@ typedef struct seen {
     size_t   n;
 } seen;
 
-static int collect(void *ctx, const dsr_dentry *e, dsr_err *err)
+static int collect(void *ctx, const dentry *e, dsr_err *err)
 {
     (void)err;
     seen *s = ctx;
@@ -109,9 +109,9 @@ static int collect(void *ctx, const dsr_dentry *e, dsr_err *err)
     return 0;
 }
 
-static void put(dsr_dbatch *b, int kind, const char *ep, uint64_t seq, unsigned attempts)
+static void put(dbatch *b, int kind, const char *ep, uint64_t seq, unsigned attempts)
 {
-    dsr_dentry e;
+    dentry e;
     memset(&e, 0, sizeof e);
     e.seq = seq;
     memcpy(e.event_id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", 27);
@@ -121,28 +121,28 @@ static void put(dsr_dbatch *b, int kind, const char *ep, uint64_t seq, unsigned 
     e.next_ms = 2000;
     e.last_status = 503;
     e.reason = "server error (5xx)";
-    assert_int_equal(dsr_dbatch_put_entry(b, kind, ep, &e), 0);
+    assert_int_equal(dbatch_put_entry(b, kind, ep, &e), 0);
 }
 
 static void test_entries_round_trip_in_sequence_order_per_endpoint(void **state)
 {
     (void)state;
     char *dir = tt_mkdtemp("dstate");
-    dsr_dstate *st = open_state(dir, 0);
+    dstate *st = open_state(dir, 0);
     dsr_err err = {0};
-    dsr_dbatch *b = dsr_dbatch_new(st);
+    dbatch *b = dbatch_new(st);
     assert_non_null(b);
-    put(b, DSR_DK_PENDING, "a", 300, 2);
-    put(b, DSR_DK_PENDING, "a", 7, 1);
-    put(b, DSR_DK_PENDING, "ab", 5, 9);      /* a name that extends "a" */
-    put(b, DSR_DK_DEAD, "a", 8, 8);
-    put(b, DSR_DK_DONE, "a", 9, 0);
-    dsr_dcursor c = { 42, 17 };
-    assert_int_equal(dsr_dbatch_put_cursor(b, "a", &c), 0);
-    assert_int_equal(dsr_dbatch_commit(b, &err), 0);
+    put(b, DK_PENDING, "a", 300, 2);
+    put(b, DK_PENDING, "a", 7, 1);
+    put(b, DK_PENDING, "ab", 5, 9);      /* a name that extends "a" */
+    put(b, DK_DEAD, "a", 8, 8);
+    put(b, DK_DONE, "a", 9, 0);
+    dcursor c = { 42, 17 };
+    assert_int_equal(dbatch_put_cursor(b, "a", &c), 0);
+    assert_int_equal(dbatch_commit(b, &err), 0);
 
     seen s = {0};
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_PENDING, "a", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_PENDING, "a", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.seq[0], 7);
     assert_int_equal(s.seq[1], 300);
@@ -150,32 +150,32 @@ static void test_entries_round_trip_in_sequence_order_per_endpoint(void **state)
     assert_string_equal(s.feature[0], "042-feature");
     assert_string_equal(s.reason[0], "server error (5xx)");
     memset(&s, 0, sizeof s);
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_PENDING, "a", 8, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_PENDING, "a", 8, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.seq[0], 300);
     memset(&s, 0, sizeof s);
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_PENDING, "ab", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_PENDING, "ab", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.attempts[0], 9);
 
-    dsr_dcursor got;
-    assert_int_equal(dsr_dstate_get_cursor(st, "a", &got, &err), 0);
+    dcursor got;
+    assert_int_equal(dstate_get_cursor(st, "a", &got, &err), 0);
     assert_int_equal(got.high, 42);
     assert_int_equal(got.delivered, 17);
-    assert_int_equal(dsr_dstate_get_cursor(st, "zz", &got, &err), 0);
+    assert_int_equal(dstate_get_cursor(st, "zz", &got, &err), 0);
     assert_int_equal(got.high, 0);
 
     /* A reader opened now sees every committed batch. */
-    dsr_dstate *ro = open_state(dir, DSR_DSTATE_RDONLY);
+    dstate *ro = open_state(dir, DSTATE_RDONLY);
     memset(&s, 0, sizeof s);
-    assert_int_equal(dsr_dstate_scan(ro, DSR_DK_DEAD, "a", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(ro, DK_DEAD, "a", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.seq[0], 8);
-    dsr_dbatch *rb = dsr_dbatch_new(ro);
-    put(rb, DSR_DK_DONE, "a", 1, 0);
-    assert_int_equal(dsr_dbatch_commit(rb, &err), DSR_EINVAL);   /* readers cannot write */
-    dsr_dstate_close(ro);
-    dsr_dstate_close(st);
+    dbatch *rb = dbatch_new(ro);
+    put(rb, DK_DONE, "a", 1, 0);
+    assert_int_equal(dbatch_commit(rb, &err), DSR_EINVAL);   /* readers cannot write */
+    dstate_close(ro);
+    dstate_close(st);
     tt_rm_rf(dir);
 }
 
@@ -183,25 +183,25 @@ static void test_range_delete_removes_only_the_range(void **state)
 {
     (void)state;
     char *dir = tt_mkdtemp("dstate");
-    dsr_dstate *st = open_state(dir, 0);
+    dstate *st = open_state(dir, 0);
     dsr_err err = {0};
-    dsr_dbatch *b = dsr_dbatch_new(st);
+    dbatch *b = dbatch_new(st);
     for (uint64_t q = 1; q <= 10; q++)
-        put(b, DSR_DK_DONE, "e", q, 0);
-    put(b, DSR_DK_DONE, "f", 5, 0);
+        put(b, DK_DONE, "e", q, 0);
+    put(b, DK_DONE, "f", 5, 0);
     /* Puts and a later range delete in one batch: the delete wins. */
-    assert_int_equal(dsr_dbatch_del_range(b, DSR_DK_DONE, "e", 3, 8), 0);
-    assert_int_equal(dsr_dbatch_commit(b, &err), 0);
+    assert_int_equal(dbatch_del_range(b, DK_DONE, "e", 3, 8), 0);
+    assert_int_equal(dbatch_commit(b, &err), 0);
     seen s = {0};
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_DONE, "e", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_DONE, "e", 0, collect, &s, &err), 0);
     uint64_t want[] = { 1, 2, 8, 9, 10 };
     assert_int_equal(s.n, 5);
     for (size_t i = 0; i < 5; i++)
         assert_int_equal(s.seq[i], want[i]);
     memset(&s, 0, sizeof s);
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_DONE, "f", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_DONE, "f", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
-    dsr_dstate_close(st);
+    dstate_close(st);
     tt_rm_rf(dir);
 }
 
@@ -279,7 +279,7 @@ static void test_adhoc_name_depends_on_url_and_filters_not_their_order(void **st
     assert_string_not_equal(a, c);
     assert_int_equal(strlen(a), 16);
     assert_memory_equal(a, "url-", 4);
-    assert_true(dsr_endpoint_name_valid(a));
+    assert_true(endpoint_name_valid(a));
 }
 
 static void test_url_redaction_hides_userinfo_and_query_values(void **state)
@@ -292,7 +292,7 @@ static void test_url_redaction_hides_userinfo_and_query_values(void **state)
                                  "http://h/", "https://h/x?token=***&v=***#top",
                                  "http://***@h/?***", "http://h/?a=***&***" };
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        char *r = dsr_url_redact(in[i]);
+        char *r = url_redact(in[i]);
         assert_string_equal(r, out[i]);
         free(r);
     }
@@ -317,12 +317,12 @@ static void test_event_log_opens_with_delivery_state_inside_its_folder(void **st
         fail_msg("emit: %s", err.msg);
     assert_int_equal(dsr_log_batch_commit(b, &err), 0);
     /* The delivery state is created while the log writer is open... */
-    dsr_dstate *st = open_state(dir, 0);
-    dsr_dbatch *db = dsr_dbatch_new(st);
-    put(db, DSR_DK_PENDING, "a", 1, 1);
-    assert_int_equal(dsr_dbatch_commit(db, &err), 0);
+    dstate *st = open_state(dir, 0);
+    dbatch *db = dbatch_new(st);
+    put(db, DK_PENDING, "a", 1, 1);
+    assert_int_equal(dbatch_commit(db, &err), 0);
     dsr_log_close(log);
-    dsr_dstate_close(st);
+    dstate_close(st);
     /* ...and both reopen afterwards, writer and reader, with their data. */
     log = NULL;
     if (dsr_log_open(&log, dir, DSR_LOG_NOCREATE, &err))
@@ -334,11 +334,11 @@ static void test_event_log_opens_with_delivery_state_inside_its_folder(void **st
         fail_msg("reopen log read-only: %s", err.msg);
     assert_int_equal(dsr_log_head(log), 1);
     dsr_log_close(log);
-    st = open_state(dir, DSR_DSTATE_RDONLY);
+    st = open_state(dir, DSTATE_RDONLY);
     seen s = {0};
-    assert_int_equal(dsr_dstate_scan(st, DSR_DK_PENDING, "a", 0, collect, &s, &err), 0);
+    assert_int_equal(dstate_scan(st, DK_PENDING, "a", 0, collect, &s, &err), 0);
     assert_int_equal(s.n, 1);
-    dsr_dstate_close(st);
+    dstate_close(st);
     tt_rm_rf(dir);
 }
 

@@ -24,13 +24,13 @@ static void test_second_lock_is_refused_until_the_first_is_closed(void **state)
     dsr_err err;
     dsr_err_clear(&err);
     int a = -1, b = -1;
-    assert_int_equal(dsr_dir_lock(dir, &a, &err), 0);
+    assert_int_equal(dir_lock(dir, &a, &err), 0);
     assert_true(a >= 0);
-    assert_int_equal(dsr_dir_lock(dir, &b, &err), DSR_ELOCKED);
+    assert_int_equal(dir_lock(dir, &b, &err), DSR_ELOCKED);
     assert_int_equal(b, -1);
     assert_int_equal(err.code, 0);            /* the caller words "locked" */
     close(a);
-    assert_int_equal(dsr_dir_lock(dir, &b, &err), 0);
+    assert_int_equal(dir_lock(dir, &b, &err), 0);
     close(b);
     assert_int_equal(rmdir(dir), 0);
 }
@@ -42,7 +42,7 @@ static void test_a_missing_folder_is_an_io_error_naming_it(void **state)
     dsr_err_clear(&err);
     int fd = 7;
     const char *dir = "/tmp/dossier-dirlock-no-such-folder/x";
-    assert_int_equal(dsr_dir_lock(dir, &fd, &err), DSR_EIO);
+    assert_int_equal(dir_lock(dir, &fd, &err), DSR_EIO);
     assert_int_equal(fd, -1);
     assert_non_null(strstr(err.msg, dir));
 }

@@ -1,7 +1,7 @@
 /*
  * test_emit_direct.c - the emitter's direct path for artifact_indexed
- * (event_validate.c dsr__indexed_direct_ok, record_pack.c
- * dsr__record_pack_indexed) against its general path (pack the payload,
+ * (event_validate.c codec_indexed_direct_ok, record_pack.c
+ * codec_record_pack_indexed) against its general path (pack the payload,
  * decode it, dsr_payload_validate, dsr_record_pack):
  *   - whatever the direct check accepts, the validator accepts too, and the
  *     direct record is byte for byte the general one;
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "dossier/event.h"
-#include "event_priv.h"
+#include "codec.h"
 
 static const char HASH[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -92,8 +92,8 @@ static int check(const dsr_artifact_indexed *p, uint64_t lamport)
     msgpack_sbuffer_init(&g);
     msgpack_sbuffer_init(&d);
     int gen_ok = general(p, lamport, &g);
-    dsr_indexed_direct dd;
-    int direct_ok = dsr__indexed_direct_ok(p, &dd);
+    codec_indexed_direct dd;
+    int direct_ok = codec_indexed_direct_ok(p, &dd);
     general_refusals += !gen_ok;
     if (direct_ok) {
         direct_hits++;
@@ -108,7 +108,7 @@ static int check(const dsr_artifact_indexed *p, uint64_t lamport)
         dsr_envelope env = envelope_for(p, lamport);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
-        assert_int_equal(dsr__record_pack_indexed(&pk, &env, p, &dd), 0);
+        assert_int_equal(codec_record_pack_indexed(&pk, &env, p, &dd), 0);
         assert_int_equal(d.size, g.size);
         assert_memory_equal(d.data, g.data, g.size);
     }

@@ -4,7 +4,7 @@
  * size -1/0/+1, 1 MiB + 1), XXH3-128 matches the one-shot libxxhash result,
  * UTF-8 is judged across block boundaries, the stat tuple is the file's, and
  * special names (missing, symlink, FIFO, directory) give the right status
- * without hanging.  Batches (dsr_hash_files, io_uring): every file they
+ * without hanging.  Batches (hash_files, io_uring): every file they
  * finish is exactly what the one-file path gives, and everything they cannot
  * finish (64 KiB and up, special names, missing files) is left undone; a
  * hasher switched off, or a ring the kernel refuses, finishes nothing.
@@ -32,7 +32,7 @@
 typedef struct fixture {
     char        dir[64];
     int         dfd;
-    dsr_hasher *h;
+    hasher *h;
 } fixture;
 
 static int setup(void **state)
@@ -43,7 +43,7 @@ static int setup(void **state)
         return -1;
     f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
     dsr_err err;
-    f->h = dsr_hasher_create(&err);
+    f->h = hasher_create(&err);
     *state = f;
     return f->dfd >= 0 && f->h ? 0 : -1;
 }
@@ -55,7 +55,7 @@ static int teardown(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     int rc = system(cmd);
     close(f->dfd);
-    dsr_hasher_free(f->h);
+    hasher_free(f->h);
     free(f);
     return rc == 0 ? 0 : -1;
 }
@@ -74,12 +74,12 @@ static void write_file(fixture *f, const char *name, const void *data, size_t n)
     close(fd);
 }
 
-static void hash_ok(fixture *f, const char *name, int utf8, dsr_hash_out *out)
+static void hash_ok(fixture *f, const char *name, int utf8, hash_out *out)
 {
     dsr_err err;
     dsr_err_clear(&err);
-    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, name, utf8, out, &err), 0);
-    assert_int_equal(out->status, DSR_HASH_OK);
+    assert_int_equal(hash_file_at(f->h, f->dfd, name, utf8, out, &err), 0);
+    assert_int_equal(out->status, HASH_OK);
 }
 
 static void hex_of(const unsigned char *d, char *out)
@@ -90,7 +90,7 @@ static void hex_of(const unsigned char *d, char *out)
 static void test_known_vectors(void **state)
 {
     fixture *f = *state;
-    dsr_hash_out o;
+    hash_out o;
     char hex[65];
     write_file(f, "empty", "", 0);
     hash_ok(f, "empty", 0, &o);
@@ -124,7 +124,7 @@ static void test_every_size_matches_one_shot_digests(void **state)
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         size_t n = sizes[k];
         write_file(f, "blob", data, n);
-        dsr_hash_out o;
+        hash_out o;
         hash_ok(f, "blob", 0, &o);
         assert_int_equal(o.size, n);
         unsigned char want[32];
@@ -153,7 +153,7 @@ static void test_utf8_is_judged_across_block_boundaries(void **state)
     d[262144] = 0x82;
     d[262145] = 0xac;
     write_file(f, "ok.md", d, n);
-    dsr_hash_out o;
+    hash_out o;
     hash_ok(f, "ok.md", 1, &o);
     assert_int_equal(o.utf8_checked, 1);
     assert_int_equal(o.utf8_valid, 1);
@@ -177,7 +177,7 @@ static void test_stat_tuple_is_the_files(void **state)
     write_file(f, "s", "12345", 5);
     struct stat st;
     assert_int_equal(fstatat(f->dfd, "s", &st, 0), 0);
-    dsr_hash_out o;
+    hash_out o;
     hash_ok(f, "s", 0, &o);
     assert_true(o.dev == (uint64_t)st.st_dev);
     assert_true(o.ino == (uint64_t)st.st_ino);
@@ -189,27 +189,27 @@ static void test_special_names_get_a_status_not_a_hang(void **state)
 {
     fixture *f = *state;
     dsr_err err;
-    dsr_hash_out o;
-    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "missing", 0, &o, &err), 0);
-    assert_int_equal(o.status, DSR_HASH_OPEN_FAILED);
+    hash_out o;
+    assert_int_equal(hash_file_at(f->h, f->dfd, "missing", 0, &o, &err), 0);
+    assert_int_equal(o.status, HASH_OPEN_FAILED);
     assert_int_equal(o.errnum, ENOENT);
 
     write_file(f, "target", "x", 1);
     assert_int_equal(symlinkat("target", f->dfd, "link"), 0);
-    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "link", 0, &o, &err), 0);
-    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);     /* final symlink never followed */
+    assert_int_equal(hash_file_at(f->h, f->dfd, "link", 0, &o, &err), 0);
+    assert_int_equal(o.status, HASH_NOT_REGULAR);     /* final symlink never followed */
 
     assert_int_equal(mkfifoat(f->dfd, "fifo", 0644), 0);
-    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "fifo", 0, &o, &err), 0);
-    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);     /* O_NONBLOCK: no writer, no hang */
+    assert_int_equal(hash_file_at(f->h, f->dfd, "fifo", 0, &o, &err), 0);
+    assert_int_equal(o.status, HASH_NOT_REGULAR);     /* O_NONBLOCK: no writer, no hang */
 
     assert_int_equal(mkdirat(f->dfd, "sub", 0755), 0);
-    assert_int_equal(dsr_hash_file_at(f->h, f->dfd, "sub", 0, &o, &err), 0);
-    assert_int_equal(o.status, DSR_HASH_NOT_REGULAR);
+    assert_int_equal(hash_file_at(f->h, f->dfd, "sub", 0, &o, &err), 0);
+    assert_int_equal(o.status, HASH_NOT_REGULAR);
 }
 
 /* The one-file path and a finished batch job agree on every field. */
-static void assert_same_out(const dsr_hash_out *a, const dsr_hash_out *b, const char *name)
+static void assert_same_out(const hash_out *a, const hash_out *b, const char *name)
 {
     if (a->status != b->status || memcmp(a->sha256, b->sha256, 32) || a->xxh3_high != b->xxh3_high
         || a->xxh3_low != b->xxh3_low || a->size != b->size || a->dev != b->dev
@@ -224,8 +224,8 @@ static void assert_same_out(const dsr_hash_out *a, const dsr_hash_out *b, const 
  * filter or kernel.io_uring_disabled may not). */
 static int ring_available(void)
 {
-    dsr_uring *r = dsr_uring_create(4);
-    dsr_uring_free(r);
+    uring *r = uring_create(4);
+    uring_free(r);
     return r != NULL;
 }
 
@@ -255,20 +255,20 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
         { "missing", 0, 0 }, { "valid.md", 0, 1 },
     };
     enum { N = sizeof files / sizeof files[0] };
-    _Static_assert(N <= DSR_HASH_BATCH, "one batch");
-    dsr_hash_out out[N];
-    dsr_hash_job jobs[N];
+    _Static_assert(N <= HASH_BATCH, "one batch");
+    hash_out out[N];
+    hash_job jobs[N];
     for (size_t i = 0; i < N; i++)
-        jobs[i] = (dsr_hash_job){ f->dfd, files[i].name, files[i].utf8, &out[i], -1 };
+        jobs[i] = (hash_job){ f->dfd, files[i].name, files[i].utf8, &out[i], -1 };
     dsr_err err;
     dsr_err_clear(&err);
-    assert_int_equal(dsr_hash_files(f->h, jobs, N, &err), 0);
+    assert_int_equal(hash_files(f->h, jobs, N, &err), 0);
     int ring = ring_available();
     for (size_t i = 0; i < N; i++) {
         assert_int_equal(jobs[i].done, ring && files[i].small);
         if (!jobs[i].done)
             continue;
-        dsr_hash_out one;
+        hash_out one;
         hash_ok(f, files[i].name, files[i].utf8, &one);
         assert_same_out(&one, &out[i], files[i].name);
     }
@@ -278,14 +278,14 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
     assert_int_equal(out[1].utf8_valid, 1);
     assert_int_equal(out[4].size, 65535);
     /* the undone ones still hash (or fail) the one-file way afterwards */
-    dsr_hash_out o;
+    hash_out o;
     hash_ok(f, "large.bin", 0, &o);
     assert_int_equal(o.size, sizeof big);
     /* and the batch opened nothing it did not close */
     int probe = open("/dev/null", O_RDONLY);
     assert_true(probe >= 0);
     close(probe);
-    assert_int_equal(dsr_hash_files(f->h, jobs, N, &err), 0);
+    assert_int_equal(hash_files(f->h, jobs, N, &err), 0);
     int probe2 = open("/dev/null", O_RDONLY);
     assert_int_equal(probe2, probe);
     close(probe2);
@@ -296,15 +296,15 @@ static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
     fixture *f = *state;
     write_file(f, "a.md", "a\n", 2);
     write_file(f, "b.md", "b\n", 2);
-    dsr_hash_out out[DSR_HASH_BATCH + 1];
-    dsr_hash_job jobs[DSR_HASH_BATCH + 1];
-    for (size_t i = 0; i <= DSR_HASH_BATCH; i++)
-        jobs[i] = (dsr_hash_job){ f->dfd, i % 2 ? "a.md" : "b.md", 1, &out[i], -1 };
+    hash_out out[HASH_BATCH + 1];
+    hash_job jobs[HASH_BATCH + 1];
+    for (size_t i = 0; i <= HASH_BATCH; i++)
+        jobs[i] = (hash_job){ f->dfd, i % 2 ? "a.md" : "b.md", 1, &out[i], -1 };
     dsr_err err;
     dsr_err_clear(&err);
-    assert_int_equal(dsr_hash_files(f->h, jobs, DSR_HASH_BATCH + 1, &err), DSR_EINVAL);
-    dsr_hasher_batch_off(f->h);
-    assert_int_equal(dsr_hash_files(f->h, jobs, 2, &err), 0);
+    assert_int_equal(hash_files(f->h, jobs, HASH_BATCH + 1, &err), DSR_EINVAL);
+    hasher_batch_off(f->h);
+    assert_int_equal(hash_files(f->h, jobs, 2, &err), 0);
     assert_int_equal(jobs[0].done, 0);
     assert_int_equal(jobs[1].done, 0);
 }

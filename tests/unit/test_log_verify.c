@@ -2,7 +2,7 @@
  * test_log_verify.c - dsr_verify finds each kind of damage with its sequence,
  * and dsr_repair rebuilds derived data (ids, counters, projections) without
  * ever removing an event.  Damage is made by writing RocksDB directly
- * (log_internal.h), the way a bug or a foreign tool would.
+ * (log_store.h), the way a bug or a foreign tool would.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 
 #include "buf.h"
 #include "dossier/verify.h"
-#include "log_internal.h"
+#include "log_store.h"
 #include "proj_fixture.h"
 
 /* ---- collecting findings -------------------------------------------------- */

@@ -37,60 +37,60 @@ static void test_absent_cursor_reads_zero(void **state)
 {
     (void)state;
     dsr_err err;
-    dsr_nats_cursor *c = NULL;
-    assert_int_equal(dsr_nats_cursor_open(&c, dir, &err), 0);
-    dsr_nats_cursor_val v = { 7, 7 };
-    assert_int_equal(dsr_nats_cursor_get(c, "node nats://x:1 DOSSIER", &v, &err), 0);
+    nats_cursor *c = NULL;
+    assert_int_equal(nats_cursor_open(&c, dir, &err), 0);
+    nats_cursor_val v = { 7, 7 };
+    assert_int_equal(nats_cursor_get(c, "node nats://x:1 DOSSIER", &v, &err), 0);
     assert_int_equal(v.seq, 0);
     assert_int_equal(v.stream_ns, 0);
-    dsr_nats_cursor_close(c);
+    nats_cursor_close(c);
 }
 
 static void test_put_survives_reopen_and_keys_are_independent(void **state)
 {
     (void)state;
     dsr_err err;
-    dsr_nats_cursor *c = NULL;
-    assert_int_equal(dsr_nats_cursor_open(&c, dir, &err), 0);
-    dsr_nats_cursor_val a = { 12345, 1700000000123456789LL };
-    dsr_nats_cursor_val b = { 9, 42 };
-    assert_int_equal(dsr_nats_cursor_put(c, "n url-a S", &a, &err), 0);
-    assert_int_equal(dsr_nats_cursor_put(c, "n url-b S", &b, &err), 0);
+    nats_cursor *c = NULL;
+    assert_int_equal(nats_cursor_open(&c, dir, &err), 0);
+    nats_cursor_val a = { 12345, 1700000000123456789LL };
+    nats_cursor_val b = { 9, 42 };
+    assert_int_equal(nats_cursor_put(c, "n url-a S", &a, &err), 0);
+    assert_int_equal(nats_cursor_put(c, "n url-b S", &b, &err), 0);
     a.seq = 12346;
-    assert_int_equal(dsr_nats_cursor_put(c, "n url-a S", &a, &err), 0);
-    dsr_nats_cursor_close(c);
+    assert_int_equal(nats_cursor_put(c, "n url-a S", &a, &err), 0);
+    nats_cursor_close(c);
 
-    assert_int_equal(dsr_nats_cursor_open(&c, dir, &err), 0);
-    dsr_nats_cursor_val v;
-    assert_int_equal(dsr_nats_cursor_get(c, "n url-a S", &v, &err), 0);
+    assert_int_equal(nats_cursor_open(&c, dir, &err), 0);
+    nats_cursor_val v;
+    assert_int_equal(nats_cursor_get(c, "n url-a S", &v, &err), 0);
     assert_int_equal(v.seq, 12346);
     assert_int_equal(v.stream_ns, 1700000000123456789LL);
-    assert_int_equal(dsr_nats_cursor_get(c, "n url-b S", &v, &err), 0);
+    assert_int_equal(nats_cursor_get(c, "n url-b S", &v, &err), 0);
     assert_int_equal(v.seq, 9);
     assert_int_equal(v.stream_ns, 42);
-    dsr_nats_cursor_close(c);
+    nats_cursor_close(c);
 }
 
 static void test_second_opener_is_refused_as_locked(void **state)
 {
     (void)state;
     dsr_err err;
-    dsr_nats_cursor *c1 = NULL, *c2 = NULL;
-    assert_int_equal(dsr_nats_cursor_open(&c1, dir, &err), 0);
-    assert_int_equal(dsr_nats_cursor_open(&c2, dir, &err), DSR_ELOCKED);
+    nats_cursor *c1 = NULL, *c2 = NULL;
+    assert_int_equal(nats_cursor_open(&c1, dir, &err), 0);
+    assert_int_equal(nats_cursor_open(&c2, dir, &err), DSR_ELOCKED);
     assert_null(c2);
     assert_non_null(strstr(err.msg, "another `dossier publish`"));
-    dsr_nats_cursor_close(c1);
-    assert_int_equal(dsr_nats_cursor_open(&c2, dir, &err), 0);
-    dsr_nats_cursor_close(c2);
+    nats_cursor_close(c1);
+    assert_int_equal(nats_cursor_open(&c2, dir, &err), 0);
+    nats_cursor_close(c2);
 }
 
 static void test_unwritable_folder_is_an_io_error(void **state)
 {
     (void)state;
     dsr_err err;
-    dsr_nats_cursor *c = NULL;
-    assert_int_equal(dsr_nats_cursor_open(&c, "/proc/self/no-such-dir", &err), DSR_EIO);
+    nats_cursor *c = NULL;
+    assert_int_equal(nats_cursor_open(&c, "/proc/self/no-such-dir", &err), DSR_EIO);
     assert_null(c);
     assert_non_null(strstr(err.msg, "/proc/self/no-such-dir/publish"));
 }

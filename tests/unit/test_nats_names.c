@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #ifdef DOSSIER_WITH_NATS
-#include "nats_internal.h"
+#include "mirror.h"
 
 static void test_token_replaces_reserved_characters(void **state)
 {
@@ -63,7 +63,7 @@ static void test_default_durable_is_per_node_and_feature(void **state)
     assert_string_equal(out, "dossier-01HZX5");
     assert_int_equal(dsr_nats_default_durable("01HZX5", "042.x", out, sizeof out), 0);
     assert_string_equal(out, "dossier-01HZX5-042_x");
-    assert_true(dsr_nats_name_valid(out));
+    assert_true(nats_name_valid(out));
 }
 
 static void test_default_durable_too_long_is_refused(void **state)
@@ -80,28 +80,28 @@ static void test_default_durable_too_long_is_refused(void **state)
 static void test_stream_names(void **state)
 {
     (void)state;
-    assert_true(dsr_nats_name_valid("DOSSIER"));
-    assert_true(dsr_nats_name_valid("team_a-1"));
-    assert_false(dsr_nats_name_valid(""));
-    assert_false(dsr_nats_name_valid("a.b"));
-    assert_false(dsr_nats_name_valid("a*"));
-    assert_false(dsr_nats_name_valid("a>"));
-    assert_false(dsr_nats_name_valid("a b"));
-    assert_false(dsr_nats_name_valid("a/b"));
+    assert_true(nats_name_valid("DOSSIER"));
+    assert_true(nats_name_valid("team_a-1"));
+    assert_false(nats_name_valid(""));
+    assert_false(nats_name_valid("a.b"));
+    assert_false(nats_name_valid("a*"));
+    assert_false(nats_name_valid("a>"));
+    assert_false(nats_name_valid("a b"));
+    assert_false(nats_name_valid("a/b"));
 }
 
 static void test_subject_prefixes(void **state)
 {
     (void)state;
-    assert_true(dsr_nats_prefix_valid("dossier"));
-    assert_true(dsr_nats_prefix_valid("org.team-1.dossier"));
-    assert_false(dsr_nats_prefix_valid(""));
-    assert_false(dsr_nats_prefix_valid("a..b"));
-    assert_false(dsr_nats_prefix_valid(".a"));
-    assert_false(dsr_nats_prefix_valid("a."));
-    assert_false(dsr_nats_prefix_valid("a.*"));
-    assert_false(dsr_nats_prefix_valid("a.>"));
-    assert_false(dsr_nats_prefix_valid("a b"));
+    assert_true(nats_prefix_valid("dossier"));
+    assert_true(nats_prefix_valid("org.team-1.dossier"));
+    assert_false(nats_prefix_valid(""));
+    assert_false(nats_prefix_valid("a..b"));
+    assert_false(nats_prefix_valid(".a"));
+    assert_false(nats_prefix_valid("a."));
+    assert_false(nats_prefix_valid("a.*"));
+    assert_false(nats_prefix_valid("a.>"));
+    assert_false(nats_prefix_valid("a b"));
 }
 
 int main(void)

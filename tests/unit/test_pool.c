@@ -51,14 +51,14 @@ static void test_every_job_runs_exactly_once_with_a_tiny_queue(void **state)
     assert_non_null(s);
     assert_non_null(args);
     dsr_err err;
-    dsr_pool *p = dsr_pool_create(THREADS, 2, &err);   /* producers block often */
+    scan_pool *p = scan_pool_create(THREADS, 2, &err);   /* producers block often */
     assert_non_null(p);
-    assert_int_equal(dsr_pool_threads(p), THREADS);
+    assert_int_equal(scan_pool_threads(p), THREADS);
     for (size_t i = 0; i < N_JOBS; i++) {
         args[i] = (job_arg){ s, i };
-        assert_int_equal(dsr_pool_add(p, count_job, &args[i]), 0);
+        assert_int_equal(scan_pool_add(p, count_job, &args[i]), 0);
     }
-    dsr_pool_join(p);
+    scan_pool_join(p);
     size_t total = 0;
     for (size_t i = 0; i < N_JOBS; i++)
         assert_int_equal(atomic_load(&s->runs[i]), 1);
@@ -66,7 +66,7 @@ static void test_every_job_runs_exactly_once_with_a_tiny_queue(void **state)
         total += s->per_worker[w];                        /* read after join: visible */
     assert_int_equal(total, N_JOBS);
     assert_int_equal(atomic_load(&s->bad_worker), 0);
-    dsr_pool_free(p);
+    scan_pool_free(p);
     free(args);
     free(s);
 }
@@ -87,32 +87,32 @@ static void test_join_waits_for_running_jobs_and_pool_is_reusable(void **state)
 {
     (void)state;
     slow s = { 0 };
-    dsr_pool *p = dsr_pool_create(3, 64, NULL);
+    scan_pool *p = scan_pool_create(3, 64, NULL);
     assert_non_null(p);
     for (int round = 1; round <= 3; round++) {
         for (int i = 0; i < 20; i++)
-            assert_int_equal(dsr_pool_add(p, slow_job, &s), 0);
-        dsr_pool_join(p);
+            assert_int_equal(scan_pool_add(p, slow_job, &s), 0);
+        scan_pool_join(p);
         assert_int_equal(atomic_load(&s.done), 20 * round);
     }
-    dsr_pool_join(p);                       /* nothing queued: returns at once */
-    dsr_pool_free(p);
+    scan_pool_join(p);                       /* nothing queued: returns at once */
+    scan_pool_free(p);
 }
 
 static void test_free_drains_jobs_still_queued(void **state)
 {
     (void)state;
     slow s = { 0 };
-    dsr_pool *p = dsr_pool_create(1, 16, NULL);
+    scan_pool *p = scan_pool_create(1, 16, NULL);
     assert_non_null(p);
     for (int i = 0; i < 10; i++)
-        assert_int_equal(dsr_pool_add(p, slow_job, &s), 0);
-    dsr_pool_free(p);                       /* no join: free must still run all 10 */
+        assert_int_equal(scan_pool_add(p, slow_job, &s), 0);
+    scan_pool_free(p);                       /* no join: free must still run all 10 */
     assert_int_equal(atomic_load(&s.done), 10);
 }
 
 typedef struct producer {
-    dsr_pool *p;
+    scan_pool *p;
     shared   *s;
     job_arg  *args;
     size_t    from, to;
@@ -123,7 +123,7 @@ static void *produce(void *opaque)
     producer *pr = opaque;
     for (size_t i = pr->from; i < pr->to; i++) {
         pr->args[i] = (job_arg){ pr->s, i };
-        if (dsr_pool_add(pr->p, count_job, &pr->args[i]) != 0)
+        if (scan_pool_add(pr->p, count_job, &pr->args[i]) != 0)
             return (void *)1;
     }
     return NULL;
@@ -136,7 +136,7 @@ static void test_concurrent_producers_lose_no_job(void **state)
     job_arg *args = calloc(N_JOBS, sizeof *args);
     assert_non_null(s);
     assert_non_null(args);
-    dsr_pool *p = dsr_pool_create(4, 8, NULL);
+    scan_pool *p = scan_pool_create(4, 8, NULL);
     assert_non_null(p);
     pthread_t t[4];
     producer pr[4];
@@ -149,10 +149,10 @@ static void test_concurrent_producers_lose_no_job(void **state)
         pthread_join(t[i], &ret);
         assert_null(ret);
     }
-    dsr_pool_join(p);
+    scan_pool_join(p);
     for (size_t i = 0; i < N_JOBS; i++)
         assert_int_equal(atomic_load(&s->runs[i]), 1);
-    dsr_pool_free(p);
+    scan_pool_free(p);
     free(args);
     free(s);
 }
@@ -162,12 +162,12 @@ static void test_invalid_sizes_are_refused(void **state)
     (void)state;
     dsr_err err;
     dsr_err_clear(&err);
-    assert_null(dsr_pool_create(0, 4, &err));
+    assert_null(scan_pool_create(0, 4, &err));
     assert_int_equal(err.code, DSR_EINVAL);
     dsr_err_clear(&err);
-    assert_null(dsr_pool_create(2, 0, &err));
+    assert_null(scan_pool_create(2, 0, &err));
     assert_int_equal(err.code, DSR_EINVAL);
-    dsr_pool_free(NULL);
+    scan_pool_free(NULL);
 }
 
 int main(void)

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "replay_internal.h"
+#include "replay.h"
 #include "test_tmp.h"
 
 #define CF "proj_pstate_test"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay_internal.h"
+#include "replay.h"
 #include "test_data.h"
 
 typedef struct packed {

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "proj_fixture.h"
-#include "replay_internal.h"
+#include "replay.h"
 
 /* A log of `runs` scan runs of `arts` artifacts each. */
 static void fill_log(dsr_log *log, int runs, int arts)

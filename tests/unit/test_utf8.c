@@ -43,14 +43,14 @@ static const row TABLE[] = {
     R("12345678\xe2\x82", 0, 0),                  /* truncated at the end */
 };
 
-static int check(const char *p, size_t n, size_t chunk, dsr_utf8 *u)
+static int check(const char *p, size_t n, size_t chunk, utf8_state *u)
 {
-    dsr_utf8_init(u);
+    utf8_init(u);
     if (!chunk)
         chunk = n ? n : 1;
     for (size_t off = 0; off < n; off += chunk)
-        dsr_utf8_feed(u, (const unsigned char *)p + off, n - off < chunk ? n - off : chunk);
-    return dsr_utf8_valid(u);
+        utf8_feed(u, (const unsigned char *)p + off, n - off < chunk ? n - off : chunk);
+    return utf8_valid(u);
 }
 
 static void test_table_is_judged_the_same_for_every_chunking(void **state)
@@ -58,7 +58,7 @@ static void test_table_is_judged_the_same_for_every_chunking(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++)
         for (size_t chunk = 0; chunk <= 9; chunk++) {
-            dsr_utf8 u;
+            utf8_state u;
             int got = check(TABLE[i].bytes, TABLE[i].len, chunk, &u);
             if (got != TABLE[i].valid)
                 print_error("row %zu chunk %zu: got %d\n", i, chunk, got);
@@ -72,13 +72,13 @@ static void test_table_is_judged_the_same_for_every_chunking(void **state)
 static void test_truncated_sequence_is_not_bad_until_the_end(void **state)
 {
     (void)state;
-    dsr_utf8 u;
-    dsr_utf8_init(&u);
-    dsr_utf8_feed(&u, (const unsigned char *)"\xe2\x82", 2);
-    assert_false(dsr_utf8_valid(&u));        /* incomplete so far */
+    utf8_state u;
+    utf8_init(&u);
+    utf8_feed(&u, (const unsigned char *)"\xe2\x82", 2);
+    assert_false(utf8_valid(&u));        /* incomplete so far */
     assert_int_equal(u.bad, 0);
-    dsr_utf8_feed(&u, (const unsigned char *)"\xac", 1);
-    assert_true(dsr_utf8_valid(&u));         /* completed by the next chunk */
+    utf8_feed(&u, (const unsigned char *)"\xac", 1);
+    assert_true(utf8_valid(&u));         /* completed by the next chunk */
 }
 
 int main(void)

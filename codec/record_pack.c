@@ -1,0 +1,387 @@
+/*
+ * record_pack.c - the stored form of an event (record format 2): the
+ * envelope as a fixed-position msgpack array with its redundant text
+ * squeezed out, and its expansion back into the canonical envelope map.
+ *
+ * Why: a scan appends one record per file, and the WAL bytes of those
+ * records were what limited durable appends (617 bytes per artifact_indexed
+ * event as a keyed map; about 230 in this form).  The envelope and payload
+ * seen by every reader are unchanged: dsr_record_decode and the replay
+ * reader expand a stored array into exactly the map that format 1 stored.
+ *
+ * Format 2 is a msgpack array of 11, in envelope order:
+ *    0 event_id        bin 16 (the ULID's 128 bits) | str
+ *    1 event_type      uint: dsr_event_type
+ *    2 aggregate_id    nil = "feature/" + payload.feature_slug | str
+ *    3 timestamp       str
+ *    4 node_id         bin 16 (a ULID) | str
+ *    5 lamport_clock   uint
+ *    6 project_uuid    bin 16 (a lowercase hyphenated UUID) | str
+ *    7 correlation_id  nil | bin 16 (a ULID) | str
+ *    8 causation_id    nil | bin 16 (a ULID) | str
+ *    9 schema_version  nil = "1.0.0" | str
+ *   10 payload         array of the type's fields in canonical order
+ *                      (event_validate.c's tables), where a 64-hex field is
+ *                      bin 32 and an enum field the uint index of its value
+ *                      in the enum table (so those tables only ever grow at
+ *                      the end); or the payload map as given, when it does
+ *                      not hold exactly those fields in that order.
+ * A format 1 record is the canonical envelope map (dsr_envelope_pack);
+ * readers accept both, the first byte tells them apart.
+ *
+ * Invariants: dsr_record_pack is deterministic, and expanding then packing
+ * again gives the same bytes (`dossier verify` relies on it).  Expansion
+ * trusts nothing: a value that is not one of the compact forms above is
+ * passed through unchanged, for dsr_envelope_view to judge.
+ */
+#include "dossier/event.h"
+#include "codec.h"
+#include "dossier/buf.h"
+
+#include <string.h>
+
+#define AGG_PREFIX "feature/"
+#define AGG_PREFIX_LEN 8
+
+enum { R_ID, R_TYPE, R_AGG, R_TS, R_NODE, R_LAMPORT, R_PROJECT, R_CORR, R_CAUSE, R_SCHEMA,
+       R_PAYLOAD, R_COUNT };
+
+static const char *const env_keys[R_COUNT] = {
+    "event_id", "event_type", "aggregate_id", "timestamp", "node_id", "lamport_clock",
+    "project_uuid", "correlation_id", "causation_id", "schema_version", "payload",
+};
+
+/* ---- packing ----------------------------------------------------------------- */
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+static int pack_bin(msgpack_packer *pk, const unsigned char *b, size_t n)
+{
+    return msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, b, n);
+}
+
+/* A ULID as bin 16, anything else as it is. */
+static int pack_ulidish(msgpack_packer *pk, dsr_str s)
+{
+    unsigned char b[16];
+    if (!s.ptr)
+        return msgpack_pack_nil(pk);
+    if (!codec_ulid_to_bin(s.ptr, s.len, b))
+        return pack_bin(pk, b, 16);
+    return pack_str(pk, s.ptr, s.len);
+}
+
+/* Lowercase 8-4-4-4-12 -> 16 bytes; -1 otherwise. */
+static int uuid_to_bin(dsr_str s, unsigned char b[16])
+{
+    static const size_t groups[5] = { 8, 4, 4, 4, 12 };
+    if (!s.ptr || s.len != 36)
+        return -1;
+    const char *p = s.ptr;
+    unsigned char *o = b;
+    for (int g = 0; g < 5; g++) {
+        if (g && *p++ != '-')
+            return -1;
+        if (dsr_unhex(p, groups[g], o))
+            return -1;
+        p += groups[g];
+        o += groups[g] / 2;
+    }
+    return 0;
+}
+
+static void uuid_from_bin(const unsigned char b[16], char out[37])
+{
+    static const int dash_after[] = { 4, 6, 8, 10 };
+    size_t o = 0;
+    for (int i = 0, d = 0; i < 16; i++) {
+        if (d < 4 && i == dash_after[d]) {
+            out[o++] = '-';
+            d++;
+        }
+        dsr_hex(b + i, 1, out + o);   /* its NUL is overwritten by the next char */
+        o += 2;
+    }
+}
+
+static int str_eq(const msgpack_object *o, const char *s, size_t n)
+{
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
+           && (!n || !memcmp(o->via.str.ptr, s, n));
+}
+
+static size_t field_count(dsr_event_type t)
+{
+    return codec_payload_field_count(t);
+}
+
+/* 1 when payload is a map of exactly t's fields in canonical order. */
+static int payload_fits(dsr_event_type t, const msgpack_object *p)
+{
+    if (p->type != MSGPACK_OBJECT_MAP || p->via.map.size != field_count(t))
+        return 0;
+    for (uint32_t i = 0; i < p->via.map.size; i++) {
+        size_t len;
+        int hex;
+        const char *const *vals;
+        const char *name = codec_payload_field(t, i, &len, &hex, &vals);
+        if (!str_eq(&p->via.map.ptr[i].key, name, len))
+            return 0;
+    }
+    return 1;
+}
+
+/* Index of v in the NULL-terminated vals, or -1. */
+static int enum_index(const char *const *vals, const msgpack_object *v)
+{
+    for (int i = 0; vals[i]; i++)
+        if (str_eq(v, vals[i], strlen(vals[i])))
+            return i;
+    return -1;
+}
+
+static int pack_payload(msgpack_packer *pk, dsr_event_type t, const msgpack_object *p)
+{
+    if (!payload_fits(t, p))
+        return codec_pack_canonical(pk, p);
+    if (msgpack_pack_array(pk, p->via.map.size))
+        return -1;
+    for (uint32_t i = 0; i < p->via.map.size; i++) {
+        const msgpack_object *v = &p->via.map.ptr[i].val;
+        size_t len;
+        int hex, idx;
+        const char *const *vals;
+        (void)codec_payload_field(t, i, &len, &hex, &vals);
+        unsigned char b[32];
+        int rc;
+        if (hex && v->type == MSGPACK_OBJECT_STR && v->via.str.size == 64
+            && !dsr_unhex(v->via.str.ptr, 64, b))
+            rc = pack_bin(pk, b, 32);
+        else if (vals && (idx = enum_index(vals, v)) >= 0)
+            rc = msgpack_pack_uint32(pk, (uint32_t)idx);
+        else
+            rc = codec_pack_canonical(pk, v);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* payload.feature_slug when payload is a map holding it as a string. */
+static int payload_slug(const msgpack_object *p, dsr_str *out)
+{
+    if (p->type != MSGPACK_OBJECT_MAP)
+        return 0;
+    for (uint32_t i = 0; i < p->via.map.size; i++)
+        if (str_eq(&p->via.map.ptr[i].key, "feature_slug", 12)) {
+            const msgpack_object *v = &p->via.map.ptr[i].val;
+            if (v->type != MSGPACK_OBJECT_STR)
+                return 0;
+            out->ptr = v->via.str.ptr;
+            out->len = v->via.str.size;
+            return 1;
+        }
+    return 0;
+}
+
+/* aggregate_id is written as nil exactly when it is "feature/" + slug. */
+static int agg_is_derived(const dsr_envelope *env)
+{
+    dsr_str slug;
+    if (!env->aggregate_id.ptr)
+        return 1;
+    if (!payload_slug(env->payload, &slug))
+        return 0;
+    return env->aggregate_id.len == AGG_PREFIX_LEN + slug.len
+           && !memcmp(env->aggregate_id.ptr, AGG_PREFIX, AGG_PREFIX_LEN)
+           && !memcmp(env->aggregate_id.ptr + AGG_PREFIX_LEN, slug.ptr, slug.len);
+}
+
+/* Elements 0-9: everything but the payload.  agg_nil: aggregate_id is
+ * "feature/" + the payload's slug (agg_is_derived). */
+static int pack_head(msgpack_packer *pk, const dsr_envelope *env, int agg_nil)
+{
+    int fail = msgpack_pack_array(pk, R_COUNT) || pack_ulidish(pk, env->event_id)
+               || msgpack_pack_uint32(pk, (uint32_t)env->type);
+    if (agg_nil) {
+        fail = fail || msgpack_pack_nil(pk);
+    } else if (env->aggregate_id.ptr) {
+        fail = fail || pack_str(pk, env->aggregate_id.ptr, env->aggregate_id.len);
+    } else {
+        /* no aggregate_id and a payload without that slug: spell it out */
+        fail = fail || msgpack_pack_str(pk, AGG_PREFIX_LEN + env->feature_slug.len)
+               || msgpack_pack_str_body(pk, AGG_PREFIX, AGG_PREFIX_LEN)
+               || msgpack_pack_str_body(pk, env->feature_slug.ptr, env->feature_slug.len);
+    }
+    fail = fail || pack_str(pk, env->timestamp.ptr, env->timestamp.len)
+           || pack_ulidish(pk, env->node_id) || msgpack_pack_uint64(pk, env->lamport_clock);
+    unsigned char b[16];
+    if (!uuid_to_bin(env->project_uuid, b))
+        fail = fail || pack_bin(pk, b, 16);
+    else
+        fail = fail || pack_str(pk, env->project_uuid.ptr, env->project_uuid.len);
+    fail = fail || pack_ulidish(pk, env->correlation_id) || pack_ulidish(pk, env->causation_id);
+    if (!env->schema_version.ptr
+        || (env->schema_version.len == sizeof DSR_SCHEMA_VERSION - 1
+            && !memcmp(env->schema_version.ptr, DSR_SCHEMA_VERSION, env->schema_version.len)))
+        fail = fail || msgpack_pack_nil(pk);
+    else
+        fail = fail || pack_str(pk, env->schema_version.ptr, env->schema_version.len);
+    return fail;
+}
+
+static int head_args_ok(const dsr_envelope *env)
+{
+    return (unsigned)env->type < DSR_EV_COUNT && env->event_id.ptr && env->timestamp.ptr
+           && env->node_id.ptr && env->project_uuid.ptr
+           && (env->aggregate_id.ptr || env->feature_slug.ptr);
+}
+
+int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
+{
+    if (!pk || !env || !env->payload || !head_args_ok(env))
+        return DSR_EINVAL;
+    int fail = pack_head(pk, env, agg_is_derived(env)) || pack_payload(pk, env->type, env->payload);
+    return fail ? DSR_ENOMEM : 0;
+}
+
+static int pack_cstr(msgpack_packer *pk, const char *s)
+{
+    return s ? pack_str(pk, s, strlen(s)) : msgpack_pack_nil(pk);
+}
+
+int codec_record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
+                             const dsr_artifact_indexed *p, const codec_indexed_direct *d)
+{
+    if (!pk || !env || !p || !d || env->type != DSR_EV_ARTIFACT_INDEXED
+        || env->aggregate_id.ptr || !head_args_ok(env))
+        return DSR_EINVAL;
+    /* pack_payload's compact form of the 9 fields, in f_indexed's order */
+    int fail = pack_head(pk, env, 1) || msgpack_pack_array(pk, 9)
+               || pack_cstr(pk, p->feature_slug) || pack_cstr(pk, p->artifact_key)
+               || msgpack_pack_uint32(pk, d->cls) || pack_cstr(pk, p->relative_path)
+               || pack_bin(pk, d->hash, 32) || msgpack_pack_uint64(pk, (uint64_t)p->size_bytes)
+               || pack_cstr(pk, p->wp_id) || pack_cstr(pk, p->step_id)
+               || msgpack_pack_uint32(pk, d->status);
+    return fail ? DSR_ENOMEM : 0;
+}
+
+int codec_record_is_format2(const void *rec, size_t len)
+{
+    const unsigned char *p = rec;
+    return len && ((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd);
+}
+
+/* ---- expansion --------------------------------------------------------------- */
+
+static void set_str(msgpack_object *o, const char *s, size_t n)
+{
+    o->type = MSGPACK_OBJECT_STR;
+    o->via.str.ptr = s;
+    o->via.str.size = (uint32_t)n;
+}
+
+/* bin 16 -> the ULID text (in z); anything else unchanged. */
+static int expand_ulid(msgpack_object *o, msgpack_zone *z)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != 16)
+        return 0;
+    char *t = msgpack_zone_malloc(z, DSR_ULID_LEN + 1);
+    if (!t)
+        return DSR_ENOMEM;
+    codec_ulid_from_bin((const unsigned char *)o->via.bin.ptr, t);
+    set_str(o, t, DSR_ULID_LEN);
+    return 0;
+}
+
+static int expand_payload(dsr_event_type t, msgpack_object *p, msgpack_zone *z)
+{
+    size_t n = field_count(t);
+    if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != n || !n)
+        return 0;   /* a map stored as given, or not a payload at all */
+    msgpack_object_kv *kv = msgpack_zone_malloc(z, n * sizeof *kv);
+    if (!kv)
+        return DSR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        int hex;
+        const char *const *vals;
+        const char *name = codec_payload_field(t, i, &len, &hex, &vals);
+        set_str(&kv[i].key, name, len);
+        msgpack_object v = p->via.array.ptr[i];
+        if (hex && v.type == MSGPACK_OBJECT_BIN && v.via.bin.size == 32) {
+            char *h = msgpack_zone_malloc(z, 65);
+            if (!h)
+                return DSR_ENOMEM;
+            dsr_hex((const unsigned char *)v.via.bin.ptr, 32, h);
+            set_str(&v, h, 64);
+        } else if (vals && v.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            uint64_t i2 = 0;
+            while (vals[i2] && i2 < v.via.u64)
+                i2++;
+            if (vals[i2])
+                set_str(&v, vals[i2], strlen(vals[i2]));
+        }
+        kv[i].val = v;
+    }
+    p->type = MSGPACK_OBJECT_MAP;
+    p->via.map.size = (uint32_t)n;
+    p->via.map.ptr = kv;
+    return 0;
+}
+
+int codec_record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_object *out)
+{
+    if (rec->type != MSGPACK_OBJECT_ARRAY || rec->via.array.size != R_COUNT)
+        return DSR_ECORRUPT;
+    msgpack_object_kv *kv = msgpack_zone_malloc(z, R_COUNT * sizeof *kv);
+    if (!kv)
+        return DSR_ENOMEM;
+    for (int i = 0; i < R_COUNT; i++) {
+        set_str(&kv[i].key, env_keys[i], strlen(env_keys[i]));
+        kv[i].val = rec->via.array.ptr[i];
+    }
+    int rc = 0;
+    msgpack_object *type = &kv[R_TYPE].val;
+    dsr_event_type t = DSR_EV_COUNT;
+    if (type->type == MSGPACK_OBJECT_POSITIVE_INTEGER && type->via.u64 < DSR_EV_COUNT) {
+        t = (dsr_event_type)type->via.u64;
+        const char *name = dsr_event_type_name(t);
+        set_str(type, name, strlen(name));
+    }
+    rc = rc ? rc : expand_ulid(&kv[R_ID].val, z);
+    rc = rc ? rc : expand_ulid(&kv[R_NODE].val, z);
+    rc = rc ? rc : expand_ulid(&kv[R_CORR].val, z);
+    rc = rc ? rc : expand_ulid(&kv[R_CAUSE].val, z);
+    msgpack_object *proj = &kv[R_PROJECT].val;
+    if (!rc && proj->type == MSGPACK_OBJECT_BIN && proj->via.bin.size == 16) {
+        char *u = msgpack_zone_malloc(z, 37);
+        if (!u)
+            return DSR_ENOMEM;
+        uuid_from_bin((const unsigned char *)proj->via.bin.ptr, u);
+        set_str(proj, u, 36);
+    }
+    if (kv[R_SCHEMA].val.type == MSGPACK_OBJECT_NIL)
+        set_str(&kv[R_SCHEMA].val, DSR_SCHEMA_VERSION, sizeof DSR_SCHEMA_VERSION - 1);
+    if (!rc && t != DSR_EV_COUNT)
+        rc = expand_payload(t, &kv[R_PAYLOAD].val, z);
+    dsr_str slug;
+    if (!rc && kv[R_AGG].val.type == MSGPACK_OBJECT_NIL
+        && payload_slug(&kv[R_PAYLOAD].val, &slug)) {
+        char *a = msgpack_zone_malloc(z, AGG_PREFIX_LEN + slug.len + 1);
+        if (!a)
+            return DSR_ENOMEM;
+        memcpy(a, AGG_PREFIX, AGG_PREFIX_LEN);
+        memcpy(a + AGG_PREFIX_LEN, slug.ptr, slug.len);
+        set_str(&kv[R_AGG].val, a, AGG_PREFIX_LEN + slug.len);
+    }
+    if (rc)
+        return rc;
+    out->type = MSGPACK_OBJECT_MAP;
+    out->via.map.size = R_COUNT;
+    out->via.map.ptr = kv;
+    return 0;
+}

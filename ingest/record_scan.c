@@ -1,0 +1,413 @@
+/*
+ * record_scan.c - appends a scan result to the log as one scan run (see
+ * dossier/record.h).  Owns the batching of a run, its completion marker,
+ * changed-mode emission and the scan-cache writes that ride with the events.
+ *
+ * Durability: each batch is committed with sync, in order (full batches in
+ * the background while the next is built, the last one in the foreground,
+ * after them); the dossier_scan_completed event rides in the LAST batch
+ * together with the run's final artifacts, so "completed" and "all events
+ * present" become durable in the same fsync.  A crash before that commit leaves earlier
+ * batches in the log with no marker: projections and `dossier verify` treat
+ * such a run as incomplete, never as a (partial) snapshot.
+ *
+ * Scan cache: an entry is put into the batch that carries (or follows) the
+ * event recording its hash, never before it, so after a crash at any point
+ * every cache entry's SHA-256 is in a committed artifact_indexed event.
+ * Deletions (unusable files, files gone) may land in any batch: a missing
+ * entry only costs a re-read.
+ */
+#include "dossier/record.h"
+#include "dossier/emit.h"
+#include "log_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BATCH_EVENTS 16384
+
+typedef struct run_ctx {
+    dsr_log          *log;
+    dsr_log_batch    *batch;
+    size_t            batch_max;
+    size_t            cache_ops;   /* cache writes in the open batch */
+    dsr_emit_meta     meta;
+    dsr_record_stats *st;
+    const char       *slug;
+    dsr_scan_cache   *cache;
+    int64_t           started_ns;
+    dsr_err           refused;     /* first refused payload */
+} run_ctx;
+
+/* The run's last batch is committed here and now (it waits for the one in
+ * flight); a full batch before it is committed in the background while the
+ * next one is built. */
+static int commit_batch(run_ctx *c, int last, dsr_err *err)
+{
+    dsr_log_batch *b = c->batch;
+    c->batch = NULL;
+    c->cache_ops = 0;
+    return last ? dsr_log_batch_commit(b, err) : dsr_log_batch_commit_async(b, err);
+}
+
+/* Open a batch if none is open; commit a full one first. */
+static int ensure_batch(run_ctx *c, dsr_err *err)
+{
+    if (c->batch && dsr_log_batch_events(c->batch) + c->cache_ops >= c->batch_max) {
+        int rc = commit_batch(c, 0, err);
+        if (rc)
+            return rc;
+    }
+    if (!c->batch)
+        return dsr_log_batch_begin(c->log, &c->batch, err);
+    return 0;
+}
+
+static void note_seq(run_ctx *c, const dsr_emit_result *res)
+{
+    if (res->duplicate) {
+        c->st->duplicates++;
+        return;
+    }
+    if (!c->st->first_seq)
+        c->st->first_seq = res->seq;
+    c->st->last_seq = res->seq;
+}
+
+/* Count a refused payload (the run goes on, but is never completed). */
+static int refuse(run_ctx *c, const dsr_err *e)
+{
+    if (!c->st->refused)
+        c->refused = *e;
+    c->st->refused++;
+    return DSR_ESCHEMA;
+}
+
+static int emit_indexed(run_ctx *c, const dsr_artifact *a, dsr_err *err)
+{
+    dsr_artifact_indexed p = {
+        .feature_slug = c->slug, .artifact_key = a->artifact_key,
+        .artifact_class = a->artifact_class, .relative_path = a->relative_path,
+        .content_hash_sha256 = a->sha256, .size_bytes = (int64_t)a->size_bytes,
+        .wp_id = a->wp_id, .step_id = a->step_id,
+        .required_status = a->required ? "required" : "optional",
+    };
+    dsr_emit_result res;
+    dsr_err e;
+    int rc = dsr_emit_artifact_indexed(c->batch, &p, &c->meta, &res, &e);
+    if (rc == DSR_ESCHEMA)
+        return refuse(c, &e);
+    if (rc) {
+        *err = e;
+        return rc;
+    }
+    c->st->indexed++;
+    note_seq(c, &res);
+    return 0;
+}
+
+static int emit_missing(run_ctx *c, const dsr_artifact *a, dsr_err *err)
+{
+    dsr_artifact_missing p = {
+        .feature_slug = c->slug, .artifact_key = a->artifact_key,
+        .artifact_class = a->artifact_class,
+        .expected_path_pattern = a->path_pattern ? a->path_pattern : a->relative_path,
+        .reason_code = dsr_reason_name(a->reason),
+        .reason_detail = a->reason_detail, .blocking = 1,
+    };
+    dsr_emit_result res;
+    dsr_err e;
+    int rc = dsr_emit_artifact_missing(c->batch, &p, &c->meta, &res, &e);
+    if (rc == DSR_ESCHEMA)
+        return refuse(c, &e);
+    if (rc) {
+        *err = e;
+        return rc;
+    }
+    c->st->missing++;
+    note_seq(c, &res);
+    return 0;
+}
+
+static int emit_removed(run_ctx *c, const dsr_record_prev *p, dsr_err *err)
+{
+    dsr_artifact_removed pl = { .feature_slug = c->slug, .artifact_key = p->artifact_key,
+                                .relative_path = p->relative_path };
+    dsr_emit_result res;
+    dsr_err e;
+    int rc = ensure_batch(c, err);
+    if (rc)
+        return rc;
+    rc = dsr_emit_artifact_removed(c->batch, &pl, &c->meta, &res, &e);
+    if (rc == DSR_ESCHEMA)
+        return refuse(c, &e);
+    if (rc) {
+        *err = e;
+        return rc;
+    }
+    c->st->removed++;
+    note_seq(c, &res);
+    return 0;
+}
+
+/* ---- scan cache ------------------------------------------------------------ */
+
+/* A present artifact whose SHA-256 the log has recorded (known): write its
+ * entry unless it came from the cache unchanged. */
+static int cache_keep(run_ctx *c, const dsr_artifact *a, int known, dsr_err *err)
+{
+    if (!c->cache || !known || a->cache_use == DSR_CACHE_STAT)
+        return 0;
+    dsr_scan_cached v;
+    dsr_scan_cache_entry_of(a, c->started_ns, &v);
+    int rc = dsr_scan_cache_put(c->batch, c->slug, a->relative_path, &v, err);
+    if (!rc) {
+        c->cache_ops++;
+        c->st->cache_put++;
+    }
+    return rc;
+}
+
+static int cache_drop(run_ctx *c, const char *rel, dsr_err *err)
+{
+    int rc = ensure_batch(c, err);
+    if (!rc)
+        rc = dsr_scan_cache_delete(c->batch, c->slug, rel, err);
+    if (!rc) {
+        c->cache_ops++;
+        c->st->cache_del++;
+    }
+    return rc;
+}
+
+/* ---- changed mode ---------------------------------------------------------- */
+
+static int cmp_path_key(const char *pa, const char *ka, const char *pb, const char *kb)
+{
+    int r = strcmp(pa, pb);
+    return r ? r : strcmp(ka, kb);
+}
+
+static int cmp_prev(const void *x, const void *y)
+{
+    const dsr_record_prev *a = *(const dsr_record_prev *const *)x;
+    const dsr_record_prev *b = *(const dsr_record_prev *const *)y;
+    return cmp_path_key(a->relative_path, a->artifact_key, b->relative_path, b->artifact_key);
+}
+
+static int cmp_art(const void *x, const void *y)
+{
+    const dsr_artifact *a = *(const dsr_artifact *const *)x;
+    const dsr_artifact *b = *(const dsr_artifact *const *)y;
+    return cmp_path_key(a->relative_path, a->artifact_key, b->relative_path, b->artifact_key);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int is_missing_event(const dsr_artifact *a)
+{
+    return !a->present && a->required && a->blocking;
+}
+
+/* The run's plan: artifacts in (path, key) order, the keys it reports
+ * missing (sorted), and prev in (path, key) order. */
+typedef struct plan {
+    const dsr_artifact    **arts;
+    size_t                  n_arts;
+    const char            **missing_keys;
+    size_t                  n_missing_keys;
+    const dsr_record_prev **prev;
+    size_t                  n_prev;
+} plan;
+
+static void plan_free(plan *p)
+{
+    free(p->arts);
+    free(p->missing_keys);
+    free(p->prev);
+}
+
+static int plan_make(const dsr_scan_result *r, const dsr_record_opts *o, plan *p, dsr_err *err)
+{
+    memset(p, 0, sizeof *p);
+    size_t n = r->n_artifacts;
+    p->arts = malloc((n ? n : 1) * sizeof *p->arts);
+    p->missing_keys = malloc((n ? n : 1) * sizeof *p->missing_keys);
+    p->prev = malloc((o->n_prev ? o->n_prev : 1) * sizeof *p->prev);
+    if (!p->arts || !p->missing_keys || !p->prev) {
+        plan_free(p);
+        return dsr_err_set(err, DSR_ENOMEM, "recording the scan: out of memory");
+    }
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        p->arts[p->n_arts++] = a;
+        if (i && sorted && cmp_art(&p->arts[i - 1], &p->arts[i]) > 0)
+            sorted = 0;
+        if (is_missing_event(a))
+            p->missing_keys[p->n_missing_keys++] = a->artifact_key;
+    }
+    if (!sorted)    /* dsr_scan sorts; other producers may not */
+        qsort(p->arts, p->n_arts, sizeof *p->arts, cmp_art);
+    qsort(p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, cmp_str);
+    for (size_t i = 0; i < o->n_prev; i++)
+        p->prev[p->n_prev++] = &o->prev[i];
+    qsort(p->prev, p->n_prev, sizeof *p->prev, cmp_prev);
+    return 0;
+}
+
+static int key_missing(const plan *p, const char *key)
+{
+    return p->n_missing_keys &&
+           bsearch(&key, p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, cmp_str);
+}
+
+/* ---- one artifact ------------------------------------------------------------- */
+
+/* Full mode: indexed per present artifact, missing per required blocking
+ * unusable one.  Changed mode: see dossier/record.h; *pi walks prev. */
+static int record_artifact(run_ctx *c, const plan *p, int changed, size_t *pi,
+                           const dsr_artifact *a, dsr_err *err)
+{
+    int rc = 0;
+    if (!a->present) {
+        if (is_missing_event(a) && (rc = ensure_batch(c, err)) == 0)
+            rc = emit_missing(c, a, err);
+        /* an unusable file (not a never-found pattern) must be re-read */
+        if ((rc == 0 || rc == DSR_ESCHEMA) && c->cache && a->reason != DSR_REASON_NOT_FOUND) {
+            int rc2 = cache_drop(c, a->relative_path, err);
+            if (rc2)
+                return rc2;
+        }
+        return rc;
+    }
+    if ((rc = ensure_batch(c, err)))
+        return rc;
+    if (!changed) {
+        rc = emit_indexed(c, a, err);
+        if (rc && rc != DSR_ESCHEMA)
+            return rc;
+        int rc2 = cache_keep(c, a, rc == 0 || a->cache_use != DSR_CACHE_MISS, err);
+        return rc2 ? rc2 : rc;
+    }
+    /* changed mode: prev entries before a are gone */
+    while (*pi < p->n_prev &&
+           cmp_path_key(p->prev[*pi]->relative_path, p->prev[*pi]->artifact_key,
+                        a->relative_path, a->artifact_key) < 0) {
+        rc = emit_removed(c, p->prev[(*pi)++], err);
+        if (rc && rc != DSR_ESCHEMA)
+            return rc;
+        if ((rc = ensure_batch(c, err)))
+            return rc;
+    }
+    const dsr_record_prev *match = NULL;
+    if (*pi < p->n_prev && !strcmp(p->prev[*pi]->relative_path, a->relative_path) &&
+        !strcmp(p->prev[*pi]->artifact_key, a->artifact_key))
+        match = p->prev[*pi];
+    int known = a->cache_use != DSR_CACHE_MISS ||
+                (match && !strcmp(match->sha256, a->sha256));
+    if (key_missing(p, a->artifact_key)) {
+        /* not in the new set (its key is reported missing): if it was in
+         * prev, the match stays unconsumed and is emitted as removed */
+        return cache_keep(c, a, known, err);
+    }
+    if (match)
+        (*pi)++;
+    if (match && !strcmp(match->sha256, a->sha256) &&
+        !strcmp(match->artifact_class, a->artifact_class) &&
+        !match->required == !a->required) {
+        c->st->unchanged++;
+        return cache_keep(c, a, 1, err);
+    }
+    rc = emit_indexed(c, a, err);
+    if (rc && rc != DSR_ESCHEMA)
+        return rc;
+    int rc2 = cache_keep(c, a, rc == 0 || known, err);
+    return rc2 ? rc2 : rc;
+}
+
+static int emit_completed(run_ctx *c, const dsr_scan_result *r, const dsr_record_opts *o,
+                          dsr_err *err)
+{
+    dsr_scan_completed p = {
+        .feature_slug = r->feature_slug,
+        .mission_type = r->has_manifest ? o->mission_type : NULL,
+        .manifest_version = r->has_manifest ? o->manifest_version : NULL,
+        .step_id = o->step_id,
+        .target_branch = o->target_branch ? o->target_branch : "main",
+        .emit_mode = o->emit_changed ? "changed" : "full",
+        .indexed_count = (int64_t)c->st->indexed,
+        .missing_count = (int64_t)c->st->missing,
+        .removed_count = (int64_t)c->st->removed,
+        .optional_absent = (int64_t)r->n_optional_absent,
+    };
+    dsr_emit_result res;
+    int rc = dsr_emit_scan_completed(c->batch, &p, &c->meta, &res, err);
+    if (!rc)
+        note_seq(c, &res);
+    return rc;
+}
+
+int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
+                    dsr_record_stats *st, dsr_err *err)
+{
+    memset(st, 0, sizeof *st);
+    if (o->cache && strcmp(dsr_scan_cache_feature(o->cache), r->feature_slug) != 0)
+        return dsr_err_set(err, DSR_EINVAL, "scan cache of feature %s given for a scan of %s",
+                           dsr_scan_cache_feature(o->cache), r->feature_slug);
+    int rc = dsr_ulid_new(dsr_log_ulid_gen(log), st->run_id);
+    if (rc)
+        return dsr_err_set(err, rc, "cannot create a run id");
+    run_ctx c = {
+        .log = log, .batch = NULL,
+        .batch_max = o->batch_events ? o->batch_events : DEFAULT_BATCH_EVENTS,
+        .meta = { .correlation_id = st->run_id },
+        .st = st, .slug = r->feature_slug, .cache = o->cache,
+        .started_ns = r->started_ns,
+    };
+    dsr_err_clear(&c.refused);
+    plan p;
+    memset(&p, 0, sizeof p);
+    if (o->emit_changed && (rc = plan_make(r, o, &p, err)))
+        return rc;
+    size_t pi = 0;
+    size_t n = o->emit_changed ? p.n_arts : r->n_artifacts;
+    for (size_t i = 0; i < n; i++) {
+        const dsr_artifact *a = o->emit_changed ? p.arts[i] : &r->artifacts[i];
+        rc = record_artifact(&c, &p, o->emit_changed, &pi, a, err);
+        if (rc && rc != DSR_ESCHEMA)
+            goto fail;
+    }
+    while (pi < p.n_prev) {
+        rc = emit_removed(&c, p.prev[pi++], err);
+        if (rc && rc != DSR_ESCHEMA)
+            goto fail;
+    }
+    for (size_t i = 0; c.cache && i < dsr_scan_cache_stale_count(c.cache); i++)
+        if ((rc = cache_drop(&c, dsr_scan_cache_stale_at(c.cache, i), err)))
+            goto fail;
+    plan_free(&p);
+    if (st->refused) {
+        /* Never mark a run complete when one of its events was refused. */
+        if (c.batch ? (rc = commit_batch(&c, 1, err)) : (rc = dsr_log_commit_wait(log, err)))
+            return rc;
+        *err = c.refused;
+        return dsr_err_prefix(err, "run %s left incomplete (%llu event(s) refused)",
+                              st->run_id, (unsigned long long)st->refused);
+    }
+    if ((rc = ensure_batch(&c, err)) || (rc = emit_completed(&c, r, o, err)))
+        goto fail;
+    if ((rc = commit_batch(&c, 1, err)))
+        return rc;
+    log_flush_start(log);
+    st->completed = 1;
+    return 0;
+fail:
+    plan_free(&p);
+    dsr_log_batch_abort(c.batch);
+    (void)dsr_log_commit_wait(log, NULL);   /* rc already says what went wrong */
+    return rc;
+}

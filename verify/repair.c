@@ -1,0 +1,322 @@
+/*
+ * log_repair.c - `dossier verify --repair`: rebuild a log's derived data from
+ * its events family.
+ *
+ * What is derived, and so rebuilt: the ids family (event_id -> sequence),
+ * the meta counters (next_seq, lamport), a missing identity, and every
+ * projection (replayed from zero).  What is never touched: the events family.
+ * An event is never deleted, rewritten or renumbered -- a record that does
+ * not decode stays where it is (its id is unknown, so it gets no ids entry),
+ * and a gap in the sequences stays a gap (renumbering would break every
+ * cursor that names sequences: `events --since`, deliveries, NATS).
+ *
+ * Rules for the index: each decodable event gets ids[event_id] = its
+ * sequence; when one event_id is stored twice, the entry keeps naming either
+ * copy if it already does, else the first.  Entries of no stored event, and
+ * malformed ones, are deleted (so an event whose record was damaged can be
+ * imported again from another copy of the log).
+ *
+ * Durability: fixes are committed in synced WriteBatches of at most
+ * REPAIR_BATCH_OPS operations, the counters last, then the log is closed and
+ * reopened with the normal consistency checks before the projections are
+ * rebuilt.  A crash anywhere leaves a log that the next repair finishes; the
+ * events are the same throughout.
+ */
+#include "log_store.h"
+#include "dossier/verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REPAIR_BATCH_OPS 65536
+
+typedef struct rep_id {
+    char     id[DSR_ULID_LEN];
+    uint64_t seq;
+} rep_id;
+
+static int cmp_rep_id(const void *a, const void *b)
+{
+    const rep_id *x = a, *y = b;
+    int c = memcmp(x->id, y->id, DSR_ULID_LEN);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+typedef struct fixer {
+    dsr_log              *log;
+    rocksdb_writebatch_t *wb;
+    size_t                ops;
+    dsr_err              *err;
+} fixer;
+
+static int fixer_flush(fixer *f)
+{
+    if (!f->ops)
+        return 0;
+    char *e = NULL;
+    rocksdb_write(f->log->db, f->log->wopts, f->wb, &e);   /* sync = true */
+    rocksdb_writebatch_clear(f->wb);
+    f->ops = 0;
+    if (e)
+        return log_rdb_fail(f->err, e, "%s: cannot write the repaired index", f->log->dir);
+    return 0;
+}
+
+static int fix_put(fixer *f, const char *id, uint64_t seq)
+{
+    unsigned char k[8];
+    log_u64_be(seq, k);
+    rocksdb_writebatch_put_cf(f->wb, f->log->cf_ids, id, DSR_ULID_LEN, (const char *)k, 8);
+    return ++f->ops >= REPAIR_BATCH_OPS ? fixer_flush(f) : 0;
+}
+
+static int fix_delete(fixer *f, const char *key, size_t klen)
+{
+    rocksdb_writebatch_delete_cf(f->wb, f->log->cf_ids, key, klen);
+    return ++f->ops >= REPAIR_BATCH_OPS ? fixer_flush(f) : 0;
+}
+
+/* Read every event: the (id, seq) list sorted by id, the head, the largest
+ * stamp, and how many records do not decode. */
+static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t *n_out,
+                   uint64_t *head, uint64_t *max_stamp, dsr_repair_report *rep, dsr_err *err)
+{
+    rep_id *ids = NULL;
+    size_t n = 0, cap = 0;
+    *head = *max_stamp = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, ro, log->cf_events);
+    if (!it)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate events", log->dir);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, len;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *rec = rocksdb_iter_value(it, &len);
+        if (klen != 8)
+            continue;   /* not a sequence: nothing can point at it */
+        uint64_t seq = log_be_u64(k);
+        *head = seq;
+        dsr_envelope env;
+        dsr_err derr = { 0 };
+        int drc = dsr_record_decode(rec, len, &u, &env, &derr);
+        if (drc == DSR_ENOMEM) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading seq %llu", log->dir,
+                             (unsigned long long)seq);
+            break;
+        }
+        if (drc) {
+            rep->undecodable++;
+            continue;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 4096;
+            rep_id *p = realloc(ids, nc * sizeof *p);
+            if (!p) {
+                rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory indexing events",
+                                 log->dir);
+                break;
+            }
+            ids = p;
+            cap = nc;
+        }
+        memcpy(ids[n].id, env.event_id.ptr, DSR_ULID_LEN);
+        ids[n++].seq = seq;
+        if (env.lamport_clock > *max_stamp)
+            *max_stamp = env.lamport_clock;
+    }
+    if (!rc) {
+        char *e = NULL;
+        rocksdb_iter_get_error(it, &e);
+        if (e)
+            rc = log_rdb_fail(err, e, "%s: cannot read the events past seq %llu, so the index "
+                              "cannot be rebuilt (nothing was changed)", log->dir,
+                              (unsigned long long)*head);
+    }
+    msgpack_unpacked_destroy(&u);
+    rocksdb_iter_destroy(it);
+    if (rc) {
+        free(ids);
+        return rc;
+    }
+    if (n > 1)   /* (qsort's base must not be NULL, even for 0 elements) */
+        qsort(ids, n, sizeof *ids, cmp_rep_id);
+    *out = ids;
+    *n_out = n;
+    return 0;
+}
+
+static size_t group_end(const rep_id *ids, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j < n && !memcmp(ids[j].id, ids[i].id, DSR_ULID_LEN))
+        j++;
+    return j;
+}
+
+/* Merge the sorted list with the ids family and write the differences. */
+static int fix_index(dsr_log *log, rocksdb_readoptions_t *ro, const rep_id *ids, size_t n,
+                     dsr_repair_report *rep, dsr_err *err)
+{
+    fixer f = { log, rocksdb_writebatch_create(), 0, err };
+    if (!f.wb)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, ro, log->cf_ids);
+    if (!it) {
+        rocksdb_writebatch_destroy(f.wb);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate ids", log->dir);
+    }
+    size_t i = 0;
+    int rc = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && !rc; rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *val = rocksdb_iter_value(it, &vlen);
+        if (klen != DSR_ULID_LEN || vlen != 8) {
+            rep->ids_removed++;
+            rc = fix_delete(&f, k, klen);
+            continue;
+        }
+        while (!rc && i < n && memcmp(ids[i].id, k, DSR_ULID_LEN) < 0) {
+            rep->ids_added++;
+            rc = fix_put(&f, ids[i].id, ids[i].seq);
+            i = group_end(ids, n, i);
+        }
+        if (rc)
+            break;
+        if (i < n && !memcmp(ids[i].id, k, DSR_ULID_LEN)) {
+            size_t j = group_end(ids, n, i);
+            uint64_t seq = log_be_u64(val);
+            int ok = 0;
+            for (size_t g = i; g < j; g++)
+                ok |= ids[g].seq == seq;
+            if (!ok) {
+                rep->ids_fixed++;
+                rc = fix_put(&f, ids[i].id, ids[i].seq);
+            }
+            i = j;
+        } else {
+            rep->ids_removed++;
+            rc = fix_delete(&f, k, klen);
+        }
+    }
+    if (!rc) {
+        char *e = NULL;
+        rocksdb_iter_get_error(it, &e);
+        if (e)
+            rc = log_rdb_fail(err, e, "%s: cannot read the ids family", log->dir);
+    }
+    while (!rc && i < n) {
+        rep->ids_added++;
+        rc = fix_put(&f, ids[i].id, ids[i].seq);
+        i = group_end(ids, n, i);
+    }
+    if (!rc)
+        rc = fixer_flush(&f);
+    rocksdb_iter_destroy(it);
+    rocksdb_writebatch_destroy(f.wb);
+    return rc;
+}
+
+/* meta[key] as an 8-byte counter: 1 and *out, 0 when absent or malformed. */
+static int meta_u64(dsr_log *log, rocksdb_readoptions_t *ro, const char *key, uint64_t *out,
+                    dsr_err *err)
+{
+    char *e = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(log->db, ro, log->cf_meta, key, strlen(key), &len, &e);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot read meta %s", log->dir, key);
+    int ok = v && len == 8;
+    if (ok)
+        *out = log_be_u64(v);
+    rocksdb_free(v);
+    return ok;
+}
+
+static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint64_t max_stamp,
+                    dsr_repair_report *rep, dsr_err *err)
+{
+    uint64_t next = 0, lam = 0;
+    int has_next = meta_u64(log, ro, LOG_META_NEXT_SEQ, &next, err);
+    if (has_next < 0)
+        return has_next;
+    int has_lam = meta_u64(log, ro, LOG_META_LAMPORT, &lam, err);
+    if (has_lam < 0)
+        return has_lam;
+    uint64_t want_next = head + 1;
+    uint64_t want_lam = has_lam && lam > max_stamp ? lam : max_stamp;
+    rep->next_seq = want_next;
+    rep->lamport = want_lam;
+    rep->next_seq_fixed = !has_next || next != want_next;
+    rep->lamport_fixed = !has_lam || lam != want_lam;
+    if (!rep->next_seq_fixed && !rep->lamport_fixed)
+        return 0;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (!wb)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+    unsigned char v[8];
+    log_u64_be(want_next, v);
+    rocksdb_writebatch_put_cf(wb, log->cf_meta, LOG_META_NEXT_SEQ, strlen(LOG_META_NEXT_SEQ),
+                              (const char *)v, 8);
+    log_u64_be(want_lam, v);
+    rocksdb_writebatch_put_cf(wb, log->cf_meta, LOG_META_LAMPORT, strlen(LOG_META_LAMPORT),
+                              (const char *)v, 8);
+    char *e = NULL;
+    rocksdb_write(log->db, log->wopts, wb, &e);
+    rocksdb_writebatch_destroy(wb);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot write the repaired counters", log->dir);
+    return 0;
+}
+
+int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err)
+{
+    dsr_repair_report local_rep;
+    if (!report)
+        report = &local_rep;
+    memset(report, 0, sizeof *report);
+    if (!dir || !*dir)
+        return dsr_err_set(err, DSR_EINVAL, "repair: no log folder given");
+    unsigned base = (flags & DSR_LOG_WAIT) | DSR_LOG_NOCREATE;
+    dsr_log *log = NULL;
+    int rc = dsr_log_open(&log, dir, base | LOG_OPEN_LENIENT, err);
+    if (rc)
+        return rc;
+    report->identity_created = log->identity_created && log->next_seq > 1;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (!ro) {
+        dsr_log_close(log);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dir);
+    }
+    rocksdb_readoptions_set_verify_checksums(ro, 1);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rep_id *ids = NULL;
+    size_t n = 0;
+    uint64_t head = 0, max_stamp = 0;
+    rc = collect(log, ro, &ids, &n, &head, &max_stamp, report, err);
+    if (!rc)
+        rc = fix_index(log, ro, ids, n, report, err);
+    if (!rc)
+        rc = fix_meta(log, ro, head, max_stamp, report, err);
+    free(ids);
+    rocksdb_readoptions_destroy(ro);
+    dsr_log_close(log);
+    if (rc)
+        return rc;
+
+    /* A normal open checks what was just repaired; then rebuild projections. */
+    if ((rc = dsr_log_open(&log, dir, base, err)))
+        return dsr_err_prefix(err, "after repairing the index");
+    dsr_replay_opts o = { DSR_REPLAY_FROM_ZERO, 0 };
+    rc = dsr_replay_run(log, NULL, &o, &report->replay, err);
+    if (!rc)
+        report->projections_rebuilt = 1;
+    else
+        dsr_err_prefix(err, "rebuilding projections");
+    dsr_log_close(log);
+    return rc;
+}
