@@ -6,7 +6,7 @@ Usage: check_schemas.py SCHEMA_DIR CASES_JSON
 Checks that every schema is a valid draft-07 schema, that there is one per
 event type (plus envelope.schema.json) and no other, and that the schemas
 give the verdicts tests/data/payload_cases.json expects -- the verdicts the
-C validator gives (tests/unit/test_event_validate.c reads the same table).
+C validator gives (tests/unit/codec/test_event_validate.c reads the same table).
 Payload cases are wrapped in a valid envelope of their type.
 
 Exit status: 0 all agree, 1 a disagreement, 2 usage or unreadable input,

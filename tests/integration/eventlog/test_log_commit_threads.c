@@ -1,11 +1,13 @@
 /*
- * test_log_commit_tsan.c - background commits (eventlog/log_commit.c): while
+ * test_log_commit_threads.c - background commits (eventlog/log_commit.c): while
  * one batch is written by the committer thread the next one continues its
  * numbers, a duplicate of an event still in flight is recognised, reads see
  * what was handed over, close waits for it, and a commit that fails in the
  * background is reported by the next call, which discards the batch built on
  * top of it -- the log keeps exactly the batches that were committed.  Built
  * and run under ThreadSanitizer in CI ("tsan" label).
+ *
+ * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,6 +4,8 @@
  * the pool is reusable after it, worker indexes are private to one thread
  * (ThreadSanitizer runs this file and would flag a shared index), and free
  * drains jobs still queued.  Several producers may add concurrently.
+ *
+ * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,10 @@
 /*
- * test_replay_feed_tsan.c - the replay reader thread (replay/replay_feed.c):
+ * test_replay_feed_threads.c - the replay reader thread (replay/replay_feed.c):
  * every record of (lo, hi] arrives once, in sequence order, decoded; the
  * upper bound holds while the driver appends above it; stopping early joins
  * the thread.  Built and run under ThreadSanitizer in CI ("tsan" label).
+ *
+ * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,10 +1,12 @@
 /*
- * test_scan_cache_tsan.c - how dsr_scan uses an incremental cache (the
+ * test_scan_cache_threads.c - how dsr_scan uses an incremental cache (the
  * cache_lookup hook), independent of where the cache lives.  The test's
  * lookup hands out entries whose SHA-256 is deliberately FAKE: a result that
  * carries the fake hash proves the scanner reused the cache instead of
  * hashing, one that carries the real hash proves it read the file.  Scans
- * run on 4 workers, so the file also runs under ThreadSanitizer (_tsan).
+ * run on 4 workers, so the file also runs under ThreadSanitizer.
+ *
+ * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
 #include <stdarg.h>
 #include <stddef.h>

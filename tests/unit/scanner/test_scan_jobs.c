@@ -1,8 +1,9 @@
 /*
- * test_scan_jobs_tsan.c - the scanner's threads under ThreadSanitizer (the
- * _tsan suffix runs this file in the TSan suite): scans with 8 workers over a
+ * test_scan_jobs.c - the scanner's threads under ThreadSanitizer: scans with 8 workers over a
  * tree of many small and a few multi-block files, where workers share
  * batches, give exactly the single-worker result every time.
+ *
+ * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
 #include <stdarg.h>
 #include <stddef.h>
