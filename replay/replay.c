@@ -1,6 +1,7 @@
 /*
- * replay.c - the projection registry and the driver that feeds log events to
- * projections, in sequence order, from their checkpoints.
+ * replay.c - the projection registry and the public entry points: run,
+ * catch up, verify and dump (replay_drive.c is the driver they share;
+ * proj_ctx.c what the projections get from it).
  *
  * Invariants:
  *   - a projection's state rows, its checkpoint ("ckpt" in its family) and
@@ -28,17 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Events per committed chunk: large enough that the fsync per commit is
- * amortised over tens of thousands of events, small enough that a chunk's
- * working state (run entries, cached sets) stays in the tens of megabytes. */
-#define REPLAY_CHUNK_EVENTS 65536u   /* default; dsr_replay_opts.chunk_events */
-/* ...and a chunk also ends once the rows it wrote or read (artifact sets
- * mostly) pass this size, which bounds memory whatever the scans look like. */
-#define REPLAY_CHUNK_BYTES (48u * 1024u * 1024u)
-/* ...but a chunk may run on to this many times chunk_events while a scan run
- * is still open in it (chunk_may_end). */
-#define REPLAY_CHUNK_STRETCH 4u
-
 static const proj_ops *const registry[] = { &proj_snapshot_ops, &proj_drift_ops };
 #define N_PROJ (sizeof registry / sizeof registry[0])
 
@@ -62,30 +52,6 @@ int dsr_replay_projection_known(const char *name)
     return name && replay_find_ops(name) != NULL;
 }
 
-void proj_cf_name(const char *proj, int verify, char out[48])
-{
-    snprintf(out, 48, "%s_%s", verify ? "verify" : "proj", proj);
-}
-
-int replay_read_ckpt(dsr_log *log, const char *cf, uint64_t *seq, dsr_err *err)
-{
-    dsr_buf v = DSR_BUF_INIT;
-    int rc = dsr_log_get(log, cf, PK_CKPT, strlen(PK_CKPT), &v, err);
-    *seq = 0;
-    if (rc == DSR_ENOTFOUND) {
-        dsr_err_clear(err);
-        rc = 0;
-    } else if (!rc) {
-        if (v.len != 8)
-            rc = dsr_err_set(err, DSR_ECORRUPT, "%s: checkpoint row is %zu bytes (expected 8)",
-                             cf, v.len);
-        else
-            *seq = dsr_seq_from_key(v.data);
-    }
-    dsr_buf_free(&v);
-    return rc;
-}
-
 int dsr_replay_checkpoint(dsr_log *log, const char *projection, uint64_t *seq, dsr_err *err)
 {
     if (!log || !projection || !seq)
@@ -97,259 +63,6 @@ int dsr_replay_checkpoint(dsr_log *log, const char *projection, uint64_t *seq, d
     return replay_read_ckpt(log, cf, seq, err);
 }
 
-/* ---- derived events ------------------------------------------------------ */
-
-void proj_diff(proj_ctx *c, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    c->n_diff++;
-    if (c->diff_fn)
-        c->diff_fn(c->diff_ud, c->ops->name, msg);
-}
-
-/* Verify mode: the rebuild wants to emit event (t, payload) with id dm; the
- * live projection must already have put exactly that event in the log. */
-static int check_derived(proj_ctx *c, dsr_event_type t, const void *payload,
-                         const derived_meta *dm, const dsr_envelope *src, dsr_err *err)
-{
-    uint64_t seq;
-    int rc = dsr_log_find_event(c->log, dm->event_id, &seq, err);
-    if (rc == DSR_ENOTFOUND) {
-        dsr_err_clear(err);
-        proj_diff(c, "derived %s %s (from event %.*s) is not in the log",
-                  dsr_event_type_name(t), dm->event_id, (int)src->event_id.len,
-                  src->event_id.ptr);
-        return 0;
-    }
-    if (rc)
-        return rc;
-    dsr_buf rec = DSR_BUF_INIT;
-    rc = dsr_log_get_event(c->log, seq, &rec, err);
-    if (rc) {
-        dsr_buf_free(&rec);
-        return rc;
-    }
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    dsr_envelope env;
-    rc = dsr_record_decode(rec.data, rec.len, &u, &env, err);
-    if (!rc) {
-        dsr_buf mine = DSR_BUF_INIT, theirs = DSR_BUF_INIT;
-        msgpack_packer pk;
-        mp_packer_init(&pk, &mine);
-        int prc = dsr_payload_pack(&pk, t, payload);
-        mp_packer_init(&pk, &theirs);
-        if (!prc && msgpack_pack_object(&pk, *env.payload))
-            prc = DSR_ENOMEM;
-        if (prc)
-            rc = dsr_err_set(err, prc, "cannot pack derived %s %s", dsr_event_type_name(t),
-                             dm->event_id);
-        else if (env.type != t || mine.len != theirs.len
-                 || memcmp(mine.data, theirs.data, mine.len))
-            proj_diff(c, "derived %s %s (seq %llu): the log holds a different payload than "
-                      "the rebuild computes", dsr_event_type_name(t), dm->event_id,
-                      (unsigned long long)seq);
-        dsr_buf_free(&mine);
-        dsr_buf_free(&theirs);
-    } else {
-        dsr_err_prefix(err, "derived event %s (seq %llu)", dm->event_id,
-                       (unsigned long long)seq);
-    }
-    msgpack_unpacked_destroy(&u);
-    dsr_buf_free(&rec);
-    return rc;
-}
-
-int proj_emit(proj_ctx *c, dsr_event_type t, const void *payload, const dsr_envelope *src,
-              const char *correlation_id, char event_id_out[DSR_ULID_LEN + 1], dsr_err *err)
-{
-    derived_meta dm;
-    int rc = derive_meta(c->ops->name, src, correlation_id, &dm, err);
-    if (rc)
-        return rc;
-    if (event_id_out)
-        memcpy(event_id_out, dm.event_id, DSR_ULID_LEN + 1);
-    if (c->verify)
-        return check_derived(c, t, payload, &dm, src, err);
-    dsr_emit_result res;
-    rc = dsr_emit(c->st.b, t, payload, &dm.meta, &res, err);
-    if (rc)
-        return dsr_err_prefix(err, "projection %s, derived from event %.*s", c->ops->name,
-                              (int)src->event_id.len, src->event_id.ptr);
-    if (c->stats) {
-        if (res.duplicate)
-            c->stats->derived_dup++;
-        else
-            c->stats->derived_new++;
-    }
-    return 0;
-}
-
-/* ---- the driver ------------------------------------------------------------ */
-
-static uint64_t target_of(const proj_ctx *c, uint64_t head)
-{
-    return c->has_stop && c->stop < head ? c->stop : head;
-}
-
-static int commit_chunk(dsr_log_batch *b, proj_ctx *const *ctxs, size_t n,
-                        dsr_replay_stats *stats, dsr_err *err)
-{
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        proj_ctx *c = ctxs[i];
-        rc = ps_flush(&c->st, err);     /* the rows this chunk wrote, final state */
-        if (rc || !c->dirty)
-            continue;
-        rc = c->ops->flush(c, err);
-        c->dirty = 0;
-        if (!rc) {
-            unsigned char v[8];
-            dsr_seq_key(c->ckpt, v);
-            rc = dsr_log_batch_put(b, c->cf, PK_CKPT, strlen(PK_CKPT), v, 8, err);
-        }
-    }
-    if (rc)
-        dsr_log_batch_abort(b);
-    else
-        rc = dsr_log_batch_commit(b, err);   /* frees b either way */
-    for (size_t i = 0; i < n; i++)
-        ps_chunk_end(&ctxs[i]->st);
-    if (!rc && stats)
-        stats->commits++;
-    return rc;
-}
-
-static dsr_log_batch *begin_chunk(dsr_log *log, proj_ctx *const *ctxs, size_t n, dsr_err *err)
-{
-    dsr_log_batch *b = NULL;
-    if (dsr_log_batch_begin(log, &b, err))
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        ctxs[i]->st.b = b;
-    return b;
-}
-
-/* Whether a chunk that reached chunk_events ends here.  A chunk is cut
- * where no projection holds an open scan run, so a run is folded in one go
- * and its entries are never written out as pending rows only to be read back
- * (a 100,000-event scan caught up in one chunk replays about twice as fast
- * as one cut at 65,536).  A run longer than REPLAY_CHUNK_STRETCH chunks, or
- * a chunk past REPLAY_CHUNK_BYTES, is cut anyway: memory stays bounded. */
-static int chunk_may_end(proj_ctx *const *ctxs, size_t n, size_t in_chunk, size_t chunk_events,
-                         size_t cached)
-{
-    if (in_chunk >= chunk_events * REPLAY_CHUNK_STRETCH || cached >= REPLAY_CHUNK_BYTES)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (ctxs[i]->ops->held && ctxs[i]->ops->held(ctxs[i]))
-            return 0;
-    return 1;
-}
-
-/* One pass over (lo, pass_head]: records come decoded from the reader
- * thread (replay_feed.c), a slab at a time.  Returns 0 or an error (the open
- * chunk is aborted; committed chunks stay). */
-static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo,
-                      uint64_t pass_head, size_t chunk_events, dsr_replay_stats *stats,
-                      dsr_err *err)
-{
-    feed *f = NULL;
-    int rc = feed_start(log, lo, pass_head, &f, err);
-    if (rc)
-        return rc;
-    dsr_log_batch *b = begin_chunk(log, ctxs, n, err);
-    if (!b) {
-        feed_stop(f);
-        return err ? err->code : DSR_EIO;
-    }
-    size_t in_chunk = 0;
-    for (;;) {
-        const feed_rec *recs;
-        size_t nrec;
-        if ((rc = feed_next(f, &recs, &nrec, err)) || !nrec)
-            break;
-        for (size_t r = 0; r < nrec && !rc; r++) {
-            uint64_t seq = recs[r].seq;
-            const dsr_envelope *env = &recs[r].env;
-            if (stats)
-                stats->events_read++;
-            for (size_t i = 0; i < n && !rc; i++) {
-                proj_ctx *c = ctxs[i];
-                if (c->ckpt >= seq || seq > target_of(c, pass_head))
-                    continue;
-                if (c->ops->consumes & (1u << env->type))
-                    rc = c->ops->apply(c, seq, env, &recs[r].art, err);
-                c->ckpt = seq;
-                c->dirty = 1;
-                if (stats)
-                    stats->events_applied++;
-            }
-            if (rc)
-                break;
-            size_t cached = 0;
-            for (size_t i = 0; i < n; i++)
-                cached += ctxs[i]->st.bytes;
-            if ((++in_chunk >= chunk_events || cached >= REPLAY_CHUNK_BYTES)
-                && chunk_may_end(ctxs, n, in_chunk, chunk_events, cached)) {
-                rc = commit_chunk(b, ctxs, n, stats, err);
-                b = NULL;
-                if (rc)
-                    break;
-                if (!(b = begin_chunk(log, ctxs, n, err))) {
-                    rc = err ? err->code : DSR_EIO;
-                    break;
-                }
-                in_chunk = 0;
-            }
-        }
-        if (rc)
-            break;
-    }
-    feed_stop(f);
-    if (rc) {
-        if (b) {
-            dsr_log_batch_abort(b);
-            for (size_t i = 0; i < n; i++)
-                ps_chunk_end(&ctxs[i]->st);
-        }
-        return rc;
-    }
-    return commit_chunk(b, ctxs, n, stats, err);
-}
-
-int replay_drive(dsr_log *log, proj_ctx *const *ctxs, size_t n, size_t chunk_events,
-                 dsr_replay_stats *stats, dsr_err *err)
-{
-    if (!chunk_events)
-        chunk_events = REPLAY_CHUNK_EVENTS;
-    /* Each pass can only append derived events that no projection emits
-     * anything for, so this ends after at most 1 + N_PROJ passes; the bound
-     * turns a projection bug into an error instead of a livelock. */
-    for (unsigned pass = 0;; pass++) {
-        uint64_t head = dsr_log_head(log);
-        uint64_t lo = UINT64_MAX;
-        for (size_t i = 0; i < n; i++)
-            if (ctxs[i]->ckpt < target_of(ctxs[i], head) && ctxs[i]->ckpt < lo)
-                lo = ctxs[i]->ckpt;
-        if (lo == UINT64_MAX)
-            break;
-        if (pass > N_PROJ + 1)
-            return dsr_err_set(err, DSR_ECORRUPT, "%s: projections keep emitting events "
-                               "(pass %u, head %llu)", dsr_log_dir(log), pass,
-                               (unsigned long long)head);
-        int rc = drive_pass(log, ctxs, n, lo, head, chunk_events, stats, err);
-        if (rc)
-            return rc;
-    }
-    if (stats)
-        stats->head = dsr_log_head(log);
-    return 0;
-}
 
 /* ---- contexts ---------------------------------------------------------------- */
 
@@ -418,6 +131,13 @@ static int ctxs_open(ctx_set *s, dsr_log *log, const int want[N_PROJ],
             c->snap = &s->ctx[0];
         s->list[s->n++] = c;
         int rc = c->verify ? 0 : replay_read_ckpt(log, c->cf, &c->ckpt, err);
+        /* A checkpoint is a sequence the projection applied, so it never
+         * passes the head; one that does means events it saw are gone. */
+        if (!rc && c->ckpt > dsr_log_head(log))
+            rc = dsr_err_set(err, DSR_ECORRUPT, "%s: projection %s checkpoint %llu is past the "
+                             "log's head %llu (run `dossier verify --repair`)", dsr_log_dir(log),
+                             c->ops->name, (unsigned long long)c->ckpt,
+                             (unsigned long long)dsr_log_head(log));
         if (!rc)
             rc = c->ops->init(c, err);
         if (rc) {

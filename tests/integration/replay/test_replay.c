@@ -292,6 +292,23 @@ static void test_verify_reports_missing_and_extra_rows(void **state)
     free(fd);
 }
 
+/* A checkpoint past the head means the log lost events a projection had
+ * applied: catching up refuses instead of folding the next events over it. */
+static void test_checkpoint_past_the_head_is_refused(void **state)
+{
+    pf_fx *f = *state;
+    ten_scans(f);
+    uint64_t head = dsr_log_head(f->log);
+    unsigned char v[8];
+    dsr_seq_key(head + 5, v);
+    put_row(f, "proj_drift", "ckpt", 4, v, sizeof v);
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_replay_catch_up(f->log, NULL, &err), DSR_ECORRUPT);
+    assert_non_null(strstr(err.msg, "drift checkpoint"));
+    assert_non_null(strstr(err.msg, "past the log's head"));
+    assert_int_equal(dsr_log_head(f->log), head);   /* nothing emitted */
+}
+
 static void test_unknown_projection_is_a_usage_error(void **state)
 {
     pf_fx *f = *state;
@@ -340,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_reports_a_corrupted_row, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_verify_reports_missing_and_extra_rows, pf_setup,
                                         pf_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_past_the_head_is_refused, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_projection_is_a_usage_error, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_handle_reads_state, pf_setup, pf_teardown),
     };
