@@ -49,8 +49,8 @@ void *ar_alloc(arena *a, size_t n)
     return alloc_aligned(a, n ? n : 1, sizeof(max_align_t));
 }
 
-/* Strings need no alignment: packed, a million short keys and paths take
- * about 15% less room than at max_align_t. */
+/* Strings need no alignment: packed, short keys and paths take less room
+ * than at max_align_t. */
 char *ar_stralloc(arena *a, size_t n)
 {
     return alloc_aligned(a, n ? n : 1, 1);

@@ -4,9 +4,9 @@
  * address, and the kernel can back it with one huge page), starting with
  * its header; objects are carved from it in order and never reused.
  *
- * Why 2 MiB: on the project's VMs a first touch of a 4 KiB page costs
- * 13-18 us, a 2 MiB huge page ~0.5 ms (about 4x less per byte), and
- * mmap/munmap of a 16 KiB block cost ~45-60 us with its four faults.
+ * Why 2 MiB: a huge page costs far less per byte to fault in than 4 KiB
+ * pages, and one mapping replaces many mmap/munmap pairs (the figures are in
+ * docs/bench.md, "Figures behind the code").
  */
 #include "slab.h"
 

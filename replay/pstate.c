@@ -9,12 +9,10 @@
  * state (put or delete) into the chunk's batch just before it is committed.
  * A row rewritten by every snapshot of a chunk -- a feature's drift
  * assessment, its latest-snapshot pointer -- thus reaches the batch, the WAL
- * and the memtable once per chunk instead of once per snapshot.  The drift
+ * and the memtable once per chunk instead of once per snapshot: drift
  * assessments against a long-lived baseline list hundreds of changed
- * artifacts each, so replaying 1,000,000 events (bench/replay.sh) copied
- * most of its batch bytes for rows overwritten in the same chunk; its
- * rate went from 0.93-1.03 to 1.14-1.21 M events/s and its peak RSS from
- * 165 to 85 MB (bench/replay.sh, malloc policy on).  The batch is committed whole
+ * artifacts each, and copying them per snapshot dominated a replay's batch
+ * bytes (docs/bench.md, "Figures behind the code").  The batch is committed whole
  * or not at all, so which of a row's versions it holds changes nothing but
  * its size.  After the commit (or an abort) the cache is dropped: the family
  * is the truth again.

@@ -159,7 +159,7 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
         rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
     /* Every artifact's strings in one block (owned through the first
      * artifact's artifact_key, see dsr_snapshot_info_free): three mallocs
-     * per artifact cost ~70 MB more for a million of them. */
+     * per artifact cost real memory at a million artifacts. */
     size_t text = 0;
     for (size_t i = 0; i < set.n; i++)
         text += strlen(set.v[i].key) + strlen(set.v[i].path) + strlen(set.v[i].cls) + 3;

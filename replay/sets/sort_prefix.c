@@ -4,7 +4,7 @@
  *
  * Why: a replay sorts a set of ~1,000 entries per snapshot by (key, path)
  * and their hashes for the parity hash.  qsort with strcmp/memcmp
- * comparators was ~8% of a 1M-event replay; ordering by 8 distinguishing
+ * comparators showed in replay profiles; ordering by 8 distinguishing
  * bytes first, without comparator calls, and comparing full strings only
  * among equal prefixes, costs a fraction of that.
  * Byte order: prefixes are big-endian, so numeric order is the strings'
