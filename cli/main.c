@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "malloc_policy.h"
+#include "dossier/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
         return DSR_EXIT_OK;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("dossier %s\n", DOSSIER_VERSION);
+        printf("dossier %s\n", dsr_version());
         return DSR_EXIT_OK;
     }
     if (!strcmp(cmd, "help") && argc >= 3) {

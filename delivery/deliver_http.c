@@ -21,6 +21,7 @@
  * Thread-safety: one thread owns a http_client and calls every function.
  */
 #include "deliver.h"
+#include "dossier/version.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -125,7 +126,7 @@ static int setup_slot(slot *s, const http_opts *o, dsr_err *err)
     SET(CURLOPT_URL, o->url);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_USERAGENT, "dossier/" DOSSIER_VERSION);
+    SET(CURLOPT_USERAGENT, "dossier/" DSR_VERSION_STRING);
     SET(CURLOPT_TIMEOUT_MS, timeout);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
     SET(CURLOPT_FOLLOWLOCATION, 0L);

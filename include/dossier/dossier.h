@@ -11,6 +11,7 @@
  *   verify.h            verifying and repairing a log
  *   error.h, buf.h      error codes and the growable buffer
  *   export.h            DSR_API, the export marker
+ *   version.h           the version, compile time and run time
  *
  * Link with `pkg-config --cflags --libs dossier`.
  */
@@ -18,6 +19,7 @@
 #define DOSSIER_DOSSIER_H
 
 #include "dossier/export.h"
+#include "dossier/version.h"
 #include "dossier/error.h"
 #include "dossier/buf.h"
 #include "dossier/manifest.h"
@@ -31,8 +33,5 @@
 #include "dossier/nats.h"     /* declares nothing unless DOSSIER_WITH_NATS */
 #include "dossier/scan_cache.h"
 #include "dossier/verify.h"
-
-#define DOSSIER_VERSION_MAJOR 0
-#define DOSSIER_VERSION_MINOR 1
 
 #endif
