@@ -14,6 +14,7 @@
  */
 #include "dossier/event.h"
 #include "codec.h"
+#include "be.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -290,14 +291,6 @@ int dsr_envelope_pack(msgpack_packer *pk, const dsr_envelope *env)
     return fail ? DSR_ENOMEM : 0;
 }
 
-static uint64_t be_n(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* 1 when no array or map in the msgpack bytes declares more elements than
  * bytes remain (each element takes at least one), so that decoding can never
  * be asked to allocate more than a small multiple of len.  msgpack-c
@@ -350,7 +343,7 @@ int codec_mp_sizes_plausible(const unsigned char *p, size_t len)
             if (lenbytes) {
                 if ((size_t)lenbytes > len - i)
                     return 0;
-                uint64_t v = be_n(p + i, lenbytes);
+                uint64_t v = be_getn(p + i, (size_t)lenbytes);
                 i += (size_t)lenbytes;
                 if (container)
                     n = v;

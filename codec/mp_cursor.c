@@ -6,18 +6,11 @@
  * to report the record as damaged.
  */
 #include "mp.h"
+#include "be.h"
 
 int mpc_need(mpc *c, size_t n)
 {
     return (size_t)(c->end - c->p) >= n;
-}
-
-static uint64_t mpc_be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* Read a length-prefixed header: returns 0 and *n, advancing past the header. */
@@ -25,7 +18,7 @@ int mpc_len(mpc *c, int bytes, uint64_t *n)
 {
     if (!mpc_need(c, (size_t)bytes))
         return -1;
-    *n = mpc_be(c->p, bytes);
+    *n = be_getn(c->p, (size_t)bytes);
     c->p += bytes;
     return 0;
 }

@@ -17,6 +17,7 @@
  */
 #include "deliver.h"
 #include "buf.h"
+#include "be.h"
 #include "dir_lock.h"
 
 #include <errno.h>
@@ -294,17 +295,8 @@ static size_t key_entry(char *k, int kind, const char *name, uint64_t seq)
 {
     size_t n = key_name(k, kind, name);
     k[n++] = '\0';
-    for (int i = 7; i >= 0; i--)
-        k[n++] = (char)(seq >> (8 * i));
-    return n;
-}
-
-static uint64_t be64(const char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (unsigned char)p[i];
-    return v;
+    be_put64(k + n, seq);
+    return n + 8;
 }
 
 /* ---- msgpack helpers ---------------------------------------------------------- */
@@ -574,8 +566,8 @@ int dstate_get_cursor(dstate *st, const char *name, dcursor *out, dsr_err *err)
         rocksdb_free(v);
         return dsr_err_set(err, DSR_ECORRUPT, "delivery state: cursor of %s is damaged", name);
     }
-    out->high = be64(v);
-    out->delivered = be64(v + 8);
+    out->high = be_get64(v);
+    out->delivered = be_get64(v + 8);
     rocksdb_free(v);
     return 0;
 }
@@ -592,7 +584,7 @@ static int decode_entry(int kind, const char *k, size_t kl, const char *v, size_
                         dentry *e, msgpack_unpacked *u, dsr_err *err)
 {
     memset(e, 0, sizeof *e);
-    e->seq = be64(k + kl - 8);
+    e->seq = be_get64(k + kl - 8);
     e->feature = "";
     e->reason = "";
     if (kind == DK_DONE)

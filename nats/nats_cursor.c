@@ -10,6 +10,7 @@
  * Values are 16 bytes: big-endian seq, big-endian stream creation time.
  */
 #include "nats_cursor.h"
+#include "be.h"
 #include "dir_lock.h"
 
 #include <errno.h>
@@ -29,20 +30,6 @@ struct nats_cursor {
     char                   *path;
     int                     lock_fd;   /* the folder lock (dir_lock.h); -1 */
 };
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* RocksDB reports errors as malloc'd strings; a held LOCK file means another
  * publisher of this log is running. */
@@ -135,8 +122,8 @@ int nats_cursor_get(nats_cursor *c, const char *key, nats_cursor_val *v,
         rc = dsr_err_set(err, DSR_ECORRUPT, "%s: publish cursor '%s' has %zu bytes, not 16",
                          c->path, key, vlen);
     } else {
-        v->seq = get_be64((const unsigned char *)val);
-        v->stream_ns = (int64_t)get_be64((const unsigned char *)val + 8);
+        v->seq = be_get64(val);
+        v->stream_ns = (int64_t)be_get64(val + 8);
     }
     rocksdb_free(val);
     return rc;
@@ -146,8 +133,8 @@ int nats_cursor_put(nats_cursor *c, const char *key, const nats_cursor_val *v,
                         dsr_err *err)
 {
     unsigned char val[16];
-    put_be64(val, v->seq);
-    put_be64(val + 8, (uint64_t)v->stream_ns);
+    be_put64(val, v->seq);
+    be_put64(val + 8, (uint64_t)v->stream_ns);
     char *e = NULL;
     rocksdb_put(c->db, c->wo, key, strlen(key), (const char *)val, sizeof val, &e);
     if (e)
