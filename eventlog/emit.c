@@ -17,13 +17,14 @@
  *     (codec_indexed_direct_ok, codec_record_pack_indexed; tested equal);
  *   - imported envelopes keep event_id, payload and their lamport stamp; the
  *     log's own clock follows the merge rule max(clock, stamp) + 1.
- * Encoding reuses the batch's scratch buffers (log_store.h): after the
+ * Encoding reuses the batch's scratch buffers (log.h): after the
  * first few events an emit allocates nothing.  Thread ownership: the batch's.
  */
 #include "dossier/emit.h"
 #include "codec.h"
-#include "log_store.h"
+#include "log.h"
 
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -192,6 +193,8 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         b->lamport--;
         return rc;
     }
+    /* One tick per stored event, and the stored stamp is the clock's. */
+    assert(b->lamport == lamport && seq + 1 == b->next_seq);
     fill_result(res, id, seq, 0);
     return 0;
 }

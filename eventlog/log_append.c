@@ -7,96 +7,22 @@
  *     record and ids[event_id] = seq; the commit adds meta lamport/next_seq to
  *     that batch, so records, index and counters can never disagree;
  *   - an event_id already in the ids family, or already appended to the open
- *     batch or the one in flight (their in-memory id sets below), is not
- *     stored again: the caller gets
- *     dup = 1 and the existing sequence; nothing about the log changes;
+ *     batch or the one in flight (their in-memory id sets, log_idset.c), is
+ *     not stored again: the caller gets dup = 1 and the existing sequence;
+ *     nothing about the log changes;
  *   - sequences are assigned from log->next_seq without gaps: a duplicate
  *     does not consume one, an aborted or failed batch gives its numbers back;
- *   - two batch structs live inside the log and are reused (one open, one
- *     possibly in flight: see log_commit.c), so their WriteBatches and id
- *     sets keep their memory from one batch to the next.
+ *   - at most one batch is open, at most one other is in flight; the two
+ *     batch structs live inside the log and are reused (log_batch.c,
+ *     log_commit.c), so their WriteBatches and id sets keep their memory
+ *     from one batch to the next.
  *
  * Committing, and what a crash leaves, is log_commit.c.
  */
-#include "log_store.h"
+#include "log.h"
 
-#include <stdlib.h>
+#include <assert.h>
 #include <string.h>
-#include <xxhash.h>
-
-/* ---- in-batch id set ----------------------------------------------------- */
-
-static size_t idset_slot(const log_idset *s, const char *id)
-{
-    return (size_t)XXH3_64bits(id, DSR_ULID_LEN) & (s->nslots - 1);
-}
-
-/* 1 and *seq when present. */
-static int idset_find(const log_idset *s, const char *id, uint64_t *seq)
-{
-    if (!s->n)
-        return 0;
-    for (size_t i = idset_slot(s, id);; i = (i + 1) & (s->nslots - 1)) {
-        uint32_t v = s->slots[i];
-        if (!v)
-            return 0;
-        if (!memcmp(s->ids + (size_t)(v - 1) * DSR_ULID_LEN, id, DSR_ULID_LEN)) {
-            *seq = s->seqs[v - 1];
-            return 1;
-        }
-    }
-}
-
-static int idset_grow(log_idset *s)
-{
-    size_t cap = s->cap ? s->cap * 2 : 1024;
-    if (cap > UINT32_MAX / 4)
-        return DSR_ENOMEM;
-    char *ids = realloc(s->ids, cap * DSR_ULID_LEN);
-    if (!ids)
-        return DSR_ENOMEM;
-    s->ids = ids;
-    uint64_t *seqs = realloc(s->seqs, cap * sizeof *seqs);
-    if (!seqs)
-        return DSR_ENOMEM;
-    s->seqs = seqs;
-    size_t nslots = cap * 4;      /* load factor <= 1/4: short probe runs */
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return DSR_ENOMEM;
-    free(s->slots);
-    s->slots = slots;
-    s->nslots = nslots;
-    s->cap = cap;
-    for (size_t k = 0; k < s->n; k++) {
-        size_t i = idset_slot(s, s->ids + k * DSR_ULID_LEN);
-        while (s->slots[i])
-            i = (i + 1) & (nslots - 1);
-        s->slots[i] = (uint32_t)(k + 1);
-    }
-    return 0;
-}
-
-static int idset_add(log_idset *s, const char *id, uint64_t seq)
-{
-    if (s->n == s->cap && idset_grow(s))
-        return DSR_ENOMEM;
-    size_t i = idset_slot(s, id);
-    while (s->slots[i])
-        i = (i + 1) & (s->nslots - 1);
-    memcpy(s->ids + s->n * DSR_ULID_LEN, id, DSR_ULID_LEN);
-    s->seqs[s->n] = seq;
-    s->n++;
-    s->slots[i] = (uint32_t)s->n;
-    return 0;
-}
-
-static void idset_clear(log_idset *s)
-{
-    if (s->n)
-        memset(s->slots, 0, s->nslots * sizeof *s->slots);
-    s->n = 0;
-}
 
 /* ---- batches --------------------------------------------------------------- */
 
@@ -117,6 +43,7 @@ int dsr_log_batch_begin(dsr_log *log, dsr_log_batch **out, dsr_err *err)
     /* The struct not in flight; its numbers continue the one in flight. */
     const dsr_log_batch *base = log->inflight;
     dsr_log_batch *b = &log->batch[base == &log->batch[0]];
+    assert(!base || !base->active);   /* the one in flight is closed */
     if (!b->wb && !(b->wb = rocksdb_writebatch_create()))
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory for a batch", log->dir);
     rocksdb_writebatch_clear(b->wb);
@@ -132,8 +59,9 @@ int dsr_log_batch_begin(dsr_log *log, dsr_log_batch **out, dsr_err *err)
         memcpy(b->max_id, log->max_id, DSR_ULID_LEN);
         b->has_max_id = log->has_max_id;
     }
+    b->first_seq = b->next_seq;
     b->n_events = 0;
-    idset_clear(&b->idset);
+    log_idset_clear(&b->idset);
     b->active = 1;
     *out = b;
     return 0;
@@ -157,11 +85,11 @@ int log_batch_lookup(dsr_log_batch *b, const char *event_id, uint64_t *seq, dsr_
      * RocksDB point lookups off the hot append path. */
     if (!b->has_max_id || memcmp(event_id, b->max_id, DSR_ULID_LEN) > 0)
         return 0;
-    if (idset_find(&b->idset, event_id, seq))
+    if (log_idset_find(&b->idset, event_id, seq))
         return 1;
     dsr_log *log = b->log;
     /* Not yet readable from RocksDB: the batch still being committed. */
-    if (log->inflight && idset_find(&log->inflight->idset, event_id, seq))
+    if (log->inflight && log_idset_find(&log->inflight->idset, event_id, seq))
         return 1;
     char *e = NULL;
     size_t vlen = 0;
@@ -176,7 +104,7 @@ int log_batch_lookup(dsr_log_batch *b, const char *event_id, uint64_t *seq, dsr_
         rc = dsr_err_set(err, DSR_ECORRUPT, "%s: ids entry of event %.26s is %zu bytes",
                          log->dir, event_id, vlen);
     else
-        *seq = log_be_u64(v);
+        *seq = be_get64(v);
     rocksdb_free(v);
     return rc;
 }
@@ -184,12 +112,15 @@ int log_batch_lookup(dsr_log_batch *b, const char *event_id, uint64_t *seq, dsr_
 int log_batch_append_new(dsr_log_batch *b, const char *event_id, const void *rec,
                          size_t len, uint64_t *seq_out, dsr_err *err)
 {
+    /* Sequences are dense: this batch's next one is the first it was given
+     * plus what it appended. */
+    assert(b->active && b->next_seq == b->first_seq + b->n_events);
     uint64_t seq = b->next_seq;
-    if (idset_add(&b->idset, event_id, seq))
+    if (log_idset_add(&b->idset, event_id, seq))
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory appending event %.26s",
                            b->log->dir, event_id);
     unsigned char key[8];
-    dsr_seq_key(seq, key);
+    be_put64(key, seq);
     rocksdb_writebatch_put_cf(b->wb, b->log->cf_events, (const char *)key, 8, rec, len);
     rocksdb_writebatch_put_cf(b->wb, b->log->cf_ids, event_id, DSR_ULID_LEN,
                               (const char *)key, 8);
@@ -268,40 +199,4 @@ int dsr_log_batch_delete(dsr_log_batch *b, const char *cf, const void *key, size
         return 0;   /* the family was never created: the key is not there */
     rocksdb_writebatch_delete_cf(b->wb, h, key, klen);
     return 0;
-}
-
-size_t dsr_log_batch_events(const dsr_log_batch *b) { return b->n_events; }
-dsr_log *dsr_log_batch_log(dsr_log_batch *b) { return b->log; }
-
-void log_batch_end(dsr_log_batch *b)
-{
-    rocksdb_writebatch_clear(b->wb);
-    idset_clear(&b->idset);
-    b->n_events = 0;
-    b->active = 0;
-}
-
-void dsr_log_batch_abort(dsr_log_batch *b)
-{
-    if (b && b->active)
-        log_batch_end(b);
-}
-
-void log_batch_release(dsr_log_batch *b)
-{
-    if (b->wb)
-        rocksdb_writebatch_destroy(b->wb);
-    b->wb = NULL;
-    free(b->idset.ids);
-    free(b->idset.seqs);
-    free(b->idset.slots);
-    memset(&b->idset, 0, sizeof b->idset);
-    if (b->scratch.ready) {
-        msgpack_sbuffer_destroy(&b->scratch.rec);
-        msgpack_sbuffer_destroy(&b->scratch.aux);
-        msgpack_zone_destroy(&b->scratch.zone);
-        msgpack_unpacked_destroy(&b->scratch.up);
-        b->scratch.ready = 0;
-    }
-    b->active = 0;
 }

@@ -4,13 +4,32 @@
  *
  * Invariants: every handle in the table belongs to log->db and is destroyed
  * exactly once (log_cf_destroy_all, before the db is closed).  The core
- * families (events, ids, meta) are written only by log_append.c / log_open.c;
- * generic writers (projections, cursors, caches) use their own names.
+ * families (events, ids, meta) are written only by log_append.c,
+ * log_commit.c and log_identity.c (and by verify/repair.c through
+ * log_store.h); generic writers (projections, cursors, caches) use their own
+ * names.
  */
-#include "log_store.h"
+#include "log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+rocksdb_t *log_db(dsr_log *log) { return log->db; }
+const rocksdb_writeoptions_t *log_sync_wopts(dsr_log *log)
+{
+    log->raw_writes = 1;
+    return log->wopts;
+}
+size_t log_cf_count(const dsr_log *log) { return log->n_cfs; }
+
+rocksdb_column_family_handle_t *log_cf_at(const dsr_log *log, size_t i, const char **name)
+{
+    assert(i < log->n_cfs);
+    if (name)
+        *name = log->cfs[i].name;
+    return log->cfs[i].h;
+}
 
 int log_cf_is_core(const char *name)
 {

@@ -25,8 +25,9 @@
  * Everything else in the log stays with the owning thread: the counters are
  * folded in by the owner when it collects.
  */
-#include "log_store.h"
+#include "log.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,10 +149,10 @@ static int seal(dsr_log_batch *b)
     }
     if (changed) {
         unsigned char v[8];
-        log_u64_be(b->lamport, v);
+        be_put64(v, b->lamport);
         rocksdb_writebatch_put_cf(b->wb, log->cf_meta, LOG_META_LAMPORT,
                                   strlen(LOG_META_LAMPORT), (const char *)v, 8);
-        log_u64_be(b->next_seq, v);
+        be_put64(v, b->next_seq);
         rocksdb_writebatch_put_cf(b->wb, log->cf_meta, LOG_META_NEXT_SEQ,
                                   strlen(LOG_META_NEXT_SEQ), (const char *)v, 8);
     }
@@ -164,6 +165,10 @@ static int seal(dsr_log_batch *b)
 static int settle(dsr_log_batch *b, char *e, dsr_err *err)
 {
     dsr_log *log = b->log;
+    /* The batch continues the log where the last settled one left it, and
+     * its sequences are dense; meta now holds b's counters (seal). */
+    assert(b->first_seq == log->next_seq);
+    assert(b->next_seq == b->first_seq + b->n_events);
     int rc = 0;
     if (e) {
         rc = log_rdb_fail(err, e, "%s: cannot commit %zu events", log->dir, b->n_events);
@@ -241,6 +246,7 @@ int dsr_log_batch_commit_async(dsr_log_batch *b, dsr_err *err)
         return dsr_log_batch_commit(b, err);   /* no thread: commit here */
     if (!seal(b))
         return 0;
+    assert(!log->inflight);   /* log_commit_result drained it */
     b->active = 0;
     log->inflight = b;
     committer_submit(log->committer, b->wb);

@@ -1,7 +1,7 @@
 /*
  * log_read.c - reading a log: point gets, event lookups by sequence and by
- * event_id, iterators over events and named families, and refreshing a
- * read-only handle.
+ * event_id, and iterators over events and named families (refreshing a
+ * read-only handle is log_secondary.c).
  *
  * Iterators read an implicit snapshot taken when they are created, so an
  * iteration never sees half of a batch committed meanwhile.  On a read-only
@@ -9,15 +9,15 @@
  * Every read verifies block checksums; a checksum or decode failure is
  * DSR_ECORRUPT naming the log and the key.
  */
-#include "log_store.h"
+#include "log.h"
 #include "buf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void dsr_seq_key(uint64_t seq, unsigned char out[8]) { log_u64_be(seq, out); }
+void dsr_seq_key(uint64_t seq, unsigned char out[8]) { be_put64(out, seq); }
 
-uint64_t dsr_seq_from_key(const void *key) { return log_be_u64(key); }
+uint64_t dsr_seq_from_key(const void *key) { return be_get64(key); }
 
 struct dsr_log_iter {
     dsr_log            *log;
@@ -88,7 +88,7 @@ int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_er
         rc = dsr_err_set(err, DSR_ECORRUPT, "%s: ids entry of event %s is %zu bytes",
                          log->dir, event_id, vlen);
     else
-        *seq = log_be_u64(v);
+        *seq = be_get64(v);
     rocksdb_free(v);
     return rc;
 }
@@ -190,44 +190,4 @@ void dsr_log_iter_free(dsr_log_iter *it)
         rocksdb_iter_destroy(it->it);
     free(it->prefix);
     free(it);
-}
-
-/* Do the families the database lists differ from the ones this handle has? */
-static int families_changed(dsr_log *log, int *changed, dsr_err *err)
-{
-    char *e = NULL;
-    size_t n = 0;
-    char **names = rocksdb_list_column_families(log->opts, log->dir, &n, &e);
-    if (e) {
-        /* The C API returns a (possibly empty) array even on error. */
-        if (names)
-            rocksdb_list_column_families_destroy(names, n);
-        return log_rdb_fail(err, e, "%s: cannot read the event log", log->dir);
-    }
-    *changed = n != log->n_cfs;
-    for (size_t i = 0; i < n && !*changed; i++)
-        *changed = !log_cf_find(log, names[i]);
-    rocksdb_list_column_families_destroy(names, n);
-    return 0;
-}
-
-int dsr_log_refresh(dsr_log *log, dsr_err *err)
-{
-    if (!log)
-        return dsr_err_set(err, DSR_EINVAL, "dsr_log_refresh: NULL log");
-    if (!(log->flags & DSR_LOG_RDONLY))
-        return 0;   /* a writer always sees its own commits */
-    /* Column families created by the writer after we opened cannot be
-     * attached to a secondary; reopen to get handles for them. */
-    int changed = 0;
-    int rc = families_changed(log, &changed, err);
-    if (rc)
-        return rc;
-    if (changed)
-        return log_reopen_readonly(log, err);
-    char *e = NULL;
-    rocksdb_try_catch_up_with_primary(log->db, &e);
-    if (e)
-        return log_rdb_fail(err, e, "%s: cannot catch up with the writer", log->dir);
-    return log_reader_settle(log, log_load_meta(log, err), err);
 }

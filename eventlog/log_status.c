@@ -8,7 +8,7 @@
  *   "... does not exist (create_if_missing is false)" -> DSR_ENOTFOUND
  *   anything else                        -> DSR_EIO
  */
-#include "log_store.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

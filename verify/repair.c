@@ -1,5 +1,5 @@
 /*
- * log_repair.c - `dossier verify --repair`: rebuild a log's derived data from
+ * repair.c - `dossier verify --repair`: rebuild a log's derived data from
  * its events family.
  *
  * What is derived, and so rebuilt: the ids family (event_id -> sequence),
@@ -23,6 +23,7 @@
  * events are the same throughout.
  */
 #include "log_store.h"
+#include "be.h"
 #include "dossier/verify.h"
 
 #include <stdlib.h>
@@ -46,6 +47,7 @@ static int cmp_rep_id(const void *a, const void *b)
 
 typedef struct fixer {
     dsr_log              *log;
+    rocksdb_column_family_handle_t *ids;
     rocksdb_writebatch_t *wb;
     size_t                ops;
     dsr_err              *err;
@@ -56,25 +58,26 @@ static int fixer_flush(fixer *f)
     if (!f->ops)
         return 0;
     char *e = NULL;
-    rocksdb_write(f->log->db, f->log->wopts, f->wb, &e);   /* sync = true */
+    rocksdb_write(log_db(f->log), log_sync_wopts(f->log), f->wb, &e);   /* sync = true */
     rocksdb_writebatch_clear(f->wb);
     f->ops = 0;
     if (e)
-        return log_rdb_fail(f->err, e, "%s: cannot write the repaired index", f->log->dir);
+        return log_rdb_fail(f->err, e, "%s: cannot write the repaired index",
+                            dsr_log_dir(f->log));
     return 0;
 }
 
 static int fix_put(fixer *f, const char *id, uint64_t seq)
 {
     unsigned char k[8];
-    log_u64_be(seq, k);
-    rocksdb_writebatch_put_cf(f->wb, f->log->cf_ids, id, DSR_ULID_LEN, (const char *)k, 8);
+    be_put64(k, seq);
+    rocksdb_writebatch_put_cf(f->wb, f->ids, id, DSR_ULID_LEN, (const char *)k, 8);
     return ++f->ops >= REPAIR_BATCH_OPS ? fixer_flush(f) : 0;
 }
 
 static int fix_delete(fixer *f, const char *key, size_t klen)
 {
-    rocksdb_writebatch_delete_cf(f->wb, f->log->cf_ids, key, klen);
+    rocksdb_writebatch_delete_cf(f->wb, f->ids, key, klen);
     return ++f->ops >= REPAIR_BATCH_OPS ? fixer_flush(f) : 0;
 }
 
@@ -86,9 +89,10 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
     rep_id *ids = NULL;
     size_t n = 0, cap = 0;
     *head = *max_stamp = 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, ro, log->cf_events);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log_db(log), ro,
+                                                        log_cf_find(log, LOG_CF_EVENTS));
     if (!it)
-        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate events", log->dir);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate events", dsr_log_dir(log));
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = 0;
@@ -98,14 +102,14 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
         const char *rec = rocksdb_iter_value(it, &len);
         if (klen != 8)
             continue;   /* not a sequence: nothing can point at it */
-        uint64_t seq = log_be_u64(k);
+        uint64_t seq = be_get64(k);
         *head = seq;
         dsr_envelope env;
         dsr_err derr = { 0 };
         int drc = dsr_record_decode(rec, len, &u, &env, &derr);
         if (drc == DSR_ENOMEM) {
-            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading seq %llu", log->dir,
-                             (unsigned long long)seq);
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading seq %llu",
+                             dsr_log_dir(log), (unsigned long long)seq);
             break;
         }
         if (drc) {
@@ -117,7 +121,7 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
             rep_id *p = realloc(ids, nc * sizeof *p);
             if (!p) {
                 rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory indexing events",
-                                 log->dir);
+                                 dsr_log_dir(log));
                 break;
             }
             ids = p;
@@ -133,7 +137,7 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
         rocksdb_iter_get_error(it, &e);
         if (e)
             rc = log_rdb_fail(err, e, "%s: cannot read the events past seq %llu, so the index "
-                              "cannot be rebuilt (nothing was changed)", log->dir,
+                              "cannot be rebuilt (nothing was changed)", dsr_log_dir(log),
                               (unsigned long long)*head);
     }
     msgpack_unpacked_destroy(&u);
@@ -161,13 +165,13 @@ static size_t group_end(const rep_id *ids, size_t n, size_t i)
 static int fix_index(dsr_log *log, rocksdb_readoptions_t *ro, const rep_id *ids, size_t n,
                      dsr_repair_report *rep, dsr_err *err)
 {
-    fixer f = { log, rocksdb_writebatch_create(), 0, err };
+    fixer f = { log, log_cf_find(log, LOG_CF_IDS), rocksdb_writebatch_create(), 0, err };
     if (!f.wb)
-        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, ro, log->cf_ids);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log_db(log), ro, f.ids);
     if (!it) {
         rocksdb_writebatch_destroy(f.wb);
-        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate ids", log->dir);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: cannot iterate ids", dsr_log_dir(log));
     }
     size_t i = 0;
     int rc = 0;
@@ -189,7 +193,7 @@ static int fix_index(dsr_log *log, rocksdb_readoptions_t *ro, const rep_id *ids,
             break;
         if (i < n && !memcmp(ids[i].id, k, DSR_ULID_LEN)) {
             size_t j = group_end(ids, n, i);
-            uint64_t seq = log_be_u64(val);
+            uint64_t seq = be_get64(val);
             int ok = 0;
             for (size_t g = i; g < j; g++)
                 ok |= ids[g].seq == seq;
@@ -207,7 +211,7 @@ static int fix_index(dsr_log *log, rocksdb_readoptions_t *ro, const rep_id *ids,
         char *e = NULL;
         rocksdb_iter_get_error(it, &e);
         if (e)
-            rc = log_rdb_fail(err, e, "%s: cannot read the ids family", log->dir);
+            rc = log_rdb_fail(err, e, "%s: cannot read the ids family", dsr_log_dir(log));
     }
     while (!rc && i < n) {
         rep->ids_added++;
@@ -227,12 +231,13 @@ static int meta_u64(dsr_log *log, rocksdb_readoptions_t *ro, const char *key, ui
 {
     char *e = NULL;
     size_t len = 0;
-    char *v = rocksdb_get_cf(log->db, ro, log->cf_meta, key, strlen(key), &len, &e);
+    char *v = rocksdb_get_cf(log_db(log), ro, log_cf_find(log, LOG_CF_META), key, strlen(key),
+                             &len, &e);
     if (e)
-        return log_rdb_fail(err, e, "%s: cannot read meta %s", log->dir, key);
+        return log_rdb_fail(err, e, "%s: cannot read meta %s", dsr_log_dir(log), key);
     int ok = v && len == 8;
     if (ok)
-        *out = log_be_u64(v);
+        *out = be_get64(v);
     rocksdb_free(v);
     return ok;
 }
@@ -255,21 +260,22 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     rep->lamport_fixed = !has_lam || lam != want_lam;
     if (!rep->next_seq_fixed && !rep->lamport_fixed)
         return 0;
+    rocksdb_column_family_handle_t *meta = log_cf_find(log, LOG_CF_META);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (!wb)
-        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
     unsigned char v[8];
-    log_u64_be(want_next, v);
-    rocksdb_writebatch_put_cf(wb, log->cf_meta, LOG_META_NEXT_SEQ, strlen(LOG_META_NEXT_SEQ),
+    be_put64(v, want_next);
+    rocksdb_writebatch_put_cf(wb, meta, LOG_META_NEXT_SEQ, strlen(LOG_META_NEXT_SEQ),
                               (const char *)v, 8);
-    log_u64_be(want_lam, v);
-    rocksdb_writebatch_put_cf(wb, log->cf_meta, LOG_META_LAMPORT, strlen(LOG_META_LAMPORT),
+    be_put64(v, want_lam);
+    rocksdb_writebatch_put_cf(wb, meta, LOG_META_LAMPORT, strlen(LOG_META_LAMPORT),
                               (const char *)v, 8);
     char *e = NULL;
-    rocksdb_write(log->db, log->wopts, wb, &e);
+    rocksdb_write(log_db(log), log_sync_wopts(log), wb, &e);
     rocksdb_writebatch_destroy(wb);
     if (e)
-        return log_rdb_fail(err, e, "%s: cannot write the repaired counters", log->dir);
+        return log_rdb_fail(err, e, "%s: cannot write the repaired counters", dsr_log_dir(log));
     return 0;
 }
 
@@ -286,7 +292,7 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     int rc = dsr_log_open(&log, dir, base | LOG_OPEN_LENIENT, err);
     if (rc)
         return rc;
-    report->identity_created = log->identity_created && log->next_seq > 1;
+    report->identity_created = log_identity_created(log) && dsr_log_head(log) > 0;
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     if (!ro) {
         dsr_log_close(log);

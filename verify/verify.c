@@ -1,5 +1,5 @@
 /*
- * log_verify.c - `dossier verify`: read a whole log and report everything
+ * verify.c - `dossier verify`: read a whole log and report everything
  * that breaks its invariants (see dossier/verify.h for the list and for what
  * "lamport monotonic per node" means in a merged log).
  *
@@ -24,6 +24,7 @@
  * for the projection names and checkpoints.
  */
 #include "log_store.h"
+#include "be.h"
 #include "dossier/verify.h"
 #include "buf.h"
 #include "codec.h"
@@ -209,9 +210,10 @@ static void events_pass(vctx *v)
 {
     dsr_log *log = v->log;
     v->events_complete = 1;
-    if (!log->cf_events)
+    rocksdb_column_family_handle_t *events = log_cf_find(log, LOG_CF_EVENTS);
+    if (!events)
         return;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, v->ro, log->cf_events);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log_db(log), v->ro, events);
     if (!it) {
         v->oom = 1;
         return;
@@ -222,7 +224,7 @@ static void events_pass(vctx *v)
     msgpack_sbuffer_init(&canon);
     uint64_t expect = 1, max_stamp = 0, max_stamp_seq = 0;
     int have_stamp = 0;
-    const char *local = log->node_id[0] ? log->node_id : NULL;
+    const char *local = dsr_log_node_id(log)[0] ? dsr_log_node_id(log) : NULL;
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && !v->oom;
          rocksdb_iter_next(it)) {
         size_t klen, len;
@@ -234,7 +236,7 @@ static void events_pass(vctx *v)
                     klen, (unsigned long long)(expect - 1));
             continue;
         }
-        uint64_t seq = log_be_u64(k);
+        uint64_t seq = be_get64(k);
         v->last_seq_read = seq;
         v->rep->events++;
         v->rep->head = seq;
@@ -386,8 +388,9 @@ static void ids_pass(vctx *v)
     }
     v->ids_complete = 1;
     size_t i = 0;
-    if (log->cf_ids) {
-        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, v->ro, log->cf_ids);
+    rocksdb_column_family_handle_t *ids_cf = log_cf_find(log, LOG_CF_IDS);
+    if (ids_cf) {
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log_db(log), v->ro, ids_cf);
         if (!it) {
             v->oom = 1;
             return;
@@ -407,7 +410,7 @@ static void ids_pass(vctx *v)
             char id[DSR_ULID_LEN + 1];
             memcpy(id, k, DSR_ULID_LEN);
             id[DSR_ULID_LEN] = '\0';
-            uint64_t seq = log_be_u64(val);
+            uint64_t seq = be_get64(val);
             while (i < v->n_ids && memcmp(v->ids[i].id, k, DSR_ULID_LEN) < 0) {
                 missing_group(v, i);
                 i = group_end(v, i);
@@ -459,7 +462,8 @@ static long meta_raw(vctx *v, const char *key, char *buf, size_t cap)
 {
     char *e = NULL;
     size_t len = 0;
-    char *val = rocksdb_get_cf(v->log->db, v->ro, v->log->cf_meta, key, strlen(key), &len, &e);
+    char *val = rocksdb_get_cf(log_db(v->log), v->ro, log_cf_find(v->log, LOG_CF_META), key,
+                               strlen(key), &len, &e);
     if (e) {
         problem(v, DSR_VERIFY_READ, 0, NULL, "meta %s: %s", key, e);
         rocksdb_free(e);
@@ -477,7 +481,7 @@ static void meta_check(vctx *v)
 {
     dsr_verify_report *r = v->rep;
     int any = r->events > 0;
-    if (!v->log->cf_meta) {
+    if (!log_cf_find(v->log, LOG_CF_META)) {
         if (any)
             problem(v, DSR_VERIFY_META, 0, NULL, "events are stored but the meta family "
                     "(identity and counters) does not exist");
@@ -500,7 +504,7 @@ static void meta_check(vctx *v)
 
     n = meta_raw(v, LOG_META_NEXT_SEQ, b, sizeof b);
     if (n == 8) {
-        r->meta_next_seq = log_be_u64(b);
+        r->meta_next_seq = be_get64(b);
         if (v->events_complete && r->meta_next_seq != r->head + 1)
             problem(v, DSR_VERIFY_META, 0, NULL, "meta next_seq is %llu but the last stored "
                     "event is seq %llu (expected %llu)", (unsigned long long)r->meta_next_seq,
@@ -511,7 +515,7 @@ static void meta_check(vctx *v)
     }
     n = meta_raw(v, LOG_META_LAMPORT, b, sizeof b);
     if (n == 8) {
-        r->meta_lamport = log_be_u64(b);
+        r->meta_lamport = be_get64(b);
         if (r->meta_lamport < r->max_lamport)
             problem(v, DSR_VERIFY_META, 0, NULL, "meta lamport is %llu, below the stamp %llu "
                     "stored in the log: the next local event would not order after it",
@@ -671,10 +675,12 @@ static void checkpoints_check(vctx *v)
 static void families_check(vctx *v)
 {
     dsr_log *log = v->log;
-    for (size_t i = 0; i < log->n_cfs; i++) {
-        if (log->cfs[i].h == log->cf_events || log->cfs[i].h == log->cf_ids)
+    for (size_t i = 0; i < log_cf_count(log); i++) {
+        const char *name;
+        rocksdb_column_family_handle_t *h = log_cf_at(log, i, &name);
+        if (!strcmp(name, LOG_CF_EVENTS) || !strcmp(name, LOG_CF_IDS))
             continue;
-        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log->db, v->ro, log->cfs[i].h);
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(log_db(log), v->ro, h);
         if (!it) {
             v->oom = 1;
             return;
@@ -687,7 +693,7 @@ static void families_check(vctx *v)
         char *e = NULL;
         rocksdb_iter_get_error(it, &e);
         if (e) {
-            problem(v, DSR_VERIFY_READ, 0, NULL, "column family %s: %s", log->cfs[i].name, e);
+            problem(v, DSR_VERIFY_READ, 0, NULL, "column family %s: %s", name, e);
             rocksdb_free(e);
         }
         rocksdb_iter_destroy(it);
@@ -704,7 +710,7 @@ static void families_check(vctx *v)
 static void tables_check(vctx *v)
 {
     dsr_log *log = v->log;
-    const rocksdb_livefiles_t *lf = rocksdb_livefiles(log->db);
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(log_db(log));
     if (!lf)
         return;
     int n = rocksdb_livefiles_count(lf);
@@ -721,7 +727,7 @@ static void tables_check(vctx *v)
                 continue;
             char *e = NULL;
             size_t vlen = 0;
-            char *val = rocksdb_get_cf(log->db, v->ro, h, k, klen, &vlen, &e);
+            char *val = rocksdb_get_cf(log_db(log), v->ro, h, k, klen, &vlen, &e);
             rocksdb_free(val);
             if (e) {
                 problem(v, DSR_VERIFY_READ, 0, NULL, "table %s (column family %s): %s",

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "dossier/verify.h"
 #include "log_store.h"
+#include "be.h"
 #include "proj_fixture.h"
 
 /* ---- collecting findings -------------------------------------------------- */
@@ -100,10 +101,15 @@ static dsr_log *sample_log(char dir[256])
     return log;
 }
 
+static rocksdb_column_family_handle_t *cf(dsr_log *log, const char *name)
+{
+    return log_cf_find(log, name);
+}
+
 static void raw_write(dsr_log *log, rocksdb_writebatch_t *wb)
 {
     char *e = NULL;
-    rocksdb_write(log->db, log->wopts, wb, &e);
+    rocksdb_write(log_db(log), log_sync_wopts(log), wb, &e);
     if (e)
         fail_msg("raw write: %s", e);
     rocksdb_writebatch_destroy(wb);
@@ -112,9 +118,9 @@ static void raw_write(dsr_log *log, rocksdb_writebatch_t *wb)
 static void put_meta_u64(dsr_log *log, const char *key, uint64_t v)
 {
     unsigned char b[8];
-    log_u64_be(v, b);
+    be_put64(b, v);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_put_cf(wb, log->cf_meta, key, strlen(key), (const char *)b, 8);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_META), key, strlen(key), (const char *)b, 8);
     raw_write(log, wb);
 }
 
@@ -221,7 +227,8 @@ static void test_reader_reports_lost_identity_after_retrying(void **state)
     char dir[256];
     dsr_log *log = sample_log(dir);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_cf(wb, log->cf_meta, LOG_META_NODE_ID, strlen(LOG_META_NODE_ID));
+    rocksdb_writebatch_delete_cf(wb, cf(log, LOG_CF_META), LOG_META_NODE_ID,
+                                 strlen(LOG_META_NODE_ID));
     raw_write(log, wb);
     dsr_log_close(log);
 
@@ -249,12 +256,12 @@ static void test_verify_finds_ids_damage_both_ways_and_repair_rebuilds_index(voi
     id_at(log, 2, id2);
     id_at(log, 4, id4);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_cf(wb, log->cf_ids, id2, 26);           /* missing */
+    rocksdb_writebatch_delete_cf(wb, cf(log, LOG_CF_IDS), id2, 26);           /* missing */
     unsigned char k[8];
-    log_u64_be(1, k);
-    rocksdb_writebatch_put_cf(wb, log->cf_ids, id4, 26, (const char *)k, 8);  /* mismatch */
-    log_u64_be(head + 50, k);
-    rocksdb_writebatch_put_cf(wb, log->cf_ids, "01HZZZZZZZZZZZZZZZZZZZZZZZ", 26,
+    be_put64(k, 1);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_IDS), id4, 26, (const char *)k, 8); /* mismatch */
+    be_put64(k, head + 50);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_IDS), "01HZZZZZZZZZZZZZZZZZZZZZZZ", 26,
                               (const char *)k, 8);                    /* orphan */
     raw_write(log, wb);
     dsr_log_close(log);
@@ -343,10 +350,11 @@ static void test_verify_reports_undecodable_and_noncanonical_records_repair_keep
     }
     unsigned char k[8];
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    log_u64_be(5, k);
-    rocksdb_writebatch_put_cf(wb, log->cf_events, (const char *)k, 8, sb.data, sb.size);
-    log_u64_be(3, k);
-    rocksdb_writebatch_put_cf(wb, log->cf_events, (const char *)k, 8, "\xde\xad\xbe\xef", 4);
+    be_put64(k, 5);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_EVENTS), (const char *)k, 8, sb.data, sb.size);
+    be_put64(k, 3);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_EVENTS), (const char *)k, 8,
+                              "\xde\xad\xbe\xef", 4);
     raw_write(log, wb);
     msgpack_sbuffer_destroy(&sb);
     msgpack_unpacked_destroy(&u);
@@ -477,13 +485,13 @@ static void test_verify_finds_gap_duplicate_id_and_checkpoint_past_head(void **s
     assert_int_equal(dsr_log_get_event(log, 1, &rec, &err), 0);
     unsigned char k[8];
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    log_u64_be(head + 2, k);
-    rocksdb_writebatch_put_cf(wb, log->cf_events, (const char *)k, 8, rec.data, rec.len);
+    be_put64(k, head + 2);
+    rocksdb_writebatch_put_cf(wb, cf(log, LOG_CF_EVENTS), (const char *)k, 8, rec.data, rec.len);
     raw_write(log, wb);
     dsr_buf_free(&rec);
     put_meta_u64(log, LOG_META_NEXT_SEQ, head + 3);
     dsr_log_batch *b = NULL;
-    log_u64_be(head + 40, k);
+    be_put64(k, head + 40);
     assert_int_equal(dsr_log_batch_begin(log, &b, &err), 0);
     assert_int_equal(dsr_log_batch_put(b, "proj_drift", "ckpt", 4, k, 8, &err), 0);
     assert_int_equal(dsr_log_batch_commit(b, &err), 0);

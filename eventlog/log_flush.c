@@ -1,0 +1,70 @@
+/*
+ * log_flush.c - when a writer flushes its memtables to table files.
+ *
+ * A writer flushes its memtables when it closes, once its WAL holds more than
+ * FLUSH_ON_CLOSE_BYTES.  Nothing here is needed for durability (every batch
+ * was already fsync'd to the WAL); it spares the next open -- every reader and
+ * the next scan -- from replaying a large WAL, which costs far more than the
+ * flush (docs/bench.md).  Small sessions keep their WAL: replaying it is
+ * cheaper than writing table files.  Errors are ignored: the WAL still holds
+ * it all.  A scan starts these flushes as soon as its run is committed
+ * (log_flush_start), so they overlap the projections' fold on the other core
+ * and the wait at close shrinks.
+ */
+#include "log.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FLUSH_ON_CLOSE_BYTES (4u << 20)
+
+/* Bytes of write-ahead log files ("*.log") in the log folder: what the next
+ * open would replay. */
+static uint64_t wal_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        struct stat st;
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".log") &&
+            fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Ask RocksDB to flush every family's memtable (wait = 0: in the background,
+ * wait = 1: and wait for every flush still running). */
+static void flush_all(dsr_log *log, int wait)
+{
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    if (!fo)
+        return;
+    rocksdb_flushoptions_set_wait(fo, (unsigned char)wait);
+    for (size_t i = 0; i < log->n_cfs; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(log->db, fo, log->cfs[i].h, &e);
+        free(e);
+    }
+    rocksdb_flushoptions_destroy(fo);
+}
+
+void log_flush_start(dsr_log *log)
+{
+    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
+        return;
+    flush_all(log, 0);
+}
+
+void log_flush_on_close(dsr_log *log)
+{
+    if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)
+        return;
+    flush_all(log, 1);
+}

@@ -1,0 +1,154 @@
+/*
+ * log_options.c - how the RocksDB instance under a log is tuned: DB-wide
+ * options, the table format of each kind of family, read and write options,
+ * and the memtable limit long-running writers ask for.
+ *
+ * Families by kind:
+ *   events        written in key order, read in sequence ranges: no filters;
+ *   ids, named    point lookups: bloom filters, memtable bloom for ids;
+ *   proj_*, verify_*  rebuilt from the log at will: uncompressed.
+ * Every commit is synced; every read verifies block checksums.
+ */
+#include "log.h"
+
+#include <string.h>
+
+int log_options_make(dsr_log *log, int writer)
+{
+    log->opts = rocksdb_options_create();
+    log->table = rocksdb_block_based_options_create();
+    log->events_table = rocksdb_block_based_options_create();
+    log->ropts = rocksdb_readoptions_create();
+    log->scan_ropts = rocksdb_readoptions_create();
+    log->wopts = rocksdb_writeoptions_create();
+    if (!log->opts || !log->table || !log->events_table || !log->ropts || !log->scan_ropts
+        || !log->wopts)
+        return DSR_ENOMEM;
+    rocksdb_options_set_create_if_missing(log->opts, writer);
+    rocksdb_options_set_create_missing_column_families(log->opts, writer);
+    /* Refuse to open on any inconsistency instead of skipping data. */
+    rocksdb_options_set_paranoid_checks(log->opts, 1);
+    rocksdb_options_set_compression(log->opts, rocksdb_lz4_compression);
+    rocksdb_options_set_write_buffer_size(log->opts, 64u << 20);
+    rocksdb_options_set_max_write_buffer_number(log->opts, 4);
+    /* ...but all families' memtables together stay under 128 MB: a large
+     * scan fills events, ids, scan_cache and the projections at once, and
+     * the peak memory is theirs without this cap (docs/bench.md). */
+    rocksdb_options_set_db_write_buffer_size(log->opts, 128u << 20);
+    rocksdb_options_set_max_background_jobs(log->opts, 2);
+    /* RocksDB's own diagnostics go to LOG files in the folder; keep few.
+     * Only fatal messages (and the header written at open): librocksdb 7.8
+     * as packaged by Debian keeps its assertions, and once one write to its
+     * info log has failed (disk full) the next one aborts the process
+     * (WritableFileWriter::AssertFalseAndGetStatusForPrevError).  The
+     * disk-full error path logs at ERROR level, so with the default level a
+     * full disk killed `dossier scan` with SIGABRT instead of a clean
+     * "No space left on device" (tests/e2e/disk_full.sh). */
+    rocksdb_options_set_keep_log_file_num(log->opts, 2);
+    rocksdb_options_set_max_log_file_size(log->opts, 1u << 20);
+    rocksdb_options_set_info_log_level(log->opts, 4 /* FATAL_LEVEL */);
+    if (!writer)
+        rocksdb_options_set_max_open_files(log->opts, -1);  /* required by secondaries */
+    /* verify (lenient read-only): a damaged WAL record is an error, not the
+     * silent end of the log that point-in-time recovery would make of it;
+     * only a torn last record (a crash mid-write) is tolerated. */
+    if (!writer && (log->flags & LOG_OPEN_LENIENT))
+        rocksdb_options_set_wal_recovery_mode(log->opts, 0 /* kTolerateCorruptedTailRecords */);
+
+    /* events: written in key order, read by sequence ranges; point lookups
+     * are rare, so no filters -- less work per flush. */
+    rocksdb_block_based_options_set_block_size(log->events_table, 16u << 10);
+    if (!(log->events_opts = rocksdb_options_create_copy(log->opts)))
+        return DSR_ENOMEM;
+    rocksdb_options_set_block_based_table_factory(log->events_opts, log->events_table);
+
+    /* ids and the named families: point lookups.  Bloom filters answer the
+     * common question "is this event_id stored?" (no) without reading data
+     * blocks; the memtable bloom does the same before a flush. */
+    rocksdb_filterpolicy_t *filter = rocksdb_filterpolicy_create_bloom_full(10);
+    if (!filter)
+        return DSR_ENOMEM;
+    rocksdb_block_based_options_set_filter_policy(log->table, filter);  /* table owns it */
+    rocksdb_options_set_block_based_table_factory(log->opts, log->table);
+    if (!(log->ids_opts = rocksdb_options_create_copy(log->opts)))
+        return DSR_ENOMEM;
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(log->ids_opts, 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(log->ids_opts, 1);
+
+    /* Projection state (proj_*, verify_*): rebuilt from the log at will and
+     * rewritten by every replay, so it is stored uncompressed: compressing
+     * its flushes and compactions is a visible share of a replay's CPU
+     * (docs/bench.md). */
+    if (!(log->proj_opts = rocksdb_options_create_copy(log->opts)))
+        return DSR_ENOMEM;
+    rocksdb_options_set_compression(log->proj_opts, rocksdb_no_compression);
+
+    /* Every commit is durable: the WAL is fsynced before Write() returns. */
+    rocksdb_writeoptions_set_sync(log->wopts, 1);
+    rocksdb_readoptions_set_verify_checksums(log->ropts, 1);
+    /* Walking the events in order (replay, export, delivery) reads each
+     * block once: keep them out of the block cache and read ahead in large
+     * steps (docs/bench.md, bench/replay.sh). */
+    rocksdb_readoptions_set_verify_checksums(log->scan_ropts, 1);
+    rocksdb_readoptions_set_fill_cache(log->scan_ropts, 0);
+    rocksdb_readoptions_set_readahead_size(log->scan_ropts, 2u << 20);
+    return 0;
+}
+
+rocksdb_options_t *log_cf_options(dsr_log *log, const char *name)
+{
+    if (!strcmp(name, LOG_CF_EVENTS))
+        return log->events_opts;
+    if (!strcmp(name, LOG_CF_IDS))
+        return log->ids_opts;
+    if (!strncmp(name, "proj_", 5) || !strncmp(name, "verify_", 7))
+        return log->proj_opts;
+    return log->opts;
+}
+
+void log_options_destroy(dsr_log *log)
+{
+    if (log->opts)
+        rocksdb_options_destroy(log->opts);
+    if (log->events_opts)
+        rocksdb_options_destroy(log->events_opts);
+    if (log->ids_opts)
+        rocksdb_options_destroy(log->ids_opts);
+    if (log->proj_opts)
+        rocksdb_options_destroy(log->proj_opts);
+    /* The options hold their own copies of the table settings (and share the
+     * filter policy), so the originals can go now. */
+    if (log->table)
+        rocksdb_block_based_options_destroy(log->table);
+    if (log->events_table)
+        rocksdb_block_based_options_destroy(log->events_table);
+    if (log->ropts)
+        rocksdb_readoptions_destroy(log->ropts);
+    if (log->scan_ropts)
+        rocksdb_readoptions_destroy(log->scan_ropts);
+    if (log->wopts)
+        rocksdb_writeoptions_destroy(log->wopts);
+    log->opts = log->events_opts = log->ids_opts = log->proj_opts = NULL;
+    log->table = log->events_table = NULL;
+    log->ropts = log->scan_ropts = NULL;
+    log->wopts = NULL;
+}
+
+int dsr_log_limit_memtables(dsr_log *log, dsr_err *err)
+{
+    if (!log || !log->db || (log->flags & DSR_LOG_RDONLY))
+        return 0;
+    /* Both are mutable column family options; families created later keep
+     * the defaults of make_options. */
+    static const char *const keys[] = { "write_buffer_size", "max_write_buffer_number" };
+    static const char *const vals[] = { "16777216", "2" };
+    log_commit_drain(log);
+    for (size_t i = 0; i < log->n_cfs; i++) {
+        char *e = NULL;
+        rocksdb_set_options_cf(log->db, log->cfs[i].h, 2, keys, vals, &e);
+        if (e)
+            return log_rdb_fail(err, e, "%s: cannot limit the memtables of %s", log->dir,
+                                log->cfs[i].name);
+    }
+    return 0;
+}
