@@ -21,6 +21,8 @@
     X(snapshot, "show a feature's latest snapshot: counts, completeness, parity hash") \
     X(baseline, "accept a snapshot as the feature's baseline, or show the baseline") \
     X(drift,    "explain drift of the latest snapshot from the accepted baseline") \
+    X(diff,     "show the artifacts added, removed or changed between two snapshots") \
+    X(log,      "list a feature's snapshots, newest first, with the baseline marked") \
     X(replay,   "catch up, rebuild (--from-zero) or --verify the projections") \
     X(verify,   "check a log end to end (records, index, sequences, clocks, scans); --repair") \
     X(deliver,  "POST the log's events to a webhook endpoint (signed, retried)") \

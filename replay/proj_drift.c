@@ -323,12 +323,6 @@ static void key_mismatch(assessment *a, const snaprec *s, const baserec *b)
         }
 }
 
-static int cmp_entry(const aset_entry *x, const aset_entry *y)
-{
-    int c = strcmp(x->key, y->key);
-    return c ? c : strcmp(x->path, y->path);
-}
-
 /* Keys with entries in `from` but none in `other` (both sorted by key). */
 static int keys_absent(const aset *from, const aset *other, strv *out)
 {
@@ -368,33 +362,31 @@ static const char *hex_of(drift_impl *d, const unsigned char h[32], int *rc)
     return t;
 }
 
+typedef struct diff_ctx {
+    drift_impl *d;
+    assessment *a;
+} diff_ctx;
+
+/* aset_diff's callback: each differing entry into the assessment's lists. */
+static int on_difference(void *ud, aset_change kind, const aset_entry *from, const aset_entry *to)
+{
+    diff_ctx *x = ud;
+    int rc = 0;
+    const aset_entry *e = to ? to : from;
+    change ch = { e->key, e->path, from ? hex_of(x->d, from->hash, &rc) : "",
+                  to ? hex_of(x->d, to->hash, &rc) : "", e->required };
+    if (rc)
+        return rc;
+    changes *list = kind == ASET_CHANGED ? &x->a->changed
+                  : kind == ASET_REMOVED ? &x->a->vanished : &x->a->added;
+    return changes_push(list, &ch);
+}
+
 static int diff_sets(drift_impl *d, const aset *base, const aset *local, const snaprec *snap,
                      const snaprec *bsnap, assessment *a)
 {
-    size_t i = 0, j = 0;
-    int rc = 0;
-    while (!rc && (i < base->n || j < local->n)) {
-        int cmp = i >= base->n ? 1 : j >= local->n ? -1 : cmp_entry(&base->v[i], &local->v[j]);
-        if (cmp == 0) {
-            if (memcmp(base->v[i].hash, local->v[j].hash, 32)) {
-                change ch = { local->v[j].key, local->v[j].path, hex_of(d, base->v[i].hash, &rc),
-                              hex_of(d, local->v[j].hash, &rc), local->v[j].required };
-                rc = rc ? rc : changes_push(&a->changed, &ch);
-            }
-            i++;
-            j++;
-        } else if (cmp < 0) {
-            change ch = { base->v[i].key, base->v[i].path, hex_of(d, base->v[i].hash, &rc), "",
-                          base->v[i].required };
-            rc = rc ? rc : changes_push(&a->vanished, &ch);
-            i++;
-        } else {
-            change ch = { local->v[j].key, local->v[j].path, "", hex_of(d, local->v[j].hash, &rc),
-                          local->v[j].required };
-            rc = rc ? rc : changes_push(&a->added, &ch);
-            j++;
-        }
-    }
+    diff_ctx x = { d, a };
+    int rc = aset_diff(base, local, on_difference, &x);
     if (!rc)
         rc = keys_absent(base, local, &a->missing_in_local);
     if (!rc)

@@ -219,7 +219,7 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-static void free_changes(dsr_drift_change *v, size_t n)
+void rec_changes_free(dsr_drift_change *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].artifact_key);
@@ -242,9 +242,9 @@ void dsr_drift_info_free(dsr_drift_info *d)
     free(d->source_event_id);
     free_strv(d->missing_in_local, d->n_missing_in_local);
     free_strv(d->missing_in_baseline, d->n_missing_in_baseline);
-    free_changes(d->changed, d->n_changed);
-    free_changes(d->vanished, d->n_vanished);
-    free_changes(d->added, d->n_added);
+    rec_changes_free(d->changed, d->n_changed);
+    rec_changes_free(d->vanished, d->n_vanished);
+    rec_changes_free(d->added, d->n_added);
     free_strv(d->why, d->n_why);
     for (size_t i = 0; i < d->n_mismatch; i++) {
         free(d->mismatch[i].field);

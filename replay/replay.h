@@ -205,5 +205,18 @@ void feed_stop(feed *f);
 int  rec_decode_snapshot(const void *buf, size_t len, dsr_snapshot_info **out, dsr_err *err);
 int  rec_decode_baseline(const void *buf, size_t len, dsr_baseline_info **out, dsr_err *err);
 int  rec_decode_drift(const void *buf, size_t len, dsr_drift_info **out, dsr_err *err);
+/* Free n changes and their strings. */
+void rec_changes_free(dsr_drift_change *v, size_t n);
+
+
+/* ---- replay_read.c: rows of the live state ---------------------------------- */
+/* Row tag\0id of projection proj's live family into val: 0, DSR_ENOTFOUND
+ * or an error. */
+int  replay_get_row(dsr_log *log, const char *proj, const char *tag, const char *id,
+                    dsr_buf *val, dsr_err *err);
+/* The artifact set a stored snapshot record names, decoded (set_load's
+ * ownership rules: *out may point into own/own_ar, which the caller frees). */
+int  replay_snapshot_set(dsr_log *log, const void *rec, size_t len, const char *snapshot_id,
+                         const aset **out, aset *own, arena *own_ar, dsr_err *err);
 
 #endif

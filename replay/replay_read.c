@@ -109,7 +109,7 @@ int dsr_replay_open_runs(dsr_log *log, size_t *n, dsr_err *err)
     return rc;
 }
 
-static int get_row(dsr_log *log, const char *proj, const char *tag, const char *id,
+int replay_get_row(dsr_log *log, const char *proj, const char *tag, const char *id,
                    dsr_buf *val, dsr_err *err)
 {
     char cf[48];
@@ -124,7 +124,7 @@ static int get_row(dsr_log *log, const char *proj, const char *tag, const char *
 /* set_load's row reader over the live snapshot family. */
 static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
 {
-    int rc = get_row(ud, DSR_PROJ_SNAPSHOT, "set", digest, row, err);
+    int rc = replay_get_row(ud, DSR_PROJ_SNAPSHOT, "set", digest, row, err);
     if (rc == DSR_ENOTFOUND) {
         dsr_err_clear(err);
         return 0;
@@ -132,8 +132,8 @@ static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
     return rc ? rc : 1;
 }
 
-static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapshot_info *s,
-                          dsr_err *err)
+int replay_snapshot_set(dsr_log *log, const void *rec, size_t len, const char *snapshot_id,
+                        const aset **out, aset *own, arena *own_ar, dsr_err *err)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -147,13 +147,20 @@ static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapsho
     msgpack_unpacked_destroy(&u);
     if (!digest[0])
         return dsr_err_set(err, DSR_ECORRUPT, "snapshot %s: record names no artifact set",
-                           s->snapshot_id);
+                           snapshot_id);
+    int rc = set_load(NULL, set_row, log, digest, out, own, own_ar, err);
+    if (rc)
+        dsr_err_prefix(err, "snapshot %s", snapshot_id);
+    return rc;
+}
+
+static int load_artifacts(dsr_log *log, const void *rec, size_t len, dsr_snapshot_info *s,
+                          dsr_err *err)
+{
     aset own = { 0 };
     arena ar = { NULL };
     const aset *sp = NULL;
-    int rc = set_load(NULL, set_row, log, digest, &sp, &own, &ar, err);
-    if (rc)
-        dsr_err_prefix(err, "snapshot %s", s->snapshot_id);
+    int rc = replay_snapshot_set(log, rec, len, s->snapshot_id, &sp, &own, &ar, err);
     const aset set = rc ? (aset){ 0 } : *sp;
     if (!rc && set.n && !(s->artifacts = calloc(set.n, sizeof *s->artifacts)))
         rc = dsr_err_set(err, DSR_ENOMEM, "out of memory loading artifacts");
@@ -191,8 +198,8 @@ int dsr_replay_snapshot_get(dsr_log *log, const char *feature, const char *snaps
         return dsr_err_set(err, DSR_EINVAL, "dsr_replay_snapshot_get: bad argument");
     *out = NULL;
     dsr_buf v = DSR_BUF_INIT;
-    int rc = snapshot_id ? get_row(log, DSR_PROJ_SNAPSHOT, "sid", snapshot_id, &v, err)
-                         : get_row(log, DSR_PROJ_SNAPSHOT, "snap", feature, &v, err);
+    int rc = snapshot_id ? replay_get_row(log, DSR_PROJ_SNAPSHOT, "sid", snapshot_id, &v, err)
+                         : replay_get_row(log, DSR_PROJ_SNAPSHOT, "snap", feature, &v, err);
     if (rc == DSR_ENOTFOUND) {
         if (snapshot_id)
             dsr_err_set(err, rc, "no snapshot %s", snapshot_id);
@@ -223,7 +230,7 @@ int dsr_replay_baseline_get(dsr_log *log, const char *feature, dsr_baseline_info
         return dsr_err_set(err, DSR_EINVAL, "dsr_replay_baseline_get: NULL argument");
     *out = NULL;
     dsr_buf v = DSR_BUF_INIT;
-    int rc = get_row(log, DSR_PROJ_DRIFT, "base", feature, &v, err);
+    int rc = replay_get_row(log, DSR_PROJ_DRIFT, "base", feature, &v, err);
     if (rc == DSR_ENOTFOUND)
         dsr_err_set(err, rc, "feature %s has no accepted baseline", feature);
     if (!rc)
@@ -238,7 +245,7 @@ int dsr_replay_drift_get(dsr_log *log, const char *feature, dsr_drift_info **out
         return dsr_err_set(err, DSR_EINVAL, "dsr_replay_drift_get: NULL argument");
     *out = NULL;
     dsr_buf v = DSR_BUF_INIT;
-    int rc = get_row(log, DSR_PROJ_DRIFT, "drift", feature, &v, err);
+    int rc = replay_get_row(log, DSR_PROJ_DRIFT, "drift", feature, &v, err);
     if (rc == DSR_ENOTFOUND)
         dsr_err_set(err, rc, "no drift assessment for feature %s yet", feature);
     if (!rc)

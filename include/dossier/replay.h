@@ -217,6 +217,47 @@ DSR_API int  dsr_replay_drift_get(dsr_log *log, const char *feature, dsr_drift_i
                           dsr_err *err);
 DSR_API void dsr_drift_info_free(dsr_drift_info *d);
 
+/* ---- history and differences -------------------------------------------- */
+
+/* Every snapshot of feature, newest first (by the sequence of the scan that
+ * produced it), without their artifacts.  *out is a malloc'd array of n
+ * snapshots; free it with dsr_snapshot_infov_free.  A feature with no
+ * snapshot gives n = 0 (not an error). */
+DSR_API int  dsr_replay_snapshots(dsr_log *log, const char *feature, dsr_snapshot_info ***out,
+                                  size_t *n, dsr_err *err);
+DSR_API void dsr_snapshot_infov_free(dsr_snapshot_info **v, size_t n);
+
+/* Where the "from" side of a diff came from when it was not named. */
+typedef enum dsr_diff_from {
+    DSR_DIFF_FROM_GIVEN = 0,    /* the caller named it */
+    DSR_DIFF_FROM_BASELINE,     /* the feature's accepted baseline */
+    DSR_DIFF_FROM_PREVIOUS      /* the snapshot before "to" (no baseline) */
+} dsr_diff_from;
+
+typedef struct dsr_snapshot_diff {
+    char *feature_slug;
+    char *from_snapshot_id, *to_snapshot_id;
+    char  from_parity[65], to_parity[65];
+    dsr_diff_from from_kind;
+    int   to_is_latest;                            /* "to" is the feature's latest */
+    /* entries by (artifact_key, relative_path), sorted; hashes "" on the
+     * side that lacks the entry */
+    dsr_drift_change *changed; size_t n_changed;   /* same key and path, other content */
+    dsr_drift_change *removed; size_t n_removed;   /* in "from" only */
+    dsr_drift_change *added;   size_t n_added;     /* in "to" only */
+} dsr_snapshot_diff;
+
+/* The artifacts that differ between two snapshots of feature.  to_id NULL:
+ * the latest snapshot.  from_id NULL: the accepted baseline when there is
+ * one (and it is not "to"), else the snapshot before "to".  feature may be
+ * NULL when both ids are given (then both must belong to one feature).
+ * Returns 0 with *out set (free with dsr_snapshot_diff_free); DSR_ENOTFOUND
+ * naming what is missing (no such snapshot, a snapshot of another feature,
+ * no earlier snapshot to compare with); or a log/corruption error. */
+DSR_API int  dsr_replay_diff(dsr_log *log, const char *feature, const char *from_id,
+                             const char *to_id, dsr_snapshot_diff **out, dsr_err *err);
+DSR_API void dsr_snapshot_diff_free(dsr_snapshot_diff *d);
+
 #ifdef __cplusplus
 }
 #endif

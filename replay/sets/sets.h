@@ -62,6 +62,20 @@ int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
 /* SHA-256 of bytes as 64 hex chars. */
 int  sha256_hex(const void *bytes, size_t len, char out[65], dsr_err *err);
 
+/* ---- aset_diff.c: what two sets disagree on -------------------------------- */
+typedef enum aset_change {
+    ASET_CHANGED,   /* same (key, path), other content: both entries given */
+    ASET_REMOVED,   /* only in `from`: to is NULL */
+    ASET_ADDED      /* only in `to`: from is NULL */
+} aset_change;
+/* Called once per differing entry, in (key, path) order; a non-zero return
+ * stops the walk and is returned. */
+typedef int (*aset_diff_fn)(void *ud, aset_change kind, const aset_entry *from,
+                            const aset_entry *to);
+/* Walk two sets sorted by (key, path) (aset_sort_unique) together and report
+ * every entry they disagree on.  0, or what fn returned. */
+int aset_diff(const aset *from, const aset *to, aset_diff_fn fn, void *ud);
+
 /* ---- sort_prefix.c: radix sort on 8-byte prefixes ------------------------- */
 typedef struct pre_ord {
     uint64_t pre;   /* the first 8 significant bytes, big-endian, 0-padded */
