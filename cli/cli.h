@@ -18,7 +18,8 @@ enum {
     DSR_EXIT_INCOMPLETE = 1,  /* a required artifact missing/unusable; invalid input found */
     DSR_EXIT_USAGE      = 2,  /* bad usage or a broken manifest */
     DSR_EXIT_IO         = 3,  /* I/O failure, log cannot be opened or written */
-    DSR_EXIT_DRIFT      = 4   /* drift from the accepted baseline */
+    DSR_EXIT_DRIFT      = 4,  /* drift from the accepted baseline */
+    DSR_EXIT_NOT_COMPARABLE = 5  /* a baseline is accepted but cannot be compared */
 };
 
 /* Verbosity of diagnostics on stderr.  Errors are always printed. */

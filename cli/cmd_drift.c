@@ -39,11 +39,14 @@ static const char usage_text[] =
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
-"  0  no drift: same parity as the baseline, no baseline, or not compared\n"
+"  0  no drift: same parity as the baseline, or no baseline accepted yet\n"
 "  1  the feature has no snapshot\n"
 "  2  usage error (also: several features and no --feature)\n"
 "  3  the log cannot be opened or read\n"
 "  4  drift: the latest snapshot differs from the accepted baseline\n"
+"  5  not comparable: the baseline's key (branch, mission type, manifest\n"
+"     version, ...) differs from the snapshot's, or its snapshot is unknown to\n"
+"     this log; a drift gate must not pass on this\n"
 "\n"
 "Examples:\n"
 "  dossier drift --log mission/.dossier\n"
@@ -205,6 +208,9 @@ int cmd_drift(int argc, char **argv)
             code = DSR_EXIT_IO;
         } else if (d->status == DSR_DRIFT_DETECTED) {
             code = DSR_EXIT_DRIFT;
+        } else if (d->status == DSR_DRIFT_NOT_COMPARED ||
+                   d->status == DSR_DRIFT_BASELINE_UNKNOWN) {
+            code = DSR_EXIT_NOT_COMPARABLE;
         }
     }
     dsr_drift_info_free(d);

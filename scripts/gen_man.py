@@ -55,6 +55,10 @@ I/O failure: a folder or the log cannot be read or written, or the log is locked
 .TP
 .B 4
 drift from the accepted baseline
+.TP
+.B 5
+not comparable: a baseline is accepted but the latest snapshot cannot be
+compared with it (another branch, mission type or manifest version)
 .SH ENVIRONMENT
 .TP
 .B DOSSIER_LOG

@@ -4,7 +4,7 @@
 #   new file                -> info, its key in missing_in_baseline
 #   file edited             -> warning, old -> new hash (checked with hashlib)
 #   required file deleted   -> error, its key in missing_in_local
-#   baseline of other branch-> not compared, no event, exit 0
+#   baseline of other branch-> not compared, no event, exit 5
 # Every event the run leaves in the log validates ('dossier validate').
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
@@ -89,15 +89,26 @@ expect_exit 0 "$BIN" drift --log "$log"
 expect_exit 0 "$BIN" baseline accept --log "$log" --branch release
 echo "changed again" >> "$m/plan.md"
 scan
-expect_exit 0 "$BIN" drift --log "$log"
+expect_exit 5 "$BIN" drift --log "$log"
+expect_exit 5 "$BIN" drift --log "$log" --json
 drift_json
 [ "$(field 'd["status"]')" = not_compared ] || fail "other branch: status $(field 'd["status"]')"
 [ "$(field 'd["key_mismatch"][0]["field"]')" = target_branch ] || fail "other branch: mismatch field"
-"$BIN" drift --log "$log" > "$WORK/drift.txt"
+"$BIN" drift --log "$log" > "$WORK/drift.txt" || true
 grep -q "not compared" "$WORK/drift.txt" || fail "other branch: text does not say not compared"
 [ "$(n_drift_events)" -eq 3 ] || fail "other-branch baseline produced a drift event"
 "$BIN" status --log "$log" > "$WORK/status.txt"
 grep -q "not compared" "$WORK/status.txt" || fail "status does not show the comparison state"
+
+# 6. a rescan that forgets --mission-type: the baseline (software-dev) cannot
+#    be compared with a snapshot made without a manifest, and a drift gate
+#    must not pass on that
+expect_exit 0 "$BIN" baseline accept --log "$log"
+"$BIN" scan "$m" --log "$log" -q > /dev/null || true
+expect_exit 5 "$BIN" drift --log "$log"
+drift_json
+[ "$(field 'd["status"]')" = not_compared ] || fail "no mission type: status $(field 'd["status"]')"
+field '[m["field"] for m in d["key_mismatch"]]' | grep -q mission || fail "no mission type: mismatch $(field 'd["key_mismatch"]')"
 
 "$BIN" events --log "$log" > "$WORK/all.ndjson"
 expect_exit 0 "$BIN" validate "$WORK/all.ndjson"
