@@ -32,8 +32,16 @@ int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log
     /* Locked by a writer, or not writable by us: read what is committed. */
     if (rc && rc != DSR_ENOTFOUND && rc != DSR_ECORRUPT && !want_writer) {
         rc = dsr_log_open(&log, dir, DSR_LOG_RDONLY | DSR_LOG_NOCREATE, &err);
-        if (!rc && stale)
-            *stale = 1;
+        /* Stale only when the projections have not folded every committed
+         * event: another reader catching up holds the lock just as a
+         * writer does, and then the state shown is current. */
+        for (size_t i = 0; !rc && stale && i < dsr_replay_projection_count(); i++) {
+            uint64_t ck = 0;
+            dsr_err cerr = { 0 };
+            if (dsr_replay_checkpoint(log, dsr_replay_projection_name(i), &ck, &cerr) ||
+                ck < dsr_log_head(log))
+                *stale = 1;
+        }
         if (!rc) {
             *out = log;
             return DSR_EXIT_OK;
@@ -51,6 +59,12 @@ int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log
     }
     *out = log;
     return DSR_EXIT_OK;
+}
+
+void cli_proj_stale_note(const char *cmd)
+{
+    fprintf(stderr, "dossier: %s: note: another process is writing the log; "
+            "showing the state as last committed\n", cmd);
 }
 
 int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_all,

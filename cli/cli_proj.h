@@ -19,6 +19,10 @@
 int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log **out,
                   int *stale);
 
+/* The note a report prints on stderr when cli_proj_open gave it a stale
+ * read-only view (`dossier <cmd>: note: ...`). */
+void cli_proj_stale_note(const char *cmd);
+
 /* Choose the feature: opt when given (must have a snapshot), else the only
  * feature of the log; with several, a usage error listing them (when
  * allow_all is 0) or *feature = NULL meaning "all" (allow_all 1).  Returns an

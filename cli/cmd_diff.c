@@ -188,8 +188,7 @@ int cmd_diff(int argc, char **argv)
     }
     if (!code) {
         if (stale)
-            fprintf(stderr, "dossier: diff: note: another process is writing the log; "
-                    "showing the state as last committed\n");
+            cli_proj_stale_note("diff");
         if (json)
             print_json(d);
         else if (print_text(d))

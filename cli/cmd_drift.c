@@ -197,8 +197,7 @@ int cmd_drift(int argc, char **argv)
     }
     if (!code) {
         if (stale)
-            fprintf(stderr, "dossier: drift: note: another process is writing the log; "
-                    "showing the state as last committed\n");
+            cli_proj_stale_note("drift");
         if (json)
             print_json(d);
         else

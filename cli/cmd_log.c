@@ -153,8 +153,7 @@ int cmd_log(int argc, char **argv)
     }
     if (!code) {
         if (stale)
-            fprintf(stderr, "dossier: log: note: another process is writing the log; "
-                    "showing the state as last committed\n");
+            cli_proj_stale_note("log");
         size_t shown = limit && limit < n ? limit : n;
         if (json)
             print_json(feature, v, shown, b ? b->snapshot_id : NULL);

@@ -199,8 +199,7 @@ int cmd_snapshot(int argc, char **argv)
     }
     if (!code) {
         if (stale)
-            fprintf(stderr, "dossier: snapshot: note: another process is writing the log; "
-                    "showing the state as last committed\n");
+            cli_proj_stale_note("snapshot");
         if (json)
             print_json(s, with_artifacts);
         else
