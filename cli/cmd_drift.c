@@ -159,9 +159,14 @@ static void print_text(const dsr_drift_info *d)
     text_list("New locally (present now, not in the baseline):", d->missing_in_baseline,
               d->n_missing_in_baseline);
     if (d->n_changed) {
+        int wk = 1;   /* as wide as the longest key: long keys stay aligned */
+        for (size_t i = 0; i < d->n_changed; i++) {
+            int n = (int)strlen(d->changed[i].artifact_key);
+            wk = n > wk ? n : wk;
+        }
         printf("Changed content (old -> new SHA-256):\n");
         for (size_t i = 0; i < d->n_changed; i++)
-            printf("  %-24s %s\n    %s -> %s\n", d->changed[i].artifact_key,
+            printf("  %-*s  %s\n    %s -> %s\n", wk, d->changed[i].artifact_key,
                    d->changed[i].relative_path, d->changed[i].old_sha256,
                    d->changed[i].new_sha256);
     }

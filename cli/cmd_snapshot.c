@@ -108,6 +108,12 @@ static void print_json(const dsr_snapshot_info *s, int with_artifacts)
     printf("}\n");
 }
 
+static int width(int w, const char *s)
+{
+    int n = s ? (int)strlen(s) : 1;
+    return n > w ? n : w;
+}
+
 static void print_text(const dsr_snapshot_info *s, int with_artifacts)
 {
     const dsr_artifact_counts *c = &s->counts;
@@ -130,19 +136,31 @@ static void print_text(const dsr_snapshot_info *s, int with_artifacts)
            (long long)c->optional_present, (long long)s->optional_absent);
     if (!s->counts_consistent)
         printf("Warning:        the scan's events do not match the counts it declared\n");
+    /* columns as wide as their longest value, so long keys stay aligned */
+    int wk = 1, wc = 1, wp = 1;
+    for (size_t i = 0; i < s->n_missing; i++) {
+        wk = width(wk, s->missing[i].artifact_key);
+        wc = width(wc, s->missing[i].artifact_class);
+        wp = width(wp, s->missing[i].expected_path_pattern);
+    }
     if (s->n_missing) {
         printf("Missing required artifacts:\n");
         for (size_t i = 0; i < s->n_missing; i++)
-            printf("  %-24s %-9s %-32s %s\n", s->missing[i].artifact_key,
-                   s->missing[i].artifact_class ? s->missing[i].artifact_class : "-",
+            printf("  %-*s  %-*s  %-*s  %s\n", wk, s->missing[i].artifact_key, wc,
+                   s->missing[i].artifact_class ? s->missing[i].artifact_class : "-", wp,
                    s->missing[i].expected_path_pattern ? s->missing[i].expected_path_pattern : "-",
                    s->missing[i].reason_code ? s->missing[i].reason_code : "-");
     }
     if (with_artifacts) {
+        wk = wc = 1;
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+            wk = width(wk, s->artifacts[i].artifact_key);
+            wc = width(wc, s->artifacts[i].artifact_class);
+        }
         printf("Present artifacts:\n");
         for (size_t i = 0; i < s->n_artifacts; i++) {
             const dsr_artifact_ref *a = &s->artifacts[i];
-            printf("  %-24s %-9s %-8s %.16s  %s\n", a->artifact_key, a->artifact_class,
+            printf("  %-*s  %-*s  %-8s  %.16s  %s\n", wk, a->artifact_key, wc, a->artifact_class,
                    a->required ? "required" : "optional", a->sha256, a->relative_path);
         }
     }
