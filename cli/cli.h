@@ -64,9 +64,14 @@ int  cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int  cli_exit_code(int dsr_code);
 
 /* The log folder, by precedence: --log DIR, then $DOSSIER_LOG, then
- * <mission_dir>/.dossier when a mission dir is given, else ./.dossier.
- * Writes into buf (size n) and returns buf. */
+ * <mission_dir>/.dossier when a mission dir is given, else the first
+ * .dossier folder (not a symlink) in the current folder or one of its
+ * parents, as git finds .git; ./.dossier when there is none.  Writes into
+ * buf (size n) and returns buf. */
 const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf, size_t n);
+/* After a cli_log_dir that searched and found nothing: the folders it looked
+ * in ("/a/b, /a, /"); "" otherwise. */
+const char *cli_log_searched(void);
 
 struct dsr_buf;
 /* Append s as a quoted, escaped JSON string (NULL -> null). */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 cli_settings cli_cfg = { CLI_LEVEL_WARN };
@@ -96,16 +97,58 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return DSR_EXIT_USAGE;
 }
 
+/* The folders the last discovery looked in, for the "no event log" error. */
+static char searched[4096];
+
+const char *cli_log_searched(void)
+{
+    return searched;
+}
+
+/* Like git looking for .git: the first of ./.dossier, ../.dossier, ... up to
+ * the root that is a real folder (a symlink named .dossier is not followed:
+ * a planted one must not redirect the log).  1 and buf when found. */
+static int discover(char *buf, size_t n)
+{
+    char dir[4096];
+    searched[0] = '\0';
+    if (!getcwd(dir, sizeof dir))
+        return 0;
+    for (;;) {
+        char cand[4200];
+        struct stat st;
+        snprintf(cand, sizeof cand, "%s%s.dossier", dir, strcmp(dir, "/") ? "/" : "");
+        if (lstat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(buf, n, "%s", cand);
+            return 1;
+        }
+        size_t used = strlen(searched), dl = strlen(dir);
+        if (used + dl + 3 < sizeof searched) {   /* else the list is cut short */
+            if (used)
+                memcpy(searched + used, ", ", 2), used += 2;
+            memcpy(searched + used, dir, dl + 1);
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash || !strcmp(dir, "/"))
+            return 0;
+        if (slash == dir)
+            dir[1] = '\0';   /* "/x" -> "/" */
+        else
+            *slash = '\0';
+    }
+}
+
 const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf, size_t n)
 {
     const char *env = getenv("DOSSIER_LOG");
+    searched[0] = '\0';
     if (opt_log && *opt_log)
         snprintf(buf, n, "%s", opt_log);
     else if (env && *env)
         snprintf(buf, n, "%s", env);
     else if (mission_dir && *mission_dir)
         snprintf(buf, n, "%s/.dossier", mission_dir);
-    else
+    else if (!discover(buf, n))
         snprintf(buf, n, ".dossier");
     return buf;
 }

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log **out,
-                  int *stale)
+int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
+                  int want_writer, dsr_log **out, int *stale)
 {
     char dir[4096];
-    cli_log_dir(log_opt, NULL, dir, sizeof dir);
+    cli_log_dir(log_opt, mission_dir, dir, sizeof dir);
     dsr_err err = { 0 };
     dsr_log *log = NULL;
     *out = NULL;
@@ -48,7 +48,12 @@ int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log
         }
     }
     if (rc == DSR_ENOTFOUND) {
-        cli_error(cmd, "no event log in %s (run 'dossier scan' first, or pass --log DIR)", dir);
+        if (*cli_log_searched())
+            cli_error(cmd, "no event log found: no .dossier folder in %s (run 'dossier scan DIR' "
+                      "first, or name the mission folder or --log DIR)", cli_log_searched());
+        else
+            cli_error(cmd, "no event log in %s (run 'dossier scan' first, or pass --log DIR)",
+                      dir);
         return DSR_EXIT_IO;
     }
     if (rc)
@@ -158,6 +163,8 @@ int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *us
             return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (optind < argc)
+        o->mission_dir = argv[optind++];
     if (optind != argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     return 0;

@@ -11,13 +11,14 @@
 #include "dossier/error.h"
 #include "dossier/log.h"
 
-/* Open the log named by --log / $DOSSIER_LOG / ./.dossier (never creating
- * one).  With want_writer: a writer handle (waiting for the lock), caught up;
+/* Open the log named by --log / $DOSSIER_LOG / MISSION_DIR/.dossier (when
+ * mission_dir is not NULL) / the nearest .dossier of the current folder or
+ * its parents (cli_log_dir), never creating one.  With want_writer: a writer handle (waiting for the lock), caught up;
  * otherwise a writer if the lock is free, caught up, else a read-only handle
  * showing the state as last committed (*stale = 1).  Returns an exit code
  * (0 ok) after printing any error as `dossier <cmd>: ...`. */
-int cli_proj_open(const char *cmd, const char *log_opt, int want_writer, dsr_log **out,
-                  int *stale);
+int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
+                  int want_writer, dsr_log **out, int *stale);
 
 /* The note a report prints on stderr when cli_proj_open gave it a stale
  * read-only view (`dossier <cmd>: note: ...`). */
@@ -34,10 +35,11 @@ int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_a
 void cli_json_fputs(FILE *f, const char *s);
 
 /* Options of the read-only report commands (status, drift): --feature SLUG,
- * --json, --log DIR, -h.  Returns 0, -1 after printing usage_text for --help,
- * or DSR_EXIT_USAGE after a usage error. */
+ * --json, --log DIR, -h, and an optional MISSION_DIR argument.  Returns 0,
+ * -1 after printing usage_text for --help, or DSR_EXIT_USAGE after a usage
+ * error. */
 typedef struct cli_report_opts {
-    const char *log_opt, *feature_opt;
+    const char *log_opt, *feature_opt, *mission_dir;
     int         json;
 } cli_report_opts;
 int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *usage_text,

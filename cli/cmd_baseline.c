@@ -21,7 +21,8 @@
 
 static const char usage_text[] =
 "Usage: dossier baseline accept [--feature SLUG] [--snapshot ID] [--branch B] [--log DIR]\n"
-"       dossier baseline show [--feature SLUG] [--json] [--log DIR]\n"
+"                               [MISSION_DIR]\n"
+"       dossier baseline show [--feature SLUG] [--json] [--log DIR] [MISSION_DIR]\n"
 "\n"
 "accept records, as a dossier_baseline_accepted event in the log, that a\n"
 "snapshot is the accepted baseline of its feature; later snapshots are compared\n"
@@ -41,7 +42,8 @@ static const char usage_text[] =
 "                   snapshot's scan recorded -- the git branch of the mission\n"
 "                   folder, else 'main')\n"
 "  --json           show: print one JSON object\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else the nearest\n"
+"                   .dossier folder here or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -194,15 +196,16 @@ int cmd_baseline(int argc, char **argv)
     int accept = !strcmp(action, "accept");
     if (!accept && strcmp(action, "show"))
         return cli_usage("baseline", "unknown action '%s' (accept or show)", action);
-    if (optind + 1 != argc)
-        return cli_usage("baseline", "unexpected argument '%s'", argv[optind + 1]);
+    const char *mission = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (optind + 2 < argc)
+        return cli_usage("baseline", "unexpected argument '%s'", argv[optind + 2]);
     if (accept && json)
         return cli_usage("baseline", "--json applies to 'show' only");
     if (!accept && (snapshot || branch))
         return cli_usage("baseline", "--snapshot and --branch apply to 'accept' only");
 
     dsr_log *log = NULL;
-    int code = cli_proj_open("baseline", log_opt, accept, &log, NULL);
+    int code = cli_proj_open("baseline", log_opt, mission, accept, &log, NULL);
     if (code)
         return code;
     char *feature = NULL;

@@ -12,9 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage_text[] =
-"Usage: dossier diff [--feature SLUG] [--json] [--log DIR] [FROM [TO]]\n"
+"Usage: dossier diff [--feature SLUG] [--json] [--log DIR] [MISSION_DIR] [FROM [TO]]\n"
 "\n"
 "Show which artifacts differ between two snapshots of a feature: added (+),\n"
 "removed (-) and changed content (M, old -> new SHA-256).  Entries are\n"
@@ -30,7 +31,8 @@ static const char usage_text[] =
 "  --feature SLUG   the feature; may be left out when the log holds one feature\n"
 "                   or when both FROM and TO are given\n"
 "  --json           print one JSON object instead of text\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else the nearest\n"
+"                   .dossier folder here or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -162,6 +164,11 @@ int cmd_diff(int argc, char **argv)
             return cli_usage("diff", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    /* a first argument that is a folder names the mission, not a snapshot */
+    struct stat st;
+    const char *mission = NULL;
+    if (optind < argc && stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode))
+        mission = argv[optind++];
     if (argc - optind > 2)
         return cli_usage("diff", "unexpected argument '%s'", argv[optind + 2]);
     const char *from = optind < argc ? argv[optind] : NULL;
@@ -169,7 +176,7 @@ int cmd_diff(int argc, char **argv)
 
     dsr_log *log = NULL;
     int stale = 0;
-    int code = cli_proj_open("diff", log_opt, 0, &log, &stale);
+    int code = cli_proj_open("diff", log_opt, mission, 0, &log, &stale);
     if (code)
         return code;
     char *feature = NULL;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"Usage: dossier drift [--feature SLUG] [--json] [--log DIR]\n"
+"Usage: dossier drift [--feature SLUG] [--json] [--log DIR] [MISSION_DIR]\n"
 "\n"
 "Explain how the latest snapshot of a feature differs from its accepted\n"
 "baseline ('dossier baseline accept').  For every snapshot whose parity hash\n"
@@ -35,7 +35,9 @@ static const char usage_text[] =
 "Options:\n"
 "  --feature SLUG   the feature; may be left out when the log holds one feature\n"
 "  --json           print one JSON object instead of text\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else\n"
+"                   MISSION_DIR/.dossier, else the nearest .dossier folder here\n"
+"                   or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -184,7 +186,7 @@ int cmd_drift(int argc, char **argv)
 
     dsr_log *log = NULL;
     int stale = 0;
-    int code = cli_proj_open("drift", log_opt, 0, &log, &stale);
+    int code = cli_proj_open("drift", log_opt, ro.mission_dir, 0, &log, &stale);
     if (code)
         return code;
     char *feature = NULL;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"Usage: dossier log [--feature SLUG] [-n N] [--json] [--log DIR]\n"
+"Usage: dossier log [--feature SLUG] [-n N] [--json] [--log DIR] [MISSION_DIR]\n"
 "\n"
 "List the snapshots of a feature, newest first: when the scan completed, its\n"
 "run id and emission mode, completeness, how many artifacts were present and\n"
@@ -24,7 +24,8 @@ static const char usage_text[] =
 "  --feature SLUG   the feature; may be left out when the log holds one feature\n"
 "  -n N             show the N newest snapshots only\n"
 "  --json           print one JSON object instead of text\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else the nearest\n"
+"                   .dossier folder here or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -126,12 +127,13 @@ int cmd_log(int argc, char **argv)
             return cli_usage("log", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    const char *mission = optind < argc ? argv[optind++] : NULL;
     if (optind != argc)
         return cli_usage("log", "unexpected argument '%s'", argv[optind]);
 
     dsr_log *log = NULL;
     int stale = 0;
-    int code = cli_proj_open("log", log_opt, 0, &log, &stale);
+    int code = cli_proj_open("log", log_opt, mission, 0, &log, &stale);
     if (code)
         return code;
     char *feature = NULL;

@@ -14,7 +14,7 @@
 
 static const char usage_text[] =
 "Usage: dossier snapshot [--feature SLUG] [--id SNAPSHOT_ID] [--artifacts] [--json]\n"
-"                        [--log DIR]\n"
+"                        [--log DIR] [MISSION_DIR]\n"
 "\n"
 "Show the latest snapshot of a feature, as computed from the event log by the\n"
 "snapshot projection (one snapshot per completed 'dossier scan'): completeness,\n"
@@ -32,7 +32,8 @@ static const char usage_text[] =
 "  --id ID          show snapshot ID instead of the latest one\n"
 "  --artifacts      also list the present artifacts (key, path, class, hash)\n"
 "  --json           print one JSON object instead of text\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else the nearest\n"
+"                   .dossier folder here or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -193,12 +194,13 @@ int cmd_snapshot(int argc, char **argv)
             return cli_usage("snapshot", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    const char *mission = optind < argc ? argv[optind++] : NULL;
     if (optind != argc)
         return cli_usage("snapshot", "unexpected argument '%s'", argv[optind]);
 
     dsr_log *log = NULL;
     int stale = 0;
-    int code = cli_proj_open("snapshot", log_opt, 0, &log, &stale);
+    int code = cli_proj_open("snapshot", log_opt, mission, 0, &log, &stale);
     if (code)
         return code;
     char *feature = NULL;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"Usage: dossier status [--feature SLUG] [--json] [--log DIR]\n"
+"Usage: dossier status [--feature SLUG] [--json] [--log DIR] [MISSION_DIR]\n"
 "\n"
 "A one-screen report per feature of the log: completeness and artifact\n"
 "counts of the latest snapshot, missing required artifacts, the parity hash,\n"
@@ -28,7 +28,9 @@ static const char usage_text[] =
 "Options:\n"
 "  --feature SLUG   report on this feature only\n"
 "  --json           print one JSON object instead of text\n"
-"  --log DIR        event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
+"  --log DIR        event log folder (default: $DOSSIER_LOG, else\n"
+"                   MISSION_DIR/.dossier, else the nearest .dossier folder here\n"
+"                   or above, as git finds .git)\n"
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -259,7 +261,7 @@ int cmd_status(int argc, char **argv)
 
     dsr_log *log = NULL;
     int stale = 0;
-    int code = cli_proj_open("status", log_opt, 0, &log, &stale);
+    int code = cli_proj_open("status", log_opt, ro.mission_dir, 0, &log, &stale);
     if (code)
         return code;
     dsr_err err = { 0 };

@@ -155,14 +155,15 @@ static int on_difference(void *ud, aset_change kind, const aset_entry *from, con
     return 0;
 }
 
-/* "from" when the caller named none: the baseline, else the snapshot before
- * `to` in the feature's history.  *id is malloc'd. */
+/* "from" when the caller named none: the baseline (even when it is `to`
+ * itself: then nothing changed since it), else the snapshot before `to` in
+ * the feature's history.  *id is malloc'd. */
 static int default_from(dsr_log *log, const dsr_snapshot_info *to, char **id,
                         dsr_diff_from *kind, dsr_err *err)
 {
     dsr_baseline_info *b = NULL;
     int rc = dsr_replay_baseline_get(log, to->feature_slug, &b, err);
-    if (!rc && strcmp(b->snapshot_id, to->snapshot_id)) {
+    if (!rc) {
         *kind = DSR_DIFF_FROM_BASELINE;
         *id = strdup(b->snapshot_id);
         dsr_baseline_info_free(b);

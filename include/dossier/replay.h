@@ -249,7 +249,7 @@ typedef struct dsr_snapshot_diff {
 
 /* The artifacts that differ between two snapshots of feature.  to_id NULL:
  * the latest snapshot.  from_id NULL: the accepted baseline when there is
- * one (and it is not "to"), else the snapshot before "to".  feature may be
+ * one, else the snapshot before "to".  feature may be
  * NULL when both ids are given (then both must belong to one feature).
  * Returns 0 with *out set (free with dsr_snapshot_diff_free); DSR_ENOTFOUND
  * naming what is missing (no such snapshot, a snapshot of another feature,
