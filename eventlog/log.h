@@ -109,6 +109,8 @@ struct dsr_log {
     char                    project_uuid[37];
     uint64_t                lamport;
     uint64_t                next_seq;
+    uint64_t               *lost;          /* meta "lost": first, last pairs */
+    size_t                  n_lost;        /* ranges in lost */
     /* Largest event_id in the ids family (writers).  ids keys sort like the
      * ULIDs' time order, so an id above it cannot be stored: the append path
      * skips the RocksDB lookup for every freshly generated id. */
@@ -196,6 +198,8 @@ int  log_identity_init(dsr_log *log, dsr_err *err);
 int  log_load_meta(dsr_log *log, dsr_err *err);
 /* Writers: the largest stored event_id (the last key of ids). */
 int  log_load_max_id(dsr_log *log, dsr_err *err);
+/* 1 when every sequence of [first, last] is in a recorded lost range. */
+int  log_lost_covers(const dsr_log *log, uint64_t first, uint64_t last);
 /* For assert(): 1 unless a writer's meta counters differ from its handle's. */
 int  log_meta_agrees(dsr_log *log);
 
@@ -208,6 +212,9 @@ int  log_db_open(dsr_log *log, int writer, dsr_err *err);
 /* Close the instance and its families, then release the folder lock. */
 void log_db_close(dsr_log *log);
 void log_sleep_ms(unsigned ms);
+/* Why the log cannot be read whole: the message of a plain read-only open
+ * (which opens every table file), or "" when it opens. */
+void log_db_why_unreadable(dsr_log *log, char *out, size_t cap);
 
 /* ---- log_flush.c ------------------------------------------------------------- */
 /* Writers: flush and wait when the WAL is large (close). */

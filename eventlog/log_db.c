@@ -251,3 +251,41 @@ int log_db_open(dsr_log *log, int writer, dsr_err *err)
             backoff *= 2;
     }
 }
+
+/* A secondary passes over table files it cannot open, so when a reader
+ * finds part of the log missing, ask a plain read-only instance, which opens
+ * every table file and fails naming the one it cannot: RocksDB's message,
+ * or "" when that instance opens fine. */
+void log_db_why_unreadable(dsr_log *log, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char **names = NULL;
+    size_t n = 0;
+    dsr_err e = { 0 };
+    if (family_names(log, 1, 0, &names, &n, &e)) {
+        snprintf(out, cap, "%s", e.msg);
+        return;
+    }
+    const rocksdb_options_t **cfo = calloc(n, sizeof *cfo);
+    rocksdb_column_family_handle_t **hs = calloc(n, sizeof *hs);
+    if (cfo && hs) {
+        for (size_t i = 0; i < n; i++)
+            cfo[i] = log_cf_options(log, names[i]);
+        char *msg = NULL;
+        rocksdb_t *db = rocksdb_open_for_read_only_column_families(
+            log->opts, log->dir, (int)n, (const char *const *)names, cfo, hs, 0, &msg);
+        if (msg) {
+            snprintf(out, cap, "%s", msg);
+            rocksdb_free(msg);
+        } else if (db) {
+            for (size_t i = 0; i < n; i++)
+                rocksdb_column_family_handle_destroy(hs[i]);
+            rocksdb_close(db);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(cfo);
+    free(hs);
+}

@@ -12,6 +12,7 @@
  */
 #include "log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Get meta[key] into buf (cap bytes); *len = -1 when absent. */
@@ -75,6 +76,58 @@ static int last_event_seq(dsr_log *log, uint64_t *out, dsr_err *err)
     return rc;
 }
 
+/* meta "lost" (log_store.h) into log->lost.  A malformed value is
+ * DSR_ECORRUPT (lenient opens: taken as absent). */
+static int load_lost(dsr_log *log, dsr_err *err)
+{
+    free(log->lost);
+    log->lost = NULL;
+    log->n_lost = 0;
+    if (!log->cf_meta)
+        return 0;
+    char *e = NULL;
+    size_t vlen = 0;
+    char *v = rocksdb_get_cf(log->db, log->ropts, log->cf_meta, LOG_META_LOST,
+                             strlen(LOG_META_LOST), &vlen, &e);
+    if (e)
+        return log_rdb_fail(err, e, "%s: cannot read meta %s", log->dir, LOG_META_LOST);
+    if (!v)
+        return 0;
+    int rc = 0;
+    size_t n = vlen / 16;
+    int ok = vlen % 16 == 0;
+    uint64_t *r = ok && n ? malloc(n * 2 * sizeof *r) : NULL;
+    if (ok && n && !r) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+    } else {
+        for (size_t i = 0; ok && i < 2 * n; i++) {
+            r[i] = be_get64(v + 8 * i);
+            /* first <= last within a range; ranges ascending, apart */
+            ok = i % 2 ? r[i] >= r[i - 1] : (i == 0 ? r[i] >= 1 : r[i] > r[i - 1] + 1);
+        }
+        if (!ok && !(log->flags & LOG_OPEN_LENIENT))
+            rc = dsr_err_set(err, DSR_ECORRUPT, "%s: meta %s is not a list of sequence "
+                             "ranges (%zu bytes)", log->dir, LOG_META_LOST, vlen);
+    }
+    rocksdb_free(v);
+    if (rc || !ok) {
+        free(r);
+        return rc;
+    }
+    log->lost = r;
+    log->n_lost = n;
+    return 0;
+}
+
+int log_lost_covers(const dsr_log *log, uint64_t first, uint64_t last)
+{
+    /* Ranges are disjoint and never adjacent, so one range covers it all. */
+    for (size_t i = 0; i < log->n_lost; i++)
+        if (log->lost[2 * i] <= first && last <= log->lost[2 * i + 1])
+            return 1;
+    return 0;
+}
+
 /* LOG_OPEN_LENIENT: a malformed meta value counts as absent, and next_seq
  * follows the events; verify and repair read meta themselves. */
 static int load_meta_lenient(dsr_log *log, uint64_t last, dsr_err *err)
@@ -111,6 +164,8 @@ int log_load_meta(dsr_log *log, dsr_err *err)
 {
     uint64_t last = 0;
     int rc = last_event_seq(log, &last, err);
+    if (!rc)
+        rc = load_lost(log, err);
     if (rc)
         return rc;
     if (log->flags & LOG_OPEN_LENIENT)

@@ -82,6 +82,7 @@ void dsr_log_close(dsr_log *log)
     log_db_close(log);
     log_options_destroy(log);
     log_secondary_dir_remove(log);
+    free(log->lost);
     free(log->dir);
     free(log);
 }

@@ -8,10 +8,20 @@
  * (secondary) handle the visible state only moves at dsr_log_refresh().
  * Every read verifies block checksums; a checksum or decode failure is
  * DSR_ECORRUPT naming the log and the key.
+ *
+ * dsr_log_iter_events hands out exactly the sequences from its start to the
+ * head the handle saw when it was created, each once, in order: sequences
+ * are dense, so a key that skips ahead, or an end before the head, means
+ * the reader cannot see part of the committed log (a table file it could not
+ * read, say).  That is DSR_ECORRUPT naming the missing range, returned before
+ * any event after the hole, so no caller's cursor moves past an event it did
+ * not read.  The exception is a range `verify --repair` recorded as lost
+ * (meta "lost"): no event will ever have those numbers.
  */
 #include "log.h"
 #include "buf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +36,9 @@ struct dsr_log_iter {
     size_t              plen;
     int                 started;
     int                 events;    /* events iterator: keys must be 8 bytes */
+    int                 dense;     /* dsr_log_iter_events: expect..head, no hole */
+    uint64_t            expect;    /* dense: the next sequence to hand out */
+    uint64_t            head;      /* dense: the head when the iterator was made */
 };
 
 int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
@@ -133,8 +146,16 @@ int dsr_log_iter_events(dsr_log *log, uint64_t from_seq, dsr_log_iter **out, dsr
     if (!log || !out)
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_events: NULL argument");
     unsigned char k[8];
-    dsr_seq_key(from_seq, k);
-    return iter_new(log, log->cf_events, k, 8, NULL, 0, 1, out, err);
+    be_put64(k, from_seq);
+    int rc = iter_new(log, log->cf_events, k, 8, NULL, 0, 1, out, err);
+    if (rc)
+        return rc;
+    /* iter_new drained the batch in flight: next_seq is what the snapshot
+     * holds (a reader's view moves only at refresh). */
+    (*out)->dense = !(log->flags & LOG_OPEN_LENIENT);
+    (*out)->expect = from_seq ? from_seq : 1;
+    (*out)->head = log->next_seq - 1;
+    return 0;
 }
 
 int dsr_log_iter_cf(dsr_log *log, const char *cf, const void *prefix, size_t plen,
@@ -144,6 +165,23 @@ int dsr_log_iter_cf(dsr_log *log, const char *cf, const void *prefix, size_t ple
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_cf: bad argument");
     return iter_new(log, log_cf_find(log, cf), prefix, plen, prefix, plen,
                     !strcmp(cf, LOG_CF_EVENTS), out, err);
+}
+
+/* Sequences it->expect .. next - 1 are committed (the head is past them) but
+ * the iterator did not find them. */
+static int missing(dsr_log_iter *it, uint64_t next, dsr_err *err)
+{
+    unsigned long long a = it->expect, b = next - 1;
+    char range[64], why[512];
+    if (a == b)
+        snprintf(range, sizeof range, "event %llu is", a);
+    else
+        snprintf(range, sizeof range, "events %llu..%llu are", a, b);
+    log_db_why_unreadable(it->log, why, sizeof why);
+    return dsr_err_set(err, DSR_ECORRUPT, "%s: %s missing from the log (its head is %llu)%s%s; "
+                       "the log cannot be read whole: restore what is missing, or run "
+                       "`dossier verify` to see what is damaged", it->log->dir, range,
+                       (unsigned long long)it->head, why[0] ? ": " : "", why);
 }
 
 int dsr_log_iter_next(dsr_log_iter *it, const void **key, size_t *klen,
@@ -161,6 +199,9 @@ int dsr_log_iter_next(dsr_log_iter *it, const void **key, size_t *klen,
         rocksdb_iter_get_error(it->it, &e);
         if (e)
             return log_rdb_fail(err, e, "%s: cannot read the log", it->log->dir);
+        if (it->dense && it->expect <= it->head
+            && !log_lost_covers(it->log, it->expect, it->head))
+            return missing(it, it->head + 1, err);
         return 0;
     }
     size_t kl, vl;
@@ -170,6 +211,14 @@ int dsr_log_iter_next(dsr_log_iter *it, const void **key, size_t *klen,
     if (it->events && kl != 8)
         return dsr_err_set(err, DSR_ECORRUPT, "%s: events key of %zu bytes (expected 8)",
                            it->log->dir, kl);
+    if (it->dense) {
+        uint64_t seq = be_get64(k);
+        if (seq > it->head)
+            return 0;   /* committed after the iterator's view: not in it */
+        if (seq != it->expect && !log_lost_covers(it->log, it->expect, seq - 1))
+            return missing(it, seq, err);
+        it->expect = seq + 1;
+    }
     const char *v = rocksdb_iter_value(it->it, &vl);
     if (key)
         *key = k;

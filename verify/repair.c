@@ -3,8 +3,9 @@
  * its events family.
  *
  * What is derived, and so rebuilt: the ids family (event_id -> sequence),
- * the meta counters (next_seq, lamport), a missing identity, and every
- * projection (replayed from zero).  What is never touched: the events family.
+ * the meta counters (next_seq, lamport), the record of lost sequences (meta
+ * "lost": the gaps below the head, which readers then step over), a missing
+ * identity, and every projection (replayed from zero).  What is never touched: the events family.
  * An event is never deleted, rewritten or renumbered -- a record that does
  * not decode stays where it is (its id is unknown, so it gets no ids entry),
  * and a gap in the sequences stays a gap (renumbering would break every
@@ -81,10 +82,33 @@ static int fix_delete(fixer *f, const char *key, size_t klen)
     return ++f->ops >= REPAIR_BATCH_OPS ? fixer_flush(f) : 0;
 }
 
+/* Gaps in the sequences of the events family: first, last pairs. */
+typedef struct gaps {
+    uint64_t *r;
+    size_t    n, cap;   /* ranges */
+} gaps;
+
+static int gaps_add(gaps *g, uint64_t first, uint64_t last)
+{
+    if (g->n == g->cap) {
+        size_t nc = g->cap ? g->cap * 2 : 16;
+        uint64_t *p = realloc(g->r, nc * 2 * sizeof *p);
+        if (!p)
+            return DSR_ENOMEM;
+        g->r = p;
+        g->cap = nc;
+    }
+    g->r[2 * g->n] = first;
+    g->r[2 * g->n + 1] = last;
+    g->n++;
+    return 0;
+}
+
 /* Read every event: the (id, seq) list sorted by id, the head, the largest
- * stamp, and how many records do not decode. */
+ * stamp, the gaps, and how many records do not decode. */
 static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t *n_out,
-                   uint64_t *head, uint64_t *max_stamp, dsr_repair_report *rep, dsr_err *err)
+                   uint64_t *head, uint64_t *max_stamp, gaps *g, dsr_repair_report *rep,
+                   dsr_err *err)
 {
     rep_id *ids = NULL;
     size_t n = 0, cap = 0;
@@ -103,6 +127,10 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
         if (klen != 8)
             continue;   /* not a sequence: nothing can point at it */
         uint64_t seq = be_get64(k);
+        if (seq > *head + 1 && gaps_add(g, *head + 1, seq - 1)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
+            break;
+        }
         *head = seq;
         dsr_envelope env;
         dsr_err derr = { 0 };
@@ -243,7 +271,7 @@ static int meta_u64(dsr_log *log, rocksdb_readoptions_t *ro, const char *key, ui
 }
 
 static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint64_t max_stamp,
-                    dsr_repair_report *rep, dsr_err *err)
+                    const gaps *g, dsr_repair_report *rep, dsr_err *err)
 {
     uint64_t next = 0, lam = 0;
     int has_next = meta_u64(log, ro, LOG_META_NEXT_SEQ, &next, err);
@@ -258,12 +286,42 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     rep->lamport = want_lam;
     rep->next_seq_fixed = !has_next || next != want_next;
     rep->lamport_fixed = !has_lam || lam != want_lam;
-    if (!rep->next_seq_fixed && !rep->lamport_fixed)
-        return 0;
+    /* meta "lost" names exactly the gaps: sequences no event will ever
+     * have, which readers then step over (log_store.h). */
     rocksdb_column_family_handle_t *meta = log_cf_find(log, LOG_CF_META);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (!wb)
+    size_t lost_len = g->n * 16;
+    unsigned char *lost = lost_len ? malloc(lost_len) : NULL;
+    if (lost_len && !lost)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
+    for (size_t i = 0; i < 2 * g->n; i++)
+        be_put64(lost + 8 * i, g->r[i]);
+    char *e = NULL;
+    size_t cur_len = 0;
+    char *cur = rocksdb_get_cf(log_db(log), ro, meta, LOG_META_LOST, strlen(LOG_META_LOST),
+                               &cur_len, &e);
+    if (e) {
+        free(lost);
+        return log_rdb_fail(err, e, "%s: cannot read meta %s", dsr_log_dir(log),
+                            LOG_META_LOST);
+    }
+    int lost_fixed = cur ? cur_len != lost_len || (lost_len && memcmp(cur, lost, lost_len))
+                         : lost_len != 0;
+    rocksdb_free(cur);
+    if (!rep->next_seq_fixed && !rep->lamport_fixed && !lost_fixed) {
+        free(lost);
+        return 0;
+    }
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (!wb) {
+        free(lost);
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
+    }
+    if (lost_len)
+        rocksdb_writebatch_put_cf(wb, meta, LOG_META_LOST, strlen(LOG_META_LOST),
+                                  (const char *)lost, lost_len);
+    else
+        rocksdb_writebatch_delete_cf(wb, meta, LOG_META_LOST, strlen(LOG_META_LOST));
+    free(lost);
     unsigned char v[8];
     be_put64(v, want_next);
     rocksdb_writebatch_put_cf(wb, meta, LOG_META_NEXT_SEQ, strlen(LOG_META_NEXT_SEQ),
@@ -271,7 +329,6 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     be_put64(v, want_lam);
     rocksdb_writebatch_put_cf(wb, meta, LOG_META_LAMPORT, strlen(LOG_META_LAMPORT),
                               (const char *)v, 8);
-    char *e = NULL;
     rocksdb_write(log_db(log), log_sync_wopts(log), wb, &e);
     rocksdb_writebatch_destroy(wb);
     if (e)
@@ -303,11 +360,13 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     rep_id *ids = NULL;
     size_t n = 0;
     uint64_t head = 0, max_stamp = 0;
-    rc = collect(log, ro, &ids, &n, &head, &max_stamp, report, err);
+    gaps g = { 0 };
+    rc = collect(log, ro, &ids, &n, &head, &max_stamp, &g, report, err);
     if (!rc)
         rc = fix_index(log, ro, ids, n, report, err);
     if (!rc)
-        rc = fix_meta(log, ro, head, max_stamp, report, err);
+        rc = fix_meta(log, ro, head, max_stamp, &g, report, err);
+    free(g.r);
     free(ids);
     rocksdb_readoptions_destroy(ro);
     dsr_log_close(log);

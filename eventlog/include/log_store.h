@@ -34,6 +34,12 @@
 #define LOG_META_PROJECT_UUID "project_uuid"
 #define LOG_META_LAMPORT      "lamport"
 #define LOG_META_NEXT_SEQ     "next_seq"
+/* Sequences below the head that hold no event and never will: gaps that
+ * `verify --repair` found and recorded (it never renumbers).  The value is
+ * a sorted list of disjoint, non-adjacent ranges, each two 8-byte
+ * big-endian sequences first, last (16 bytes a range); absent when none.
+ * Readers hand out the events around them instead of refusing the log. */
+#define LOG_META_LOST         "lost"
 
 /* Private dsr_log_open flag for `dossier verify` and `--repair`
  * (verify/verify.c, verify/repair.c): open even when meta disagrees with the
