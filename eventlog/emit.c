@@ -16,7 +16,8 @@
  *     writes those same bytes without building the map
  *     (codec_indexed_direct_ok, codec_record_pack_indexed; tested equal);
  *   - imported envelopes keep event_id, payload and their lamport stamp; the
- *     log's own clock follows the merge rule max(clock, stamp) + 1.
+ *     log's own clock follows the merge rule max(clock, stamp) + 1 and never
+ *     wraps: a stamp that would leave it no room is refused (DSR_ESCHEMA).
  * Encoding reuses the batch's scratch buffers (log.h): after the
  * first few events an emit allocates nothing.  Thread ownership: the batch's.
  */
@@ -27,6 +28,11 @@
 #include <assert.h>
 #include <string.h>
 #include <time.h>
+
+/* An import may move the clock to at most LAMPORT_MAX (a stamp of at most
+ * LAMPORT_MAX - 1), so a local event after it still gets a larger stamp
+ * without wrapping. */
+#define LAMPORT_MAX (UINT64_MAX - 1)
 
 static log_emit_scratch *scratch(dsr_log_batch *b)
 {
@@ -168,6 +174,9 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
     /* 3. The stored record (format 2, record_pack.c).  The tick is
      * provisional: if the append fails the batch is unusable for this event
      * and the caller aborts or commits without it; we undo it below. */
+    if (b->lamport == UINT64_MAX)   /* only a log written before imports were checked */
+        return dsr_err_set(err, DSR_ECORRUPT, "%s: %s: the log's lamport clock is at its "
+                           "largest value and cannot order another event", log->dir, tn);
     uint64_t lamport = dsr_log_batch_lamport_tick(b);
     msgpack_packer_init(&pk, &s->rec, msgpack_sbuffer_write);
     const char *corr = meta ? meta->correlation_id : NULL;
@@ -237,8 +246,19 @@ int dsr_emit_import(dsr_log_batch *b, const dsr_envelope *env, dsr_emit_result *
         return rc == DSR_ECORRUPT ? dsr_err_set(err, DSR_ESCHEMA,
                                                 "import: event %s: does not re-encode", id)
                                   : rc;
+    /* The merge sets the clock to max(clock, stamp) + 1 and the next local
+     * event takes one more: a stamp that leaves no room for both would wrap
+     * the clock to 0 for good.  Refused like any invalid field, before any
+     * state moves. */
+    uint64_t top = check.lamport_clock > b->lamport ? check.lamport_clock : b->lamport;
+    if (top >= LAMPORT_MAX)
+        return dsr_err_set(err, DSR_ESCHEMA, "import: event %s: lamport_clock %llu is too "
+                           "large: the log's clock would overflow (at most %llu is accepted)",
+                           id, (unsigned long long)check.lamport_clock,
+                           (unsigned long long)(LAMPORT_MAX - 1));
     uint64_t before = b->lamport;
     dsr_log_batch_lamport_merge(b, check.lamport_clock);
+    assert(b->lamport > check.lamport_clock && b->lamport < UINT64_MAX);
     if ((rc = log_batch_append_new(b, id, s->rec.data, s->rec.size, &seq, err))) {
         b->lamport = before;
         return rc;
