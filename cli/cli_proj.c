@@ -153,7 +153,7 @@ int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *us
     memset(o, 0, sizeof *o);
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_FEATURE: o->feature_opt = optarg; break;
         case OPT_JSON:    o->json = 1; break;

@@ -182,7 +182,7 @@ int cmd_snapshot(int argc, char **argv)
     int json = 0, with_artifacts = 0, ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_FEATURE:   feature_opt = optarg; break;
         case OPT_ID:        id = optarg; break;

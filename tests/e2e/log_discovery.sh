@@ -46,5 +46,10 @@ grep -q '"baseline":false' "$WORK/other.json" || fail "DOSSIER_LOG: $(cat "$WORK
 [ "$( (cd "$m" && "$BIN" log --log "$WORK/other") | grep -c '^01')" -eq 1 ] || fail "--log"
 (cd "$m" && "$BIN" log) > "$WORK/near.txt"
 grep -q 'baseline$' "$WORK/near.txt" || fail "the nearest log (with its baseline): $(cat "$WORK/near.txt")"
+# options may follow the mission folder
+for c in status snapshot drift log; do
+  "$BIN" "$c" m5 --json > "$WORK/$c.json" || [ "$c" = drift ] || fail "$c m5 --json"
+  "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/$c.json" || fail "$c m5 --json: not JSON"
+done
 expect_exit 2 "$BIN" status m5 extra
 echo "ok"
