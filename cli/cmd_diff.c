@@ -82,7 +82,7 @@ static void print_changes_json(const char *name, const dsr_drift_change *v, size
         cli_json_fputs(stdout, v[i].old_sha256[0] ? v[i].old_sha256 : NULL);
         printf(",\"new_sha256\":");
         cli_json_fputs(stdout, v[i].new_sha256[0] ? v[i].new_sha256 : NULL);
-        printf(",\"required\":%s}", v[i].required ? "true" : "false");
+        printf(",\"required_status\":\"%s\"}", v[i].required ? "required" : "optional");
     }
     printf("]");
 }
