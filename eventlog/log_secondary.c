@@ -12,54 +12,100 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the scratch folder ---------------------------------------------------- */
 
-static void remove_tree_flat(const char *dir)
+/* The scratch folder only ever holds RocksDB info-log files.  Empty the
+ * folder `name` of the directory parent_fd and remove it, without following
+ * any link: the folder is opened O_NOFOLLOW, must be the one that was
+ * examined (same device and inode as *st), and its entries are unlinked
+ * relative to its own descriptor (a link among them is removed itself, never
+ * what it points at). */
+static void remove_scratch_at(int parent_fd, const char *name, const struct stat *st)
 {
-    /* The secondary folder only ever holds RocksDB info-log files. */
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        char path[4096];
-        while ((de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
-                unlink(path);
-        }
-        closedir(d);
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat now;
+    if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+        close(fd);
+        return;
     }
-    rmdir(dir);
+    int lfd = dup(fd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        unlinkat(fd, de->d_name, 0);   /* a folder inside is left: not ours */
+    }
+    closedir(d);
+    close(fd);
+    unlinkat(parent_fd, name, AT_REMOVEDIR);
+}
+
+static const char scratch_prefix[] = "dossier-reader-";
+
+/* 1 when name is exactly what log_secondary_dir_make creates:
+ * "dossier-reader-<pid>-XXXXXX" with a positive decimal pid and mkdtemp's six
+ * characters; *pid set. */
+static int scratch_name(const char *name, long *pid)
+{
+    if (strncmp(name, scratch_prefix, sizeof scratch_prefix - 1))
+        return 0;
+    const char *p = name + sizeof scratch_prefix - 1;
+    if (*p < '1' || *p > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    *pid = strtol(p, &end, 10);
+    if (errno || *pid <= 0 || *end != '-' || strlen(end + 1) != 6)
+        return 0;
+    for (const char *c = end + 1; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            return 0;
+    return 1;
 }
 
 /* Readers killed before dsr_log_close leave their folder behind.  Folder
  * names carry the owner's pid; remove those whose owner no longer exists.
- * Best effort: failures only leave a few KB of RocksDB info log in $TMPDIR. */
+ * $TMPDIR is shared, so only folders this user can prove it made are
+ * touched: the exact name form, a real folder (not a link: fstatat with
+ * AT_SYMLINK_NOFOLLOW), owned by this effective uid; removal never follows a
+ * link (remove_scratch_at).  Best effort: failures only leave a few KB of
+ * RocksDB info log in $TMPDIR. */
 static void sweep_stale_readers(const char *tmp)
 {
     DIR *d = opendir(tmp);
     if (!d)
         return;
+    int dfd = dirfd(d);
+    uid_t me = geteuid();
     struct dirent *de;
-    static const char prefix[] = "dossier-reader-";
-    char path[4096];
     while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, prefix, sizeof prefix - 1))
+        long pid;
+        if (!scratch_name(de->d_name, &pid))
             continue;
-        char *end;
-        long pid = strtol(de->d_name + sizeof prefix - 1, &end, 10);
-        if (pid <= 0 || *end != '-')
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)
+            || st.st_uid != me)
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
-        if (snprintf(path, sizeof path, "%s/%s", tmp, de->d_name) < (int)sizeof path)
-            remove_tree_flat(path);
+        remove_scratch_at(dfd, de->d_name, &st);
     }
     closedir(d);
 }
@@ -86,7 +132,12 @@ void log_secondary_dir_remove(dsr_log *log)
 {
     if (!log->secondary_dir)
         return;
-    remove_tree_flat(log->secondary_dir);
+    /* Our own folder, made by mkdtemp (mode 0700): still examined like a
+     * stale one, so nothing swapped in meanwhile is followed. */
+    struct stat st;
+    if (fstatat(AT_FDCWD, log->secondary_dir, &st, AT_SYMLINK_NOFOLLOW) == 0
+        && S_ISDIR(st.st_mode))
+        remove_scratch_at(AT_FDCWD, log->secondary_dir, &st);
     free(log->secondary_dir);
     log->secondary_dir = NULL;
 }
