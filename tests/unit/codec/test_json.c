@@ -308,6 +308,73 @@ static void test_writer_escapes_and_replaces_what_json_cannot_hold(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_integers_past_int64_in_a_document_keep_their_place(void **state)
+{
+    (void)state;
+    /* One integer past int64 sends the parse down the wide path: every
+     * other number (and the digits and '-' inside strings) must keep its
+     * type and value. */
+    RT("[1,18446744073709551615,{\"k\":-9223372036854775808,\"s\":\"-1 2e5 \\\" 3\"},"
+       "3.5,9223372036854775807,-0.5,[1e+300]]");
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+    dsr_err err = { 0 };
+    assert_int_equal(parse("[-0,18446744073709551616,7,\"9\",-12]", 35, &sb, &u, &err), 0);
+    msgpack_object_array *a = &u.data.via.array;
+    assert_int_equal(a->size, 5);
+    assert_int_equal(a->ptr[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    assert_int_equal(a->ptr[1].type, MSGPACK_OBJECT_FLOAT64);
+    assert_int_equal(a->ptr[2].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    assert_int_equal(a->ptr[2].via.u64, 7);
+    assert_int_equal(a->ptr[3].type, MSGPACK_OBJECT_STR);
+    assert_int_equal(a->ptr[4].type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+    assert_true(a->ptr[4].via.i64 == -12);
+    done(&sb, &u);
+    /* still refused there: a double out of range, a syntax error after it */
+    REFUSE("[18446744073709551616,1e400]", "column 23: number out of range (1e400)");
+    REFUSE("[18446744073709551616,tru]", "column 23: unexpected 'tru'");
+}
+
+static void test_many_keys_keep_input_order(void **state)
+{
+    (void)state;
+    /* more keys than a small hash table holds: order is the input's, not
+     * the table's */
+    dsr_buf b = DSR_BUF_INIT;
+    dsr_buf_putc(&b, '{');
+    for (int i = 0; i < 300; i++)
+        dsr_buf_printf(&b, "%s\"%c%d\":%d", i ? "," : "", 'z' - i % 26, 300 - i, i);
+    dsr_buf_putc(&b, '}');
+    round_trip(b.data, b.len, b.data);
+    dsr_buf_free(&b);
+}
+
+static void test_errors_name_the_token_and_the_first_rule_broken(void **state)
+{
+    (void)state;
+    REFUSE("{\"a\":tru}", "column 6: unexpected 'tru'");
+    REFUSE("[NaN]", "column 2: unexpected 'NaN'");
+    REFUSE("-x", "column 2: unexpected character 'x'");
+    REFUSE("\"\\ud800\"", "column 2: high surrogate");
+    REFUSE("{\"long key, longer than twenty bytes\":1,\"long key, longer than twenty bytes\":2}",
+           "column 41: duplicate key \"long key, longer than twenty bytes\"");
+    /* nesting past the limit comes before a later syntax error, and past
+     * the parser's own limit (2048) it is still our rule that is named */
+    char deep[3001];
+    memset(deep, '[', 3000);
+    deep[3000] = '\0';
+    refuse(deep, 3000, "column 65: nesting deeper than 64 levels");
+    refuse(deep, 100, "column 65: nesting deeper than 64 levels");
+}
+
+static void test_nul_in_a_key_is_refused(void **state)
+{
+    (void)state;
+    /* keys are C strings to jansson, and no event field name holds U+0000;
+     * inside string values "\u0000" survives (test_escapes_...) */
+    REFUSE("{\"a\\u0000\":1}", "column 2: \\u0000 in an object key");
+}
+
 static void test_error_leaves_earlier_output_in_place(void **state)
 {
     (void)state;
@@ -337,6 +404,10 @@ int main(void)
         cmocka_unit_test(test_huge_numbers_are_handled_without_overflow),
         cmocka_unit_test(test_numbers_ignore_the_process_locale),
         cmocka_unit_test(test_writer_escapes_and_replaces_what_json_cannot_hold),
+        cmocka_unit_test(test_integers_past_int64_in_a_document_keep_their_place),
+        cmocka_unit_test(test_many_keys_keep_input_order),
+        cmocka_unit_test(test_errors_name_the_token_and_the_first_rule_broken),
+        cmocka_unit_test(test_nul_in_a_key_is_refused),
         cmocka_unit_test(test_error_leaves_earlier_output_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
