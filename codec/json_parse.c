@@ -1,40 +1,26 @@
 /*
- * json_parse.c - strict JSON text (RFC 8259) -> msgpack, parsed by jansson.
+ * json_parse.c - strict JSON text (RFC 8259) -> msgpack.
  *
- * jansson (json_loadb) reads the text into a tree; this file keeps our
- * rules around it and packs the tree.  What "strict" means, and who checks:
+ * What "strict" means here: the input must be well-formed UTF-8 (no BOM, no
+ * overlongs, no surrogates), strings must not contain raw control
+ * characters, \u escapes must pair surrogates, containers nest at most
+ * DEPTH_MAX deep, an object must not repeat a key (compared after
+ * unescaping), and only whitespace may follow the value.  Integers that fit
+ * int64/uint64 become msgpack integers; other numbers are parsed as doubles
+ * in the "C" locale (strtod_l) and a number too large for a double is
+ * refused rather than turned into infinity, so no input reaches undefined
+ * behaviour or produces a value JSON cannot print.
  *
- *   jansson    well-formed UTF-8 (no overlongs, no encoded surrogates,
- *              nothing above U+10FFFF); no raw control characters in
- *              strings; \u escapes pair their surrogates; only whitespace
- *              after the value; no key twice in one object, compared after
- *              unescaping (JSON_REJECT_DUPLICATES); numbers too large for a
- *              double are refused, never infinity.  "\u0000" is kept inside
- *              string values (JSON_ALLOW_NUL); jansson refuses it in keys.
- *   here       no byte order mark; containers nest at most DEPTH_MAX deep
- *              (jansson allows 2048); an integer in the int64 or uint64
- *              range is a msgpack integer, any other integer a double
- *              (jansson's integers are int64 only: see "Wide integers");
- *              and the error text: "[line L, ]column C: what", C counted in
- *              bytes from 1 at the start of the offending token, with
- *              jansson's report translated to name the rule broken.
- *
- * Key order: an object's keys are packed in input order.  jansson keeps an
- * object's insertion order for iteration (json_object_iter, since 2.8), and
- * with duplicates refused insertion order is input order.
- *
- * Wide integers: jansson refuses an integer outside int64 ("too big
- * integer").  Only then is the text parsed again with every number read as
- * a double (JSON_DECODE_INT_AS_REAL), and the packer walks the number
- * tokens of the text in step with the tree (document order in both): an
- * integral token is packed from its digits when it fits 64 bits, else as
- * the double jansson read.  Ordinary input pays for one parse.
+ * The parse builds a msgpack_object tree in a zone (so object keys can be
+ * checked for duplicates before anything is written), then packs it with
+ * map keys in input order.  Recursion is bounded by DEPTH_MAX.
  */
 #include "dossier/event.h"
 #include "codec.h"
 
-#include <assert.h>
-#include <jansson.h>
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,20 +28,22 @@
 
 #define DEPTH_MAX 64
 
-#define LOAD_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+typedef struct parser {
+    const char   *s;
+    size_t        len, pos;
+    int           depth;
+    msgpack_zone *zone;
+    locale_t      c_locale;   /* created on the first non-integer number */
+    dsr_err      *err;
+} parser;
 
-/* Why packing stopped (positive: msgpack's writer returns -1, DSR_* codes
- * are negative).  TOO_DEEP: the depth rule, the caller finds where. */
-enum { PACK_OK, TOO_DEEP, TOO_BIG, NO_MEM, OUT_OF_STEP };
+static int fail_at(parser *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int fail_at(const char *s, size_t len, size_t at, dsr_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail_at(const char *s, size_t len, size_t at, dsr_err *err, const char *fmt, ...)
+static int fail_at(parser *p, size_t at, const char *fmt, ...)
 {
     size_t line = 1, start = 0;
-    for (size_t i = 0; i < at && i < len; i++)
-        if (s[i] == '\n') {
+    for (size_t i = 0; i < at && i < p->len; i++)
+        if (p->s[i] == '\n') {
             line++;
             start = i + 1;
         }
@@ -65,9 +53,172 @@ static int fail_at(const char *s, size_t len, size_t at, dsr_err *err, const cha
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (line > 1)
-        return dsr_err_set(err, DSR_EPARSE, "line %zu, column %zu: %s", line, at - start + 1,
+        return dsr_err_set(p->err, DSR_EPARSE, "line %zu, column %zu: %s", line, at - start + 1,
                            what);
-    return dsr_err_set(err, DSR_EPARSE, "column %zu: %s", at - start + 1, what);
+    return dsr_err_set(p->err, DSR_EPARSE, "column %zu: %s", at - start + 1, what);
+}
+
+static int unexpected(parser *p)
+{
+    if (p->pos >= p->len)
+        return fail_at(p, p->pos, "unexpected end of input");
+    unsigned char c = (unsigned char)p->s[p->pos];
+    if (c >= 0x21 && c < 0x7f)
+        return fail_at(p, p->pos, "unexpected character '%c'", c);
+    return fail_at(p, p->pos, "unexpected byte 0x%02x", c);
+}
+
+static void skip_ws(parser *p)
+{
+    while (p->pos < p->len) {
+        char c = p->s[p->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        p->pos++;
+    }
+}
+
+static void *zalloc(parser *p, size_t n)
+{
+    void *m = msgpack_zone_malloc(p->zone, n ? n : 1);
+    if (!m)
+        dsr_err_set(p->err, DSR_ENOMEM, "column %zu: out of memory", p->pos + 1);
+    return m;
+}
+
+static int hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static size_t put_utf8(char *d, unsigned cp)
+{
+    if (cp < 0x80) {
+        d[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        d[0] = (char)(0xC0 | (cp >> 6));
+        d[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        d[0] = (char)(0xE0 | (cp >> 12));
+        d[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        d[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    d[0] = (char)(0xF0 | (cp >> 18));
+    d[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    d[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    d[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* p->pos is at the opening quote.  Decoded text never exceeds the raw
+ * text (every escape is at least as long as what it stands for). */
+static int parse_string(parser *p, msgpack_object *o)
+{
+    size_t start = ++p->pos, end = start;
+    /* Find the closing quote.  Fast path: no backslash before the first
+     * quote (most strings), found with memchr. */
+    const char *q = memchr(p->s + start, '"', p->len - start);
+    if (q && !memchr(p->s + start, '\\', (size_t)(q - (p->s + start)))) {
+        end = (size_t)(q - p->s);
+    } else {
+        while (end < p->len && p->s[end] != '"') {
+            if (p->s[end] == '\\')
+                end++;
+            end++;
+        }
+    }
+    if (end >= p->len)
+        return fail_at(p, start - 1, "unterminated string");
+    char *d = zalloc(p, end - start);
+    if (!d)
+        return DSR_ENOMEM;
+    size_t n = 0, i = start;
+    while (i < end) {
+        /* copy a run of printable ASCII other than '\\' in one go */
+        size_t run = i;
+        while (run < end) {
+            unsigned char r = (unsigned char)p->s[run];
+            if (r < 0x20 || r >= 0x80 || r == '\\')
+                break;
+            run++;
+        }
+        if (run > i) {
+            memcpy(d + n, p->s + i, run - i);
+            n += run - i;
+            i = run;
+            continue;
+        }
+        unsigned char c = (unsigned char)p->s[i];
+        if (c < 0x20)
+            return fail_at(p, i, "control character U+%04X in string (must be escaped)", c);
+        if (c >= 0x80) {
+            size_t k = utf8_seq_len(p->s + i, end - i);
+            if (!k)
+                return fail_at(p, i, "invalid UTF-8 in string");
+            memcpy(d + n, p->s + i, k);
+            n += k;
+            i += k;
+            continue;
+        }
+        if (c != '\\') {
+            d[n++] = (char)c;
+            i++;
+            continue;
+        }
+        char e = p->s[i + 1];   /* i + 1 < end: the scan above paired it */
+        switch (e) {
+        case '"':  d[n++] = '"';  break;
+        case '\\': d[n++] = '\\'; break;
+        case '/':  d[n++] = '/';  break;
+        case 'b':  d[n++] = '\b'; break;
+        case 'f':  d[n++] = '\f'; break;
+        case 'n':  d[n++] = '\n'; break;
+        case 'r':  d[n++] = '\r'; break;
+        case 't':  d[n++] = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (end - i < 6 || !hex4(p->s + i + 2, &cp))
+                return fail_at(p, i, "invalid \\u escape (four hex digits expected)");
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                return fail_at(p, i, "lone low surrogate \\u%04X", cp);
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (end - i < 12 || p->s[i + 6] != '\\' || p->s[i + 7] != 'u' ||
+                    !hex4(p->s + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                    return fail_at(p, i, "high surrogate \\u%04X not followed by a low surrogate", cp);
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i += 6;
+            }
+            n += put_utf8(d + n, cp);
+            i += 6;
+            continue;
+        }
+        default:
+            return fail_at(p, i, "invalid escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?');
+        }
+        i += 2;
+    }
+    if (n > UINT32_MAX)
+        return fail_at(p, start - 1, "string longer than 4 GiB");
+    o->type = MSGPACK_OBJECT_STR;
+    o->via.str.ptr = d;
+    o->via.str.size = (uint32_t)n;
+    p->pos = end + 1;
+    return 0;
 }
 
 static int is_digit(char c)
@@ -75,427 +226,388 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int is_number_char(char c)
+static int parse_number(parser *p, msgpack_object *o)
 {
-    return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* Offset of the closing quote of the string whose opening quote is at i,
- * or len when it is not closed. */
-static size_t string_end(const char *s, size_t len, size_t i)
-{
-    for (i++; i < len; i++) {
-        if (s[i] == '\\')
+    size_t start = p->pos, i = p->pos;
+    int neg = 0, integral = 1;
+    if (i < p->len && p->s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    if (i >= p->len || !is_digit(p->s[i])) {
+        p->pos = i;
+        return unexpected(p);
+    }
+    if (p->s[i] == '0') {
+        i++;
+        if (i < p->len && is_digit(p->s[i]))
+            return fail_at(p, i, "leading zeros are not allowed in numbers");
+    } else {
+        while (i < p->len && is_digit(p->s[i]))
             i++;
-        else if (s[i] == '"')
-            return i;
     }
-    return len;
-}
-
-/* ---- packing the tree ------------------------------------------------------ */
-
-typedef struct packer {
-    msgpack_packer pk;
-    const char    *s;
-    size_t         len;
-    int            wide;   /* the tree was read with JSON_DECODE_INT_AS_REAL */
-    size_t         scan;   /* wide: where to look for the next number token */
-} packer;
-
-/* Wide mode: the next number token of the text, outside strings.  jansson
- * accepted the text, so outside strings only numbers hold '-' or digits. */
-static int next_number(packer *p, size_t *start, size_t *n)
-{
-    size_t i = p->scan;
-    while (i < p->len) {
-        char c = p->s[i];
-        if (c == '"') {
-            i = string_end(p->s, p->len, i) + 1;
-        } else if (c == '-' || is_digit(c)) {
-            size_t e = i;
-            while (e < p->len && is_number_char(p->s[e]))
-                e++;
-            *start = i;
-            *n = e - i;
-            p->scan = e;
-            return 0;
-        } else {
+    if (i < p->len && p->s[i] == '.') {
+        integral = 0;
+        i++;
+        if (i >= p->len || !is_digit(p->s[i]))
+            return fail_at(p, i, "digit expected after the decimal point");
+        while (i < p->len && is_digit(p->s[i]))
             i++;
-        }
     }
-    return -1;
-}
-
-/* Wide mode: pack the number token that produced the real r. */
-static int pack_wide_number(packer *p, double r)
-{
-    size_t start, n;
-    if (next_number(p, &start, &n)) {
-        assert(!"the tree holds more numbers than the text");
-        return OUT_OF_STEP;
+    if (i < p->len && (p->s[i] == 'e' || p->s[i] == 'E')) {
+        integral = 0;
+        i++;
+        if (i < p->len && (p->s[i] == '+' || p->s[i] == '-'))
+            i++;
+        if (i >= p->len || !is_digit(p->s[i]))
+            return fail_at(p, i, "digit expected in the exponent");
+        while (i < p->len && is_digit(p->s[i]))
+            i++;
     }
-    const char *t = p->s + start;
-    for (size_t k = 0; k < n; k++)
-        if (t[k] == '.' || t[k] == 'e' || t[k] == 'E')
-            return msgpack_pack_double(&p->pk, r) ? NO_MEM : 0;
-    int neg = t[0] == '-';
-    uint64_t mag = 0;
-    for (size_t k = (size_t)neg; k < n; k++) {
-        unsigned d = (unsigned)(t[k] - '0');
-        if (mag > (UINT64_MAX - d) / 10)
-            return msgpack_pack_double(&p->pk, r) ? NO_MEM : 0;   /* beyond 64 bits */
-        mag = mag * 10 + d;
-    }
-    int rc;
-    if (!neg || mag == 0)
-        rc = msgpack_pack_uint64(&p->pk, mag);       /* -0 is the integer 0 */
-    else if (mag > (uint64_t)INT64_MAX + 1u)
-        rc = msgpack_pack_double(&p->pk, r);
-    else
-        rc = msgpack_pack_int64(&p->pk, mag == (uint64_t)INT64_MAX + 1u ? INT64_MIN
-                                                                         : -(int64_t)mag);
-    return rc ? NO_MEM : 0;
-}
-
-/* PACK_OK, TOO_DEEP, TOO_BIG (a string or container msgpack cannot hold),
- * NO_MEM (msgpack's writer failed) or OUT_OF_STEP. */
-static int pack(packer *p, json_t *j, int depth)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        if (depth >= DEPTH_MAX)
-            return TOO_DEEP;
-        size_t n = json_object_size(j);
-        if (n > UINT32_MAX)
-            return TOO_BIG;
-        if (msgpack_pack_map(&p->pk, n))
-            return NO_MEM;
-        size_t seen = 0;
-        for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
-            size_t kl = json_object_iter_key_len(it);
-            if (msgpack_pack_str(&p->pk, kl) ||
-                msgpack_pack_str_body(&p->pk, json_object_iter_key(it), kl))
-                return NO_MEM;
-            int rc = pack(p, json_object_iter_value(it), depth + 1);
-            if (rc)
-                return rc;
-            seen++;
-        }
-        assert(seen == n);   /* the map header promised n pairs */
-        return 0;
-    }
-    case JSON_ARRAY: {
-        if (depth >= DEPTH_MAX)
-            return TOO_DEEP;
-        size_t n = json_array_size(j);
-        if (n > UINT32_MAX)
-            return TOO_BIG;
-        if (msgpack_pack_array(&p->pk, n))
-            return NO_MEM;
-        for (size_t i = 0; i < n; i++) {
-            int rc = pack(p, json_array_get(j, i), depth + 1);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
-    case JSON_STRING: {
-        size_t n = json_string_length(j);
-        if (n > UINT32_MAX)
-            return TOO_BIG;
-        return msgpack_pack_str(&p->pk, n) ||
-               msgpack_pack_str_body(&p->pk, json_string_value(j), n) ? NO_MEM : 0;
-    }
-    case JSON_INTEGER: {
-        assert(!p->wide);
-        json_int_t v = json_integer_value(j);
-        int rc = v >= 0 ? msgpack_pack_uint64(&p->pk, (uint64_t)v)
-                        : msgpack_pack_int64(&p->pk, (int64_t)v);
-        return rc ? NO_MEM : 0;
-    }
-    case JSON_REAL:
-        if (p->wide)
-            return pack_wide_number(p, json_real_value(j));
-        return msgpack_pack_double(&p->pk, json_real_value(j)) ? NO_MEM : 0;
-    case JSON_TRUE:
-        return msgpack_pack_true(&p->pk) ? NO_MEM : 0;
-    case JSON_FALSE:
-        return msgpack_pack_false(&p->pk) ? NO_MEM : 0;
-    case JSON_NULL:
-        return msgpack_pack_nil(&p->pk) ? NO_MEM : 0;
-    }
-    assert(!"unknown jansson type");
-    return OUT_OF_STEP;
-}
-
-/* ---- errors ------------------------------------------------------------------- */
-
-/* Where the nesting first goes past DEPTH_MAX (the opening bracket). */
-static size_t too_deep_at(const char *s, size_t len)
-{
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '"') {
-            i = string_end(s, len, i);
-        } else if (c == '[' || c == '{') {
-            if (++depth > DEPTH_MAX)
-                return i;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return len;
-}
-
-static int refuse_too_deep(const char *s, size_t len, dsr_err *err)
-{
-    return fail_at(s, len, too_deep_at(s, len), err, "nesting deeper than %d levels", DEPTH_MAX);
-}
-
-static int starts_with(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
-/* The duplicate key ends at `end` (jansson stops right after its closing
- * quote): name it unescaped, at its opening quote. */
-static int refuse_duplicate(const char *s, size_t len, size_t end, dsr_err *err)
-{
-    size_t q = end;
-    if (q > 0 && s[q - 1] == '"')
-        q--;
-    /* back to the opening quote: the first quote not escaped by an odd run
-     * of backslashes (inside the key every quote is escaped) */
-    size_t open = q;
-    while (open > 0) {
-        open--;
-        if (s[open] != '"')
-            continue;
-        size_t bs = 0;
-        while (bs < open && s[open - 1 - bs] == '\\')
-            bs++;
-        if (bs % 2 == 0)
-            break;
-    }
-    char name[120] = "(key)";
-    json_t *k = json_loadb(s + open, end - open, LOAD_FLAGS, NULL);
-    if (k && json_is_string(k)) {
-        msgpack_object o = { .type = MSGPACK_OBJECT_STR };
-        o.via.str.ptr = json_string_value(k);
-        o.via.str.size = (uint32_t)(json_string_length(k) > 256 ? 256 : json_string_length(k));
-        codec_render_value(&o, name, sizeof name);
-    }
-    json_decref(k);
-    return fail_at(s, len, open, err, "duplicate key %s", name);
-}
-
-/* A malformed number token t[0..n), t[0] being '-' or a digit. */
-static int refuse_number(const char *s, size_t len, size_t at, size_t n, dsr_err *err)
-{
-    const char *t = s + at;
-    size_t d = t[0] == '-';
-    if (d < len - at && t[d] == '0' && d + 1 < len - at && is_digit(t[d + 1]))
-        return fail_at(s, len, at + d + 1, err, "leading zeros are not allowed in numbers");
-    char last = t[n - 1];
-    if (n == 1 && last == '-') {
-        unsigned char c = (unsigned char)s[at + 1 < len ? at + 1 : at];
-        if (at + 1 == len)
-            return fail_at(s, len, len, err, "unexpected end of input");
-        if (c >= 0x21 && c < 0x7f)
-            return fail_at(s, len, at + 1, err, "unexpected character '%c'", c);
-        return fail_at(s, len, at + 1, err, "unexpected byte 0x%02x", c);
-    }
-    if (last == '.')
-        return fail_at(s, len, at + n, err, "digit expected after the decimal point");
-    if (last == 'e' || last == 'E' || ((last == '+' || last == '-') && n > 1))
-        return fail_at(s, len, at + n, err, "digit expected in the exponent");
-    return fail_at(s, len, at, err, "invalid number '%.*s'", (int)n, t);
-}
-
-/* The value of four hex digits at t, or -1. */
-static long hex4(const char *t)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = t[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/* Translate jansson's report.  jansson stops right after the token it
- * could not use, and names that token in " near '<token>'" when it is at
- * most 20 bytes long. */
-static int refuse(const char *s, size_t len, const json_error_t *je, dsr_err *err)
-{
-    size_t pos = je->position < 0 ? 0 : (size_t)je->position;
-    if (pos > len)
-        pos = len;
-    char what[JSON_ERROR_TEXT_LENGTH];
-    snprintf(what, sizeof what, "%s", je->text);
-    const char *tok = NULL;   /* the token, in s */
-    size_t tl = 0, at = pos;
-    int near_eof = 0;
-    char *near = strstr(what, " near '");
-    if (near) {
-        size_t n = strlen(near + 7);
-        if (n && near[7 + n - 1] == '\'' && n - 1 <= pos &&
-            !memcmp(s + pos - (n - 1), near + 7, n - 1)) {
-            tl = n - 1;
-            at = pos - tl;
-            tok = s + at;
-        }
-        *near = '\0';
-    } else if ((near = strstr(what, " near end of file")) != NULL) {
-        near_eof = 1;
-        *near = '\0';
-    }
-    int in_string = tok && tl && tok[0] == '"';
-    /* Nesting past the limit before the point jansson stopped at is the
-     * first thing wrong in the text. */
-    size_t deep = too_deep_at(s, len);
-    if (deep < at || (deep < len && json_error_code(je) == json_error_stack_overflow))
-        return refuse_too_deep(s, len, err);
-
-    switch (json_error_code(je)) {
-    case json_error_out_of_memory:
-        return dsr_err_set(err, DSR_ENOMEM, "json: out of memory");
-    case json_error_duplicate_key:
-        return refuse_duplicate(s, len, pos, err);
-    case json_error_invalid_utf8:
-        return fail_at(s, len, pos, err, "invalid UTF-8%s", in_string ? " in string" : "");
-    case json_error_premature_end_of_input:
-        if (in_string)
-            return fail_at(s, len, at, err, "unterminated string");
-        return fail_at(s, len, len, err, "unexpected end of input");
-    case json_error_end_of_input_expected:
-        /* no token: jansson read a NUL byte as the end of the text */
-        return fail_at(s, len, tok ? at : pos ? pos - 1 : 0, err,
-                       "unexpected text after the JSON value");
-    case json_error_null_byte_in_key:
-        return fail_at(s, len, at, err, "\\u0000 in an object key");
-    case json_error_numeric_overflow: {
-        /* a real out of range (integers were retried wide); the token may
-         * be too long for jansson to quote */
-        if (!tok) {
-            while (at > 0 && is_number_char(s[at - 1]))
-                at--;
-            tl = pos - at;
-        }
-        return fail_at(s, len, at, err, "number out of range (%.*s%s)", tl > 24 ? 24 : (int)tl,
-                       s + at, tl > 24 ? "..." : "");
-    }
-    case json_error_invalid_syntax:
-        break;
-    default:
-        return fail_at(s, len, at, err, "%s", what);
-    }
-
-    /* invalid syntax: name the rule */
-    if (near_eof)
-        return fail_at(s, len, len, err, "unexpected end of input");
-    if (starts_with(what, "']' expected"))
-        return fail_at(s, len, at, err, "expected ',' or ']' in array");
-    if (starts_with(what, "'}' expected"))
-        return fail_at(s, len, at, err, "expected ',' or '}' in object");
-    if (starts_with(what, "string or '}' expected"))
-        return fail_at(s, len, at, err, "expected a string key in object");
-    if (starts_with(what, "':' expected"))
-        return fail_at(s, len, at, err, "expected ':' after an object key");
-    if (starts_with(what, "control character"))
-        return fail_at(s, len, pos, err, "control character U+%04X in string (must be escaped)",
-                       pos < len ? (unsigned char)s[pos] : 0);
-    if (starts_with(what, "unexpected newline") && in_string)
-        return fail_at(s, len, at + tl, err,
-                       "control character U+000A in string (must be escaped)");
-    if (in_string && at + tl == len && !(tl > 1 && tok[tl - 1] == '"'))
-        return fail_at(s, len, at, err, "unterminated string");
-    if (starts_with(what, "invalid escape") && in_string) {
-        size_t b = tl;
-        while (b > 0 && tok[b - 1] != '\\')
-            b--;
-        if (b > 0 && b < tl && tok[b] == 'u')
-            return fail_at(s, len, at + b - 1, err, "invalid \\u escape (four hex digits expected)");
-        if (b > 0 && b < tl)
-            return fail_at(s, len, at + b - 1, err, "invalid escape '\\%c'",
-                           tok[b] >= 0x20 && tok[b] < 0x7f ? tok[b] : '?');
-    }
-    if (starts_with(what, "invalid Unicode '\\u")) {
-        unsigned cp = (unsigned)strtoul(what + strlen("invalid Unicode '\\u"), NULL, 16);
-        /* at the escape itself, when jansson quoted the string */
-        for (size_t k = 0; tok && k + 6 <= tl; k++)
-            if (tok[k] == '\\' && tok[k + 1] == 'u' &&
-                hex4(tok + k + 2) == (long)cp) {
-                at += k;
+    p->pos = i;
+    if (integral) {
+        /* Accumulate the magnitude with an explicit overflow check. */
+        uint64_t mag = 0;
+        int fits = 1;
+        for (size_t k = start + (size_t)neg; k < i; k++) {
+            unsigned dgt = (unsigned)(p->s[k] - '0');
+            if (mag > (UINT64_MAX - dgt) / 10) {
+                fits = 0;
                 break;
             }
-        if (cp >= 0xD800 && cp <= 0xDBFF)
-            return fail_at(s, len, at, err,
-                           "high surrogate \\u%04X not followed by a low surrogate", cp);
-        if (cp >= 0xDC00 && cp <= 0xDFFF)
-            return fail_at(s, len, at, err, "lone low surrogate \\u%04X", cp);
+            mag = mag * 10 + dgt;
+        }
+        if (fits && !neg) {
+            o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            o->via.u64 = mag;
+            return 0;
+        }
+        if (fits && neg && mag == 0) {        /* -0 is the integer 0 */
+            o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            o->via.u64 = 0;
+            return 0;
+        }
+        if (fits && neg && mag <= (uint64_t)INT64_MAX + 1u) {
+            o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+            o->via.i64 = mag == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)mag;
+            return 0;
+        }
+        /* too large for 64 bits: falls through to a double */
     }
-    if ((starts_with(what, "invalid token") || starts_with(what, "unexpected token")) && tok) {
-        unsigned char c = (unsigned char)tok[0];
-        if (c == '-' || is_digit((char)c))
-            return refuse_number(s, len, at, tl, err);
-        if (c >= 0x80 || c < 0x21)
-            return fail_at(s, len, at, err, "unexpected byte 0x%02x", c);
-        if (tl == 1)
-            return fail_at(s, len, at, err, "unexpected character '%c'", c);
-        return fail_at(s, len, at, err, "unexpected '%.*s'", (int)tl, tok);
+    if (!p->c_locale) {
+        p->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+        if (!p->c_locale)
+            return dsr_err_errno(p->err, DSR_ENOMEM, errno, "column %zu: newlocale", start + 1);
     }
-    return fail_at(s, len, at, err, "%s%s%.*s%s", what, tok ? " near '" : "", (int)tl,
-                   tok ? tok : "", tok ? "'" : "");
+    size_t n = i - start;
+    char small[64];
+    char *txt = n < sizeof small ? small : malloc(n + 1);
+    if (!txt)
+        return dsr_err_set(p->err, DSR_ENOMEM, "column %zu: out of memory", start + 1);
+    memcpy(txt, p->s + start, n);
+    txt[n] = '\0';
+    errno = 0;
+    double d = strtod_l(txt, NULL, p->c_locale);
+    if (txt != small)
+        free(txt);
+    if (isinf(d))
+        return fail_at(p, start, "number out of range (%.*s%s)", n > 24 ? 24 : (int)n,
+                       p->s + start, n > 24 ? "..." : "");
+    o->type = MSGPACK_OBJECT_FLOAT64;
+    o->via.f64 = d;
+    return 0;
 }
 
-/* ---- entry point ------------------------------------------------------------------ */
+static int parse_literal(parser *p, const char *word, msgpack_object *o)
+{
+    size_t n = strlen(word);
+    if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n))
+        return unexpected(p);
+    p->pos += n;
+    return 0;
+}
+
+static int parse_value(parser *p, msgpack_object *o);
+
+/* A growable vector of children, copied into the zone when complete. */
+typedef struct vec {
+    void  *items;
+    size_t n, cap, size;
+} vec;
+
+static void *vec_push(vec *v)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        void *m = realloc(v->items, cap * v->size);
+        if (!m)
+            return NULL;
+        v->items = m;
+        v->cap = cap;
+    }
+    return (char *)v->items + v->n++ * v->size;
+}
+
+static int enter(parser *p)
+{
+    if (++p->depth > DEPTH_MAX)
+        return fail_at(p, p->pos, "nesting deeper than %d levels", DEPTH_MAX);
+    return 0;
+}
+
+static int parse_array(parser *p, msgpack_object *o)
+{
+    int rc = enter(p);
+    if (rc)
+        return rc;
+    p->pos++;   /* '[' */
+    vec v = { NULL, 0, 0, sizeof(msgpack_object) };
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == ']') {
+        p->pos++;
+    } else {
+        for (;;) {
+            msgpack_object *item = vec_push(&v);
+            if (!item) {
+                rc = dsr_err_set(p->err, DSR_ENOMEM, "column %zu: out of memory", p->pos + 1);
+                goto out;
+            }
+            skip_ws(p);
+            if ((rc = parse_value(p, item)))
+                goto out;
+            skip_ws(p);
+            if (p->pos < p->len && p->s[p->pos] == ',') {
+                p->pos++;
+                continue;
+            }
+            if (p->pos < p->len && p->s[p->pos] == ']') {
+                p->pos++;
+                break;
+            }
+            rc = p->pos < p->len ? fail_at(p, p->pos, "expected ',' or ']' in array")
+                                 : unexpected(p);
+            goto out;
+        }
+    }
+    if (v.n > UINT32_MAX) {
+        rc = fail_at(p, p->pos, "array too long");
+        goto out;
+    }
+    o->type = MSGPACK_OBJECT_ARRAY;
+    o->via.array.size = (uint32_t)v.n;
+    o->via.array.ptr = NULL;
+    if (v.n) {
+        o->via.array.ptr = zalloc(p, v.n * sizeof(msgpack_object));
+        if (!o->via.array.ptr) {
+            rc = DSR_ENOMEM;
+            goto out;
+        }
+        memcpy(o->via.array.ptr, v.items, v.n * sizeof(msgpack_object));
+    }
+    p->depth--;
+out:
+    free(v.items);
+    return rc;
+}
+
+typedef struct keyref {
+    const msgpack_object *key;
+    size_t                pos;   /* where the key starts in the input */
+} keyref;
+
+static int keyref_cmp(const void *a, const void *b)
+{
+    const keyref *x = a, *y = b;
+    uint32_t lx = x->key->via.str.size, ly = y->key->via.str.size;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    int c = lx ? memcmp(x->key->via.str.ptr, y->key->via.str.ptr, lx) : 0;
+    if (c)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Report the first (in input order) key that repeats an earlier one.
+ * Sorting keeps this O(n log n) for objects with many keys. */
+static int check_duplicates(parser *p, const msgpack_object_kv *kv, const size_t *pos, size_t n)
+{
+    if (n < 2)
+        return 0;
+    if (n <= 16) {
+        /* Small objects (every envelope and payload): pairwise, no allocation.
+         * Scanning i upwards finds the first repeat in input order. */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++) {
+                const msgpack_object *a = &kv[j].key, *b = &kv[i].key;
+                if (a->via.str.size == b->via.str.size &&
+                    (!a->via.str.size || !memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size))) {
+                    char name[120];
+                    codec_render_value(b, name, sizeof name);
+                    return fail_at(p, pos[i], "duplicate key %s", name);
+                }
+            }
+        return 0;
+    }
+    keyref *r = malloc(n * sizeof *r);
+    if (!r)
+        return dsr_err_set(p->err, DSR_ENOMEM, "out of memory checking object keys");
+    for (size_t i = 0; i < n; i++) {
+        r[i].key = &kv[i].key;
+        r[i].pos = pos[i];
+    }
+    qsort(r, n, sizeof *r, keyref_cmp);
+    size_t dup = SIZE_MAX;
+    const msgpack_object *dkey = NULL;
+    for (size_t i = 1; i < n; i++) {
+        const msgpack_object *a = r[i - 1].key, *b = r[i].key;
+        if (a->via.str.size == b->via.str.size &&
+            (!a->via.str.size || !memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size)) &&
+            r[i].pos < dup) {
+            dup = r[i].pos;
+            dkey = b;
+        }
+    }
+    free(r);
+    if (!dkey)
+        return 0;
+    char name[120];
+    codec_render_value(dkey, name, sizeof name);
+    return fail_at(p, dup, "duplicate key %s", name);
+}
+
+static int parse_object(parser *p, msgpack_object *o)
+{
+    int rc = enter(p);
+    if (rc)
+        return rc;
+    p->pos++;   /* '{' */
+    vec v = { NULL, 0, 0, sizeof(msgpack_object_kv) };
+    vec at = { NULL, 0, 0, sizeof(size_t) };
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == '}') {
+        p->pos++;
+    } else {
+        for (;;) {
+            skip_ws(p);
+            if (p->pos >= p->len || p->s[p->pos] != '"') {
+                rc = p->pos < p->len ? fail_at(p, p->pos, "expected a string key in object")
+                                     : unexpected(p);
+                goto out;
+            }
+            msgpack_object_kv *kv = vec_push(&v);
+            size_t *kpos = vec_push(&at);
+            if (!kv || !kpos) {
+                rc = dsr_err_set(p->err, DSR_ENOMEM, "column %zu: out of memory", p->pos + 1);
+                goto out;
+            }
+            *kpos = p->pos;
+            if ((rc = parse_string(p, &kv->key)))
+                goto out;
+            skip_ws(p);
+            if (p->pos >= p->len || p->s[p->pos] != ':') {
+                rc = p->pos < p->len ? fail_at(p, p->pos, "expected ':' after an object key")
+                                     : unexpected(p);
+                goto out;
+            }
+            p->pos++;
+            skip_ws(p);
+            if ((rc = parse_value(p, &kv->val)))
+                goto out;
+            skip_ws(p);
+            if (p->pos < p->len && p->s[p->pos] == ',') {
+                p->pos++;
+                continue;
+            }
+            if (p->pos < p->len && p->s[p->pos] == '}') {
+                p->pos++;
+                break;
+            }
+            rc = p->pos < p->len ? fail_at(p, p->pos, "expected ',' or '}' in object")
+                                 : unexpected(p);
+            goto out;
+        }
+    }
+    if ((rc = check_duplicates(p, v.items, at.items, v.n)))
+        goto out;
+    if (v.n > UINT32_MAX) {
+        rc = fail_at(p, p->pos, "object too large");
+        goto out;
+    }
+    o->type = MSGPACK_OBJECT_MAP;
+    o->via.map.size = (uint32_t)v.n;
+    o->via.map.ptr = NULL;
+    if (v.n) {
+        o->via.map.ptr = zalloc(p, v.n * sizeof(msgpack_object_kv));
+        if (!o->via.map.ptr) {
+            rc = DSR_ENOMEM;
+            goto out;
+        }
+        memcpy(o->via.map.ptr, v.items, v.n * sizeof(msgpack_object_kv));
+    }
+    p->depth--;
+out:
+    free(v.items);
+    free(at.items);
+    return rc;
+}
+
+static int parse_value(parser *p, msgpack_object *o)
+{
+    memset(o, 0, sizeof *o);
+    if (p->pos >= p->len)
+        return unexpected(p);
+    switch (p->s[p->pos]) {
+    case '{': return parse_object(p, o);
+    case '[': return parse_array(p, o);
+    case '"': return parse_string(p, o);
+    case 't':
+        o->type = MSGPACK_OBJECT_BOOLEAN;
+        o->via.boolean = true;
+        return parse_literal(p, "true", o);
+    case 'f':
+        o->type = MSGPACK_OBJECT_BOOLEAN;
+        o->via.boolean = false;
+        return parse_literal(p, "false", o);
+    case 'n':
+        o->type = MSGPACK_OBJECT_NIL;
+        return parse_literal(p, "null", o);
+    default:
+        if (p->s[p->pos] == '-' || is_digit(p->s[p->pos]))
+            return parse_number(p, o);
+        return unexpected(p);
+    }
+}
 
 int dsr_json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, dsr_err *err)
 {
     if ((!text && len) || !out)
         return dsr_err_set(err, DSR_EINVAL, "json: NULL argument");
-    const char *s = text ? text : "";
-    if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
-        return fail_at(s, len, 0, err, "byte order mark before JSON text");
-    size_t ws = 0;
-    while (ws < len && (s[ws] == ' ' || s[ws] == '\t' || s[ws] == '\n' || s[ws] == '\r'))
-        ws++;
-    if (ws == len)
-        return fail_at(s, len, ws, err, "empty input: a JSON value is expected");
-
-    json_error_t je;
-    packer p = { .s = s, .len = len };
-    json_t *root = json_loadb(s, len, LOAD_FLAGS, &je);
-    if (!root && json_error_code(&je) == json_error_numeric_overflow &&
-        starts_with(je.text, "too big")) {
-        p.wide = 1;
-        root = json_loadb(s, len, LOAD_FLAGS | JSON_DECODE_INT_AS_REAL, &je);
+    parser p = { text ? text : "", len, 0, 0, NULL, (locale_t)0, err };
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+        return fail_at(&p, 0, "byte order mark before JSON text");
+    p.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    if (!p.zone)
+        return dsr_err_set(err, DSR_ENOMEM, "json: out of memory");
+    msgpack_object root;
+    skip_ws(&p);
+    int rc = p.pos >= p.len ? fail_at(&p, p.pos, "empty input: a JSON value is expected")
+                            : parse_value(&p, &root);
+    if (!rc) {
+        skip_ws(&p);
+        if (p.pos < p.len)
+            rc = fail_at(&p, p.pos, "unexpected text after the JSON value");
     }
-    if (!root)
-        return refuse(s, len, &je, err);
-
-    size_t mark = out->size;
-    msgpack_packer_init(&p.pk, out, msgpack_sbuffer_write);
-    int rc = pack(&p, root, 0);
-    json_decref(root);
-    if (rc)
-        out->size = mark;   /* nothing written on error */
-    if (rc == TOO_DEEP)
-        return refuse_too_deep(s, len, err);
-    if (rc == TOO_BIG)
-        return dsr_err_set(err, DSR_EPARSE, "json: a string, array or object too large "
-                           "for msgpack (2^32 bytes or elements)");
-    if (rc == OUT_OF_STEP)
-        return dsr_err_set(err, DSR_EPARSE, "json: the numbers of the text and of the parsed "
-                           "tree are out of step");
-    if (rc)
-        return dsr_err_set(err, DSR_ENOMEM, "json: out of memory writing msgpack");
-    return 0;
+    if (!rc) {
+        size_t mark = out->size;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+        if (msgpack_pack_object(&pk, root)) {
+            out->size = mark;
+            rc = dsr_err_set(err, DSR_ENOMEM, "json: out of memory writing msgpack");
+        }
+    }
+    if (p.c_locale)
+        freelocale(p.c_locale);
+    msgpack_zone_free(p.zone);
+    return rc;
 }

@@ -311,9 +311,8 @@ static void test_writer_escapes_and_replaces_what_json_cannot_hold(void **state)
 static void test_integers_past_int64_in_a_document_keep_their_place(void **state)
 {
     (void)state;
-    /* One integer past int64 sends the parse down the wide path: every
-     * other number (and the digits and '-' inside strings) must keep its
-     * type and value. */
+    /* An integer past int64 among others: every other number (and the
+     * digits and '-' inside strings) keeps its type and value. */
     RT("[1,18446744073709551615,{\"k\":-9223372036854775808,\"s\":\"-1 2e5 \\\" 3\"},"
        "3.5,9223372036854775807,-0.5,[1e+300]]");
     msgpack_sbuffer sb;
@@ -332,7 +331,7 @@ static void test_integers_past_int64_in_a_document_keep_their_place(void **state
     done(&sb, &u);
     /* still refused there: a double out of range, a syntax error after it */
     REFUSE("[18446744073709551616,1e400]", "column 23: number out of range (1e400)");
-    REFUSE("[18446744073709551616,tru]", "column 23: unexpected 'tru'");
+    REFUSE("[18446744073709551616,tru]", "column 23: unexpected character 't'");
 }
 
 static void test_many_keys_keep_input_order(void **state)
@@ -352,27 +351,19 @@ static void test_many_keys_keep_input_order(void **state)
 static void test_errors_name_the_token_and_the_first_rule_broken(void **state)
 {
     (void)state;
-    REFUSE("{\"a\":tru}", "column 6: unexpected 'tru'");
-    REFUSE("[NaN]", "column 2: unexpected 'NaN'");
+    REFUSE("{\"a\":tru}", "column 6: unexpected character 't'");
+    REFUSE("[NaN]", "column 2: unexpected character 'N'");
     REFUSE("-x", "column 2: unexpected character 'x'");
     REFUSE("\"\\ud800\"", "column 2: high surrogate");
     REFUSE("{\"long key, longer than twenty bytes\":1,\"long key, longer than twenty bytes\":2}",
            "column 41: duplicate key \"long key, longer than twenty bytes\"");
-    /* nesting past the limit comes before a later syntax error, and past
-     * the parser's own limit (2048) it is still our rule that is named */
+    /* nesting past the limit comes before a later syntax error, however
+     * deep the text goes */
     char deep[3001];
     memset(deep, '[', 3000);
     deep[3000] = '\0';
     refuse(deep, 3000, "column 65: nesting deeper than 64 levels");
     refuse(deep, 100, "column 65: nesting deeper than 64 levels");
-}
-
-static void test_nul_in_a_key_is_refused(void **state)
-{
-    (void)state;
-    /* keys are C strings to jansson, and no event field name holds U+0000;
-     * inside string values "\u0000" survives (test_escapes_...) */
-    REFUSE("{\"a\\u0000\":1}", "column 2: \\u0000 in an object key");
 }
 
 static void test_error_leaves_earlier_output_in_place(void **state)
@@ -407,7 +398,6 @@ int main(void)
         cmocka_unit_test(test_integers_past_int64_in_a_document_keep_their_place),
         cmocka_unit_test(test_many_keys_keep_input_order),
         cmocka_unit_test(test_errors_name_the_token_and_the_first_rule_broken),
-        cmocka_unit_test(test_nul_in_a_key_is_refused),
         cmocka_unit_test(test_error_leaves_earlier_output_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
