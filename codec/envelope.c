@@ -1,6 +1,8 @@
 /*
  * envelope.c - the canonical event envelope: validation into a view,
- * canonical encoding, and decoding of stored records.
+ * canonical encoding, and decoding of an envelope map from msgpack.  The
+ * stored record format (which may hold a compact array) is record_pack.c's,
+ * which builds on this file, never the other way round.
  *
  * Invariants kept here:
  *  - an envelope has exactly the eleven keys of `keys[]` below, no others;
@@ -16,6 +18,7 @@
 #include "codec.h"
 #include "be.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -365,17 +368,14 @@ int codec_mp_sizes_plausible(const unsigned char *p, size_t len)
     return 1;
 }
 
-static int decode(const void *rec, size_t len, msgpack_unpacked *u, dsr_envelope *env,
-                  int stored, dsr_err *err)
+int codec_unpack_one(const void *buf, size_t len, msgpack_unpacked *u, dsr_err *err)
 {
-    if (!rec || !u || !env)
-        return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
-    if (!codec_mp_sizes_plausible(rec, len))
+    if (!codec_mp_sizes_plausible(buf, len))
         return dsr_err_set(err, DSR_ECORRUPT, "record: truncated or corrupt msgpack "
                            "(%zu bytes; a value claims more bytes or elements than remain)",
                            len);
     size_t off = 0;
-    msgpack_unpack_return r = msgpack_unpack_next(u, rec, len, &off);
+    msgpack_unpack_return r = msgpack_unpack_next(u, buf, len, &off);
     switch (r) {
     case MSGPACK_UNPACK_SUCCESS:
         break;
@@ -393,27 +393,17 @@ static int decode(const void *rec, size_t len, msgpack_unpacked *u, dsr_envelope
     if (off != len)
         return dsr_err_set(err, DSR_ECORRUPT, "record: %zu trailing bytes after the envelope",
                            len - off);
-    if (stored && u->data.type == MSGPACK_OBJECT_ARRAY) {   /* format 2 (record_pack.c) */
-        msgpack_object map;
-        int rc = codec_record_expand(&u->data, u->zone, &map);
-        if (rc == DSR_ENOMEM)
-            return dsr_err_set(err, rc, "record: out of memory expanding it");
-        if (rc)
-            return dsr_err_set(err, DSR_ESCHEMA, "record: an array of %u is not an envelope "
-                               "(format 2 has 11 fields)", u->data.via.array.size);
-        u->data = map;
-    }
-    return dsr_envelope_view(&u->data, env, err);
+    assert(off == len);
+    return 0;
 }
 
-int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
-                      dsr_envelope *env, dsr_err *err)
-{
-    return decode(rec, len, u, env, 1, err);
-}
-
+/* The envelope map of a JSON line or a NATS message; stored records (which
+ * may be format 2 arrays) go through dsr_record_decode (record_pack.c). */
 int dsr_envelope_decode(const void *msgpack, size_t len, msgpack_unpacked *u,
                         dsr_envelope *env, dsr_err *err)
 {
-    return decode(msgpack, len, u, env, 0, err);
+    if (!msgpack || !u || !env)
+        return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
+    int rc = codec_unpack_one(msgpack, len, u, err);
+    return rc ? rc : dsr_envelope_view(&u->data, env, err);
 }

@@ -1,7 +1,11 @@
 /*
- * record_pack.c - the stored form of an event (record format 2): the
- * envelope as a fixed-position msgpack array with its redundant text
- * squeezed out, and its expansion back into the canonical envelope map.
+ * record_pack.c - the stored form of an event, the one entry point to the
+ * record format: packing (record format 2: the envelope as a fixed-position
+ * msgpack array with its redundant text squeezed out), recognising the
+ * format, expanding an array back into the canonical envelope map, and
+ * decoding a stored record of either format into an envelope view
+ * (dsr_record_decode).  It builds on envelope.c (canonical packing, the
+ * envelope rules); envelope.c knows nothing of stored formats.
  *
  * Why: a scan appends one record per file, and the WAL bytes of those
  * records were what limited durable appends (617 bytes per artifact_indexed
@@ -38,6 +42,7 @@
 #include "codec.h"
 #include "dossier/buf.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define AGG_PREFIX "feature/"
@@ -384,4 +389,28 @@ int codec_record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_obje
     out->via.map.size = R_COUNT;
     out->via.map.ptr = kv;
     return 0;
+}
+
+/* ---- decoding ------------------------------------------------------------------ */
+
+int dsr_record_decode(const void *rec, size_t len, msgpack_unpacked *u,
+                      dsr_envelope *env, dsr_err *err)
+{
+    if (!rec || !u || !env)
+        return dsr_err_set(err, DSR_EINVAL, "record: NULL argument");
+    int rc = codec_unpack_one(rec, len, u, err);
+    if (rc)
+        return rc;
+    if (u->data.type == MSGPACK_OBJECT_ARRAY) {   /* format 2 */
+        msgpack_object map;
+        rc = codec_record_expand(&u->data, u->zone, &map);
+        if (rc == DSR_ENOMEM)
+            return dsr_err_set(err, rc, "record: out of memory expanding it");
+        if (rc)
+            return dsr_err_set(err, DSR_ESCHEMA, "record: an array of %u is not an envelope "
+                               "(format 2 has 11 fields)", u->data.via.array.size);
+        assert(map.type == MSGPACK_OBJECT_MAP && map.via.map.size == R_COUNT);
+        u->data = map;
+    }
+    return dsr_envelope_view(&u->data, env, err);
 }

@@ -46,6 +46,13 @@ int codec_pack_canonical(msgpack_packer *pk, const msgpack_object *obj);
  * multiple of len (envelope.c). */
 int codec_mp_sizes_plausible(const unsigned char *p, size_t len);
 
+/* Unpack exactly one msgpack value from buf[0..len) into u, after
+ * codec_mp_sizes_plausible: 0, or DSR_ECORRUPT (truncated, not msgpack,
+ * trailing bytes) / DSR_ESCHEMA (nested past msgpack-c's 32 levels) with a
+ * "record: ..." message (envelope.c; the first step of dsr_envelope_decode
+ * and dsr_record_decode). */
+int codec_unpack_one(const void *buf, size_t len, msgpack_unpacked *u, dsr_err *err);
+
 /* The value of key in map (the first, when a key repeats), or NULL when it
  * is absent or map is not a map. */
 const msgpack_object *codec_map_get(const msgpack_object *map, const char *key);
@@ -54,7 +61,8 @@ const msgpack_object *codec_map_get(const msgpack_object *map, const char *key);
  * may carry a NULL ptr); {NULL, 0} for anything that is not a str. */
 dsr_str codec_str_of(const msgpack_object *v);
 
-/* ---- compact stored records (record_pack.c) ---------------------------- */
+/* ---- stored records (record_pack.c, the one entry point to the record
+ * format: dsr_record_pack / dsr_record_decode and these) ---------------- */
 
 /* A valid ULID (dsr_ulid_valid) <-> its 16 bytes (48-bit ms, 80 random bits,
  * big-endian).  to_bin returns 0, or -1 when s is not a valid ULID; every
