@@ -1,23 +1,17 @@
 /*
- * cmd_scan.c - `dossier scan`: index a mission folder, record the run as
- * events in the log (dsr_record_scan), bring the projections up to date and
- * print a summary.  All the work is in the library; this file parses options,
- * wires the scan cache (dossier/scan_cache.h) and, for --emit changed, the
- * feature's current artifact set (the latest snapshot's) into the run, and
- * presents results.
+ * cmd_scan.c - `dossier scan`: the command line of dsr_ingest_run
+ * (dossier/ingest.h), which scans the mission folder, records the run in the
+ * log, brings the projections up to date and tries delivery once.  This file
+ * parses options, draws the progress line while the library hashes, prints
+ * what the report says and chooses the exit code.
  */
 #include "cli.h"
 #include "scan_opts.h"
 #include "dossier/buf.h"
-#include "dossier/log.h"
-#include "dossier/record.h"
-#include "dossier/replay.h"
-#include "dossier/scan_cache.h"
+#include "dossier/ingest.h"
 #include "scan_progress.h"
-#include "dossier/deliver.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +19,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-
-/* Files from which a scan trades a little speed for a lower memory peak. */
-#define SCAN_LOW_MEMORY_FILES 250000
 
 static const char usage_text[] =
 "Usage: dossier scan MISSION_DIR [options]\n"
@@ -269,63 +260,14 @@ static void print_json(const scan_cmd *c, const dsr_scan_result *r, const dsr_re
     dsr_buf_free(&b);
 }
 
-/* --emit changed: the feature's current set = its latest snapshot's
- * artifacts, after bringing the projections up to the log head.  No snapshot
- * yet: an empty set.  The strings stay owned by *snap. */
-/* The feature's current set for --emit changed, as entries whose strings
- * (hash text included) all live in one block *text; the snapshot they come
- * from is freed at once.  For a million-artifact feature this holds ~150 MB
- * instead of ~180 MB while the tree is walked and hashed. */
-static int load_prev(dsr_log *log, const char *slug, char **text, dsr_record_prev **prev,
-                     size_t *n, dsr_err *err)
-{
-    *text = NULL;
-    *prev = NULL;
-    *n = 0;
-    int rc = dsr_replay_catch_up(log, NULL, err);
-    if (rc)
-        return rc;
-    dsr_snapshot_info *s = NULL;
-    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, &s, err);
-    if (rc == DSR_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    size_t total = 0;
-    for (size_t i = 0; i < s->n_artifacts; i++) {
-        const dsr_artifact_ref *a = &s->artifacts[i];
-        total += strlen(a->artifact_key) + strlen(a->relative_path) + strlen(a->artifact_class)
-               + 3 + sizeof a->sha256;
-    }
-    if (s->n_artifacts && (!(*text = malloc(total))
-                           || !(*prev = calloc(s->n_artifacts, sizeof **prev)))) {
-        dsr_snapshot_info_free(s);
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-    }
-    char *w = *text;
-    for (size_t i = 0; i < s->n_artifacts; i++) {
-        const dsr_artifact_ref *a = &s->artifacts[i];
-        const char *src[4] = { a->artifact_key, a->relative_path, a->artifact_class, a->sha256 };
-        const char *dst[4];
-        for (int k = 0; k < 4; k++) {
-            size_t len = strlen(src[k]) + 1;
-            memcpy(w, src[k], len);
-            dst[k] = w;
-            w += len;
-        }
-        (*prev)[i] = (dsr_record_prev){ dst[0], dst[1], dst[2], dst[3], a->required };
-    }
-    *n = s->n_artifacts;
-    dsr_snapshot_info_free(s);
-    return 0;
-}
-
-/* A moment of the run for the phase timings shown with -v: seconds on the
- * monotonic clock, and CPU seconds of the whole process (every thread:
- * hashing workers, the committer, RocksDB's flushes). */
-typedef struct phase_mark {
-    double wall, cpu;
-} phase_mark;
+/* What the phase callback needs: the command's choices and the progress
+ * line it draws while the library hashes. */
+typedef struct scan_ui {
+    const scan_cmd    *c;
+    dsr_scan_progress  progress;
+    cli_progress      *pr;
+    double             pre_wall, pre_cpu;   /* option and manifest parsing */
+} scan_ui;
 
 static double clock_s(clockid_t id)
 {
@@ -335,24 +277,96 @@ static double clock_s(clockid_t id)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static phase_mark mark_now(void)
+static void report_stale(const dsr_ingest_report *rep)
 {
-    phase_mark m = { clock_s(CLOCK_MONOTONIC), clock_s(CLOCK_PROCESS_CPUTIME_ID) };
-    return m;
+    for (size_t i = 0; i < rep->n_cache_stale; i++)
+        cli_error("verify-cache", "%s: content changed but size and mtime did not "
+                  "(edited behind an unchanged stat, or mtime restored); cache entry "
+                  "corrected", rep->cache_stale[i]);
 }
 
-static void report_stale(const dsr_scan_result *r)
+static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_ingest_report *rep)
 {
-    for (size_t i = 0; i < r->n_artifacts; i++)
-        if (r->artifacts[i].cache_stale)
-            cli_error("verify-cache", "%s: content changed but size and mtime did not "
-                      "(edited behind an unchanged stat, or mtime restored); cache entry "
-                      "corrected", r->artifacts[i].relative_path);
+    scan_ui *ui = ctx;
+    const scan_cmd *c = ui->c;
+    if (phase == DSR_INGEST_PHASE_SCAN && !done) {
+        ui->pr = cli_progress_start(&ui->progress, !c->quiet);
+        return;
+    }
+    if (!done)
+        return;
+    switch (phase) {
+    case DSR_INGEST_PHASE_SCAN:
+        cli_progress_stop(ui->pr);
+        ui->pr = NULL;
+#ifdef __GLIBC__
+        /* A very large mission: from here on, blocks of 256 KiB and more are
+         * mmapped and go back to the system when freed; glibc's default
+         * threshold rises after each large free, after which the big
+         * short-lived buffers of recording and folding come from the heap,
+         * whose holes stay mapped.  Not for smaller trees: mmapping each
+         * write batch afresh slows recording (docs/bench.md). */
+        if (rep->scan->n_artifacts >= DSR_INGEST_LARGE_RUN)
+            mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
+        break;
+    case DSR_INGEST_PHASE_RECORD:
+        if (c->verify_cache)
+            report_stale(rep);
+#ifdef __GLIBC__
+        /* The present artifacts are gone from the report: their pages go
+         * back to the system before the fold peaks (the scan's many small
+         * blocks otherwise stay mapped). */
+        malloc_trim(0);
+#endif
+        break;
+    case DSR_INGEST_PHASE_PROJECT: {
+        const dsr_ingest_timing *t = rep->timing;
+        cli_info("scan", "timings (wall s / CPU s): open %.3f/%.3f, walk+hash %.3f/%.3f, "
+                 "record %.3f/%.3f, projections %.3f/%.3f",
+                 ui->pre_wall + t[DSR_INGEST_PHASE_OPEN].wall_s,
+                 ui->pre_cpu + t[DSR_INGEST_PHASE_OPEN].cpu_s,
+                 t[DSR_INGEST_PHASE_SCAN].wall_s, t[DSR_INGEST_PHASE_SCAN].cpu_s,
+                 t[DSR_INGEST_PHASE_RECORD].wall_s, t[DSR_INGEST_PHASE_RECORD].cpu_s,
+                 t[DSR_INGEST_PHASE_PROJECT].wall_s, t[DSR_INGEST_PHASE_PROJECT].cpu_s);
+        /* The summary comes before the delivery window, which may take a
+         * few seconds. */
+        cli_report_skipped("scan", rep->scan, c->scan.list_skipped);
+        if (c->json)
+            print_json(c, rep->scan, &rep->record, rep->snapshot, rep->drift, rep->log_dir);
+        else if (!c->quiet)
+            print_human(c, rep->scan, &rep->record, rep->snapshot, rep->drift, rep->log_dir);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* The exit code and message of a failed run: the message names the object,
+ * the context says which part of the run it was. */
+static int fail_exit(const scan_cmd *c, const dsr_ingest_report *rep, const dsr_err *err)
+{
+    switch (rep->failed_step) {
+    case DSR_INGEST_STEP_LOG:
+        return cli_fail(err, rep->log_dir ? rep->log_dir : c->scan.mission_dir);
+    case DSR_INGEST_STEP_BASE:
+        return cli_fail(err, "--emit changed: the feature's current set");
+    case DSR_INGEST_STEP_RECORD: {
+        /* an event refused or the log failed mid-run: the run is incomplete */
+        int code = cli_fail(err, rep->log_dir);
+        return code == DSR_EXIT_USAGE ? code : DSR_EXIT_IO;
+    }
+    case DSR_INGEST_STEP_PROJECT:
+        return cli_fail(err, "projections");
+    default:
+        return cli_fail(err, c->scan.mission_dir);
+    }
 }
 
 int cmd_scan(int argc, char **argv)
 {
-    phase_mark t_start = mark_now(), t_open = t_start, t_scan = t_start, t_record = t_start;
+    double t0_wall = clock_s(CLOCK_MONOTONIC), t0_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     scan_cmd c;
     memset(&c, 0, sizeof c);
     c.quiet = cli_quiet();
@@ -362,156 +376,52 @@ int cmd_scan(int argc, char **argv)
     if ((rc = cli_scan_load_manifest(&c.scan, "scan")) != DSR_EXIT_OK)
         return rc;
 
-    char logdir[PATH_MAX], branch[256];
-    cli_log_dir(c.log_opt, c.scan.mission_dir, logdir, sizeof logdir);
-    if (!c.branch)
-        c.branch = dsr_git_branch(c.scan.mission_dir, branch, sizeof branch) ? "main" : branch;
-
-    dsr_err err;
-    dsr_err_clear(&err);
-    dsr_log *log = NULL;
-    dsr_scan_result *r = NULL;
-    dsr_scan_cache *cache = NULL;
-    char *prev_text = NULL;
-    dsr_record_prev *prev = NULL;
-    size_t n_prev = 0;
-    char *slug = NULL;
-    int exit_code = DSR_EXIT_OK;
-    dsr_scan_progress progress = { 0 };
-    dsr_scan_opts so = { .root = c.scan.mission_dir, .manifest = c.scan.manifest,
-                         .step_id = c.scan.step, .feature_slug = c.scan.feature,
-                         .jobs = c.scan.jobs, .progress = &progress,
-                         .plain_io = cli_plain_io() };
-    if ((rc = dsr_scan_feature_slug(&so, &slug, &err))) {
-        exit_code = cli_fail(&err, c.scan.mission_dir);
-        goto out;
-    }
-    /* Open the log first: a locked or broken log fails before any hashing. */
-    if ((rc = dsr_log_open(&log, logdir, c.wait ? DSR_LOG_WAIT : 0, &err))) {
-        exit_code = cli_fail(&err, logdir);
-        goto out;
-    }
-    if (c.emit_changed && (rc = load_prev(log, slug, &prev_text, &prev, &n_prev, &err))) {
-        exit_code = cli_fail(&err, "--emit changed: the feature's current set");
-        goto out;
-    }
-    if ((rc = dsr_scan_cache_open(log, slug, &cache, &err))) {
-        exit_code = cli_fail(&err, logdir);
-        goto out;
-    }
-    t_open = mark_now();
-    so.cache_lookup = dsr_scan_cache_lookup;
-    so.cache_ctx = cache;
-    so.cache_mode = c.rehash || c.verify_cache ? DSR_SCAN_CACHE_REHASH : DSR_SCAN_CACHE_USE;
-    cli_progress *pr = cli_progress_start(&progress, !c.quiet);
-    rc = dsr_scan(&so, &r, &err);
-    cli_progress_stop(pr);
-    if (rc) {
-        exit_code = cli_fail(&err, c.scan.mission_dir);
-        goto out;
-    }
-    t_scan = mark_now();
-    if ((rc = dsr_scan_cache_finish(cache, &err))) {
-        exit_code = cli_fail(&err, logdir);
-        goto out;
-    }
-#ifdef __GLIBC__
-    /* A very large mission: from here on, blocks of 256 KiB and more are
-     * mmapped and go back to the system when freed.  glibc's default
-     * threshold rises after each large free (up to 32 MiB), after which the
-     * big short-lived buffers of recording and folding (write batches, a
-     * million-entry artifact set, its sort order, its encoded row) come from
-     * the heap, whose holes stay mapped: with the threshold fixed, the peak
-     * RSS of scanning 1,000,000 files fell from ~550 to ~460 MB.  Not for
-     * smaller trees: mmapping each multi-megabyte write batch afresh made
-     * recording 100,000 files ~0.2 s slower. */
-    if (r->n_artifacts >= SCAN_LOW_MEMORY_FILES)
-        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
-    /* Recording a very large run writes faster than RocksDB flushes, so the
-     * memtables waiting for their flush piled up on top of the scan result:
-     * the peak RSS of a warm full scan of 1,000,000 files was 460-545 MB,
-     * varying with how far the flushes had got.  Small write buffers bound
-     * that pile. */
-    if (r->n_artifacts >= SCAN_LOW_MEMORY_FILES && (rc = dsr_log_limit_memtables(log, &err))) {
-        exit_code = cli_fail(&err, logdir);
-        goto out;
-    }
-    dsr_record_opts ro = {
-        .mission_type = c.scan.manifest ? dsr_manifest_mission_type(c.scan.manifest) : NULL,
-        .manifest_version = c.scan.manifest ? dsr_manifest_version(c.scan.manifest) : NULL,
-        .step_id = c.scan.step, .target_branch = c.branch,
-        .emit_changed = c.emit_changed, .prev = prev, .n_prev = n_prev, .cache = cache,
-    };
+    scan_ui ui;
+    memset(&ui, 0, sizeof ui);
+    ui.c = &c;
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = c.scan.mission_dir;
+    o.manifest = c.scan.manifest;
+    o.step_id = c.scan.step;
+    o.feature_slug = c.scan.feature;
+    o.jobs = c.scan.jobs;
+    o.target_branch = c.branch;
+    /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
+     * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */
+    const char *env_log = getenv("DOSSIER_LOG");
+    o.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
+    o.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (c.emit_changed ? DSR_INGEST_EMIT_CHANGED : 0)
+            | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0)
+            | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
+            | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
     const char *be = getenv("DOSSIER_BATCH_EVENTS");
     if (be && *be)
-        ro.batch_events = (size_t)strtoull(be, NULL, 10);
-    dsr_record_stats st;
-    if ((rc = dsr_record_scan(log, r, &ro, &st, &err))) {
-        exit_code = cli_fail(&err, logdir);
-        if (exit_code != DSR_EXIT_USAGE)
-            exit_code = DSR_EXIT_IO;
-        goto out;
+        o.batch_events = (size_t)strtoull(be, NULL, 10);
+    o.progress = &ui.progress;
+    o.on_phase = on_phase;
+    o.on_phase_ctx = &ui;
+    ui.pre_wall = clock_s(CLOCK_MONOTONIC) - t0_wall;
+    ui.pre_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0_cpu;
+
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    dsr_err err;
+    rc = dsr_ingest_run(&o, &rep, &err);
+    cli_progress_stop(ui.pr);   /* still drawn when the scan itself failed */
+    int exit_code;
+    if (rc) {
+        exit_code = fail_exit(&c, &rep, &err);
+    } else {
+        /* Delivery never fails or stalls a scan: one bounded window, then
+         * the events simply stay pending for `dossier deliver`. */
+        if (rep.deliver.note[0] && !c.quiet)
+            fprintf(stderr, "dossier: scan: %s\n", rep.deliver.note);
+        const dsr_scan_result *r = rep.scan;
+        exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE
+                                                               : DSR_EXIT_OK;
+        if (c.verify_cache && r->n_cache_stale)
+            exit_code = DSR_EXIT_INCOMPLETE;
     }
-    t_record = mark_now();
-    /* Only the summary is needed from here on: the present artifacts and
-     * the changed-mode base go before the projections fold the run, so their
-     * memory does not add up with the fold's. */
-    if (c.verify_cache)
-        report_stale(r);
-    dsr_scan_result_drop_present(r);
-    free(prev);
-    prev = NULL;
-    free(prev_text);
-    prev_text = NULL;
-#ifdef __GLIBC__
-    /* ...and their pages go back to the system before the fold peaks (the
-     * scan's many small blocks otherwise stay mapped: ~75 MB at 1M files). */
-    malloc_trim(0);
-#endif
-    /* The run is durable now; bring snapshot and drift up to date.  A failure
-     * here loses nothing (projections catch up on the next command). */
-    if ((rc = dsr_replay_catch_up(log, NULL, &err))) {
-        exit_code = cli_fail(&err, "projections");
-        goto out;
-    }
-    phase_mark t_proj = mark_now();
-    cli_info("scan", "timings (wall s / CPU s): open %.3f/%.3f, walk+hash %.3f/%.3f, "
-             "record %.3f/%.3f, projections %.3f/%.3f",
-             t_open.wall - t_start.wall, t_open.cpu - t_start.cpu,
-             t_scan.wall - t_open.wall, t_scan.cpu - t_open.cpu,
-             t_record.wall - t_scan.wall, t_record.cpu - t_scan.cpu,
-             t_proj.wall - t_record.wall, t_proj.cpu - t_record.cpu);
-    dsr_snapshot_info *snap = NULL;
-    dsr_drift_info *drift = NULL;
-    dsr_err ignore;
-    (void)dsr_replay_snapshot_get(log, r->feature_slug, NULL, 0, &snap, &ignore);
-    (void)dsr_replay_drift_get(log, r->feature_slug, &drift, &ignore);
-    cli_report_skipped("scan", r, c.scan.list_skipped);
-    if (c.json)
-        print_json(&c, r, &st, snap, drift, logdir);
-    else if (!c.quiet)
-        print_human(&c, r, &st, snap, drift, logdir);
-    dsr_snapshot_info_free(snap);
-    dsr_drift_info_free(drift);
-    /* Delivery never fails or stalls a scan: one bounded window, then the
-     * events simply stay pending for `dossier deliver`. */
-    dsr_deliver_after_scan_opts dopts = { .all_endpoints = c.deliver };
-    dsr_deliver_after_scan_report drep;
-    memset(&drep, 0, sizeof drep);
-    (void)dsr_deliver_after_scan(log, &dopts, &drep);
-    if (drep.note[0] && !c.quiet)
-        fprintf(stderr, "dossier: scan: %s\n", drep.note);
-    exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
-    if (c.verify_cache && r->n_cache_stale)
-        exit_code = DSR_EXIT_INCOMPLETE;
-out:
-    dsr_scan_result_free(r);
-    dsr_scan_cache_free(cache);
-    free(prev);
-    free(prev_text);
-    free(slug);
-    dsr_log_close(log);
+    dsr_ingest_report_free(&rep);
     cli_scan_opts_free(&c.scan);
     return exit_code;
 }

@@ -9,6 +9,7 @@
  *   nats.h              NATS JetStream publish/pull (with DOSSIER_WITH_NATS)
  *   scan_cache.h        the warm-scan cache kept beside a log
  *   verify.h            verifying and repairing a log
+ *   ingest.h            scan -> record -> project -> deliver in one call
  *   error.h, buf.h      error codes and the growable buffer
  *   export.h            DSR_API, the export marker
  *   version.h           the version, compile time and run time
@@ -33,5 +34,6 @@
 #include "dossier/nats.h"     /* declares nothing unless DOSSIER_WITH_NATS */
 #include "dossier/scan_cache.h"
 #include "dossier/verify.h"
+#include "dossier/ingest.h"
 
 #endif

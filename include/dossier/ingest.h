@@ -1,0 +1,220 @@
+/*
+ * dossier/ingest.h - one call for the whole of `dossier scan`: walk and hash
+ * a mission folder, record the run in its event log, bring the projections
+ * up to date and try delivery once.  `dossier scan` is a thin client of it;
+ * anything else that wants a scan recorded (a watcher, an embedding program)
+ * calls the same function and gets the same events.
+ *
+ * Conventions (libgit2's):
+ *   1. Option and report structs carry a `version` as their first field and
+ *      are initialised with their _INIT macro, so a program built against an
+ *      older header keeps working when fields are added at the end.
+ *   2. Nothing here prints or exits.  What the command line shows comes from
+ *      the report and from the phase callback; failures are a negative DSR_E*
+ *      code, a dsr_err naming the object, and the step that failed.
+ *   3. Everything a report points to is owned by the report and released by
+ *      dsr_ingest_report_free.
+ *
+ * The sequence, in this order (each numbered step is one dsr_ingest_step, so
+ * a caller can tell what failed):
+ *   1. ROOT    the mission root must be a folder (a regular file, a missing
+ *              path or a FIFO is refused before anything is created); the
+ *              feature slug is derived from it.
+ *   2. LOG     open the log for writing: opts->log_dir, or <root>/.dossier
+ *              by default.  A default log path that is a symlink is refused
+ *              (a planted `.dossier -> elsewhere` must not redirect a
+ *              mission's record); an explicit log_dir may be one.
+ *   3. BASE    --emit changed only: the projections catch up and the
+ *              feature's latest snapshot becomes the changed-mode base.
+ *   4. LOG     the feature's scan cache is opened.
+ *   5. ROOT    dsr_scan walks and hashes (progress counters: opts->progress).
+ *   6. LOG     the cache is drained (files gone become stale entries); a
+ *              run of DSR_INGEST_LARGE_RUN artifacts or more keeps the log's
+ *              write buffers small.
+ *   7. RECORD  dsr_record_scan appends the run (see dossier/record.h for the
+ *              durability contract: the completion marker rides in the last
+ *              fsync'd batch).  Then the present artifacts are dropped from
+ *              the scan result (only the summary is kept) before the fold.
+ *   8. PROJECT the projections catch up; the feature's snapshot and drift
+ *              are read for the report.  The run is already durable: a
+ *              failure here loses nothing (the next command catches up).
+ *   9. DELIVER dsr_deliver_after_scan, one bounded window; it never fails
+ *              the run (its outcome is only reported).
+ *
+ * Thread-safety: dsr_ingest_run opens and closes its own log handle, so
+ * calls on different logs may run in parallel threads; a second writer on
+ * the same log gets DSR_ELOCKED (or waits, DSR_INGEST_WAIT).  The callback
+ * runs on the calling thread; opts->progress is written by the scan's worker
+ * threads while step 5 runs (read it with relaxed atomic loads).
+ */
+#ifndef DOSSIER_INGEST_H
+#define DOSSIER_INGEST_H
+
+#include "dossier/export.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dossier/deliver.h"
+#include "dossier/error.h"
+#include "dossier/manifest.h"
+#include "dossier/record.h"
+#include "dossier/replay.h"
+#include "dossier/scan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* From this many artifacts a run trades a little speed for a lower memory
+ * peak: the log keeps its write buffers small while the run is recorded.
+ * A caller may adapt its own allocator at the end of DSR_INGEST_PHASE_SCAN
+ * (the CLI fixes glibc's mmap threshold; see docs/bench.md). */
+#define DSR_INGEST_LARGE_RUN 250000
+
+/* Phases timed in the report and announced to the callback. */
+typedef enum dsr_ingest_phase {
+    DSR_INGEST_PHASE_OPEN = 0,  /* steps 1-4: root, log, changed-mode base, cache */
+    DSR_INGEST_PHASE_SCAN,      /* step 5: walk + hash */
+    DSR_INGEST_PHASE_RECORD,    /* steps 6-7: cache drain, append the run */
+    DSR_INGEST_PHASE_PROJECT,   /* step 8: projections, snapshot and drift read */
+    DSR_INGEST_PHASE_DELIVER,   /* step 9: one delivery window */
+    DSR_INGEST_PHASE_COUNT
+} dsr_ingest_phase;
+
+/* What a failure was about, for the caller's message: the mission root, the
+ * log (or the cache kept in it), the changed-mode base, recording the run,
+ * or the projections. */
+typedef enum dsr_ingest_step {
+    DSR_INGEST_STEP_NONE = 0,   /* no failure */
+    DSR_INGEST_STEP_ROOT,
+    DSR_INGEST_STEP_LOG,
+    DSR_INGEST_STEP_BASE,
+    DSR_INGEST_STEP_RECORD,
+    DSR_INGEST_STEP_PROJECT
+} dsr_ingest_step;
+
+struct dsr_ingest_report;
+
+/* Called on the calling thread when a phase begins (done 0) and when it has
+ * ended successfully (done 1); a phase that fails gets no done call.  rep is
+ * the report being filled: what a phase fills (see dsr_ingest_report) is
+ * readable from its done call on.  The callback must not free or keep
+ * pointers into rep past the call that returns it. */
+typedef void (*dsr_ingest_phase_fn)(void *ctx, dsr_ingest_phase phase, int done,
+                                    const struct dsr_ingest_report *rep);
+
+enum {
+    DSR_INGEST_WAIT        = 1 << 0,  /* wait for another writer (DSR_LOG_WAIT) */
+    DSR_INGEST_EMIT_CHANGED = 1 << 1, /* emit only changes against the latest snapshot */
+    DSR_INGEST_REHASH      = 1 << 2,  /* read every file (DSR_SCAN_CACHE_REHASH);
+                                         stale cache entries are listed */
+    DSR_INGEST_PLAIN_IO    = 1 << 3,  /* dsr_scan_opts.plain_io */
+    DSR_INGEST_DELIVER_ALL = 1 << 4   /* deliver to every enabled endpoint, not
+                                         only those saved with --auto */
+};
+
+#define DSR_INGEST_OPTS_VERSION 1
+
+typedef struct dsr_ingest_opts {
+    unsigned            version;        /* DSR_INGEST_OPTS_VERSION */
+    const char         *root;           /* the mission folder (required) */
+    const dsr_manifest *manifest;       /* NULL: no manifest, completeness unknown */
+    const char         *step_id;        /* required_by_step to apply, or NULL */
+    const char         *feature_slug;   /* NULL: the root's base name */
+    const char         *log_dir;        /* NULL: <root>/.dossier, refused if a symlink */
+    const char         *target_branch;  /* NULL: root's git branch, else "main" */
+    unsigned            jobs;           /* hashing threads; 0: number of cores */
+    unsigned            flags;          /* DSR_INGEST_* */
+    size_t              batch_events;   /* events per atomic batch; 0: default */
+    dsr_scan_progress  *progress;       /* zeroed counters to update, or NULL */
+    dsr_ingest_phase_fn on_phase;       /* or NULL */
+    void               *on_phase_ctx;
+} dsr_ingest_opts;
+
+#ifdef __cplusplus
+#define DSR_INGEST_OPTS_INIT { DSR_INGEST_OPTS_VERSION }
+#else
+#define DSR_INGEST_OPTS_INIT { .version = DSR_INGEST_OPTS_VERSION }
+#endif
+
+typedef struct dsr_ingest_timing {
+    double wall_s;   /* CLOCK_MONOTONIC seconds */
+    double cpu_s;    /* process CPU seconds (every thread: workers, committer,
+                        RocksDB's flushes) */
+} dsr_ingest_timing;
+
+#define DSR_INGEST_REPORT_VERSION 1
+
+/* Filled by dsr_ingest_run.  "after X" names the phase whose done call
+ * first shows a field; on failure the fields of the phases before the failed
+ * one are filled. */
+typedef struct dsr_ingest_report {
+    unsigned         version;          /* DSR_INGEST_REPORT_VERSION */
+    dsr_ingest_step  failed_step;      /* on failure: what it was about */
+    /* after OPEN */
+    char            *log_dir;          /* the log folder used */
+    char            *feature_slug;
+    char            *target_branch;    /* as recorded */
+    /* after SCAN: the scan result; from RECORD's done call on, only its
+     * absent and unusable artifacts remain (dsr_scan_result_drop_present),
+     * every count and warning stays. */
+    dsr_scan_result *scan;
+    /* after RECORD */
+    dsr_record_stats record;
+    char           **cache_stale;      /* relative paths whose cache entry was
+                                          stale (DSR_INGEST_REHASH), scan order */
+    size_t           n_cache_stale;
+    /* after PROJECT; NULL when the projection has nothing (or cannot be
+     * read: the run is recorded either way) */
+    dsr_snapshot_info *snapshot;
+    dsr_drift_info    *drift;
+    /* after DELIVER */
+    int              deliver_rc;       /* dsr_deliver_after_scan's return */
+    dsr_deliver_after_scan_report deliver;
+    /* each phase's duration, filled at its done call */
+    dsr_ingest_timing timing[DSR_INGEST_PHASE_COUNT];
+} dsr_ingest_report;
+
+/* Designated in C so the macros stay right as fields are added; C++ (before
+ * C++20) zero-fills what a brace list leaves out. */
+#ifdef __cplusplus
+#define DSR_INGEST_REPORT_INIT { DSR_INGEST_REPORT_VERSION }
+#else
+#define DSR_INGEST_REPORT_INIT { .version = DSR_INGEST_REPORT_VERSION }
+#endif
+
+/* Run the sequence above once.
+ *
+ * opts: version must be DSR_INGEST_OPTS_VERSION or an older one; root set.
+ * out:  initialised with DSR_INGEST_REPORT_INIT (its version is checked);
+ *       filled as described, also on failure; release it with
+ *       dsr_ingest_report_free whatever the return.
+ *
+ * Returns 0 when the run was recorded and the projections are up to date
+ * (missing artifacts are not an error: see out->scan's counts; delivery
+ * problems only show in out->deliver), else a negative code with err naming
+ * the object and out->failed_step set:
+ *   DSR_EINVAL    bad options or version
+ *   DSR_EIO       the root is not a readable folder; the log cannot be written;
+ *                 a default log path that is a symlink
+ *   DSR_ELOCKED   another writer holds the log (without DSR_INGEST_WAIT)
+ *   DSR_ECORRUPT  the log or a projection does not decode
+ *   DSR_ESCHEMA   an event was refused: the batches before stay, the run has
+ *                 no completion marker (dossier/record.h)
+ *   DSR_ENOMEM
+ * A failure before step 2 creates nothing; after step 7 the run is durable. */
+DSR_API int  dsr_ingest_run(const dsr_ingest_opts *opts, dsr_ingest_report *out, dsr_err *err);
+
+/* Release everything out points to and reset it to DSR_INGEST_REPORT_INIT.
+ * NULL is fine. */
+DSR_API void dsr_ingest_report_free(dsr_ingest_report *out);
+
+/* "open", "walk+hash", "record", "projections", "deliver"; NULL when out of
+ * range (static strings). */
+DSR_API const char *dsr_ingest_phase_name(dsr_ingest_phase phase);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,371 @@
+/*
+ * ingest.c - the scan -> record -> project -> deliver sequence behind
+ * `dossier scan` (see dossier/ingest.h for the numbered steps, the report
+ * and the failure contract).
+ *
+ * Invariants kept here:
+ *   1. Nothing is created before the mission root is known to be a folder
+ *      and the log path is accepted (steps 1-2 come before dsr_log_open).
+ *   2. The log is opened before any hashing, so a locked or broken log
+ *      fails before the expensive part.
+ *   3. Only the summary survives recording: the present artifacts and the
+ *      changed-mode base are freed before the projections fold the run, so
+ *      their memory does not add up with the fold's.
+ *   4. Delivery never changes the outcome: its result goes to the report.
+ */
+#include "dossier/ingest.h"
+#include "dossier/log.h"
+#include "dossier/scan_cache.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define BRANCH_MAX 256
+
+/* ---- phase marks --------------------------------------------------------- */
+
+typedef struct mark {
+    double wall, cpu;
+} mark;
+
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    if (clock_gettime(id, &t))
+        return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static mark mark_now(void)
+{
+    mark m = { clock_s(CLOCK_MONOTONIC), clock_s(CLOCK_PROCESS_CPUTIME_ID) };
+    return m;
+}
+
+typedef struct run {
+    const dsr_ingest_opts *o;
+    dsr_ingest_report     *rep;
+    mark                   since;   /* start of the phase under way */
+} run;
+
+static void phase_begin(run *r, dsr_ingest_phase p)
+{
+    r->since = mark_now();
+    if (r->o->on_phase)
+        r->o->on_phase(r->o->on_phase_ctx, p, 0, r->rep);
+}
+
+static void phase_done(run *r, dsr_ingest_phase p)
+{
+    mark now = mark_now();
+    r->rep->timing[p].wall_s = now.wall - r->since.wall;
+    r->rep->timing[p].cpu_s = now.cpu - r->since.cpu;
+    if (r->o->on_phase)
+        r->o->on_phase(r->o->on_phase_ctx, p, 1, r->rep);
+}
+
+static int fail(run *r, dsr_ingest_step step, int rc)
+{
+    assert(rc < 0);
+    r->rep->failed_step = step;
+    return rc;
+}
+
+/* ---- steps 1-2: the root and the log path -------------------------------- */
+
+/* A root that exists but is not a folder (a regular file, a FIFO, a
+ * device) is refused before anything is created for it; stat() neither
+ * opens nor blocks.  A root that cannot be resolved at all is left to
+ * dsr_scan_feature_slug, whose error names it. */
+static int check_root(const char *root, dsr_err *err)
+{
+    struct stat st;
+    if (stat(root, &st) == 0 && !S_ISDIR(st.st_mode))
+        return dsr_err_set(err, DSR_EIO, "%s: not a folder (a mission is a folder); "
+                           "nothing was created", root);
+    return 0;
+}
+
+/* <root>/.dossier, refused when it is a symlink: whoever can write into a
+ * mission folder could otherwise send its record anywhere.  An explicit log
+ * folder is the caller's choice and may be a link. */
+static int default_log_dir(const char *root, char **out, dsr_err *err)
+{
+    size_t n = strlen(root) + sizeof "/.dossier";
+    char *dir = malloc(n);
+    if (!dir)
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    snprintf(dir, n, "%s/.dossier", root);
+    struct stat st;
+    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        int rc = dsr_err_set(err, DSR_EIO, "%s: the default log folder is a symlink, which "
+                             "is not followed (it could redirect the mission's record); "
+                             "remove it, or name the log folder explicitly", dir);
+        free(dir);
+        return rc;
+    }
+    *out = dir;
+    return 0;
+}
+
+/* ---- step 3: the changed-mode base -------------------------------------- */
+
+/* The feature's current set for changed mode: its latest snapshot's
+ * artifacts, after the projections catch up to the log head; none yet: an
+ * empty set.  The entries' strings (hash text included) all live in one
+ * block *text and the snapshot is freed at once: for a very large feature
+ * this holds less while the tree is walked and hashed (docs/bench.md). */
+static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_prev **prev,
+                     size_t *n, dsr_err *err)
+{
+    *text = NULL;
+    *prev = NULL;
+    *n = 0;
+    int rc = dsr_replay_catch_up(log, NULL, err);
+    if (rc)
+        return rc;
+    dsr_snapshot_info *s = NULL;
+    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, &s, err);
+    if (rc == DSR_ENOTFOUND) {
+        dsr_err_clear(err);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < s->n_artifacts; i++) {
+        const dsr_artifact_ref *a = &s->artifacts[i];
+        total += strlen(a->artifact_key) + strlen(a->relative_path) + strlen(a->artifact_class)
+               + 3 + sizeof a->sha256;
+    }
+    if (s->n_artifacts && (!(*text = malloc(total))
+                           || !(*prev = calloc(s->n_artifacts, sizeof **prev)))) {
+        free(*text);
+        *text = NULL;
+        dsr_snapshot_info_free(s);
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    }
+    char *w = *text;
+    for (size_t i = 0; i < s->n_artifacts; i++) {
+        const dsr_artifact_ref *a = &s->artifacts[i];
+        const char *src[4] = { a->artifact_key, a->relative_path, a->artifact_class, a->sha256 };
+        const char *dst[4];
+        for (int k = 0; k < 4; k++) {
+            size_t len = strlen(src[k]) + 1;
+            memcpy(w, src[k], len);
+            dst[k] = w;
+            w += len;
+        }
+        (*prev)[i] = (dsr_record_prev){ dst[0], dst[1], dst[2], dst[3], a->required };
+    }
+    assert((size_t)(w - *text) == total);
+    *n = s->n_artifacts;
+    dsr_snapshot_info_free(s);
+    return 0;
+}
+
+/* ---- step 7: what survives recording ------------------------------------ */
+
+static int keep_stale_paths(dsr_ingest_report *rep, dsr_err *err)
+{
+    const dsr_scan_result *s = rep->scan;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_artifacts; i++)
+        n += s->artifacts[i].cache_stale != 0;
+    if (!n)
+        return 0;
+    if (!(rep->cache_stale = calloc(n, sizeof *rep->cache_stale)))
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_artifacts; i++) {
+        if (!s->artifacts[i].cache_stale)
+            continue;
+        if (!(rep->cache_stale[rep->n_cache_stale] = strdup(s->artifacts[i].relative_path)))
+            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+        rep->n_cache_stale++;
+    }
+    assert(rep->n_cache_stale == n);
+    return 0;
+}
+
+/* ---- the sequence -------------------------------------------------------- */
+
+static int check_versions(const dsr_ingest_opts *o, const dsr_ingest_report *out, dsr_err *err)
+{
+    if (!o || o->version == 0 || o->version > DSR_INGEST_OPTS_VERSION)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: options version %u unknown "
+                           "(initialise with DSR_INGEST_OPTS_INIT)", o ? o->version : 0);
+    if (out->version == 0 || out->version > DSR_INGEST_REPORT_VERSION)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: report version %u unknown "
+                           "(initialise with DSR_INGEST_REPORT_INIT)", out->version);
+    if (!o->root || !*o->root)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: no mission root given");
+    return 0;
+}
+
+int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
+{
+    dsr_err_clear(err);
+    assert(rep);
+    int rc = check_versions(o, rep, err);
+    if (rc) {
+        rep->failed_step = DSR_INGEST_STEP_ROOT;
+        return rc;
+    }
+    run r = { o, rep, mark_now() };
+    dsr_log *log = NULL;
+    dsr_scan_cache *cache = NULL;
+    char *base_text = NULL;
+    dsr_record_prev *base = NULL;
+    size_t n_base = 0;
+    dsr_scan_opts so = { .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
+                         .feature_slug = o->feature_slug, .jobs = o->jobs,
+                         .progress = o->progress,
+                         .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0 };
+
+    phase_begin(&r, DSR_INGEST_PHASE_OPEN);
+    /* 1. root */
+    if ((rc = check_root(o->root, err)) || (rc = dsr_scan_feature_slug(&so, &rep->feature_slug, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_ROOT, rc);
+        goto out;
+    }
+    if (o->target_branch)
+        rep->target_branch = strdup(o->target_branch);
+    else {
+        char branch[BRANCH_MAX];
+        rep->target_branch = strdup(dsr_git_branch(o->root, branch, sizeof branch) ? "main"
+                                                                                      : branch);
+    }
+    if (!rep->target_branch) {
+        rc = fail(&r, DSR_INGEST_STEP_ROOT, dsr_err_set(err, DSR_ENOMEM, "out of memory"));
+        goto out;
+    }
+    /* 2. log */
+    if (o->log_dir)
+        rc = (rep->log_dir = strdup(o->log_dir)) ? 0 : dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    else
+        rc = default_log_dir(o->root, &rep->log_dir, err);
+    if (rc || (rc = dsr_log_open(&log, rep->log_dir,
+                                 o->flags & DSR_INGEST_WAIT ? DSR_LOG_WAIT : 0, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
+        goto out;
+    }
+    /* 3. changed-mode base */
+    if ((o->flags & DSR_INGEST_EMIT_CHANGED)
+        && (rc = load_base(log, rep->feature_slug, &base_text, &base, &n_base, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
+        goto out;
+    }
+    /* 4. scan cache */
+    if ((rc = dsr_scan_cache_open(log, rep->feature_slug, &cache, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
+        goto out;
+    }
+    phase_done(&r, DSR_INGEST_PHASE_OPEN);
+
+    /* 5. walk + hash */
+    phase_begin(&r, DSR_INGEST_PHASE_SCAN);
+    so.cache_lookup = dsr_scan_cache_lookup;
+    so.cache_ctx = cache;
+    so.cache_mode = o->flags & DSR_INGEST_REHASH ? DSR_SCAN_CACHE_REHASH : DSR_SCAN_CACHE_USE;
+    if ((rc = dsr_scan(&so, &rep->scan, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_ROOT, rc);
+        goto out;
+    }
+    phase_done(&r, DSR_INGEST_PHASE_SCAN);
+
+    /* 6-7. record */
+    phase_begin(&r, DSR_INGEST_PHASE_RECORD);
+    if ((rc = dsr_scan_cache_finish(cache, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
+        goto out;
+    }
+    /* A very large run writes faster than RocksDB flushes; small write
+     * buffers bound the memtables waiting for their flush (docs/bench.md). */
+    if (rep->scan->n_artifacts >= DSR_INGEST_LARGE_RUN
+        && (rc = dsr_log_limit_memtables(log, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
+        goto out;
+    }
+    dsr_record_opts ro = {
+        .mission_type = o->manifest ? dsr_manifest_mission_type(o->manifest) : NULL,
+        .manifest_version = o->manifest ? dsr_manifest_version(o->manifest) : NULL,
+        .step_id = o->step_id, .target_branch = rep->target_branch,
+        .batch_events = o->batch_events,
+        .emit_changed = (o->flags & DSR_INGEST_EMIT_CHANGED) != 0,
+        .prev = base, .n_prev = n_base, .cache = cache,
+    };
+    if ((rc = dsr_record_scan(log, rep->scan, &ro, &rep->record, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
+        goto out;
+    }
+    if ((rc = keep_stale_paths(rep, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
+        goto out;
+    }
+    dsr_scan_result_drop_present(rep->scan);
+    free(base);
+    base = NULL;
+    free(base_text);
+    base_text = NULL;
+    phase_done(&r, DSR_INGEST_PHASE_RECORD);
+
+    /* 8. projections: the run is durable already */
+    phase_begin(&r, DSR_INGEST_PHASE_PROJECT);
+    if ((rc = dsr_replay_catch_up(log, NULL, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_PROJECT, rc);
+        goto out;
+    }
+    /* Not there or unreadable: the report says so by a NULL; the run stands. */
+    dsr_err ignore;
+    (void)dsr_replay_snapshot_get(log, rep->scan->feature_slug, NULL, 0, &rep->snapshot, &ignore);
+    (void)dsr_replay_drift_get(log, rep->scan->feature_slug, &rep->drift, &ignore);
+    phase_done(&r, DSR_INGEST_PHASE_PROJECT);
+
+    /* 9. one bounded delivery window; never fails the run */
+    phase_begin(&r, DSR_INGEST_PHASE_DELIVER);
+    dsr_deliver_after_scan_opts dopts = { .all_endpoints = (o->flags & DSR_INGEST_DELIVER_ALL) != 0 };
+    rep->deliver_rc = dsr_deliver_after_scan(log, &dopts, &rep->deliver);
+    phase_done(&r, DSR_INGEST_PHASE_DELIVER);
+    rc = 0;
+out:
+    assert(rc == 0 || rep->failed_step != DSR_INGEST_STEP_NONE);
+    dsr_scan_cache_free(cache);
+    free(base);
+    free(base_text);
+    dsr_log_close(log);
+    return rc;
+}
+
+void dsr_ingest_report_free(dsr_ingest_report *rep)
+{
+    if (!rep)
+        return;
+    free(rep->log_dir);
+    free(rep->feature_slug);
+    free(rep->target_branch);
+    dsr_scan_result_free(rep->scan);
+    for (size_t i = 0; i < rep->n_cache_stale; i++)
+        free(rep->cache_stale[i]);
+    free(rep->cache_stale);
+    dsr_snapshot_info_free(rep->snapshot);
+    dsr_drift_info_free(rep->drift);
+    dsr_ingest_report init = DSR_INGEST_REPORT_INIT;
+    *rep = init;
+}
+
+const char *dsr_ingest_phase_name(dsr_ingest_phase phase)
+{
+    static const char *const names[DSR_INGEST_PHASE_COUNT] = {
+        [DSR_INGEST_PHASE_OPEN] = "open",
+        [DSR_INGEST_PHASE_SCAN] = "walk+hash",
+        [DSR_INGEST_PHASE_RECORD] = "record",
+        [DSR_INGEST_PHASE_PROJECT] = "projections",
+        [DSR_INGEST_PHASE_DELIVER] = "deliver",
+    };
+    return (unsigned)phase < DSR_INGEST_PHASE_COUNT ? names[phase] : NULL;
+}
