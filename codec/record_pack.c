@@ -8,10 +8,11 @@
  * envelope rules); envelope.c knows nothing of stored formats.
  *
  * Why: a scan appends one record per file, and the WAL bytes of those
- * records were what limited durable appends (617 bytes per artifact_indexed
- * event as a keyed map; about 230 in this form).  The envelope and payload
- * seen by every reader are unchanged: dsr_record_decode and the replay
- * reader expand a stored array into exactly the map that format 1 stored.
+ * records were what limited durable appends (this form is about a third of
+ * the keyed map's size; docs/bench.md has the figures).  The envelope and
+ * payload seen by every reader are unchanged: dsr_record_decode and the
+ * replay reader expand a stored array into exactly the map that format 1
+ * stored.
  *
  * Format 2 is a msgpack array of 11, in envelope order:
  *    0 event_id        bin 16 (the ULID's 128 bits) | str
