@@ -9,6 +9,7 @@
 #ifndef DOSSIER_CLI_H
 #define DOSSIER_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "dossier/error.h"
 
@@ -80,6 +81,15 @@ void cli_json_str(struct dsr_buf *b, const char *s);
 /* The whole of a NATS command in a build without libnats: --help works, anything
  * else is a clear "built without NATS support" error (exit 2). */
 int cli_without_nats(const char *cmd, const char *usage_text, int argc, char **argv);
+
+/* A duration option: a number (fractions allowed: 1.5, 0.25s) and a unit,
+ * ms, s, m or h; a bare number is seconds.  0 and *ms rounded to whole
+ * milliseconds, or -1 when s is not a duration or is above max_ms.  Callers
+ * that need a positive value check *ms > 0. */
+int cli_parse_duration(const char *s, uint64_t max_ms, uint64_t *ms);
+/* The bound for durations handed to libnats, which turns them into
+ * nanoseconds in an int64_t. */
+#define CLI_DURATION_NS_SAFE_MS ((uint64_t)INT64_MAX / 1000000)
 
 /* 1 when colour may be used on f (a TTY and NO_COLOR unset). */
 int cli_use_color(FILE *f);

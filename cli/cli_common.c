@@ -6,6 +6,8 @@
 #include "dossier/buf.h"
 #include "dossier/event.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +153,31 @@ const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf,
     else if (!discover(buf, n))
         snprintf(buf, n, ".dossier");
     return buf;
+}
+
+int cli_parse_duration(const char *s, uint64_t max_ms, uint64_t *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0) || !isfinite(v))
+        return -1;
+    double mul;
+    if (!*end || !strcmp(end, "s"))
+        mul = 1000;
+    else if (!strcmp(end, "ms"))
+        mul = 1;
+    else if (!strcmp(end, "m"))
+        mul = 60000;
+    else if (!strcmp(end, "h"))
+        mul = 3600000;
+    else
+        return -1;
+    double r = v * mul;
+    if (r > (double)max_ms)
+        return -1;
+    *ms = (uint64_t)llround(r);
+    return 0;
 }
 
 int cli_use_color(FILE *f)

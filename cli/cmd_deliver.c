@@ -16,7 +16,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,30 +145,8 @@ static void on_signal(int sig)
 }
 
 /* Seconds (fraction allowed) or a number with ms/s/m/h -> milliseconds. */
-static int parse_duration(const char *s, uint64_t *ms)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0) || !isfinite(v))
-        return -1;
-    double mul;
-    if (!*end || !strcmp(end, "s"))
-        mul = 1000;
-    else if (!strcmp(end, "ms"))
-        mul = 1;
-    else if (!strcmp(end, "m"))
-        mul = 60000;
-    else if (!strcmp(end, "h"))
-        mul = 3600000;
-    else
-        return -1;
-    double r = v * mul;
-    if (r > 1e15)
-        return -1;
-    *ms = (uint64_t)llround(r);
-    return 0;
-}
+/* Longest duration option: beyond any retry age or poll anyone means. */
+#define DURATION_MAX_MS UINT64_C(1000000000000000)
 
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
@@ -292,7 +269,7 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
             o->concurrency = (unsigned)v;
             break;
         case OPT_POLL: case OPT_MAX_AGE: case OPT_TIMEOUT: case OPT_BASE: case OPT_MAXB:
-            if (parse_duration(optarg, &ms) || (ch != OPT_BASE && ms == 0))
+            if (cli_parse_duration(optarg, DURATION_MAX_MS, &ms) || (ch != OPT_BASE && ms == 0))
                 return cli_usage("deliver", "%s takes a duration such as 1.5, 500ms, 10s or "
                                  "2m, not '%s'", argv[optind - 1], optarg);
             if (ch == OPT_POLL)         o->poll_ms = ms;

@@ -118,31 +118,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-/* "500ms", "90s", "2m", "1h" -> milliseconds; 0 or -1. */
-static int parse_duration(const char *s, int64_t *ms)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v <= 0)
-        return -1;
-    long long mul;
-    if (!strcmp(end, "ms"))
-        mul = 1;
-    else if (!strcmp(end, "s"))
-        mul = 1000;
-    else if (!strcmp(end, "m"))
-        mul = 60 * 1000;
-    else if (!strcmp(end, "h"))
-        mul = 3600 * 1000;
-    else
-        return -1;
-    if (v > (long long)(INT64_MAX / 1000000 / mul))   /* keeps ns conversions in range */
-        return -1;
-    *ms = v * mul;
-    return 0;
-}
-
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
     char *end = NULL;
@@ -156,6 +131,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 static int parse_args(int argc, char **argv, publish_cmd *c)
 {
+    uint64_t ms = 0;
     static const struct option longopts[] = {
         { "nats", required_argument, NULL, OPT_NATS },
         { "stream", required_argument, NULL, OPT_STREAM },
@@ -186,9 +162,10 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
         case OPT_FOLLOW: c->follow = 1; break;
         case OPT_LOG:    c->log_opt = optarg; break;
         case OPT_POLL:
-            if (parse_duration(optarg, &c->poll_ms))
+            if (cli_parse_duration(optarg, CLI_DURATION_NS_SAFE_MS, &ms) || ms == 0)
                 return cli_usage("publish", "--poll takes a duration such as 500ms or 2s, "
                                  "not '%s'", optarg);
+            c->poll_ms = (int64_t)ms;
             break;
         case OPT_REPLICAS:
             if (parse_int(optarg, 1, 5, &v))
@@ -197,9 +174,10 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
             c->replicas = v;
             break;
         case OPT_DUP_WINDOW:
-            if (parse_duration(optarg, &c->dup_window_ms))
+            if (cli_parse_duration(optarg, CLI_DURATION_NS_SAFE_MS, &ms) || ms == 0)
                 return cli_usage("publish", "--dup-window takes a duration such as 2m or "
                                  "90s, not '%s'", optarg);
+            c->dup_window_ms = (int64_t)ms;
             break;
         case OPT_WINDOW:
             if (parse_int(optarg, 1, 1 << 20, &v))
@@ -208,9 +186,10 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
             c->window = (int)v;
             break;
         case OPT_ACK_WAIT:
-            if (parse_duration(optarg, &c->ack_wait_ms))
+            if (cli_parse_duration(optarg, CLI_DURATION_NS_SAFE_MS, &ms) || ms == 0)
                 return cli_usage("publish", "--ack-wait takes a duration such as 10s, "
                                  "not '%s'", optarg);
+            c->ack_wait_ms = (int64_t)ms;
             break;
         case 'q': c->quiet = 1; break;
         case 'j': c->json = 1; break;

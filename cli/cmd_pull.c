@@ -98,22 +98,6 @@ typedef struct pull_cmd {
     int64_t     ack_wait_ms;
 } pull_cmd;
 
-/* "500ms", "90s", "2m", "1h" -> milliseconds; 0 or -1. */
-static int parse_duration(const char *s, int64_t *ms)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v <= 0)
-        return -1;
-    long long mul = !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000
-                  : !strcmp(end, "m") ? 60 * 1000 : !strcmp(end, "h") ? 3600 * 1000 : 0;
-    if (!mul || v > (long long)(INT64_MAX / 1000000 / mul))
-        return -1;
-    *ms = v * mul;
-    return 0;
-}
-
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -124,6 +108,7 @@ static void on_signal(int sig)
 
 static int parse_args(int argc, char **argv, pull_cmd *c)
 {
+    uint64_t ms = 0;
     static const struct option longopts[] = {
         { "nats", required_argument, NULL, OPT_NATS },
         { "stream", required_argument, NULL, OPT_STREAM },
@@ -164,9 +149,10 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
             break;
         }
         case OPT_ACK_WAIT:
-            if (parse_duration(optarg, &c->ack_wait_ms))
+            if (cli_parse_duration(optarg, CLI_DURATION_NS_SAFE_MS, &ms) || ms == 0)
                 return cli_usage("pull", "--ack-wait takes a duration such as 30s, not '%s'",
                                  optarg);
+            c->ack_wait_ms = (int64_t)ms;
             break;
         case 'q': c->quiet = 1; break;
         case 'j': c->json = 1; break;

@@ -20,7 +20,7 @@
  *
  * Thread-safety: one thread owns a http_client and calls every function.
  */
-#include "deliver.h"
+#include "deliver_http.h"
 #include "dossier/version.h"
 
 #include <curl/curl.h>

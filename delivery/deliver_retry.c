@@ -16,7 +16,11 @@
  */
 #include "dossier/deliver.h"
 
+#include <curl/curl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 dsr_outcome dsr_retry_classify(int has_status, long status)
 {
@@ -107,113 +111,50 @@ dsr_retry_decision dsr_retry_decide(const dsr_retry_policy *p, int has_status, l
 
 /* ---- Retry-After ---------------------------------------------------------- */
 
-static int parse_uint(const char *s, size_t n, int digits_min, int digits_max, int *out)
-{
-    if ((int)n < digits_min || (int)n > digits_max)
-        return -1;
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
+/* The three HTTP-date forms of RFC 9110 section 5.6.7, by shape only:
+ * IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 "Sunday, 06-Nov-94
+ * 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37 1994" (its day also as
+ * "06" or "6").  curl_getdate() reads many more forms (other zones, no
+ * seconds, ISO dates); a header in none of these shapes is ignored, as the
+ * RFC asks.  day_at is where the day of the month starts. */
+static const struct {
+    const char *shape;
+    size_t      day_at;    /* SIZE_MAX: after the first ", " */
+} http_date_forms[] = {
+    { "[A-Z][a-z][a-z], [0-3][0-9] [A-Z][a-z][a-z] [0-9][0-9][0-9][0-9] "
+      "[0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT", 5 },
+    { "[A-Z][a-z]*day, [0-3][0-9]-[A-Z][a-z][a-z]-[0-9][0-9] "
+      "[0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT", SIZE_MAX },
+    { "[A-Z][a-z][a-z] [A-Z][a-z][a-z] [ 0-3][0-9] "
+      "[0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9][0-9][0-9][0-9]", 8 },
+    { "[A-Z][a-z][a-z] [A-Z][a-z][a-z] [1-9] "
+      "[0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9][0-9][0-9][0-9]", 8 },
+};
 
-static int parse_month(const char *s, size_t n)
-{
-    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    if (n != 3)
-        return -1;
-    for (int i = 0; i < 12; i++)
-        if (!memcmp(s, months[i], 3))
-            return i;
-    return -1;
-}
-
-static int parse_hms(const char *s, size_t n, int *h, int *m, int *sec)
-{
-    if (n != 8 || s[2] != ':' || s[5] != ':')
-        return -1;
-    if (parse_uint(s, 2, 2, 2, h) || parse_uint(s + 3, 2, 2, 2, m) ||
-        parse_uint(s + 6, 2, 2, 2, sec))
-        return -1;
-    return *h <= 23 && *m <= 59 && *sec <= 60 ? 0 : -1;
-}
-
-/* Split s on single spaces (asctime pads the day with a second space, which
- * yields an empty token that the caller tolerates). */
-static size_t split(const char *s, size_t n, const char *tok[8], size_t len[8])
-{
-    size_t k = 0, start = 0;
-    for (size_t i = 0; i <= n && k < 8; i++) {
-        if (i == n || s[i] == ' ') {
-            if (i > start) {
-                tok[k] = s + start;
-                len[k] = i - start;
-                k++;
-            }
-            start = i + 1;
-        }
-    }
-    return k;
-}
-
-static int days_in_month(int year, int mon)
-{
-    static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return d[mon] + (mon == 1 && leap);
-}
-
-/* Seconds since the epoch of a proleptic Gregorian UTC date (no timegm: it
- * would depend on the process's TZ handling). */
-static int64_t utc_seconds(int year, int mon, int day, int h, int m, int s)
-{
-    int y = year - (mon < 2);
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int mp = (mon + 10) % 12;   /* months counted from March */
-    int64_t doy = (153 * mp + 2) / 5 + day - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    return days * 86400 + h * 3600 + m * 60 + s;
-}
-
-/* RFC 9110 section 5.6.7: IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT",
- * RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT", asctime "Sun Nov  6 08:49:37 1994". */
+/* Seconds since the epoch of an HTTP-date, or -1.  curl_getdate() does the
+ * calendar; it rolls an impossible day over into the next month (31 Feb ->
+ * 3 Mar), so the day it lands on must be the day written. */
 static int parse_http_date(const char *s, size_t n, int64_t *out)
 {
-    const char *t[8];
-    size_t l[8];
-    size_t k = split(s, n, t, l);
-    int year, mon, day, h, m, sec;
-    if (k == 6 && l[0] == 4 && t[0][3] == ',' && l[5] == 3 && !memcmp(t[5], "GMT", 3)) {
-        if (parse_uint(t[1], l[1], 2, 2, &day) || (mon = parse_month(t[2], l[2])) < 0 ||
-            parse_uint(t[3], l[3], 4, 4, &year) || parse_hms(t[4], l[4], &h, &m, &sec))
-            return -1;
-    } else if (k == 4 && l[0] >= 7 && t[0][l[0] - 1] == ',' && l[1] == 9 &&
-               t[1][2] == '-' && t[1][6] == '-' && l[3] == 3 && !memcmp(t[3], "GMT", 3)) {
-        int yy;
-        if (parse_uint(t[1], 2, 2, 2, &day) || (mon = parse_month(t[1] + 3, 3)) < 0 ||
-            parse_uint(t[1] + 7, 2, 2, 2, &yy) || parse_hms(t[2], l[2], &h, &m, &sec))
-            return -1;
-        /* Two-digit years: RFC 9110 says a year more than 50 years in the
-         * future is in the past century; 70..99 -> 19xx is the usual reading. */
-        year = yy >= 70 ? 1900 + yy : 2000 + yy;
-    } else if (k == 5 && l[0] == 3) {
-        if ((mon = parse_month(t[1], l[1])) < 0 || parse_uint(t[2], l[2], 1, 2, &day) ||
-            parse_hms(t[3], l[3], &h, &m, &sec) || parse_uint(t[4], l[4], 4, 4, &year))
-            return -1;
-    } else {
+    char text[64];
+    if (n >= sizeof text)
         return -1;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    for (size_t i = 0; i < sizeof http_date_forms / sizeof http_date_forms[0]; i++) {
+        if (fnmatch(http_date_forms[i].shape, text, 0) != 0)
+            continue;
+        const char *day = http_date_forms[i].day_at == SIZE_MAX
+                        ? strstr(text, ", ") + 2 : text + http_date_forms[i].day_at;
+        long mday = strtol(day, NULL, 10);
+        time_t t = curl_getdate(text, NULL);
+        struct tm tm;
+        if (t == (time_t)-1 || !gmtime_r(&t, &tm) || tm.tm_mday != mday)
+            return -1;
+        *out = (int64_t)t;
+        return 0;
     }
-    if (day < 1 || day > days_in_month(year, mon))
-        return -1;
-    *out = utc_seconds(year, mon, day, h, m, sec);
-    return 0;
+    return -1;
 }
 
 int dsr_retry_after_parse(const char *value, size_t len, uint64_t now_ms, uint64_t *delay_ms)

@@ -9,7 +9,7 @@
  * where the secret came from, not what it is.
  */
 #include "dossier/deliver.h"
-#include "deliver.h"
+#include "base64.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,75 +23,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t b64_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64_alphabet[v >> 18 & 63];
-        out[o++] = b64_alphabet[v >> 12 & 63];
-        out[o++] = b64_alphabet[v >> 6 & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        out[o++] = b64_alphabet[v >> 18 & 63];
-        out[o++] = b64_alphabet[v >> 12 & 63];
-        out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;   /* '-' '_': the URL-safe alphabet */
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-int b64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len)
-{
-    /* Padding is optional; when present it must be at the end and complete
-     * the last quantum.  Bits left over in a final partial quantum must be
-     * zero, so each text has exactly one decoding. */
-    size_t pad = 0;
-    while (n > 0 && in[n - 1] == '=') {
-        n--;
-        pad++;
-    }
-    if (pad > 2 || (pad && (n + pad) % 4 != 0) || n % 4 == 1)
-        return DSR_EPARSE;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0)
-            return DSR_EPARSE;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return DSR_EPARSE;
-    *out_len = o;
-    return 0;
-}
 
 static int is_space(char c)
 {

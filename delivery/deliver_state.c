@@ -9,15 +9,15 @@
  * (tests/unit/test_deliver_state.c checks that the log still opens).
  *
  * Owns: the key layout and the msgpack encoding of endpoint records,
- * cursors and pending / done / dead entries (see deliver.h), and the
+ * cursors and pending / done / dead entries (see deliver_state.h), and the
  * lock: a writer open holds RocksDB's LOCK file, so a second writer gets
  * DSR_ELOCKED; read-only opens take no lock and see every synced batch.
  * Durability: every batch is written with sync=true (WAL fsync) so an entry
  * that was committed survives a crash or power loss.
  */
-#include "deliver.h"
-#include "buf.h"
+#include "deliver_state.h"
 #include "be.h"
+#include "clock.h"
 #include "dir_lock.h"
 
 #include <errno.h>
@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DSTATE_FORMAT 1
@@ -50,7 +49,7 @@ struct dbatch {
     int                  failed;    /* an encode ran out of memory */
 };
 
-/* ---- names and URLs --------------------------------------------------------- */
+/* ---- names --------------------------------------------------------- */
 
 int endpoint_name_valid(const char *name)
 {
@@ -64,53 +63,6 @@ int endpoint_name_valid(const char *name)
             return 0;
     }
     return 1;
-}
-
-/* Query values can carry credentials (?token=...): keep the keys, mask the
- * values; a bare parameter (no '=') is masked whole. */
-static void redact_query(dsr_buf *b, const char *q, const char *end)
-{
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *stop = amp ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(stop - q));
-        if (eq) {
-            dsr_buf_append(b, q, (size_t)(eq - q + 1));
-            dsr_buf_puts(b, "***");
-        } else if (stop > q) {
-            dsr_buf_puts(b, "***");
-        }
-        if (amp)
-            dsr_buf_putc(b, '&');
-        q = amp ? amp + 1 : end;
-    }
-}
-
-char *url_redact(const char *url)
-{
-    dsr_buf b = DSR_BUF_INIT;
-    const char *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : url;
-    size_t auth_len = strcspn(auth, "/?#");
-    const char *at = memrchr(auth, '@', auth_len);
-    const char *p = url;
-    if (at) {                                  /* user:password@host */
-        dsr_buf_append(&b, url, (size_t)(auth - url));
-        dsr_buf_puts(&b, "***@");
-        p = at + 1;
-    }
-    const char *frag = strchr(p, '#');
-    const char *end = frag ? frag : p + strlen(p);
-    const char *q = memchr(p, '?', (size_t)(end - p));
-    dsr_buf_append(&b, p, (size_t)((q ? q + 1 : end) - p));
-    if (q)
-        redact_query(&b, q + 1, end);
-    dsr_buf_puts(&b, end);
-    if (!b.data) {                             /* empty URL, or out of memory */
-        dsr_buf_free(&b);
-        return strdup(url);
-    }
-    return b.data;                             /* the caller frees it */
 }
 
 /* ---- open / close ----------------------------------------------------------- */
@@ -208,8 +160,7 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
                 break;
             rocksdb_free(rerr);
             rerr = NULL;
-            struct timespec ts = { 0, 20 * 1000000L };
-            nanosleep(&ts, NULL);
+            clock_sleep_ms(20);
         }
     } else {
         /* Lock the folder first (common/dir_lock.h says why). */

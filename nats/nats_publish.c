@@ -31,6 +31,7 @@
  */
 #include "mirror.h"
 #include "nats_cursor.h"
+#include "clock.h"
 #include "buf.h"
 
 #include "dossier/event.h"
@@ -60,7 +61,7 @@ struct dsr_nats_publisher {
     char            *cursor_key;
     int64_t          stream_ns;   /* creation time of the stream the cursor belongs to */
     uint64_t         cursor;      /* last persisted value */
-    struct timespec  persisted_at;
+    uint64_t         persisted_ms; /* clock_mono_ms() of the last persist */
     dsr_nats_pub_opts o;
 
     /* ---- shared with the libnats reply thread, under mu ---- */
@@ -79,11 +80,6 @@ struct dsr_nats_publisher {
     dsr_buf          json, subject, seen_key;
     msgpack_unpacked up;
 };
-
-static double now_s(const struct timespec *t)
-{
-    return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
-}
 
 /* Retire the prefix of done slots (mu held). */
 static void retire(dsr_nats_publisher *p)
@@ -151,22 +147,21 @@ static void ack_handler(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 
 static int persist(dsr_nats_publisher *p, int force, dsr_err *err)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now = clock_mono_ms();
     pthread_mutex_lock(&p->mu);
     uint64_t a = p->acked_seq;
     pthread_mutex_unlock(&p->mu);
     if (a <= p->cursor)
         return 0;
     if (!force && a - p->cursor < p->o.commit_every &&
-        now_s(&now) - now_s(&p->persisted_at) < 0.25)
+        now - p->persisted_ms < 250)
         return 0;
     nats_cursor_val v = { a, p->stream_ns };
     int rc = nats_cursor_put(p->cur, p->cursor_key, &v, err);
     if (rc)
         return rc;
     p->cursor = a;
-    p->persisted_at = now;
+    p->persisted_ms = now;
     return 0;
 }
 
@@ -223,7 +218,7 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
      * for (restored from a backup): start over, the stream drops duplicates. */
     p->cursor = (v.stream_ns == p->stream_ns && v.seq <= dsr_log_head(log)) ? v.seq : 0;
     p->acked_seq = p->cursor;
-    clock_gettime(CLOCK_MONOTONIC, &p->persisted_at);
+    p->persisted_ms = clock_mono_ms();
 
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -252,15 +247,7 @@ uint64_t dsr_nats_publisher_cursor(const dsr_nats_publisher *p) { return p->curs
  * margin and take the messages back from libnats (they count as failed). */
 static void drain(dsr_nats_publisher *p)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    int64_t ms = p->o.ack_wait_ms + 5000;
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = clock_deadline_ms((uint64_t)p->o.ack_wait_ms + 5000);
     pthread_mutex_lock(&p->mu);
     while (p->inflight > 0)
         if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
@@ -418,13 +405,7 @@ int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_
         if (p->count == p->cap)
             p->waiting = 1;
         while (p->waiting && p->count > p->low_water && !p->failed) {
-            struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
-            dl.tv_nsec += 100 * 1000000L;
-            if (dl.tv_nsec >= 1000000000L) {
-                dl.tv_sec++;
-                dl.tv_nsec -= 1000000000L;
-            }
+            struct timespec dl = clock_deadline_ms(100);
             pthread_cond_timedwait(&p->cv, &p->mu, &dl);
             if (p->count > p->low_water && !p->failed) {
                 pthread_mutex_unlock(&p->mu);

@@ -144,6 +144,26 @@ static void test_retry_after_http_dates_all_three_forms(void **state)
     ra_bad("1994-11-06T08:49:37Z");
 }
 
+/* What curl_getdate() brings: any year a 64-bit time_t holds, every
+ * calendar rule; the shape check keeps out the forms HTTP does not allow. */
+static void test_retry_after_http_dates_far_years_and_day_forms(void **state)
+{
+    (void)state;
+    ra_ok("Fri, 01 Jan 2100 00:00:00 GMT", 4102444800ULL * 1000 - 5000, 5000);
+    ra_ok("Tue, 29 Feb 2400 00:00:00 GMT", 13574563200ULL * 1000 - 1000, 1000);
+    ra_bad("Mon, 29 Feb 2100 00:00:00 GMT");          /* 2100 is no leap year */
+    ra_bad("Tue, 31 Apr 2001 00:00:00 GMT");
+    uint64_t now = (T94 - 30) * 1000;
+    ra_ok("Sun Nov 6 08:49:37 1994", now, 30000);      /* asctime, one space */
+    ra_ok("Sun Nov 06 08:49:37 1994", now, 30000);     /* asctime, two digits */
+    ra_ok("Sun, 06 Nov 1994 08:49:60 GMT", now, 53000); /* a leap second */
+    ra_bad("Sun, 06 Nov 1994 08:49:37 gmt");
+    ra_bad("Sun, 06 Nov 1994 08:49:37 +0000");
+    ra_bad("Sun, 06 Nov 94 08:49:37 GMT");
+    ra_bad("Sun, 6 Nov 1994 08:49:37 GMT");
+    ra_bad("Sunday, 06 Nov 1994 08:49:37 GMT");
+}
+
 static void test_decide_delivered_dead_and_gone_are_immediate(void **state)
 {
     (void)state;
@@ -217,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_backoff_stays_within_full_jitter_bounds),
         cmocka_unit_test(test_retry_after_seconds),
         cmocka_unit_test(test_retry_after_http_dates_all_three_forms),
+        cmocka_unit_test(test_retry_after_http_dates_far_years_and_day_forms),
         cmocka_unit_test(test_decide_delivered_dead_and_gone_are_immediate),
         cmocka_unit_test(test_decide_retry_honours_retry_after_when_later_than_backoff),
         cmocka_unit_test(test_decide_gives_up_after_max_attempts),

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deliver.h"
+#include "base64.h"
+#include "dossier/deliver.h"
 
 static void sign_ok(const dsr_webhook_secret *s, const char *id, int64_t ts, const char *body,
                     const char *want)
@@ -122,11 +123,42 @@ static void test_base64_rfc4648_vectors_encode_and_decode(void **state)
 static void test_base64_decode_rejects_malformed_text(void **state)
 {
     (void)state;
-    static const char *bad[] = { "Zm9v!", "Z", "Zg=", "Zh==", "Zg===", "Z=g=", "Zm 9v" };
+    /* The last ones are what OpenSSL's EVP_DecodeBlock alone would take:
+     * surrounding whitespace, '=' inside, leftover bits. */
+    static const char *bad[] = { "Zm9v!", "Z", "Zg=", "Zh==", "Zg===", "Z=g=", "Zm 9v",
+                                 " Zm9v", "Zm9v\n", "Zg==Zg==", "Zm9=", "Zm9vYh", "=", "==" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned char dec[16];
         size_t dl;
         assert_int_equal(b64_decode(bad[i], strlen(bad[i]), dec, &dl), DSR_EPARSE);
+    }
+}
+
+static void test_base64_round_trips_every_length_in_both_alphabets(void **state)
+{
+    (void)state;
+    unsigned char in[70], dec[70 + 3];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (unsigned char)(i * 37 + 250);   /* reaches '+' and '/' */
+    for (size_t n = 0; n <= sizeof in; n++) {
+        char enc[4 * (sizeof in / 3 + 1) + 1];
+        size_t el = b64_encode(in, n, enc);
+        assert_int_equal(el, (n + 2) / 3 * 4);
+        assert_int_equal(strlen(enc), el);
+        size_t dl = 999;
+        if (b64_decode(enc, el, dec, &dl) != 0)
+            fail_msg("length %zu: '%s' does not decode", n, enc);
+        assert_int_equal(dl, n);
+        assert_memory_equal(dec, in, n);
+        /* URL-safe and unpadded: the same bytes. */
+        for (size_t i = 0; i < el; i++)
+            enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
+        while (el > 0 && enc[el - 1] == '=')
+            el--;
+        if (b64_decode(enc, el, dec, &dl) != 0)
+            fail_msg("length %zu: url-safe '%.*s' does not decode", n, (int)el, enc);
+        assert_int_equal(dl, n);
+        assert_memory_equal(dec, in, n);
     }
 }
 
@@ -205,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_sign_changes_with_every_input),
         cmocka_unit_test(test_base64_rfc4648_vectors_encode_and_decode),
         cmocka_unit_test(test_base64_decode_rejects_malformed_text),
+        cmocka_unit_test(test_base64_round_trips_every_length_in_both_alphabets),
         cmocka_unit_test(test_secret_surrounding_whitespace_is_ignored),
         cmocka_unit_test(test_secret_invalid_whsec_is_refused_without_echoing_it),
         cmocka_unit_test(test_secret_empty_or_too_long_is_refused),

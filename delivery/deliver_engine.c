@@ -1,5 +1,5 @@
 /*
- * deliver.c - the delivery projection: reads the event log (read-only) in
+ * deliver_engine.c - one delivery run's engine, the delivery projection: reads the event log (read-only) in
  * sequence order and POSTs each selected event to one endpoint, recording
  * progress in the delivery state store (deliver_state.c).
  *
@@ -29,15 +29,15 @@
  * parallel requests); `stop` may be set from a signal handler.
  */
 #include "deliver.h"
+#include "clock.h"
 
-#include <errno.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "dossier/log.h"
 
@@ -45,30 +45,6 @@
 #define READ_WINDOW 16384
 /* Longest sleep between checks of the stop flag and the log. */
 #define SLICE_MS 100
-
-uint64_t clock_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t clock_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void dsr_deliver_opts_init(dsr_deliver_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    dsr_retry_policy p = DSR_RETRY_POLICY_DEFAULT;
-    o->policy = p;
-    o->concurrency = 4;
-    o->timeout_ms = 10000;
-    o->poll_ms = 250;
-}
 
 /* ---- in-memory queue ---------------------------------------------------------- */
 
@@ -100,7 +76,7 @@ typedef struct engine {
     dstate            *st;
     http_client              *http;
     const dsr_deliver_opts *o;
-    dsr_endpoint_info      ep;
+    dsr_endpoint_info     *ep;           /* the target's; 410 Gone disables it */
     const dsr_webhook_secret *secret;
     uint64_t               type_mask;    /* 0: every type */
     dsr_deliver_report    *rep;
@@ -256,6 +232,8 @@ static feat *heap_pop(engine *e)
         }
     }
     top->heap_pos = SIZE_MAX;
+    /* Heap order: nothing left is due before what was popped. */
+    assert(e->nheap == 0 || !heap_less(e->heap[0], top));
     return top;
 }
 
@@ -273,6 +251,9 @@ static int fifo_push(engine *e, item *it)
         e->fhead = 0;
         e->fcapq = cap;
     }
+    /* The FIFO holds items in sequence order: the cursor advances over its
+     * resolved prefix. */
+    assert(e->flen == 0 || e->fifo[(e->fhead + e->flen - 1) % e->fcapq]->seq < it->seq);
     e->fifo[(e->fhead + e->flen) % e->fcapq] = it;
     e->flen++;
     it->refs++;
@@ -307,6 +288,7 @@ static int enqueue(engine *e, item *it, const char *feature, size_t flen)
 static int dequeue_head(engine *e, feat *f)
 {
     item *it = f->head;
+    assert(it && it->live && !f->busy && !it->persisted);
     f->head = it->next;
     if (!f->head)
         f->tail = NULL;
@@ -376,45 +358,29 @@ static int cmp_u64(const void *a, const void *b)
 
 static int load_state(engine *e, dsr_err *err)
 {
-    int rc = dstate_get_cursor(e->st, e->ep.name, &e->cur, err);
+    int rc = dstate_get_cursor(e->st, e->ep->name, &e->cur, err);
     if (rc == 0)
-        rc = dstate_scan(e->st, DK_PENDING, e->ep.name, 0, load_q, e, err);
+        rc = dstate_scan(e->st, DK_PENDING, e->ep->name, 0, load_q, e, err);
     if (rc == 0)
-        rc = dstate_scan(e->st, DK_DONE, e->ep.name, e->cur.high + 1, load_skip, e, err);
+        rc = dstate_scan(e->st, DK_DONE, e->ep->name, e->cur.high + 1, load_skip, e, err);
     if (rc == 0 && e->nskip)
         e->k_max = e->skip[e->nskip - 1];
     if (rc == 0)
-        rc = dstate_scan(e->st, DK_DEAD, e->ep.name, e->cur.high + 1, load_skip, e, err);
+        rc = dstate_scan(e->st, DK_DEAD, e->ep->name, e->cur.high + 1, load_skip, e, err);
     if (rc == 0 && e->nskip > 1)
         qsort(e->skip, e->nskip, sizeof *e->skip, cmp_u64);
     e->r = e->cur.high;
     return rc;
 }
 
-/* ---- selection -------------------------------------------------------------------- */
-
-int deliver_selects(const dsr_endpoint_info *ep, uint64_t type_mask,
-                        const dsr_envelope *env)
-{
-    if (type_mask && !(type_mask & (UINT64_C(1) << env->type)))
-        return 0;
-    if (ep->n_features == 0)
-        return 1;
-    for (size_t i = 0; i < ep->n_features; i++) {
-        const char *f = ep->features[i];
-        if (env->feature_slug.ptr && strlen(f) == env->feature_slug.len &&
-            !memcmp(f, env->feature_slug.ptr, env->feature_slug.len))
-            return 1;
-    }
-    return 0;
-}
+/* ---- admitting events from the log ----------------------------------------------- */
 
 static void note(engine *e, const item *it, dsr_outcome oc, long status, const char *detail,
                  uint64_t next_ms)
 {
     if (!e->o->observer)
         return;
-    dsr_deliver_note n = { e->ep.name, it ? it->seq : 0, it ? it->event_id : "",
+    dsr_deliver_note n = { e->ep->name, it ? it->seq : 0, it ? it->event_id : "",
                            it ? it->attempts : 0, oc, status, detail, next_ms };
     e->o->observer(e->o->observer_ctx, &n);
 }
@@ -440,7 +406,7 @@ static int dead_on_admit(engine *e, uint64_t seq, const char *id, const char *wh
     d.feature = "";
     d.dead_ms = clock_now_ms();
     d.reason = why;
-    if (dbatch_put_entry(e->batch, DK_DEAD, e->ep.name, &d) < 0)
+    if (dbatch_put_entry(e->batch, DK_DEAD, e->ep->name, &d) < 0)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     e->rep->dead++;
     item tmp = { 0 };
@@ -471,6 +437,7 @@ static int admit(engine *e, dsr_err *err)
             break;
         }
         uint64_t seq = dsr_seq_from_key(k);
+        assert(seq > e->r);    /* the log is read once, in order */
         e->r = seq;
         /* Q entries above the old cursor take their place in sequence order. */
         while (e->qpend_pos < e->nqpend && e->qpend[e->qpend_pos]->seq <= seq) {
@@ -502,7 +469,7 @@ static int admit(engine *e, dsr_err *err)
                     return rc;
                 continue;
             }
-            if (!deliver_selects(&e->ep, e->type_mask, &env)) {
+            if (!deliver_selects(e->ep, e->type_mask, &env)) {
                 msgpack_unpacked_destroy(&u);
                 continue;
             }
@@ -548,6 +515,7 @@ static int resolve_dead(engine *e, item *it, long status, const char *reason, ds
 static int send_one(engine *e, feat *f, dsr_err *err)
 {
     item *it = f->head;
+    assert(it && it->live && !f->busy && f->heap_pos == SIZE_MAX);
     dsr_buf_reset(&e->rec);
     int rc = dsr_log_get_event(e->log, it->seq, &e->rec, err);
     if (rc == DSR_ENOTFOUND) {
@@ -621,10 +589,10 @@ static int resolve_dead(engine *e, item *it, long status, const char *reason, ds
     dentry d;
     entry_of(it, &d, reason);
     d.dead_ms = clock_now_ms();
-    if (dbatch_put_entry(e->batch, DK_DEAD, e->ep.name, &d) < 0)
+    if (dbatch_put_entry(e->batch, DK_DEAD, e->ep->name, &d) < 0)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     if (it->persisted)
-        dbatch_del_entry(e->batch, DK_PENDING, e->ep.name, it->seq);
+        dbatch_del_entry(e->batch, DK_PENDING, e->ep->name, it->seq);
     e->rep->dead++;
     note(e, it, DSR_OUTCOME_DEAD, status, reason, 0);
     it->persisted = 0;
@@ -637,6 +605,8 @@ static int on_result(engine *e, const http_result *r, dsr_err *err)
 {
     item *it = r->user;
     feat *f = it->f;
+    /* Only a feature's head is ever in flight, one at a time. */
+    assert(f->busy && f->head == it && f->heap_pos == SIZE_MAX);
     f->busy = 0;
     uint64_t now = clock_now_ms();
     it->attempts++;
@@ -662,7 +632,7 @@ static int on_result(engine *e, const http_result *r, dsr_err *err)
     switch (d.outcome) {
     case DSR_OUTCOME_DELIVERED:
         if (it->persisted)
-            dbatch_del_entry(e->batch, DK_PENDING, e->ep.name, it->seq);
+            dbatch_del_entry(e->batch, DK_PENDING, e->ep->name, it->seq);
         it->persisted = 0;
         it->delivered = 1;
         e->cur.delivered++;
@@ -689,14 +659,14 @@ static int on_result(engine *e, const http_result *r, dsr_err *err)
          * batch, so no process sends to it again until it is enabled. */
         it->next_ms = now;
         entry_of(it, &q, reason);
-        if (dbatch_put_entry(e->batch, DK_PENDING, e->ep.name, &q) < 0)
+        if (dbatch_put_entry(e->batch, DK_PENDING, e->ep->name, &q) < 0)
             return dsr_err_set(err, DSR_ENOMEM, "out of memory");
         it->persisted = 1;
-        e->ep.disabled = 1;
-        e->ep.disabled_ms = now;
-        free(e->ep.disabled_reason);
-        e->ep.disabled_reason = strdup(reason);
-        if (dbatch_put_endpoint(e->batch, &e->ep) < 0)
+        e->ep->disabled = 1;
+        e->ep->disabled_ms = now;
+        free(e->ep->disabled_reason);
+        e->ep->disabled_reason = strdup(reason);
+        if (dbatch_put_endpoint(e->batch, e->ep) < 0)
             return dsr_err_set(err, DSR_ENOMEM, "out of memory");
         e->gone = 1;
         e->rep->disabled = 1;
@@ -707,7 +677,7 @@ static int on_result(engine *e, const http_result *r, dsr_err *err)
     case DSR_OUTCOME_RETRY:
         it->next_ms = d.next_ms;
         entry_of(it, &q, reason);
-        if (dbatch_put_entry(e->batch, DK_PENDING, e->ep.name, &q) < 0)
+        if (dbatch_put_entry(e->batch, DK_PENDING, e->ep->name, &q) < 0)
             return dsr_err_set(err, DSR_ENOMEM, "out of memory");
         it->persisted = 1;
         e->rep->failed++;
@@ -737,6 +707,8 @@ static int commit(engine *e, dsr_err *err)
     uint64_t high = e->flen > 0 ? e->fifo[e->fhead]->seq - 1 : e->r;
     if (high < e->cur.high)
         high = e->cur.high;
+    /* The cursor never passes an event that was not read. */
+    assert(high == e->cur.high || high <= e->r);
     if (e->ndone > 0 || high != e->cur.high) {
         int rc = ensure_batch(e, err);
         if (rc < 0)
@@ -747,7 +719,7 @@ static int commit(engine *e, dsr_err *err)
         if (it->seq > high) {
             dentry d = { 0 };
             d.seq = it->seq;
-            dbatch_put_entry(e->batch, DK_DONE, e->ep.name, &d);
+            dbatch_put_entry(e->batch, DK_DONE, e->ep->name, &d);
             if (it->seq > e->k_max)
                 e->k_max = it->seq;
         }
@@ -757,12 +729,12 @@ static int commit(engine *e, dsr_err *err)
     e->ndone = 0;
     if (high != e->cur.high) {
         if (e->k_max > e->cur.high)
-            dbatch_del_range(e->batch, DK_DONE, e->ep.name, e->cur.high + 1, high + 1);
+            dbatch_del_range(e->batch, DK_DONE, e->ep->name, e->cur.high + 1, high + 1);
         e->cur.high = high;
         e->cursor_dirty = 1;
     }
     if (e->cursor_dirty) {
-        dbatch_put_cursor(e->batch, e->ep.name, &e->cur);
+        dbatch_put_cursor(e->batch, e->ep->name, &e->cur);
         e->cursor_dirty = 0;
     }
     if (!e->batch || dbatch_count(e->batch) == 0)
@@ -773,12 +745,6 @@ static int commit(engine *e, dsr_err *err)
 }
 
 /* ---- the run ------------------------------------------------------------------------------- */
-
-static void sleep_ms(uint64_t ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);  /* EINTR (a signal) just ends the nap early */
-}
 
 static int stop_requested(const engine *e)
 {
@@ -829,7 +795,7 @@ static void engine_free(engine *e)
 }
 
 /* Results of one round of network activity: at most as many as slots. */
-#define MAX_RESULTS 256
+#define MAX_RESULTS DELIVER_MAX_CONCURRENCY
 
 static int run_loop(engine *e, dsr_err *err)
 {
@@ -866,7 +832,7 @@ static int run_loop(engine *e, dsr_err *err)
             if (e->nheap == 0 && e->log_done) {
                 if (!o->follow)
                     break;      /* everything selected is resolved */
-                sleep_ms(SLICE_MS < o->poll_ms ? SLICE_MS : o->poll_ms);
+                clock_sleep_ms(SLICE_MS < o->poll_ms ? SLICE_MS : o->poll_ms);
                 continue;
             }
             if (e->nheap == 0)
@@ -875,7 +841,7 @@ static int run_loop(engine *e, dsr_err *err)
                 break;         /* a window does not wait out backoff */
             uint64_t now = clock_now_ms(), due = e->heap[0]->head->next_ms;
             uint64_t wait = due > now ? due - now : 0;
-            sleep_ms(wait < SLICE_MS ? wait : SLICE_MS);
+            clock_sleep_ms(wait < SLICE_MS ? wait : SLICE_MS);
             continue;
         }
         int wait = SLICE_MS;
@@ -928,163 +894,25 @@ static int run_loop(engine *e, dsr_err *err)
     return rc;
 }
 
-/* Secret for the endpoint: the caller's, else the endpoint's secret file,
- * else $DOSSIER_WEBHOOK_SECRET, else none (unsigned). */
-static int resolve_secret(const dsr_endpoint_info *ep, const dsr_webhook_secret *given,
-                          dsr_webhook_secret *owned, const dsr_webhook_secret **out,
-                          dsr_err *err)
+int deliver_engine_run(dsr_log *log, dstate *st, const dsr_deliver_opts *o,
+                       deliver_target *t, dsr_deliver_report *rep, dsr_err *err)
 {
-    *out = NULL;
-    if (given && given->key) {
-        *out = given;
-        return 0;
-    }
-    if (ep->secret_file) {
-        int rc = dsr_webhook_secret_load(ep->secret_file, owned, err);
-        if (rc < 0)
-            return dsr_err_prefix(err, "endpoint %s", ep->name);
-        *out = owned;
-        return 0;
-    }
-    const char *env = getenv("DOSSIER_WEBHOOK_SECRET");
-    if (env && *env) {
-        int rc = dsr_webhook_secret_parse(env, strlen(env), "DOSSIER_WEBHOOK_SECRET", owned, err);
-        if (rc < 0)
-            return rc;
-        *out = owned;
-    }
-    return 0;
-}
-
-int deliver_type_mask(const dsr_endpoint_info *ep, uint64_t *mask, dsr_err *err)
-{
-    *mask = 0;
-    for (size_t i = 0; i < ep->n_types; i++) {
-        dsr_event_type t;
-        if (dsr_event_type_parse(ep->types[i], strlen(ep->types[i]), &t) < 0)
-            return dsr_err_set(err, DSR_EINVAL, "endpoint %s: unknown event type '%s'",
-                               ep->name, ep->types[i]);
-        *mask |= UINT64_C(1) << t;
-    }
-    return 0;
-}
-
-/* Load the endpoint for a run: the saved one, or the ad-hoc one for o->url
- * (created on first use with its filters). */
-static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_info *ep,
-                         dsr_err *err)
-{
-    if (o->endpoint)
-        return dstate_get_endpoint(st, o->endpoint, ep, err);
-    if (!o->url)
-        return dsr_err_set(err, DSR_EINVAL, "deliver: no endpoint and no URL given");
-    char name[DSR_ENDPOINT_NAME_MAX + 1];
-    dsr_endpoint_adhoc_name(o->url, o->features, o->n_features, o->types, o->n_types, name);
-    int rc = dstate_get_endpoint(st, name, ep, err);
-    if (rc != DSR_ENOTFOUND)
-        return rc;
-    dsr_err_clear(err);
-    memset(ep, 0, sizeof *ep);
-    snprintf(ep->name, sizeof ep->name, "%s", name);
-    ep->adhoc = 1;
-    int oom = !(ep->url = strdup(o->url));
-    if (o->n_features && !(ep->features = calloc(o->n_features, sizeof *ep->features)))
-        oom = 1;
-    for (size_t i = 0; !oom && i < o->n_features; i++, ep->n_features++)
-        oom = !(ep->features[i] = strdup(o->features[i]));
-    if (!oom && o->n_types && !(ep->types = calloc(o->n_types, sizeof *ep->types)))
-        oom = 1;
-    for (size_t i = 0; !oom && i < o->n_types; i++, ep->n_types++) {
-        dsr_event_type t;
-        if (dsr_event_type_parse(o->types[i], strlen(o->types[i]), &t) < 0) {
-            endpoint_info_clear(ep);
-            return dsr_err_set(err, DSR_EINVAL, "unknown event type '%s'", o->types[i]);
-        }
-        oom = !(ep->types[i] = strdup(dsr_event_type_name(t)));
-    }
-    if (oom) {
-        endpoint_info_clear(ep);
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-    }
-    dbatch *b = dbatch_new(st);
-    if (!b || dbatch_put_endpoint(b, ep) < 0) {
-        dbatch_free(b);
-        endpoint_info_clear(ep);
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-    }
-    rc = dbatch_commit(b, err);
-    if (rc < 0)
-        endpoint_info_clear(ep);
-    return rc;
-}
-
-int deliver_run_open(dsr_log *log, dstate *st, const dsr_deliver_opts *o,
-                         dsr_deliver_report *rep, dsr_err *err)
-{
-    memset(rep, 0, sizeof *rep);
-    uint64_t t0 = clock_mono_ms();
-    if (o->concurrency < 1 || o->concurrency > MAX_RESULTS)
-        return dsr_err_set(err, DSR_EINVAL, "concurrency must be between 1 and %d", MAX_RESULTS);
-    if (o->policy.max_attempts < 1)
-        return dsr_err_set(err, DSR_EINVAL, "max attempts must be at least 1");
+    assert(o->concurrency >= 1 && o->concurrency <= MAX_RESULTS);
     engine e;
     memset(&e, 0, sizeof e);
     e.log = log;
     e.st = st;
     e.o = o;
     e.rep = rep;
-    dsr_webhook_secret owned = DSR_WEBHOOK_SECRET_INIT;
-    int rc = load_endpoint(st, o, &e.ep, err);
-    if (rc < 0)
-        return rc;
-    snprintf(rep->endpoint, sizeof rep->endpoint, "%s", e.ep.name);
-    if (e.ep.disabled) {
-        rep->disabled = 1;
-        rc = dsr_err_set(err, DSR_EINVAL, "endpoint %s is disabled (%s); run 'dossier "
-                         "endpoint enable %s' once the receiver is back", e.ep.name,
-                         e.ep.disabled_reason ? e.ep.disabled_reason : "410 Gone", e.ep.name);
-        goto out;
-    }
-    if ((rc = deliver_type_mask(&e.ep, &e.type_mask, err)) < 0)
-        goto out;
-    if ((rc = resolve_secret(&e.ep, o->secret, &owned, &e.secret, err)) < 0)
-        goto out;
+    e.ep = t->ep;
+    e.secret = t->secret;
+    e.type_mask = t->type_mask;
+    e.http = t->http;
     if (getrandom(&e.rng, sizeof e.rng, 0) != (ssize_t)sizeof e.rng)
         e.rng = clock_now_ms() ^ (uint64_t)(uintptr_t)&e;
-    http_opts ho = { e.ep.url, o->cacert, o->timeout_ms, o->concurrency };
-    if ((rc = http_client_create(&e.http, &ho, err)) < 0)
-        goto out;
-    if ((rc = load_state(&e, err)) < 0)
-        goto out;
-    rc = run_loop(&e, err);
-    if (rc == 0) {
-        uint64_t pend = 0, retrying = 0;
-        rc = deliver_count_pending(log, st, &e.ep, &pend, &retrying, err);
-        rep->pending = pend;
-    }
-out:
-    if (e.http)
-        http_client_free(e.http);
-    engine_free(&e);
-    endpoint_info_clear(&e.ep);
-    dsr_webhook_secret_clear(&owned);
-    rep->seconds = (double)(clock_mono_ms() - t0) / 1000.0;
-    return rc;
-}
-
-int dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o, dsr_deliver_report *rep,
-                    dsr_err *err)
-{
-    memset(rep, 0, sizeof *rep);
-    dsr_log *log = NULL;
-    int rc = dsr_log_open(&log, logdir, DSR_LOG_RDONLY | DSR_LOG_NOCREATE, err);
-    if (rc < 0)
-        return rc;
-    dstate *st = NULL;
-    rc = dstate_open(&st, logdir, 0, err);
+    int rc = load_state(&e, err);
     if (rc == 0)
-        rc = deliver_run_open(log, st, o, rep, err);
-    dstate_close(st);
-    dsr_log_close(log);
+        rc = run_loop(&e, err);
+    engine_free(&e);
     return rc;
 }
