@@ -77,9 +77,25 @@ int dsr_webhook_secret_load(const char *path, dsr_webhook_secret *out, dsr_err *
 {
     out->key = NULL;
     out->len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (or a device) given as the secret file must not
+     * block the open forever; it is refused below.  Links are followed (a
+     * mounted secret is often a symlink), and it is what the link names
+     * that must be a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return dsr_err_errno(err, DSR_EIO, errno, "secret file %s", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return dsr_err_errno(err, DSR_EIO, e, "secret file %s", path);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return dsr_err_set(err, DSR_EINVAL, "secret file %s is not a regular file (%s)", path,
+                           S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISDIR(sb.st_mode) ? "a folder"
+                           : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+    }
     /* Read at most a little more than the longest valid secret: a whsec_
      * text of the maximum size plus whitespace. */
     size_t cap = DSR_WEBHOOK_SECRET_MAX * 2 + 64, len = 0;

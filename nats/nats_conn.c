@@ -10,10 +10,14 @@
  */
 #include "mirror.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int nats_err_set(dsr_err *err, int code, natsStatus s, jsErrCode jerr, const dsr_nats *n,
                  const char *fmt, ...)
@@ -79,6 +83,27 @@ static natsStatus set_servers(natsOptions *no, const char *url, dsr_err *err)
     return s;
 }
 
+/* libnats reads the credentials file with a blocking open: a FIFO or a
+ * device there would hang the command.  Check it is a regular file first
+ * (opened non-blocking; links are followed, as mounted secrets often are). */
+static int creds_file_check(const char *path, dsr_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return dsr_err_errno(err, DSR_EINVAL, errno, "NATS credentials file %s", path);
+    struct stat sb;
+    int rc = fstat(fd, &sb);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
+        return dsr_err_errno(err, DSR_EIO, e, "NATS credentials file %s", path);
+    if (!S_ISREG(sb.st_mode))
+        return dsr_err_set(err, DSR_EINVAL, "NATS credentials file %s is not a regular file (%s)",
+                           path, S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISDIR(sb.st_mode)
+                           ? "a folder" : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+    return 0;
+}
+
 int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
 {
     *out = NULL;
@@ -93,6 +118,12 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
         return dsr_err_set(err, DSR_EINVAL,
             "subject prefix '%s' is not valid (dot-separated tokens of letters, digits, "
             "'_' and '-'; no wildcards)", prefix);
+
+    if (o->creds_file) {
+        int rc = creds_file_check(o->creds_file, err);
+        if (rc < 0)
+            return rc;
+    }
 
     dsr_nats *n = calloc(1, sizeof *n);
     if (!n)

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -228,6 +230,39 @@ static void test_secret_file_is_loaded_and_missing_file_named(void **state)
     assert_null(s.key);
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char m[] = "secret file load blocked on a FIFO\n";
+    (void)!write(2, m, sizeof m - 1);
+    _exit(1);
+}
+
+/* A FIFO (no writer) as secret file: refused at once, naming the file; it
+ * used to block the open forever (issue 17 item 10). */
+static void test_secret_file_fifo_or_folder_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dossier-secret-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(5);
+    dsr_webhook_secret s = DSR_WEBHOOK_SECRET_INIT;
+    dsr_err err = {0};
+    assert_int_equal(dsr_webhook_secret_load(fifo, &s, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, fifo));
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_null(s.key);
+    assert_int_equal(dsr_webhook_secret_load(dir, &s, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "a folder"));
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_secret_invalid_whsec_is_refused_without_echoing_it),
         cmocka_unit_test(test_secret_empty_or_too_long_is_refused),
         cmocka_unit_test(test_secret_file_is_loaded_and_missing_file_named),
+        cmocka_unit_test(test_secret_file_fifo_or_folder_is_refused_without_blocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
