@@ -19,6 +19,7 @@
 #include "be.h"
 #include "clock.h"
 #include "dir_lock.h"
+#include "fs_room.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -142,8 +143,13 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "delivery state: out of memory");
     }
     rocksdb_options_set_create_if_missing(st->opts, !(flags & DSTATE_NOCREATE));
-    /* Small state: keep RocksDB's own info log short and its memory modest. */
-    rocksdb_options_set_info_log_level(st->opts, 2 /* WARN */);
+    /* Small state: keep RocksDB's own info log short and its memory modest.
+     * Fatal messages only, as the event log does (eventlog/log_options.c):
+     * Debian's librocksdb keeps its assertions, and after one failed write
+     * to the info log (a full disk) the next one aborts the process; the
+     * disk-full path logs at ERROR, so a lower level turned "No space left
+     * on device" into SIGABRT. */
+    rocksdb_options_set_info_log_level(st->opts, 4 /* FATAL */);
     rocksdb_options_set_keep_log_file_num(st->opts, 2);
     rocksdb_options_set_max_log_file_size(st->opts, 1 << 20);
     rocksdb_options_set_write_buffer_size(st->opts, 4 << 20);
@@ -169,6 +175,8 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
             rc = dsr_err_errno(err, DSR_EIO, errno, "delivery state %s", st->path);
         else if ((rc = dir_lock(st->path, &st->lock_fd, err)) == DSR_ELOCKED)
             state_locked(err, st->path);
+        if (rc == 0)
+            rc = fs_room_check(st->path, FS_ROOM_OPEN_BYTES, "delivery state", err);
         if (rc) {
             dstate_free(st);
             return rc;

@@ -12,6 +12,7 @@
 #include "nats_cursor.h"
 #include "be.h"
 #include "dir_lock.h"
+#include "fs_room.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +77,8 @@ int nats_cursor_open(nats_cursor **out, const char *logdir, dsr_err *err)
     int lrc = dir_lock(c->path, &c->lock_fd, err);
     if (lrc == DSR_ELOCKED)
         cursor_locked(err, c->path);
+    if (lrc == 0)
+        lrc = fs_room_check(c->path, FS_ROOM_OPEN_BYTES, "publish cursor store", err);
     if (lrc) {
         nats_cursor_close(c);
         return lrc;
@@ -91,6 +94,9 @@ int nats_cursor_open(nats_cursor **out, const char *logdir, dsr_err *err)
     /* A handful of keys: keep the footprint tiny. */
     rocksdb_options_set_write_buffer_size(c->opts, 256 << 10);
     rocksdb_options_set_keep_log_file_num(c->opts, 2);
+    /* Fatal messages only: on a full disk a failed info-log write makes the
+     * next one abort (see eventlog/log_options.c). */
+    rocksdb_options_set_info_log_level(c->opts, 4 /* FATAL */);
     rocksdb_options_set_max_open_files(c->opts, 16);
     rocksdb_writeoptions_set_sync(c->wo, 1);
     char *e = NULL;
