@@ -6,6 +6,7 @@
  */
 #include "dossier/event.h"
 
+#include <assert.h>
 #include <string.h>
 
 static const char *const names[DSR_EV_COUNT] = {
@@ -30,6 +31,8 @@ static const char *const aliases[DSR_EV_COUNT] = {
 
 const char *dsr_event_type_name(dsr_event_type t)
 {
+    /* designated initialisers leave a gap NULL: every type has both names */
+    assert((unsigned)t >= DSR_EV_COUNT || (names[t] && aliases[t]));
     return (unsigned)t < DSR_EV_COUNT ? names[t] : NULL;
 }
 

@@ -18,6 +18,7 @@
 #include "dossier/event.h"
 #include "codec.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -103,6 +104,7 @@ static int hex4(const char *s, unsigned *out)
 
 static size_t put_utf8(char *d, unsigned cp)
 {
+    assert(cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF));   /* surrogates were paired */
     if (cp < 0x80) {
         d[0] = (char)cp;
         return 1;
@@ -205,6 +207,7 @@ static int parse_string(parser *p, msgpack_object *o)
             }
             n += put_utf8(d + n, cp);
             i += 6;
+            assert(n <= i - start);   /* an escape is never shorter than its UTF-8 */
             continue;
         }
         default:
@@ -212,6 +215,7 @@ static int parse_string(parser *p, msgpack_object *o)
         }
         i += 2;
     }
+    assert(n <= end - start);   /* d holds end - start bytes */
     if (n > UINT32_MAX)
         return fail_at(p, start - 1, "string longer than 4 GiB");
     o->type = MSGPACK_OBJECT_STR;
@@ -350,6 +354,7 @@ static void *vec_push(vec *v)
 
 static int enter(parser *p)
 {
+    assert(p->depth >= 0 && p->depth <= DEPTH_MAX);   /* so recursion is bounded */
     if (++p->depth > DEPTH_MAX)
         return fail_at(p, p->pos, "nesting deeper than %d levels", DEPTH_MAX);
     return 0;

@@ -265,6 +265,8 @@ int codec_record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
     if (!pk || !env || !p || !d || env->type != DSR_EV_ARTIFACT_INDEXED
         || env->aggregate_id.ptr || !head_args_ok(env))
         return DSR_EINVAL;
+    /* what codec_indexed_direct_ok(p, d) established */
+    assert(p->size_bytes >= 0 && p->feature_slug && p->artifact_key && p->relative_path);
     /* pack_payload's compact form of the 9 fields, in f_indexed's order */
     int fail = pack_head(pk, env, 1) || msgpack_pack_array(pk, 9)
                || pack_cstr(pk, p->feature_slug) || pack_cstr(pk, p->artifact_key)
@@ -333,6 +335,7 @@ static int expand_payload(dsr_event_type t, msgpack_object *p, msgpack_zone *z)
         }
         kv[i].val = v;
     }
+    assert(n == field_count(t));   /* the array had exactly t's fields */
     p->type = MSGPACK_OBJECT_MAP;
     p->via.map.size = (uint32_t)n;
     p->via.map.ptr = kv;

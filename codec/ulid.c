@@ -11,6 +11,7 @@
 #include "dossier/event.h"
 #include "codec.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -40,6 +41,7 @@ static void encode_bytes(const unsigned char b[16], char out[DSR_ULID_LEN + 1])
 /* 128 bits (6 time bytes + 10 random bytes) -> 26 chars. */
 static void encode(uint64_t ms, const unsigned char rnd[10], char out[DSR_ULID_LEN + 1])
 {
+    assert(ms <= 0xFFFFFFFFFFFFull);   /* 48 bits: the top char stays 0-7 */
     unsigned char b[16];
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (8 * (5 - i)));
@@ -78,6 +80,9 @@ int codec_ulid_to_bin(const char *s, size_t len, unsigned char bin[16])
         hi = hi << 5 | lo >> 59;
         lo = lo << 5 | v;
     }
+    /* 26 chars hold 130 bits: the first char's value is at most 7, so
+     * the two bits shifted out above bit 127 were zero and nothing is lost */
+    assert(char_value((unsigned char)s[0]) <= 7);
     for (int i = 0; i < 8; i++) {
         bin[i] = (unsigned char)(hi >> (56 - 8 * i));
         bin[i + 8] = (unsigned char)(lo >> (56 - 8 * i));
@@ -119,6 +124,8 @@ int dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1])
         unsigned char next[10];
         memcpy(next, g->last_rand, 10);
         if (!increment(next)) {
+            /* same millisecond: strictly after the previous id */
+            assert(memcmp(next, g->last_rand, 10) > 0);
             memcpy(g->last_rand, next, 10);
             encode(g->last_ms, g->last_rand, out);
             return 0;
@@ -130,6 +137,8 @@ int dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1])
         return DSR_EIO;
     /* Clear the top bit so the next ~2^79 increments in this ms cannot wrap. */
     rnd[0] &= 0x7F;
+    /* a new millisecond, later than every id this generator made */
+    assert(!g->last_ms || now > g->last_ms);
     g->last_ms = now;
     memcpy(g->last_rand, rnd, 10);
     encode(now, rnd, out);
