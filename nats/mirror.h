@@ -22,7 +22,7 @@
 struct dsr_nats {
     natsConnection *nc;
     jsCtx          *js;
-    char           *url;
+    char           *url;       /* redacted (common/url.h): safe to print */
     char           *stream;
     char           *prefix;
     int64_t         timeout_ms;

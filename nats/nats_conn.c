@@ -9,6 +9,7 @@
  * may live in one process.
  */
 #include "mirror.h"
+#include "url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,14 +72,14 @@ static natsStatus set_servers(natsOptions *no, const char *url, dsr_err *err)
             continue;
         if (n == (int)(sizeof list / sizeof list[0])) {
             free(copy);
-            dsr_err_set(err, DSR_EINVAL, "--nats: more than 32 URLs in '%s'", url);
+            dsr_err_set(err, DSR_EINVAL, "--nats: more than 32 URLs given");
             return NATS_INVALID_ARG;
         }
         list[n++] = tok;
     }
     natsStatus s = n ? natsOptions_SetServers(no, list, n) : NATS_INVALID_ARG;
     if (n == 0)
-        dsr_err_set(err, DSR_EINVAL, "--nats: no URL in '%s'", url);
+        dsr_err_set(err, DSR_EINVAL, "--nats: no URL given");
     free(copy);
     return s;
 }
@@ -129,7 +130,10 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
     if (!n)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     n->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
-    if (!(n->url = strdup(o->url)) || !(n->stream = strdup(stream)) ||
+    /* n->url is what messages, reports and the publish cursor's key show:
+     * the server list with every user:password and token masked.  The real
+     * URL goes to libnats only. */
+    if (!(n->url = url_redact_list(o->url)) || !(n->stream = strdup(stream)) ||
         !(n->prefix = strdup(prefix))) {
         dsr_nats_close(n);
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
@@ -155,7 +159,7 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
     if (s != NATS_OK) {
         int code = err && err->code ? err->code : DSR_EINVAL;
         if (!(err && err->code))
-            nats_err_set(err, code, s, 0, n, "NATS options for %s", o->url);
+            nats_err_set(err, code, s, 0, n, "NATS options for %s", n->url);
         natsOptions_Destroy(no);
         dsr_nats_close(n);
         return code;
@@ -163,7 +167,7 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
     s = natsConnection_Connect(&n->nc, no);
     natsOptions_Destroy(no);
     if (s != NATS_OK) {
-        nats_err_set(err, DSR_ENET, s, 0, n, "cannot connect to NATS at %s", o->url);
+        nats_err_set(err, DSR_ENET, s, 0, n, "cannot connect to NATS at %s", n->url);
         dsr_nats_close(n);
         return DSR_ENET;
     }
@@ -173,7 +177,7 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
     jo.Wait = n->timeout_ms;
     s = natsConnection_JetStream(&n->js, n->nc, &jo);
     if (s != NATS_OK) {
-        nats_err_set(err, DSR_ENET, s, 0, n, "JetStream context on %s", o->url);
+        nats_err_set(err, DSR_ENET, s, 0, n, "JetStream context on %s", n->url);
         dsr_nats_close(n);
         return DSR_ENET;
     }
