@@ -5,9 +5,10 @@
  *
  * Invariants: a stored set is sorted by (key, path) with no duplicate pair,
  * so equal sets encode to equal bytes and share one content-addressed row.
- * The parity hash is spec-kitty's algorithm, bit for bit: SHA-256 over the
- * concatenation of the present artifacts' lowercase hex content hashes in
- * ascending order, duplicates kept, as lowercase hex.
+ * The parity hash is the work package's feature-042 formula (profile wp04):
+ * SHA-256 over the concatenation of the present artifacts' lowercase hex
+ * content hashes in ascending order, duplicates kept, as lowercase hex.
+ * Current spec-kitty hashes "path<TAB>hash" lines instead (docs/interop.md).
  */
 #include "sets.h"
 #include "mp.h"
