@@ -12,20 +12,14 @@
  * shot; larger files stream through in BUF_SIZE blocks after
  * posix_fadvise(SEQUENTIAL) so the kernel reads ahead aggressively.
  *
- * read() vs mmap(), measured on the 2-core AMD EPYC (SHA-NI) dev VM with a
- * warm page cache, 2 x 256 MiB, SHA-256 + XXH3-128, best of 5 (the VM was
- * shared with other builds, so single runs varied by up to 40%):
- *     read(), 256 KiB blocks + FADV_SEQUENTIAL : 1138 MiB/s
- *     mmap() + MADV_SEQUENTIAL, 256 KiB windows : 1107 MiB/s
- *     mmap() + MAP_POPULATE                     : 1110 MiB/s
- *     read(), 64 KiB blocks: 1114-1155 MiB/s; 1 MiB blocks: 1171 MiB/s
- * The hash, not the copy, is the bottleneck, so the two are within noise.
- * read() is kept: it is as fast, and a file truncated while mapped would
- * kill the process with SIGBUS, while read() just returns fewer bytes.
- * 256 KiB keeps the block in L2 between the copy and the two hash passes.
+ * read() rather than mmap(): the hash, not the copy, is the bottleneck, so
+ * the two are equally fast (docs/bench.md), and a file truncated while
+ * mapped would kill the process with SIGBUS, while read() just returns
+ * fewer bytes.  256 KiB keeps the block in L2 between the copy and the two
+ * hash passes.
  *
  * Incremental rescans (hash_file_expect): when a cache expects the
- * content, the first pass computes XXH3-128 only (about 10x cheaper than
+ * content, the first pass computes XXH3-128 only (far cheaper than
  * SHA-256); on a match the cached SHA-256 is reused.  On a mismatch the
  * SHA-256 of a one-block file is computed from the buffer still in hand; a
  * larger file gets a second full pass over the same fd, so both digests and
@@ -48,10 +42,9 @@
  * gets its own SLOT_SIZE buffer.  A file the batch cannot finish cleanly --
  * open or read failing, not regular, SLOT_SIZE or larger, changed during the
  * read -- is left to hash_file_expect, which opens it again and reports
- * or retries exactly as for a file hashed alone.  Measured on corpus A of
- * bench/run.sh (100,000 files of 256 B - 8 KiB, one thread, page cache
- * warm): open + 2 fstat + read + close + SHA-256 took 1.05-1.09 CPU-s with
- * plain calls and 0.71-0.89 through the ring.
+ * or retries exactly as for a file hashed alone.  Why: a system call costs
+ * more than the work of opening or reading a small cached file
+ * (docs/bench.md, "Figures behind the code").
  */
 #include "hash_file.h"
 #include "uring.h"

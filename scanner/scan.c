@@ -45,6 +45,7 @@
 #include "buf.h"
 #include "slab.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -326,6 +327,7 @@ static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t 
     hash_job jobs[HASH_BATCH];
     size_t job_of[HASH_BATCH];
     size_t n = hi - lo, nj = 0;
+    assert(lo < hi && hi <= b->n && n <= HASH_BATCH);
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
         plan_entry(c, b, &b->e[lo + k], p);
@@ -384,7 +386,10 @@ static void batch_job(void *arg, size_t worker)
         size_t end = i + want < b->n ? i + want : b->n;
         process_entries(b->ctx, b, i, end, worker);
         /* acq_rel: the closing worker sees every other worker's use of the fds done */
-        if (atomic_fetch_add_explicit(&b->done, end - i, memory_order_acq_rel) + (end - i) == b->n)
+        size_t before = atomic_fetch_add_explicit(&b->done, end - i, memory_order_acq_rel);
+        /* claims are disjoint, so the entries finished never exceed n */
+        assert(before + (end - i) <= b->n);
+        if (before + (end - i) == b->n)
             close_dirs(b);
     }
 }
@@ -397,6 +402,7 @@ static int submit(scan_ctx *c)
     if (!b || b->n == 0)
         return 0;
     c->cur = NULL;
+    assert(b->n <= BATCH_FILES && b->n_dirs <= DIRS_PER_BATCH);
     size_t copies = b->n < c->workers ? b->n : c->workers;
     for (size_t i = 0; i < copies; i++)
         if (scan_pool_add(c->pool, batch_job, b) != 0)
@@ -434,8 +440,7 @@ static int batch_dir(scan_ctx *c, const walk_file *f, int *idx)
  * each one as soon as its entries became artifacts, and the slab unmaps each
  * 2 MiB of them once all are freed, so their pages go back to the kernel
  * early and the peak is about max(entries, artifacts) instead of their sum (a
- * malloc'd 16 KiB block stays in the heap).  Measured with `dossier index` on
- * 1,000,000 files: peak RSS 486 MB with calloc'd batches, 285 MB mapped.
+ * malloc'd 16 KiB block stays in the heap; docs/bench.md has the peak RSS).
  * The slab replaced one mmap per batch: with huge pages a 2 MiB mapping is
  * one page fault instead of 512, and there is no munmap per batch.
  * BATCH_FILES entries fill the batch's 16 KiB. */
@@ -468,6 +473,8 @@ static int on_file(void *ctx, const walk_file *f)
             return rc;
         (void)batch_dir(c, f, &dir);    /* an empty batch always has room */
     }
+    /* a full batch was submitted when its last entry was added */
+    assert(c->cur->n < BATCH_FILES);
     entry *e = &c->cur->e[c->cur->n];
     memset(e, 0, sizeof *e);
     e->spec = -1;
@@ -577,8 +584,8 @@ static int cmp_artifact_ptr(const dsr_artifact *x, const dsr_artifact *y)
  * where a name sorts between "dir" and "dir/" ("tasks.md" vs "tasks/..."),
  * plus the absent required artifacts appended at the end: long sorted runs.
  * A natural merge sort of pointers then costs about one comparison per
- * artifact, where qsort of the 200-byte structs cost ~17 comparisons and
- * as many struct copies each.  The structs are then permuted in place. */
+ * artifact, where qsort of the 200-byte structs cost log2(n) comparisons
+ * and as many struct copies each.  The structs are then permuted in place. */
 static int sort_artifacts(dsr_scan_result *r)
 {
     size_t n = r->n_artifacts;
@@ -792,6 +799,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
     }
     while (c->head) {
         batch *b = c->head;
+        /* after the join every entry of every batch was finished by a worker */
+        assert(atomic_load_explicit(&b->done, memory_order_relaxed) == b->n);
         for (size_t i = 0; i < b->n; i++) {
             entry *e = &b->e[i];
             if (e->internal_rc) {
@@ -835,6 +844,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
             r->n_optional_absent++;
         }
     }
+    /* one artifact per entry at most, one per unused required spec */
+    assert(r->n_artifacts <= n_entries + n_specs);
     if (r->n_artifacts > 1 && (rc = sort_artifacts(r)))
         goto out;
     for (size_t i = 0; i < r->n_artifacts; i++) {
@@ -848,6 +859,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
             r->n_optional_present += a->present != 0;
         }
     }
+    assert(r->n_required_present <= r->n_required);
+    assert(r->n_required + r->n_optional == r->n_artifacts);
     r->n_required_missing = r->n_required - r->n_required_present;
     if (c->n_warn > 1)
         qsort(c->warn, c->n_warn, sizeof *c->warn, cmp_warning);

@@ -1,9 +1,10 @@
 /*
  * scan_pool.c - worker pool with a bounded ring-buffer queue (see scan_pool.h).
  *
- * Invariants (all under p->mu):
+ * Invariants (all under p->mu; checked by POOL_INVARIANTS):
  *   - the ring holds `count` jobs starting at `head`; count <= cap
- *   - `active` is the number of jobs taken from the ring and still running
+ *   - `active` is the number of jobs taken from the ring and still running;
+ *     active <= threads, and each job runs with a worker index < threads
  *   - join returns when count == 0 && active == 0
  * Producers wait on `not_full`, workers on `not_empty`, joiners on `idle`.
  * Shutdown sets `stopping`; workers drain the ring before they exit, so no
@@ -11,6 +12,7 @@
  */
 #include "scan_pool.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,6 +29,14 @@ typedef struct worker {
     pthread_t        tid;
 } worker;
 
+/* The ring's invariants; p->mu held. */
+#define POOL_INVARIANTS(p)                                                   \
+    do {                                                                     \
+        assert((p)->count <= (p)->cap);                                      \
+        assert((p)->head < (p)->cap);                                        \
+        assert((p)->active <= (p)->size);                                    \
+    } while (0)
+
 struct scan_pool {
     pthread_mutex_t mu;
     pthread_cond_t  not_empty, not_full, idle;
@@ -35,6 +45,7 @@ struct scan_pool {
     int             stopping;
     worker         *workers;
     size_t          n_workers;      /* threads actually started */
+    size_t          size;           /* threads asked for; set before any starts */
 };
 
 static void *worker_main(void *opaque)
@@ -45,19 +56,24 @@ static void *worker_main(void *opaque)
     for (;;) {
         while (p->count == 0 && !p->stopping)
             pthread_cond_wait(&p->not_empty, &p->mu);
+        POOL_INVARIANTS(p);
         if (p->count == 0)          /* stopping and drained */
             break;
         job j = p->ring[p->head];
+        assert(j.fn != NULL);
         p->head = (p->head + 1) % p->cap;
         p->count--;
         p->active++;
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->mu);
 
+        assert(w->index < p->size);       /* the job's worker index is in [0, threads) */
         j.fn(j.arg, w->index);
 
         pthread_mutex_lock(&p->mu);
+        assert(p->active > 0);
         p->active--;
+        POOL_INVARIANTS(p);
         if (p->count == 0 && p->active == 0)
             pthread_cond_broadcast(&p->idle);
     }
@@ -98,6 +114,7 @@ scan_pool *scan_pool_create(size_t threads, size_t queue, dsr_err *err)
         return NULL;
     }
     p->cap = queue;
+    p->size = threads;
     int rc = pthread_mutex_init(&p->mu, NULL);
     if (rc == 0 && (rc = pthread_cond_init(&p->not_empty, NULL)) != 0)
         pthread_mutex_destroy(&p->mu);
@@ -141,6 +158,9 @@ int scan_pool_add(scan_pool *p, scan_pool_job_fn fn, void *arg)
         pthread_mutex_unlock(&p->mu);
         return DSR_EINVAL;
     }
+    assert(fn != NULL);
+    POOL_INVARIANTS(p);
+    assert(p->count < p->cap);
     p->ring[(p->head + p->count) % p->cap] = (job){ fn, arg };
     p->count++;
     pthread_cond_signal(&p->not_empty);
@@ -153,6 +173,8 @@ void scan_pool_join(scan_pool *p)
     pthread_mutex_lock(&p->mu);
     while (p->count != 0 || p->active != 0)
         pthread_cond_wait(&p->idle, &p->mu);
+    /* join's promise: nothing queued, nothing running */
+    assert(p->count == 0 && p->active == 0);
     pthread_mutex_unlock(&p->mu);
 }
 

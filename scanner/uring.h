@@ -1,7 +1,7 @@
 /*
  * uring.h - the smallest io_uring the scanner needs: open, read and close
  * queued in batches and run with one system call (private to the scanner;
- * Linux's raw interface, no liburing).
+ * a thin layer over liburing).
  *
  * A uring belongs to one thread: the one that created it queues, runs
  * and frees it.  Completions are reported by tag in the order the kernel
@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+struct open_how;               /* <linux/openat2.h> */
 typedef struct uring uring;
 
 /* A ring with room for `entries` queued operations, or NULL when the kernel
@@ -24,6 +25,8 @@ void       uring_free(uring *r);              /* NULL is fine */
 /* Queue one operation; 0, or -1 when `entries` are already queued.  The
  * name and buffer must stay valid until uring_run returns. */
 int uring_openat(uring *r, int dirfd, const char *name, int flags, uint64_t tag);
+/* openat2(2) (Linux 5.6+): `how` must stay valid until uring_run returns. */
+int uring_openat2(uring *r, int dirfd, const char *name, struct open_how *how, uint64_t tag);
 int uring_read(uring *r, int fd, void *buf, unsigned len, uint64_t tag);
 int uring_close(uring *r, int fd, uint64_t tag);
 
