@@ -30,7 +30,7 @@ cmake --build "$build" --target dossier_static -j2 > /dev/null
 
 work=$(mktemp -d "$tmp_root/dossier-logbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pcs="msgpack openssl libxxhash yaml-0.1 libcurl"
+pcs="msgpack openssl libxxhash yaml-0.1 libcurl libisal"
 pkg-config --exists libnats && pcs="$pcs libnats"
 # RocksDB linked as the dossier binary links it (CMakeLists.txt:
 # DOSSIER_STATIC_ROCKSDB): its static archive when there is one.

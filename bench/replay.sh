@@ -38,7 +38,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench-replay.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 GEN=$WORK/replay_gen
 # RocksDB linked as the dossier binary links it (see bench/rocksdb_libs.sh)
-libs="$(pkg-config --libs openssl libxxhash msgpack yaml-0.1 libcurl) $(bash "$ROOT/bench/rocksdb_libs.sh") -lpthread -lm"
+libs="$(pkg-config --libs openssl libxxhash msgpack yaml-0.1 libcurl libisal) $(bash "$ROOT/bench/rocksdb_libs.sh") -lpthread -lm"
 if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
 # shellcheck disable=SC2086
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/common" -o "$GEN" "$ROOT/bench/replay_gen.c" \

@@ -14,6 +14,8 @@
  *   log_read.c      point gets and iterators
  *   log_identity.c  node_id and project_uuid: generated once, stored in meta
  *   log_meta.c      loading identity and counters into the handle at open
+ *   log_wal.c       the WAL files checked before a writer replays them
+ *   log_hwm.c       the sequence high-water mark kept beside RocksDB
  *   log_db.c        the RocksDB instance: folder, lock, open and close
  *   log_flush.c     when a writer flushes its memtables
  *   log_secondary.c read-only handles: scratch folder, settle, refresh
@@ -22,9 +24,12 @@
  *
  * Invariants kept by the code that owns each field (asserted where they
  * change):
- *   - log->next_seq is one more than the largest key of the events family
- *     and equals meta "next_seq" (log_meta.c checks it at open, log_commit.c
- *     keeps it);
+ *   - log->next_seq is one more than the largest key of the events family,
+ *     or than the end of a recorded lost range that follows it, and equals
+ *     meta "next_seq" (log_meta.c checks it at open, log_commit.c keeps it);
+ *   - writers: the high-water mark (log_hwm.c) is at most log->next_seq - 1
+ *     once the open returns, and equals it after every settled commit that
+ *     appended events;
  *   - log->lamport equals meta "lamport";
  *   - at most one batch is open per log (log->batch[i].active), and at most
  *     one other is in flight (log->inflight);
@@ -122,6 +127,8 @@ struct dsr_log {
     int                     raw_writes;    /* log_sync_wopts handed out: someone
                                             * may write behind the counters */
     char                   *secondary_dir; /* read-only handles: private info-log dir */
+    log_wal_state           wal;           /* the WAL check at open (log_wal.c) */
+    int                     hwm_fd;        /* writers: the high-water mark file; -1 */
     int                     folder_lock;   /* writers: fd of the folder, flock()ed; -1 */
     /* Two batch structs, reused: the open one and, alternately, the one the
      * committer thread is writing (log_commit.c). */
@@ -198,10 +205,20 @@ int  log_identity_init(dsr_log *log, dsr_err *err);
 int  log_load_meta(dsr_log *log, dsr_err *err);
 /* Writers: the largest stored event_id (the last key of ids). */
 int  log_load_max_id(dsr_log *log, dsr_err *err);
-/* 1 when every sequence of [first, last] is in a recorded lost range. */
-int  log_lost_covers(const dsr_log *log, uint64_t first, uint64_t last);
 /* For assert(): 1 unless a writer's meta counters differ from its handle's. */
 int  log_meta_agrees(dsr_log *log);
+
+/* ---- log_hwm.c ----------------------------------------------------------------- */
+/* Writers: open (creating) the mark file; then, with meta loaded, compare
+ * the head with the mark: a head below it means committed events are gone.
+ * Only the last commit missing (a torn tail) is taken as a crash: the log
+ * moves past the mark, recording the sequences as lost, so none is handed
+ * out twice.  Anything more is DSR_ECORRUPT, pointing at verify --repair. */
+int  log_hwm_open(dsr_log *log, dsr_err *err);
+int  log_hwm_reconcile(dsr_log *log, dsr_err *err);
+/* After a commit that appended events settled: prev = the head before it. */
+void log_hwm_commit(dsr_log *log, uint64_t prev, uint64_t head);
+void log_hwm_close(dsr_log *log);
 
 /* ---- log_db.c ---------------------------------------------------------------- */
 /* Open the RocksDB instance in log->dir with its families: a writer (creating

@@ -175,6 +175,8 @@ static int settle(dsr_log_batch *b, char *e, dsr_err *err)
     } else {
         log->next_seq = b->next_seq;
         log->lamport = b->lamport;
+        if (b->n_events)
+            log_hwm_commit(log, b->first_seq - 1, b->next_seq - 1);
         memcpy(log->max_id, b->max_id, DSR_ULID_LEN);
         log->has_max_id = b->has_max_id;
     }

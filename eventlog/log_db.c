@@ -14,6 +14,9 @@
  * plain read-only instance instead (LOG_OPEN_LENIENT), which checks every
  * table file up front.
  *
+ * Before RocksDB opens, writers and verify check the WAL files themselves
+ * (log_wal.c, check_wal below).
+ *
  * Invariant: a writer handle has the events, ids and meta families (created
  * with the log); the folder lock is held exactly while log->db is a writer's
  * instance.
@@ -142,6 +145,29 @@ static int lock_folder(dsr_log *log, dsr_err *err)
     return rc == DSR_ELOCKED ? locked_error(log, err) : rc;
 }
 
+/* Before RocksDB replays the WAL (and, for a writer, deletes it once its
+ * records are in tables): a writer refuses a WAL damaged anywhere but its
+ * torn tail, since the replay would end at the damage and the committed
+ * events after it would be gone for good.  verify and repair (lenient) go on
+ * and have RocksDB skip the damaged records instead, keeping those after
+ * them; they report the damage (log_wal) and the sequences it took. */
+static int check_wal(dsr_log *log, int writer, dsr_err *err)
+{
+    int rc = log_wal_check(log->dir, &log->wal, err);
+    if (rc || !log->wal.damaged)
+        return rc;
+    if (writer && !(log->flags & LOG_OPEN_LENIENT))
+        return dsr_err_set(err, DSR_ECORRUPT,
+                           "%s/%s: the write-ahead log is damaged at offset %llu (%s); "
+                           "the events committed in and after that record would be lost, so the log is "
+                           "not opened for writing (nothing was changed): run `dossier verify "
+                           "--repair --log %s` to keep what can be read and record which "
+                           "sequences were lost", log->dir, log->wal.file,
+                           (unsigned long long)log->wal.offset, log->wal.what, log->dir);
+    rocksdb_options_set_wal_recovery_mode(log->opts, 3 /* kSkipAnyCorruptedRecords */);
+    return 0;
+}
+
 static int open_once(dsr_log *log, int writer, dsr_err *err)
 {
     int exists = has_db(log->dir, err);
@@ -156,6 +182,11 @@ static int open_once(dsr_log *log, int writer, dsr_err *err)
     }
     if (writer && log->folder_lock < 0) {
         int rc = lock_folder(log, err);
+        if (rc)
+            return rc;
+    }
+    if (exists && (writer || (log->flags & LOG_OPEN_LENIENT))) {
+        int rc = check_wal(log, writer, err);
         if (rc)
             return rc;
     }

@@ -62,6 +62,23 @@ void log_flush_start(dsr_log *log)
     flush_all(log, 0);
 }
 
+int log_flush_wait(dsr_log *log, dsr_err *err)
+{
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    if (!fo)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+    rocksdb_flushoptions_set_wait(fo, 1);
+    int rc = 0;
+    for (size_t i = 0; i < log->n_cfs && !rc; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(log->db, fo, log->cfs[i].h, &e);
+        if (e)
+            rc = log_rdb_fail(err, e, "%s: cannot flush %s", log->dir, log->cfs[i].name);
+    }
+    rocksdb_flushoptions_destroy(fo);
+    return rc;
+}
+
 void log_flush_on_close(dsr_log *log)
 {
     if (!log->db || (log->flags & DSR_LOG_RDONLY) || wal_bytes(log->dir) < FLUSH_ON_CLOSE_BYTES)

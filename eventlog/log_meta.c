@@ -4,8 +4,8 @@
  * lamport and next_seq from the meta family, checked against the events;
  * for writers also the largest stored event_id.
  *
- * The check: next_seq == last event sequence + 1, and a log with events has
- * an identity.  The counters are written in the same batch as the events
+ * The check: next_seq == last event sequence + 1 (or the sequences between
+ * are recorded as lost), and a log with events has an identity.  The counters are written in the same batch as the events
  * they count (log_commit.c), so a mismatch means something other than
  * dossier wrote here: DSR_ECORRUPT, never "repaired" silently.
  * LOG_OPEN_LENIENT (verify, repair) takes malformed values as absent instead.
@@ -119,6 +119,12 @@ static int load_lost(dsr_log *log, dsr_err *err)
     return 0;
 }
 
+const uint64_t *log_lost_ranges(const dsr_log *log, size_t *n)
+{
+    *n = log->n_lost;
+    return log->lost;
+}
+
 int log_lost_covers(const dsr_log *log, uint64_t first, uint64_t last)
 {
     /* Ranges are disjoint and never adjacent, so one range covers it all. */
@@ -213,8 +219,11 @@ int log_load_meta(dsr_log *log, dsr_err *err)
     log->next_seq = n < 0 ? 1 : be_get64(v);
 
     /* The counters and the events are written in the same batch, so they
-     * always agree; if they do not, something other than dossier wrote here. */
-    if (log->next_seq != last + 1)
+     * always agree -- but for sequences recorded as lost after the last
+     * stored event (log_hwm.c, repair); if they do not, something other than
+     * dossier wrote here. */
+    if (log->next_seq != last + 1
+        && !(log->next_seq > last + 1 && log_lost_covers(log, last + 1, log->next_seq - 1)))
         return dsr_err_set(err, DSR_ECORRUPT,
                            "%s: meta next_seq is %llu but the last stored event is %llu",
                            log->dir, (unsigned long long)log->next_seq,

@@ -10,14 +10,18 @@
  *   3. identity and counters from meta, checked against the events
  *      (log_meta.c); a reader reopens a view torn by a writer's flush
  *      (log_reader_settle);
- *   4. writers: the identity generated if missing (log_identity.c) and the
+ *   4. writers: the head compared with the high-water mark, so a log that
+ *      lost committed events is refused and none is numbered twice
+ *      (log_hwm.c);
+ *   5. writers: the identity generated if missing (log_identity.c) and the
  *      largest stored event_id (log_meta.c).
  * Closing: stop the committer (after the batch in flight), drop the batches,
  * flush a large WAL (log_flush.c), close the instance, release the lock.
  *
  * Invariants established here: a writer handle always has the events, ids and
  * meta families, a node_id and a project_uuid (committed with sync before the
- * open returns), and next_seq == last event sequence + 1.
+ * open returns), next_seq == last event sequence + 1 (or past a lost range
+ * that follows it), and a high-water mark no higher than next_seq - 1.
  */
 #include "log.h"
 
@@ -36,6 +40,7 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     log->flags = flags;
     log->next_seq = 1;
     log->folder_lock = -1;
+    log->hwm_fd = -1;
     int writer = !(flags & DSR_LOG_RDONLY);
     int rc = 0;
     if (!(log->dir = strdup(dir))) {
@@ -54,6 +59,10 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     if (!writer)
         rc = log_reader_settle(log, rc, err);
     if (rc)
+        goto fail;
+    if (writer && (rc = log_hwm_open(log, err)))
+        goto fail;
+    if (writer && !(flags & LOG_OPEN_LENIENT) && (rc = log_hwm_reconcile(log, err)))
         goto fail;
     if (writer && ((rc = log_identity_init(log, err)) || (rc = log_load_max_id(log, err))))
         goto fail;
@@ -80,6 +89,7 @@ void dsr_log_close(dsr_log *log)
     assert(!log->opened || log->raw_writes || log_meta_agrees(log));
     log_flush_on_close(log);
     log_db_close(log);
+    log_hwm_close(log);
     log_options_destroy(log);
     log_secondary_dir_remove(log);
     free(log->lost);

@@ -49,10 +49,13 @@ int log_options_make(dsr_log *log, int writer)
     rocksdb_options_set_info_log_level(log->opts, 4 /* FATAL_LEVEL */);
     if (!writer)
         rocksdb_options_set_max_open_files(log->opts, -1);  /* required by secondaries */
-    /* verify (lenient read-only): a damaged WAL record is an error, not the
-     * silent end of the log that point-in-time recovery would make of it;
-     * only a torn last record (a crash mid-write) is tolerated. */
-    if (!writer && (log->flags & LOG_OPEN_LENIENT))
+    /* Writers and verify: a damaged WAL record is an error, not the silent
+     * end of the log that point-in-time recovery (RocksDB's default) makes of
+     * it, dropping every committed event after it; only a torn last record
+     * (a crash mid-write) is tolerated.  log_wal.c checks the WAL first and
+     * names the damage; log_db.c switches repair and verify to skipping the
+     * damaged records once it is known. */
+    if (writer || (log->flags & LOG_OPEN_LENIENT))
         rocksdb_options_set_wal_recovery_mode(log->opts, 0 /* kTolerateCorruptedTailRecords */);
 
     /* events: written in key order, read by sequence ranges; point lookups

@@ -74,11 +74,64 @@ rocksdb_column_family_handle_t *log_cf_at(const dsr_log *log, size_t i, const ch
 /* 1 when this open generated node_id or project_uuid (log_identity.c). */
 int log_identity_created(const dsr_log *log);
 
+/* ---- log_wal.c: the write-ahead log checked before a writer opens ------- */
+/* What a check of the WAL files found.  damaged: a record other than the
+ * torn tail fails its check, at file/offset (the first such, oldest file
+ * first); committed records may follow it.  torn: the log ends in a record a
+ * crash cut short (tolerated: that write was never acknowledged). */
+typedef struct log_wal_state {
+    int      damaged;
+    char     file[64];          /* WAL file name within the log folder */
+    uint64_t offset;            /* where the damaged record starts */
+    char     what[64];          /* what is wrong with it */
+    int      torn;
+    char     torn_file[64];
+    uint64_t torn_offset;
+    unsigned files;             /* WAL files read */
+    uint64_t bytes;             /* their size */
+    uint64_t records;           /* whole logical records read before any damage */
+} log_wal_state;
+
+/* Read every WAL file of the log folder dir (names "<digits>.log") and check
+ * every record.  0 with st filled in, or DSR_EIO/DSR_ENOMEM when a file
+ * cannot be read.  Nothing is written. */
+int log_wal_check(const char *dir, log_wal_state *st, dsr_err *err);
+/* What the check at this handle's open found (writers and lenient opens;
+ * all zero for secondaries, which do not check). */
+const log_wal_state *log_wal(const dsr_log *log);
+
+/* ---- log_hwm.c: the sequence high-water mark --------------------------- */
+/* The file, in the log folder, that remembers the highest sequence ever
+ * committed, out of RocksDB's reach: a WAL deleted, truncated or damaged
+ * cannot take it along, so a head that fell below it shows committed events
+ * were lost.  Written after a commit's fsync returned (so it never runs
+ * ahead of what was durable), without an fsync of its own: it can lag
+ * (an operating-system crash), never lead. */
+#define LOG_HWM_FILE "SEQUENCE_HWM"
+/* The mark in dir: 1 with *head (the highest committed sequence) and *prev
+ * (the head before the commit that set it), 0 when there is none (a log of
+ * an older version) or it is malformed (*malformed = 1), or a negative code
+ * when it cannot be read. */
+int log_hwm_read(const char *dir, uint64_t *head, uint64_t *prev, int *malformed,
+                 dsr_err *err);
+/* Set the mark of a writer handle (repair, after moving the log forward). */
+int log_hwm_write(dsr_log *log, uint64_t head, uint64_t prev, dsr_err *err);
+
+/* ---- log_meta.c: recorded losses --------------------------------------- */
+/* meta "lost" as loaded at open: n ranges, first/last pairs (NULL when
+ * none).  Owned by the handle. */
+const uint64_t *log_lost_ranges(const dsr_log *log, size_t *n);
+/* 1 when every sequence of [first, last] is in a recorded lost range. */
+int log_lost_covers(const dsr_log *log, uint64_t first, uint64_t last);
+
 /* ---- log_flush.c ------------------------------------------------------- */
 /* When the WAL is large (the same threshold as the flush at close), start
  * flushing every memtable in the background and return at once.
  * ingest/record_scan.c calls it after a run's last commit: the tables are
  * then written while the projections fold the run, instead of at close. */
 void log_flush_start(dsr_log *log);
+/* Flush every family and wait (repair: what was replayed from a damaged
+ * WAL is then in table files, and RocksDB drops that WAL). */
+int log_flush_wait(dsr_log *log, dsr_err *err);
 
 #endif

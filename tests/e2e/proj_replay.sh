@@ -44,7 +44,7 @@ cmp -s "$WORK/before.dump" "$WORK/after.dump" || fail "a catch-up changed the st
 expect_exit 0 "$BIN" replay --verify --log "$log"
 
 # corrupt one row with a helper built against this build's library
-libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl) -lpthread -lm"
+libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
 if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
 san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$BUILD/CMakeCache.txt")
 cflags=""

@@ -13,7 +13,7 @@ m="$WORK/mission"
 log="$WORK/log"
 "$PY" "$H" gen-tree "$m" 6000 21
 
-libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl) -lpthread -lm"
+libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
 if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
 san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$DOSSIER_BUILD/CMakeCache.txt")
 cflags=""
