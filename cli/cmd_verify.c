@@ -31,7 +31,9 @@ static const char usage_text[] =
 "    its events (runs without that marker -- interrupted scans -- are listed\n"
 "    as notes, not problems);\n"
 "  - every projection checkpoint is at most the head;\n"
-"  - every block of every column family passes its checksum.\n"
+"  - every block of every column family passes its checksum;\n"
+"  - the write-ahead log is whole (a torn last record, which a crash leaves,\n"
+"    is tolerated), and no committed sequence is gone (a deleted WAL).\n"
 "The log is read through a read-only handle: verify runs beside a scan or\n"
 "import and checks the log as it was when verify started.\n"
 "\n"
@@ -39,6 +41,10 @@ static const char usage_text[] =
 "index, the meta counters, a missing identity, and every projection\n"
 "(replayed from zero).  No event is ever deleted, rewritten or renumbered:\n"
 "records that do not decode and sequence gaps are reported again afterwards.\n"
+"A write-ahead log damaged in the middle (a writer refuses such a log) is\n"
+"read past the damage; the sequences that are gone are listed, recorded as\n"
+"lost, and never given to another event: the log continues above every\n"
+"sequence ever committed.\n"
 "--repair takes the writer lock (fails at once when a scan or import holds\n"
 "it, unless --wait).  The log is verified again after the repair.\n"
 "\n"
@@ -128,6 +134,26 @@ static void print_repair(const dsr_repair_report *r)
     if (r->undecodable)
         printf("repair: %llu records do not decode; they were left in place\n",
                (unsigned long long)r->undecodable);
+    if (r->wal_damaged)
+        printf("repair: the write-ahead log %s was damaged at offset %llu (%s); the records "
+               "after it were kept\n", r->wal_file, (unsigned long long)r->wal_offset,
+               r->wal_what);
+    if (r->lost_ranges) {
+        printf("repair: %llu sequence%s lost:", (unsigned long long)r->lost_seqs,
+               r->lost_seqs == 1 ? " was" : "s were");
+        for (uint64_t i = 0; i < r->lost_ranges && i < DSR_REPAIR_LOST_LISTED; i++) {
+            if (r->lost[i][0] == r->lost[i][1])
+                printf("%s %llu", i ? "," : "", (unsigned long long)r->lost[i][0]);
+            else
+                printf("%s %llu..%llu", i ? "," : "", (unsigned long long)r->lost[i][0],
+                       (unsigned long long)r->lost[i][1]);
+        }
+        if (r->lost_ranges > DSR_REPAIR_LOST_LISTED)
+            printf(" and %llu more ranges",
+                   (unsigned long long)(r->lost_ranges - DSR_REPAIR_LOST_LISTED));
+        printf("; they are recorded as lost and no event will be numbered with them (the "
+               "next is %llu)\n", (unsigned long long)r->next_seq);
+    }
     if (r->projections_rebuilt)
         printf("repair: projections rebuilt from zero: %llu events read, %llu derived events "
                "appended\n", (unsigned long long)r->replay.events_read,
@@ -159,12 +185,30 @@ static void print_summary_json(const char *dir, const dsr_verify_report *r, cons
     if (repaired)
         printf(",\n \"repair\":{\"ids_added\":%llu,\"ids_fixed\":%llu,\"ids_removed\":%llu,"
                "\"undecodable\":%llu,\"next_seq_fixed\":%s,\"lamport_fixed\":%s,"
-               "\"identity_created\":%s,\"projections_rebuilt\":%s}",
+               "\"identity_created\":%s,\"projections_rebuilt\":%s,\"lost_seqs\":%llu,"
+               "\"lost\":[",
                (unsigned long long)rep->ids_added, (unsigned long long)rep->ids_fixed,
                (unsigned long long)rep->ids_removed, (unsigned long long)rep->undecodable,
                rep->next_seq_fixed ? "true" : "false", rep->lamport_fixed ? "true" : "false",
                rep->identity_created ? "true" : "false",
-               rep->projections_rebuilt ? "true" : "false");
+               rep->projections_rebuilt ? "true" : "false",
+               (unsigned long long)rep->lost_seqs);
+    for (uint64_t i = 0; repaired && i < rep->lost_ranges && i < DSR_REPAIR_LOST_LISTED; i++)
+        printf("%s[%llu,%llu]", i ? "," : "", (unsigned long long)rep->lost[i][0],
+               (unsigned long long)rep->lost[i][1]);
+    if (repaired) {
+        printf("],\"wal_damage\":");
+        if (rep->wal_damaged) {
+            printf("{\"file\":");
+            json_str(stdout, rep->wal_file);
+            printf(",\"offset\":%llu,\"what\":", (unsigned long long)rep->wal_offset);
+            json_str(stdout, rep->wal_what);
+            fputc('}', stdout);
+        } else {
+            fputs("null", stdout);
+        }
+        fputc('}', stdout);
+    }
     printf("\n}\n");
 }
 
@@ -174,7 +218,7 @@ static void print_summary_text(const char *dir, const dsr_verify_report *r, cons
         if (o->per_kind[k] > TEXT_PER_KIND)
             printf("... and %zu more %s %s\n", o->per_kind[k] - TEXT_PER_KIND,
                    dsr_verify_kind_name((dsr_verify_kind)k),
-                   k == DSR_VERIFY_OPEN_RUN ? "notes" : "problems");
+                   k == DSR_VERIFY_OPEN_RUN || k == DSR_VERIFY_LOST ? "notes" : "problems");
     if (o->quiet)
         return;
     if (!r->opened) {

@@ -4,8 +4,12 @@
  *
  * What is derived, and so rebuilt: the ids family (event_id -> sequence),
  * the meta counters (next_seq, lamport), the record of lost sequences (meta
- * "lost": the gaps below the head, which readers then step over), a missing
- * identity, and every projection (replayed from zero).  What is never touched: the events family.
+ * "lost": the gaps below the head, which readers then step over, and the
+ * sequences after the last stored event up to the high-water mark, which
+ * next_seq then passes: see lost_tail), the high-water mark itself, a
+ * missing identity, and every projection (replayed from zero).  A damaged
+ * write-ahead log is replayed past the damage (eventlog/log_db.c
+ * check_wal): the events after it are kept, those it held become a gap.  What is never touched: the events family.
  * An event is never deleted, rewritten or renumbered -- a record that does
  * not decode stays where it is (its id is unknown, so it gets no ids entry),
  * and a gap in the sequences stays a gap (renumbering would break every
@@ -27,6 +31,7 @@
 #include "be.h"
 #include "dossier/verify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +275,49 @@ static int meta_u64(dsr_log *log, rocksdb_readoptions_t *ro, const char *key, ui
     return ok;
 }
 
+/* The sequences gone after the last stored event: up to the high-water mark
+ * (every sequence ever committed, log_hwm.c) or the end of a lost range
+ * recorded before.  Appended to g as one range; *tail_end = its last (head
+ * when none). */
+static int lost_tail(dsr_log *log, uint64_t head, gaps *g, uint64_t *tail_end, dsr_err *err)
+{
+    uint64_t mark = 0, prev = 0;
+    int malformed = 0;
+    int rc = log_hwm_read(dsr_log_dir(log), &mark, &prev, &malformed, err);
+    if (rc < 0)
+        return rc;
+    uint64_t end = rc ? mark : 0;
+    size_t n = 0;
+    const uint64_t *old = log_lost_ranges(log, &n);
+    if (n && old[2 * n - 1] > end)
+        end = old[2 * n - 1];
+    *tail_end = end > head ? end : head;
+    if (end > head && gaps_add(g, head + 1, end))
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dsr_log_dir(log));
+    return 0;
+}
+
+/* List in the report the ranges of g that no range recorded before covers. */
+static void report_new_lost(dsr_log *log, const gaps *g, dsr_repair_report *rep)
+{
+    size_t n = 0;
+    const uint64_t *old = log_lost_ranges(log, &n);
+    for (size_t i = 0; i < g->n; i++) {
+        uint64_t first = g->r[2 * i], last = g->r[2 * i + 1];
+        int known = 0;
+        for (size_t j = 0; j < n && !known; j++)
+            known = old[2 * j] <= first && last <= old[2 * j + 1];
+        if (known)
+            continue;
+        if (rep->lost_ranges < DSR_REPAIR_LOST_LISTED) {
+            rep->lost[rep->lost_ranges][0] = first;
+            rep->lost[rep->lost_ranges][1] = last;
+        }
+        rep->lost_ranges++;
+        rep->lost_seqs += last - first + 1;
+    }
+}
+
 static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint64_t max_stamp,
                     const gaps *g, dsr_repair_report *rep, dsr_err *err)
 {
@@ -280,6 +328,7 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     int has_lam = meta_u64(log, ro, LOG_META_LAMPORT, &lam, err);
     if (has_lam < 0)
         return has_lam;
+    /* head: the last stored event, or the end of the lost range after it */
     uint64_t want_next = head + 1;
     uint64_t want_lam = has_lam && lam > max_stamp ? lam : max_stamp;
     rep->next_seq = want_next;
@@ -309,7 +358,7 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     rocksdb_free(cur);
     if (!rep->next_seq_fixed && !rep->lamport_fixed && !lost_fixed) {
         free(lost);
-        return 0;
+        return head ? log_hwm_write(log, head, head, err) : 0;
     }
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (!wb) {
@@ -333,7 +382,9 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     rocksdb_writebatch_destroy(wb);
     if (e)
         return log_rdb_fail(err, e, "%s: cannot write the repaired counters", dsr_log_dir(log));
-    return 0;
+    /* The mark follows the counters: the next writer open finds it at the
+     * head, and numbers above both. */
+    return head ? log_hwm_write(log, head, head, err) : 0;
 }
 
 int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err)
@@ -350,6 +401,13 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     if (rc)
         return rc;
     report->identity_created = log_identity_created(log) && dsr_log_head(log) > 0;
+    const log_wal_state *wal = log_wal(log);
+    if (wal->damaged) {
+        report->wal_damaged = 1;
+        snprintf(report->wal_file, sizeof report->wal_file, "%s", wal->file);
+        report->wal_offset = wal->offset;
+        snprintf(report->wal_what, sizeof report->wal_what, "%s", wal->what);
+    }
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     if (!ro) {
         dsr_log_close(log);
@@ -361,11 +419,20 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     size_t n = 0;
     uint64_t head = 0, max_stamp = 0;
     gaps g = { 0 };
+    uint64_t tail_end = 0;
     rc = collect(log, ro, &ids, &n, &head, &max_stamp, &g, report, err);
+    if (!rc)
+        rc = lost_tail(log, head, &g, &tail_end, err);
+    if (!rc)
+        report_new_lost(log, &g, report);
     if (!rc)
         rc = fix_index(log, ro, ids, n, report, err);
     if (!rc)
-        rc = fix_meta(log, ro, head, max_stamp, &g, report, err);
+        rc = fix_meta(log, ro, tail_end, max_stamp, &g, report, err);
+    /* A damaged WAL must not outlive the repair: once everything replayed
+     * from it is in tables, RocksDB no longer needs it and deletes it. */
+    if (!rc && report->wal_damaged)
+        rc = log_flush_wait(log, err);
     free(g.r);
     free(ids);
     rocksdb_readoptions_destroy(ro);

@@ -37,7 +37,7 @@
 static const char *const kind_names[DSR_VERIFY_KIND_COUNT] = {
     "open", "read", "decode", "noncanonical", "sequence_gap", "meta", "ids_missing",
     "ids_mismatch", "ids_orphan", "duplicate_event_id", "lamport", "scan", "checkpoint",
-    "open_run",
+    "open_run", "wal", "lost",
 };
 
 const char *dsr_verify_kind_name(dsr_verify_kind k)
@@ -92,6 +92,7 @@ typedef struct vctx {
     size_t  last_node;                 /* last node index hit (cache) */
     dsr_buf arena;                     /* run ids and features */
     uint64_t last_seq_read;            /* last events key read (whole or not) */
+    uint64_t head_eff;                 /* head, or the end of a lost range after it */
     int      events_complete;          /* 0: pass 1 stopped at a read error */
     int      ids_complete;
     char     last_id_read[DSR_ULID_LEN];
@@ -109,7 +110,8 @@ static void problem(vctx *v, dsr_verify_kind k, uint64_t seq, const char *event_
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    dsr_verify_problem p = { k, k == DSR_VERIFY_OPEN_RUN, seq, event_id, msg };
+    dsr_verify_problem p = { k, k == DSR_VERIFY_OPEN_RUN || k == DSR_VERIFY_LOST, seq,
+                             event_id, msg };
     if (!p.note)
         v->rep->problems++;
     if (v->fn)
@@ -204,6 +206,68 @@ static void note_run(vctx *v, const dsr_envelope *env, uint64_t seq)
     v->n_runs++;
 }
 
+/* ---- the write-ahead log ---------------------------------------------------- */
+
+/* Damage the open's WAL check found (eventlog/log_wal.c): RocksDB replayed
+ * past it for this read-only view, so the events after it are checked too;
+ * a writer refuses the log until a repair. */
+static void wal_check(vctx *v)
+{
+    const log_wal_state *w = log_wal(v->log);
+    if (w->damaged)
+        problem(v, DSR_VERIFY_WAL, 0, NULL, "%s/%s: the write-ahead log is damaged at offset "
+                "%llu (%s): the events committed in and after that record are lost to a "
+                "writer, which refuses the log; `dossier verify --repair` keeps the records "
+                "after it and records which sequences were lost", dsr_log_dir(v->log), w->file,
+                (unsigned long long)w->offset, w->what);
+}
+
+/* After the events pass: the head against the recorded lost ranges and the
+ * high-water mark of every committed sequence (eventlog/log_hwm.c). */
+static void tail_check(vctx *v)
+{
+    dsr_verify_report *r = v->rep;
+    v->head_eff = r->head;
+    size_t n = 0;
+    const uint64_t *lost = log_lost_ranges(v->log, &n);
+    if (n && lost[2 * n - 2] == r->head + 1) {
+        v->head_eff = lost[2 * n - 1];
+        problem(v, DSR_VERIFY_LOST, r->head + 1, NULL, "sequences %llu..%llu were lost (a "
+                "repair recorded them; the next event is numbered %llu)",
+                (unsigned long long)r->head + 1, (unsigned long long)v->head_eff,
+                (unsigned long long)v->head_eff + 1);
+    }
+    if (!v->events_complete)
+        return;
+    uint64_t mark, prev;
+    int malformed;
+    dsr_err e = { 0 };
+    int rc = log_hwm_read(dsr_log_dir(v->log), &mark, &prev, &malformed, &e);
+    if (rc < 0) {
+        problem(v, DSR_VERIFY_READ, 0, NULL, "%s", e.msg);
+        return;
+    }
+    if (malformed)
+        problem(v, DSR_VERIFY_WAL, 0, NULL, "%s/%s is not a high-water mark: lost sequences "
+                "cannot be told until a writer rewrites it", dsr_log_dir(v->log), LOG_HWM_FILE);
+    if (rc != 1 || mark <= v->head_eff)
+        return;
+    if (prev <= v->head_eff)
+        /* Only the last commit is missing: what a crash mid-write leaves.
+         * The next writer numbers past it (eventlog/log_hwm.c). */
+        problem(v, DSR_VERIFY_LOST, v->head_eff + 1, NULL, "sequences %llu..%llu, the last "
+                "commit, are not in the log (a torn write-ahead log tail); the next writer "
+                "records them as lost", (unsigned long long)v->head_eff + 1,
+                (unsigned long long)mark);
+    else
+        problem(v, DSR_VERIFY_WAL, v->head_eff + 1, NULL, "sequences %llu..%llu were committed "
+                "but are not in the log (its head is %llu, %s says %llu): the write-ahead log "
+                "was deleted, truncated or damaged; `dossier verify --repair` records them as "
+                "lost and moves the log past them", (unsigned long long)v->head_eff + 1,
+                (unsigned long long)mark, (unsigned long long)v->head_eff, LOG_HWM_FILE,
+                (unsigned long long)mark);
+}
+
 /* ---- pass 1: the events family ------------------------------------------- */
 
 static void events_pass(vctx *v)
@@ -240,7 +304,11 @@ static void events_pass(vctx *v)
         v->last_seq_read = seq;
         v->rep->events++;
         v->rep->head = seq;
-        if (seq != expect) {
+        if (seq > expect && log_lost_covers(log, expect, seq - 1)) {
+            problem(v, DSR_VERIFY_LOST, expect, NULL, "sequences %llu..%llu were lost (a repair "
+                    "recorded them; no event will have them)", (unsigned long long)expect,
+                    (unsigned long long)(seq - 1));
+        } else if (seq != expect) {
             if (seq == expect + 1)
                 problem(v, DSR_VERIFY_SEQ_GAP, expect, NULL,
                         "sequence %llu missing (next stored is %llu)",
@@ -505,10 +573,10 @@ static void meta_check(vctx *v)
     n = meta_raw(v, LOG_META_NEXT_SEQ, b, sizeof b);
     if (n == 8) {
         r->meta_next_seq = be_get64(b);
-        if (v->events_complete && r->meta_next_seq != r->head + 1)
+        if (v->events_complete && r->meta_next_seq != v->head_eff + 1)
             problem(v, DSR_VERIFY_META, 0, NULL, "meta next_seq is %llu but the last stored "
                     "event is seq %llu (expected %llu)", (unsigned long long)r->meta_next_seq,
-                    (unsigned long long)r->head, (unsigned long long)r->head + 1);
+                    (unsigned long long)r->head, (unsigned long long)v->head_eff + 1);
     } else if (n >= 0 || (n == -1 && any)) {
         problem(v, DSR_VERIFY_META, 0, NULL, "meta next_seq is %s",
                 n < 0 ? "missing" : "not an 8-byte counter");
@@ -663,7 +731,7 @@ static void checkpoints_check(vctx *v)
         }
         v->rep->checkpoints[i] = c;
         v->rep->n_checkpoints = i + 1;
-        if (v->events_complete && c > v->rep->head)
+        if (v->events_complete && c > v->head_eff)
             problem(v, DSR_VERIFY_CHECKPOINT, c, NULL, "projection %s has applied up to seq "
                     "%llu, past the log head %llu", name, (unsigned long long)c,
                     (unsigned long long)v->rep->head);
@@ -779,7 +847,9 @@ int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *r
     rocksdb_readoptions_set_verify_checksums(v.ro, 1);
     rocksdb_readoptions_set_fill_cache(v.ro, 0);
 
+    wal_check(&v);
     events_pass(&v);
+    tail_check(&v);
     if (!v.oom)
         ids_pass(&v);
     if (!v.oom) {

@@ -19,7 +19,12 @@
  *     counts differ from the run's events, a run completed twice, events of
  *     a run stored after its completion);
  *   - projection checkpoints past the head;
- *   - any block of any column family that fails its checksum.
+ *   - any block of any column family that fails its checksum;
+ *   - a write-ahead log damaged anywhere but its torn tail (the file and
+ *     offset), and committed sequences that are gone: the head below the
+ *     high-water mark a writer keeps beside the WAL (a WAL deleted or
+ *     truncated).
+ * Sequences a repair recorded as lost are notes, not problems.
  * Scan runs without a completion marker (a scan killed half way) are not
  * errors: they are reported as notes ("open runs").
  *
@@ -71,6 +76,9 @@ typedef enum dsr_verify_kind {
     DSR_VERIFY_SCAN,            /* a completed scan that is not whole */
     DSR_VERIFY_CHECKPOINT,      /* a projection checkpoint past the head */
     DSR_VERIFY_OPEN_RUN,        /* note, not a problem: a scan run without completion */
+    DSR_VERIFY_WAL,             /* the write-ahead log is damaged, or committed
+                                 * sequences are gone (WAL deleted or truncated) */
+    DSR_VERIFY_LOST,            /* note: sequences a repair recorded as lost */
     DSR_VERIFY_KIND_COUNT
 } dsr_verify_kind;
 
@@ -79,7 +87,8 @@ DSR_API const char *dsr_verify_kind_name(dsr_verify_kind k);
 
 typedef struct dsr_verify_problem {
     dsr_verify_kind kind;
-    int         note;        /* 1: informational (DSR_VERIFY_OPEN_RUN), not a problem */
+    int         note;        /* 1: informational (DSR_VERIFY_OPEN_RUN, DSR_VERIFY_LOST),
+                              * not a problem */
     uint64_t    seq;         /* the sequence concerned, 0 when none */
     const char *event_id;    /* or NULL */
     const char *message;     /* one line, names sequences, ids and values */
@@ -124,11 +133,32 @@ typedef struct dsr_repair_report {
     int      identity_created; /* node_id/project_uuid were missing: new ones made */
     int      projections_rebuilt;     /* 1 when the replay from zero completed */
     dsr_replay_stats replay;
+    /* Sequences this repair found lost and recorded (meta "lost"; readers
+     * step over them, and no event will ever be numbered with them): the
+     * first DSR_REPAIR_LOST_LISTED ranges as first, last pairs, and how many
+     * ranges and sequences in all.  Ranges recorded by an earlier repair are
+     * not counted again. */
+    uint64_t lost_ranges, lost_seqs;
+#define DSR_REPAIR_LOST_LISTED 16
+    uint64_t lost[DSR_REPAIR_LOST_LISTED][2];
+    /* The write-ahead log was damaged: the file (within the log folder), the
+     * offset of the first damaged record and what is wrong with it.  The
+     * records after it were kept; those it held are among the lost. */
+    int      wal_damaged;
+    char     wal_file[64];
+    uint64_t wal_offset;
+    char     wal_what[64];
 } dsr_repair_report;
 
 /* Rebuild the derived data of the log in dir from its events family: the ids
  * index, the meta counters (next_seq = head + 1, lamport = max(lamport, every
  * stamp)), a missing identity, and every projection (replayed from zero).
+ * A damaged write-ahead log is replayed past its damaged records (the events
+ * after them are kept).  Sequences that are gone -- gaps, and those between
+ * the last stored event and the high-water mark of every sequence ever
+ * committed -- are recorded as lost and listed in the report; next_seq is
+ * set above all of them, so no sequence is ever numbered twice, and every
+ * projection checkpoint is rebuilt.
  * Never deletes, rewrites or renumbers an event: undecodable records and
  * sequence gaps stay and are counted.  Takes the writer lock (flags:
  * DSR_LOG_WAIT to wait for it).  Index and counter fixes are committed in
