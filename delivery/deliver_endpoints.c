@@ -104,9 +104,11 @@ int dsr_endpoint_add(const char *logdir, const dsr_endpoint_config *cfg, dsr_err
     if (!strncmp(cfg->name, "url-", 4))
         return dsr_err_set(err, DSR_EINVAL, "endpoint names starting with 'url-' are "
                            "reserved for `dossier deliver --url`");
-    if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)))
-        return dsr_err_set(err, DSR_EINVAL, "endpoint %s: the URL must start with http:// "
-                           "or https://", cfg->name);
+    char what[DSR_ENDPOINT_NAME_MAX + 16];
+    snprintf(what, sizeof what, "endpoint %s", cfg->name);
+    int urc = http_url_check(cfg->url, what, err);
+    if (urc < 0)
+        return urc;
     dsr_endpoint_info ep;
     memset(&ep, 0, sizeof ep);
     snprintf(ep.name, sizeof ep.name, "%s", cfg->name);

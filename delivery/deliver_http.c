@@ -21,6 +21,7 @@
  * Thread-safety: one thread owns a http_client and calls every function.
  */
 #include "deliver_http.h"
+#include "url.h"
 #include "dossier/version.h"
 
 #include <curl/curl.h>
@@ -147,6 +148,34 @@ static int setup_slot(slot *s, const http_opts *o, dsr_err *err)
     return 0;
 }
 
+int http_url_check(const char *url, const char *what, dsr_err *err)
+{
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return dsr_err_set(err, DSR_EINVAL, "%s: the URL must start with http:// or https://",
+                           what);
+    CURLU *u = curl_url();
+    if (!u)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", what);
+    /* libcurl's own parser, the one the request will use: a URL it cannot
+     * send to (no host, a space, a bad port or IPv6 literal) fails here,
+     * when the endpoint is saved, not at every delivery. */
+    CURLUcode c = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (c == CURLUE_OK)
+        c = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    int empty = c == CURLUE_OK && (!host || !*host);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (c != CURLUE_OK || empty) {
+        char *shown = url_redact(url);
+        int rc = dsr_err_set(err, DSR_EINVAL, "%s: '%s' is not a valid URL (%s)", what,
+                             shown ? shown : "?", empty ? "no host" : curl_url_strerror(c));
+        free(shown);
+        return rc;
+    }
+    return 0;
+}
+
 void http_client_free(http_client *h)
 {
     if (!h)
@@ -171,8 +200,9 @@ void http_client_free(http_client *h)
 int http_client_create(http_client **out, const http_opts *o, dsr_err *err)
 {
     *out = NULL;
-    if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))
-        return dsr_err_set(err, DSR_EINVAL, "endpoint URL must start with http:// or https://");
+    int urc = http_url_check(o->url, "endpoint URL", err);
+    if (urc < 0)
+        return urc;
     if (o->parallel < 1)
         return dsr_err_set(err, DSR_EINVAL, "concurrency must be at least 1");
     http_client *h = calloc(1, sizeof *h);

@@ -32,7 +32,10 @@ typedef struct http_result {
     char  detail[200];         /* curl's error text, or the start of the body */
 } http_result;
 
-/* Checks the URL scheme (http/https only).  0, DSR_EINVAL, DSR_ENOMEM, DSR_EIO. */
+/* 0 when url is http:// or https:// and libcurl's URL parser takes it with
+ * a host; else DSR_EINVAL "<what>: '<url, redacted>' is not a valid URL (why)". */
+int      http_url_check(const char *url, const char *what, dsr_err *err);
+/* Checks the URL (http_url_check).  0, DSR_EINVAL, DSR_ENOMEM, DSR_EIO. */
 int      http_client_create(http_client **out, const http_opts *o, dsr_err *err);
 void     http_client_free(http_client *h);       /* abandons transfers; NULL is fine */
 unsigned http_client_idle_slots(const http_client *h);

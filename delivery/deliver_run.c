@@ -111,6 +111,12 @@ int deliver_run_open(dsr_log *log, dstate *st, const dsr_deliver_opts *o,
                            DELIVER_MAX_CONCURRENCY);
     if (o->policy.max_attempts < 1)
         return dsr_err_set(err, DSR_EINVAL, "max attempts must be at least 1");
+    /* Before the ad-hoc endpoint for it is saved. */
+    if (!o->endpoint && o->url) {
+        int urc = http_url_check(o->url, "--url", err);
+        if (urc < 0)
+            return urc;
+    }
     dsr_endpoint_info ep;
     deliver_target t = { &ep, 0, NULL, NULL };
     dsr_webhook_secret owned = DSR_WEBHOOK_SECRET_INIT;
