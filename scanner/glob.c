@@ -7,9 +7,9 @@
  * segments.  A '\' escapes the next character.  Leading dots are not special:
  * hidden entries never reach the matcher because the walker skips them.
  *
- * The matcher is pure (no allocation, no state), so it is safe from any
- * thread.  Recursion depth is bounded by the number of "**" segments in the
- * pattern, which manifests keep small.
+ * The matcher is pure (no allocation, no state, no recursion), so it is safe
+ * from any thread, and its time is bounded by pattern length x path length
+ * for any pattern a manifest may hold (see match_from).
  */
 #include "dossier/manifest.h"
 
@@ -111,32 +111,65 @@ static const char *seg_end(const char *s)
     return e ? e : s + strlen(s);
 }
 
+static int is_double_star(const char *p, const char *pe)
+{
+    return pe - p == 2 && p[0] == '*' && p[1] == '*';
+}
+
+/* The whole path against the whole pattern, one segment at a time.  Each
+ * pattern segment other than "**" matches exactly one path segment, so the
+ * classic two-pointer wildcard algorithm applies at segment level: on a
+ * mismatch only the most recent "**" takes one more segment, never an
+ * earlier one (whatever an earlier "**" could absorb, the latest can too).
+ * That is O(pattern segments x path segments) segment comparisons, where
+ * trying every split for every "**" was exponential in their number.
+ *
+ * The rules kept from the recursive matcher this replaced: a "**" followed
+ * by more pattern matches zero or more segments; a trailing "**" matches one
+ * or more (below "docs", a trailing "**" matches docs/a but not docs).
+ * p and s: the pattern / path still to match, NULL when used up. */
 static int match_from(const char *p, const char *s)
 {
-    for (;;) {
-        const char *pe = seg_end(p);
-        if (pe - p == 2 && p[0] == '*' && p[1] == '*') {
-            /* "**": skip any number of path segments (zero included). */
-            const char *rest = *pe ? pe + 1 : pe;
-            if (!*rest)
-                return 1;               /* trailing "**" takes everything left */
-            for (const char *t = s;;) {
-                if (match_from(rest, t))
-                    return 1;
-                const char *te = seg_end(t);
-                if (!*te)
-                    return 0;
-                t = te + 1;
+    const char *star_p = NULL;   /* pattern after the latest "**" */
+    const char *star_s = NULL;   /* path segment that "**" stopped before */
+    while (s) {
+        if (p) {
+            const char *pe = seg_end(p);
+            if (is_double_star(p, pe)) {
+                if (!*pe)
+                    return 1;           /* trailing "**": at least one segment is left */
+                star_p = pe + 1;
+                star_s = s;
+                p = pe + 1;
+                continue;
+            }
+            const char *se = seg_end(s);
+            if (match_segment(p, pe, s, se)) {
+                p = *pe ? pe + 1 : NULL;
+                s = *se ? se + 1 : NULL;
+                continue;
             }
         }
-        const char *se = seg_end(s);
-        if (!match_segment(p, pe, s, se))
+        /* mismatch, or pattern used up with path left: the latest "**"
+         * takes one more segment, if one would still be left after it */
+        if (!star_p)
             return 0;
-        if (!*pe || !*se)
-            return !*pe && !*se;
-        p = pe + 1;
-        s = se + 1;
+        const char *te = seg_end(star_s);
+        if (!*te)
+            return 0;
+        star_s = te + 1;
+        s = star_s;
+        p = star_p;
     }
+    /* path used up: what is left of the pattern must be "**"s that may
+     * match nothing, i.e. none of them the trailing one */
+    while (p) {
+        const char *pe = seg_end(p);
+        if (!is_double_star(p, pe) || !*pe)
+            return 0;
+        p = pe + 1;
+    }
+    return 1;
 }
 
 int dsr_glob_match(const char *pattern, const char *path)

@@ -7,14 +7,18 @@
  * problem is reported as "name:line: what is wrong" before any scanning
  * starts: YAML syntax errors, more than one document, unknown or duplicate
  * keys, wrong value types, unknown artifact classes, empty or unsafe path
- * patterns, duplicate step ids and duplicate artifact_keys.
+ * patterns, duplicate step ids and duplicate artifact_keys.  Hostile input
+ * costs linear time: nesting deeper than MANIFEST_MAX_DEPTH is refused
+ * before the tree is built, and duplicates are found through hash maps.
  *
  * A parsed manifest owns copies of all its strings and is never modified
  * again, so any number of threads may read it at once.
  */
 #include "dossier/manifest.h"
 #include "classify.h"
+#include "strmap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,6 +31,14 @@
 #include <yaml.h>
 
 #define MANIFEST_MAX_BYTES (16u << 20)
+/* Deepest nesting of sequences and mappings accepted.  A manifest needs
+ * four levels (top mapping, required_by_step, a step's list, a spec); the
+ * limit is checked on libyaml's event stream before the document is loaded,
+ * because the loader's time grows with the square of the depth. */
+#define MANIFEST_MAX_DEPTH 64
+/* A mapping with more keys than this checks them for duplicates through a
+ * hash map; smaller ones compare pairwise. */
+#define PAIRWISE_MAX 16
 
 struct dsr_manifest {
     char              *name;             /* source name used in messages */
@@ -46,6 +58,7 @@ typedef struct parse_ctx {
     yaml_document_t *doc;
     const char    *name;
     dsr_err       *err;
+    strmap         keys;     /* artifact_key -> index in m->specs, plus one */
 } parse_ctx;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -178,10 +191,40 @@ static int key_eq(const char *k, size_t len, const char *lit)
     return strlen(lit) == len && !memcmp(k, lit, len);
 }
 
+static int duplicate_key(parse_ctx *c, const yaml_node_t *first, const yaml_node_t *again)
+{
+    return fail(c, again, "duplicate key '%.*s' (first at line %d)",
+                (int)first->data.scalar.length, (const char *)first->data.scalar.value,
+                line_of(first));
+}
+
 /* Refuse a mapping that repeats a key (YAML says keys are unique; libyaml
- * does not check it). */
+ * does not check it).  Large mappings go through a hash map, so a hostile
+ * manifest with many keys costs linear time. */
 static int check_unique_keys(parse_ctx *c, const yaml_node_t *map)
 {
+    size_t count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (count > PAIRWISE_MAX) {
+        strmap seen = { 0 };
+        int rc = 0;
+        for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
+             !rc && a < map->data.mapping.pairs.top; a++) {
+            const yaml_node_t *k = node(c, a->key);
+            if (k->type != YAML_SCALAR_NODE)
+                continue;
+            int created = 0;
+            void **slot = strmap_upsert(&seen, k->data.scalar.value, k->data.scalar.length,
+                                        &created);
+            if (!slot)
+                rc = nomem(c);
+            else if (!created)
+                rc = duplicate_key(c, *slot, k);
+            else
+                *slot = (void *)k;
+        }
+        strmap_free(&seen);
+        return rc;
+    }
     for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++) {
         const yaml_node_t *ka = node(c, a->key);
         if (ka->type != YAML_SCALAR_NODE)
@@ -190,9 +233,7 @@ static int check_unique_keys(parse_ctx *c, const yaml_node_t *map)
             const yaml_node_t *kb = node(c, b->key);
             if (kb->type == YAML_SCALAR_NODE && kb->data.scalar.length == ka->data.scalar.length &&
                 !memcmp(kb->data.scalar.value, ka->data.scalar.value, ka->data.scalar.length))
-                return fail(c, kb, "duplicate key '%.*s' (first at line %d)",
-                            (int)ka->data.scalar.length, (const char *)ka->data.scalar.value,
-                            line_of(ka));
+                return duplicate_key(c, ka, kb);
         }
     }
     return 0;
@@ -242,11 +283,18 @@ static const char *pattern_problem(const char *p)
 static int add_spec(parse_ctx *c, const dsr_manifest_spec *s)
 {
     dsr_manifest *m = c->m;
-    for (size_t i = 0; i < m->n_specs; i++)
-        if (!strcmp(m->specs[i].artifact_key, s->artifact_key))
-            return dsr_err_set(c->err, DSR_EMANIFEST,
-                               "%s:%d: duplicate artifact_key '%s' (first defined at line %d)",
-                               c->name, s->line, s->artifact_key, m->specs[i].line);
+    int created = 0;
+    void **slot = strmap_upsert(&c->keys, s->artifact_key, strlen(s->artifact_key), &created);
+    if (!slot)
+        return nomem(c);
+    if (!created) {
+        size_t first = (size_t)(uintptr_t)*slot - 1;
+        assert(first < m->n_specs);
+        return dsr_err_set(c->err, DSR_EMANIFEST,
+                           "%s:%d: duplicate artifact_key '%s' (first defined at line %d)",
+                           c->name, s->line, s->artifact_key, m->specs[first].line);
+    }
+    *slot = (void *)(uintptr_t)(m->n_specs + 1);
     if (m->n_specs == m->cap_specs) {
         size_t cap = m->cap_specs ? m->cap_specs * 2 : 16;
         dsr_manifest_spec *p = realloc(m->specs, cap * sizeof *p);
@@ -428,6 +476,42 @@ static int yaml_fail(parse_ctx *c, const yaml_parser_t *p)
     return dsr_err_set(c->err, DSR_EMANIFEST, "%s:%zu: YAML syntax error: %s", c->name, line, problem);
 }
 
+/* Walk the event stream of text and refuse nesting deeper than
+ * MANIFEST_MAX_DEPTH, before the loader builds the tree.  A syntax error
+ * ends the walk quietly: the loader then reports it as it always has. */
+static int check_depth(parse_ctx *c, const char *text, size_t len)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return nomem(c);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    int rc = 0;
+    unsigned depth = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            if (p.error == YAML_MEMORY_ERROR)
+                rc = nomem(c);
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > MANIFEST_MAX_DEPTH)
+                rc = dsr_err_set(c->err, DSR_EMANIFEST, "%s:%zu: nested more than %d levels "
+                                 "deep (a manifest needs 4)", c->name,
+                                 ev.start_mark.line + 1, MANIFEST_MAX_DEPTH);
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            assert(depth > 0);
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (rc || t == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 int dsr_manifest_parse(const char *text, size_t len, const char *name,
                        dsr_manifest **out, dsr_err *err)
 {
@@ -448,6 +532,11 @@ int dsr_manifest_parse(const char *text, size_t len, const char *name,
         return dsr_err_set(err, DSR_EMANIFEST, "%s:1: contains a NUL byte (not a text file)", name);
     }
 
+    int drc = check_depth(&c, text, len);
+    if (drc) {
+        dsr_manifest_free(m);
+        return drc;
+    }
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
@@ -485,6 +574,7 @@ int dsr_manifest_parse(const char *text, size_t len, const char *name,
         }
     }
     yaml_parser_delete(&parser);
+    strmap_free(&c.keys);
     if (rc) {
         dsr_manifest_free(m);
         return rc;

@@ -5,6 +5,8 @@
  * Properties checked beyond "no crash, no sanitizer report": a parse either
  * succeeds with a manifest whose every entry has a key, a known class and a
  * safe pattern, or fails with DSR_EMANIFEST / DSR_ENOMEM and a message.
+ * The hostile_* seeds are issue 17 item 11's cases, scaled down: deep
+ * nesting, many "**" in a pattern, duplicates among many entries.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,18 @@
 
 static const char *const classes[] = { "input", "workflow", "output", "evidence", "policy",
                                        "runtime" };
+
+/* "a/a/.../a/b", 100 segments. */
+static const char *deep_path(void)
+{
+    static char p[201];
+    if (!p[0]) {
+        for (int i = 0; i < 99; i++)
+            memcpy(p + 2 * i, "a/", 2);
+        p[198] = 'b';
+    }
+    return p;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             known |= s->artifact_class && !strcmp(s->artifact_class, classes[c]);
         if (!known)
             abort();
-        /* the glob matcher must cope with whatever pattern was accepted */
+        /* the glob matcher must cope with whatever pattern was accepted,
+         * also against a deep path (many "**" once backtracked for ever) */
         (void)dsr_glob_match(s->path_pattern, "a/b/c.md");
+        (void)dsr_glob_match(s->path_pattern, deep_path());
     }
     for (size_t i = 0; i < dsr_manifest_step_count(m); i++)
         if (!dsr_manifest_has_step(m, dsr_manifest_step_at(m, i)))

@@ -3,16 +3,22 @@
  * file order with kinds, steps and lines; every kind of malformed manifest is
  * refused with DSR_EMANIFEST and a "name:line: what" message pointing at the
  * offending line; built-in manifests all parse and declare their own type.
+ * Hostile manifests (issue 17 item 11) are refused or parsed at once: deep
+ * nesting gets a clear error, and duplicates among 150,000 entries are
+ * found through hash maps (a watchdog guards the old quadratic cost).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dossier/buf.h"
 
 #include "dossier/manifest.h"
 
@@ -261,6 +267,80 @@ static void test_builtin_manifests_parse_and_declare_their_type(void **state)
     assert_non_null(strstr(err.msg, "software-dev"));
 }
 
+/* ---- hostile manifests ----------------------------------------------- */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_manifest: a hostile manifest took more than 20 s\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+static void watchdog(unsigned secs)
+{
+    signal(SIGALRM, secs ? on_alarm : SIG_DFL);
+    alarm(secs);
+}
+
+static void test_deep_nesting_is_refused_with_its_line(void **state)
+{
+    (void)state;
+    watchdog(20);
+    /* flow style, 100,000 levels on line 2 */
+    size_t depth = 100000;
+    dsr_buf b = DSR_BUF_INIT;
+    assert_int_equal(dsr_buf_puts(&b, "mission_type: x\nrequired_always: "), 0);
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(dsr_buf_putc(&b, '['), 0);
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(dsr_buf_putc(&b, ']'), 0);
+    assert_int_equal(dsr_buf_putc(&b, '\n'), 0);
+    expect_error(b.data, 2, "nested more than 64 levels deep");
+    /* block style: the 65th level opens on line 2 + 64 */
+    dsr_buf_reset(&b);
+    assert_int_equal(dsr_buf_puts(&b, "mission_type: x\nrequired_always:\n"), 0);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(dsr_buf_printf(&b, "%*s-\n", 2 * i, ""), 0);
+    expect_error(b.data, 66, "nested more than 64 levels deep");
+    /* within the limit, other rules still speak */
+    dsr_buf_reset(&b);
+    assert_int_equal(dsr_buf_puts(&b, "mission_type: x\nrequired_always: "), 0);
+    for (int i = 0; i < 63; i++)
+        assert_int_equal(dsr_buf_putc(&b, '['), 0);
+    for (int i = 0; i < 63; i++)
+        assert_int_equal(dsr_buf_putc(&b, ']'), 0);
+    assert_int_equal(dsr_buf_putc(&b, '\n'), 0);
+    expect_error(b.data, 2, "artifact spec: expected a mapping");
+    dsr_buf_free(&b);
+    watchdog(0);
+}
+
+static void test_duplicates_among_many_entries_are_found(void **state)
+{
+    (void)state;
+    watchdog(20);
+    enum { N = 150000 };
+    dsr_buf b = DSR_BUF_INIT;
+    assert_int_equal(dsr_buf_puts(&b, "mission_type: x\nrequired_always:\n"), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(dsr_buf_printf(&b, "  - {artifact_key: k%d, artifact_class: input, "
+                                        "path_pattern: f%d.md}\n", i, i), 0);
+    /* the last entry repeats the 1,000th key (line 1002) */
+    assert_int_equal(dsr_buf_printf(&b, "  - {artifact_key: k999, artifact_class: input, "
+                                    "path_pattern: g.md}\n"), 0);
+    expect_error(b.data, N + 3, "duplicate artifact_key 'k999' (first defined at line 1002)");
+    /* a mapping with many keys: required_by_step with a step twice */
+    dsr_buf_reset(&b);
+    assert_int_equal(dsr_buf_puts(&b, "mission_type: x\nrequired_by_step:\n"), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(dsr_buf_printf(&b, "  s%d: []\n", i), 0);
+    assert_int_equal(dsr_buf_puts(&b, "  s7: []\n"), 0);
+    expect_error(b.data, N + 3, "duplicate key 's7' (first at line 10)");
+    dsr_buf_free(&b);
+    watchdog(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_keys_with_colons_and_other_versions_are_refused),
         cmocka_unit_test(test_load_file_reports_path_in_messages),
         cmocka_unit_test(test_builtin_manifests_parse_and_declare_their_type),
+        cmocka_unit_test(test_deep_nesting_is_refused_with_its_line),
+        cmocka_unit_test(test_duplicates_among_many_entries_are_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
