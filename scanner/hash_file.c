@@ -47,11 +47,13 @@
  * (docs/bench.md, "Figures behind the code").
  */
 #include "hash_file.h"
+#include "beneath.h"
 #include "uring.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,10 +131,13 @@ static int open_nofollow(int dirfd, const char *path)
     /* O_NONBLOCK: if the name was swapped for a FIFO since listing, open must
      * not hang (fstat then reports it as not regular).  It has no effect on
      * regular files.  O_NOATIME avoids dirtying inodes while indexing; it is
-     * only allowed for the file's owner (or root), so fall back without it. */
-    int fd = openat(dirfd, path, OPEN_FLAGS | O_NOATIME);
+     * only allowed for the file's owner (or root), so fall back without it.
+     * beneath_open: a path of several components (a file reached through a
+     * followed symlink) may not pass through any link, so a folder swapped
+     * for a link since the walk cannot lead out of the mission. */
+    int fd = beneath_open(dirfd, path, OPEN_FLAGS | O_NOATIME);
     if (fd < 0 && errno == EPERM)
-        fd = openat(dirfd, path, OPEN_FLAGS);
+        fd = beneath_open(dirfd, path, OPEN_FLAGS);
     return fd;
 }
 
@@ -298,7 +303,8 @@ int hash_file_expect(hasher *h, int dirfd, const char *path, int check_utf8,
     int fd = open_nofollow(dirfd, path);
     if (fd < 0) {
         out->errnum = errno;
-        /* ELOOP: the final component became a symlink since it was listed */
+        /* ELOOP: the final component, or a folder on a followed link's
+         * path, became a symlink since it was listed */
         out->status = errno == ELOOP ? HASH_NOT_REGULAR : HASH_OPEN_FAILED;
         return 0;
     }
@@ -487,6 +493,7 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
         return 0;
     batch_state b;
     struct stat pre[HASH_BATCH], post[HASH_BATCH];
+    struct open_how how[HASH_BATCH];      /* read by the kernel during the run */
     int ok[HASH_BATCH];
     /* as open_nofollow: O_NOATIME until the kernel refuses it (files of
      * another user), then without */
@@ -497,7 +504,16 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
      * how to retry or report it. */
     for (size_t i = 0; i < n; i++) {
         b.res[i] = -ECANCELED;
-        (void)uring_openat(h->ring, jobs[i].dirfd, jobs[i].name, flags, i);
+        /* as beneath_open: a name of one component below its walked
+         * folder needs only O_NOFOLLOW; a longer path goes through
+         * openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, and without
+         * openat2 it is left to the one-file path's component walk */
+        if (!strchr(jobs[i].name, '/')) {
+            (void)uring_openat(h->ring, jobs[i].dirfd, jobs[i].name, flags, i);
+        } else if (beneath_have_openat2()) {
+            beneath_how(&how[i], flags);
+            (void)uring_openat2(h->ring, jobs[i].dirfd, jobs[i].name, &how[i], i);
+        }
     }
     if (run_phase(h, &b))
         return 0;

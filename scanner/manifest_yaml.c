@@ -33,8 +33,8 @@
 #define MANIFEST_MAX_BYTES (16u << 20)
 /* Deepest nesting of sequences and mappings accepted.  A manifest needs
  * four levels (top mapping, required_by_step, a step's list, a spec); the
- * limit is checked on libyaml's event stream before the document is loaded,
- * because the loader's time grows with the square of the depth. */
+ * limit is checked on libyaml's event stream before the document is loaded:
+ * the loader has no limit of its own and slows down badly on deep input. */
 #define MANIFEST_MAX_DEPTH 64
 /* A mapping with more keys than this checks them for duplicates through a
  * hash map; smaller ones compare pairwise. */

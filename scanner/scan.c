@@ -38,6 +38,7 @@
  * digests are digests of the same bytes, with or without a cache.
  */
 #include "dossier/scan.h"
+#include "beneath.h"
 #include "classify.h"
 #include "hash_file.h"
 #include "scan_pool.h"
@@ -207,7 +208,19 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
 {
     struct stat st;
     *use_expect = 0;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+    if (strchr(name, '/')) {
+        /* a followed link's target: stat it only through a symlink-free
+         * path, as the hashing path will open it */
+        int fd = beneath_open(dfd, name, O_PATH | O_CLOEXEC);
+        int ok = fd >= 0 && fstat(fd, &st) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (!ok)
+            return 0;
+    } else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode))
         return 0;   /* the hashing path reports what is wrong */
     if ((uint64_t)st.st_size != cc->size)
         return 0;   /* content changed for sure: full hash */

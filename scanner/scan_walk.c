@@ -38,6 +38,7 @@
  * with a warning.
  */
 #include "scan_walk.h"
+#include "beneath.h"
 #include "buf.h"
 #include "utf8.h"
 
@@ -296,7 +297,7 @@ static int reopen_by_path(walker *w, size_t t)
     if (s == 0)
         fd = fcntl(w->lv[0].fd, F_DUPFD_CLOEXEC, 0);
     else
-        fd = openat(w->root_fd, w->lv[s].link, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = beneath_open(w->root_fd, w->lv[s].link, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     for (size_t j = s;; j++) {
         struct stat st;
         if (fd < 0)
@@ -382,7 +383,7 @@ static int follow_link(walker *w)
             return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
         return warn(w, rel, "cannot resolve symlink: %s; skipped", strerror(e));
     }
-    int rc = 0;
+    int rc = 0, tfd = -1;
     const char *inside = NULL;
     if (!strcmp(target, w->root_real))
         inside = "";
@@ -404,12 +405,20 @@ static int follow_link(walker *w)
             break;
         s = sl + 1;
     }
+    /* The target is checked above by name; what is opened below must be
+     * that checked path, so it is resolved again without following any
+     * link (a folder on it may have been swapped for one since): pinned
+     * as an O_PATH descriptor, then stat'ed and, for a folder, opened
+     * through that descriptor. */
     struct stat st;
-    if (*inside ? fstatat(w->root_fd, inside, &st, AT_SYMLINK_NOFOLLOW) != 0
-                : fstat(w->root_fd, &st) != 0) {
+    tfd = *inside ? beneath_open(w->root_fd, inside, O_PATH | O_CLOEXEC)
+                  : fcntl(w->root_fd, F_DUPFD_CLOEXEC, 0);
+    if (tfd < 0 || fstat(tfd, &st) != 0) {
         e = errno;
         rc = e == ENOENT ? warn(w, rel, "dangling symlink; skipped")
-                         : warn(w, rel, "cannot stat symlink target: %s; skipped", strerror(e));
+           : e == ELOOP ? warn(w, rel, "symlink target's path changed into a link during "
+                               "the walk; skipped")
+           : warn(w, rel, "cannot stat symlink target: %s; skipped", strerror(e));
         goto out;
     }
     if (S_ISREG(st.st_mode)) {
@@ -420,8 +429,7 @@ static int follow_link(walker *w)
             rc = warn(w, rel, "symlink loop: points to a directory on its own path; skipped");
             goto out;
         }
-        int fd = *inside ? openat(w->root_fd, inside, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                         : openat(w->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             rc = warn(w, rel, "directory skipped: cannot open: %s", strerror(errno));
             goto out;
@@ -441,6 +449,8 @@ static int follow_link(walker *w)
         rc = warn(w, rel, "symlink to a %s; skipped", special_kind(st.st_mode));
     }
 out:
+    if (tfd >= 0)
+        close(tfd);
     free(target);
     return rc;
 }
