@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_proj.h"
 #include "dossier/replay.h"
+#include "dossier/import.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -83,7 +84,24 @@ static void json_changes(const char *name, const dsr_drift_change *v, size_t n)
     putchar(']');
 }
 
-static void print_json(const dsr_drift_info *d)
+/* Where the baseline event was written (dossier/import.h). */
+typedef struct origin {
+    int  known, local;
+    char node[DSR_ULID_LEN + 1];
+} origin;
+
+static origin baseline_origin(dsr_log *log, const char *feature)
+{
+    origin o = { 0 };
+    dsr_baseline_info *b = NULL;
+    dsr_err ignore;
+    if (!dsr_replay_baseline_get(log, feature, &b, &ignore) && b->event_id)
+        o.known = !dsr_event_origin(log, b->event_id, o.node, &o.local, &ignore);
+    dsr_baseline_info_free(b);
+    return o;
+}
+
+static void print_json(const dsr_drift_info *d, const origin *o)
 {
     printf("{\"feature_slug\":");
     cli_json_fputs(stdout, d->feature_slug);
@@ -98,6 +116,10 @@ static void print_json(const dsr_drift_info *d)
         printf(",\"%s\":", k[i]);
         cli_json_fputs(stdout, v[i]);
     }
+    printf(",\"baseline_origin\":");
+    cli_json_fputs(stdout, !o->known ? NULL : o->local ? "local" : "imported");
+    printf(",\"baseline_origin_node_id\":");
+    cli_json_fputs(stdout, o->known ? o->node : NULL);
     json_strv("missing_in_local", d->missing_in_local, d->n_missing_in_local);
     json_strv("missing_in_baseline", d->missing_in_baseline, d->n_missing_in_baseline);
     json_changes("changed", d->changed, d->n_changed);
@@ -126,13 +148,20 @@ static void text_list(const char *title, char *const *v, size_t n)
         printf("  %s\n", v[i]);
 }
 
-static void print_text(const dsr_drift_info *d)
+static void print_text(const dsr_drift_info *d, const origin *o)
 {
     printf("Feature:    %s\n", d->feature_slug);
     printf("Snapshot:   %s  parity %s\n", d->snapshot_id, d->local_parity ? d->local_parity : "-");
-    if (d->baseline_snapshot_id)
+    if (d->baseline_snapshot_id) {
         printf("Baseline:   %s  parity %s\n", d->baseline_snapshot_id,
                d->baseline_parity ? d->baseline_parity : "-");
+        if (!o->known)
+            printf("Accepted:   origin unknown\n");
+        else if (o->local)
+            printf("Accepted:   here (this log's node %s)\n", o->node);
+        else
+            printf("Accepted:   imported from node %s\n", o->node);
+    }
     switch (d->status) {
     case DSR_DRIFT_NONE:
         printf("Status:     no drift (same parity hash as the accepted baseline)\n");
@@ -205,10 +234,11 @@ int cmd_drift(int argc, char **argv)
     if (!code) {
         if (stale)
             cli_proj_stale_note("drift");
+        origin o = baseline_origin(log, feature);
         if (json)
-            print_json(d);
+            print_json(d, &o);
         else
-            print_text(d);
+            print_text(d, &o);
         if (fflush(stdout)) {
             cli_error("drift", "cannot write the output");
             code = DSR_EXIT_IO;

@@ -19,6 +19,7 @@
 #include "dossier/replay.h"
 #include "dossier/emit.h"
 #include "dossier/event.h"
+#include "dossier/import.h"
 #include "dossier/log.h"
 
 #include <ctype.h>
@@ -55,6 +56,13 @@ static const char usage_text[] =
 "                created when it does not exist\n"
 "  --wait        wait for another writer (a scan or import) to release the\n"
 "                log instead of failing\n"
+"  --trust-internal\n"
+"                accept events only this log may make: a\n"
+"                dossier_baseline_accepted, or an event carrying this log's own\n"
+"                node_id that the log does not hold.  Refused by default\n"
+"                (exit 1, nothing appended): a baseline decides the drift gate\n"
+"                and is accepted where it gates ('dossier baseline accept').\n"
+"                For restoring a log from a trusted replica.\n"
 "  -q, --quiet   print nothing but errors\n"
 "  --json        print the summary as JSON: {file, envelopes, added, duplicates}\n"
 "  -h, --help    show this help\n"
@@ -67,7 +75,8 @@ static const char usage_text[] =
 "\n"
 "Exit status:\n"
 "  0  imported (A may be 0)\n"
-"  1  a line is not a valid envelope: nothing was appended\n"
+"  1  a line is not a valid envelope, or an envelope is refused by the trust\n"
+"     rule (see --trust-internal): nothing was appended\n"
 "  2  usage error\n"
 "  3  FILE cannot be read, or the log cannot be opened or written (locked by\n"
 "     another writer without --wait, corrupt, disk full); batches committed\n"
@@ -77,12 +86,13 @@ static const char usage_text[] =
 "  dossier events --log a/.dossier > a.ndjson && dossier import a.ndjson --log b/.dossier\n"
 "  ssh host dossier events | dossier import - --wait\n";
 
-enum { OPT_LOG = 256, OPT_WAIT };
+enum { OPT_LOG = 256, OPT_WAIT, OPT_TRUST_INTERNAL };
 
 typedef struct import_cmd {
     const char *file;
     const char *log_opt;
     int         wait, quiet, json;
+    int         trust_internal;   /* --trust-internal */
 } import_cmd;
 
 typedef struct staged {
@@ -101,6 +111,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
     static const struct option longopts[] = {
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
+        { "trust-internal", no_argument, NULL, OPT_TRUST_INTERNAL },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -113,6 +124,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
         switch (ch) {
         case OPT_LOG:  c->log_opt = optarg; break;
         case OPT_WAIT: c->wait = 1; break;
+        case OPT_TRUST_INTERNAL: c->trust_internal = 1; break;
         case 'q':      c->quiet = 1; break;
         case 'j':      c->json = 1; break;
         case 'h':      fputs(usage_text, stdout); return -1;
@@ -236,6 +248,53 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
     return code;
 }
 
+/* Phase 1b, with the log open: the trust rule (dossier/import.h).  Every
+ * staged envelope is checked before anything is appended, so a refused one
+ * leaves the log as it was, like an invalid line.  Returns 0,
+ * DSR_EXIT_INCOMPLETE (each refusal reported as FILE:LINE) or an exit code
+ * for a log error. */
+static int check_trust(dsr_log *log, const import_cmd *c, const char *name, const stage *st)
+{
+    if (c->trust_internal)
+        return 0;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t refused = 0;
+    int code = 0;
+    for (size_t i = 0; i < st->n && !code; i++) {
+        const staged *r = &st->recs[i];
+        size_t off = 0;
+        dsr_envelope env;
+        dsr_err err = {0};
+        if (msgpack_unpack_next(&u, st->buf.data + r->off, r->len, &off)
+            != MSGPACK_UNPACK_SUCCESS) {
+            cli_error("import", "%s:%zu: out of memory", name, r->line);
+            code = DSR_EXIT_IO;
+            break;
+        }
+        int rc = dsr_envelope_view(&u.data, &env, &err);
+        if (!rc)
+            rc = dsr_import_check(log, &env, 0, &err);
+        if (rc == DSR_ESCHEMA) {
+            if (refused < MAX_REPORTED)
+                cli_error(NULL, "%s:%zu: %s", name, r->line, err.msg);
+            refused++;
+        } else if (rc) {
+            code = cli_fail(&err, "import");
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    if (!code && refused) {
+        if (refused > MAX_REPORTED)
+            cli_error(NULL, "%s: ... and %zu more refused envelopes", name,
+                      refused - MAX_REPORTED);
+        cli_error("import", "%s: %zu envelope%s refused by the trust rule; nothing was "
+                  "imported", name, refused, refused == 1 ? "" : "s");
+        code = DSR_EXIT_INCOMPLETE;
+    }
+    return code;
+}
+
 /* Phase 2: append the staged envelopes in batches, each full one committed in
  * the background while the next is built.  *added counts envelopes in
  * committed batches only: a batch's count is added once a later call has
@@ -332,7 +391,7 @@ int cmd_import(int argc, char **argv)
         dsr_log *log = NULL;
         if (dsr_log_open(&log, dir, c.wait ? DSR_LOG_WAIT : 0, &err))
             code = cli_fail(&err, "import");
-        else
+        else if (!(code = check_trust(log, &c, name, &st)))
             code = append_all(log, name, &st, &added, &dups);
         /* imported scans get their snapshots and drift like local ones --
          * also when this run added nothing: an import killed during its

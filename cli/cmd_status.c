@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_proj.h"
 #include "dossier/deliver.h"
+#include "dossier/import.h"
 #include "dossier/replay.h"
 
 #include <getopt.h>
@@ -50,6 +51,9 @@ typedef struct feature_report {
     dsr_snapshot_info *snap;
     dsr_baseline_info *base;      /* NULL: none */
     dsr_drift_info    *drift;     /* NULL: not assessed */
+    /* where the baseline event was written (dossier/import.h) */
+    int                origin_known, origin_local;
+    char               origin_node[DSR_ULID_LEN + 1];
 } feature_report;
 
 static void report_free(feature_report *r)
@@ -68,6 +72,12 @@ static int load_report(dsr_log *log, const char *feature, feature_report *r)
         rc = dsr_replay_baseline_get(log, feature, &r->base, &err);
         if (rc == DSR_ENOTFOUND)
             rc = 0;
+        /* provenance is shown when known; a baseline whose event cannot be
+         * read is still reported */
+        dsr_err ignore;
+        if (!rc && r->base && r->base->event_id)
+            r->origin_known = !dsr_event_origin(log, r->base->event_id, r->origin_node,
+                                                &r->origin_local, &ignore);
     }
     if (!rc) {
         rc = dsr_replay_drift_get(log, feature, &r->drift, &err);
@@ -169,9 +179,12 @@ static void feature_text(const feature_report *r)
            s->timestamp ? s->timestamp : "-", s->parity_hash_sha256,
            s->target_branch ? s->target_branch : "-", s->mission_type ? s->mission_type : "none");
     if (r->base)
-        printf("  baseline   %s accepted %s, branch %s\n", r->base->snapshot_id,
+        printf("  baseline   %s accepted %s, branch %s, %s%s\n", r->base->snapshot_id,
                r->base->timestamp ? r->base->timestamp : "-",
-               r->base->target_branch ? r->base->target_branch : "-");
+               r->base->target_branch ? r->base->target_branch : "-",
+               !r->origin_known ? "origin unknown"
+               : r->origin_local ? "by this log" : "imported from node ",
+               r->origin_known && !r->origin_local ? r->origin_node : "");
     else
         printf("  baseline   none\n");
     const dsr_drift_info *d = r->drift;
@@ -231,6 +244,10 @@ static void feature_json(const feature_report *r)
         cli_json_fputs(stdout, r->base->timestamp);
         printf(",\"target_branch\":");
         cli_json_fputs(stdout, r->base->target_branch);
+        printf(",\"origin\":");
+        cli_json_fputs(stdout, !r->origin_known ? NULL : r->origin_local ? "local" : "imported");
+        printf(",\"origin_node_id\":");
+        cli_json_fputs(stdout, r->origin_known ? r->origin_node : NULL);
         printf("}");
     } else {
         printf("null");

@@ -27,6 +27,9 @@
 
 #define BRANCH_MAX 256
 
+_Static_assert(DSR_INGEST_PHASE_COUNT <= sizeof ((dsr_ingest_report *)0)->timing
+               / sizeof ((dsr_ingest_report *)0)->timing[0], "a phase without a timing slot");
+
 /* ---- phase marks --------------------------------------------------------- */
 
 typedef struct mark {

@@ -10,6 +10,7 @@
  *   scan_cache.h        the warm-scan cache kept beside a log
  *   verify.h            verifying and repairing a log
  *   ingest.h            scan -> record -> project -> deliver in one call
+ *   import.h            which events from outside may enter a log
  *   error.h, buf.h      error codes and the growable buffer
  *   export.h            DSR_API, the export marker
  *   version.h           the version, compile time and run time
@@ -35,5 +36,6 @@
 #include "dossier/scan_cache.h"
 #include "dossier/verify.h"
 #include "dossier/ingest.h"
+#include "dossier/import.h"
 
 #endif

@@ -172,8 +172,10 @@ typedef struct dsr_ingest_report {
     /* after DELIVER */
     int              deliver_rc;       /* dsr_deliver_after_scan's return */
     dsr_deliver_after_scan_report deliver;
-    /* each phase's duration, filled at its done call */
-    dsr_ingest_timing timing[DSR_INGEST_PHASE_COUNT];
+    /* each phase's duration, indexed by dsr_ingest_phase and filled at its
+     * done call; sized beyond DSR_INGEST_PHASE_COUNT so phases can be added
+     * without moving the fields a later version appends */
+    dsr_ingest_timing timing[8];
 } dsr_ingest_report;
 
 /* Designated in C so the macros stay right as fields are added; C++ (before

@@ -75,19 +75,19 @@ n_src=$(wc -l < "$WORK/src.ndjson")
 
 # ---- import: killed K times, resumed; then equal to an uninterrupted import --
 ref="$WORK/ref-log"
-span=$(time_ms "$BIN" import "$WORK/src.ndjson" --log "$ref" -q)
+span=$(time_ms "$BIN" import "$WORK/src.ndjson" --log "$ref" -q --trust-internal)
 "$BIN" replay --dump --log "$ref" > "$WORK/ref.dump"
 imp="$WORK/imp-log"
 before=$kills
 for i in $(seq 1 $((K * 3))); do
   [ $((kills - before)) -ge "$K" ] && break
-  kill_at_random "$span" "$BIN" import "$WORK/src.ndjson" --log "$imp" -q --wait
+  kill_at_random "$span" "$BIN" import "$WORK/src.ndjson" --log "$imp" -q --wait --trust-internal
   verify_clean "$imp" "import kill $i"
 done
 import_kills=$((kills - before))
 # (no replay here: re-running the import must finish a catch-up it was
 # killed in, even when it has nothing left to add)
-"$BIN" import "$WORK/src.ndjson" --log "$imp" -q || fail "final import"
+"$BIN" import "$WORK/src.ndjson" --log "$imp" -q --trust-internal || fail "final import"
 [ "$("$BIN" events --log "$imp" | wc -l)" -eq "$("$BIN" events --log "$ref" | wc -l)" ] \
   || fail "the interrupted import holds a different number of events"
 "$BIN" replay --dump --log "$imp" > "$WORK/imp.dump"
