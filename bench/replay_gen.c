@@ -173,7 +173,7 @@ static int do_gen(const char *dir, uint64_t events, unsigned arts, unsigned feat
         scan_run(&g, f, arts, versions[f], ++scans[f] % 10 == 0);
     }
     double t1 = now_s();
-    dsr_replay_stats st = { 0 };
+    dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
     if (dsr_replay_catch_up(g.log, &st, &err))
         die("catch-up", &err);
     double t2 = now_s();

@@ -245,8 +245,7 @@ int cmd_pull(int argc, char **argv)
     /* Imported scan runs become snapshots (and drift assessments) here, as
      * after a local scan.  Also run when nothing was imported: it completes
      * the work of a pull that crashed between its commit and this point. */
-    dsr_replay_stats rs;
-    memset(&rs, 0, sizeof rs);
+    dsr_replay_stats rs = DSR_REPLAY_STATS_INIT;
     if ((rc = dsr_replay_catch_up(log, &rs, &err))) {
         exit_code = cli_fail(&err, "pull: projections");
         goto out;

@@ -180,9 +180,10 @@ int cmd_replay(int argc, char **argv)
                 code = DSR_EXIT_INCOMPLETE;
         }
     } else {
-        dsr_replay_stats st = { 0 };
+        dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
         double t0 = now_s();
-        dsr_replay_opts o = { from_zero ? DSR_REPLAY_FROM_ZERO : 0, 0 };
+        dsr_replay_opts o = DSR_REPLAY_OPTS_INIT;
+        o.flags = from_zero ? DSR_REPLAY_FROM_ZERO : 0;
         const char *ce = getenv("DOSSIER_REPLAY_CHUNK_EVENTS");
         if (ce && *ce) {
             char *end;

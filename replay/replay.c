@@ -154,9 +154,15 @@ static int ctxs_open(ctx_set *s, dsr_log *log, const int want[N_PROJ],
 int dsr_replay_run(dsr_log *log, const char *projection, const dsr_replay_opts *opts,
                    dsr_replay_stats *stats, dsr_err *err)
 {
-    unsigned flags = opts ? opts->flags : 0;
     if (!log)
         return dsr_err_set(err, DSR_EINVAL, "dsr_replay_run: NULL log");
+    if (opts && (opts->version == 0 || opts->version > DSR_REPLAY_OPTS_VERSION))
+        return dsr_err_set(err, DSR_EINVAL, "dsr_replay_opts: version %u unknown to this library "
+                           "(initialise with DSR_REPLAY_OPTS_INIT)", opts->version);
+    if (stats && (stats->version == 0 || stats->version > DSR_REPLAY_STATS_VERSION))
+        return dsr_err_set(err, DSR_EINVAL, "dsr_replay_stats: version %u unknown to this library "
+                           "(initialise with DSR_REPLAY_STATS_INIT)", stats->version);
+    unsigned flags = opts ? opts->flags : 0;
     int want[N_PROJ], clear[N_PROJ], none[N_PROJ] = {0};
     int rc = select_projs(projection, want, err);
     if (rc)

@@ -443,7 +443,8 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     /* A normal open checks what was just repaired; then rebuild projections. */
     if ((rc = dsr_log_open(&log, dir, base, err)))
         return dsr_err_prefix(err, "after repairing the index");
-    dsr_replay_opts o = { DSR_REPLAY_FROM_ZERO, 0 };
+    dsr_replay_opts o = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, 0 };
+    report->replay = (dsr_replay_stats)DSR_REPLAY_STATS_INIT;
     rc = dsr_replay_run(log, NULL, &o, &report->replay, err);
     if (!rc)
         report->projections_rebuilt = 1;

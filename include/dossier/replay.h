@@ -52,7 +52,15 @@ DSR_API const char *dsr_replay_projection_name(size_t i);
 /* 1 when name is a registered projection. */
 DSR_API int         dsr_replay_projection_known(const char *name);
 
+/* Option and stats structs carry a `version` first and are initialised with
+ * their _INIT macro (libgit2's convention), so a program built against an
+ * older header keeps working when fields are added at the end.  A call
+ * refuses version 0 (a struct not initialised that way) and versions newer
+ * than the library's with DSR_EINVAL. */
+#define DSR_REPLAY_STATS_VERSION 1
+
 typedef struct dsr_replay_stats {
+    unsigned version;         /* DSR_REPLAY_STATS_VERSION */
     uint64_t events_read;     /* log records decoded */
     uint64_t events_applied;  /* (projection, event) pairs folded */
     uint64_t derived_new;     /* derived events appended to the log */
@@ -61,15 +69,22 @@ typedef struct dsr_replay_stats {
     uint64_t head;            /* log head when done */
 } dsr_replay_stats;
 
+#define DSR_REPLAY_STATS_INIT { DSR_REPLAY_STATS_VERSION, 0, 0, 0, 0, 0, 0 }
+
 enum {
     DSR_REPLAY_FROM_ZERO = 1 << 0  /* drop the state first and rebuild from sequence 1 */
 };
 
+#define DSR_REPLAY_OPTS_VERSION 1
+
 typedef struct dsr_replay_opts {
+    unsigned version;        /* DSR_REPLAY_OPTS_VERSION */
     unsigned flags;          /* DSR_REPLAY_* */
     size_t   chunk_events;   /* events per committed chunk (a chunk runs on, up to 4x, to
                                 end where no scan run is open); 0 -> default (65536) */
 } dsr_replay_opts;
+
+#define DSR_REPLAY_OPTS_INIT { DSR_REPLAY_OPTS_VERSION, 0, 0 }
 
 /* Bring every projection up to the log head (repeating until no projection
  * emits anything new, so all checkpoints end equal to the head).  Called at

@@ -16,7 +16,7 @@
 #include "dossier/replay.h"
 #include "proj_fixture.h"
 
-static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
+static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, 0 };
 
 static const pf_art SPEC = { "spec", "spec.md", "input", "# Spec\n", 1 };
 static const pf_art PLAN = { "plan", "plan.md", "workflow", "# Plan\n", 1 };
@@ -239,7 +239,7 @@ static void test_drift_event_is_not_duplicated_by_replay(void **state)
     dsr_drift_info_free(d);
     uint64_t head = dsr_log_head(f->log);
     dsr_err err = { 0 };
-    dsr_replay_stats st = { 0 };
+    dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
     assert_int_equal(dsr_replay_run(f->log, "drift", &FROM_ZERO, &st, &err), 0);
     assert_int_equal(dsr_log_head(f->log), head);
     assert_int_equal(st.derived_new, 0);

@@ -19,7 +19,7 @@
 #include "proj_fixture.h"
 #include "test_data.h"
 
-static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
+static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, 0 };
 
 static dsr_snapshot_info *latest(dsr_log *log, const char *feature, int with_artifacts)
 {

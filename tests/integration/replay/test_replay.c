@@ -17,7 +17,7 @@
 #include "dossier/replay.h"
 #include "proj_fixture.h"
 
-static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_FROM_ZERO, 0 };
+static const dsr_replay_opts FROM_ZERO = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, 0 };
 
 /* Ten scans of two features: full and changed mode, a crashed run, an
  * interleaved pair, a baseline and drifts -- every kind of state row. */
@@ -77,7 +77,7 @@ static void test_catch_up_twice_changes_nothing(void **state)
     ten_scans(f);
     char *before = pf_dump(f->log);
     uint64_t head = dsr_log_head(f->log);
-    dsr_replay_stats st = { 0 };
+    dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
     dsr_err err = { 0 };
     assert_int_equal(dsr_replay_catch_up(f->log, &st, &err), 0);
     assert_int_equal(st.events_read, 0);
@@ -109,7 +109,7 @@ static void test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events(
     ten_scans(f);
     char *before = pf_dump(f->log);
     uint64_t head = dsr_log_head(f->log);
-    dsr_replay_stats st = { 0 };
+    dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
     dsr_err err = { 0 };
     assert_int_equal(dsr_replay_run(f->log, "all", &FROM_ZERO, &st, &err), 0);
     assert_int_equal(dsr_log_head(f->log), head);
@@ -143,8 +143,8 @@ static void test_state_does_not_depend_on_chunk_size(void **state)
      * finish an open run, dossier/replay.h) cross chunk boundaries and go
      * through pending rows */
     for (size_t chunk = 1; chunk <= 7; chunk += 3) {
-        dsr_replay_opts o = { DSR_REPLAY_FROM_ZERO, chunk };
-        dsr_replay_stats st = { 0 };
+        dsr_replay_opts o = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, chunk };
+        dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
         assert_int_equal(dsr_replay_run(f->log, "all", &o, &st, &err), 0);
         assert_true(st.commits >= st.events_read / (4 * chunk));
         char *after = pf_dump(f->log);
@@ -309,6 +309,26 @@ static void test_checkpoint_past_the_head_is_refused(void **state)
     assert_int_equal(dsr_log_head(f->log), head);   /* nothing emitted */
 }
 
+/* Option and stats structs not made with their _INIT macro (version 0), or
+ * from a newer header, are refused before anything is done. */
+static void test_structs_without_a_known_version_are_refused(void **state)
+{
+    pf_fx *f = *state;
+    dsr_err err = { 0 };
+    dsr_replay_opts zero = { 0 };
+    assert_int_equal(dsr_replay_run(f->log, "all", &zero, NULL, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_REPLAY_OPTS_INIT"));
+    dsr_replay_opts newer = DSR_REPLAY_OPTS_INIT;
+    newer.version = DSR_REPLAY_OPTS_VERSION + 1;
+    assert_int_equal(dsr_replay_run(f->log, "all", &newer, NULL, &err), DSR_EINVAL);
+    dsr_replay_stats st = { 0 };
+    assert_int_equal(dsr_replay_catch_up(f->log, &st, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_REPLAY_STATS_INIT"));
+    dsr_replay_stats ok = DSR_REPLAY_STATS_INIT;
+    dsr_replay_opts o = DSR_REPLAY_OPTS_INIT;
+    assert_int_equal(dsr_replay_run(f->log, "all", &o, &ok, &err), 0);
+}
+
 static void test_unknown_projection_is_a_usage_error(void **state)
 {
     pf_fx *f = *state;
@@ -358,6 +378,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_reports_missing_and_extra_rows, pf_setup,
                                         pf_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_past_the_head_is_refused, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_structs_without_a_known_version_are_refused, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_projection_is_a_usage_error, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_handle_reads_state, pf_setup, pf_teardown),
     };
