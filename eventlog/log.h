@@ -6,6 +6,7 @@
  * The files, bottom up (each uses only those above it in this list):
  *   log_status.c    RocksDB error strings -> dsr_err
  *   log_idset.c     the in-memory set of event_ids appended to a batch
+ *   log_hwm.c       the sequence high-water mark kept beside RocksDB
  *   log_batch.c     a batch's memory: end, abort, release
  *   log_commit.c    committing a batch, synchronously or in the background
  *   log_options.c   RocksDB tuning: DB, table and per-family options
@@ -15,7 +16,6 @@
  *   log_identity.c  node_id and project_uuid: generated once, stored in meta
  *   log_meta.c      loading identity and counters into the handle at open
  *   log_wal.c       the WAL files checked before a writer replays them
- *   log_hwm.c       the sequence high-water mark kept beside RocksDB
  *   log_db.c        the RocksDB instance: folder, lock, open and close
  *   log_flush.c     when a writer flushes its memtables
  *   log_secondary.c read-only handles: scratch folder, settle, refresh

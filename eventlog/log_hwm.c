@@ -16,7 +16,10 @@
  *      commit's synced write returned (log_commit.c settle);
  *   2. so after a crash head >= mark always (a torn last record was never
  *      acknowledged, so never marked), and head < mark means the WAL lost
- *      committed records: deleted, truncated or damaged;
+ *      committed records: deleted, truncated or damaged.  One case is taken
+ *      for a crash all the same: only the last commit missing and the WAL
+ *      ending in a torn record (a copy taken mid-write, a tail cut short);
+ *      a WAL that ends cleanly short of the mark was deleted or cut;
  *   3. the next sequence a writer assigns is above the mark once the open
  *      returns (log_hwm_reconcile), so no sequence is handed out twice.
  * The file is not fsync'd: the mark may lag after an operating-system crash
@@ -158,11 +161,21 @@ static int move_past(dsr_log *log, uint64_t first, uint64_t last, dsr_err *err)
     rocksdb_write(log->db, log->wopts, wb, &e);
     rocksdb_writebatch_destroy(wb);
     free(v);
+    /* the handle follows what was written (log_meta.c reads the same) */
     if (e)
         return log_rdb_fail(err, e, "%s: cannot record sequences %llu..%llu as lost", log->dir,
                             (unsigned long long)first, (unsigned long long)last);
+    if (!merge) {
+        uint64_t *r = realloc(log->lost, m * 2 * sizeof *r);
+        if (!r)
+            return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", log->dir);
+        log->lost = r;
+        r[2 * n] = first;
+    }
+    log->lost[2 * m - 1] = last;
+    log->n_lost = m;
     log->next_seq = last + 1;
-    return log_load_meta(log, err);     /* reload "lost"; checks the result */
+    return 0;
 }
 
 int log_hwm_reconcile(dsr_log *log, dsr_err *err)
@@ -175,7 +188,7 @@ int log_hwm_reconcile(dsr_log *log, dsr_err *err)
         return rc;
     uint64_t head = log->next_seq - 1;
     if (rc && mark > head) {
-        if (prev > head || log->wal.damaged)
+        if (prev > head || log->wal.damaged || !log->wal.torn)
             return dsr_err_set(err, DSR_ECORRUPT,
                                "%s: sequences %llu..%llu were committed but are not in the "
                                "log (its head is %llu; %s says %llu): the write-ahead log was "
@@ -185,7 +198,8 @@ int log_hwm_reconcile(dsr_log *log, dsr_err *err)
                                log->dir, (unsigned long long)head + 1,
                                (unsigned long long)mark, (unsigned long long)head,
                                LOG_HWM_FILE, (unsigned long long)mark);
-        /* Only the last commit is missing: a tail torn by a crash. */
+        /* Only the last commit is missing and the WAL ends in a torn
+         * record: a tail torn by a crash. */
         if ((rc = move_past(log, head + 1, mark, err)))
             return rc;
         head = mark;

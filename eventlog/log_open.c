@@ -100,6 +100,16 @@ void dsr_log_close(dsr_log *log)
 const char *dsr_log_dir(const dsr_log *log) { return log->dir; }
 const char *dsr_log_node_id(const dsr_log *log) { return log->node_id; }
 const char *dsr_log_project_uuid(const dsr_log *log) { return log->project_uuid; }
-uint64_t    dsr_log_head(const dsr_log *log) { return log->next_seq - 1; }
+/* The last sequence that holds an event: sequences recorded as lost after it
+ * (a repair moved next_seq past them) hold none, and a projection or cursor
+ * that waited for them would wait forever. */
+uint64_t dsr_log_head(const dsr_log *log)
+{
+    uint64_t h = log->next_seq - 1;
+    if (log->n_lost && log->lost[2 * log->n_lost - 1] == h)
+        h = log->lost[2 * log->n_lost - 2] - 1;
+    assert(h < log->next_seq);
+    return h;
+}
 uint64_t    dsr_log_lamport(const dsr_log *log) { return log->lamport; }
 dsr_ulid_gen *dsr_log_ulid_gen(dsr_log *log) { return &log->ulid; }

@@ -252,8 +252,9 @@ static void tail_check(vctx *v)
                 "cannot be told until a writer rewrites it", dsr_log_dir(v->log), LOG_HWM_FILE);
     if (rc != 1 || mark <= v->head_eff)
         return;
-    if (prev <= v->head_eff)
-        /* Only the last commit is missing: what a crash mid-write leaves.
+    if (prev <= v->head_eff && log_wal(v->log)->torn)
+        /* Only the last commit is missing, and the WAL ends in a torn
+         * record: what a crash mid-write leaves.
          * The next writer numbers past it (eventlog/log_hwm.c). */
         problem(v, DSR_VERIFY_LOST, v->head_eff + 1, NULL, "sequences %llu..%llu, the last "
                 "commit, are not in the log (a torn write-ahead log tail); the next writer "
