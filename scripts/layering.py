@@ -35,8 +35,20 @@ MODULES = {
 }
 
 
+def source_dir(build):
+    """The source tree of a CMake build (CMakeCache.txt), or None."""
+    try:
+        for line in open(os.path.join(build, "CMakeCache.txt")):
+            if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def objects(build):
     out = {}
+    src = source_dir(build)
     for mod in MODULES:
         d = os.path.join(build, "CMakeFiles", "dossier_%s.dir" % mod)
         if not os.path.isdir(d):
@@ -45,6 +57,9 @@ def objects(build):
             for f in files:
                 if f.endswith(".c.o"):
                     rel = os.path.relpath(os.path.join(root, f), d)[:-2]
+                    # an object left behind by a source file since removed
+                    if src and not os.path.exists(os.path.join(src, rel)):
+                        continue
                     out[rel] = (mod, os.path.join(root, f))
     return out
 
