@@ -74,6 +74,12 @@ const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf,
  * in ("/a/b, /a, /"); "" otherwise. */
 const char *cli_log_searched(void);
 
+/* $DOSSIER_BATCH_EVENTS, events per atomic batch: *out = 0 when unset (the
+ * default), else its value (1 to 10,000,000).  A value that is not such a
+ * number is a usage error naming the variable and the value: prints it and
+ * returns DSR_EXIT_USAGE (else 0). */
+int cli_env_batch_events(const char *cmd, size_t *out);
+
 struct dsr_buf;
 /* Append s as a quoted, escaped JSON string (NULL -> null). */
 void cli_json_str(struct dsr_buf *b, const char *s);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,24 @@ int cli_parse_duration(const char *s, uint64_t max_ms, uint64_t *ms)
     if (r > (double)max_ms)
         return -1;
     *ms = (uint64_t)llround(r);
+    return 0;
+}
+
+int cli_env_batch_events(const char *cmd, size_t *out)
+{
+    const char *s = getenv("DOSSIER_BATCH_EVENTS");
+    *out = 0;
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || s[0] == '-' || v < 1 || v > 10000000ull) {
+        cli_error(cmd, "DOSSIER_BATCH_EVENTS='%s': not a number of events from 1 to 10000000",
+                  s);
+        return DSR_EXIT_USAGE;
+    }
+    *out = (size_t)v;
     return 0;
 }
 

@@ -139,18 +139,6 @@ static int parse_args(int argc, char **argv, import_cmd *c)
     return 0;
 }
 
-static size_t batch_events(void)
-{
-    const char *s = getenv("DOSSIER_BATCH_EVENTS");
-    if (s && *s) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(s, &end, 10);
-        if (!errno && !*end && v > 0 && v <= 10u * 1000 * 1000)
-            return v;
-    }
-    return DEFAULT_BATCH_EVENTS;
-}
 
 static int blank(const char *s, size_t n)
 {
@@ -299,11 +287,10 @@ static int check_trust(dsr_log *log, const import_cmd *c, const char *name, cons
  * the background while the next is built.  *added counts envelopes in
  * committed batches only: a batch's count is added once a later call has
  * confirmed its commit. */
-static int append_all(dsr_log *log, const char *name, const stage *st, size_t *added,
-                      size_t *dups)
+static int append_all(dsr_log *log, const char *name, const stage *st, size_t max,
+                      size_t *added, size_t *dups)
 {
     size_t pending = 0, in_flight = 0;
-    size_t max = batch_events();
     dsr_err err = {0};
     dsr_log_batch *b = NULL;
     msgpack_unpacked u;
@@ -377,6 +364,11 @@ int cmd_import(int argc, char **argv)
     int prc = parse_args(argc, argv, &c);
     if (prc)
         return prc < 0 ? DSR_EXIT_OK : prc;
+    size_t batch = 0;
+    if ((prc = cli_env_batch_events("import", &batch)))
+        return prc;
+    if (!batch)
+        batch = DEFAULT_BATCH_EVENTS;
     const char *name = strcmp(c.file, "-") ? c.file : "<stdin>";
 
     stage st;
@@ -392,7 +384,7 @@ int cmd_import(int argc, char **argv)
         if (dsr_log_open(&log, dir, c.wait ? DSR_LOG_WAIT : 0, &err))
             code = cli_fail(&err, "import");
         else if (!(code = check_trust(log, &c, name, &st)))
-            code = append_all(log, name, &st, &added, &dups);
+            code = append_all(log, name, &st, batch, &added, &dups);
         /* imported scans get their snapshots and drift like local ones --
          * also when this run added nothing: an import killed during its
          * catch-up is completed by running it again (a no-op when the

@@ -373,6 +373,9 @@ int cmd_scan(int argc, char **argv)
     int rc = parse_args(argc, argv, &c);
     if (rc)
         return rc < 0 ? DSR_EXIT_OK : rc;
+    size_t batch_events = 0;   /* 0: the library's default */
+    if ((rc = cli_env_batch_events("scan", &batch_events)))
+        return rc;
     if ((rc = cli_scan_load_manifest(&c.scan, "scan")) != DSR_EXIT_OK)
         return rc;
 
@@ -394,9 +397,7 @@ int cmd_scan(int argc, char **argv)
             | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0)
             | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
             | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
-    const char *be = getenv("DOSSIER_BATCH_EVENTS");
-    if (be && *be)
-        o.batch_events = (size_t)strtoull(be, NULL, 10);
+    o.batch_events = batch_events;
     o.progress = &ui.progress;
     o.on_phase = on_phase;
     o.on_phase_ctx = &ui;
