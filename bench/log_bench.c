@@ -29,7 +29,6 @@
 #include "dossier/emit.h"
 #include "codec.h"     /* eventlog/: codec_ulid_to_bin, the stored id form */
 #include "dossier/log.h"
-#include "malloc_policy.h"  /* common/: the malloc tuning the CLI runs bulk commands with */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,7 +257,6 @@ static int run(const char *mode, const char *dir, unsigned long n, unsigned long
 
 int main(int argc, char **argv)
 {
-    malloc_policy_reexec(argv);      /* as `dossier scan` and `import` run */
     if (argc < 2 || argc > 6) {
         fprintf(stderr, "usage: log_bench DIR [EVENTS] [BATCH] [emit|raw|both] "
                         "[pipelined|serial]\n");

@@ -22,7 +22,6 @@
 
 #include <openssl/evp.h>
 
-#include "malloc_policy.h"   /* common/ */
 #include "dossier/emit.h"
 #include "dossier/log.h"
 #include "dossier/replay.h"
@@ -229,7 +228,6 @@ static int do_read(const char *dir)
 
 int main(int argc, char **argv)
 {
-    malloc_policy_reexec(argv);      /* the same malloc tuning as the CLI */
     if (argc >= 4 && !strcmp(argv[1], "gen"))
         return do_gen(argv[2], strtoull(argv[3], NULL, 10),
                       argc > 4 ? (unsigned)atoi(argv[4]) : 1000,

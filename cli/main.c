@@ -3,7 +3,6 @@
  * Each command is a thin layer over libdossier in cli/cmd_<name>.c.
  */
 #include "cli.h"
-#include "malloc_policy.h"
 #include "dossier/version.h"
 
 #include <stdio.h>
@@ -96,28 +95,8 @@ static int global_options(int *argc, char ***argv)
     return 0;
 }
 
-/* The commands that move bulk data (whole trees, whole logs) run with the
- * malloc tuning of common/malloc_policy.c; the others start once, as they
- * are: re-executing costs about as much as their whole run. */
-static int bulk_command(int argc, char **argv)
-{
-    static const char *const bulk[] = { "scan", "index", "replay", "import", "verify", "pull" };
-    int i = 1;
-    while (i < argc && (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet") ||
-                        !strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")))
-        i++;
-    if (i >= argc)
-        return 0;
-    for (size_t k = 0; k < sizeof bulk / sizeof bulk[0]; k++)
-        if (!strcmp(argv[i], bulk[k]))
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (bulk_command(argc, argv))
-        malloc_policy_reexec(argv);      /* returns only when it did not */
     global_options(&argc, &argv);
     if (argc < 2) {
         print_help(stderr);

@@ -84,15 +84,13 @@ read every file with plain system calls; by default small files are
 opened, read and closed in batches through io_uring where the kernel offers
 it (same results, less time spent entering the kernel)
 .TP
-.B DOSSIER_MALLOC_POLICY
-.I default
-runs the bulk commands (scan, index, replay, import, verify, pull) with
-glibc's default malloc settings; otherwise they start once more with
-transparent huge pages and less returning of memory to the system, unless
-.B GLIBC_TUNABLES
-already sets a
-.I glibc.malloc
-tunable
+.B MALLOC_CONF
+jemalloc's options, read after the ones built into
+.B dossier
+(thp:always,metadata_thp:auto,narenas:1: transparent huge pages, one arena),
+so they win; e.g.
+.I thp:default,narenas:8
+undoes them
 .TP
 .B NO_COLOR
 when set, never use colour

@@ -1,77 +1,47 @@
 #!/usr/bin/env bash
-# malloc_policy: the bulk commands re-execute themselves once with glibc's
-# malloc tunables (common/malloc_policy.c), keep the same pid and arguments,
-# and leave alone a GLIBC_TUNABLES that already tunes malloc; other commands
-# and DOSSIER_MALLOC_POLICY=default run with the defaults.  Observed through
-# /proc/PID/environ of an `import -` blocked on its standard input.  Skipped
-# (77) in sanitizer builds, where the policy is off by design.
+# malloc_policy: the dossier binary links jemalloc and configures it itself
+# (cli/malloc_policy.c: transparent huge pages, one arena), so every command
+# starts once -- a single execve -- and runs on jemalloc with those options;
+# MALLOC_CONF from the environment still wins over them.  Observed through
+# jemalloc's own statistics (MALLOC_CONF=stats_print:true prints the options
+# in effect at exit) and strace.  Skipped (77) in builds that keep the C
+# library's malloc: sanitizer builds and -DDOSSIER_ALLOCATOR=system.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 if [ -n "${DOSSIER_SANITIZE:-}" ]; then echo "malloc_policy: sanitizer build"; exit 77; fi
-unset DOSSIER_MALLOC_POLICY GLIBC_TUNABLES
+alloc=$(sed -n 's/^DOSSIER_ALLOCATOR:[A-Z]*=//p' "${DOSSIER_BUILD:?}/CMakeCache.txt")
+if [ "$alloc" = system ]; then echo "malloc_policy: built with the system malloc"; exit 77; fi
+unset MALLOC_CONF
 
-# environ_of CMD_ENV...: start `dossier import -` with the given environment
-# assignments, wait until it reads its (empty) standard input, print its
-# GLIBC_TUNABLES (or "unset"), then let it finish and check it succeeded.
-# glibc splits the variable in place when it parses it (each ':' becomes a
-# NUL), so the tunables after the first show in /proc/PID/environ as entries
-# of their own, right after it; they are joined back with ':' here.
-environ_of() {
-  local fifo=$WORK/in.$RANDOM
-  mkfifo "$fifo"
-  env "$@" "$BIN" import - --log "$WORK/log" < "$fifo" > "$WORK/import.out" 2>&1 &
-  local pid=$!
-  CLEANUP_PIDS+=("$pid")
-  exec 3> "$fifo"                       # the import now blocks reading stdin
-  # wait until it blocks in read(0, ...) (x86-64 syscall 0 on fd 0): by then
-  # any re-exec has happened, so its environment is final
-  local t=0 line=""
-  while [ $t -lt 200 ]; do
-    case $(cat /proc/$pid/syscall 2>/dev/null) in "0 0x0 "*) break ;; esac
-    sleep 0.05; t=$((t + 1))
-  done
-  [ $t -lt 200 ] || fail "import - never blocked reading its standard input"
-  # re-executed or not, it keeps its name (ps, pgrep) and its pid
-  local comm
-  comm=$(cat /proc/$pid/comm)
-  [ "$comm" = "$(basename "$BIN" | cut -c1-15)" ] || fail "the process is called '$comm'"
-  line=$(tr '\0' '\n' < /proc/$pid/environ \
-         | awk '/^GLIBC_TUNABLES=/ { v = substr($0, 16); on = 1; next }
-                on && /^glibc\./ && !/=.*=.*=/ && index($0, "=") { v = v ":" $0; next }
-                { on = 0 } END { print v }')
-  exec 3>&-
-  wait "$pid" || fail "import - failed: $(cat "$WORK/import.out")"
-  rm -f "$fifo"
-  echo "${line:-unset}"
-}
+readelf -d "$BIN" | grep -q 'NEEDED.*libjemalloc' || fail "$BIN does not link jemalloc"
 
-got=$(environ_of)
-case $got in
-  *glibc.malloc.hugetlb=1*glibc.malloc.mmap_threshold=*glibc.malloc.trim_threshold=*glibc.malloc.arena_max=1*) ;;
-  *) fail "a bulk command runs with GLIBC_TUNABLES='$got'" ;;
-esac
-
-got=$(environ_of DOSSIER_MALLOC_POLICY=default)
-[ "$got" = unset ] || fail "DOSSIER_MALLOC_POLICY=default still set GLIBC_TUNABLES='$got'"
-
-got=$(environ_of GLIBC_TUNABLES=glibc.malloc.arena_max=2)
-[ "$got" = glibc.malloc.arena_max=2 ] || fail "the user's malloc tunables became '$got'"
-
-got=$(environ_of GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F)
-case $got in
-  glibc.cpu.hwcaps=-AVX512F:glibc.malloc.hugetlb=1:*) ;;
-  *) fail "other tunables are kept and extended: got '$got'" ;;
-esac
-
-# after the exec the scan works as ever, and global options before the
-# command survive it: -q silences the warning about a skipped FIFO
 mission=$(sample_copy)
-mkfifo "$mission/pipe.md"
-"$BIN" scan "$mission" --mission-type software-dev --log "$WORK/scanlog" > /dev/null 2> "$WORK/warn.err" \
-  || fail "scan failed"
-grep -q "pipe.md" "$WORK/warn.err" || fail "no warning about the FIFO: $(cat "$WORK/warn.err")"
-"$BIN" -q scan "$mission" --mission-type software-dev --log "$WORK/scanlog" > /dev/null 2> "$WORK/q.err" \
-  || fail "scan after re-exec failed"
-[ ! -s "$WORK/q.err" ] || fail "-q before the command was lost: $(cat "$WORK/q.err")"
-[ "$("$BIN" events --log "$WORK/scanlog" --type mission_dossier_snapshot_computed | wc -l)" -eq 2 ] \
-  || fail "the two scans did not record two snapshots"
+
+# opts_of [VAR=VALUE...]: run the bulk command `index` with jemalloc's
+# statistics printed at exit; print the options jemalloc ran with
+opts_of() {
+  env "$@" "$BIN" index "$mission" -q > /dev/null 2> "$WORK/stats.err" \
+    || fail "index failed: $(head -5 "$WORK/stats.err")"
+  grep -q 'Begin jemalloc statistics' "$WORK/stats.err" \
+    || fail "no jemalloc statistics: the command did not run on jemalloc ($*)"
+  grep -E '^ +opt\.(narenas|thp|metadata_thp):' "$WORK/stats.err" | tr -s ' ' | sort
+}
+got=$(opts_of MALLOC_CONF=stats_print:true)
+want=$(printf ' opt.metadata_thp: "auto"\n opt.narenas: 1\n opt.thp: "always"\n')
+[ "$got" = "$want" ] || fail "the built-in jemalloc options are not in effect: got '$got'"
+
+# the user's MALLOC_CONF is read after the built-in options and wins
+got=$(opts_of MALLOC_CONF=stats_print:true,narenas:3,thp:default)
+want=$(printf ' opt.metadata_thp: "auto"\n opt.narenas: 3\n opt.thp: "default"\n')
+[ "$got" = "$want" ] || fail "MALLOC_CONF did not override the built-in options: got '$got'"
+
+# a bulk command starts once: one execve of the binary (the glibc tunables
+# re-exec it replaces was a second one), and it still works
+command -v strace > /dev/null || { echo "malloc_policy: strace not installed"; exit 77; }
+strace -o "$WORK/execve.txt" -e trace=execve \
+  "$BIN" scan "$mission" --mission-type software-dev --log "$WORK/log" > /dev/null 2>&1 \
+  || fail "scan under strace failed"
+n=$(grep -c '^execve(' "$WORK/execve.txt")
+[ "$n" -eq 1 ] || fail "scan executed $n times: $(cat "$WORK/execve.txt")"
+[ "$("$BIN" events --log "$WORK/log" --type mission_dossier_snapshot_computed | wc -l)" -eq 1 ] \
+  || fail "the scan did not record its snapshot"
 echo "malloc_policy: ok"
