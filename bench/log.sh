@@ -24,7 +24,7 @@ batches=${BATCHES:-"4096 16384 65536"}
 tmp_root=${BENCH_TMP:-${TMPDIR:-/tmp}}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF > /dev/null
 fi
 cmake --build "$build" --target dossier_static -j2 > /dev/null
 
@@ -36,7 +36,7 @@ pkg-config --exists libnats && pcs="$pcs libnats"
 # DOSSIER_STATIC_ROCKSDB): its static archive when there is one.
 rocksdb_libs=$(bash "$here/rocksdb_libs.sh")
 # shellcheck disable=SC2046,SC2086
-cc -std=c11 -D_GNU_SOURCE -O2 -I"$src/include" -I"$src/common" -I"$src/eventlog" \
+cc -std=c11 -D_GNU_SOURCE -O2 -I"$src/include" -I"$src/common" -I"$src/codec/include" \
    $(pkg-config --cflags $pcs rocksdb) -o "$work/log_bench" "$src/bench/log_bench.c" \
    "$build/libdossier.a" $(pkg-config --libs $pcs) $rocksdb_libs -lpthread -lm
 

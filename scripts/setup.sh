@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   librocksdb-dev libmsgpack-dev libxxhash-dev libssl-dev libcurl4-openssl-dev
-  libcmocka-dev libyaml-dev libjansson-dev liburing-dev libisal-dev libjemalloc-dev
+  libcmocka-dev libyaml-dev liburing-dev libisal-dev libjemalloc-dev
   nats-server libnats-dev
   python3 python3-jsonschema
   clang libclang-rt-dev
