@@ -66,6 +66,23 @@ int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
     return DSR_EXIT_OK;
 }
 
+void cli_json_changes(const char *name, const dsr_drift_change *v, size_t n)
+{
+    printf(",\"%s\":[", name);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"artifact_key\":", i ? "," : "");
+        cli_json_fputs(stdout, v[i].artifact_key);
+        printf(",\"relative_path\":");
+        cli_json_fputs(stdout, v[i].relative_path);
+        printf(",\"old_sha256\":");
+        cli_json_fputs(stdout, v[i].old_sha256[0] ? v[i].old_sha256 : NULL);
+        printf(",\"new_sha256\":");
+        cli_json_fputs(stdout, v[i].new_sha256[0] ? v[i].new_sha256 : NULL);
+        printf(",\"required_status\":\"%s\"}", v[i].required ? "required" : "optional");
+    }
+    putchar(']');
+}
+
 void cli_proj_stale_note(const char *cmd)
 {
     fprintf(stderr, "dossier: %s: note: another process is writing the log; "

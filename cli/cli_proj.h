@@ -31,6 +31,12 @@ void cli_proj_stale_note(const char *cmd);
 int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_all,
                      char **feature);
 
+/* `,"name":[...]` on stdout: each change as {artifact_key, relative_path,
+ * old_sha256, new_sha256 (null on the side that lacks the entry),
+ * required_status}, the shape drift and diff share. */
+struct dsr_drift_change;
+void cli_json_changes(const char *name, const struct dsr_drift_change *v, size_t n);
+
 /* JSON string (with quotes) or null. */
 void cli_json_fputs(FILE *f, const char *s);
 

@@ -70,22 +70,6 @@ static const char *from_label(const dsr_snapshot_diff *d)
     }
 }
 
-static void print_changes_json(const char *name, const dsr_drift_change *v, size_t n)
-{
-    printf(",\"%s\":[", name);
-    for (size_t i = 0; i < n; i++) {
-        printf("%s{\"artifact_key\":", i ? "," : "");
-        cli_json_fputs(stdout, v[i].artifact_key);
-        printf(",\"relative_path\":");
-        cli_json_fputs(stdout, v[i].relative_path);
-        printf(",\"old_sha256\":");
-        cli_json_fputs(stdout, v[i].old_sha256[0] ? v[i].old_sha256 : NULL);
-        printf(",\"new_sha256\":");
-        cli_json_fputs(stdout, v[i].new_sha256[0] ? v[i].new_sha256 : NULL);
-        printf(",\"required_status\":\"%s\"}", v[i].required ? "required" : "optional");
-    }
-    printf("]");
-}
 
 static void print_json(const dsr_snapshot_diff *d)
 {
@@ -99,9 +83,9 @@ static void print_json(const dsr_snapshot_diff *d)
     printf(",\"parity_hash_sha256\":\"%s\",\"latest\":%s}", d->to_parity,
            d->to_is_latest ? "true" : "false");
     printf(",\"equal\":%s", d->n_changed + d->n_removed + d->n_added ? "false" : "true");
-    print_changes_json("added", d->added, d->n_added);
-    print_changes_json("removed", d->removed, d->n_removed);
-    print_changes_json("changed", d->changed, d->n_changed);
+    cli_json_changes("added", d->added, d->n_added);
+    cli_json_changes("removed", d->removed, d->n_removed);
+    cli_json_changes("changed", d->changed, d->n_changed);
     printf("}\n");
 }
 

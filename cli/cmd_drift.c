@@ -67,22 +67,6 @@ static void json_strv(const char *name, char *const *v, size_t n)
     putchar(']');
 }
 
-static void json_changes(const char *name, const dsr_drift_change *v, size_t n)
-{
-    printf(",\"%s\":[", name);
-    for (size_t i = 0; i < n; i++) {
-        printf("%s{\"artifact_key\":", i ? "," : "");
-        cli_json_fputs(stdout, v[i].artifact_key);
-        printf(",\"relative_path\":");
-        cli_json_fputs(stdout, v[i].relative_path);
-        printf(",\"old_sha256\":");
-        cli_json_fputs(stdout, v[i].old_sha256[0] ? v[i].old_sha256 : NULL);
-        printf(",\"new_sha256\":");
-        cli_json_fputs(stdout, v[i].new_sha256[0] ? v[i].new_sha256 : NULL);
-        printf(",\"required_status\":\"%s\"}", v[i].required ? "required" : "optional");
-    }
-    putchar(']');
-}
 
 /* Where the baseline event was written (dossier/import.h). */
 typedef struct origin {
@@ -122,9 +106,9 @@ static void print_json(const dsr_drift_info *d, const origin *o)
     cli_json_fputs(stdout, o->known ? o->node : NULL);
     json_strv("missing_in_local", d->missing_in_local, d->n_missing_in_local);
     json_strv("missing_in_baseline", d->missing_in_baseline, d->n_missing_in_baseline);
-    json_changes("changed", d->changed, d->n_changed);
-    json_changes("vanished", d->vanished, d->n_vanished);
-    json_changes("added", d->added, d->n_added);
+    cli_json_changes("changed", d->changed, d->n_changed);
+    cli_json_changes("vanished", d->vanished, d->n_vanished);
+    cli_json_changes("added", d->added, d->n_added);
     json_strv("why", d->why, d->n_why);
     printf(",\"key_mismatch\":[");
     for (size_t i = 0; i < d->n_mismatch; i++) {
