@@ -30,7 +30,9 @@ static const char usage_text[] =
 "\n"
 "Entries whose name starts with '.' (including the .dossier log folder) are\n"
 "skipped.  Symlinks are followed only inside MISSION_DIR; symlink loops,\n"
-"FIFOs, sockets and devices are skipped with a warning.\n"
+"FIFOs, sockets and devices are skipped with a warning.  A MISSION_DIR on a\n"
+"pseudo-filesystem (/proc, /sys, ...) is refused, and such mounts below it\n"
+"are skipped.  Files with holes are hashed without reading the holes.\n"
 "\n"
 "Each object has: feature_slug, artifact_key, artifact_class,\n"
 "relative_path, content_hash_sha256 (null when the content could not be\n"
@@ -45,6 +47,7 @@ static const char usage_text[] =
 "                       (required_always entries always apply)\n"
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
+CLI_MAX_FILE_SIZE_HELP
 "  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
 "                       (errors only); the progress line (files, bytes, rate,\n"
 "                       ETA) is only drawn when stderr is a terminal\n"
@@ -74,7 +77,7 @@ static const char usage_text[] =
 "See docs/scanning.md for the manifest format, glob rules and how keys and\n"
 "classes of unlisted files are derived.\n";
 
-enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS };
+enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS, OPT_MAX_SIZE };
 
 static void print_help(void)
 {
@@ -96,6 +99,7 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
         { "step", required_argument, NULL, OPT_STEP },
         { "feature", required_argument, NULL, OPT_FEATURE },
         { "jobs", required_argument, NULL, OPT_JOBS },
+        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "list-skipped", no_argument, NULL, 'L' },
@@ -115,6 +119,11 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
         case OPT_JOBS:
             if (cli_parse_jobs(optarg, &o->jobs))
                 return cli_usage("index", "--jobs: '%s' is not a number from 1 to 1024", optarg);
+            break;
+        case OPT_MAX_SIZE:
+            if (cli_parse_size(optarg, &o->max_file_size))
+                return cli_usage("index", "--max-file-size: '%s' is not a size (bytes, or a "
+                                 "number with K, M, G or T)", optarg);
             break;
         case 'q': *quiet = 1; break;
         case 'v': verbose++; break;
@@ -304,7 +313,7 @@ int cmd_index(int argc, char **argv)
     dsr_scan_progress progress = { 0 };
     dsr_scan_opts so = { .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
                          .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
-                         .plain_io = cli_plain_io() };
+                         .plain_io = cli_plain_io(), .max_file_size = o.max_file_size };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
     cli_progress *pr = cli_progress_start(&progress, !quiet);

@@ -7,8 +7,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_parse_jobs(const char *s, unsigned *out)
 {
@@ -19,6 +21,30 @@ int cli_parse_jobs(const char *s, unsigned *out)
         return -1;
     *out = (unsigned)v;
     return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    static const struct { const char *unit; unsigned shift; } units[] = {
+        { "", 0 }, { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 },
+        { "g", 30 }, { "gib", 30 }, { "t", 40 }, { "tib", 40 },
+    };
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || v == 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcasecmp(end, units[i].unit) != 0)
+            continue;
+        if (v > (UINT64_MAX >> units[i].shift))
+            return -1;
+        *out = (uint64_t)v << units[i].shift;
+        return 0;
+    }
+    return -1;
 }
 
 int cli_scan_load_manifest(cli_scan_opts *o, const char *cmd)

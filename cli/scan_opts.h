@@ -16,6 +16,7 @@ typedef struct cli_scan_opts {
     const char   *feature;         /* --feature */
     unsigned      jobs;            /* --jobs, 0 = cores */
     int           list_skipped;    /* --list-skipped: every skipped entry, not a sample */
+    uint64_t      max_file_size;   /* --max-file-size, 0 = the library's default */
     dsr_manifest *manifest;        /* loaded by cli_scan_load_manifest */
 } cli_scan_opts;
 
@@ -24,6 +25,17 @@ typedef struct cli_scan_opts {
 int  cli_scan_load_manifest(cli_scan_opts *o, const char *cmd);
 /* Parses a --jobs value (1..1024); returns 0 or -1. */
 int  cli_parse_jobs(const char *s, unsigned *out);
+/* Parses a --max-file-size value: a whole number of bytes, optionally with
+ * a binary unit K, M, G or T (also KiB, MiB, GiB, TiB; any case), at least
+ * 1 byte.  Returns 0, or -1 for anything else (or an overflow). */
+int  cli_parse_size(const char *s, uint64_t *out);
+/* The --max-file-size line of `index --help` and `scan --help`. */
+#define CLI_MAX_FILE_SIZE_HELP \
+"  --max-file-size SIZE\n" \
+"                       files larger than SIZE bytes (units K, M, G, T: powers\n" \
+"                       of 1024) are not read: reported unreadable, with the\n" \
+"                       cap named (default 64G)\n"
+
 void cli_scan_opts_free(cli_scan_opts *o);
 
 /* How many skipped entries are shown before the rest is only counted. */

@@ -69,7 +69,8 @@
 /* How every file is opened (O_NOATIME added while the kernel allows it):
  * see open_nofollow. */
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-/* Files at least this big get posix_fadvise(SEQUENTIAL). */
+/* Files at least this big get posix_fadvise(SEQUENTIAL), and are checked
+ * for holes (fewer blocks allocated than their size). */
 #define FADVISE_MIN (1u << 20)
 
 struct hasher {
@@ -84,6 +85,8 @@ struct hasher {
     int            ring_noatime;   /* 0 once an O_NOATIME open was refused (EPERM) */
     uring     *ring;
     unsigned char *slots;          /* HASH_BATCH x SLOT_SIZE */
+    uint64_t       max_size;       /* larger files: HASH_TOO_LARGE */
+    unsigned char *zeros;          /* BUF_SIZE zero bytes for holes; on first use */
 };
 
 hasher *hasher_create(dsr_err *err)
@@ -100,6 +103,7 @@ hasher *hasher_create(dsr_err *err)
         dsr_err_set(err, DSR_ENOMEM, "hasher: out of memory");
         return NULL;
     }
+    h->max_size = UINT64_MAX;
     h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
     h->sha = EVP_MD_CTX_new();
     h->xxh = XXH3_createState();
@@ -119,6 +123,7 @@ void hasher_free(hasher *h)
         return;
     uring_free(h->ring);
     free(h->slots);
+    free(h->zeros);
     XXH3_freeState(h->xxh);
     EVP_MD_CTX_free(h->sha);
     EVP_MD_free(h->md);
@@ -170,14 +175,84 @@ static int digest_fail(dsr_err *err, const char *path)
     return dsr_err_set(err, DSR_EIO, "%s: SHA-256 digest failed in OpenSSL", path);
 }
 
+/* Feed n bytes of p to the streaming digests and the UTF-8 check. */
+static int feed(hasher *h, const unsigned char *p, size_t n, int do_sha, utf8_state *u,
+                const char *path, dsr_err *err)
+{
+    (void)XXH3_128bits_update(h->xxh, p, n);  /* cannot fail on valid input */
+    if (do_sha && EVP_DigestUpdate(h->sha, p, n) != 1)
+        return digest_fail(err, path);
+    if (u)
+        utf8_feed(u, p, n);
+    return 0;
+}
+
+/* The pass of hash_pass for a file with holes: the data extents
+ * (SEEK_DATA / SEEK_HOLE) are read with pread(), the holes between them fed
+ * as zeros without reading them -- the same bytes read() would return, so
+ * the same digests.  Stops at expect_size: bytes appended since the fstat
+ * are not read, and the caller's second fstat() sees the change. */
+static int sparse_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8_state *u,
+                       hash_out *out, uint64_t *total, const char *path, dsr_err *err)
+{
+    if (!h->zeros && !(h->zeros = calloc(1, BUF_SIZE)))
+        return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+    if (XXH3_128bits_reset(h->xxh) != XXH_OK)
+        return dsr_err_set(err, DSR_EIO, "%s: XXH3 reset failed", path);
+    uint64_t pos = 0;
+    int rc;
+    while (pos < expect_size) {
+        off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno != ENXIO) {           /* ENXIO: only a hole is left */
+                out->errnum = errno;
+                return 1;
+            }
+            data = (off_t)expect_size;
+        }
+        uint64_t d = (uint64_t)data < expect_size ? (uint64_t)data : expect_size;
+        for (; pos < d; ) {                 /* the hole: zeros, nothing read */
+            size_t n = d - pos < BUF_SIZE ? (size_t)(d - pos) : BUF_SIZE;
+            if ((rc = feed(h, h->zeros, n, do_sha, u, path, err)))
+                return rc;
+            pos += n;
+        }
+        if (pos >= expect_size)
+            break;
+        off_t hole = lseek(fd, (off_t)pos, SEEK_HOLE);
+        uint64_t e = hole < 0 || (uint64_t)hole > expect_size ? expect_size : (uint64_t)hole;
+        while (pos < e) {                   /* the data extent */
+            size_t want = e - pos < BUF_SIZE ? (size_t)(e - pos) : BUF_SIZE;
+            ssize_t r = pread(fd, h->buf, want, (off_t)pos);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                out->errnum = errno;
+                return 1;
+            }
+            if (r == 0)
+                goto done;                  /* truncated meanwhile */
+            if ((rc = feed(h, h->buf, (size_t)r, do_sha, u, path, err)))
+                return rc;
+            pos += (uint64_t)r;
+        }
+    }
+done:;
+    XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
+    out->xxh3_high = x.high64;
+    out->xxh3_low = x.low64;
+    *total = pos;
+    return 0;
+}
+
 /* One pass over fd from its current offset (0): XXH3-128, SHA-256 when
- * do_sha, UTF-8 when u is not NULL.  *single is set when the whole file fit
+ * do_sha, UTF-8 when u is not NULL; sparse: see sparse_pass.  *single is set when the whole file fit
  * in h->buf (its bytes are still there, *total long).  Returns 0, or
  * HASH_READ_FAILED-style failure as 1 with out->errnum set, or a negative
  * code when a digest fails. */
-static int hash_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8_state *u,
-                     hash_out *out, uint64_t *total, int *single, const char *path,
-                     dsr_err *err)
+static int hash_pass(hasher *h, int fd, uint64_t expect_size, int sparse, int do_sha,
+                     utf8_state *u, hash_out *out, uint64_t *total, int *single,
+                     const char *path, dsr_err *err)
 {
     int streaming = 0;
     uint64_t pos = 0;
@@ -185,6 +260,8 @@ static int hash_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8_s
     *single = 0;
     if (do_sha && EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1)
         return digest_fail(err, path);
+    if (sparse)
+        return sparse_pass(h, fd, expect_size, do_sha, u, out, total, path, err);
     for (;;) {
         ssize_t n = read_block(fd, h->buf, BUF_SIZE, &pos, expect_size);
         if (n < 0) {
@@ -246,12 +323,13 @@ static void set_stat(hash_out *out, const struct stat *st)
 /* The digests of fd's content from offset 0, as described for
  * hash_file_expect.  Returns 0, 1 (read failure, out->errnum set) or a
  * negative code. */
-static int hash_content(hasher *h, int fd, uint64_t size, utf8_state *u,
+static int hash_content(hasher *h, int fd, uint64_t size, int sparse, utf8_state *u,
                         const hash_expect *expect, hash_out *out, uint64_t *total,
                         const char *path, dsr_err *err)
 {
     int single = 0;
-    int rc = hash_pass(h, fd, size, expect == NULL, u, out, total, &single, path, err);
+    int rc = hash_pass(h, fd, size, sparse, expect == NULL, u, out, total, &single, path,
+                       err);
     if (rc)
         return rc;
     if (!expect)
@@ -277,7 +355,7 @@ static int hash_content(hasher *h, int fd, uint64_t size, utf8_state *u,
      * catches a change during this pass too */
     if (u)
         utf8_init(u);
-    rc = hash_pass(h, fd, size, 1, u, out, total, &single, path, err);
+    rc = hash_pass(h, fd, size, sparse, 1, u, out, total, &single, path, err);
     return rc ? rc : sha_final(h, out, path, err);
 }
 
@@ -320,8 +398,20 @@ int hash_file_expect(hasher *h, int dirfd, const char *path, int check_utf8,
         close(fd);
         return 0;
     }
-    if ((uint64_t)st.st_size >= FADVISE_MIN)
+    if ((uint64_t)st.st_size > h->max_size) {
+        set_stat(out, &st);
+        out->size = (uint64_t)st.st_size;
+        out->status = HASH_TOO_LARGE;
+        close(fd);
+        return 0;
+    }
+    /* fewer blocks than bytes: holes (or a compressing filesystem), read
+     * by extents; the check is per attempt, as the file may change */
+    int sparse = 0;
+    if ((uint64_t)st.st_size >= FADVISE_MIN) {
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* advisory only */
+        sparse = (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size;
+    }
 
     /* Read, then fstat() again: a file written in place during the read
      * would otherwise be hashed as a mix of old and new bytes.  If size,
@@ -334,8 +424,8 @@ int hash_file_expect(hasher *h, int dirfd, const char *path, int check_utf8,
         set_stat(out, &st);
         out->sha_reused = 0;
         utf8_init(&u);
-        rc = hash_content(h, fd, (uint64_t)st.st_size, check_utf8 ? &u : NULL, expect, out,
-                          &total, path, err);
+        rc = hash_content(h, fd, (uint64_t)st.st_size, sparse, check_utf8 ? &u : NULL, expect,
+                          out, &total, path, err);
         if (rc)
             break;
         struct stat after;
@@ -403,6 +493,11 @@ int hash_file_at(hasher *h, int dirfd, const char *path, int check_utf8,
 #ifndef CLOSE_IN_RING
 #define CLOSE_IN_RING 1
 #endif
+
+void hasher_set_max_size(hasher *h, uint64_t max_size)
+{
+    h->max_size = max_size;
+}
 
 void hasher_batch_off(hasher *h)
 {
@@ -527,7 +622,7 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
             continue;
         /* 2. the state before the read: a regular file that fits a slot */
         if (fstat(b.fd[i], &pre[i]) != 0 || !S_ISREG(pre[i].st_mode)
-            || (uint64_t)pre[i].st_size >= SLOT_SIZE)
+            || (uint64_t)pre[i].st_size >= SLOT_SIZE || (uint64_t)pre[i].st_size > h->max_size)
             continue;
         ok[i] = 1;
         b.res[i] = -ECANCELED;

@@ -20,8 +20,10 @@ typedef enum hash_status {
     HASH_OPEN_FAILED,    /* open() failed; errnum says why (ENOENT: vanished) */
     HASH_NOT_REGULAR,    /* the name no longer refers to a regular file */
     HASH_READ_FAILED,    /* fstat() or read() failed; errnum says why */
-    HASH_CHANGED         /* size, mtime or ctime moved during the read, and
+    HASH_CHANGED,        /* size, mtime or ctime moved during the read, and
                                 again during the one re-read: no digest */
+    HASH_TOO_LARGE       /* larger than the hasher's size cap: not read; size
+                            and stat tuple are filled */
 } hash_status;
 
 typedef struct hash_out {
@@ -50,7 +52,8 @@ void        hasher_free(hasher *h);      /* NULL is fine */
 
 /* Open path relative to dirfd (never following a final symlink, never
  * blocking on a FIFO), hash its content in one streaming pass and fill out.
- * The file is fstat()ed before and after the read; if its size, mtime or
+ * A file with holes is read by extents (SEEK_DATA), its holes hashed as
+ * the zeros they read as.  The file is fstat()ed before and after the read; if its size, mtime or
  * ctime moved (or the bytes read differ from the size), it is read once more,
  * and a second change gives HASH_CHANGED instead of a mixed digest.
  * check_utf8: also validate the bytes as UTF-8.
@@ -93,6 +96,9 @@ typedef struct hash_job {
  * retried there.  Returns 0, or a negative code when the digest machinery
  * fails (err says why). */
 int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
+
+/* Files larger than max_size bytes get HASH_TOO_LARGE (default: no cap). */
+void hasher_set_max_size(hasher *h, uint64_t max_size);
 
 /* Never use io_uring in this hasher: hash_files leaves every job undone.
  * Call before the first hash_files. */

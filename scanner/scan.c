@@ -110,6 +110,7 @@ typedef struct scan_ctx {
     dsr_scan_warning    *warn;
     size_t               n_warn, cap_warn;
     dsr_scan_progress   *progress;  /* opts->progress, or NULL */
+    uint64_t             max_size;  /* per-file size cap (opts or the default) */
     arena                walk_ar;   /* entry paths; the walker's */
     slab                 batches;   /* batch memory; the calling thread's */
     arena               *work_ar;   /* [workers]: keys; work_ar[i] is worker i's */
@@ -222,8 +223,8 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
     }
     if (!S_ISREG(st.st_mode))
         return 0;   /* the hashing path reports what is wrong */
-    if ((uint64_t)st.st_size != cc->size)
-        return 0;   /* content changed for sure: full hash */
+    if ((uint64_t)st.st_size != cc->size || (uint64_t)st.st_size > c->max_size)
+        return 0;   /* content changed for sure, or over the cap: the hashing path */
     if (!cc->racy && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
         ts_ns(&st.st_mtim) == cc->mtime_ns && ts_ns(&st.st_ctim) == cc->ctime_ns) {
         hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
@@ -748,6 +749,13 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
         if (!(a->reason_detail = errno_text(ar, h->errnum)))
             return DSR_ENOMEM;
         break;
+    case HASH_TOO_LARGE:
+        a->reason = DSR_REASON_UNREADABLE;
+        snprintf(buf, sizeof buf, "larger than the size cap: %llu bytes, cap %llu; not read",
+                 (unsigned long long)h->size, (unsigned long long)c->max_size);
+        if (!(a->reason_detail = ar_strdup(ar, buf)))
+            return DSR_ENOMEM;
+        break;
     case HASH_CHANGED:
         /* written to during the read and the re-read: any digest would mix
          * old and new bytes, so none is reported */
@@ -948,7 +956,9 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         jobs = MAX_JOBS;
 
     scan_ctx c = { .opts = opts, .m = opts->manifest, .root_fd = -1, .workers = jobs,
-                   .progress = opts->progress };
+                   .progress = opts->progress,
+                   .max_size = opts->max_file_size ? opts->max_file_size
+                                                   : DSR_SCAN_MAX_FILE_SIZE_DEFAULT };
     slab_init(&c.batches, sizeof(batch));
     struct timespec t0;
     clock_gettime(CLOCK_REALTIME, &t0);
@@ -959,6 +969,12 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     c.root_fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (c.root_fd < 0) {
         rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open mission folder", opts->root);
+        goto done;
+    }
+    const char *pseudo = walk_pseudo_fs(c.root_fd);
+    if (pseudo) {
+        rc = dsr_err_set(err, DSR_EIO, "%s: on a %s pseudo-filesystem, not a mission folder "
+                         "(its files are kernel state, some without end)", opts->root, pseudo);
         goto done;
     }
     if (!(root_real = realpath(opts->root, NULL))) {
@@ -992,6 +1008,7 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         }
         if (opts->plain_io)
             hasher_batch_off(c.hashers[i]);
+        hasher_set_max_size(c.hashers[i], c.max_size);
     }
     /* queue: a few batches per worker keeps them busy while the walker lists */
     if (!(c.pool = scan_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {

@@ -46,11 +46,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct dir_id {
@@ -143,6 +146,29 @@ static void pop(dsr_buf *b, size_t old)
 static const char *cstr(const dsr_buf *b)
 {
     return b->data ? b->data : "";
+}
+
+const char *walk_pseudo_fs(int fd)
+{
+    static const struct { unsigned long magic; const char *name; } kinds[] = {
+        { PROC_SUPER_MAGIC, "proc" },       { SYSFS_MAGIC, "sysfs" },
+        { DEBUGFS_MAGIC, "debugfs" },       { TRACEFS_MAGIC, "tracefs" },
+        { SECURITYFS_MAGIC, "securityfs" }, { CGROUP_SUPER_MAGIC, "cgroup" },
+        { CGROUP2_SUPER_MAGIC, "cgroup2" }, { BPF_FS_MAGIC, "bpf" },
+        { DEVPTS_SUPER_MAGIC, "devpts" },   { PSTOREFS_MAGIC, "pstore" },
+        { EFIVARFS_MAGIC, "efivarfs" },     { SELINUX_MAGIC, "selinuxfs" },
+        { SMACK_MAGIC, "smackfs" },         { BINFMTFS_MAGIC, "binfmt_misc" },
+        { 0x62656570UL, "configfs" },       { 0x65735543UL, "fusectl" },
+    };
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return NULL;
+    /* f_type is signed on some ABIs: compare the 32-bit magic */
+    unsigned long t = (unsigned long)(uint32_t)sf.f_type;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (t == kinds[i].magic)
+            return kinds[i].name;
+    return NULL;
 }
 
 static int on_chain(const walker *w, const struct stat *st)
@@ -238,6 +264,15 @@ static int push_level(walker *w, int fd, const char *name, char *link, dsr_buf *
     }
     if (on_chain(w, &st)) {
         rc = warn(w, cstr(&w->disp), "symlink loop: directory already on the path; skipped");
+        goto fail;
+    }
+    /* a mount point (another device than its parent's): no pseudo-filesystem
+     * below the root either; one fstatfs per mount crossed */
+    const char *pseudo = w->depth > 0 && st.st_dev != w->lv[w->depth - 1].id.dev
+                         ? walk_pseudo_fs(fd) : NULL;
+    if (pseudo) {
+        rc = warn(w, cstr(&w->disp), "directory skipped: a %s pseudo-filesystem, not "
+                  "artifacts", pseudo);
         goto fail;
     }
     if (w->depth == w->cap) {

@@ -37,6 +37,13 @@ typedef struct walk_cb {
     void *ctx;
 } walk_cb;
 
+/* The name of the pseudo-filesystem fd lies on ("proc", "sysfs", ...), or
+ * NULL for an ordinary one (or when fstatfs fails).  Their files are views
+ * of kernel state, not artifacts: sizes of 0 for files that read without
+ * end (/proc/self/pagemap), so neither a scan's root nor any folder the walk
+ * enters may be one. */
+const char *walk_pseudo_fs(int fd);
+
 /* Walk the tree below root_fd (an O_DIRECTORY fd of the root, whose
  * symlink-free absolute path is root_real).  Returns 0, the first negative
  * code a callback returned, DSR_ENOMEM, or DSR_EIO when the root itself cannot

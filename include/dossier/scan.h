@@ -135,7 +135,17 @@ typedef struct dsr_scan_opts {
      * through io_uring where the kernel offers it (the results are the
      * same; see docs/scanning.md). */
     int                 plain_io;
+    /* Added for bounded reads: files larger than this many bytes are not
+     * read; their artifact is unusable (DSR_REASON_UNREADABLE, the detail
+     * names the cap).  0: DSR_SCAN_MAX_FILE_SIZE_DEFAULT. */
+    uint64_t            max_file_size;
 } dsr_scan_opts;
+
+/* The default per-file size cap: 64 GiB.  Far above any artifact a mission
+ * folder is meant to hold (documents, code, datasets and model shards of a
+ * few GiB), while bounding the time one runaway file can take (hashing runs
+ * at about 1 GiB/s per core, so a minute or so). */
+#define DSR_SCAN_MAX_FILE_SIZE_DEFAULT (UINT64_C(64) << 30)
 
 typedef struct dsr_scan_result {
     char          *feature_slug;
@@ -156,8 +166,9 @@ typedef struct dsr_scan_result {
 } dsr_scan_result;
 
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),
- * DSR_EINVAL (bad options), DSR_EIO (the root itself cannot be read) or
- * DSR_ENOMEM. */
+ * DSR_EINVAL (bad options), DSR_EIO (the root itself cannot be read, or
+ * lies on a pseudo-filesystem such as /proc or /sys, whose files are not
+ * artifacts and may be endless) or DSR_ENOMEM. */
 DSR_API int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
 DSR_API void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
 

@@ -8,6 +8,9 @@
  * finish is exactly what the one-file path gives, and everything they cannot
  * finish (64 KiB and up, special names, missing files) is left undone; a
  * hasher switched off, or a ring the kernel refuses, finishes nothing.
+ * Bounded reads (issue 17 item 12): a file with holes hashes like the same
+ * bytes written out, without reading the holes (the process's read count in
+ * /proc/self/io); a file over the hasher's size cap is not read at all.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,6 +312,87 @@ static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
     assert_int_equal(jobs[1].done, 0);
 }
 
+/* ---- bounded reads ------------------------------------------------------ */
+
+/* Bytes this process has read through read()-like calls (rchar). */
+static unsigned long long bytes_read_so_far(void)
+{
+    FILE *fp = fopen("/proc/self/io", "r");
+    assert_non_null(fp);
+    char line[128];
+    unsigned long long v = 0;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "rchar: %llu", &v) == 1)
+            break;
+    fclose(fp);
+    return v;
+}
+
+static void test_holes_are_hashed_as_zeros_without_reading_them(void **state)
+{
+    fixture *f = *state;
+    enum { SIZE = 64 << 20 };
+    static const char head[] = "head of a sparse file\n", tail[] = "its tail\n";
+    /* sparse: data at 0 and at the end, a 64 MiB hole between */
+    int fd = openat(f->dfd, "sparse.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, head, sizeof head - 1, 0), (ssize_t)sizeof head - 1);
+    assert_int_equal(pwrite(fd, tail, sizeof tail - 1, SIZE - (off_t)(sizeof tail - 1)),
+                     (ssize_t)sizeof tail - 1);
+    close(fd);
+    struct stat st;
+    assert_int_equal(fstatat(f->dfd, "sparse.bin", &st, 0), 0);
+    if ((uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+        skip();     /* this filesystem keeps no holes */
+    /* the same bytes, written out */
+    unsigned char *dense = calloc(1, SIZE);
+    assert_non_null(dense);
+    memcpy(dense, head, sizeof head - 1);
+    memcpy(dense + SIZE - (sizeof tail - 1), tail, sizeof tail - 1);
+    write_file(f, "dense.bin", dense, SIZE);
+    free(dense);
+
+    hash_out a, b;
+    unsigned long long before = bytes_read_so_far();
+    hash_ok(f, "sparse.bin", 1, &a);
+    unsigned long long sparse_read = bytes_read_so_far() - before;
+    hash_ok(f, "dense.bin", 1, &b);
+    assert_memory_equal(a.sha256, b.sha256, 32);
+    assert_true(a.xxh3_high == b.xxh3_high && a.xxh3_low == b.xxh3_low);
+    assert_true(a.size == SIZE && b.size == SIZE);
+    assert_true(a.utf8_checked && a.utf8_valid == b.utf8_valid);
+    /* the hole was not read: far less than its 64 MiB went through read() */
+    if (sparse_read >= (1u << 20))
+        print_error("hashing the sparse file read %llu bytes\n", sparse_read);
+    assert_true(sparse_read < (1u << 20));
+}
+
+static void test_files_over_the_size_cap_are_not_read(void **state)
+{
+    fixture *f = *state;
+    static const char text[] = "0123456789abcdef";           /* 16 bytes */
+    write_file(f, "small.txt", text, 16);
+    hasher_set_max_size(f->h, 15);
+    dsr_err err;
+    dsr_err_clear(&err);
+    hash_out out;
+    assert_int_equal(hash_file_at(f->h, f->dfd, "small.txt", 1, &out, &err), 0);
+    assert_int_equal(out.status, HASH_TOO_LARGE);
+    assert_true(out.size == 16);
+    static const unsigned char none[32];
+    assert_memory_equal(out.sha256, none, 32);               /* no digest */
+    /* the batch leaves it to the one-file path, which reports it */
+    hash_out bo;
+    hash_job job = { f->dfd, "small.txt", 0, &bo, 0 };
+    hash_job jobs[2] = { job, job };
+    assert_int_equal(hash_files(f->h, jobs, 2, &err), 0);
+    assert_false(jobs[0].done || jobs[1].done);
+    /* at the cap: hashed */
+    hasher_set_max_size(f->h, 16);
+    assert_int_equal(hash_file_at(f->h, f->dfd, "small.txt", 1, &out, &err), 0);
+    assert_int_equal(out.status, HASH_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +403,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_special_names_get_a_status_not_a_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_finishes_small_files_like_the_one_file_path,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_holes_are_hashed_as_zeros_without_reading_them,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_over_the_size_cap_are_not_read, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_batch_switched_off_or_too_big_finishes_nothing,
                                         setup, teardown),
     };
