@@ -263,7 +263,7 @@ static void print_round(const publish_cmd *c, const dsr_nats_pub_stats *st, doub
 static int connect_all(const publish_cmd *c, dsr_nats **n, dsr_nats_stream_info *si,
                        dsr_err *err)
 {
-    dsr_nats_opts no = { .url = c->url, .creds_file = c->creds, .stream = c->stream,
+    dsr_nats_opts no = { .version = DSR_NATS_OPTS_VERSION, .url = c->url, .creds_file = c->creds, .stream = c->stream,
                          .subject_prefix = c->prefix, .reconnect_forever = c->follow,
                          .client_name = "dossier publish" };
     dsr_nats_stream_cfg cfg = { .replicas = c->replicas, .dup_window_ms = c->dup_window_ms };
@@ -325,7 +325,7 @@ int cmd_publish(int argc, char **argv)
         goto out;
     }
     print_stream(&c, n, &si);
-    dsr_nats_pub_opts po = { .window = c.window, .ack_wait_ms = c.ack_wait_ms,
+    dsr_nats_pub_opts po = { .version = DSR_NATS_PUB_OPTS_VERSION, .window = c.window, .ack_wait_ms = c.ack_wait_ms,
                              .stop = &stop_flag };
     if ((rc = dsr_nats_publisher_open(&p, n, log, &po, &err))) {
         exit_code = cli_fail(&err, "publish");

@@ -207,13 +207,13 @@ int cmd_pull(int argc, char **argv)
         exit_code = cli_fail(&err, "pull");
         goto out;
     }
-    dsr_nats_opts no = { .url = c.url, .creds_file = c.creds, .stream = c.stream,
+    dsr_nats_opts no = { .version = DSR_NATS_OPTS_VERSION, .url = c.url, .creds_file = c.creds, .stream = c.stream,
                          .subject_prefix = c.prefix, .client_name = "dossier pull" };
     if ((rc = dsr_nats_connect(&n, &no, &err))) {
         exit_code = cli_fail(&err, "pull");
         goto out;
     }
-    dsr_nats_pull_opts po = { .feature_slug = c.feature, .durable = c.durable,
+    dsr_nats_pull_opts po = { .version = DSR_NATS_PULL_OPTS_VERSION, .feature_slug = c.feature, .durable = c.durable,
                               .batch = c.batch, .ack_wait_ms = c.ack_wait_ms,
                               .stop = &stop_flag,
                               .on_invalid = on_invalid };

@@ -5,6 +5,7 @@
  * for `dossier deliver`.  A running `dossier deliver` holds the state's lock
  * and will send the new events itself, so the window is then skipped.
  */
+#include "opts_version.h"
 #include "deliver.h"
 #include "clock.h"
 
@@ -23,6 +24,13 @@ int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
                            dsr_deliver_after_scan_report *rep)
 {
     memset(rep, 0, sizeof *rep);
+    dsr_err verr;
+    if (o && opts_version_check(o->version, DSR_DELIVER_AFTER_SCAN_OPTS_VERSION,
+                                "dsr_deliver_after_scan_opts",
+                                "DSR_DELIVER_AFTER_SCAN_OPTS_INIT", &verr)) {
+        snprintf(rep->note, sizeof rep->note, "%.500s", verr.msg);
+        return DSR_EINVAL;
+    }
     uint64_t budget = o && o->budget_ms ? o->budget_ms : AFTER_SCAN_BUDGET_MS;
     uint64_t t0 = clock_mono_ms();
     int all = o && o->all_endpoints;

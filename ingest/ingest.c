@@ -294,7 +294,7 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
-    dsr_record_opts ro = {
+    dsr_record_opts ro = { .version = DSR_RECORD_OPTS_VERSION,
         .mission_type = o->manifest ? dsr_manifest_mission_type(o->manifest) : NULL,
         .manifest_version = o->manifest ? dsr_manifest_version(o->manifest) : NULL,
         .step_id = o->step_id, .target_branch = rep->target_branch,
@@ -331,7 +331,7 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
 
     /* 9. one bounded delivery window; never fails the run */
     phase_begin(&r, DSR_INGEST_PHASE_DELIVER);
-    dsr_deliver_after_scan_opts dopts = { .all_endpoints = (o->flags & DSR_INGEST_DELIVER_ALL) != 0 };
+    dsr_deliver_after_scan_opts dopts = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .all_endpoints = (o->flags & DSR_INGEST_DELIVER_ALL) != 0 };
     rep->deliver_rc = dsr_deliver_after_scan(log, &dopts, &rep->deliver);
     phase_done(&r, DSR_INGEST_PHASE_DELIVER);
     rc = 0;

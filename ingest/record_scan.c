@@ -17,6 +17,7 @@
  * Deletions (unusable files, files gone) may land in any batch: a missing
  * entry only costs a re-read.
  */
+#include "opts_version.h"
 #include "dossier/record.h"
 #include "dossier/emit.h"
 #include "log_store.h"
@@ -355,6 +356,10 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
                     dsr_record_stats *st, dsr_err *err)
 {
     memset(st, 0, sizeof *st);
+    int vrc = opts_version_check(o->version, DSR_RECORD_OPTS_VERSION, "dsr_record_opts",
+                                 "DSR_RECORD_OPTS_INIT", err);
+    if (vrc)
+        return vrc;
     if (o->cache && strcmp(dsr_scan_cache_feature(o->cache), r->feature_slug) != 0)
         return dsr_err_set(err, DSR_EINVAL, "scan cache of feature %s given for a scan of %s",
                            dsr_scan_cache_feature(o->cache), r->feature_slug);

@@ -8,6 +8,7 @@
  * dsr_nats_shutdown(), never by closing one connection, so several dsr_nats
  * may live in one process.
  */
+#include "opts_version.h"
 #include "mirror.h"
 #include "url.h"
 
@@ -108,6 +109,10 @@ static int creds_file_check(const char *path, dsr_err *err)
 int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
 {
     *out = NULL;
+    int vrc = opts_version_check(o->version, DSR_NATS_OPTS_VERSION, "dsr_nats_opts",
+                                 "DSR_NATS_OPTS_INIT", err);
+    if (vrc)
+        return vrc;
     const char *stream = o->stream ? o->stream : DSR_NATS_DEFAULT_STREAM;
     const char *prefix = o->subject_prefix ? o->subject_prefix : DSR_NATS_DEFAULT_PREFIX;
     if (!o->url || !*o->url)

@@ -29,6 +29,7 @@
  * message from a successful js_PublishMsgAsync until our handler destroys it,
  * so no live slot can share an address with another in-flight message.
  */
+#include "opts_version.h"
 #include "mirror.h"
 #include "nats_cursor.h"
 #include "clock.h"
@@ -169,6 +170,9 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
                             const dsr_nats_pub_opts *o, dsr_err *err)
 {
     *out = NULL;
+    if (o && opts_version_check(o->version, DSR_NATS_PUB_OPTS_VERSION, "dsr_nats_pub_opts",
+                                "DSR_NATS_PUB_OPTS_INIT", err))
+        return DSR_EINVAL;
     dsr_nats_publisher *p = calloc(1, sizeof *p);
     if (!p)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");

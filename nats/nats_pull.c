@@ -21,6 +21,7 @@
  * subscription only binds to it, so closing the subscription never deletes
  * it: the next pull resumes where this one stopped.
  */
+#include "opts_version.h"
 #include "mirror.h"
 #include "buf.h"
 
@@ -275,7 +276,10 @@ static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
 int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
                   dsr_nats_pull_stats *st_out, dsr_err *err)
 {
-    dsr_nats_pull_opts o = { 0 };
+    dsr_nats_pull_opts o = DSR_NATS_PULL_OPTS_INIT;
+    if (o_in && opts_version_check(o_in->version, DSR_NATS_PULL_OPTS_VERSION,
+                                   "dsr_nats_pull_opts", "DSR_NATS_PULL_OPTS_INIT", err))
+        return DSR_EINVAL;
     if (o_in)
         o = *o_in;
     if (o.batch <= 0)

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     dsr_scan_opts opts = { .root = argv[1], .manifest = manifest };
     if (dsr_scan(&opts, &result, &err))
         goto fail;
-    dsr_record_opts ropts = {
+    dsr_record_opts ropts = { .version = DSR_RECORD_OPTS_VERSION,
         .mission_type = manifest ? dsr_manifest_mission_type(manifest) : NULL,
         .manifest_version = manifest ? dsr_manifest_version(manifest) : NULL,
     };

@@ -270,13 +270,18 @@ DSR_API int  dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o,
 
 /* ---- after a scan ---------------------------------------------------------- */
 
+#define DSR_DELIVER_AFTER_SCAN_OPTS_VERSION 1
+
 typedef struct dsr_deliver_after_scan_opts {
+    unsigned    version;           /* DSR_DELIVER_AFTER_SCAN_OPTS_VERSION (see DSR_DELIVER_AFTER_SCAN_OPTS_INIT) */
     int         all_endpoints; /* 1 (`scan --deliver`): every enabled saved
                                   endpoint; 0: only those saved with --auto */
     uint64_t    budget_ms;     /* the whole window, all endpoints (0: 3000) */
     uint64_t    timeout_ms;    /* per request (0: min(budget, 2000)) */
     const char *cacert;        /* or NULL */
 } dsr_deliver_after_scan_opts;
+
+#define DSR_DELIVER_AFTER_SCAN_OPTS_INIT { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION }
 
 typedef struct dsr_deliver_after_scan_report {
     size_t   endpoints;        /* endpoints tried */

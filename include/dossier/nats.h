@@ -51,7 +51,10 @@ extern "C" {
 #define DSR_NATS_NAME_MAX              128               /* stream, durable names */
 
 /* ---- connection --------------------------------------------------------- */
+#define DSR_NATS_OPTS_VERSION 1
+
 typedef struct dsr_nats_opts {
+    unsigned    version;           /* DSR_NATS_OPTS_VERSION (see DSR_NATS_OPTS_INIT) */
     const char *url;              /* "nats://host:port"; a comma-separated list
                                    * names several members of one cluster */
     const char *creds_file;       /* NATS credentials (.creds) file, or NULL */
@@ -61,6 +64,8 @@ typedef struct dsr_nats_opts {
     int         reconnect_forever;/* 1: never give up reconnecting (--follow) */
     const char *client_name;      /* shown in the server's monitoring; may be NULL */
 } dsr_nats_opts;
+
+#define DSR_NATS_OPTS_INIT { .version = DSR_NATS_OPTS_VERSION }
 
 typedef struct dsr_nats dsr_nats;
 
@@ -118,13 +123,18 @@ DSR_API int dsr_nats_default_durable(const char *node_id, const char *feature_sl
                              char *out, size_t n);
 
 /* ---- publishing --------------------------------------------------------- */
+#define DSR_NATS_PUB_OPTS_VERSION 1
+
 typedef struct dsr_nats_pub_opts {
+    unsigned    version;           /* DSR_NATS_PUB_OPTS_VERSION (see DSR_NATS_PUB_OPTS_INIT) */
     int      window;         /* publishes awaiting an ack at most; 0 -> 4096 */
     int64_t  ack_wait_ms;    /* a publish not acked in this time fails; 0 -> 10000 */
     uint64_t commit_every;   /* persist the cursor at least every N acked events;
                               * 0 -> 8192 (also at least every 250 ms and at the end) */
     const volatile sig_atomic_t *stop;  /* optional: stop early when *stop != 0 */
 } dsr_nats_pub_opts;
+
+#define DSR_NATS_PUB_OPTS_INIT { .version = DSR_NATS_PUB_OPTS_VERSION }
 
 typedef struct dsr_nats_pub_stats {
     uint64_t published;      /* acked by JetStream as new messages */
@@ -161,7 +171,10 @@ DSR_API void     dsr_nats_publisher_free(dsr_nats_publisher *p);   /* NULL is fi
 typedef void (*dsr_nats_invalid_fn)(void *ctx, uint64_t stream_seq, const char *subject,
                                     const dsr_err *why);
 
+#define DSR_NATS_PULL_OPTS_VERSION 1
+
 typedef struct dsr_nats_pull_opts {
+    unsigned    version;           /* DSR_NATS_PULL_OPTS_VERSION (see DSR_NATS_PULL_OPTS_INIT) */
     const char *feature_slug;   /* only this feature; NULL: all */
     const char *durable;        /* NULL -> dsr_nats_default_durable(log node, feature) */
     int         batch;          /* messages per fetch and per log batch; 0 -> 1024 */
@@ -172,6 +185,8 @@ typedef struct dsr_nats_pull_opts {
     dsr_nats_invalid_fn on_invalid;      /* optional */
     void       *on_invalid_ctx;
 } dsr_nats_pull_opts;
+
+#define DSR_NATS_PULL_OPTS_INIT { .version = DSR_NATS_PULL_OPTS_VERSION }
 
 typedef struct dsr_nats_pull_stats {
     uint64_t received;          /* messages fetched */

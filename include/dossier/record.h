@@ -56,7 +56,10 @@ typedef struct dsr_record_prev {
     int         required;
 } dsr_record_prev;
 
+#define DSR_RECORD_OPTS_VERSION 1
+
 typedef struct dsr_record_opts {
+    unsigned    version;           /* DSR_RECORD_OPTS_VERSION (see DSR_RECORD_OPTS_INIT) */
     const char *mission_type;      /* NULL when the scan had no manifest */
     const char *manifest_version;  /* NULL when no manifest */
     const char *step_id;           /* or NULL */
@@ -68,6 +71,8 @@ typedef struct dsr_record_opts {
     size_t                 n_prev;
     dsr_scan_cache        *cache;  /* finished (dsr_scan_cache_finish) cache of the scan, or NULL */
 } dsr_record_opts;
+
+#define DSR_RECORD_OPTS_INIT { .version = DSR_RECORD_OPTS_VERSION }
 
 typedef struct dsr_record_stats {
     char     run_id[DSR_ULID_LEN + 1];

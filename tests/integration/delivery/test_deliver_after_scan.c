@@ -105,7 +105,7 @@ static void test_no_delivery_state_does_nothing_and_creates_nothing(void **state
     (void)state;
     char *dir = tt_mkdtemp("dafter");
     dsr_log *log = log_with_events(dir, 3);
-    dsr_deliver_after_scan_opts o = { 0, 0, 0, NULL };
+    dsr_deliver_after_scan_opts o = DSR_DELIVER_AFTER_SCAN_OPTS_INIT;
     dsr_deliver_after_scan_report rep;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.endpoints, 0);
@@ -171,7 +171,7 @@ static void test_unreachable_endpoint_leaves_events_pending_then_deliver_drains(
     int port = free_port();
     add_auto_endpoint(dir, port);
 
-    dsr_deliver_after_scan_opts o = { 0, 2000, 500, NULL };
+    dsr_deliver_after_scan_opts o = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .budget_ms = 2000, .timeout_ms = 500 };
     dsr_deliver_after_scan_report rep;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.endpoints, 1);
@@ -254,7 +254,7 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
     char c;
     assert_int_equal(read(go[0], &c, 1), 1);
     dsr_log *log = log_with_events(dir, 2);
-    dsr_deliver_after_scan_opts o = { 0, 1000, 0, NULL };
+    dsr_deliver_after_scan_opts o = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .budget_ms = 1000 };
     dsr_deliver_after_scan_report rep;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.skipped_locked, 1);

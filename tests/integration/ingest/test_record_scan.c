@@ -84,7 +84,7 @@ static void run_with_batch(size_t batch)
     dsr_err err;
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
     dsr_scan_result r = fake_result();
-    dsr_record_opts o = { .mission_type = "software-dev", .manifest_version = "1",
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .mission_type = "software-dev", .manifest_version = "1",
                           .batch_events = batch };
     dsr_record_stats st;
     assert_int_equal(dsr_record_scan(log, &r, &o, &st, &err), 0);
@@ -127,7 +127,7 @@ static void test_record_refused_payload_leaves_run_incomplete(void **state)
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
     dsr_scan_result r = fake_result();
     arts[1].artifact_class = "bogus";      /* the emitter must refuse this one */
-    dsr_record_opts o = { .mission_type = "software-dev", .manifest_version = "1" };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .mission_type = "software-dev", .manifest_version = "1" };
     dsr_record_stats st;
     assert_int_equal(dsr_record_scan(log, &r, &o, &st, &err), DSR_ESCHEMA);
     assert_non_null(strstr(err.msg, "artifact_class"));
@@ -142,12 +142,34 @@ static void test_record_refused_payload_leaves_run_incomplete(void **state)
     tt_rm_rf(dir);
 }
 
+/* Options not made with DSR_RECORD_OPTS_INIT (version 0) are refused, and
+ * nothing is recorded. */
+static void test_record_opts_without_a_version_are_refused(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp("rec");
+    dsr_log *log = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
+    dsr_scan_result r = fake_result();
+    dsr_record_opts zero = { .mission_type = "software-dev" };
+    dsr_record_stats st;
+    assert_int_equal(dsr_record_scan(log, &r, &zero, &st, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_RECORD_OPTS_INIT"));
+    assert_int_equal(dsr_log_head(log), 0);
+    dsr_record_opts ok = DSR_RECORD_OPTS_INIT;
+    assert_int_equal(dsr_record_scan(log, &r, &ok, &st, &err), 0);
+    dsr_log_close(log);
+    tt_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_emits_indexed_missing_and_marker_last),
         cmocka_unit_test(test_record_small_batches_record_the_same_run),
         cmocka_unit_test(test_record_refused_payload_leaves_run_incomplete),
+        cmocka_unit_test(test_record_opts_without_a_version_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,7 +223,7 @@ static void test_record_writes_entries_only_for_recorded_hashes(void **state)
     assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
     assert_int_equal(dsr_scan_cache_stale_count(c), 1);   /* nothing looked up */
     dsr_scan_result r = result(arts, 5);
-    dsr_record_opts o = { .cache = c };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c };
     dsr_record_stats st;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_ESCHEMA);
     assert_false(st.completed);
@@ -258,7 +258,7 @@ static void test_record_deletes_stale_entries_of_files_gone(void **state)
     dsr_artifact arts[1];
     art(&arts[0], 0, 'a', DSR_CACHE_STAT);
     dsr_scan_result r = result(arts, 1);
-    dsr_record_opts o = { .cache = c, .batch_events = 1 };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c, .batch_events = 1 };
     dsr_record_stats st;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
     assert_true(st.completed);
@@ -277,7 +277,7 @@ static void test_record_refuses_a_cache_of_another_feature(void **state)
     dsr_artifact arts[1];
     art(&arts[0], 0, 'a', DSR_CACHE_MISS);
     dsr_scan_result r = result(arts, 1);
-    dsr_record_opts o = { .cache = c };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c };
     dsr_record_stats st;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_EINVAL);
     assert_int_equal(dsr_log_head(f->log), 0);
@@ -334,7 +334,7 @@ static void test_changed_mode_emits_new_changed_and_removed_only(void **state)
         { "path:old.bin", "old.bin", "evidence", ha, 0 },   /* gone */
     };
     dsr_scan_result r = result(arts, 4);
-    dsr_record_opts o = { .emit_changed = 1, .prev = prev, .n_prev = 4 };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .emit_changed = 1, .prev = prev, .n_prev = 4 };
     dsr_record_stats st;
     dsr_err err;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
@@ -369,7 +369,7 @@ static void test_changed_mode_removes_artifacts_that_became_unusable(void **stat
         { "path:f1.bin", "f1.bin", "evidence", hb, 0 },
     };
     dsr_scan_result r = result(arts, 2);
-    dsr_record_opts o = { .emit_changed = 1, .prev = prev, .n_prev = 2 };
+    dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .emit_changed = 1, .prev = prev, .n_prev = 2 };
     dsr_record_stats st;
     dsr_err err;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
