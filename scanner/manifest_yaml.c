@@ -583,10 +583,22 @@ int dsr_manifest_parse(const char *text, size_t len, const char *name,
     return 0;
 }
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISDIR(m))  return "a folder";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m))  return "a character device";
+    if (S_ISBLK(m))  return "a block device";
+    return "not a regular file";
+}
+
 int dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer for
+     * ever; it changes nothing for the regular file checked below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return dsr_err_errno(err, errno == ENOENT ? DSR_ENOTFOUND : DSR_EIO, errno,
                              "%s: cannot open manifest", path);
@@ -598,7 +610,8 @@ int dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_err *err)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return dsr_err_set(err, DSR_EIO, "%s: manifest is not a regular file", path);
+        return dsr_err_set(err, DSR_EIO, "%s: manifest is not a regular file (%s)", path,
+                           file_kind(st.st_mode));
     }
     if ((uint64_t)st.st_size > MANIFEST_MAX_BYTES) {
         close(fd);

@@ -5,7 +5,8 @@
 #   - --max-file-size SIZE: larger files are reported unreadable, with the
 #     cap in reason_detail and no hash; files at the cap are hashed; a bad
 #     SIZE is a usage error;
-#   - a sparse file hashes as the same bytes written out.
+#   - a sparse file hashes as the same bytes written out;
+#   - a FIFO given as --manifest is refused at once, named (item 10).
 # /proc/self is only looked at (the dossier process's own view); everything
 # written stays in $WORK.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
@@ -53,4 +54,10 @@ want=$(sha256sum < "$S/dense.bin" | cut -d' ' -f1)
 "$BIN" index "$S" -q > "$WORK/out" || fail "index of the sparse folder failed"
 [ "$(grep -c "\"content_hash_sha256\":\"$want\"" "$WORK/out")" -eq 2 ] \
   || fail "sparse and dense files do not both hash to $want: $(cat "$WORK/out")"
+mkfifo "$WORK/fifo.yaml"
+rc=0
+timeout 20 "$BIN" index "$M" --manifest "$WORK/fifo.yaml" -q > /dev/null 2> "$WORK/err" || rc=$?
+[ "$rc" -eq 3 ] || fail "index --manifest FIFO: exit $rc, want 3 (124: it waited for a writer)"
+grep -q "fifo.yaml: manifest is not a regular file (a FIFO)" "$WORK/err" \
+  || fail "index --manifest FIFO: $(cat "$WORK/err")"
 echo "ok"

@@ -5,7 +5,8 @@
  * offending line; built-in manifests all parse and declare their own type.
  * Hostile manifests (issue 17 item 11) are refused or parsed at once: deep
  * nesting gets a clear error, and duplicates among 150,000 entries are
- * found through hash maps (a watchdog guards the old quadratic cost).
+ * found through hash maps (a watchdog guards the old quadratic cost); a
+ * FIFO named as the manifest is refused without waiting for a writer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +14,15 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dossier/buf.h"
+
+static void on_alarm(int sig);
 
 #include "dossier/manifest.h"
 
@@ -239,6 +243,35 @@ static void test_load_file_reports_path_in_messages(void **state)
     assert_non_null(strstr(err.msg, path));
 }
 
+/* Issue 17 item 10: a FIFO named as the manifest is refused at once (the
+ * open used to wait for a writer for ever); so is a folder. */
+static void test_load_file_refuses_a_fifo_without_waiting(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dossier-manifest-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "%s/m.yaml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(20);
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    int rc = dsr_manifest_load_file(fifo, &m, &err);
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
+    assert_int_equal(rc, DSR_EIO);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, fifo));
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_manifest_load_file(dir, &m, &err), DSR_EIO);
+    assert_non_null(strstr(err.msg, "(a folder)"));
+    unlink(fifo);
+    rmdir(dir);
+}
+
 static void test_builtin_manifests_parse_and_declare_their_type(void **state)
 {
     (void)state;
@@ -272,7 +305,8 @@ static void test_builtin_manifests_parse_and_declare_their_type(void **state)
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char msg[] = "test_manifest: a hostile manifest took more than 20 s\n";
+    static const char msg[] = "test_manifest: a hostile manifest (or a FIFO) took more "
+                              "than 20 s\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(1);
 }
@@ -357,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_keys_with_colons_and_other_versions_are_refused),
         cmocka_unit_test(test_load_file_reports_path_in_messages),
         cmocka_unit_test(test_builtin_manifests_parse_and_declare_their_type),
+        cmocka_unit_test(test_load_file_refuses_a_fifo_without_waiting),
         cmocka_unit_test(test_deep_nesting_is_refused_with_its_line),
         cmocka_unit_test(test_duplicates_among_many_entries_are_found),
     };
