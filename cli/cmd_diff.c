@@ -104,7 +104,8 @@ static int print_text(const dsr_snapshot_diff *d)
         rows[k++] = (row){ 'M', &d->changed[i] };
     for (size_t i = 0; i < d->n_added; i++)
         rows[k++] = (row){ '+', &d->added[i] };
-    qsort(rows, n, sizeof *rows, row_cmp);
+    if (n > 1)   /* rows is NULL when nothing differs */
+        qsort(rows, n, sizeof *rows, row_cmp);
     for (size_t i = 0; i < n; i++) {
         size_t w = strlen(rows[i].c->artifact_key);
         if (w > wkey)
