@@ -152,22 +152,8 @@ CORPUS=$ROOT/bench/work/A
 if wants scan && [ ! -f "$CORPUS/.complete" ]; then
   rm -rf "$CORPUS"; mkdir -p "$CORPUS"
   echo "generating corpus A: 100,000 files ..." >&2
-  # bench/run.sh's generator, arguments and seed: the two share the tree
-  $PY - "$CORPUS" 100 1000 256 8192 42 <<'PYEOF'
-import os, random, sys
-root, ndirs, per, lo, hi, seed = sys.argv[1], *map(int, sys.argv[2:])
-rng = random.Random(seed)
-for d in range(ndirs):
-    sub = os.path.join(root, "d%03d" % d)
-    os.mkdir(sub)
-    for i in range(per):
-        n = rng.randint(lo, hi)
-        with open(os.path.join(sub, "f%04d.%s" % (i, "md" if i % 4 == 0 else "bin")), "wb") as f:
-            if i % 4 == 0:   # text artifacts take the UTF-8 check path too
-                f.write((b"# notes %d\n" % i + b"lorem ipsum dolor sit amet " * (hi // 27 + 1))[:n])
-            else:
-                f.write(rng.randbytes(n))
-PYEOF
+  # the same generator, arguments and seed as bench/run.sh: the two share the tree
+  $PY "$ROOT/bench/gen_corpus.py" "$CORPUS" 100 1000 256 8192 42
   touch "$CORPUS/.complete"
 fi
 wants scan && find "$CORPUS" -type f -print0 | xargs -0 cat > /dev/null   # warm the page cache

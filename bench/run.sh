@@ -72,21 +72,7 @@ gen_a() {
   [ -f "$dir/.complete" ] && return
   rm -rf "$dir"; mkdir -p "$dir"
   echo "generating corpus A: 100,000 files ..." >&2
-  $PY - "$dir" 100 1000 256 8192 42 <<'PYEOF'
-import os, random, sys
-root, ndirs, per, lo, hi, seed = sys.argv[1], *map(int, sys.argv[2:])
-rng = random.Random(seed)
-for d in range(ndirs):
-    sub = os.path.join(root, "d%03d" % d)
-    os.mkdir(sub)
-    for i in range(per):
-        n = rng.randint(lo, hi)
-        with open(os.path.join(sub, "f%04d.%s" % (i, "md" if i % 4 == 0 else "bin")), "wb") as f:
-            if i % 4 == 0:   # text artifacts take the UTF-8 check path too
-                f.write((b"# notes %d\n" % i + b"lorem ipsum dolor sit amet " * (hi // 27 + 1))[:n])
-            else:
-                f.write(rng.randbytes(n))
-PYEOF
+  $PY "$ROOT/bench/gen_corpus.py" "$dir" 100 1000 256 8192 42
   touch "$dir/.complete"
 }
 gen_b() {
