@@ -83,6 +83,29 @@ void cli_json_changes(const char *name, const dsr_drift_change *v, size_t n)
     putchar(']');
 }
 
+int cli_proj_open_feature(const char *cmd, const char *log_opt, const char *mission_dir,
+                          const char *feature_opt, int no_feature, dsr_log **log,
+                          char **feature, int *stale)
+{
+    *feature = NULL;
+    int code = cli_proj_open(cmd, log_opt, mission_dir, 0, log, stale);
+    if (!code && !no_feature)
+        code = cli_proj_feature(cmd, *log, feature_opt, 0, feature);
+    if (code && *log) {
+        dsr_log_close(*log);
+        *log = NULL;
+    }
+    return code;
+}
+
+int cli_proj_flush(const char *cmd)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    cli_error(cmd, "cannot write the output");
+    return DSR_EXIT_IO;
+}
+
 void cli_proj_stale_note(const char *cmd)
 {
     fprintf(stderr, "dossier: %s: note: another process is writing the log; "

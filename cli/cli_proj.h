@@ -20,6 +20,17 @@
 int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
                   int want_writer, dsr_log **out, int *stale);
 
+/* cli_proj_open, then cli_proj_feature (allow_all 0) unless no_feature: the
+ * common start of a report.  Returns an exit code (0 ok); on failure *log is
+ * closed again and NULL; *feature is malloc'd or NULL. */
+int cli_proj_open_feature(const char *cmd, const char *log_opt, const char *mission_dir,
+                          const char *feature_opt, int no_feature, dsr_log **log,
+                          char **feature, int *stale);
+
+/* Flush a report from stdout: 0, or DSR_EXIT_IO after saying it could not
+ * be written. */
+int cli_proj_flush(const char *cmd);
+
 /* The note a report prints on stderr when cli_proj_open gave it a stale
  * read-only view (`dossier <cmd>: note: ...`). */
 void cli_proj_stale_note(const char *cmd);

@@ -160,13 +160,10 @@ int cmd_diff(int argc, char **argv)
     const char *to = optind + 1 < argc ? argv[optind + 1] : NULL;
 
     dsr_log *log = NULL;
-    int stale = 0;
-    int code = cli_proj_open("diff", log_opt, mission, 0, &log, &stale);
-    if (code)
-        return code;
     char *feature = NULL;
-    if (!(from && to) || feature_opt)
-        code = cli_proj_feature("diff", log, feature_opt, 0, &feature);
+    int stale = 0;
+    int code = cli_proj_open_feature("diff", log_opt, mission, feature_opt,
+                                     from && to && !feature_opt, &log, &feature, &stale);
     dsr_snapshot_diff *d = NULL;
     dsr_err err = { 0 };
     if (!code) {
@@ -185,12 +182,9 @@ int cmd_diff(int argc, char **argv)
             print_json(d);
         else if (print_text(d))
             cli_error("diff", "out of memory");
-        if (fflush(stdout) || ferror(stdout)) {
-            cli_error("diff", "cannot write the output");
-            code = DSR_EXIT_IO;
-        } else if (d->n_added + d->n_removed + d->n_changed) {
+        code = cli_proj_flush("diff");
+        if (!code && d->n_added + d->n_removed + d->n_changed)
             code = DSR_EXIT_INCOMPLETE;
-        }
     }
     dsr_snapshot_diff_free(d);
     free(feature);

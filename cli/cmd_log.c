@@ -132,12 +132,10 @@ int cmd_log(int argc, char **argv)
         return cli_usage("log", "unexpected argument '%s'", argv[optind]);
 
     dsr_log *log = NULL;
-    int stale = 0;
-    int code = cli_proj_open("log", log_opt, mission, 0, &log, &stale);
-    if (code)
-        return code;
     char *feature = NULL;
-    code = cli_proj_feature("log", log, feature_opt, 0, &feature);
+    int stale = 0;
+    int code = cli_proj_open_feature("log", log_opt, mission, feature_opt, 0, &log, &feature,
+                                     &stale);
     dsr_snapshot_info **v = NULL;
     size_t n = 0;
     dsr_baseline_info *b = NULL;
@@ -161,10 +159,7 @@ int cmd_log(int argc, char **argv)
             print_json(feature, v, shown, b ? b->snapshot_id : NULL);
         else
             print_text(v, shown, b ? b->snapshot_id : NULL);
-        if (fflush(stdout) || ferror(stdout)) {
-            cli_error("log", "cannot write the output");
-            code = DSR_EXIT_IO;
-        }
+        code = cli_proj_flush("log");
     }
     dsr_baseline_info_free(b);
     dsr_snapshot_infov_free(v, n);

@@ -201,13 +201,10 @@ int cmd_snapshot(int argc, char **argv)
         return cli_usage("snapshot", "unexpected argument '%s'", argv[optind]);
 
     dsr_log *log = NULL;
-    int stale = 0;
-    int code = cli_proj_open("snapshot", log_opt, mission, 0, &log, &stale);
-    if (code)
-        return code;
     char *feature = NULL;
-    if (!id || feature_opt)
-        code = cli_proj_feature("snapshot", log, feature_opt, 0, &feature);
+    int stale = 0;
+    int code = cli_proj_open_feature("snapshot", log_opt, mission, feature_opt,
+                                     id && !feature_opt, &log, &feature, &stale);
     dsr_snapshot_info *s = NULL;
     dsr_err err = { 0 };
     if (!code) {
@@ -226,12 +223,9 @@ int cmd_snapshot(int argc, char **argv)
             print_json(s, with_artifacts);
         else
             print_text(s, with_artifacts);
-        if (fflush(stdout)) {
-            cli_error("snapshot", "cannot write the output");
-            code = DSR_EXIT_IO;
-        } else if (!strcmp(s->completeness_status, "incomplete")) {
+        code = cli_proj_flush("snapshot");
+        if (!code && !strcmp(s->completeness_status, "incomplete"))
             code = DSR_EXIT_INCOMPLETE;
-        }
     }
     dsr_snapshot_info_free(s);
     free(feature);
