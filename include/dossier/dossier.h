@@ -22,6 +22,7 @@
 
 #include "dossier/export.h"
 #include "dossier/version.h"
+#include "dossier/profile.h"
 #include "dossier/error.h"
 #include "dossier/buf.h"
 #include "dossier/manifest.h"
