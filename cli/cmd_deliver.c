@@ -378,7 +378,7 @@ int cmd_deliver(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    dsr_deliver_report rep;
+    dsr_deliver_report rep = DSR_DELIVER_REPORT_INIT;
     rc = dsr_deliver_run(logdir, &o, &rep, &err);
     dsr_webhook_secret_clear(&secret);
     if (rc < 0) {

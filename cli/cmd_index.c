@@ -311,7 +311,7 @@ int cmd_index(int argc, char **argv)
     dsr_err err;
     dsr_err_clear(&err);
     dsr_scan_progress progress = { 0 };
-    dsr_scan_opts so = { .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
+    dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
                          .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
                          .plain_io = cli_plain_io(), .max_file_size = o.max_file_size };
     dsr_scan_result *r = NULL;

@@ -334,8 +334,7 @@ int cmd_publish(int argc, char **argv)
 
     int failing = 0;
     for (;;) {
-        dsr_nats_pub_stats st;
-        memset(&st, 0, sizeof st);
+        dsr_nats_pub_stats st = DSR_NATS_PUB_STATS_INIT;
         double t0 = now_s();
         rc = dsr_nats_publish_pending(p, &st, &err);
         double secs = now_s() - t0;

@@ -217,7 +217,7 @@ int cmd_pull(int argc, char **argv)
                               .batch = c.batch, .ack_wait_ms = c.ack_wait_ms,
                               .stop = &stop_flag,
                               .on_invalid = on_invalid };
-    dsr_nats_pull_stats st;
+    dsr_nats_pull_stats st = DSR_NATS_PULL_STATS_INIT;
     rc = dsr_nats_pull(n, log, &po, &st, &err);
     if (!c.quiet && !c.json && (rc == 0 || st.received)) {
         printf("dossier pull: %llu received from stream %s (consumer %s): %llu imported, "

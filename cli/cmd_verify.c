@@ -275,8 +275,7 @@ int cmd_verify(int argc, char **argv)
     char dir[PATH_MAX];
     cli_log_dir(log_opt, NULL, dir, sizeof dir);
     dsr_err err = { 0 };
-    dsr_repair_report rep;
-    memset(&rep, 0, sizeof rep);
+    dsr_repair_report rep = DSR_REPAIR_REPORT_INIT;
     int repair_failed = 0;
     if (repair) {
         int rc = dsr_repair(dir, wait ? DSR_LOG_WAIT : 0, &rep, &err);
@@ -298,7 +297,7 @@ int cmd_verify(int argc, char **argv)
 
     if (o.json)
         fputs("{\"problems\":[", stdout);
-    dsr_verify_report r;
+    dsr_verify_report r = DSR_VERIFY_REPORT_INIT;
     int rc = dsr_verify(dir, on_problem, &o, &r, &err);
     if (rc) {
         if (o.json)

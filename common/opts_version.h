@@ -9,6 +9,8 @@
 
 #include "dossier/error.h"
 
+#include <string.h>
+
 /* 0 when 1 <= version <= max, else DSR_EINVAL with a message naming the
  * struct and the macro that initialises it. */
 static inline int opts_version_check(unsigned version, unsigned max, const char *type,
@@ -18,6 +20,21 @@ static inline int opts_version_check(unsigned version, unsigned max, const char 
         return 0;
     return dsr_err_set(err, DSR_EINVAL, "%s: version %u unknown to this library (initialise "
                        "it with %s)", type, version, init);
+}
+
+/* For a report struct whose first member is `unsigned version`: check the
+ * version the caller set, then zero the rest of the struct, keeping it. */
+static inline int report_version_reset(void *rep, size_t size, unsigned max, const char *type,
+                                       const char *init, dsr_err *err)
+{
+    unsigned v;
+    memcpy(&v, rep, sizeof v);
+    int rc = opts_version_check(v, max, type, init, err);
+    if (rc)
+        return rc;
+    memset(rep, 0, size);
+    memcpy(rep, &v, sizeof v);
+    return 0;
 }
 
 #endif

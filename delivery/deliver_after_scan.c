@@ -23,8 +23,17 @@
 int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
                            dsr_deliver_after_scan_report *rep)
 {
-    memset(rep, 0, sizeof *rep);
     dsr_err verr;
+    if (report_version_reset(rep, sizeof *rep, DSR_DELIVER_AFTER_SCAN_REPORT_VERSION,
+                             "dsr_deliver_after_scan_report",
+                             "DSR_DELIVER_AFTER_SCAN_REPORT_INIT", &verr)) {
+        /* The prefix this library knows is there whatever the version. */
+        unsigned v = rep->version;
+        memset(rep, 0, sizeof *rep);
+        rep->version = v;
+        snprintf(rep->note, sizeof rep->note, "%.500s", verr.msg);
+        return DSR_EINVAL;
+    }
     if (o && opts_version_check(o->version, DSR_DELIVER_AFTER_SCAN_OPTS_VERSION,
                                 "dsr_deliver_after_scan_opts",
                                 "DSR_DELIVER_AFTER_SCAN_OPTS_INIT", &verr)) {
@@ -81,7 +90,7 @@ int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
         uint64_t timeout = o && o->timeout_ms ? o->timeout_ms : AFTER_SCAN_TIMEOUT_MS;
         d.timeout_ms = timeout < d.budget_ms ? timeout : d.budget_ms;
         d.cacert = o ? o->cacert : NULL;
-        dsr_deliver_report r;
+        dsr_deliver_report r = DSR_DELIVER_REPORT_INIT;
         dsr_err_clear(&err);
         rc = deliver_run_open(log, st, &d, &r, &err);
         rep->endpoints++;

@@ -7,6 +7,7 @@
  */
 #include "deliver.h"
 #include "clock.h"
+#include "opts_version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,8 @@
 
 void dsr_deliver_opts_init(dsr_deliver_opts *o)
 {
-    memset(o, 0, sizeof *o);
-    dsr_retry_policy p = DSR_RETRY_POLICY_DEFAULT;
-    o->policy = p;
-    o->concurrency = 4;
-    o->timeout_ms = 10000;
-    o->poll_ms = 250;
+    dsr_deliver_opts d = DSR_DELIVER_OPTS_INIT;
+    *o = d;
 }
 
 /* Secret for the endpoint: the caller's, else the endpoint's secret file,
@@ -104,8 +101,13 @@ static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_inf
 int deliver_run_open(dsr_log *log, dstate *st, const dsr_deliver_opts *o,
                      dsr_deliver_report *rep, dsr_err *err)
 {
-    memset(rep, 0, sizeof *rep);
+    if (report_version_reset(rep, sizeof *rep, DSR_DELIVER_REPORT_VERSION, "dsr_deliver_report",
+                             "DSR_DELIVER_REPORT_INIT", err))
+        return DSR_EINVAL;
     uint64_t t0 = clock_mono_ms();
+    if (opts_version_check(o->version, DSR_DELIVER_OPTS_VERSION, "dsr_deliver_opts",
+                           "DSR_DELIVER_OPTS_INIT or dsr_deliver_opts_init", err))
+        return DSR_EINVAL;
     if (o->concurrency < 1 || o->concurrency > DELIVER_MAX_CONCURRENCY)
         return dsr_err_set(err, DSR_EINVAL, "concurrency must be between 1 and %d",
                            DELIVER_MAX_CONCURRENCY);
@@ -155,7 +157,9 @@ out:
 int dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o, dsr_deliver_report *rep,
                     dsr_err *err)
 {
-    memset(rep, 0, sizeof *rep);
+    if (report_version_reset(rep, sizeof *rep, DSR_DELIVER_REPORT_VERSION, "dsr_deliver_report",
+                             "DSR_DELIVER_REPORT_INIT", err))
+        return DSR_EINVAL;
     dsr_log *log = NULL;
     int rc = dsr_log_open(&log, logdir, DSR_LOG_RDONLY | DSR_LOG_NOCREATE, err);
     if (rc < 0)

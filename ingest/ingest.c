@@ -16,6 +16,7 @@
 #include "dossier/ingest.h"
 #include "dossier/log.h"
 #include "dossier/scan_cache.h"
+#include "opts_version.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -199,12 +200,11 @@ static int keep_stale_paths(dsr_ingest_report *rep, dsr_err *err)
 
 static int check_versions(const dsr_ingest_opts *o, const dsr_ingest_report *out, dsr_err *err)
 {
-    if (!o || o->version == 0 || o->version > DSR_INGEST_OPTS_VERSION)
-        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: options version %u unknown "
-                           "(initialise with DSR_INGEST_OPTS_INIT)", o ? o->version : 0);
-    if (out->version == 0 || out->version > DSR_INGEST_REPORT_VERSION)
-        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: report version %u unknown "
-                           "(initialise with DSR_INGEST_REPORT_INIT)", out->version);
+    if (opts_version_check(o ? o->version : 0, DSR_INGEST_OPTS_VERSION, "dsr_ingest_opts",
+                           "DSR_INGEST_OPTS_INIT", err) ||
+        opts_version_check(out->version, DSR_INGEST_REPORT_VERSION, "dsr_ingest_report",
+                           "DSR_INGEST_REPORT_INIT", err))
+        return DSR_EINVAL;
     if (!o->root || !*o->root)
         return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: no mission root given");
     return 0;
@@ -219,13 +219,16 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
         rep->failed_step = DSR_INGEST_STEP_ROOT;
         return rc;
     }
+    /* The reports of the steps, filled by the calls that run them. */
+    rep->record.version = DSR_RECORD_STATS_VERSION;
+    rep->deliver.version = DSR_DELIVER_AFTER_SCAN_REPORT_VERSION;
     run r = { o, rep, mark_now() };
     dsr_log *log = NULL;
     dsr_scan_cache *cache = NULL;
     char *base_text = NULL;
     dsr_record_prev *base = NULL;
     size_t n_base = 0;
-    dsr_scan_opts so = { .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
+    dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress,
                          .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0 };

@@ -355,9 +355,12 @@ static int emit_completed(run_ctx *c, const dsr_scan_result *r, const dsr_record
 int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
                     dsr_record_stats *st, dsr_err *err)
 {
-    memset(st, 0, sizeof *st);
-    int vrc = opts_version_check(o->version, DSR_RECORD_OPTS_VERSION, "dsr_record_opts",
-                                 "DSR_RECORD_OPTS_INIT", err);
+    int vrc = report_version_reset(st, sizeof *st, DSR_RECORD_STATS_VERSION, "dsr_record_stats",
+                                   "DSR_RECORD_STATS_INIT", err);
+    if (vrc)
+        return vrc;
+    vrc = opts_version_check(o->version, DSR_RECORD_OPTS_VERSION, "dsr_record_opts",
+                             "DSR_RECORD_OPTS_INIT", err);
     if (vrc)
         return vrc;
     if (o->cache && strcmp(dsr_scan_cache_feature(o->cache), r->feature_slug) != 0)

@@ -352,6 +352,9 @@ static int send_one(dsr_nats_publisher *p, pub_slot *slot, const dsr_envelope *e
 
 int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_err *err)
 {
+    if (st && report_version_reset(st, sizeof *st, DSR_NATS_PUB_STATS_VERSION,
+                                   "dsr_nats_pub_stats", "DSR_NATS_PUB_STATS_INIT", err))
+        return DSR_EINVAL;
     uint64_t skipped = 0, last_seen = p->cursor;
     pthread_mutex_lock(&p->mu);
     p->published = p->duplicates = 0;

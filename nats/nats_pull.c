@@ -288,8 +288,10 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
         o.fetch_wait_ms = 1000;
     if (o.ack_wait_ms <= 0)
         o.ack_wait_ms = 30000;
-    dsr_nats_pull_stats st_local, *st = st_out ? st_out : &st_local;
-    memset(st, 0, sizeof *st);
+    dsr_nats_pull_stats st_local = DSR_NATS_PULL_STATS_INIT, *st = st_out ? st_out : &st_local;
+    if (report_version_reset(st, sizeof *st, DSR_NATS_PULL_STATS_VERSION, "dsr_nats_pull_stats",
+                             "DSR_NATS_PULL_STATS_INIT", err))
+        return DSR_EINVAL;
 
     pull_ctx c = { .n = n, .log = log, .o = &o, .st = st, .key = DSR_BUF_INIT,
                    .batch = o.batch };

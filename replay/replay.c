@@ -23,6 +23,7 @@
  *     equal to the final head whatever the chunking.
  */
 #include "replay.h"
+#include "opts_version.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -156,12 +157,12 @@ int dsr_replay_run(dsr_log *log, const char *projection, const dsr_replay_opts *
 {
     if (!log)
         return dsr_err_set(err, DSR_EINVAL, "dsr_replay_run: NULL log");
-    if (opts && (opts->version == 0 || opts->version > DSR_REPLAY_OPTS_VERSION))
-        return dsr_err_set(err, DSR_EINVAL, "dsr_replay_opts: version %u unknown to this library "
-                           "(initialise with DSR_REPLAY_OPTS_INIT)", opts->version);
-    if (stats && (stats->version == 0 || stats->version > DSR_REPLAY_STATS_VERSION))
-        return dsr_err_set(err, DSR_EINVAL, "dsr_replay_stats: version %u unknown to this library "
-                           "(initialise with DSR_REPLAY_STATS_INIT)", stats->version);
+    if (opts && opts_version_check(opts->version, DSR_REPLAY_OPTS_VERSION, "dsr_replay_opts",
+                                   "DSR_REPLAY_OPTS_INIT", err))
+        return DSR_EINVAL;
+    if (stats && opts_version_check(stats->version, DSR_REPLAY_STATS_VERSION, "dsr_replay_stats",
+                                    "DSR_REPLAY_STATS_INIT", err))
+        return DSR_EINVAL;
     unsigned flags = opts ? opts->flags : 0;
     int want[N_PROJ], clear[N_PROJ], none[N_PROJ] = {0};
     int rc = select_projs(projection, want, err);

@@ -45,6 +45,7 @@
 #include "scan_walk.h"
 #include "buf.h"
 #include "slab.h"
+#include "opts_version.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -549,6 +550,9 @@ static int make_slug(const char *opt, const char *root_real, char **out, dsr_err
 int dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err)
 {
     *out = NULL;
+    if (opts && opts_version_check(opts->version, DSR_SCAN_OPTS_VERSION, "dsr_scan_opts",
+                                   "DSR_SCAN_OPTS_INIT", err))
+        return DSR_EINVAL;
     if (!opts || !opts->root || !*opts->root)
         return dsr_err_set(err, DSR_EINVAL, "scan: no mission folder given");
     if (opts->feature_slug)
@@ -931,6 +935,9 @@ static int make_slug(const char *opt, const char *root_real, char **out, dsr_err
 int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
 {
     *out = NULL;
+    if (opts && opts_version_check(opts->version, DSR_SCAN_OPTS_VERSION, "dsr_scan_opts",
+                                   "DSR_SCAN_OPTS_INIT", err))
+        return DSR_EINVAL;
     if (!opts || !opts->root || !*opts->root)
         return dsr_err_set(err, DSR_EINVAL, "scan: no mission folder given");
     if (opts->step_id) {

@@ -29,6 +29,7 @@
  */
 #include "log_store.h"
 #include "be.h"
+#include "opts_version.h"
 #include "dossier/verify.h"
 
 #include <stdio.h>
@@ -389,10 +390,13 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
 
 int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err)
 {
-    dsr_repair_report local_rep;
+    dsr_repair_report local_rep = DSR_REPAIR_REPORT_INIT;
     if (!report)
         report = &local_rep;
-    memset(report, 0, sizeof *report);
+    if (report_version_reset(report, sizeof *report, DSR_REPAIR_REPORT_VERSION,
+                             "dsr_repair_report", "DSR_REPAIR_REPORT_INIT", err))
+        return DSR_EINVAL;
+    report->replay.version = DSR_REPLAY_STATS_VERSION;
     if (!dir || !*dir)
         return dsr_err_set(err, DSR_EINVAL, "repair: no log folder given");
     unsigned base = (flags & DSR_LOG_WAIT) | DSR_LOG_NOCREATE;

@@ -25,6 +25,7 @@
  */
 #include "log_store.h"
 #include "be.h"
+#include "opts_version.h"
 #include "dossier/verify.h"
 #include "buf.h"
 #include "codec.h"
@@ -812,10 +813,12 @@ static void tables_check(vctx *v)
 int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *report,
                dsr_err *err)
 {
-    dsr_verify_report local_rep;
+    dsr_verify_report local_rep = DSR_VERIFY_REPORT_INIT;
     if (!report)
         report = &local_rep;
-    memset(report, 0, sizeof *report);
+    if (report_version_reset(report, sizeof *report, DSR_VERIFY_REPORT_VERSION,
+                             "dsr_verify_report", "DSR_VERIFY_REPORT_INIT", err))
+        return DSR_EINVAL;
     if (!dir || !*dir)
         return dsr_err_set(err, DSR_EINVAL, "verify: no log folder given");
     vctx v;

@@ -26,14 +26,14 @@ int main(int argc, char **argv)
         goto fail;
     if (dsr_log_open(&log, argv[2], 0, &err))
         goto fail;
-    dsr_scan_opts opts = { .root = argv[1], .manifest = manifest };
+    dsr_scan_opts opts = { .version = DSR_SCAN_OPTS_VERSION, .root = argv[1], .manifest = manifest };
     if (dsr_scan(&opts, &result, &err))
         goto fail;
     dsr_record_opts ropts = { .version = DSR_RECORD_OPTS_VERSION,
         .mission_type = manifest ? dsr_manifest_mission_type(manifest) : NULL,
         .manifest_version = manifest ? dsr_manifest_version(manifest) : NULL,
     };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     if (dsr_record_scan(log, result, &ropts, &st, &err))
         goto fail;
     if (dsr_replay_catch_up(log, NULL, &err))

@@ -224,7 +224,10 @@ typedef struct dsr_deliver_note {
 
 typedef void (*dsr_deliver_observer)(void *ctx, const dsr_deliver_note *note);
 
+#define DSR_DELIVER_OPTS_VERSION 1
+
 typedef struct dsr_deliver_opts {
+    unsigned    version;       /* DSR_DELIVER_OPTS_VERSION */
     const char *endpoint;      /* saved endpoint name; or NULL and url set */
     const char *url;           /* ad-hoc endpoint (see dsr_endpoint_adhoc_name) */
     const char *const *features; size_t n_features;  /* ad-hoc filters */
@@ -244,10 +247,25 @@ typedef struct dsr_deliver_opts {
     dsr_deliver_observer observer; void *observer_ctx;   /* or NULL */
 } dsr_deliver_opts;
 
-/* Defaults: concurrency 4, timeout 10 s, poll 250 ms, default policy. */
+/* Defaults: concurrency 4, timeout 10 s, poll 250 ms, default policy.
+ * DSR_DELIVER_OPTS_INIT and dsr_deliver_opts_init give the same struct. */
+#ifdef __cplusplus
+#define DSR_DELIVER_OPTS_INIT \
+    { DSR_DELIVER_OPTS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, \
+      DSR_RETRY_POLICY_DEFAULT, 4, 10000, NULL, 0, 250 }
+#else
+#define DSR_DELIVER_OPTS_INIT \
+    { .version = DSR_DELIVER_OPTS_VERSION, .policy = DSR_RETRY_POLICY_DEFAULT, \
+      .concurrency = 4, .timeout_ms = 10000, .poll_ms = 250 }
+#endif
 DSR_API void dsr_deliver_opts_init(dsr_deliver_opts *o);
 
+#define DSR_DELIVER_REPORT_VERSION 1
+
+/* A report the call fills: initialise with DSR_DELIVER_REPORT_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_deliver_report {
+    unsigned version;          /* DSR_DELIVER_REPORT_VERSION */
     char     endpoint[DSR_ENDPOINT_NAME_MAX + 1];
     uint64_t attempts;         /* requests sent (completed) */
     uint64_t delivered;        /* events delivered in this run */
@@ -258,6 +276,12 @@ typedef struct dsr_deliver_report {
     int      disabled;         /* the endpoint answered 410 (or was disabled) */
     double   seconds;          /* wall time of the run */
 } dsr_deliver_report;
+
+#ifdef __cplusplus
+#define DSR_DELIVER_REPORT_INIT { DSR_DELIVER_REPORT_VERSION }
+#else
+#define DSR_DELIVER_REPORT_INIT { .version = DSR_DELIVER_REPORT_VERSION }
+#endif
 
 /* Deliver the log in logdir to one endpoint.  Without follow/budget it runs
  * until every selected event is delivered or dead-lettered (waiting out
@@ -283,12 +307,23 @@ typedef struct dsr_deliver_after_scan_opts {
 
 #define DSR_DELIVER_AFTER_SCAN_OPTS_INIT { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION }
 
+#define DSR_DELIVER_AFTER_SCAN_REPORT_VERSION 1
+
+/* A report the call fills: initialise with DSR_DELIVER_AFTER_SCAN_REPORT_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_deliver_after_scan_report {
+    unsigned version;          /* DSR_DELIVER_AFTER_SCAN_REPORT_VERSION */
     size_t   endpoints;        /* endpoints tried */
     uint64_t delivered, failed, dead, pending;
     int      skipped_locked;   /* a running `deliver` holds the state: nothing tried */
     char     note[512];        /* one line for the user, "" when nothing happened */
 } dsr_deliver_after_scan_report;
+
+#ifdef __cplusplus
+#define DSR_DELIVER_AFTER_SCAN_REPORT_INIT { DSR_DELIVER_AFTER_SCAN_REPORT_VERSION }
+#else
+#define DSR_DELIVER_AFTER_SCAN_REPORT_INIT { .version = DSR_DELIVER_AFTER_SCAN_REPORT_VERSION }
+#endif
 
 /* Called by `dossier scan` after its last commit: deliver pending events to
  * the auto (or, with all_endpoints, every enabled) saved endpoint within one

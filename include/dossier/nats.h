@@ -136,13 +136,24 @@ typedef struct dsr_nats_pub_opts {
 
 #define DSR_NATS_PUB_OPTS_INIT { .version = DSR_NATS_PUB_OPTS_VERSION }
 
+#define DSR_NATS_PUB_STATS_VERSION 1
+
+/* A report the call fills: initialise with DSR_NATS_PUB_STATS_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_nats_pub_stats {
+    unsigned version;          /* DSR_NATS_PUB_STATS_VERSION */
     uint64_t published;      /* acked by JetStream as new messages */
     uint64_t duplicates;     /* acked as duplicates (already in the stream) */
     uint64_t skipped;        /* not sent: pulled from this very stream before */
     uint64_t cursor;         /* last log sequence known to be in the stream */
     uint64_t head;           /* log head this round published up to */
 } dsr_nats_pub_stats;
+
+#ifdef __cplusplus
+#define DSR_NATS_PUB_STATS_INIT { DSR_NATS_PUB_STATS_VERSION }
+#else
+#define DSR_NATS_PUB_STATS_INIT { .version = DSR_NATS_PUB_STATS_VERSION }
+#endif
 
 typedef struct dsr_nats_publisher dsr_nats_publisher;
 
@@ -188,7 +199,12 @@ typedef struct dsr_nats_pull_opts {
 
 #define DSR_NATS_PULL_OPTS_INIT { .version = DSR_NATS_PULL_OPTS_VERSION }
 
+#define DSR_NATS_PULL_STATS_VERSION 1
+
+/* A report the call fills: initialise with DSR_NATS_PULL_STATS_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_nats_pull_stats {
+    unsigned version;          /* DSR_NATS_PULL_STATS_VERSION */
     uint64_t received;          /* messages fetched */
     uint64_t imported;          /* new events appended to the log */
     uint64_t duplicates;        /* already in the log (own events, re-deliveries) */
@@ -197,6 +213,12 @@ typedef struct dsr_nats_pull_stats {
     uint64_t first_seq, last_seq;           /* log sequences appended (0 when none) */
     char     durable[DSR_NATS_NAME_MAX];    /* the consumer used */
 } dsr_nats_pull_stats;
+
+#ifdef __cplusplus
+#define DSR_NATS_PULL_STATS_INIT { DSR_NATS_PULL_STATS_VERSION }
+#else
+#define DSR_NATS_PULL_STATS_INIT { .version = DSR_NATS_PULL_STATS_VERSION }
+#endif
 
 /* Import every message the durable consumer has not acked yet into log (a
  * writer handle), in batches: one atomic log batch per fetch, acked after its

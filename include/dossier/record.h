@@ -74,7 +74,12 @@ typedef struct dsr_record_opts {
 
 #define DSR_RECORD_OPTS_INIT { .version = DSR_RECORD_OPTS_VERSION }
 
+#define DSR_RECORD_STATS_VERSION 1
+
+/* A report the call fills: initialise with DSR_RECORD_STATS_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_record_stats {
+    unsigned version;          /* DSR_RECORD_STATS_VERSION */
     char     run_id[DSR_ULID_LEN + 1];
     uint64_t indexed, missing, duplicates;
     uint64_t refused;              /* payloads the emitter refused (run left incomplete) */
@@ -84,6 +89,12 @@ typedef struct dsr_record_stats {
     uint64_t unchanged;            /* present artifacts not re-emitted (changed mode) */
     uint64_t cache_put, cache_del; /* scan-cache entries written / deleted */
 } dsr_record_stats;
+
+#ifdef __cplusplus
+#define DSR_RECORD_STATS_INIT { DSR_RECORD_STATS_VERSION }
+#else
+#define DSR_RECORD_STATS_INIT { .version = DSR_RECORD_STATS_VERSION }
+#endif
 
 /* Append the events of scan result r to log.  A refused payload is reported
  * in err_refused (the first one) and counted; the run then goes on emitting the

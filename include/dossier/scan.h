@@ -103,7 +103,10 @@ typedef struct dsr_scan_progress {
     int      listing_done;  /* 1 once the walk has finished */
 } dsr_scan_progress;
 
+#define DSR_SCAN_OPTS_VERSION 1
+
 typedef struct dsr_scan_opts {
+    unsigned            version;       /* DSR_SCAN_OPTS_VERSION (DSR_SCAN_OPTS_INIT) */
     const char         *root;          /* mission folder */
     const dsr_manifest *manifest;      /* NULL: no manifest, completeness unknown */
     const char         *step_id;       /* which required_by_step entries apply, or NULL */
@@ -140,6 +143,14 @@ typedef struct dsr_scan_opts {
      * names the cap).  0: DSR_SCAN_MAX_FILE_SIZE_DEFAULT. */
     uint64_t            max_file_size;
 } dsr_scan_opts;
+
+/* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
+ * first in a designated initialiser: { .version = DSR_SCAN_OPTS_VERSION, .root = d }. */
+#ifdef __cplusplus
+#define DSR_SCAN_OPTS_INIT { DSR_SCAN_OPTS_VERSION }
+#else
+#define DSR_SCAN_OPTS_INIT { .version = DSR_SCAN_OPTS_VERSION }
+#endif
 
 /* The default per-file size cap: 64 GiB.  Far above any artifact a mission
  * folder is meant to hold (documents, code, datasets and model shards of a

@@ -98,7 +98,12 @@ typedef struct dsr_verify_problem {
  * valid during the call only. */
 typedef void (*dsr_verify_fn)(void *ud, const dsr_verify_problem *p);
 
+#define DSR_VERIFY_REPORT_VERSION 1
+
+/* A report the call fills: initialise with DSR_VERIFY_REPORT_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_verify_report {
+    unsigned version;          /* DSR_VERIFY_REPORT_VERSION */
     uint64_t events;           /* records read */
     uint64_t head;             /* last stored sequence (0: empty) */
     uint64_t meta_next_seq;    /* as stored (0 when absent or malformed) */
@@ -115,6 +120,12 @@ typedef struct dsr_verify_report {
     char     node_id[27];      /* "" when missing */
 } dsr_verify_report;
 
+#ifdef __cplusplus
+#define DSR_VERIFY_REPORT_INIT { DSR_VERIFY_REPORT_VERSION }
+#else
+#define DSR_VERIFY_REPORT_INIT { .version = DSR_VERIFY_REPORT_VERSION }
+#endif
+
 /* Verify the log in dir.  fn may be NULL; report may be NULL.  Returns 0
  * when the check ran -- its findings are in report->problems, including a
  * log RocksDB refuses to open as corrupt (DSR_VERIFY_OPEN) -- or
@@ -123,7 +134,12 @@ typedef struct dsr_verify_report {
 DSR_API int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *report,
                dsr_err *err);
 
+#define DSR_REPAIR_REPORT_VERSION 1
+
+/* A report the call fills: initialise with DSR_REPAIR_REPORT_INIT (the call checks the
+ * version, then zeroes the rest). */
 typedef struct dsr_repair_report {
+    unsigned version;          /* DSR_REPAIR_REPORT_VERSION */
     uint64_t ids_added;        /* events that had no ids entry */
     uint64_t ids_fixed;        /* ids entries that named another sequence */
     uint64_t ids_removed;      /* ids entries for no event (or malformed) */
@@ -149,6 +165,12 @@ typedef struct dsr_repair_report {
     uint64_t wal_offset;
     char     wal_what[64];
 } dsr_repair_report;
+
+#ifdef __cplusplus
+#define DSR_REPAIR_REPORT_INIT { DSR_REPAIR_REPORT_VERSION }
+#else
+#define DSR_REPAIR_REPORT_INIT { .version = DSR_REPAIR_REPORT_VERSION }
+#endif
 
 /* Rebuild the derived data of the log in dir from its events family: the ids
  * index, the meta counters (next_seq = head + 1, lamport = max(lamport, every

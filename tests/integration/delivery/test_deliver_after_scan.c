@@ -106,7 +106,7 @@ static void test_no_delivery_state_does_nothing_and_creates_nothing(void **state
     char *dir = tt_mkdtemp("dafter");
     dsr_log *log = log_with_events(dir, 3);
     dsr_deliver_after_scan_opts o = DSR_DELIVER_AFTER_SCAN_OPTS_INIT;
-    dsr_deliver_after_scan_report rep;
+    dsr_deliver_after_scan_report rep = DSR_DELIVER_AFTER_SCAN_REPORT_INIT;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.endpoints, 0);
     assert_string_equal(rep.note, "");
@@ -172,7 +172,7 @@ static void test_unreachable_endpoint_leaves_events_pending_then_deliver_drains(
     add_auto_endpoint(dir, port);
 
     dsr_deliver_after_scan_opts o = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .budget_ms = 2000, .timeout_ms = 500 };
-    dsr_deliver_after_scan_report rep;
+    dsr_deliver_after_scan_report rep = DSR_DELIVER_AFTER_SCAN_REPORT_INIT;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.endpoints, 1);
     assert_int_equal(rep.delivered, 0);
@@ -193,7 +193,7 @@ static void test_unreachable_endpoint_leaves_events_pending_then_deliver_drains(
     d.endpoint = "ci";
     d.policy.base_ms = 10;
     d.policy.cap_ms = 50;
-    dsr_deliver_report r;
+    dsr_deliver_report r = DSR_DELIVER_REPORT_INIT;
     dsr_err err = {0};
     int rc = dsr_deliver_run(dir, &d, &r, &err);
     if (rc)
@@ -255,7 +255,7 @@ static void test_state_locked_by_running_deliver_is_skipped_with_a_note(void **s
     assert_int_equal(read(go[0], &c, 1), 1);
     dsr_log *log = log_with_events(dir, 2);
     dsr_deliver_after_scan_opts o = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .budget_ms = 1000 };
-    dsr_deliver_after_scan_report rep;
+    dsr_deliver_after_scan_report rep = DSR_DELIVER_AFTER_SCAN_REPORT_INIT;
     assert_int_equal(dsr_deliver_after_scan(log, &o, &rep), 0);
     assert_int_equal(rep.skipped_locked, 1);
     assert_int_equal(rep.endpoints, 0);

@@ -86,7 +86,7 @@ static void run_with_batch(size_t batch)
     dsr_scan_result r = fake_result();
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .mission_type = "software-dev", .manifest_version = "1",
                           .batch_events = batch };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(log, &r, &o, &st, &err), 0);
     assert_true(st.completed);
     assert_int_equal(st.indexed, 3);
@@ -128,7 +128,7 @@ static void test_record_refused_payload_leaves_run_incomplete(void **state)
     dsr_scan_result r = fake_result();
     arts[1].artifact_class = "bogus";      /* the emitter must refuse this one */
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .mission_type = "software-dev", .manifest_version = "1" };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(log, &r, &o, &st, &err), DSR_ESCHEMA);
     assert_non_null(strstr(err.msg, "artifact_class"));
     assert_int_equal(st.refused, 1);
@@ -153,7 +153,7 @@ static void test_record_opts_without_a_version_are_refused(void **state)
     assert_int_equal(dsr_log_open(&log, dir, 0, &err), 0);
     dsr_scan_result r = fake_result();
     dsr_record_opts zero = { .mission_type = "software-dev" };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(log, &r, &zero, &st, &err), DSR_EINVAL);
     assert_non_null(strstr(err.msg, "DSR_RECORD_OPTS_INIT"));
     assert_int_equal(dsr_log_head(log), 0);

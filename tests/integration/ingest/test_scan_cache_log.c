@@ -224,7 +224,7 @@ static void test_record_writes_entries_only_for_recorded_hashes(void **state)
     assert_int_equal(dsr_scan_cache_stale_count(c), 1);   /* nothing looked up */
     dsr_scan_result r = result(arts, 5);
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_ESCHEMA);
     assert_false(st.completed);
     dsr_scan_cache_free(c);
@@ -259,7 +259,7 @@ static void test_record_deletes_stale_entries_of_files_gone(void **state)
     art(&arts[0], 0, 'a', DSR_CACHE_STAT);
     dsr_scan_result r = result(arts, 1);
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c, .batch_events = 1 };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
     assert_true(st.completed);
     assert_int_equal(st.cache_del, 2);
@@ -278,7 +278,7 @@ static void test_record_refuses_a_cache_of_another_feature(void **state)
     art(&arts[0], 0, 'a', DSR_CACHE_MISS);
     dsr_scan_result r = result(arts, 1);
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .cache = c };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), DSR_EINVAL);
     assert_int_equal(dsr_log_head(f->log), 0);
     dsr_scan_cache_free(c);
@@ -335,7 +335,7 @@ static void test_changed_mode_emits_new_changed_and_removed_only(void **state)
     };
     dsr_scan_result r = result(arts, 4);
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .emit_changed = 1, .prev = prev, .n_prev = 4 };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     dsr_err err;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
     assert_true(st.completed);
@@ -370,7 +370,7 @@ static void test_changed_mode_removes_artifacts_that_became_unusable(void **stat
     };
     dsr_scan_result r = result(arts, 2);
     dsr_record_opts o = { .version = DSR_RECORD_OPTS_VERSION, .emit_changed = 1, .prev = prev, .n_prev = 2 };
-    dsr_record_stats st;
+    dsr_record_stats st = DSR_RECORD_STATS_INIT;
     dsr_err err;
     assert_int_equal(dsr_record_scan(f->log, &r, &o, &st, &err), 0);
     assert_int_equal(st.indexed, 0);

@@ -56,7 +56,7 @@ static int has(const found *f, dsr_verify_kind k, uint64_t seq)
 static dsr_verify_report verify(const char *dir, found *f)
 {
     memset(f, 0, sizeof *f);
-    dsr_verify_report r;
+    dsr_verify_report r = DSR_VERIFY_REPORT_INIT;
     dsr_err err = { 0 };
     int rc = dsr_verify(dir, collect, f, &r, &err);
     if (rc)
@@ -273,7 +273,7 @@ static void test_verify_finds_ids_damage_both_ways_and_repair_rebuilds_index(voi
     assert_true(has(&f, DSR_VERIFY_IDS_MISMATCH, 4) >= 0);
     assert_true(has(&f, DSR_VERIFY_IDS_ORPHAN, head + 50) >= 0);
 
-    dsr_repair_report rep;
+    dsr_repair_report rep = DSR_REPAIR_REPORT_INIT;
     dsr_err err = { 0 };
     assert_int_equal(dsr_repair(dir, 0, &rep, &err), 0);
     assert_int_equal(rep.ids_added, 1);
@@ -309,7 +309,7 @@ static void test_verify_reports_meta_counters_that_refuse_to_open_and_repair_fix
     assert_int_equal(f.kind[0], DSR_VERIFY_META);
     assert_int_equal(f.kind[1], DSR_VERIFY_META);
 
-    dsr_repair_report rep;
+    dsr_repair_report rep = DSR_REPAIR_REPORT_INIT;
     assert_int_equal(dsr_repair(dir, 0, &rep, &err), 0);
     assert_true(rep.next_seq_fixed);
     assert_true(rep.lamport_fixed);
@@ -371,7 +371,7 @@ static void test_verify_reports_undecodable_and_noncanonical_records_repair_keep
     assert_true(has(&f, DSR_VERIFY_SCAN, 4) >= 0);
     assert_int_equal(r.problems, 4);
 
-    dsr_repair_report rep;
+    dsr_repair_report rep = DSR_REPAIR_REPORT_INIT;
     int rc = dsr_repair(dir, 0, &rep, &err);
     /* the index is repaired; the replay stops at the record it cannot read */
     assert_int_equal(rc, DSR_ECORRUPT);
@@ -462,7 +462,7 @@ static void test_verify_lamport_rules_in_a_merged_log(void **state)
     assert_int_equal(rep.problems, 4);
 
     /* repair moves the clock back above every stamp; stamps stay as stored */
-    dsr_repair_report rp;
+    dsr_repair_report rp = DSR_REPAIR_REPORT_INIT;
     dsr_err err = { 0 };
     assert_int_equal(dsr_repair(dir, 0, &rp, &err), 0);
     assert_true(rp.lamport_fixed);
@@ -505,7 +505,7 @@ static void test_verify_finds_gap_duplicate_id_and_checkpoint_past_head(void **s
     assert_true(has(&f, DSR_VERIFY_CHECKPOINT, head + 40) >= 0);
     assert_int_equal(r.head, head + 2);
 
-    dsr_repair_report rep;
+    dsr_repair_report rep = DSR_REPAIR_REPORT_INIT;
     assert_int_equal(dsr_repair(dir, 0, &rep, &err), 0);
     r = verify(dir, &f);
     /* the checkpoint is rebuilt; the events themselves are never touched;
@@ -525,11 +525,33 @@ static void test_verify_of_a_missing_log_is_enotfound(void **state)
 {
     (void)state;
     dsr_err err = { 0 };
-    dsr_verify_report r;
+    dsr_verify_report r = DSR_VERIFY_REPORT_INIT;
     assert_int_equal(dsr_verify("/nonexistent/dossier-log", NULL, NULL, &r, &err),
                      DSR_ENOTFOUND);
     assert_int_equal(dsr_repair("/nonexistent/dossier-log", 0, NULL, &err), DSR_ENOTFOUND);
     assert_string_equal(dsr_verify_kind_name(DSR_VERIFY_OPEN_RUN), "open_run");
+}
+
+/* Reports not made with their _INIT macro (version 0) or from a newer
+ * header are refused before anything is opened, with the macro named. */
+static void test_reports_without_their_init_are_refused(void **state)
+{
+    (void)state;
+    dsr_err err = { 0 };
+    dsr_verify_report r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(dsr_verify("/nonexistent/dossier-log", NULL, NULL, &r, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_VERIFY_REPORT_INIT"));
+    dsr_repair_report rp = DSR_REPAIR_REPORT_INIT;
+    rp.version = DSR_REPAIR_REPORT_VERSION + 1;
+    assert_int_equal(dsr_repair("/nonexistent/dossier-log", 0, &rp, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_REPAIR_REPORT_INIT"));
+    /* A good version is kept and the rest zeroed. */
+    r = (dsr_verify_report)DSR_VERIFY_REPORT_INIT;
+    r.events = 99;
+    assert_int_equal(dsr_verify("/nonexistent/dossier-log", NULL, NULL, &r, &err), DSR_ENOTFOUND);
+    assert_int_equal(r.version, DSR_VERIFY_REPORT_VERSION);
+    assert_int_equal(r.events, 0);
 }
 
 int main(void)
@@ -546,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_verify_lamport_rules_in_a_merged_log),
         cmocka_unit_test(test_verify_finds_gap_duplicate_id_and_checkpoint_past_head),
         cmocka_unit_test(test_verify_of_a_missing_log_is_enotfound),
+        cmocka_unit_test(test_reports_without_their_init_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,7 @@ static int teardown(void **state)
 static dsr_scan_result *scan_ok(const char *root, const dsr_manifest *m, const char *step,
                                 unsigned jobs)
 {
-    dsr_scan_opts o = { .root = root, .manifest = m, .step_id = step, .jobs = jobs };
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = root, .manifest = m, .step_id = step, .jobs = jobs };
     dsr_scan_result *r = NULL;
     dsr_err err;
     dsr_err_clear(&err);
@@ -417,7 +417,7 @@ static void test_file_removed_after_listing_is_deleted_after_scan(void **state)
 {
     fixture *f = *state;
     vanish v = { f->root, "spec.md", 0 };
-    dsr_scan_opts o = { .root = f->root, .manifest = f->m, .jobs = 2,
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .manifest = f->m, .jobs = 2,
                         .on_listed = unlink_on_listed, .on_listed_ctx = &v };
     dsr_scan_result *r = NULL;
     dsr_err err;
@@ -439,20 +439,31 @@ static void test_bad_options_are_refused(void **state)
     fixture *f = *state;
     dsr_scan_result *r = NULL;
     dsr_err err;
-    dsr_scan_opts o = { .root = f->root, .manifest = f->m, .step_id = "nope" };
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .manifest = f->m, .step_id = "nope" };
     assert_int_equal(dsr_scan(&o, &r, &err), DSR_EINVAL);
     assert_non_null(strstr(err.msg, "unknown step 'nope'"));
     assert_non_null(strstr(err.msg, "plan, implement"));
-    o = (dsr_scan_opts){ .root = f->root, .step_id = "plan" };
+    o = (dsr_scan_opts){ .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .step_id = "plan" };
     assert_int_equal(dsr_scan(&o, &r, &err), DSR_EINVAL);
-    o = (dsr_scan_opts){ .root = "/nonexistent/dossier/root" };
+    o = (dsr_scan_opts){ .version = DSR_SCAN_OPTS_VERSION, .root = "/nonexistent/dossier/root" };
     assert_int_equal(dsr_scan(&o, &r, &err), DSR_EIO);
     assert_non_null(strstr(err.msg, "/nonexistent/dossier/root"));
     assert_null(r);
-    o = (dsr_scan_opts){ .root = f->root, .feature_slug = "custom-slug" };
+    o = (dsr_scan_opts){ .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .feature_slug = "custom-slug" };
     assert_int_equal(dsr_scan(&o, &r, &err), 0);
     assert_string_equal(r->feature_slug, "custom-slug");
     dsr_scan_result_free(r);
+    /* Options not made with DSR_SCAN_OPTS_INIT, or from a newer header. */
+    o = (dsr_scan_opts){ .root = f->root };
+    assert_int_equal(dsr_scan(&o, &r, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_SCAN_OPTS_INIT"));
+    assert_null(r);
+    o = (dsr_scan_opts)DSR_SCAN_OPTS_INIT;
+    o.version = DSR_SCAN_OPTS_VERSION + 1;
+    o.root = f->root;
+    char *slug = NULL;
+    assert_int_equal(dsr_scan_feature_slug(&o, &slug, &err), DSR_EINVAL);
+    assert_null(slug);
 }
 
 int main(void)

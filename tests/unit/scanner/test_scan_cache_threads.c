@@ -177,7 +177,7 @@ static void make_fake(dsr_scan_cached *e)
 
 static dsr_scan_result *scan(fake_cache *fc, int mode)
 {
-    dsr_scan_opts o = { .root = root, .jobs = 4, .cache_lookup = lookup, .cache_ctx = fc,
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = root, .jobs = 4, .cache_lookup = lookup, .cache_ctx = fc,
                         .cache_mode = mode };
     dsr_scan_result *r = NULL;
     dsr_err err;

@@ -55,7 +55,7 @@ static int teardown(void **state)
 
 static dsr_scan_result *run(unsigned jobs)
 {
-    dsr_scan_opts o = { .root = root, .jobs = jobs };
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = root, .jobs = jobs };
     dsr_scan_result *r = NULL;
     dsr_err err;
     assert_int_equal(dsr_scan(&o, &r, &err), 0);

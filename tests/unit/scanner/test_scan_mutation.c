@@ -98,8 +98,7 @@ static void sha_hex_of_file(const char *path, char out[65])
 /* Scan root with the hook; returns the result (caller frees). */
 static dsr_scan_result *scan_with(mut *m, unsigned jobs)
 {
-    dsr_scan_opts o;
-    memset(&o, 0, sizeof o);
+    dsr_scan_opts o = DSR_SCAN_OPTS_INIT;
     o.root = m->root;
     o.jobs = jobs;
     o.on_listed = on_listed;

@@ -98,7 +98,7 @@ static fixture *make_fixture(void)
     assert_int_equal(symlink("sub/inner", p), 0);
 
     /* the SHA-256 the outside content has, as the scanner computes it */
-    dsr_scan_opts so = { .root = f->outside, .jobs = 1 };
+    dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = f->outside, .jobs = 1 };
     dsr_scan_result *r = NULL;
     dsr_err err;
     dsr_err_clear(&err);
@@ -170,7 +170,7 @@ static void test_folder_swapped_for_a_link_after_the_walk_is_not_followed(void *
     fixture *f = make_fixture();
     for (int plain = 0; plain <= 1; plain++) {
         hook h = { f, 0 };
-        dsr_scan_opts so = { .root = f->m, .jobs = 2, .on_listed = on_listed,
+        dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = f->m, .jobs = 2, .on_listed = on_listed,
                              .on_listed_ctx = &h, .plain_io = plain };
         dsr_scan_result *r = NULL;
         dsr_err err;
@@ -231,7 +231,7 @@ static void test_swapper_thread_never_leads_a_scan_outside(void **state)
     double t0 = now_s();
     /* bounded: 400 scans or 5 seconds, whichever comes first */
     for (; scans < 400 && now_s() - t0 < 5.0; scans++) {
-        dsr_scan_opts so = { .root = f->m, .jobs = 2, .plain_io = scans & 1 };
+        dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = f->m, .jobs = 2, .plain_io = scans & 1 };
         dsr_scan_result *r = NULL;
         dsr_err err;
         dsr_err_clear(&err);
