@@ -49,6 +49,7 @@
 
 #include "log_store.h"
 #include "be.h"
+#include "strmap.h"
 #include "dossier/event.h"
 
 typedef struct log_cf {
@@ -56,15 +57,13 @@ typedef struct log_cf {
     rocksdb_column_family_handle_t *h;
 } log_cf;
 
-/* Set of event_ids appended to the open batch: open addressing over a slot
- * array of 1-based indexes into a flat array of 26-byte ids.  Memory is kept
- * between batches so a steady stream of batches allocates nothing. */
+/* Set of event_ids appended to the open batch: the common hash map from
+ * each id to a 1-based index into seqs (the map's values are pointers, and
+ * an index fits one on every platform where a sequence may not). */
 typedef struct log_idset {
-    char     *ids;       /* n * DSR_ULID_LEN bytes */
-    uint64_t *seqs;      /* sequence assigned to ids[i] */
+    strmap    map;
+    uint64_t *seqs;      /* sequence assigned to the i-th id added */
     size_t    n, cap;
-    uint32_t *slots;     /* 0 empty, else index + 1 */
-    size_t    nslots;    /* power of two, > 2 * cap */
 } log_idset;
 
 /* Scratch the emitter reuses for every event of a batch, so encoding an

@@ -3,94 +3,59 @@
  * flight, so a duplicate within it is found without asking RocksDB (which
  * cannot see it yet).
  *
- * Open addressing with linear probing over a power-of-two slot array of
- * 1-based indexes into a flat array of 26-byte ids; the load factor stays at
- * or below 1/4, so probe runs are short.  Invariants: n <= cap; nslots ==
- * 4 * cap (0 before the first add); every id appears once.
+ * The common hash map (strmap) keys each 26-byte id to its 1-based index in
+ * seqs.  Invariants: n <= cap; the map holds exactly n ids, each once, and
+ * ids[i]'s value is i + 1.  The seqs array is kept between batches.
  */
 #include "log.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
-
-static size_t idset_slot(const log_idset *s, const char *id)
-{
-    return (size_t)XXH3_64bits(id, DSR_ULID_LEN) & (s->nslots - 1);
-}
 
 int log_idset_find(const log_idset *s, const char *id, uint64_t *seq)
 {
-    if (!s->n)
+    void **v = strmap_find(&s->map, id, DSR_ULID_LEN);
+    if (!v)
         return 0;
-    for (size_t i = idset_slot(s, id);; i = (i + 1) & (s->nslots - 1)) {
-        uint32_t v = s->slots[i];
-        if (!v)
-            return 0;
-        if (!memcmp(s->ids + (size_t)(v - 1) * DSR_ULID_LEN, id, DSR_ULID_LEN)) {
-            *seq = s->seqs[v - 1];
-            return 1;
-        }
-    }
-}
-
-static int idset_grow(log_idset *s)
-{
-    size_t cap = s->cap ? s->cap * 2 : 1024;
-    if (cap > UINT32_MAX / 4)
-        return DSR_ENOMEM;
-    char *ids = realloc(s->ids, cap * DSR_ULID_LEN);
-    if (!ids)
-        return DSR_ENOMEM;
-    s->ids = ids;
-    uint64_t *seqs = realloc(s->seqs, cap * sizeof *seqs);
-    if (!seqs)
-        return DSR_ENOMEM;
-    s->seqs = seqs;
-    size_t nslots = cap * 4;      /* load factor <= 1/4: short probe runs */
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return DSR_ENOMEM;
-    free(s->slots);
-    s->slots = slots;
-    s->nslots = nslots;
-    s->cap = cap;
-    for (size_t k = 0; k < s->n; k++) {
-        size_t i = idset_slot(s, s->ids + k * DSR_ULID_LEN);
-        while (s->slots[i])
-            i = (i + 1) & (nslots - 1);
-        s->slots[i] = (uint32_t)(k + 1);
-    }
-    return 0;
+    uintptr_t i = (uintptr_t)*v;
+    assert(i >= 1 && i <= s->n);
+    *seq = s->seqs[i - 1];
+    return 1;
 }
 
 int log_idset_add(log_idset *s, const char *id, uint64_t seq)
 {
-    if (s->n == s->cap && idset_grow(s))
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *seqs = realloc(s->seqs, cap * sizeof *seqs);
+        if (!seqs)
+            return DSR_ENOMEM;
+        s->seqs = seqs;
+        s->cap = cap;
+    }
+    int created;
+    void **v = strmap_upsert(&s->map, id, DSR_ULID_LEN, &created);
+    if (!v)
         return DSR_ENOMEM;
-    assert(s->n < s->cap && s->nslots == 4 * s->cap);
-    size_t i = idset_slot(s, id);
-    while (s->slots[i])
-        i = (i + 1) & (s->nslots - 1);
-    memcpy(s->ids + s->n * DSR_ULID_LEN, id, DSR_ULID_LEN);
+    assert(created);    /* callers look an id up before adding it */
     s->seqs[s->n] = seq;
-    s->n++;
-    s->slots[i] = (uint32_t)s->n;
+    *v = (void *)(uintptr_t)++s->n;
+    assert(s->map.n == s->n);
     return 0;
 }
 
 void log_idset_clear(log_idset *s)
 {
     if (s->n)
-        memset(s->slots, 0, s->nslots * sizeof *s->slots);
+        strmap_clear(&s->map);
     s->n = 0;
 }
 
 void log_idset_free(log_idset *s)
 {
-    free(s->ids);
+    strmap_free(&s->map);
     free(s->seqs);
-    free(s->slots);
     memset(s, 0, sizeof *s);
 }
