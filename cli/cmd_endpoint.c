@@ -203,7 +203,8 @@ int cmd_endpoint(int argc, char **argv)
             return cli_usage("endpoint", "add: missing NAME");
         if (!url)
             return cli_usage("endpoint", "add: --url URL is required");
-        dsr_endpoint_config cfg = { name, url, secret, is_auto, features, nf, types, nt };
+        dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, name, url, secret, is_auto,
+                                    features, nf, types, nt };
         rc = dsr_endpoint_add(logdir, &cfg, &err);
         if (rc < 0)
             return cli_fail(&err, "endpoint add");

@@ -266,7 +266,7 @@ static int connect_all(const publish_cmd *c, dsr_nats **n, dsr_nats_stream_info 
     dsr_nats_opts no = { .version = DSR_NATS_OPTS_VERSION, .url = c->url, .creds_file = c->creds, .stream = c->stream,
                          .subject_prefix = c->prefix, .reconnect_forever = c->follow,
                          .client_name = "dossier publish" };
-    dsr_nats_stream_cfg cfg = { .replicas = c->replicas, .dup_window_ms = c->dup_window_ms };
+    dsr_nats_stream_cfg cfg = { .version = DSR_NATS_STREAM_CFG_VERSION, .replicas = c->replicas, .dup_window_ms = c->dup_window_ms };
     int warned = 0;
     for (;;) {
         int rc = dsr_nats_connect(n, &no, err);

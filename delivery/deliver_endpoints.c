@@ -11,6 +11,7 @@
  */
 #include "deliver.h"
 #include "url.h"
+#include "opts_version.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -97,6 +98,9 @@ static int dup_list(char ***dst, size_t *dn, const char *const *src, size_t n)
 
 int dsr_endpoint_add(const char *logdir, const dsr_endpoint_config *cfg, dsr_err *err)
 {
+    if (opts_version_check(cfg->version, DSR_ENDPOINT_CONFIG_VERSION, "dsr_endpoint_config",
+                           "DSR_ENDPOINT_CONFIG_INIT", err))
+        return DSR_EINVAL;
     if (!endpoint_name_valid(cfg->name))
         return dsr_err_set(err, DSR_EINVAL, "'%s' is not a valid endpoint name (letters, "
                            "digits, '.', '_', '-'; at most %d)", cfg->name ? cfg->name : "",

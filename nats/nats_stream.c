@@ -12,6 +12,7 @@
  * changed, only checked.
  */
 #include "mirror.h"
+#include "opts_version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +107,9 @@ int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
 {
     if (info)
         memset(info, 0, sizeof *info);
+    if (cfg && opts_version_check(cfg->version, DSR_NATS_STREAM_CFG_VERSION,
+                                  "dsr_nats_stream_cfg", "DSR_NATS_STREAM_CFG_INIT", err))
+        return DSR_EINVAL;
     char subject[256];
     snprintf(subject, sizeof subject, "%s.>", n->prefix);
 

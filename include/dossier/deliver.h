@@ -133,7 +133,10 @@ DSR_API dsr_retry_decision dsr_retry_decide(const dsr_retry_policy *p, int has_s
 
 /* What `dossier endpoint add` saves.  Strings are borrowed.  The secret is
  * not stored, only the absolute path of its file (rotation = edit the file). */
+#define DSR_ENDPOINT_CONFIG_VERSION 1
+
 typedef struct dsr_endpoint_config {
+    unsigned    version;       /* DSR_ENDPOINT_CONFIG_VERSION */
     const char *name;          /* [A-Za-z0-9._-]{1,64}, not starting with "url-" */
     const char *url;           /* http:// or https:// */
     const char *secret_file;   /* or NULL */
@@ -141,6 +144,12 @@ typedef struct dsr_endpoint_config {
     const char *const *features; size_t n_features;  /* empty: every feature */
     const char *const *types;    size_t n_types;     /* empty: every event type */
 } dsr_endpoint_config;
+
+#ifdef __cplusplus
+#define DSR_ENDPOINT_CONFIG_INIT { DSR_ENDPOINT_CONFIG_VERSION }
+#else
+#define DSR_ENDPOINT_CONFIG_INIT { .version = DSR_ENDPOINT_CONFIG_VERSION }
+#endif
 
 /* A saved endpoint with its delivery counts (owned by the list). */
 typedef struct dsr_endpoint_info {

@@ -84,10 +84,19 @@ DSR_API const char *dsr_nats_url(const dsr_nats *n);
 DSR_API void dsr_nats_shutdown(int64_t timeout_ms);
 
 /* ---- the stream -------------------------------------------------------- */
+#define DSR_NATS_STREAM_CFG_VERSION 1
+
 typedef struct dsr_nats_stream_cfg {
+    unsigned version;        /* DSR_NATS_STREAM_CFG_VERSION */
     int64_t replicas;        /* 0: 1 on creation, an existing stream is left as is */
     int64_t dup_window_ms;   /* 0: DSR_NATS_DEFAULT_DUP_WINDOW_MS on creation, else kept */
 } dsr_nats_stream_cfg;
+
+#ifdef __cplusplus
+#define DSR_NATS_STREAM_CFG_INIT { DSR_NATS_STREAM_CFG_VERSION }
+#else
+#define DSR_NATS_STREAM_CFG_INIT { .version = DSR_NATS_STREAM_CFG_VERSION }
+#endif
 
 typedef struct dsr_nats_stream_info {
     int      created;        /* 1: this call created the stream */
