@@ -8,6 +8,7 @@
  * ids[i]'s value is i + 1.  The seqs array is kept between batches.
  */
 #include "log.h"
+#include "array.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -27,14 +28,8 @@ int log_idset_find(const log_idset *s, const char *id, uint64_t *seq)
 
 int log_idset_add(log_idset *s, const char *id, uint64_t seq)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *seqs = realloc(s->seqs, cap * sizeof *seqs);
-        if (!seqs)
-            return DSR_ENOMEM;
-        s->seqs = seqs;
-        s->cap = cap;
-    }
+    if (ARRAY_RESERVE1(s->seqs, s->n, s->cap, 1024))
+        return DSR_ENOMEM;
     int created;
     void **v = strmap_upsert(&s->map, id, DSR_ULID_LEN, &created);
     if (!v)

@@ -10,6 +10,7 @@
  * on what changed.
  */
 #include "replay.h"
+#include "array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,14 +132,8 @@ typedef struct diff_out {
 static int on_difference(void *ud, aset_change kind, const aset_entry *from, const aset_entry *to)
 {
     change_list *l = &((diff_out *)ud)->lists[kind];
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        dsr_drift_change *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return DSR_ENOMEM;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (ARRAY_RESERVE1(l->v, l->n, l->cap, 16))
+        return DSR_ENOMEM;
     const aset_entry *e = to ? to : from;
     dsr_drift_change *c = &l->v[l->n];
     memset(c, 0, sizeof *c);

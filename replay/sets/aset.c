@@ -13,6 +13,7 @@
 #include "sets.h"
 #include "mp.h"
 #include "be.h"
+#include "array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,8 @@
 
 int aset_push(aset *s, const aset_entry *e)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        aset_entry *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return DSR_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (ARRAY_RESERVE1(s->v, s->n, s->cap, 64))
+        return DSR_ENOMEM;
     s->v[s->n++] = *e;
     return 0;
 }
