@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "cli_proj.h"
+#include "cli_report.h"
 #include "dossier/emit.h"
 #include "dossier/replay.h"
 
@@ -59,16 +60,16 @@ static const char usage_text[] =
 
 enum { OPT_LOG = 256, OPT_FEATURE, OPT_SNAPSHOT, OPT_BRANCH, OPT_JSON };
 
-static void show_json(const dsr_baseline_info *b)
+/* The baseline object every report shares (cli_baseline_json), with the
+ * rest of the baseline's key. */
+static void show_json(dsr_log *log, const dsr_baseline_info *b)
 {
-    const char *k[] = { "feature_slug", "snapshot_id", "parity_hash_sha256", "project_uuid",
-                        "node_id", "target_branch", "mission_key", "manifest_version",
-                        "event_id", "timestamp" };
-    const char *v[] = { b->feature_slug, b->snapshot_id, b->parity_hash_sha256, b->project_uuid,
-                        b->node_id, b->target_branch, b->mission_key, b->manifest_version,
-                        b->event_id, b->timestamp };
+    cli_origin o = cli_baseline_origin(log, b);
+    cli_baseline_json(b, &o, 0);
+    const char *k[] = { "feature_slug", "project_uuid", "node_id" };
+    const char *v[] = { b->feature_slug, b->project_uuid, b->node_id };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        printf("%s\"%s\":", i ? "," : "{", k[i]);
+        printf(",\"%s\":", k[i]);
         cli_json_fputs(stdout, v[i]);
     }
     printf("}\n");
@@ -100,7 +101,7 @@ static int do_show(dsr_log *log, const char *feature, int json)
     if (rc)
         return cli_fail(&err, "baseline");
     if (json)
-        show_json(b);
+        show_json(log, b);
     else
         show_text(b);
     dsr_baseline_info_free(b);

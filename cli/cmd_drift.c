@@ -6,8 +6,8 @@
  */
 #include "cli.h"
 #include "cli_proj.h"
+#include "cli_report.h"
 #include "dossier/replay.h"
-#include "dossier/import.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -56,61 +56,28 @@ static const char usage_text[] =
 "  dossier drift --feature 042-x --json | jq '.missing_in_local'\n";
 
 
-static void json_strv(const char *name, char *const *v, size_t n)
+/* The drift summary (cli_drift_json), then what only this report adds:
+ * the parity hashes, the baseline, the changes by kind and the reasons. */
+static void print_json(const dsr_drift_info *d, const dsr_baseline_info *b, const cli_origin *o)
 {
-    printf(",\"%s\":[", name);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putchar(',');
-        cli_json_fputs(stdout, v[i]);
-    }
-    putchar(']');
-}
-
-
-/* Where the baseline event was written (dossier/import.h). */
-typedef struct origin {
-    int  known, local;
-    char node[DSR_ULID_LEN + 1];
-} origin;
-
-static origin baseline_origin(dsr_log *log, const char *feature)
-{
-    origin o = { 0 };
-    dsr_baseline_info *b = NULL;
-    dsr_err ignore;
-    if (!dsr_replay_baseline_get(log, feature, &b, &ignore) && b->event_id)
-        o.known = !dsr_event_origin(log, b->event_id, o.node, &o.local, &ignore);
-    dsr_baseline_info_free(b);
-    return o;
-}
-
-static void print_json(const dsr_drift_info *d, const origin *o)
-{
-    printf("{\"feature_slug\":");
+    cli_drift_json(d, 0);
+    printf(",\"feature_slug\":");
     cli_json_fputs(stdout, d->feature_slug);
-    printf(",\"status\":\"%s\",\"drift\":%s,\"severity\":", dsr_drift_status_name(d->status),
-           d->status == DSR_DRIFT_DETECTED ? "true" : "false");
-    cli_json_fputs(stdout, d->severity);
-    const char *k[] = { "snapshot_id", "baseline_snapshot_id", "local_parity_hash",
-                        "baseline_parity_hash", "event_id", "source_event_id" };
-    const char *v[] = { d->snapshot_id, d->baseline_snapshot_id, d->local_parity,
-                        d->baseline_parity, d->event_id, d->source_event_id };
-    for (size_t i = 0; i < 6; i++) {
-        printf(",\"%s\":", k[i]);
-        cli_json_fputs(stdout, v[i]);
-    }
-    printf(",\"baseline_origin\":");
-    cli_json_fputs(stdout, !o->known ? NULL : o->local ? "local" : "imported");
-    printf(",\"baseline_origin_node_id\":");
-    cli_json_fputs(stdout, o->known ? o->node : NULL);
-    json_strv("missing_in_local", d->missing_in_local, d->n_missing_in_local);
-    json_strv("missing_in_baseline", d->missing_in_baseline, d->n_missing_in_baseline);
-    cli_json_changes("changed", d->changed, d->n_changed);
+    printf(",\"drift_detected\":%s,\"parity_hash_sha256\":", d->status == DSR_DRIFT_DETECTED ? "true" : "false");
+    cli_json_fputs(stdout, d->local_parity);
+    printf(",\"source_event_id\":");
+    cli_json_fputs(stdout, d->source_event_id);
+    printf(",\"baseline\":");
+    cli_baseline_json(b, o, 1);
     cli_json_changes("vanished", d->vanished, d->n_vanished);
     cli_json_changes("added", d->added, d->n_added);
-    json_strv("why", d->why, d->n_why);
-    printf(",\"key_mismatch\":[");
+    printf(",\"why\":[");
+    for (size_t i = 0; i < d->n_why; i++) {
+        if (i)
+            putchar(',');
+        cli_json_fputs(stdout, d->why[i]);
+    }
+    printf("],\"key_mismatch\":[");
     for (size_t i = 0; i < d->n_mismatch; i++) {
         printf("%s{\"field\":", i ? "," : "");
         cli_json_fputs(stdout, d->mismatch[i].field);
@@ -132,7 +99,7 @@ static void text_list(const char *title, char *const *v, size_t n)
         printf("  %s\n", v[i]);
 }
 
-static void print_text(const dsr_drift_info *d, const origin *o)
+static void print_text(const dsr_drift_info *d, const cli_origin *o)
 {
     printf("Feature:    %s\n", d->feature_slug);
     printf("Snapshot:   %s  parity %s\n", d->snapshot_id, d->local_parity ? d->local_parity : "-");
@@ -218,11 +185,17 @@ int cmd_drift(int argc, char **argv)
     if (!code) {
         if (stale)
             cli_proj_stale_note("drift");
-        origin o = baseline_origin(log, feature);
+        /* the baseline may be unreadable or gone: the assessment still stands */
+        dsr_baseline_info *b = NULL;
+        dsr_err ignore;
+        if (dsr_replay_baseline_get(log, feature, &b, &ignore))
+            b = NULL;
+        cli_origin o = cli_baseline_origin(log, b);
         if (json)
-            print_json(d, &o);
+            print_json(d, b, &o);
         else
             print_text(d, &o);
+        dsr_baseline_info_free(b);
         if (fflush(stdout)) {
             cli_error("drift", "cannot write the output");
             code = DSR_EXIT_IO;

@@ -5,6 +5,7 @@
  * The library does all the work; this file parses options and formats.
  */
 #include "cli.h"
+#include "cli_report.h"
 #include "scan_opts.h"
 #include "scan_progress.h"
 #include "dossier/buf.h"
@@ -271,11 +272,16 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
     }
     char bytes[32];
     human_bytes(r->bytes_hashed, bytes, sizeof bytes);
-    fprintf(stderr,
-            "dossier: index: %s: %zu artifacts (%zu present); required %zu/%zu present",
-            r->feature_slug, r->n_artifacts, r->n_present, r->n_required_present, r->n_required);
-    if (r->has_manifest)
-        fprintf(stderr, "; optional manifest entries absent: %zu", r->n_optional_absent);
+    /* the counts status and snapshot show for this tree once scanned
+     * (cli_report.h); the rows are present, missing required and unusable
+     * optional artifacts, so their number is not the total */
+    cli_counts c = cli_counts_of_scan(r);
+    size_t unusable = cli_optional_unusable(r);
+    fprintf(stderr, "dossier: index: %s: artifacts ", r->feature_slug);
+    cli_counts_text(stderr, &c);
+    if (unusable)
+        fprintf(stderr, "; %zu unusable optional file%s not counted", unusable,
+                unusable == 1 ? "" : "s");
     fprintf(stderr, "; %zu warning%s; %s hashed in %.2f s; completeness: %s",
             r->n_warnings, r->n_warnings == 1 ? "" : "s", bytes, secs, dsr_scan_completeness(r));
     if (o->manifest)

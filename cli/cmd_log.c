@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "cli_proj.h"
+#include "cli_report.h"
 #include "dossier/replay.h"
 
 #include <errno.h>
@@ -36,14 +37,9 @@ static const char usage_text[] =
 "\n"
 "Examples:\n"
 "  dossier log -n 5\n"
-"  dossier log --json | jq -r '.snapshots[] | select(.baseline) | .snapshot_id'\n";
+"  dossier log --json | jq -r '.snapshots[] | select(.is_baseline) | .snapshot_id'\n";
 
 enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON };
-
-static long long present_of(const dsr_snapshot_info *s)
-{
-    return (long long)(s->counts.required_present + s->counts.optional_present);
-}
 
 static void print_json(const char *feature, dsr_snapshot_info **v, size_t n,
                        const char *baseline)
@@ -63,9 +59,10 @@ static void print_json(const char *feature, dsr_snapshot_info **v, size_t n,
         cli_json_fputs(stdout, s->emit_mode);
         printf(",\"scan_seq\":%llu,\"completeness_status\":", (unsigned long long)s->scan_seq);
         cli_json_fputs(stdout, s->completeness_status);
-        printf(",\"present\":%lld,\"required_missing\":%lld,\"parity_hash_sha256\":\"%s\","
-               "\"baseline\":%s}", present_of(s), (long long)s->counts.required_missing,
-               s->parity_hash_sha256,
+        cli_counts c = cli_counts_of_snapshot(s);
+        putchar(',');
+        cli_counts_json(&c);
+        printf(",\"parity_hash_sha256\":\"%s\",\"is_baseline\":%s}", s->parity_hash_sha256,
                baseline && !strcmp(baseline, s->snapshot_id) ? "true" : "false");
     }
     printf("]}\n");
@@ -84,10 +81,11 @@ static void print_text(dsr_snapshot_info **v, size_t n, const char *baseline)
            wrun, "RUN", "MODE", "COMPLETENESS", "PRESENT", "MISSING", "PARITY");
     for (size_t i = 0; i < n; i++) {
         const dsr_snapshot_info *s = v[i];
+        cli_counts c = cli_counts_of_snapshot(s);
         printf("%-26s  %-*s  %-*s  %-7s  %-12s  %7lld  %7lld  %.12s%s\n", s->snapshot_id, wts,
                s->timestamp ? s->timestamp : "-", wrun, s->run_id ? s->run_id : "-",
-               s->emit_mode ? s->emit_mode : "-", s->completeness_status, present_of(s),
-               (long long)s->counts.required_missing, s->parity_hash_sha256,
+               s->emit_mode ? s->emit_mode : "-", s->completeness_status, (long long)c.present,
+               (long long)c.required_missing, s->parity_hash_sha256,
                baseline && !strcmp(baseline, s->snapshot_id) ? "  baseline" : "");
     }
 }

@@ -6,8 +6,9 @@
  * what the report says and chooses the exit code.
  */
 #include "cli.h"
+#include "cli_proj.h"
+#include "cli_report.h"
 #include "scan_opts.h"
-#include "dossier/buf.h"
 #include "dossier/ingest.h"
 #include "scan_progress.h"
 
@@ -174,22 +175,49 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
     return 0;
 }
 
-static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_record_stats *st,
-                        const dsr_snapshot_info *snap, const dsr_drift_info *drift,
-                        const char *logdir)
+/* The run's counts: its snapshot's when the projection has it (the numbers
+ * status and snapshot show), else the scan's, by the same definitions. */
+static cli_counts run_counts(const dsr_ingest_report *rep)
 {
+    const dsr_snapshot_info *snap = rep->snapshot;
+    if (snap && snap->run_id && !strcmp(snap->run_id, rep->record.run_id))
+        return cli_counts_of_snapshot(snap);
+    return cli_counts_of_scan(rep->scan);
+}
+
+/* Events the run recorded: its artifact events and the completion marker. */
+static unsigned long long run_events(const dsr_record_stats *st)
+{
+    return st->first_seq ? (unsigned long long)(st->last_seq - st->first_seq + 1) : 0;
+}
+
+static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
+{
+    const dsr_scan_result *r = rep->scan;
+    const dsr_record_stats *st = &rep->record;
+    const dsr_snapshot_info *snap = rep->snapshot;
+    const dsr_drift_info *drift = rep->drift;
+    cli_counts n = run_counts(rep);
+    size_t unusable = cli_optional_unusable(r);
     printf("dossier scan: %s (feature %s)\n", c->scan.mission_dir, r->feature_slug);
     printf("  manifest      %s\n", c->scan.manifest ? dsr_manifest_mission_type(c->scan.manifest)
                                                     : "none (completeness unknown)");
-    printf("  artifacts     %zu present, %zu required (%zu missing), %zu optional present\n",
-           r->n_present, r->n_required, r->n_required_missing, r->n_optional_present);
+    printf("  artifacts     ");
+    cli_counts_text(stdout, &n);
+    putchar('\n');
+    if (unusable)
+        printf("  unusable      %zu optional file%s not counted (not recorded; see 'dossier "
+               "index')\n", unusable, unusable == 1 ? "" : "s");
     if (r->n_warnings)
         printf("  skipped       %zu entr%s (listed on stderr; --list-skipped for all)\n",
                r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
     printf("  completeness  %s\n", !r->has_manifest ? "unknown"
                                    : r->n_required_missing ? "incomplete" : "complete");
-    printf("  events        %llu indexed, %llu missing, run %s\n",
-           (unsigned long long)st->indexed, (unsigned long long)st->missing, st->run_id);
+    printf("  events        %llu recorded (%llu indexed, %llu missing, %llu removed, 1 scan "
+           "completed), sequences %llu..%llu, run %s\n", run_events(st),
+           (unsigned long long)st->indexed, (unsigned long long)st->missing,
+           (unsigned long long)st->removed, (unsigned long long)st->first_seq,
+           (unsigned long long)st->last_seq, st->run_id);
     if (c->emit_changed)
         printf("  emit changed  %llu unchanged (not re-emitted), %llu removed\n",
                (unsigned long long)st->unchanged, (unsigned long long)st->removed);
@@ -200,8 +228,9 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
     if (c->verify_cache)
         printf("  verify-cache  %zu stale entr%s\n", r->n_cache_stale,
                r->n_cache_stale == 1 ? "y" : "ies");
-    printf("  log           %s (sequences %llu..%llu)\n", logdir,
-           (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
+    printf("  log           %s, head %llu (%llu derived event%s after the run)\n", rep->log_dir,
+           (unsigned long long)rep->head, (unsigned long long)(rep->head - st->last_seq),
+           rep->head - st->last_seq == 1 ? "" : "s");
     if (snap)
         printf("  snapshot      %s, parity %s\n", snap->snapshot_id, snap->parity_hash_sha256);
     if (drift && drift->status == DSR_DRIFT_DETECTED)
@@ -219,45 +248,42 @@ static void print_human(const scan_cmd *c, const dsr_scan_result *r, const dsr_r
     }
 }
 
-static void print_json(const scan_cmd *c, const dsr_scan_result *r, const dsr_record_stats *st,
-                       const dsr_snapshot_info *snap, const dsr_drift_info *drift,
-                       const char *logdir)
+/* One object (schemas/reports/scan.schema.json; names in docs/reports.md). */
+static void print_json(const scan_cmd *c, const dsr_ingest_report *rep)
 {
-    dsr_buf b = DSR_BUF_INIT;
-    dsr_buf_puts(&b, "{\"feature_slug\":");
-    cli_json_str(&b, r->feature_slug);
-    dsr_buf_printf(&b, ",\"run_id\":\"%s\",\"completed\":%s,\"completeness_status\":\"%s\","
-                   "\"present\":%zu,\"required\":%zu,\"required_missing\":%zu,"
-                   "\"optional_present\":%zu,\"skipped\":%zu,"
-                   "\"events\":{\"indexed\":%llu,\"missing\":%llu,\"first_seq\":%llu,"
-                   "\"last_seq\":%llu},\"log\":",
-                   st->run_id, st->completed ? "true" : "false",
-                   !r->has_manifest ? "unknown" : r->n_required_missing ? "incomplete" : "complete",
-                   r->n_present, r->n_required, r->n_required_missing, r->n_optional_present,
-                   r->n_warnings, (unsigned long long)st->indexed, (unsigned long long)st->missing,
-                   (unsigned long long)st->first_seq, (unsigned long long)st->last_seq);
-    cli_json_str(&b, logdir);
+    const dsr_scan_result *r = rep->scan;
+    const dsr_record_stats *st = &rep->record;
+    const dsr_snapshot_info *snap = rep->snapshot;
+    cli_counts n = run_counts(rep);
+    printf("{\"feature_slug\":");
+    cli_json_fputs(stdout, r->feature_slug);
+    printf(",\"run_id\":\"%s\",\"completed\":%s,\"completeness_status\":\"%s\",",
+           st->run_id, st->completed ? "true" : "false", dsr_scan_completeness(r));
+    cli_counts_json(&n);
+    putchar(',');
+    cli_missing_json_scan(r);
+    printf(",\"optional_unusable\":%zu,\"skipped\":%zu,\"emit_mode\":\"%s\","
+           "\"events\":%llu,\"indexed\":%llu,\"missing\":%llu,\"removed\":%llu,"
+           "\"unchanged\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"head\":%llu,"
+           "\"log\":", cli_optional_unusable(r), r->n_warnings,
+           c->emit_changed ? "changed" : "full", run_events(st), (unsigned long long)st->indexed,
+           (unsigned long long)st->missing, (unsigned long long)st->removed,
+           (unsigned long long)st->unchanged, (unsigned long long)st->first_seq,
+           (unsigned long long)st->last_seq, (unsigned long long)rep->head);
+    cli_json_fputs(stdout, rep->log_dir);
     char stale[32] = "null";   /* only known when every file was re-read */
     if (c->rehash || c->verify_cache)
         snprintf(stale, sizeof stale, "%zu", r->n_cache_stale);
-    dsr_buf_printf(&b, ",\"emit_mode\":\"%s\",\"removed\":%llu,\"unchanged\":%llu,"
-                   "\"cache\":{\"unchanged\":%zu,\"xxh3_reused\":%zu,\"stale\":%s,"
-                   "\"written\":%llu,\"deleted\":%llu}",
-                   c->emit_changed ? "changed" : "full", (unsigned long long)st->removed,
-                   (unsigned long long)st->unchanged, r->n_cache_stat, r->n_cache_xxh3,
-                   stale, (unsigned long long)st->cache_put, (unsigned long long)st->cache_del);
-    dsr_buf_puts(&b, ",\"snapshot_id\":");
-    cli_json_str(&b, snap ? snap->snapshot_id : NULL);
-    dsr_buf_puts(&b, ",\"parity_hash_sha256\":");
-    cli_json_str(&b, snap ? snap->parity_hash_sha256 : NULL);
-    dsr_buf_puts(&b, ",\"drift\":");
-    cli_json_str(&b, drift ? dsr_drift_status_name(drift->status) : NULL);
-    dsr_buf_puts(&b, ",\"drift_severity\":");
-    cli_json_str(&b, drift ? drift->severity : NULL);
-    dsr_buf_putc(&b, '}');
-    if (b.data)
-        puts(b.data);
-    dsr_buf_free(&b);
+    printf(",\"cache\":{\"unchanged\":%zu,\"xxh3_reused\":%zu,\"stale\":%s,"
+           "\"written\":%llu,\"deleted\":%llu}", r->n_cache_stat, r->n_cache_xxh3, stale,
+           (unsigned long long)st->cache_put, (unsigned long long)st->cache_del);
+    printf(",\"snapshot_id\":");
+    cli_json_fputs(stdout, snap ? snap->snapshot_id : NULL);
+    printf(",\"parity_hash_sha256\":");
+    cli_json_fputs(stdout, snap ? snap->parity_hash_sha256 : NULL);
+    printf(",\"drift\":");
+    cli_drift_json(rep->drift, 1);
+    printf("}\n");
 }
 
 /* What the phase callback needs: the command's choices and the progress
@@ -333,9 +359,10 @@ static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_inge
          * few seconds. */
         cli_report_skipped("scan", rep->scan, c->scan.list_skipped);
         if (c->json)
-            print_json(c, rep->scan, &rep->record, rep->snapshot, rep->drift, rep->log_dir);
+            print_json(c, rep);
         else if (!c->quiet)
-            print_human(c, rep->scan, &rep->record, rep->snapshot, rep->drift, rep->log_dir);
+            print_human(c, rep);
+        fflush(stdout);
         break;
     }
     default:

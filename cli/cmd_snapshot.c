@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "cli_proj.h"
+#include "cli_report.h"
 #include "dossier/replay.h"
 
 #include <getopt.h>
@@ -52,7 +53,7 @@ enum { OPT_LOG = 256, OPT_FEATURE, OPT_ID, OPT_ARTIFACTS, OPT_JSON };
 
 static void print_json(const dsr_snapshot_info *s, int with_artifacts)
 {
-    const dsr_artifact_counts *c = &s->counts;
+    cli_counts c = cli_counts_of_snapshot(s);
     printf("{\"feature_slug\":");
     cli_json_fputs(stdout, s->feature_slug);
     printf(",\"snapshot_id\":");
@@ -65,12 +66,8 @@ static void print_json(const dsr_snapshot_info *s, int with_artifacts)
     cli_json_fputs(stdout, s->timestamp);
     printf(",\"parity_hash_sha256\":\"%s\",\"completeness_status\":", s->parity_hash_sha256);
     cli_json_fputs(stdout, s->completeness_status);
-    printf(",\"artifact_counts\":{\"total\":%lld,\"required\":%lld,\"required_present\":%lld,"
-           "\"required_missing\":%lld,\"optional\":%lld,\"optional_present\":%lld},"
-           "\"optional_absent\":%lld",
-           (long long)c->total, (long long)c->required, (long long)c->required_present,
-           (long long)c->required_missing, (long long)c->optional,
-           (long long)c->optional_present, (long long)s->optional_absent);
+    putchar(',');
+    cli_counts_json(&c);
     const char *k[] = { "mission_type", "manifest_version", "step_id", "target_branch",
                         "emit_mode" };
     const char *v[] = { s->mission_type, s->manifest_version, s->step_id, s->target_branch,
@@ -79,20 +76,8 @@ static void print_json(const dsr_snapshot_info *s, int with_artifacts)
         printf(",\"%s\":", k[i]);
         cli_json_fputs(stdout, v[i]);
     }
-    printf(",\"counts_consistent\":%s,\"missing_required\":[",
-           s->counts_consistent ? "true" : "false");
-    for (size_t i = 0; i < s->n_missing; i++) {
-        printf("%s{\"artifact_key\":", i ? "," : "");
-        cli_json_fputs(stdout, s->missing[i].artifact_key);
-        printf(",\"artifact_class\":");
-        cli_json_fputs(stdout, s->missing[i].artifact_class);
-        printf(",\"expected_path_pattern\":");
-        cli_json_fputs(stdout, s->missing[i].expected_path_pattern);
-        printf(",\"reason_code\":");
-        cli_json_fputs(stdout, s->missing[i].reason_code);
-        printf("}");
-    }
-    printf("]");
+    printf(",\"counts_consistent\":%s,", s->counts_consistent ? "true" : "false");
+    cli_missing_json_snapshot(s);
     if (with_artifacts) {
         printf(",\"artifacts\":[");
         for (size_t i = 0; i < s->n_artifacts; i++) {
@@ -119,7 +104,7 @@ static int width(int w, const char *s)
 
 static void print_text(const dsr_snapshot_info *s, int with_artifacts)
 {
-    const dsr_artifact_counts *c = &s->counts;
+    cli_counts c = cli_counts_of_snapshot(s);
     printf("Feature:        %s\n", s->feature_slug);
     printf("Snapshot:       %s (scan run %s, %s)\n", s->snapshot_id, s->run_id ? s->run_id : "-",
            s->timestamp ? s->timestamp : "-");
@@ -132,11 +117,9 @@ static void print_text(const dsr_snapshot_info *s, int with_artifacts)
     printf(", branch %s%s%s)\n", s->target_branch ? s->target_branch : "-",
            s->step_id ? ", step " : "", s->step_id ? s->step_id : "");
     printf("Parity hash:    %s\n", s->parity_hash_sha256);
-    printf("Artifacts:      %lld total\n", (long long)c->total);
-    printf("  required      %lld (%lld present, %lld missing)\n", (long long)c->required,
-           (long long)c->required_present, (long long)c->required_missing);
-    printf("  optional      %lld (%lld present, %lld absent)\n", (long long)c->optional,
-           (long long)c->optional_present, (long long)s->optional_absent);
+    printf("Artifacts:      ");
+    cli_counts_text(stdout, &c);
+    putchar('\n');
     if (!s->counts_consistent)
         printf("Warning:        the scan's events do not match the counts it declared\n");
     /* columns as wide as their longest value, so long keys stay aligned */

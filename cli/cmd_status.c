@@ -6,8 +6,8 @@
  */
 #include "cli.h"
 #include "cli_proj.h"
+#include "cli_report.h"
 #include "dossier/deliver.h"
-#include "dossier/import.h"
 #include "dossier/replay.h"
 
 #include <getopt.h>
@@ -51,9 +51,7 @@ typedef struct feature_report {
     dsr_snapshot_info *snap;
     dsr_baseline_info *base;      /* NULL: none */
     dsr_drift_info    *drift;     /* NULL: not assessed */
-    /* where the baseline event was written (dossier/import.h) */
-    int                origin_known, origin_local;
-    char               origin_node[DSR_ULID_LEN + 1];
+    cli_origin         origin;    /* where the baseline event was written */
 } feature_report;
 
 static void report_free(feature_report *r)
@@ -72,12 +70,8 @@ static int load_report(dsr_log *log, const char *feature, feature_report *r)
         rc = dsr_replay_baseline_get(log, feature, &r->base, &err);
         if (rc == DSR_ENOTFOUND)
             rc = 0;
-        /* provenance is shown when known; a baseline whose event cannot be
-         * read is still reported */
-        dsr_err ignore;
-        if (!rc && r->base && r->base->event_id)
-            r->origin_known = !dsr_event_origin(log, r->base->event_id, r->origin_node,
-                                                &r->origin_local, &ignore);
+        if (!rc)
+            r->origin = cli_baseline_origin(log, r->base);
     }
     if (!rc) {
         rc = dsr_replay_drift_get(log, feature, &r->drift, &err);
@@ -158,15 +152,13 @@ static void deliveries_json(const deliveries *d)
 static void feature_text(const feature_report *r)
 {
     const dsr_snapshot_info *s = r->snap;
-    const dsr_artifact_counts *c = &s->counts;
+    cli_counts c = cli_counts_of_snapshot(s);
     printf("%s: ", s->feature_slug);
     cli_put_status(stdout, s->completeness_status);
     putchar('\n');
-    printf("  artifacts  %lld total; required %lld (%lld present, %lld missing); "
-           "optional %lld (%lld present, %lld absent)\n", (long long)c->total,
-           (long long)c->required, (long long)c->required_present,
-           (long long)c->required_missing, (long long)c->optional,
-           (long long)c->optional_present, (long long)s->optional_absent);
+    printf("  artifacts  ");
+    cli_counts_text(stdout, &c);
+    putchar('\n');
     if (s->n_missing) {
         printf("  missing   ");
         for (size_t i = 0; i < s->n_missing && i < 8; i++)
@@ -182,9 +174,9 @@ static void feature_text(const feature_report *r)
         printf("  baseline   %s accepted %s, branch %s, %s%s\n", r->base->snapshot_id,
                r->base->timestamp ? r->base->timestamp : "-",
                r->base->target_branch ? r->base->target_branch : "-",
-               !r->origin_known ? "origin unknown"
-               : r->origin_local ? "by this log" : "imported from node ",
-               r->origin_known && !r->origin_local ? r->origin_node : "");
+               !r->origin.known ? "origin unknown"
+               : r->origin.local ? "by this log" : "imported from node ",
+               r->origin.known && !r->origin.local ? r->origin.node : "");
     else
         printf("  baseline   none\n");
     const dsr_drift_info *d = r->drift;
@@ -210,23 +202,16 @@ static void feature_text(const feature_report *r)
 static void feature_json(const feature_report *r)
 {
     const dsr_snapshot_info *s = r->snap;
-    const dsr_artifact_counts *c = &s->counts;
+    cli_counts c = cli_counts_of_snapshot(s);
     printf("{\"feature_slug\":");
     cli_json_fputs(stdout, s->feature_slug);
     printf(",\"completeness_status\":");
     cli_json_fputs(stdout, s->completeness_status);
-    printf(",\"artifact_counts\":{\"total\":%lld,\"required\":%lld,\"required_present\":%lld,"
-           "\"required_missing\":%lld,\"optional\":%lld,\"optional_present\":%lld},"
-           "\"optional_absent\":%lld,\"missing_required\":[",
-           (long long)c->total, (long long)c->required, (long long)c->required_present,
-           (long long)c->required_missing, (long long)c->optional,
-           (long long)c->optional_present, (long long)s->optional_absent);
-    for (size_t i = 0; i < s->n_missing; i++) {
-        if (i)
-            putchar(',');
-        cli_json_fputs(stdout, s->missing[i].artifact_key);
-    }
-    printf("],\"snapshot\":{\"snapshot_id\":");
+    putchar(',');
+    cli_counts_json(&c);
+    putchar(',');
+    cli_missing_json_snapshot(s);
+    printf(",\"snapshot\":{\"snapshot_id\":");
     cli_json_fputs(stdout, s->snapshot_id);
     printf(",\"timestamp\":");
     cli_json_fputs(stdout, s->timestamp);
@@ -237,33 +222,9 @@ static void feature_json(const feature_report *r)
     printf(",\"manifest_version\":");
     cli_json_fputs(stdout, s->manifest_version);
     printf("},\"baseline\":");
-    if (r->base) {
-        printf("{\"snapshot_id\":");
-        cli_json_fputs(stdout, r->base->snapshot_id);
-        printf(",\"timestamp\":");
-        cli_json_fputs(stdout, r->base->timestamp);
-        printf(",\"target_branch\":");
-        cli_json_fputs(stdout, r->base->target_branch);
-        printf(",\"origin\":");
-        cli_json_fputs(stdout, !r->origin_known ? NULL : r->origin_local ? "local" : "imported");
-        printf(",\"origin_node_id\":");
-        cli_json_fputs(stdout, r->origin_known ? r->origin_node : NULL);
-        printf("}");
-    } else {
-        printf("null");
-    }
+    cli_baseline_json(r->base, &r->origin, 1);
     printf(",\"drift\":");
-    const dsr_drift_info *d = r->drift;
-    if (d) {
-        printf("{\"status\":\"%s\",\"severity\":", dsr_drift_status_name(d->status));
-        cli_json_fputs(stdout, d->severity);
-        printf(",\"missing_in_local\":%zu,\"missing_in_baseline\":%zu,\"changed\":%zu,"
-               "\"event_id\":", d->n_missing_in_local, d->n_missing_in_baseline, d->n_changed);
-        cli_json_fputs(stdout, d->event_id);
-        printf("}");
-    } else {
-        printf("null");
-    }
+    cli_drift_json(r->drift, 1);
     printf("}");
 }
 

@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -330,6 +331,8 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
     dsr_err ignore;
     (void)dsr_replay_snapshot_get(log, rep->scan->feature_slug, NULL, 0, &rep->snapshot, &ignore);
     (void)dsr_replay_drift_get(log, rep->scan->feature_slug, &rep->drift, &ignore);
+    if (rep->version >= 2)   /* a version-1 struct ends before head */
+        rep->head = dsr_log_head(log);
     phase_done(&r, DSR_INGEST_PHASE_PROJECT);
 
     /* 9. one bounded delivery window; never fails the run */
@@ -360,8 +363,10 @@ void dsr_ingest_report_free(dsr_ingest_report *rep)
     free(rep->cache_stale);
     dsr_snapshot_info_free(rep->snapshot);
     dsr_drift_info_free(rep->drift);
-    dsr_ingest_report init = DSR_INGEST_REPORT_INIT;
-    *rep = init;
+    /* back to its _INIT state, within the struct the caller's version has */
+    unsigned version = rep->version;
+    memset(rep, 0, version >= 2 ? sizeof *rep : offsetof(dsr_ingest_report, head));
+    rep->version = version;
 }
 
 const char *dsr_ingest_phase_name(dsr_ingest_phase phase)

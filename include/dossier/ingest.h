@@ -144,7 +144,9 @@ typedef struct dsr_ingest_timing {
                         RocksDB's flushes) */
 } dsr_ingest_timing;
 
-#define DSR_INGEST_REPORT_VERSION 1
+/* 2: adds head.  A report made with version 1 is filled as before: the
+ * library writes no field a version-1 caller's struct lacks. */
+#define DSR_INGEST_REPORT_VERSION 2
 
 /* Filled by dsr_ingest_run.  "after X" names the phase whose done call
  * first shows a field; on failure the fields of the phases before the failed
@@ -176,6 +178,10 @@ typedef struct dsr_ingest_report {
      * done call; sized beyond DSR_INGEST_PHASE_COUNT so phases can be added
      * without moving the fields a later version appends */
     dsr_ingest_timing timing[8];
+    /* after PROJECT (version 2): the log's head, the highest sequence in it,
+     * once the projections have appended their derived events; the run's own
+     * events are record.first_seq..record.last_seq below it */
+    uint64_t         head;
 } dsr_ingest_report;
 
 /* Designated in C so the macros stay right as fields are added; C++ (before

@@ -48,7 +48,7 @@ PYEOF
 sed -n 3p "$WORK/log.txt" | grep -q "^$first .* complete .*baseline$" || fail "baseline row: $(cat "$WORK/log.txt")"
 sed -n 2p "$WORK/log.txt" | grep -q ' incomplete ' || fail "latest row first: $(cat "$WORK/log.txt")"
 [ "$("$BIN" log -n 1 | grep -c '^01')" -eq 1 ] || fail "log -n 1"
-latest=$("$BIN" log --json | "$PY" -c 'import json,sys; s=json.load(sys.stdin)["snapshots"]; assert s[1]["baseline"] and not s[0]["baseline"]; print(s[0]["snapshot_id"])')
+latest=$("$BIN" log --json | "$PY" -c 'import json,sys; s=json.load(sys.stdin)["snapshots"]; assert s[1]["is_baseline"] and not s[0]["is_baseline"]; print(s[0]["snapshot_id"])')
 
 # named snapshots
 expect_exit 0 "$BIN" diff "$latest" "$latest"

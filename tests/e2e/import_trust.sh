@@ -91,7 +91,7 @@ grep -q "^Accepted:   imported from node $node$" "$WORK/drift.txt" \
 "$PY" - "$WORK/drift.json" "$node" <<'PY' || fail "drift --json origin"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["baseline_origin"] == "imported" and d["baseline_origin_node_id"] == sys.argv[2], d
+assert d["baseline"]["origin"] == "imported" and d["baseline"]["origin_node_id"] == sys.argv[2], d
 PY
 
 # Trusted on purpose, the forged baseline is accepted: the flag is the gate.

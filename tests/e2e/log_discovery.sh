@@ -42,7 +42,7 @@ rc=0
 # explicit choices come first
 "$BIN" scan m5 --mission-type software-dev --log "$WORK/other" -q
 (cd "$m" && DOSSIER_LOG="$WORK/other" "$BIN" log --json) > "$WORK/other.json"
-grep -q '"baseline":false' "$WORK/other.json" || fail "DOSSIER_LOG: $(cat "$WORK/other.json")"
+grep -q '"is_baseline":false' "$WORK/other.json" || fail "DOSSIER_LOG: $(cat "$WORK/other.json")"
 [ "$( (cd "$m" && "$BIN" log --log "$WORK/other") | grep -c '^01')" -eq 1 ] || fail "--log"
 (cd "$m" && "$BIN" log) > "$WORK/near.txt"
 grep -q 'baseline$' "$WORK/near.txt" || fail "the nearest log (with its baseline): $(cat "$WORK/near.txt")"

@@ -145,12 +145,37 @@ static void test_ingest_run_records_a_run_and_reports_every_phase(void **state)
     /* the log holds the run: reopen it read-only and find the last event */
     dsr_log *log = tt_log_open(want_log, DSR_LOG_RDONLY);
     assert_true(dsr_log_head(log) >= rep.record.last_seq);
+    /* the head after the projections: the run, then the derived snapshot */
+    assert_int_equal(rep.head, dsr_log_head(log));
+    assert_int_equal(rep.head, rep.record.last_seq + 1);
     dsr_log_close(log);
 
     dsr_ingest_report_free(&rep);
     assert_null(rep.scan);
     assert_int_equal(rep.version, DSR_INGEST_REPORT_VERSION);
     dsr_ingest_report_free(NULL);
+}
+
+/* A report made with version 1 (before head) gets no head: the library
+ * writes nothing past the struct such a caller has. */
+static void test_ingest_run_version_1_report_gets_no_head(void **state)
+{
+    fixture *f = *state;
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = f->root;
+    o.target_branch = "main";
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    rep.version = 1;
+    rep.head = 12345;   /* stands for memory past a version-1 struct */
+    dsr_err err;
+    if (dsr_ingest_run(&o, &rep, &err))
+        fail_msg("dsr_ingest_run: %s", err.msg);
+    assert_true(rep.record.completed);
+    assert_int_equal(rep.head, 12345);
+    dsr_ingest_report_free(&rep);
+    assert_int_equal(rep.head, 12345);
+    assert_int_equal(rep.version, 1);
+    assert_null(rep.scan);
 }
 
 static dsr_ingest_report run_ok(const char *root, unsigned flags)
@@ -318,6 +343,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ingest_run_records_a_run_and_reports_every_phase,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_run_version_1_report_gets_no_head,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_changed_mode_emits_only_changes,
                                         setup, teardown),
