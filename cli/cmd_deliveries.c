@@ -135,7 +135,7 @@ static int show_dead(const char *logdir, const char *only, int json)
             put_json_str(d->endpoint);
             printf(",\"seq\":%" PRIu64 ",\"event_id\":", d->seq);
             put_json_str(d->event_id);
-            printf(",\"feature\":");
+            printf(",\"feature_slug\":");
             put_json_str(d->feature);
             printf(",\"attempts\":%u,\"last_status\":%ld,\"reason\":", d->attempts,
                    d->last_status);

@@ -64,7 +64,7 @@ static const char usage_text[] =
 "                and is accepted where it gates ('dossier baseline accept').\n"
 "                For restoring a log from a trusted replica.\n"
 "  -q, --quiet   print nothing but errors\n"
-"  --json        print the summary as JSON: {file, envelopes, added, duplicates}\n"
+"  --json        print the summary as JSON: {file, events, added, duplicates}\n"
 "  -h, --help    show this help\n"
 "\n"
 "Environment:\n"
@@ -400,7 +400,7 @@ int cmd_import(int argc, char **argv)
         dsr_buf b = DSR_BUF_INIT;
         dsr_buf_puts(&b, "{\"file\":");
         cli_json_str(&b, name);
-        dsr_buf_printf(&b, ",\"envelopes\":%zu,\"added\":%zu,\"duplicates\":%zu}",
+        dsr_buf_printf(&b, ",\"events\":%zu,\"added\":%zu,\"duplicates\":%zu}",
                        st.n, added, dups);
         if (b.data)
             puts(b.data);

@@ -171,7 +171,7 @@ int cmd_replay(int argc, char **argv)
             code = cli_fail(&err, "replay");
         } else {
             if (json)
-                printf("{\"verify\":\"%s\",\"differences\":%zu,\"seconds\":%.3f}\n", proj, n,
+                printf("{\"projection\":\"%s\",\"differences\":%zu,\"seconds\":%.3f}\n", proj, n,
                        now_s() - t0);
             else
                 printf("verify %s: %zu difference%s (rebuilt in %.3f s)\n", proj, n,
@@ -200,7 +200,7 @@ int cmd_replay(int argc, char **argv)
         if (rc) {
             code = cli_fail(&err, "replay");
         } else if (json) {
-            printf("{\"replay\":\"%s\",\"from_zero\":%s,\"events_read\":%llu,"
+            printf("{\"projection\":\"%s\",\"from_zero\":%s,\"events_read\":%llu,"
                    "\"derived_new\":%llu,\"derived_duplicates\":%llu,\"commits\":%llu,"
                    "\"head\":%llu,\"seconds\":%.3f}\n", proj, from_zero ? "true" : "false",
                    (unsigned long long)st.events_read, (unsigned long long)st.derived_new,
