@@ -59,6 +59,46 @@ drift from the accepted baseline
 .B 5
 not comparable: a baseline is accepted but the latest snapshot cannot be
 compared with it (another branch, mission type or manifest version)
+.SH REPORTS
+The reports use one set of words (docs/reports.md of the source tree).
+Counts, the same in
+.BR index ,
+.BR scan ,
+.BR status ,
+.B snapshot
+and
+.BR log :
+.I present
+(found and usable),
+.I missing required
+(no file, or an
+.I unusable
+one: unreadable, not UTF\-8, deleted while scanned),
+.I absent optional
+(an optional manifest entry no file matches), and
+.I total
+= present + missing required + absent optional.
+An unusable file no manifest entry requires is in no count.
+.PP
+.I events
+are the events a scan run recorded (its sequences first..last);
+.I head
+is the highest sequence in the log, above the run's last once the
+projections have appended the snapshot and drift events.
+.PP
+Every
+.B \-\-json
+report has a JSON Schema (draft 2020\-12) under
+.IR schemas/reports/ ;
+the same concept has the same name and shape in every report:
+.BR artifact_counts ,
+.BR missing_required ,
+.BR parity_hash_sha256 ,
+the
+.B baseline
+object and the
+.B drift
+object (status, missing_in_local, missing_in_baseline, changed, ...).
 .SH ENVIRONMENT
 .TP
 .B DOSSIER_LOG
@@ -110,6 +150,12 @@ NATS publish cursors
 .TP
 .I /usr/local/share/dossier/schemas/
 JSON Schemas of every event type and of the envelope
+.TP
+.I /usr/local/share/dossier/schemas/reports/
+JSON Schemas (draft 2020\-12) of every
+.B \-\-json
+report, one per command (status.schema.json, drift.schema.json, ...), and
+common.schema.json with the names and shapes they share
 .TP
 .I /usr/local/share/dossier/manifests/
 the built\-in manifests (also compiled into the binary)
