@@ -71,6 +71,7 @@ run 0 verify repair.json -- "$BIN" verify --repair --json
 run 0 replay replay.json -- "$BIN" replay --json
 run 0 replay replay0.json -- "$BIN" replay --from-zero --json
 run 0 replay-verify rverify.ndjson --ndjson -- "$BIN" replay --verify --json
+grep -q '"differences":0' "$WORK/rverify.ndjson" || fail "replay --verify found differences"
 
 "$BIN" events > "$WORK/events.ndjson"
 run 0 import import.json -- "$BIN" import --json "$WORK/events.ndjson"
