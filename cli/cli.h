@@ -4,11 +4,17 @@
  * Every command lives in cli/cmd_<name>.c as `int cmd_<name>(int argc, char **argv)`
  * (argv[0] is the command name), parses its options with getopt_long, prints
  * `--help` text to stdout and returns one of the exit codes below.  Errors go
- * to stderr as `dossier: <context>: <what is wrong>`.
+ * to stderr as one line, `dossier <cmd>: <what>: <why>` (cli_error).
+ *
+ * Options are parsed with cli_getopt, getopt_long plus the global options
+ * every command accepts anywhere on its command line (-q, -v, --log DIR,
+ * --color[=WHEN], --help); main() takes the same options before the command.
  */
 #ifndef DOSSIER_CLI_H
 #define DOSSIER_CLI_H
 
+#include <getopt.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "dossier/error.h"
@@ -31,11 +37,34 @@ typedef enum cli_level {
     CLI_LEVEL_DEBUG        /* -vv */
 } cli_level;
 
-/* Process-wide CLI settings: the only mutable state of the CLI, set once by
- * main() from DOSSIER_LOG_LEVEL and global -v/-q, and by commands' own
- * -v/-q.  Single-threaded (the CLI's main thread). */
+/* --color=WHEN: auto (a TTY and NO_COLOR unset), always, never. */
+typedef enum cli_color {
+    CLI_COLOR_AUTO = 0,
+    CLI_COLOR_ALWAYS,
+    CLI_COLOR_NEVER
+} cli_color;
+
+/* What cli_getopt found when main() asked a command for its options instead
+ * of running it (shell completion, cli_complete.c). */
+typedef struct cli_optspec {
+    const char          *shortopts;
+    const struct option *longopts;
+} cli_optspec;
+
+/* Process-wide CLI settings: the only mutable state of the CLI, set by main()
+ * from DOSSIER_LOG_LEVEL and the global options before the command, and by
+ * cli_getopt from the global options after it (and commands' own -v/-q).
+ * Single-threaded (the CLI's main thread). */
 typedef struct cli_settings {
-    cli_level level;
+    cli_level   level;
+    cli_color   color;
+    const char *cmd;        /* the command being run ("scan"); NULL before main() chose one */
+    const char *log_opt;    /* global --log DIR; a command's own --log wins */
+    /* Set by main() to learn a command's options: cli_getopt stores them in
+     * *spec and longjmps here instead of parsing (nothing has been opened or
+     * allocated by a command before its first cli_getopt call). */
+    jmp_buf    *introspect;
+    cli_optspec *spec;
 } cli_settings;
 extern cli_settings cli_cfg;
 
@@ -54,12 +83,39 @@ typedef struct cli_command {
     const char *summary;   /* one line for `dossier --help` */
 } cli_command;
 
-/* `dossier: <ctx>: <message>` on stderr (ctx may be NULL). */
+/* One line on stderr: `dossier <cmd>: <ctx>: <message>`, where <cmd> is
+ * cli_cfg.cmd (`dossier: ` before a command is chosen) and ctx is left out
+ * when NULL, empty or the command's own name. */
 void cli_error(const char *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print err as above and return the exit code for its code. */
+/* What to do when there is no event log, appended to that error. */
+#define CLI_NO_LOG_HINT "create one with 'dossier scan MISSION_DIR', or name one with --log DIR"
+
+/* Print err as above and return the exit code for its code.  A message that
+ * already starts with ctx (the library names the object) does not repeat it. */
 int  cli_fail(const dsr_err *err, const char *ctx);
-/* Usage error: message plus "Try 'dossier <cmd> --help'."; returns DSR_EXIT_USAGE. */
+/* Usage error, one line: `dossier <cmd>: <message> (see 'dossier <cmd>
+ * --help')`; returns DSR_EXIT_USAGE. */
 int  cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* getopt_long for a command, with the global options added:
+ *   -q, --quiet          errors only (cli_cfg.level)
+ *   -v, --verbose        one level more
+ *   --log DIR            cli_cfg.log_opt (cli_log_dir uses it)
+ *   --color[=WHEN]       cli_cfg.color; bare --color is always
+ *   -h, --help           returned as 'h' (every command prints its help)
+ * A command that defines one of these (by short letter or long name) gets
+ * it back like any of its own options; the others are handled here and
+ * never returned.  A usage error in the options (unknown, ambiguous, a
+ * missing value or a value given to a flag) is printed as one line naming
+ * the option and ends the process with DSR_EXIT_USAGE: commands parse their
+ * options before they open or allocate anything.  When cli_cfg.introspect
+ * is set, stores the tables in *cli_cfg.spec and longjmps there instead. */
+int  cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* A global option main() found before the command (arg, and next, the word
+ * after it or NULL): applies -q, -v (also clustered: -vv, -qv), --color[=WHEN],
+ * --log DIR / --log=DIR.  Returns how many words it used (0: arg is not one
+ * of these), or -1 after printing a usage error (a bad or missing value). */
+int  cli_global_option(const char *arg, const char *next);
 /* Map a DSR_E* code to an exit code (manifest/usage -> 2, schema/parse -> 1,
  * everything else that fails -> 3). */
 int  cli_exit_code(int dsr_code);
@@ -97,7 +153,8 @@ int cli_parse_duration(const char *s, uint64_t max_ms, uint64_t *ms);
  * nanoseconds in an int64_t. */
 #define CLI_DURATION_NS_SAFE_MS ((uint64_t)INT64_MAX / 1000000)
 
-/* 1 when colour may be used on f (a TTY and NO_COLOR unset). */
+/* 1 when colour may be used on f: --color=always, or --color=auto (the
+ * default) and f is a TTY and NO_COLOR is unset or empty. */
 int cli_use_color(FILE *f);
 
 /* Write a status word (complete, incomplete, unknown, error, warning, info,

@@ -6,9 +6,9 @@
 #include "dossier/buf.h"
 #include "dossier/event.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +16,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-cli_settings cli_cfg = { CLI_LEVEL_WARN };
+cli_settings cli_cfg = { .level = CLI_LEVEL_WARN, .color = CLI_COLOR_AUTO };
 
+/* The line is put together first and written with one fputs on unbuffered
+ * stderr (one write(2)), so lines of processes sharing a terminal or a
+ * pipe do not cut into each other. */
 static void vdiag(const char *ctx, const char *fmt, va_list ap)
 {
-    fputs("dossier: ", stderr);
-    if (ctx && *ctx)
-        fprintf(stderr, "%s: ", ctx);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[8192];
+    int n;
+    if (cli_cfg.cmd)
+        n = snprintf(line, sizeof line, "dossier %s: ", cli_cfg.cmd);
+    else
+        n = snprintf(line, sizeof line, "dossier: ");
+    assert(n > 0 && (size_t)n < sizeof line);
+    if (ctx && *ctx && !(cli_cfg.cmd && !strcmp(ctx, cli_cfg.cmd)))
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s: ", ctx);
+    if ((size_t)n < sizeof line)
+        n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    if ((size_t)n >= sizeof line - 1)   /* cut short: the line still ends */
+        n = (int)sizeof line - 2;
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    fputs(line, stderr);
 }
 
 void cli_error(const char *ctx, const char *fmt, ...)
@@ -85,19 +99,242 @@ int cli_exit_code(int code)
 
 int cli_fail(const dsr_err *err, const char *ctx)
 {
-    cli_error(ctx, "%s", err->msg[0] ? err->msg : dsr_err_name(err->code));
+    const char *msg = err->msg[0] ? err->msg : dsr_err_name(err->code);
+    size_t cl = ctx ? strlen(ctx) : 0;
+    /* the library names the object itself ("/x: cannot resolve ..."): say it once */
+    if (cl && !strncmp(msg, ctx, cl) && msg[cl] == ':')
+        ctx = NULL;
+    /* DSR_LOG_NOCREATE's refusal ("DIR: no event log here", log.h) says how
+     * to get a log */
+    static const char nolog[] = "no event log here";
+    size_t ml = strlen(msg);
+    if (err->code == DSR_ENOTFOUND && ml >= sizeof nolog - 1 &&
+        !strcmp(msg + ml - (sizeof nolog - 1), nolog))
+        cli_error(ctx, "%s (" CLI_NO_LOG_HINT ")", msg);
+    else
+        cli_error(ctx, "%s", msg);
     return cli_exit_code(err->code);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fprintf(stderr, "dossier: %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'dossier %s --help'.\n", cmd);
+    cli_error(cmd, "%s (see 'dossier %s --help')", msg, cmd);
     return DSR_EXIT_USAGE;
+}
+
+/* ---- global options --------------------------------------------------------
+ * -q, -v, --log, --color and --help mean the same to every command and are
+ * accepted anywhere: before the command (main() and cli_global_option) and
+ * among the command's own options (cli_getopt adds the ones a command does
+ * not define to its getopt tables). */
+
+enum { G_LOG = 0x10000, G_COLOR, G_HELP, G_QUIET, G_VERBOSE };
+
+static const struct option global_longopts[] = {
+    { "quiet",   no_argument,       NULL, G_QUIET },
+    { "verbose", no_argument,       NULL, G_VERBOSE },
+    { "log",     required_argument, NULL, G_LOG },
+    { "color",   optional_argument, NULL, G_COLOR },
+    { "help",    no_argument,       NULL, G_HELP },
+};
+#define N_GLOBAL (sizeof global_longopts / sizeof global_longopts[0])
+
+static void more_verbose(void)
+{
+    if (cli_cfg.level < CLI_LEVEL_DEBUG)
+        cli_cfg.level++;
+}
+
+/* --color's value: NULL (bare --color) is always.  0, or -1 after the error. */
+static int set_color(const char *when)
+{
+    if (!when || !strcmp(when, "always"))
+        cli_cfg.color = CLI_COLOR_ALWAYS;
+    else if (!strcmp(when, "never"))
+        cli_cfg.color = CLI_COLOR_NEVER;
+    else if (!strcmp(when, "auto"))
+        cli_cfg.color = CLI_COLOR_AUTO;
+    else {
+        cli_error("--color", "'%s' is not auto, always or never", when);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_global_option(const char *arg, const char *next)
+{
+    if (!strcmp(arg, "--quiet"))
+        cli_cfg.level = CLI_LEVEL_ERROR;
+    else if (!strcmp(arg, "--verbose"))
+        more_verbose();
+    else if (arg[0] == '-' && arg[1] && strspn(arg + 1, "qv") == strlen(arg + 1)) {
+        for (const char *p = arg + 1; *p; p++) {
+            if (*p == 'q')
+                cli_cfg.level = CLI_LEVEL_ERROR;
+            else
+                more_verbose();
+        }
+    } else if (!strcmp(arg, "--color"))
+        return set_color(NULL) ? -1 : 1;
+    else if (!strncmp(arg, "--color=", 8))
+        return set_color(arg + 8) ? -1 : 1;
+    else if (!strncmp(arg, "--log=", 6))
+        cli_cfg.log_opt = arg + 6;
+    else if (!strcmp(arg, "--log")) {
+        if (!next) {
+            cli_error("--log", "needs a value (see 'dossier --help')");
+            return -1;
+        }
+        cli_cfg.log_opt = next;
+        return 2;
+    } else
+        return 0;
+    return 1;
+}
+
+static int has_long(const struct option *lo, const char *name)
+{
+    for (; lo && lo->name; lo++)
+        if (!strcmp(lo->name, name))
+            return 1;
+    return 0;
+}
+
+/* The short letter of a global long option ('q' for quiet), or 0. */
+static int global_short(int val)
+{
+    return val == G_QUIET ? 'q' : val == G_VERBOSE ? 'v' : val == G_HELP ? 'h' : 0;
+}
+
+/* One line naming the option getopt_long refused; ends the process. */
+static void bad_option(int argc, char **argv, int ch, const struct option *lo)
+{
+    const char *cmd = cli_cfg.cmd ? cli_cfg.cmd : argv[0];
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    char what[256];
+    /* A long option's error leaves optind just past it; a short one in the
+     * middle of a cluster ("-xq") leaves optind on the cluster. */
+    int short_mid = optopt > 0 && optopt < 256 && optind < argc && argv[optind][0] == '-' &&
+                    argv[optind][1] != '-' && strchr(argv[optind], optopt);
+    if (short_mid || strncmp(arg, "--", 2) != 0) {
+        /* a short option: getopt names it in optopt */
+        snprintf(what, sizeof what, "-%c", optopt ? optopt : '?');
+        cli_usage(cmd, "%s: %s", what, ch == ':' ? "needs a value" : "unknown option");
+    } else {
+        size_t len = strcspn(arg + 2, "=");
+        snprintf(what, sizeof what, "--%.*s", (int)len, arg + 2);
+        if (ch == ':') {
+            cli_usage(cmd, "%s: needs a value", what);
+        } else if (optopt) {
+            cli_usage(cmd, "%s: takes no value", what);
+        } else {
+            /* unknown, or an abbreviation of several: name them */
+            char cands[512] = "";
+            size_t used = 0, hits = 0;
+            for (const struct option *o = lo; o->name; o++) {
+                if (strncmp(o->name, arg + 2, len) != 0)
+                    continue;
+                int w = snprintf(cands + used, sizeof cands - used, "%s--%s",
+                                 hits ? ", " : "", o->name);
+                if (w > 0 && (size_t)w < sizeof cands - used)
+                    used += (size_t)w;
+                hits++;
+            }
+            if (hits > 1)
+                cli_usage(cmd, "%s: ambiguous option (%s)", what, cands);
+            else
+                cli_usage(cmd, "%s: unknown option", what);
+        }
+    }
+    exit(DSR_EXIT_USAGE);
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    /* Invariant: the merged tables hold the command's options first, then
+     * the global ones it lacks; a command has far fewer than CLI_MAX_OPTS. */
+    enum { CLI_MAX_OPTS = 64 };
+    static struct option lo[CLI_MAX_OPTS + N_GLOBAL + 1];
+    static char so[2 * CLI_MAX_OPTS];
+    size_t n = 0;
+    for (const struct option *o = longopts; o && o->name; o++) {
+        assert(n < CLI_MAX_OPTS);
+        lo[n++] = *o;
+    }
+    for (size_t i = 0; i < N_GLOBAL; i++) {
+        int letter = global_short(global_longopts[i].val);
+        if (!has_long(longopts, global_longopts[i].name) &&
+            !(letter && strchr(shortopts, letter)))
+            lo[n++] = global_longopts[i];
+    }
+    memset(&lo[n], 0, sizeof lo[n]);
+    /* ':' first (after a leading '+'), so a missing value is told apart
+     * from an unknown option */
+    size_t k = 0;
+    const char *s = shortopts;
+    if (*s == '+')
+        so[k++] = *s++;
+    so[k++] = ':';
+    assert(strlen(s) + 4 + k < sizeof so);
+    strcpy(so + k, s);
+    for (const char *g = "qvh"; *g; g++)
+        if (!strchr(shortopts, *g)) {
+            size_t l = strlen(so);
+            so[l] = *g;
+            so[l + 1] = '\0';
+        }
+
+    if (cli_cfg.introspect) {
+        cli_cfg.spec->shortopts = so;
+        cli_cfg.spec->longopts = lo;
+        longjmp(*cli_cfg.introspect, 1);
+    }
+    opterr = 0;
+    for (;;) {
+        int ch = getopt_long(argc, argv, so, lo, NULL);
+        /* a -q or -v the command did not define is the global one */
+        int own = (ch == 'q' || ch == 'v') && !strchr(shortopts, ch);
+        switch (ch) {
+        case ':':
+        case '?':
+            bad_option(argc, argv, ch, lo);
+            break;
+        case G_QUIET:
+            cli_cfg.level = CLI_LEVEL_ERROR;
+            continue;
+        case G_VERBOSE:
+            more_verbose();
+            continue;
+        case G_LOG:
+            cli_cfg.log_opt = optarg;
+            continue;
+        case G_COLOR:
+            if (set_color(optarg))
+                exit(DSR_EXIT_USAGE);
+            continue;
+        case G_HELP:
+            return 'h';
+        case 'q':
+            if (own) {
+                cli_cfg.level = CLI_LEVEL_ERROR;
+                continue;
+            }
+            return ch;
+        case 'v':
+            if (own) {
+                more_verbose();
+                continue;
+            }
+            return ch;
+        default:
+            return ch;
+        }
+    }
 }
 
 /* The folders the last discovery looked in, for the "no event log" error. */
@@ -145,6 +382,8 @@ const char *cli_log_dir(const char *opt_log, const char *mission_dir, char *buf,
 {
     const char *env = getenv("DOSSIER_LOG");
     searched[0] = '\0';
+    if (!(opt_log && *opt_log))
+        opt_log = cli_cfg.log_opt;
     if (opt_log && *opt_log)
         snprintf(buf, n, "%s", opt_log);
     else if (env && *env)
@@ -201,6 +440,8 @@ int cli_env_batch_events(const char *cmd, size_t *out)
 
 int cli_use_color(FILE *f)
 {
+    if (cli_cfg.color != CLI_COLOR_AUTO)
+        return cli_cfg.color == CLI_COLOR_ALWAYS;
     const char *nc = getenv("NO_COLOR");
     return isatty(fileno(f)) && !(nc && *nc);
 }

@@ -10,6 +10,7 @@
  */
 #include "cli_proj.h"
 #include "cli.h"
+#include "dossier/buf.h"
 #include "dossier/replay.h"
 
 #include <getopt.h>
@@ -49,11 +50,10 @@ int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
     }
     if (rc == DSR_ENOTFOUND) {
         if (*cli_log_searched())
-            cli_error(cmd, "no event log found: no .dossier folder in %s (run 'dossier scan DIR' "
-                      "first, or name the mission folder or --log DIR)", cli_log_searched());
+            cli_error(cmd, "no event log found: no .dossier folder in %s (" CLI_NO_LOG_HINT
+                      ", or name the mission folder)", cli_log_searched());
         else
-            cli_error(cmd, "no event log in %s (run 'dossier scan' first, or pass --log DIR)",
-                      dir);
+            cli_error(cmd, "%s: no event log here (" CLI_NO_LOG_HINT ")", dir);
         return DSR_EXIT_IO;
     }
     if (rc)
@@ -108,8 +108,8 @@ int cli_proj_flush(const char *cmd)
 
 void cli_proj_stale_note(const char *cmd)
 {
-    fprintf(stderr, "dossier: %s: note: another process is writing the log; "
-            "showing the state as last committed\n", cmd);
+    cli_warn(cmd, "note: another process is writing the log; showing the state as last "
+             "committed");
 }
 
 int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_all,
@@ -143,12 +143,13 @@ int cli_proj_feature(const char *cmd, dsr_log *log, const char *opt, int allow_a
             code = DSR_EXIT_IO;
         }
     } else if (!allow_all) {
-        fprintf(stderr, "dossier: %s: the log holds %zu features; choose one with --feature:\n",
-                cmd, n);
+        /* one line, the features named in it */
+        dsr_buf names = DSR_BUF_INIT;
         for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "  %s\n", v[i]);
-        fprintf(stderr, "Try 'dossier %s --help'.\n", cmd);
-        code = DSR_EXIT_USAGE;
+            dsr_buf_printf(&names, "%s%s", i ? ", " : "", v[i]);
+        code = cli_usage(cmd, "the log holds %zu features (%s): choose one with --feature", n,
+                         names.data ? names.data : "");
+        dsr_buf_free(&names);
     }
     dsr_replay_strv_free(v, n);
     return code;
@@ -193,7 +194,7 @@ int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *us
     memset(o, 0, sizeof *o);
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
         switch (ch) {
         case OPT_FEATURE: o->feature_opt = optarg; break;
         case OPT_JSON:    o->json = 1; break;

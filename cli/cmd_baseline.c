@@ -176,7 +176,7 @@ int cmd_baseline(int argc, char **argv)
     int json = 0, ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
         switch (ch) {
         case OPT_FEATURE:  feature_opt = optarg; break;
         case OPT_SNAPSHOT: snapshot = optarg; break;

@@ -179,7 +179,7 @@ static void observe(void *ctx, const dsr_deliver_note *nt)
     switch (nt->outcome) {
     case DSR_OUTCOME_DELIVERED:
         if (c->verbose)
-            fprintf(stderr, "dossier: deliver: %s: event %s (seq %" PRIu64 ") delivered, "
+            fprintf(stderr, "dossier deliver: %s: event %s (seq %" PRIu64 ") delivered, "
                     "%s, attempt %u\n", nt->endpoint, nt->event_id, nt->seq, st, nt->attempts);
         break;
     case DSR_OUTCOME_RETRY: {
@@ -188,18 +188,18 @@ static void observe(void *ctx, const dsr_deliver_note *nt)
         int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         double in = nt->next_ms > (uint64_t)now_ms ? (double)(nt->next_ms - (uint64_t)now_ms) / 1000.0
                                                    : 0.0;
-        fprintf(stderr, "dossier: deliver: %s: event %s (seq %" PRIu64 ") attempt %u failed "
+        fprintf(stderr, "dossier deliver: %s: event %s (seq %" PRIu64 ") attempt %u failed "
                 "(%s); retry in %.1fs\n", nt->endpoint, nt->event_id, nt->seq, nt->attempts,
                 nt->detail ? nt->detail : st, in);
         break;
     }
     case DSR_OUTCOME_DEAD:
-        fprintf(stderr, "dossier: deliver: %s: event %s (seq %" PRIu64 ") dead-lettered after "
+        fprintf(stderr, "dossier deliver: %s: event %s (seq %" PRIu64 ") dead-lettered after "
                 "%u attempt(s): %s\n", nt->endpoint, nt->event_id, nt->seq, nt->attempts,
                 nt->detail ? nt->detail : st);
         break;
     case DSR_OUTCOME_GONE:
-        fprintf(stderr, "dossier: deliver: %s: endpoint answered 410 Gone; it is disabled "
+        fprintf(stderr, "dossier deliver: %s: endpoint answered 410 Gone; it is disabled "
                 "('dossier endpoint enable %s' to resume); event %s stays pending\n",
                 nt->endpoint, nt->endpoint, nt->event_id);
         break;
@@ -235,7 +235,7 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+vqh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+vqh", longopts)) != -1) {
         switch (ch) {
         case OPT_URL:      c->url = optarg; break;
         case OPT_ENDPOINT: c->endpoint = optarg; break;

@@ -175,7 +175,7 @@ int cmd_deliveries(int argc, char **argv)
     const char *only = NULL, *log_opt = NULL;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+h", longopts)) != -1) {
         switch (ch) {
         case OPT_DEAD:     dead = 1; break;
         case OPT_RETRY:    retry = 1; break;

@@ -135,8 +135,11 @@ static void print_text(const dsr_drift_info *d, const cli_origin *o)
     case DSR_DRIFT_DETECTED:
         break;
     }
-    printf("Status:     DRIFT, severity %s (event %s)\n", d->severity ? d->severity : "-",
-           d->event_id ? d->event_id : "-");
+    fputs("Status:     ", stdout);
+    cli_put_status(stdout, "DRIFT");
+    fputs(", severity ", stdout);
+    cli_put_status(stdout, d->severity ? d->severity : "-");
+    printf(" (event %s)\n", d->event_id ? d->event_id : "-");
     text_list("Missing locally (in the baseline, not present now):", d->missing_in_local,
               d->n_missing_in_local);
     text_list("New locally (present now, not in the baseline):", d->missing_in_baseline,

@@ -157,7 +157,7 @@ int cmd_endpoint(int argc, char **argv)
     opterr = 0;
     optind = 1;
     /* Options may come before or after the subcommand and its NAME. */
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
         switch (ch) {
         case OPT_URL:    url = optarg; break;
         case OPT_SECRET: secret = optarg; break;

@@ -110,7 +110,7 @@ static int parse_args(int argc, char **argv, events_cmd *c)
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "fh", longopts)) != -1) {
         switch (ch) {
         case OPT_LOG:     c->log_opt = optarg; break;
         case OPT_FEATURE:

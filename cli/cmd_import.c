@@ -120,7 +120,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "qh", longopts)) != -1) {
         switch (ch) {
         case OPT_LOG:  c->log_opt = optarg; break;
         case OPT_WAIT: c->wait = 1; break;

@@ -111,7 +111,7 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
         switch (ch) {
         case OPT_MANIFEST:     o->manifest_path = optarg; break;
         case OPT_MISSION_TYPE: o->mission_type = optarg; break;

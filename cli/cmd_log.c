@@ -105,7 +105,7 @@ int cmd_log(int argc, char **argv)
     size_t limit = 0;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "hn:", longopts)) != -1) {
         switch (ch) {
         case OPT_FEATURE: feature_opt = optarg; break;
         case OPT_JSON:    json = 1; break;

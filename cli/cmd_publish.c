@@ -153,7 +153,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+qh", longopts)) != -1) {
         switch (ch) {
         case OPT_NATS:   c->url = optarg; break;
         case OPT_STREAM: c->stream = optarg; break;

@@ -123,7 +123,7 @@ int cmd_replay(int argc, char **argv)
     int from_zero = 0, verify = 0, dump = 0, json = 0, ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+h", longopts)) != -1) {
         switch (ch) {
         case OPT_PROJECTION: proj = optarg; break;
         case OPT_FROM_ZERO:  from_zero = 1; break;

@@ -135,7 +135,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
     opterr = 0;
     optind = 1;
     int verbose = 0;
-    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
         switch (ch) {
         case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
         case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
@@ -212,8 +212,10 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     if (r->n_warnings)
         printf("  skipped       %zu entr%s (listed on stderr; --list-skipped for all)\n",
                r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
-    printf("  completeness  %s\n", !r->has_manifest ? "unknown"
-                                   : r->n_required_missing ? "incomplete" : "complete");
+    fputs("  completeness  ", stdout);
+    cli_put_status(stdout, !r->has_manifest ? "unknown"
+                           : r->n_required_missing ? "incomplete" : "complete");
+    putchar('\n');
     printf("  events        %llu recorded (%llu indexed, %llu missing, %llu removed, 1 scan "
            "completed), sequences %llu..%llu, run %s\n", run_events(st),
            (unsigned long long)st->indexed, (unsigned long long)st->missing,
@@ -420,6 +422,8 @@ int cmd_scan(int argc, char **argv)
     /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
      * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */
     const char *env_log = getenv("DOSSIER_LOG");
+    if (!(c.log_opt && *c.log_opt))
+        c.log_opt = cli_cfg.log_opt;   /* a global --log before the command */
     o.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
     o.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (c.emit_changed ? DSR_INGEST_EMIT_CHANGED : 0)
             | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0)
@@ -443,7 +447,7 @@ int cmd_scan(int argc, char **argv)
         /* Delivery never fails or stalls a scan: one bounded window, then
          * the events simply stay pending for `dossier deliver`. */
         if (rep.deliver.note[0] && !c.quiet)
-            fprintf(stderr, "dossier: scan: %s\n", rep.deliver.note);
+            cli_error("scan", "%s", rep.deliver.note);
         const dsr_scan_result *r = rep.scan;
         exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE
                                                                : DSR_EXIT_OK;

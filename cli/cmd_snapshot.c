@@ -109,7 +109,8 @@ static void print_text(const dsr_snapshot_info *s, int with_artifacts)
     printf("Feature:        %s\n", s->feature_slug);
     printf("Snapshot:       %s (scan run %s, %s)\n", s->snapshot_id, s->run_id ? s->run_id : "-",
            s->timestamp ? s->timestamp : "-");
-    printf("Completeness:   %s", s->completeness_status);
+    fputs("Completeness:   ", stdout);
+    cli_put_status(stdout, s->completeness_status);
     if (s->mission_type)
         printf(" (mission %s, manifest %s", s->mission_type,
                s->manifest_version ? s->manifest_version : "-");
@@ -168,7 +169,7 @@ int cmd_snapshot(int argc, char **argv)
     int json = 0, with_artifacts = 0, ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
         switch (ch) {
         case OPT_FEATURE:   feature_opt = optarg; break;
         case OPT_ID:        id = optarg; break;

@@ -255,7 +255,7 @@ int cmd_verify(int argc, char **argv)
     o.quiet = cli_quiet();
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+qh", longopts)) != -1) {
         switch (ch) {
         case OPT_LOG:    log_opt = optarg; break;
         case OPT_REPAIR: repair = 1; break;

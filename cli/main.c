@@ -3,6 +3,7 @@
  * Each command is a thin layer over libdossier in cli/cmd_<name>.c.
  */
 #include "cli.h"
+#include "cli_complete.h"
 #include "dossier/version.h"
 
 #include <stdio.h>
@@ -44,7 +45,8 @@ static const cli_command commands[] = {
 static void print_help(FILE *f)
 {
     fprintf(f,
-        "Usage: dossier [-v | -q] [--help] [--version] <command> [options] [args]\n"
+        "Usage: dossier [-q | -v] [--log DIR] [--color[=WHEN]] <command> [options] [args]\n"
+        "       dossier help <command> | --help | --version\n"
         "\n"
         "Index the artifacts of a mission folder and record what it finds as\n"
         "events in an append-only, crash-safe log.\n"
@@ -54,77 +56,101 @@ static void print_help(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
         "\n"
-        "Run 'dossier <command> --help' for a command's options.\n"
+        "Run 'dossier help <command>' or 'dossier <command> --help' for a command's\n"
+        "options.\n"
         "\n"
-        "Global options (before the command):\n"
-        "  -v, --verbose   more diagnostics on stderr (repeat for debug)\n"
+        "Global options (before or after the command, for every command):\n"
         "  -q, --quiet     errors only: no summaries, warnings or progress\n"
-        "  -h, --help      this help;  -V, --version  the version\n"
+        "  -v, --verbose   more diagnostics on stderr (repeat for debug)\n"
+        "  --log DIR       event log folder (a command's own --log wins)\n"
+        "  --color[=WHEN]  colour the output: auto (default: on a terminal, unless\n"
+        "                  NO_COLOR is set), always or never\n"
+        "  -h, --help      help (of the command, when one is given)\n"
+        "  -V, --version   the version\n"
         "\n"
         "Environment: DOSSIER_LOG (log folder), DOSSIER_LOG_LEVEL (error, warn,\n"
         "info, debug), DOSSIER_WEBHOOK_SECRET, NO_COLOR.  See dossier(1).\n"
         "\n"
         "Exit status: 0 ok, 1 incomplete or invalid, 2 usage or manifest error,\n"
-        "3 I/O or log failure, 4 drift from the accepted baseline.\n");
+        "3 I/O or log failure, 4 drift from the accepted baseline, 5 not comparable.\n");
 }
 
-/* DOSSIER_LOG_LEVEL, then global -v / -q before the command. */
-static int global_options(int *argc, char ***argv)
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+/* Run cmd's --help: `dossier help CMD`, `dossier --help CMD`. */
+static int command_help(const cli_command *c)
+{
+    char name[64], help[] = "--help";
+    snprintf(name, sizeof name, "%s", c->name);
+    char *av[] = { name, help, NULL };
+    cli_cfg.cmd = c->name;
+    return c->run(2, av);
+}
+
+int main(int argc, char **argv)
 {
     const char *env = getenv("DOSSIER_LOG_LEVEL");
     if (env && *env) {
         int lv = cli_level_parse(env);
         if (lv < 0)
-            fprintf(stderr, "dossier: DOSSIER_LOG_LEVEL: unknown level '%s' "
-                    "(error, warn, info, debug); using warn\n", env);
+            cli_error("DOSSIER_LOG_LEVEL", "unknown level '%s' (error, warn, info, debug); "
+                      "using warn", env);
         else
             cli_cfg.level = (cli_level)lv;
     }
-    while (*argc > 1) {
-        const char *a = (*argv)[1];
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-            cli_cfg.level = CLI_LEVEL_ERROR;
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-            cli_cfg.level = cli_cfg.level < CLI_LEVEL_DEBUG ? cli_cfg.level + 1 : CLI_LEVEL_DEBUG;
-        else
+    /* Global options before the command; the same ones after it are taken
+     * by the command's cli_getopt. */
+    int i = 1, want_help = 0;
+    while (i < argc) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            want_help = 1;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+            printf("dossier %s\n", dsr_version());
+            return DSR_EXIT_OK;
+        }
+        int used = cli_global_option(a, i + 1 < argc ? argv[i + 1] : NULL);
+        if (used < 0)
+            return DSR_EXIT_USAGE;
+        if (!used)
             break;
-        (*argv)[1] = (*argv)[0];
-        (*argv)++;
-        (*argc)--;
+        i += used;
     }
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    global_options(&argc, &argv);
-    if (argc < 2) {
-        print_help(stderr);
+    if (i == argc) {
+        print_help(want_help ? stdout : stderr);
+        return want_help ? DSR_EXIT_OK : DSR_EXIT_USAGE;
+    }
+    const char *name = argv[i];
+    if (!strcmp(name, "__complete"))
+        return cli_complete(commands, N_COMMANDS, argc - i - 1, argv + i + 1);
+    if (!strcmp(name, "help")) {
+        if (i + 1 == argc) {
+            print_help(stdout);
+            return DSR_EXIT_OK;
+        }
+        const cli_command *c = find_command(argv[i + 1]);
+        if (!c) {
+            cli_error(argv[i + 1], "unknown command (see 'dossier --help')");
+            return DSR_EXIT_USAGE;
+        }
+        return command_help(c);
+    }
+    const cli_command *c = find_command(name);
+    if (!c) {
+        cli_error(name, "unknown %s (see 'dossier --help')", name[0] == '-' ? "option" : "command");
         return DSR_EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        print_help(stdout);
-        return DSR_EXIT_OK;
-    }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("dossier %s\n", dsr_version());
-        return DSR_EXIT_OK;
-    }
-    if (!strcmp(cmd, "help") && argc >= 3) {
-        char help[] = "--help";
-        char *av[] = { argv[2], help, NULL };
-        for (size_t i = 0; i < N_COMMANDS; i++)
-            if (!strcmp(commands[i].name, argv[2]))
-                return commands[i].run(2, av);
-    }
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(commands[i].name, cmd))
-            return commands[i].run(argc - 1, argv + 1);
-    if (cmd[0] == '-')
-        fprintf(stderr, "dossier: unknown option '%s'\n", cmd);
-    else
-        fprintf(stderr, "dossier: unknown command '%s'\n", cmd);
-    fprintf(stderr, "Try 'dossier --help'.\n");
-    return DSR_EXIT_USAGE;
+    if (want_help)
+        return command_help(c);
+    cli_cfg.cmd = c->name;
+    return c->run(argc - i, argv + i);
 }

@@ -1,34 +1,53 @@
 # bash completion for dossier(1).
-# Commands and options are read from the binary's own --help output, so the
-# completion always matches the installed version.
-
-_dossier_commands() {
-  dossier --help 2>/dev/null | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{if (seen) exit} on{seen=1}'
-}
-
-_dossier_options() {
-  dossier "$1" --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
-}
+#
+# The binary answers itself: `dossier __complete WORD...` (cli/cli_complete.c)
+# lists what it accepts at the last word, from its command table and each
+# command's own option tables, so completion never offers an option the
+# command rejects.  The binary asked is the one on the command line, so
+# ./build/dossier completes as itself (bash falls back from a path to the
+# name "dossier" when it looks for this completion).
 
 _dossier() {
-  local cur prev cmd
-  cur=${COMP_WORDS[COMP_CWORD]}
-  prev=${COMP_WORDS[COMP_CWORD-1]}
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "$(_dossier_commands) --help --version" -- "$cur"))
-    return
-  fi
-  cmd=${COMP_WORDS[1]}
-  case "$prev" in
-    --log|--manifest|--secret-file|--cacert|--creds|--file)
-      COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
-    --mission-type)
-      COMPREPLY=($(compgen -W "software-dev research" -- "$cur")); return ;;
+  local prog=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} glue=0 i w
+  local -a words=()
+  [[ $prog == "~"* ]] && prog=$HOME${prog:1}
+  # bash splits --opt=value at '=' (COMP_WORDBREAKS): join such words again
+  for ((i = 1; i <= COMP_CWORD; i++)); do
+    w=${COMP_WORDS[i]}
+    if [[ $w == "=" && ${#words[@]} -gt 0 && ${words[-1]} == --* && ${words[-1]} != *=* ]]; then
+      words[-1]+="="
+      glue=1
+    elif ((glue)); then
+      words[-1]+=$w
+      glue=0
+    else
+      words+=("$w")
+    fi
+  done
+  ((${#words[@]})) || words=("")
+  [[ $cur == "=" ]] && cur=""
+  # the word readline replaces is the part after '=' when bash split there
+  local strip=0
+  [[ ${words[-1]} == --*=* && $COMP_WORDBREAKS == *=* ]] && strip=1
+
+  local out kind line
+  out=$("$prog" __complete "${words[@]}" 2>/dev/null) || return 0
+  kind=${out%%$'\n'*}
+  COMPREPLY=()
+  case $kind in
+    files) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+    dirs)  compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+    words)
+      while IFS= read -r line; do
+        [[ -n $line ]] || continue
+        line=${line%%$'\t'*}
+        ((strip)) && line=${line#*=}
+        COMPREPLY+=("$line")
+      done < <(printf '%s\n' "$out" | tail -n +2)
+      # --color= takes its value right after the '='
+      [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
+      ;;
   esac
-  if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_dossier_options "$cmd")" -- "$cur"))
-  else
-    COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null
-  fi
+  return 0
 }
 complete -F _dossier dossier

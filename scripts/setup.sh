@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-jsonschema
   clang libclang-rt-dev
   valgrind strace
+  zsh
 )
 
 missing=()

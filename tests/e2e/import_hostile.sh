@@ -75,7 +75,7 @@ for f in "$WORK"/cases/*.ndjson; do
   [ "$rc" -eq 1 ] || { head -c 600 "$WORK/err"; fail "$name: import exit $rc, expected 1"; }
   grep -aq "$f:4: " "$WORK/err" || { head -c 600 "$WORK/err"; fail "$name: error does not name line 4"; }
   grep -aq "nothing was imported" "$WORK/err" || fail "$name: does not say nothing was imported"
-  [ "$(grep -ac "^dossier: $f:[0-9]*:" "$WORK/err")" -eq 1 ] || { cat "$WORK/err"; fail "$name: more than the bad line reported"; }
+  [ "$(grep -ac "^dossier import: $f:[0-9]*:" "$WORK/err")" -eq 1 ] || { cat "$WORK/err"; fail "$name: more than the bad line reported"; }
   [ "$(wc -c < "$WORK/err")" -lt 4096 ] || fail "$name: the error message is not short"
   rc=0
   "$BIN" validate "$f" > "$WORK/vout" 2>/dev/null || rc=$?

@@ -15,6 +15,7 @@ cmake --install "$build" --prefix "$prefix" > "$WORK/install.log" || { cat "$WOR
 libdir=$(cd "$(dirname "$(find "$prefix" -name dossier.pc | head -n1)")/.." && pwd)
 for f in bin/dossier include/dossier/dossier.h include/dossier/scan.h \
          share/man/man1/dossier.1 share/bash-completion/completions/dossier \
+         share/zsh/site-functions/_dossier \
          share/dossier/schemas/envelope.schema.json share/dossier/schemas/reports/status.schema.json \
          share/dossier/manifests/software-dev.yaml; do
   [ -e "$prefix/$f" ] || fail "not installed: $f"
