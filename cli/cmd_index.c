@@ -12,8 +12,11 @@
 #include "dossier/scan.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -223,10 +226,17 @@ static int put_artifact(dsr_buf *b, const char *slug, const dsr_artifact *a)
     return rc ? DSR_ENOMEM : 0;
 }
 
+/* What print_ndjson returns when the reader of stdout went away (`| head`):
+ * not an error to report; the process ends as killed by SIGPIPE. */
+#define INDEX_PIPE_CLOSED (-1)
+
+/* The rows, then a flush: when it returns, every row has been handed to
+ * the kernel (or the reader is gone), so the summary cannot land among them. */
 static int print_ndjson(const dsr_scan_result *r)
 {
     dsr_buf b = DSR_BUF_INIT;
-    for (size_t i = 0; i < r->n_artifacts; i++) {
+    int failed = 0;
+    for (size_t i = 0; i < r->n_artifacts && !failed; i++) {
         if (put_artifact(&b, r->feature_slug, &r->artifacts[i])) {
             dsr_buf_free(&b);
             cli_error("index", "out of memory");
@@ -234,16 +244,17 @@ static int print_ndjson(const dsr_scan_result *r)
         }
         if (b.len >= (1u << 16) || i + 1 == r->n_artifacts) {
             if (fwrite(b.data, 1, b.len, stdout) != b.len)
-                break;
+                failed = 1;
             dsr_buf_reset(&b);
         }
     }
     dsr_buf_free(&b);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("index", "cannot write to standard output: %s", strerror(errno));
-        return DSR_EXIT_IO;
-    }
-    return DSR_EXIT_OK;
+    if (!failed && fflush(stdout) == 0 && !ferror(stdout))
+        return DSR_EXIT_OK;
+    if (errno == EPIPE)
+        return INDEX_PIPE_CLOSED;
+    cli_error("index", "cannot write to standard output: %s", strerror(errno));
+    return DSR_EXIT_IO;
 }
 
 static void human_bytes(uint64_t n, char *out, size_t sz)
@@ -258,14 +269,25 @@ static void human_bytes(uint64_t n, char *out, size_t sz)
     snprintf(out, sz, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
+/* The absent artifacts and the summary line, put together in memory and
+ * written to stderr with one write(2) after the rows: with `2>&1 | head` it
+ * is never cut into pieces or interleaved with rows.  A memory stream, so
+ * the counts are worded by the same cli_counts_text as everywhere. */
 static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, double secs)
 {
     cli_report_skipped("index", r, o->list_skipped);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m) {
+        cli_error("index", "out of memory");
+        return;
+    }
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         if (a->present)
             continue;
-        fprintf(stderr, "dossier: index: %s %s: %s (%s)%s%s\n",
+        fprintf(m, "dossier index: %s %s: %s (%s)%s%s\n",
                 a->required ? "required" : "optional", a->relative_path,
                 dsr_reason_name(a->reason), a->artifact_key,
                 a->reason_detail ? ": " : "", a->reason_detail ? a->reason_detail : "");
@@ -277,18 +299,26 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
      * optional artifacts, so their number is not the total */
     cli_counts c = cli_counts_of_scan(r);
     size_t unusable = cli_optional_unusable(r);
-    fprintf(stderr, "dossier: index: %s: artifacts ", r->feature_slug);
-    cli_counts_text(stderr, &c);
+    fprintf(m, "dossier index: %s: artifacts ", r->feature_slug);
+    cli_counts_text(m, &c);
     if (unusable)
-        fprintf(stderr, "; %zu unusable optional file%s not counted", unusable,
+        fprintf(m, "; %zu unusable optional file%s not counted", unusable,
                 unusable == 1 ? "" : "s");
-    fprintf(stderr, "; %zu warning%s; %s hashed in %.2f s; completeness: %s",
+    fprintf(m, "; %zu warning%s; %s hashed in %.2f s; completeness: %s",
             r->n_warnings, r->n_warnings == 1 ? "" : "s", bytes, secs, dsr_scan_completeness(r));
     if (o->manifest)
-        fprintf(stderr, " (manifest %s v%s%s%s)", dsr_manifest_mission_type(o->manifest),
+        fprintf(m, " (manifest %s v%s%s%s)", dsr_manifest_mission_type(o->manifest),
                 dsr_manifest_version(o->manifest), o->step ? ", step " : "",
                 o->step ? o->step : "");
-    fputc('\n', stderr);
+    fputc('\n', m);
+    if (fclose(m) != 0 || !text) {
+        cli_error("index", "out of memory");
+    } else {
+        /* one write; a stderr that is gone too (EPIPE) is left alone */
+        ssize_t w = write(STDERR_FILENO, text, len);
+        (void)w;
+    }
+    free(text);
 }
 
 static double now_s(void)
@@ -331,13 +361,28 @@ int cmd_index(int argc, char **argv)
         return rc;
     }
     double secs = now_s() - t0;
+    /* A reader that stops early (`| head`) is seen as EPIPE, not a signal,
+     * so the summary is still written before the process ends. */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     rc = print_ndjson(r);
-    if (rc == DSR_EXIT_OK) {
+    if (rc == DSR_EXIT_OK || rc == INDEX_PIPE_CLOSED) {
         if (!quiet)
             print_summary(&o, r, secs);
-        rc = r->has_manifest && r->n_required_missing ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
     }
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    if (rc == DSR_EXIT_OK)
+        rc = r->has_manifest && r->n_required_missing ? DSR_EXIT_INCOMPLETE : DSR_EXIT_OK;
     dsr_scan_result_free(r);
     cli_scan_opts_free(&o);
+    if (rc == INDEX_PIPE_CLOSED) {
+        /* quietly, with the status of a writer killed by SIGPIPE, as the
+         * shell and `set -o pipefail` expect from `cmd | head` */
+        fflush(stderr);
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        _exit(128 + SIGPIPE);   /* SIGPIPE blocked by the caller: the same status */
+    }
     return rc;
 }
