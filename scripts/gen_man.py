@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Generate man/dossier.1 from the binary's own --help texts.
+"""Generate man/dossier.1.in from the binary's own --help texts.
 
 The man page is the help text of every command, laid out as roff, between
 hand-written sections (NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS, ENVIRONMENT,
-FILES, EXAMPLES, SEE ALSO).  Because it is generated, `--help` and the man
-page cannot disagree; tests/e2e/cli_docs.sh regenerates it and fails when the
-committed page is stale.
+FILES, EXAMPLES, SEE ALSO); the global options are those of `dossier --help`.
+Because it is generated, `--help` and the man page cannot disagree;
+tests/e2e/cli_docs.sh regenerates it and fails when the committed page is
+stale.
 
-Usage: gen_man.py DOSSIER_BINARY > man/dossier.1
+The page is a template: installed paths are @CMAKE_INSTALL_FULL_...@
+placeholders that CMake's configure_file fills in with the configured
+prefix (build/man/dossier.1 is what `cmake --install` installs).  Pointers
+the help texts make into the source tree (docs/X.md, schemas/) are turned
+into the installed copies.
+
+Usage: gen_man.py DOSSIER_BINARY > man/dossier.1.in
 """
 import re
 import subprocess
@@ -18,11 +25,19 @@ HEAD = r""".TH DOSSIER 1 "" "dossier @VERSION@" "User Commands"
 dossier \- index mission artifacts and record them as events in a crash\-safe log
 .SH SYNOPSIS
 .B dossier
-.RB [ \-\-help ]
-.RB [ \-\-version ]
+.RB [ \-q " | " \-v ]
+.RB [ \-\-log
+.IR DIR ]
+.RB [ \-\-color [= \fIWHEN\fR ]]
 .I command
 .RI [ options ]
 .RI [ args ]
+.br
+.B dossier help
+.I command
+.br
+.B dossier
+.RB [ \-\-help " | " \-\-version ]
 .SH DESCRIPTION
 .B dossier
 walks a mission folder (a feature folder of specs, plans, tasks and
@@ -33,9 +48,10 @@ Snapshots, drift from an accepted baseline, webhook delivery and NATS
 JetStream mirroring are projections replayed from that log.
 .PP
 Every command accepts
-.BR \-\-help .
-Errors are printed on standard error as
-.IR "dossier: context: what is wrong" .
+.BR \-\-help
+and the global options below, before or after its name.
+Errors are printed on standard error as one line,
+.IR "dossier command: what: why" .
 """
 
 TAIL = r""".SH EXIT STATUS
@@ -60,7 +76,7 @@ drift from the accepted baseline
 not comparable: a baseline is accepted but the latest snapshot cannot be
 compared with it (another branch, mission type or manifest version)
 .SH REPORTS
-The reports use one set of words (docs/reports.md of the source tree).
+The reports use one set of words (@CMAKE_INSTALL_FULL_DOCDIR@/reports.md).
 Counts, the same in
 .BR index ,
 .BR scan ,
@@ -148,17 +164,27 @@ webhook delivery state (endpoints, cursors, dead letters)
 .I LOGDIR/publish/
 NATS publish cursors
 .TP
-.I /usr/local/share/dossier/schemas/
+.I @CMAKE_INSTALL_FULL_DATADIR@/dossier/schemas/
 JSON Schemas of every event type and of the envelope
 .TP
-.I /usr/local/share/dossier/schemas/reports/
+.I @CMAKE_INSTALL_FULL_DATADIR@/dossier/schemas/reports/
 JSON Schemas (draft 2020\-12) of every
 .B \-\-json
 report, one per command (status.schema.json, drift.schema.json, ...), and
 common.schema.json with the names and shapes they share
 .TP
-.I /usr/local/share/dossier/manifests/
+.I @CMAKE_INSTALL_FULL_DATADIR@/dossier/manifests/
 the built\-in manifests (also compiled into the binary)
+.TP
+.I @CMAKE_INSTALL_FULL_DATADIR@/bash\-completion/completions/dossier
+.TQ
+.I @CMAKE_INSTALL_FULL_DATADIR@/zsh/site\-functions/_dossier
+shell completion for bash and zsh; both ask the binary being completed
+.RB ( "dossier __complete" )
+.TP
+.I @CMAKE_INSTALL_FULL_DOCDIR@/
+the README and the documents on scanning, the event contract, the log,
+projections, delivery and interoperability
 .SH EXAMPLES
 Scan a mission, accept the result as the baseline, and explain what drifted
 after a change:
@@ -184,13 +210,28 @@ dossier events \-\-log a/.dossier | dossier import \- \-\-log b/.dossier
 .BR aide (1),
 .BR jq (1)
 .PP
-The README and docs/ of the source tree describe the event contract,
-the durability and delivery guarantees and the benchmarks.
+.I @CMAKE_INSTALL_FULL_DOCDIR@/README.md
+and the other documents there describe the event contract, the durability
+and delivery guarantees and the benchmarks.
 """
+
+
+# Source-tree paths the help texts mention, and where they are installed.
+INSTALLED = [
+    (re.compile(r"(?<![\w/])docs/([\w.-]+\.md)"), r"@CMAKE_INSTALL_FULL_DOCDIR@/\1"),
+    (re.compile(r"(?<![\w/])schemas/"), "@CMAKE_INSTALL_FULL_DATADIR@/dossier/schemas/"),
+]
+
+
+def installed_paths(text):
+    for pat, repl in INSTALLED:
+        text = pat.sub(repl, text)
+    return text
 
 
 def esc(text):
     """Escape text for roff: backslashes, hyphens, leading dots/quotes."""
+    text = installed_paths(text)
     text = text.replace("\\", "\\e").replace("-", "\\-")
     if text.startswith(".") or text.startswith("'"):
         text = "\\&" + text
@@ -254,6 +295,26 @@ def section_for(name, helptext):
     return "\n".join(out) + "\n"
 
 
+def global_options(top):
+    """The GLOBAL OPTIONS section: the block of that name in dossier --help."""
+    out = [".SH GLOBAL OPTIONS"]
+    lines = top.split("\n")
+    start = next(i for i, l in enumerate(lines) if l.startswith("Global options"))
+    out.append(esc(lines[start].rstrip(":")) + ".")
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        m = OPT.match(line)
+        if m:
+            out.append(".TP")
+            out.append(f"\\fB{esc(m.group(1).strip())}\\fR")
+            if m.group(2):
+                out.append(esc(m.group(2)))
+        else:
+            out.append(esc(line.strip()))
+    return "\n".join(out) + "\n"
+
+
 def main():
     binary = sys.argv[1]
     top = subprocess.run([binary, "--help"], capture_output=True, text=True, check=True).stdout
@@ -269,7 +330,7 @@ def main():
             commands.append(line.split()[0])
         elif on and commands and not line.strip():
             break
-    page = [HEAD.replace("@VERSION@", version), ".SH COMMANDS\n"]
+    page = [HEAD.replace("@VERSION@", version), global_options(top), ".SH COMMANDS\n"]
     for c in commands:
         helptext = subprocess.run([binary, c, "--help"], capture_output=True, text=True,
                                   check=True).stdout
