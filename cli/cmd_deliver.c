@@ -366,6 +366,7 @@ int cmd_deliver(int argc, char **argv)
     o.types = c.types;
     o.n_types = c.n_types;
     o.secret = secret.key ? &secret : NULL;
+    o.secret_file = c.secret_file;
     o.cacert = c.cacert;
     o.stop = &stop_flag;
     o.observer = observe;

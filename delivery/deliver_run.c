@@ -9,6 +9,9 @@
 #include "clock.h"
 #include "opts_version.h"
 
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,38 @@ static int resolve_secret(const dsr_endpoint_info *ep, const dsr_webhook_secret 
     return 0;
 }
 
+/* Record o->secret_file (absolute) on the ad-hoc endpoint ep when it
+ * names another file than the one saved (or none): `endpoint list` then
+ * shows what the run signs with.  ep is saved in any case when is_new. */
+static int adhoc_save(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_info *ep,
+                      int is_new, dsr_err *err)
+{
+    assert(ep->adhoc);
+    if (o->secret_file) {
+        char abs[PATH_MAX];
+        if (!realpath(o->secret_file, abs))
+            return dsr_err_errno(err, DSR_EIO, errno, "secret file %s", o->secret_file);
+        if (!ep->secret_file || strcmp(ep->secret_file, abs)) {
+            char *dup = strdup(abs);
+            if (!dup)
+                return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+            free(ep->secret_file);
+            ep->secret_file = dup;
+            is_new = 1;   /* changed: save it */
+        }
+    }
+    if (!is_new)
+        return 0;
+    dbatch *b = dbatch_new(st);
+    if (!b || dbatch_put_endpoint(b, ep) < 0) {
+        dbatch_free(b);
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    }
+    return dbatch_commit(b, err);
+}
+
 /* Load the endpoint for a run: the saved one, or the ad-hoc one for o->url
- * (created on first use with its filters). */
+ * (created on first use with its filters and the secret file given). */
 static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_info *ep,
                          dsr_err *err)
 {
@@ -61,6 +94,8 @@ static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_inf
     char name[DSR_ENDPOINT_NAME_MAX + 1];
     dsr_endpoint_adhoc_name(o->url, o->features, o->n_features, o->types, o->n_types, name);
     int rc = dstate_get_endpoint(st, name, ep, err);
+    if (rc == 0 && ep->adhoc && (rc = adhoc_save(st, o, ep, 0, err)) < 0)
+        endpoint_info_clear(ep);
     if (rc != DSR_ENOTFOUND)
         return rc;
     dsr_err_clear(err);
@@ -86,13 +121,7 @@ static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_inf
         endpoint_info_clear(ep);
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     }
-    dbatch *b = dbatch_new(st);
-    if (!b || dbatch_put_endpoint(b, ep) < 0) {
-        dbatch_free(b);
-        endpoint_info_clear(ep);
-        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-    }
-    rc = dbatch_commit(b, err);
+    rc = adhoc_save(st, o, ep, 1, err);
     if (rc < 0)
         endpoint_info_clear(ep);
     return rc;

@@ -254,6 +254,10 @@ typedef struct dsr_deliver_opts {
                                   (left pending) when it ends */
     const volatile sig_atomic_t *stop; /* set non-zero to stop (signal handler); or NULL */
     dsr_deliver_observer observer; void *observer_ctx;   /* or NULL */
+    const char *secret_file;   /* the file *secret was read from, or NULL.  With
+                                  url: saved (absolute) on the ad-hoc endpoint,
+                                  which is then listed as signed and signs
+                                  later runs given no secret */
 } dsr_deliver_opts;
 
 /* Defaults: concurrency 4, timeout 10 s, poll 250 ms, default policy.
