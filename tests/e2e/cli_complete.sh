@@ -72,6 +72,7 @@ mkdir -p dir.d && touch file.ndjson
 [ "$(bc ./bin/dossier status di)" = "dir.d" ] || fail "bash: MISSION_DIR completes folders"
 [ "$(bc ./bin/dossier import fi)" = "file.ndjson" ] || fail "bash: import FILE completes files"
 [ "$(bc ./bin/dossier scan m --log di)" = "dir.d" ] || fail "bash: --log completes folders"
+[ "$(bc ./bin/dossier status --log = di)" = "dir.d" ] || fail "bash: --log=DIR completes folders"
 
 # ---- zsh ---------------------------------------------------------------------
 if command -v zsh >/dev/null; then
@@ -81,6 +82,7 @@ if command -v zsh >/dev/null; then
   # the function, with zsh's completion builtins replaced by printing stubs
   cat > z.zsh <<EOS
 _files() { print -r -- "files \$*" }
+compset() { print -n "compset \$* " }
 _describe() { print -r -- "describe \${(P)4}" }
 compadd() { [[ \$1 == -S ]] && { print -n "glued "; shift 2 }; print -r -- "add \${(P)2}" }
 source '$SRC/completion/_dossier' >/dev/null 2>&1
@@ -92,6 +94,7 @@ EOS
   [ "$(zc ./bin/dossier status --color=a)" = "add --color=auto --color=always" ] || fail "zsh: --color=a: $(zc ./bin/dossier status --color=a)"
   [ "$(zc ./bin/dossier status '')" = "files -/" ] || fail "zsh: MISSION_DIR"
   [ "$(zc ./bin/dossier import '')" = "files " ] || fail "zsh: import FILE"
+  [ "$(zc ./bin/dossier status --log=di)" = "compset -P *= files -/" ] || fail "zsh: --log=DIR: $(zc ./bin/dossier status --log=di)"
   [ "$(zc ./bin/dossier deliver --log "$m/.dossier" --endpoint '')" = "describe cd:http://127.0.0.1:9/hook ci:http://127.0.0.1:9/hook" ] || fail "zsh: endpoints"
   zc ./bin/dossier status --co | grep -q "^glued add --color=$" || fail "zsh: --color= glued"
 else
