@@ -17,16 +17,17 @@ if grep -n 'getopt_long(' "$SRC"/cli/cmd_*.c; then
 fi
 
 # ---- bash --------------------------------------------------------------------
-cat > comp.sh <<EOS
-source '$SRC/completion/dossier.bash'
-complete -p dossier
-c() { COMP_WORDS=("\$@"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dossier
-      printf '%s\n' "\${COMPREPLY[@]}" | sort | tr '\n' ' '; echo; }
-EOS
+# the completion function runs in this shell (a subshell per query, as bash
+# runs it at a prompt: no set -eu)
 bc() {   # bc WORD... : what bash offers for the last word, sorted, space-separated
-  bash -c "source $WORK/comp.sh >/dev/null; c $(printf '%q ' "$@")" | sed 's/ $//'
+  ( set +eu
+    # shellcheck disable=SC1091
+    source "$SRC/completion/dossier.bash"
+    COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dossier
+    printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//' )
 }
-bash -c "source comp.sh" | grep -q -- "-F _dossier dossier$" || fail "bash: no 'complete -F _dossier dossier'"
+( source "$SRC/completion/dossier.bash"; complete -p dossier ) | grep -q -- "-F _dossier dossier$" \
+  || fail "bash: no 'complete -F _dossier dossier'"
 
 commands=$("$BIN" --help | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{exit}')
 want=$(printf '%s\n' $commands help | sort | tr '\n' ' ' | sed 's/ $//')
