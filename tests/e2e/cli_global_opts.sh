@@ -12,9 +12,14 @@ expect_exit 0 "$BIN" -q scan "$m" --mission-type software-dev
 
 commands=$("$BIN" --help | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{exit}')
 [ -n "$commands" ] || fail "no commands in dossier --help"
+# (`dossier help CMD` for every command: cli_docs.sh)
+first=1
 for c in $commands; do
   want=$("$BIN" "$c" --help) || fail "$c --help exited non-zero"
-  for form in "help $c" "-q --help $c" "$c -q --color=never -v --log $WORK/nolog --help"; do
+  forms=("$c -q --color=never -v --log $WORK/nolog --help")
+  [ -z "$first" ] || forms+=("-q --help $c" "help $c")
+  first=
+  for form in "${forms[@]}"; do
     # shellcheck disable=SC2086
     got=$("$BIN" $form) || fail "'dossier $form' exited non-zero"
     [ "$got" = "$want" ] || fail "'dossier $form' is not the help of $c"
