@@ -18,6 +18,7 @@
 #include "dossier/profile.h"
 #include "dossier/replay.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,12 +284,19 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
     int ndone = argc > 0 ? argc - 1 : 0;
     cli_optspec gspec, cspec;
     global_spec(&gspec);
-    /* copy: the tables live in cli_getopt's static storage */
+    /* copy: the tables live in cli_getopt's static storage, which
+     * command_spec overwrites */
     static struct option glo[16];
+    static char gso[16];
     size_t ng = 0;
-    for (const struct option *o = gspec.longopts; o->name && ng + 1 < 16; o++)
+    for (const struct option *o = gspec.longopts; o->name; o++) {
+        assert(ng + 1 < sizeof glo / sizeof glo[0]);
         glo[ng++] = *o;
+    }
+    assert(strlen(gspec.shortopts) < sizeof gso);
+    snprintf(gso, sizeof gso, "%s", gspec.shortopts);
     gspec.longopts = glo;
+    gspec.shortopts = gso;
 
     const cli_command *cmd = NULL;
     const cli_optspec *spec = &gspec;
@@ -318,7 +326,7 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
                     log_opt = w + 3 + len;
             } else {
                 for (const char *p = w + 1; *p; p++)
-                    if (short_takes_value(spec->shortopts ? spec->shortopts : "", *p)) {
+                    if (short_takes_value(spec->shortopts, *p)) {
                         static const struct option value = { "", required_argument, NULL, 0 };
                         if (!p[1])
                             pending = &value;
@@ -335,14 +343,18 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
             for (size_t i = 0; i < n && !cmd; i++)
                 if (!strcmp(cmds[i].name, w))
                     cmd = &cmds[i];
-            if (!cmd)        /* an unknown command: nothing to offer */
-                return puts("words") < 0;
+            if (!cmd) {      /* an unknown command: nothing to offer */
+                puts("words");
+                return DSR_EXIT_OK;
+            }
             if (command_spec(cmd, &cspec))
                 spec = &cspec;
             continue;
         }
-        if (help)            /* help takes one command */
-            return puts("words") < 0;
+        if (help) {          /* help takes one command */
+            puts("words");
+            return DSR_EXIT_OK;
+        }
         if (nops < 2)
             ops[nops] = w;
         nops++;
