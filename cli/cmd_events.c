@@ -12,6 +12,8 @@
 #include "dossier/buf.h"
 #include "dossier/event.h"
 #include "dossier/log.h"
+#include "dossier/profile.h"
+#include "dossier/sk3.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +47,14 @@ static const char usage_text[] =
 "  --limit N        stop after printing N events\n"
 "  -f, --follow     keep running and print new events as they are committed\n"
 "                   (polls every 200 ms; stop with Ctrl-C or SIGTERM)\n"
+"  --profile P      wp04 (the default: the canonical envelopes as stored) or\n"
+"                   spec-kitty-3: each event as a spec-kitty-events 3.0.0\n"
+"                   envelope (PascalCase type, build_id, schema_version\n"
+"                   \"3.0.0\", the namespace of its scan run; see\n"
+"                   docs/interop.md section 6).  dossier_scan_completed,\n"
+"                   dossier_baseline_accepted and dossier_artifact_removed\n"
+"                   have no spec-kitty-3 type and are left out.  The output\n"
+"                   can be fed to 'dossier import --profile spec-kitty-3'.\n"
 "  -h, --help       show this help\n"
 "\n"
 "Event types:\n"
@@ -60,9 +70,10 @@ static const char usage_text[] =
 "Examples:\n"
 "  dossier events --log mission/.dossier > all.ndjson\n"
 "  dossier events --feature 042-x --type MissionDossierArtifactMissing\n"
-"  dossier events --since 1200 --follow | jq -c .payload\n";
+"  dossier events --since 1200 --follow | jq -c .payload\n"
+"  dossier events --profile spec-kitty-3 > for-spec-kitty.ndjson\n";
 
-enum { OPT_LOG = 256, OPT_FEATURE, OPT_TYPE, OPT_SINCE, OPT_LIMIT };
+enum { OPT_LOG = 256, OPT_FEATURE, OPT_TYPE, OPT_SINCE, OPT_LIMIT, OPT_PROFILE };
 
 typedef struct events_cmd {
     const char    *log_opt;
@@ -72,6 +83,8 @@ typedef struct events_cmd {
     uint64_t       since;
     uint64_t       limit;        /* UINT64_MAX: no limit */
     int            follow;
+    dsr_profile    profile;
+    dsr_sk3_runs  *runs;         /* spec-kitty-3: the namespace of each scan run */
 } events_cmd;
 
 static volatile sig_atomic_t stop_requested;
@@ -104,6 +117,7 @@ static int parse_args(int argc, char **argv, events_cmd *c)
         { "since", required_argument, NULL, OPT_SINCE },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "follow", no_argument, NULL, 'f' },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -133,6 +147,11 @@ static int parse_args(int argc, char **argv, events_cmd *c)
                 return cli_usage("events", "--limit takes a count, not '%s'", optarg);
             break;
         case 'f': c->follow = 1; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &c->profile))
+                return cli_usage("events", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            break;
         case 'h': fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("events", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -141,6 +160,37 @@ static int parse_args(int argc, char **argv, events_cmd *c)
     if (optind != argc)
         return cli_usage("events", "unexpected argument '%s'", argv[optind]);
     return 0;
+}
+
+/* spec-kitty-3: a run's namespace is in its dossier_scan_completed, written
+ * after the run's artifact events, so every completion in the log is read
+ * before the first event is rendered (later ones are noted as they come). */
+static int note_runs(dsr_log *log, events_cmd *c)
+{
+    dsr_err err = {0};
+    dsr_log_iter *it = NULL;
+    if (dsr_log_iter_events(log, 1, &it, &err))
+        return cli_fail(&err, "events");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0, r;
+    const void *k, *v;
+    size_t vl;
+    while ((r = dsr_log_iter_next(it, &k, NULL, &v, &vl, &err)) == 1) {
+        dsr_envelope env;
+        if (dsr_record_decode(v, vl, &u, &env, &err))
+            continue;   /* print_from names the damage when it gets there */
+        if (dsr_sk3_runs_note(c->runs, &env)) {
+            cli_error("events", "out of memory");
+            rc = DSR_EXIT_IO;
+            break;
+        }
+    }
+    if (!rc && r < 0)
+        rc = cli_fail(&err, "events");
+    msgpack_unpacked_destroy(&u);
+    dsr_log_iter_free(it);
+    return rc;
 }
 
 static void sleep_ms(unsigned ms)
@@ -184,10 +234,23 @@ static int print_from(dsr_log *log, const events_cmd *c, uint64_t *last, uint64_
             break;
         }
         *last = seq;
+        if (c->runs && dsr_sk3_runs_note(c->runs, &env)) {
+            cli_error("events", "out of memory");
+            rc = DSR_EXIT_IO;
+            break;
+        }
         if (!wants(c, &env))
             continue;
         dsr_buf_reset(line);
-        if (dsr_msgpack_to_json(&u.data, line) || dsr_buf_putc(line, '\n')) {
+        if (c->profile == DSR_PROFILE_SPEC_KITTY_3) {
+            int rr = dsr_sk3_render(&env, c->runs, line, &err);
+            if (rr == DSR_SK3_LEFT_OUT)
+                continue;
+            if (rr || dsr_buf_putc(line, '\n')) {
+                rc = cli_fail(&err, "events");
+                break;
+            }
+        } else if (dsr_msgpack_to_json(&u.data, line) || dsr_buf_putc(line, '\n')) {
             cli_error("events", "out of memory");
             rc = DSR_EXIT_IO;
             break;
@@ -247,7 +310,15 @@ int cmd_events(int argc, char **argv)
     uint64_t last = c.since, printed = 0;
     dsr_buf line = DSR_BUF_INIT;
     int code = DSR_EXIT_OK;
-    for (;;) {
+    if (c.profile == DSR_PROFILE_SPEC_KITTY_3) {
+        if (dsr_sk3_runs_new(&c.runs)) {
+            cli_error("events", "out of memory");
+            code = DSR_EXIT_IO;
+        } else {
+            code = note_runs(log, &c);
+        }
+    }
+    for (; code == DSR_EXIT_OK;) {
         if ((code = print_from(log, &c, &last, &printed, &line)))
             break;
         if (!c.follow || printed >= c.limit || stop_requested)
@@ -266,6 +337,7 @@ int cmd_events(int argc, char **argv)
         }
     }
     dsr_buf_free(&line);
+    dsr_sk3_runs_free(c.runs);
     dsr_log_close(log);
     if (fflush(stdout) != 0 && code == DSR_EXIT_OK) {
         cli_error("events", "cannot write output: %s", strerror(errno));

@@ -8,6 +8,8 @@
 #include "cli.h"
 #include "dossier/buf.h"
 #include "dossier/event.h"
+#include "dossier/profile.h"
+#include "dossier/sk3.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +38,20 @@ static const char usage_text[] =
 "  FILE:LINE: what is wrong (naming the event, field and value)\n"
 "and a summary goes to stderr.  Blank lines are ignored.\n"
 "\n"
+"With --profile spec-kitty-3 the lines are checked as spec-kitty-events\n"
+"3.0.0 envelopes instead (docs/interop.md section 6): PascalCase dossier\n"
+"types, build_id, correlation_id never null, schema_version \"3.0.0\", no\n"
+"legacy keys (feature_slug, feature_number, mission_key,\n"
+"legacy_aggregate_id) at any depth, ULID or UUID ids, the payloads of the\n"
+"four MissionDossier* types; other event types need only the envelope.\n"
+"Every problem of a line is reported, one per output line:\n"
+"  FILE:LINE: FIELD: what is wrong\n"
+"(FIELD is a dotted path such as payload.content_ref.hash, '.' for the\n"
+"line as a whole); --json gives {file, line, field, error} per problem.\n"
+"\n"
 "Options:\n"
+"  --profile P   wp04 (the default: dossier's canonical envelope) or\n"
+"                spec-kitty-3\n"
 "  -q, --quiet   print nothing; only the exit status tells\n"
 "  --json        print one JSON object per invalid line ({file, line, error})\n"
 "                and a last one with the totals ({file, events, invalid})\n"
@@ -52,6 +67,7 @@ static const char usage_text[] =
 "  dossier validate exported.ndjson\n"
 "  dossier events --feature 042-x | dossier validate -\n"
 "  dossier validate -q incoming.ndjson && dossier import incoming.ndjson\n"
+"  dossier validate --profile spec-kitty-3 upstream.ndjson\n"
 "\n"
 "See docs/events.md for the event types and their fields.\n";
 
@@ -76,13 +92,19 @@ static int check_line(const char *line, size_t len, msgpack_sbuffer *sb, msgpack
     return dsr_envelope_decode(sb->data, sb->size, u, &env, err);
 }
 
-/* --json: one object per invalid line, on stdout. */
-static void json_problem(const char *file, size_t line, const char *msg)
+/* --json: one object per problem, on stdout (field only for spec-kitty-3). */
+static void json_problem(const char *file, size_t line, const char *field, const char *msg)
 {
     dsr_buf b = DSR_BUF_INIT;
     dsr_buf_puts(&b, "{\"file\":");
     cli_json_str(&b, file);
-    dsr_buf_printf(&b, ",\"line\":%zu,\"error\":", line);
+    dsr_buf_printf(&b, ",\"line\":%zu,", line);
+    if (field) {
+        dsr_buf_puts(&b, "\"field\":");
+        cli_json_str(&b, field);
+        dsr_buf_putc(&b, ',');
+    }
+    dsr_buf_puts(&b, "\"error\":");
     cli_json_str(&b, msg);
     dsr_buf_putc(&b, '}');
     if (b.data)
@@ -90,15 +112,35 @@ static void json_problem(const char *file, size_t line, const char *msg)
     dsr_buf_free(&b);
 }
 
+/* How one spec-kitty-3 problem is reported. */
+typedef struct sk3_report {
+    const char *file;
+    size_t      line;
+    int         quiet, json;
+} sk3_report;
+
+static void sk3_problem(void *ctx, const char *field, const char *msg)
+{
+    const sk3_report *r = ctx;
+    if (r->json)
+        json_problem(r->file, r->line, field, msg);
+    else if (!r->quiet)
+        printf("%s:%zu: %s: %s\n", r->file, r->line, field, msg);
+}
+
+enum { OPT_PROFILE = 256 };
+
 int cmd_validate(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int quiet = cli_quiet(), json = 0, c;
+    dsr_profile profile = DSR_PROFILE_WP04;
     optind = 1;
     opterr = 0;
     while ((c = cli_getopt(argc, argv, "qh", opts)) != -1) {
@@ -109,11 +151,16 @@ int cmd_validate(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &profile))
+                return cli_usage("validate", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return DSR_EXIT_OK;
         default:
-            return cli_usage("validate", "unknown option '%s'", argv[optind - 1]);
+            return cli_usage("validate", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind == argc)
@@ -145,6 +192,18 @@ int cmd_validate(int argc, char **argv)
         if (blank(line, len))
             continue;
         total++;
+        if (profile == DSR_PROFILE_SPEC_KITTY_3) {
+            sk3_report rep = { name, lineno, quiet, json };
+            int np = dsr_sk3_check(line, len, sk3_problem, &rep);
+            if (np < 0) {
+                cli_error("validate", "%s:%zu: out of memory", name, lineno);
+                code = DSR_EXIT_IO;
+                break;
+            }
+            bad += np > 0;
+            errno = 0;
+            continue;
+        }
         dsr_err err = { 0 };
         int rc = check_line(line, len, &sb, &u, &err);
         if (rc == DSR_ENOMEM) {
@@ -155,7 +214,7 @@ int cmd_validate(int argc, char **argv)
         if (rc) {
             bad++;
             if (json)
-                json_problem(name, lineno, err.msg);
+                json_problem(name, lineno, NULL, err.msg);
             else if (!quiet)
                 printf("%s:%zu: %s\n", name, lineno, err.msg);
         }

@@ -28,6 +28,7 @@
 #include "dossier/manifest.h"
 #include "dossier/scan.h"
 #include "dossier/event.h"
+#include "dossier/sk3.h"
 #include "dossier/log.h"
 #include "dossier/emit.h"
 #include "dossier/record.h"
