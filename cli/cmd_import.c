@@ -21,6 +21,8 @@
 #include "dossier/event.h"
 #include "dossier/import.h"
 #include "dossier/log.h"
+#include "dossier/profile.h"
+#include "dossier/sk3.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -51,7 +53,20 @@ static const char usage_text[] =
 "was interrupted adds exactly what is missing.  For every envelope added the\n"
 "log's lamport clock becomes max(clock, envelope's lamport_clock) + 1.\n"
 "\n"
+"With --profile spec-kitty-3 the lines are spec-kitty-events 3.0.0\n"
+"envelopes of the four MissionDossier* types (as 'dossier events --profile\n"
+"spec-kitty-3' prints them, or as spec-kitty writes them).  Each is checked\n"
+"as 'dossier validate --profile spec-kitty-3' does (every problem of a line\n"
+"is reported, FILE:LINE: FIELD: problem) and converted to the canonical\n"
+"envelope the log stores (docs/interop.md section 6): ULIDs are kept (upper\n"
+"case), a UUID id becomes the ULID of its 16 bytes, so importing the same\n"
+"file again adds nothing.  Every scan run (correlation_id) with artifact\n"
+"events also gets a dossier_scan_completed made from what was imported, so\n"
+"that snapshot, status and drift see it; not for a run this log wrote.\n"
+"\n"
 "Options:\n"
+"  --profile P   wp04 (the default: dossier's canonical envelopes) or\n"
+"                spec-kitty-3\n"
 "  --log DIR     event log folder (default: $DOSSIER_LOG, else ./.dossier);\n"
 "                created when it does not exist\n"
 "  --wait        wait for another writer (a scan or import) to release the\n"
@@ -84,20 +99,25 @@ static const char usage_text[] =
 "\n"
 "Examples:\n"
 "  dossier events --log a/.dossier > a.ndjson && dossier import a.ndjson --log b/.dossier\n"
-"  ssh host dossier events | dossier import - --wait\n";
+"  ssh host dossier events | dossier import - --wait\n"
+"  dossier import --profile spec-kitty-3 upstream.ndjson\n";
 
-enum { OPT_LOG = 256, OPT_WAIT, OPT_TRUST_INTERNAL };
+enum { OPT_LOG = 256, OPT_WAIT, OPT_TRUST_INTERNAL, OPT_PROFILE };
 
 typedef struct import_cmd {
     const char *file;
     const char *log_opt;
     int         wait, quiet, json;
     int         trust_internal;   /* --trust-internal */
+    dsr_profile profile;
+    dsr_sk3_runs *runs;           /* spec-kitty-3: the imported scan runs */
 } import_cmd;
 
 typedef struct staged {
     size_t off, len;   /* in the stage buffer */
-    size_t line;
+    size_t line;       /* 0: a run completion made by the import */
+    const char *run_event_id;   /* completion: an event of its run (in runs) */
+    int    skip;       /* completion of a run this log wrote: not appended */
 } staged;
 
 typedef struct stage {
@@ -112,6 +132,7 @@ static int parse_args(int argc, char **argv, import_cmd *c)
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "trust-internal", no_argument, NULL, OPT_TRUST_INTERNAL },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -125,6 +146,11 @@ static int parse_args(int argc, char **argv, import_cmd *c)
         case OPT_LOG:  c->log_opt = optarg; break;
         case OPT_WAIT: c->wait = 1; break;
         case OPT_TRUST_INTERNAL: c->trust_internal = 1; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &c->profile))
+                return cli_usage("import", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            break;
         case 'q':      c->quiet = 1; break;
         case 'j':      c->json = 1; break;
         case 'h':      fputs(usage_text, stdout); return -1;
@@ -151,6 +177,58 @@ static int blank(const char *s, size_t n)
 /* Phase 1: parse and validate every line into st.  Returns 0 when all lines
  * are valid, DSR_EXIT_INCOMPLETE when some are not (each reported), or an
  * exit code for I/O trouble. */
+/* One spec-kitty-3 problem as FILE:LINE: FIELD: problem (the first
+ * MAX_REPORTED of the file). */
+typedef struct sk3_report {
+    const char *file;
+    size_t      line, *reported;
+} sk3_report;
+
+static void sk3_problem(void *ctx, const char *field, const char *msg)
+{
+    sk3_report *r = ctx;
+    if ((*r->reported)++ < MAX_REPORTED)
+        cli_error(NULL, "%s:%zu: %s: %s", r->file, r->line, field, msg);
+}
+
+static int stage_push(stage *st, size_t off, size_t line, const char *run_event_id)
+{
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 1024;
+        staged *p = realloc(st->recs, cap * sizeof *p);
+        if (!p)
+            return -1;
+        st->recs = p;
+        st->cap = cap;
+    }
+    st->recs[st->n] = (staged){ off, st->buf.size - off, line, run_event_id, 0 };
+    st->n++;
+    return 0;
+}
+
+/* spec-kitty-3: check and convert one line into st's buffer.  0 staged,
+ * 1 invalid (reported), DSR_ENOMEM. */
+static int sk3_line(const import_cmd *c, const char *name, size_t lineno, const char *ln,
+                    size_t len, stage *st, size_t *reported)
+{
+    sk3_report rep = { name, lineno, reported };
+    int np = dsr_sk3_check(ln, len, sk3_problem, &rep);
+    if (np < 0)
+        return DSR_ENOMEM;
+    if (np > 0)
+        return 1;
+    dsr_err err = {0};
+    int rc = dsr_sk3_to_canonical(ln, len, c->runs, &st->buf, &err);
+    if (rc == DSR_ENOMEM)
+        return rc;
+    if (rc) {
+        if ((*reported)++ < MAX_REPORTED)
+            cli_error(NULL, "%s:%zu: %s", name, lineno, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 static int stage_file(const import_cmd *c, const char *name, stage *st)
 {
     FILE *f = strcmp(c->file, "-") ? fopen(c->file, "r") : stdin;
@@ -159,7 +237,7 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
         return DSR_EXIT_IO;
     }
     char *ln = NULL;
-    size_t lncap = 0, lineno = 0, bad = 0;
+    size_t lncap = 0, lineno = 0, bad = 0, reported = 0;
     ssize_t n;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -174,7 +252,19 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
         dsr_err err = {0};
         size_t mark = st->buf.size;
         int bad_line = 0;
-        if (dsr_json_to_msgpack(ln, len, &st->buf, &err)) {
+        if (c->profile == DSR_PROFILE_SPEC_KITTY_3) {
+            int r = sk3_line(c, name, lineno, ln, len, st, &reported);
+            if (r == DSR_ENOMEM) {
+                cli_error("import", "%s:%zu: out of memory", name, lineno);
+                code = DSR_EXIT_IO;
+                break;
+            }
+            if (r) {
+                bad++;
+                st->buf.size = mark;
+                continue;
+            }
+        } else if (dsr_json_to_msgpack(ln, len, &st->buf, &err)) {
             bad_line = 1;
         } else {
             /* dsr_envelope_decode, not a bare unpack: msgpack-c decodes only
@@ -192,7 +282,7 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
                 code = DSR_EXIT_IO;
                 break;
             }
-            if (bad < MAX_REPORTED)
+            if (reported++ < MAX_REPORTED)
                 cli_error(NULL, "%s:%zu: %s", name, lineno, err.msg);
             bad++;
             st->buf.size = mark;   /* drop the line's bytes; keep validating */
@@ -200,22 +290,10 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
         }
         if (bad)
             st->buf.size = mark;   /* nothing will be appended: stop staging */
-        else {
-            if (st->n == st->cap) {
-                size_t cap = st->cap ? st->cap * 2 : 1024;
-                staged *p = realloc(st->recs, cap * sizeof *p);
-                if (!p) {
-                    cli_error("import", "out of memory staging %s", name);
-                    code = DSR_EXIT_IO;
-                    break;
-                }
-                st->recs = p;
-                st->cap = cap;
-            }
-            st->recs[st->n].off = mark;
-            st->recs[st->n].len = st->buf.size - mark;
-            st->recs[st->n].line = lineno;
-            st->n++;
+        else if (stage_push(st, mark, lineno, NULL)) {
+            cli_error("import", "out of memory staging %s", name);
+            code = DSR_EXIT_IO;
+            break;
         }
     }
     if (!code && ferror(f)) {
@@ -226,9 +304,22 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
     msgpack_unpacked_destroy(&u);
     if (f != stdin)
         fclose(f);
+    /* spec-kitty-3: each imported run's completion, after its events */
+    for (size_t i = 0; !code && !bad && c->runs; i++) {
+        dsr_err err = {0};
+        const char *run_event = NULL;
+        size_t mark = st->buf.size;
+        int rc = dsr_sk3_runs_completion(c->runs, i, &st->buf, &run_event, &err);
+        if (rc == DSR_ENOTFOUND)
+            break;
+        if (rc || stage_push(st, mark, 0, run_event)) {
+            cli_error("import", "%s: %s", name, rc ? err.msg : "out of memory");
+            code = DSR_EXIT_IO;
+        }
+    }
     if (!code && bad) {
-        if (bad > MAX_REPORTED)
-            cli_error(NULL, "%s: ... and %zu more invalid lines", name, bad - MAX_REPORTED);
+        if (reported > MAX_REPORTED)
+            cli_error(NULL, "%s: ... and %zu more problems", name, reported - MAX_REPORTED);
         cli_error("import", "%s: %zu invalid line%s; nothing was imported", name, bad,
                   bad == 1 ? "" : "s");
         code = DSR_EXIT_INCOMPLETE;
@@ -241,8 +332,23 @@ static int stage_file(const import_cmd *c, const char *name, stage *st)
  * leaves the log as it was, like an invalid line.  Returns 0,
  * DSR_EXIT_INCOMPLETE (each refusal reported as FILE:LINE) or an exit code
  * for a log error. */
-static int check_trust(dsr_log *log, const import_cmd *c, const char *name, const stage *st)
+static int check_trust(dsr_log *log, const import_cmd *c, const char *name, stage *st)
 {
+    /* A run whose events this log wrote itself has its own completion: the
+     * one made by the import is dropped (it would carry this log's node_id
+     * without being written here). */
+    for (size_t i = 0; i < st->n; i++) {
+        staged *r = &st->recs[i];
+        char node[DSR_ULID_LEN + 1];
+        int local = 0;
+        dsr_err err = {0};
+        if (!r->run_event_id)
+            continue;
+        int rc = dsr_event_origin(log, r->run_event_id, node, &local, &err);
+        if (rc && rc != DSR_ENOTFOUND)
+            return cli_fail(&err, "import");
+        r->skip = !rc && local;
+    }
     if (c->trust_internal)
         return 0;
     msgpack_unpacked u;
@@ -254,6 +360,8 @@ static int check_trust(dsr_log *log, const import_cmd *c, const char *name, cons
         size_t off = 0;
         dsr_envelope env;
         dsr_err err = {0};
+        if (r->skip)
+            continue;
         if (msgpack_unpack_next(&u, st->buf.data + r->off, r->len, &off)
             != MSGPACK_UNPACK_SUCCESS) {
             cli_error("import", "%s:%zu: out of memory", name, r->line);
@@ -264,8 +372,10 @@ static int check_trust(dsr_log *log, const import_cmd *c, const char *name, cons
         if (!rc)
             rc = dsr_import_check(log, &env, 0, &err);
         if (rc == DSR_ESCHEMA) {
-            if (refused < MAX_REPORTED)
+            if (refused < MAX_REPORTED && r->line)
                 cli_error(NULL, "%s:%zu: %s", name, r->line, err.msg);
+            else if (refused < MAX_REPORTED)
+                cli_error(NULL, "%s: the scan completion made for a run: %s", name, err.msg);
             refused++;
         } else if (rc) {
             code = cli_fail(&err, "import");
@@ -305,6 +415,8 @@ static int append_all(dsr_log *log, const char *name, const stage *st, size_t ma
         size_t off = 0;
         dsr_envelope env;
         dsr_emit_result res;
+        if (r->skip)
+            continue;
         if (msgpack_unpack_next(&u, st->buf.data + r->off, r->len, &off)
             != MSGPACK_UNPACK_SUCCESS) {
             cli_error("import", "%s:%zu: out of memory", name, r->line);
@@ -370,6 +482,10 @@ int cmd_import(int argc, char **argv)
     if (!batch)
         batch = DEFAULT_BATCH_EVENTS;
     const char *name = strcmp(c.file, "-") ? c.file : "<stdin>";
+    if (c.profile == DSR_PROFILE_SPEC_KITTY_3 && dsr_sk3_runs_new(&c.runs)) {
+        cli_error("import", "out of memory");
+        return DSR_EXIT_IO;
+    }
 
     stage st;
     memset(&st, 0, sizeof st);
@@ -410,6 +526,7 @@ int cmd_import(int argc, char **argv)
                st.n == 1 ? "" : "s", added, dups, dups == 1 ? "" : "s");
     free(st.recs);
     msgpack_sbuffer_destroy(&st.buf);
+    dsr_sk3_runs_free(c.runs);
     if (fflush(stdout) != 0 && !code) {
         cli_error("import", "cannot write output: %s", strerror(errno));
         code = DSR_EXIT_IO;

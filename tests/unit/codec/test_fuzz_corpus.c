@@ -24,6 +24,9 @@
 #define LLVMFuzzerTestOneInput fuzz_record_one
 #include "../fuzz/fuzz_record.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_sk3_one
+#include "../fuzz/fuzz_sk3.c"
+#undef LLVMFuzzerTestOneInput
 
 static size_t run_dir(const char *name, int (*one)(const uint8_t *, size_t))
 {
@@ -76,6 +79,12 @@ static void test_every_record_seed_and_regression_passes_the_harness(void **stat
 
 /* Finding 1: "" (msgpack-c gives it a NULL pointer) printed with pointer
  * arithmetic on NULL (UBSan). */
+static void test_every_sk3_seed_passes_the_harness(void **state)
+{
+    (void)state;
+    assert_true(run_dir("sk3", fuzz_sk3_one) >= 40);
+}
+
 static void test_empty_string_prints_as_empty_json_string(void **state)
 {
     (void)state;
@@ -146,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_every_manifest_seed_passes_the_harness),
         cmocka_unit_test(test_every_ndjson_seed_and_regression_passes_the_harness),
         cmocka_unit_test(test_every_record_seed_and_regression_passes_the_harness),
+        cmocka_unit_test(test_every_sk3_seed_passes_the_harness),
         cmocka_unit_test(test_empty_string_prints_as_empty_json_string),
         cmocka_unit_test(test_nested_non_string_keys_print_in_linear_size),
         cmocka_unit_test(test_record_declaring_more_elements_than_bytes_is_corrupt),
