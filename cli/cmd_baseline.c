@@ -5,9 +5,11 @@
  * current one.
  *
  * The baseline key says which snapshots it is compared with: project_uuid and
- * node_id of this log, the feature, the target branch, the mission key
- * (mission type) and the manifest version.  A snapshot whose key differs is
- * not compared (`dossier drift` says so).
+ * node_id of the accepted snapshot (this log's own for a scan made here; the
+ * producer's for an imported one, so that a log fed only by imports can
+ * gate its drift), the feature, the target branch, the mission key (mission
+ * type) and the manifest version.  A snapshot whose key differs is not
+ * compared (`dossier drift` says so).
  */
 #include "cli.h"
 #include "cli_proj.h"
@@ -30,9 +32,11 @@ static const char usage_text[] =
 "with it by the drift projection ('dossier drift').  Accepting again replaces\n"
 "the baseline.  The snapshot's current drift assessment is updated at once.\n"
 "\n"
-"The baseline is keyed by project_uuid and node_id (of this log), feature,\n"
-"target branch, mission key (mission type) and manifest version.  A snapshot\n"
-"with another key (say, a scan of another branch) is not compared with it.\n"
+"The baseline is keyed by project_uuid and node_id (those of the accepted\n"
+"snapshot: this log's for its own scans, the producer's for imported ones),\n"
+"feature, target branch, mission key (mission type) and manifest version.  A\n"
+"snapshot with another key (say, a scan of another branch) is not compared\n"
+"with it.\n"
 "\n"
 "show prints the feature's accepted baseline.\n"
 "\n"
@@ -122,9 +126,12 @@ static int do_accept(dsr_log *log, const char *feature, const char *snapshot_id,
     if (rc)
         return cli_fail(&err, "baseline");
     const char *target = branch ? branch : s->target_branch ? s->target_branch : "main";
+    /* the snapshot's own project and node: identical to the log's for a scan
+     * made here; for an imported scan, the only key its successors match */
+    const char *project = s->project_uuid ? s->project_uuid : dsr_log_project_uuid(log);
+    const char *node = s->node_id ? s->node_id : dsr_log_node_id(log);
     dsr_baseline_accepted p = { s->feature_slug, s->snapshot_id, s->parity_hash_sha256,
-                                dsr_log_project_uuid(log), dsr_log_node_id(log), target,
-                                s->mission_type, s->manifest_version };
+                                project, node, target, s->mission_type, s->manifest_version };
     /* correlation: the scan run the snapshot came from; causation: the snapshot event */
     dsr_emit_meta m = { s->run_id, s->event_id, NULL, NULL };
     dsr_emit_result res;

@@ -337,18 +337,30 @@ static int check_trust(dsr_log *log, const import_cmd *c, const char *name, stag
     /* A run whose events this log wrote itself has its own completion: the
      * one made by the import is dropped (it would carry this log's node_id
      * without being written here). */
+    const char *own = dsr_log_node_id(log);
+    msgpack_unpacked cu;
+    msgpack_unpacked_init(&cu);
     for (size_t i = 0; i < st->n; i++) {
         staged *r = &st->recs[i];
-        char node[DSR_ULID_LEN + 1];
-        int local = 0;
+        dsr_envelope env;
         dsr_err err = {0};
+        uint64_t seq = 0;
         if (!r->run_event_id)
             continue;
-        int rc = dsr_event_origin(log, r->run_event_id, node, &local, &err);
-        if (rc && rc != DSR_ENOTFOUND)
+        if (dsr_envelope_decode(st->buf.data + r->off, r->len, &cu, &env, &err)) {
+            msgpack_unpacked_destroy(&cu);
             return cli_fail(&err, "import");
-        r->skip = !rc && local;
+        }
+        if (env.node_id.len != strlen(own) || memcmp(env.node_id.ptr, own, env.node_id.len))
+            continue;
+        int rc = dsr_log_find_event(log, r->run_event_id, &seq, &err);
+        if (rc && rc != DSR_ENOTFOUND) {
+            msgpack_unpacked_destroy(&cu);
+            return cli_fail(&err, "import");
+        }
+        r->skip = !rc;
     }
+    msgpack_unpacked_destroy(&cu);
     if (c->trust_internal)
         return 0;
     msgpack_unpacked u;
