@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dossier/buf.h"
 #include "dossier/deliver.h"
+#include "dossier/profile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -81,6 +82,12 @@ static const char usage_text[] =
 "  --feature SLUG        only events of this feature (repeatable; --url only)\n"
 "  --type T              only events of this type, snake_case or PascalCase\n"
 "                        (repeatable; --url only)\n"
+"  --profile P           how events are rendered: wp04 (default, the canonical\n"
+"                        envelope) or spec-kitty-3 (spec-kitty-events 3.0.0\n"
+"                        envelopes; internal types are not sent; the signature\n"
+"                        signs the rendered body).  With --url: its own ad-hoc\n"
+"                        endpoint per profile; with --endpoint: must be the\n"
+"                        profile it was saved with (the default)\n"
 "  --follow              keep running and deliver new events as they are\n"
 "                        committed; stop with SIGINT or SIGTERM (requests in\n"
 "                        flight finish and their results are saved)\n"
@@ -122,7 +129,7 @@ static const char usage_text[] =
 
 enum { OPT_URL = 256, OPT_ENDPOINT, OPT_SECRET, OPT_FEATURE, OPT_TYPE, OPT_FOLLOW, OPT_POLL,
        OPT_MAX_ATTEMPTS, OPT_MAX_AGE, OPT_TIMEOUT, OPT_CONCURRENCY, OPT_BASE, OPT_MAXB,
-       OPT_CACERT, OPT_LOG, OPT_JSON };
+       OPT_CACERT, OPT_LOG, OPT_JSON, OPT_PROFILE };
 
 #define MAX_FILTERS 64
 
@@ -225,6 +232,7 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
         { "cacert", required_argument, NULL, OPT_CACERT },
         { "log", required_argument, NULL, OPT_LOG },
         { "json", no_argument, NULL, OPT_JSON },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -244,6 +252,12 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
         case OPT_LOG:      c->log_opt = optarg; break;
         case OPT_FOLLOW:   o->follow = 1; break;
         case OPT_JSON:     c->json = 1; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &o->profile))
+                return cli_usage("deliver", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            o->has_profile = 1;
+            break;
         case 'v':          c->verbose = 1; break;
         case 'q':          c->quiet = 1; break;
         case OPT_FEATURE:

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "dossier/buf.h"
 #include "dossier/deliver.h"
+#include "dossier/profile.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,7 +26,7 @@ static void put_json_str(const char *s)
 
 static const char usage_text[] =
 "Usage: dossier endpoint add NAME --url URL [--secret-file F] [--auto]\n"
-"                            [--feature SLUG]... [--type T]...\n"
+"                            [--feature SLUG]... [--type T]... [--profile P]\n"
 "       dossier endpoint list [--json]\n"
 "       dossier endpoint remove NAME\n"
 "       dossier endpoint enable NAME\n"
@@ -51,6 +52,11 @@ static const char usage_text[] =
 "                      attempt window; a failing endpoint never fails a scan)\n"
 "  --feature SLUG      only events of this feature (repeatable)\n"
 "  --type T            only events of this type (repeatable)\n"
+"  --profile P         how events are rendered: wp04 (the default, the\n"
+"                      canonical envelope) or spec-kitty-3 (spec-kitty-events\n"
+"                      3.0.0 envelopes, docs/interop.md section 6; the\n"
+"                      internal types are not sent).  The body is what is\n"
+"                      signed\n"
 "Options (all):\n"
 "  --log DIR           event log folder (default: $DOSSIER_LOG, else ./.dossier)\n"
 "  --json              list: one JSON array on stdout\n"
@@ -67,10 +73,12 @@ static const char usage_text[] =
 "  dossier endpoint add ci --url https://ci.example.com/hook --secret-file ci.key --auto\n"
 "  dossier endpoint add drift --url https://ops.example.com/drift \\\n"
 "      --type mission_dossier_parity_drift_detected\n"
+"  dossier endpoint add saas --url https://saas.example.com/events --profile spec-kitty-3\n"
 "  dossier endpoint list\n"
 "  dossier endpoint remove ci\n";
 
-enum { OPT_URL = 256, OPT_SECRET, OPT_AUTO, OPT_FEATURE, OPT_TYPE, OPT_LOG, OPT_JSON };
+enum { OPT_URL = 256, OPT_SECRET, OPT_AUTO, OPT_FEATURE, OPT_TYPE, OPT_LOG, OPT_JSON,
+       OPT_PROFILE };
 
 #define MAX_FILTERS 64
 
@@ -101,7 +109,9 @@ static void print_list_json(const dsr_endpoint_info *v, size_t n)
                 putchar(',');
             put_json_str(e->types[k]);
         }
-        printf("]}");
+        printf("],\"profile\":");
+        put_json_str(dsr_profile_name(e->profile));
+        putchar('}');
     }
     printf("]\n");
 }
@@ -132,6 +142,8 @@ static void print_list(const dsr_endpoint_info *v, size_t n)
                 printf(" %s", e->types[k]);
             putchar('\n');
         }
+        if (e->profile != DSR_PROFILE_WP04)
+            printf("    profile: %s\n", dsr_profile_name(e->profile));
         if (e->disabled && e->disabled_reason)
             printf("    disabled: %s\n", e->disabled_reason);
     }
@@ -146,6 +158,7 @@ int cmd_endpoint(int argc, char **argv)
         { "feature", required_argument, NULL, OPT_FEATURE },
         { "type", required_argument, NULL, OPT_TYPE },
         { "log", required_argument, NULL, OPT_LOG },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "json", no_argument, NULL, OPT_JSON },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -153,7 +166,8 @@ int cmd_endpoint(int argc, char **argv)
     const char *url = NULL, *secret = NULL, *log_opt = NULL;
     const char *features[MAX_FILTERS], *types[MAX_FILTERS];
     size_t nf = 0, nt = 0;
-    int is_auto = 0, json = 0, ch;
+    int is_auto = 0, json = 0, has_profile = 0, ch;
+    dsr_profile profile = DSR_PROFILE_WP04;
     opterr = 0;
     optind = 1;
     /* Options may come before or after the subcommand and its NAME. */
@@ -164,6 +178,12 @@ int cmd_endpoint(int argc, char **argv)
         case OPT_AUTO:   is_auto = 1; break;
         case OPT_LOG:    log_opt = optarg; break;
         case OPT_JSON:   json = 1; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &profile))
+                return cli_usage("endpoint", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            has_profile = 1;
+            break;
         case OPT_FEATURE:
             if (nf == MAX_FILTERS)
                 return cli_usage("endpoint", "at most %d --feature options", MAX_FILTERS);
@@ -188,9 +208,9 @@ int cmd_endpoint(int argc, char **argv)
     if (optind < argc)
         return cli_usage("endpoint", "unexpected argument '%s'", argv[optind]);
     int is_add = !strcmp(sub, "add");
-    if (!is_add && (url || secret || is_auto || nf || nt))
-        return cli_usage("endpoint", "--url, --secret-file, --auto, --feature and --type "
-                         "belong to 'endpoint add'");
+    if (!is_add && (url || secret || is_auto || nf || nt || has_profile))
+        return cli_usage("endpoint", "--url, --secret-file, --auto, --feature, --type and "
+                         "--profile belong to 'endpoint add'");
     if (json && strcmp(sub, "list"))
         return cli_usage("endpoint", "--json belongs to 'endpoint list'");
 
@@ -204,7 +224,7 @@ int cmd_endpoint(int argc, char **argv)
         if (!url)
             return cli_usage("endpoint", "add: --url URL is required");
         dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, name, url, secret, is_auto,
-                                    features, nf, types, nt };
+                                    features, nf, types, nt, profile };
         rc = dsr_endpoint_add(logdir, &cfg, &err);
         if (rc < 0)
             return cli_fail(&err, "endpoint add");

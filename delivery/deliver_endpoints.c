@@ -117,6 +117,12 @@ int dsr_endpoint_add(const char *logdir, const dsr_endpoint_config *cfg, dsr_err
     memset(&ep, 0, sizeof ep);
     snprintf(ep.name, sizeof ep.name, "%s", cfg->name);
     ep.auto_deliver = cfg->auto_deliver;
+    /* a version 1 struct ends before profile: wp04 */
+    dsr_profile profile = cfg->version >= 2 ? cfg->profile : DSR_PROFILE_WP04;
+    if (!dsr_profile_name(profile))
+        return dsr_err_set(err, DSR_EINVAL, "endpoint %s: unknown profile %d", cfg->name,
+                           (int)profile);
+    ep.profile = profile;
     int rc = 0;
     if (cfg->secret_file) {
         /* Check now that it parses, so a typo fails here and not in a scan;

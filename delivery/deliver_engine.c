@@ -40,6 +40,7 @@
 #include <sys/random.h>
 
 #include "dossier/log.h"
+#include "dossier/sk3.h"
 
 /* Events read ahead of the senders; bounds memory on a large backlog. */
 #define READ_WINDOW 16384
@@ -107,6 +108,7 @@ typedef struct engine {
     int                    gone, stopping;
     uint64_t               rng;
     dsr_buf                rec, body;
+    dsr_sk3_runs          *runs;         /* spec-kitty-3: each run's namespace */
 } engine;
 
 static uint64_t rng_next(engine *e)
@@ -469,6 +471,10 @@ static int admit(engine *e, dsr_err *err)
                     return rc;
                 continue;
             }
+            if (e->runs && dsr_sk3_runs_note(e->runs, &env)) {
+                msgpack_unpacked_destroy(&u);
+                return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+            }
             if (!deliver_selects(e->ep, e->type_mask, &env)) {
                 msgpack_unpacked_destroy(&u);
                 continue;
@@ -533,9 +539,18 @@ static int send_one(engine *e, feat *f, dsr_err *err)
         return resolve_dead(e, it, 0, derr.code == DSR_ENOMEM ? "out of memory decoding it"
                                                               : "record does not decode", err);
     }
+    /* the body is the endpoint's rendering, and the signature signs it */
     dsr_buf_reset(&e->body);
-    rc = dsr_msgpack_to_json(&u.data, &e->body);
-    msgpack_unpacked_destroy(&u);
+    if (e->runs) {
+        rc = dsr_sk3_render(&env, e->runs, &e->body, &derr);
+        msgpack_unpacked_destroy(&u);
+        assert(rc != DSR_SK3_LEFT_OUT);   /* deliver_type_mask leaves them out */
+        if (rc == DSR_ESCHEMA || rc == DSR_SK3_LEFT_OUT)
+            return resolve_dead(e, it, 0, "event has no spec-kitty-3 rendering", err);
+    } else {
+        rc = dsr_msgpack_to_json(&u.data, &e->body);
+        msgpack_unpacked_destroy(&u);
+    }
     if (rc < 0)
         return dsr_err_set(err, DSR_ENOMEM, "event %s: out of memory", it->event_id);
     int64_t ts = (int64_t)(clock_now_ms() / 1000);
@@ -792,6 +807,39 @@ static void engine_free(engine *e)
     dbatch_free(e->batch);
     dsr_buf_free(&e->rec);
     dsr_buf_free(&e->body);
+    dsr_sk3_runs_free(e->runs);
+}
+
+/* spec-kitty-3: a run's namespace is in its dossier_scan_completed, written
+ * after the run's artifact events, so the completions of the whole log are
+ * noted before anything is sent (later ones as the log is read).  An event
+ * sent while its run is still being written (follow mode, a scan of more
+ * than one batch) renders its namespace as "unknown". */
+static int note_all_runs(engine *e, dsr_err *err)
+{
+    if (dsr_sk3_runs_new(&e->runs))
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    dsr_log_iter *it = NULL;
+    int rc = dsr_log_iter_events(e->log, 1, &it, err);
+    if (rc < 0)
+        return rc;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    const void *k, *v;
+    size_t vl;
+    while ((rc = dsr_log_iter_next(it, &k, NULL, &v, &vl, err)) == 1) {
+        dsr_envelope env;
+        dsr_err derr = { 0 };
+        if (dsr_record_decode(v, vl, &u, &env, &derr))
+            continue;   /* admission dead-letters it, naming the damage */
+        if (dsr_sk3_runs_note(e->runs, &env)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    dsr_log_iter_free(it);
+    return rc < 0 ? rc : 0;
 }
 
 /* Results of one round of network activity: at most as many as slots. */
@@ -910,7 +958,9 @@ int deliver_engine_run(dsr_log *log, dstate *st, const dsr_deliver_opts *o,
     e.http = t->http;
     if (getrandom(&e.rng, sizeof e.rng, 0) != (ssize_t)sizeof e.rng)
         e.rng = clock_now_ms() ^ (uint64_t)(uintptr_t)&e;
-    int rc = load_state(&e, err);
+    int rc = e.ep->profile == DSR_PROFILE_SPEC_KITTY_3 ? note_all_runs(&e, err) : 0;
+    if (rc == 0)
+        rc = load_state(&e, err);
     if (rc == 0)
         rc = run_loop(&e, err);
     engine_free(&e);

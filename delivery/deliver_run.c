@@ -87,12 +87,41 @@ static int adhoc_save(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_info *
 static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_info *ep,
                          dsr_err *err)
 {
-    if (o->endpoint)
-        return dstate_get_endpoint(st, o->endpoint, ep, err);
+    /* version 1 callers have no profile fields */
+    int has_profile = o->version >= 2 && o->has_profile;
+    dsr_profile profile = has_profile ? o->profile : DSR_PROFILE_WP04;
+    if (has_profile && !dsr_profile_name(profile))
+        return dsr_err_set(err, DSR_EINVAL, "deliver: unknown profile %d", (int)profile);
+    if (o->endpoint) {
+        int rc = dstate_get_endpoint(st, o->endpoint, ep, err);
+        if (rc == 0 && has_profile && ep->profile != profile) {
+            rc = dsr_err_set(err, DSR_EINVAL, "endpoint %s is saved with profile %s, not %s "
+                             "(remove it and add it again with --profile to change that)",
+                             ep->name, dsr_profile_name(ep->profile), dsr_profile_name(profile));
+            endpoint_info_clear(ep);
+        }
+        return rc;
+    }
     if (!o->url)
         return dsr_err_set(err, DSR_EINVAL, "deliver: no endpoint and no URL given");
     char name[DSR_ENDPOINT_NAME_MAX + 1];
-    dsr_endpoint_adhoc_name(o->url, o->features, o->n_features, o->types, o->n_types, name);
+    if (profile == DSR_PROFILE_WP04) {
+        dsr_endpoint_adhoc_name(o->url, o->features, o->n_features, o->types, o->n_types,
+                                name);
+    } else {
+        /* another rendering is another stream: its own ad-hoc endpoint (and
+         * cursor); the wp04 name stays what it always was */
+        size_t ul = strlen(o->url);
+        const char *pn = dsr_profile_name(profile);
+        char *keyed = malloc(ul + strlen(pn) + 2);
+        if (!keyed)
+            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+        memcpy(keyed, o->url, ul);
+        keyed[ul] = '\n';
+        strcpy(keyed + ul + 1, pn);
+        dsr_endpoint_adhoc_name(keyed, o->features, o->n_features, o->types, o->n_types, name);
+        free(keyed);
+    }
     int rc = dstate_get_endpoint(st, name, ep, err);
     if (rc == 0 && ep->adhoc && (rc = adhoc_save(st, o, ep, 0, err)) < 0)
         endpoint_info_clear(ep);
@@ -102,6 +131,7 @@ static int load_endpoint(dstate *st, const dsr_deliver_opts *o, dsr_endpoint_inf
     memset(ep, 0, sizeof *ep);
     snprintf(ep->name, sizeof ep->name, "%s", name);
     ep->adhoc = 1;
+    ep->profile = profile;
     int oom = !(ep->url = strdup(o->url));
     if (o->n_features && !(ep->features = calloc(o->n_features, sizeof *ep->features)))
         oom = 1;

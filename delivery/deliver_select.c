@@ -17,6 +17,19 @@ int deliver_type_mask(const dsr_endpoint_info *ep, uint64_t *mask, dsr_err *err)
                                ep->name, ep->types[i]);
         *mask |= UINT64_C(1) << t;
     }
+    if (ep->profile == DSR_PROFILE_SPEC_KITTY_3) {
+        /* the internal types have no spec-kitty-3 rendering: never sent */
+        uint64_t four = 0, all = (UINT64_C(1) << DSR_EV_COUNT) - 1;
+        for (int t = 0; t < DSR_EV_COUNT; t++)
+            if (t != DSR_EV_SCAN_COMPLETED && t != DSR_EV_BASELINE_ACCEPTED
+                && t != DSR_EV_ARTIFACT_REMOVED)
+                four |= UINT64_C(1) << t;
+        uint64_t m = (*mask ? *mask : all) & four;
+        if (!m)
+            return dsr_err_set(err, DSR_EINVAL, "endpoint %s: none of its event types has a "
+                               "spec-kitty-3 rendering", ep->name);
+        *mask = m;
+    }
     return 0;
 }
 

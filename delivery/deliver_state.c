@@ -388,6 +388,17 @@ static int decode_endpoint(const char *name, const char *val, size_t vlen,
         else if (key_is(k, "disabled_ms"))     e->disabled_ms = obj_u64(v);
         else if (key_is(k, "features"))        e->features = obj_strlist(v, &e->n_features, &oom);
         else if (key_is(k, "types"))           e->types = obj_strlist(v, &e->n_types, &oom);
+        else if (key_is(k, "profile")) {
+            char *pn = obj_strdup(v, &oom);
+            if (pn && dsr_profile_parse(pn, &e->profile)) {
+                free(pn);
+                msgpack_unpacked_destroy(&u);
+                endpoint_info_clear(e);
+                return dsr_err_set(err, DSR_ECORRUPT, "delivery state: endpoint %s: unknown "
+                                   "profile", name);
+            }
+            free(pn);
+        }
     }
     msgpack_unpacked_destroy(&u);
     if (oom) {
@@ -659,7 +670,9 @@ int dbatch_put_endpoint(dbatch *b, const dsr_endpoint_info *e)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int bad = msgpack_pack_map(&pk, 9) ||
+    /* "profile" only when not wp04: a wp04 record keeps its earlier bytes */
+    int sk3 = e->profile != DSR_PROFILE_WP04;
+    int bad = msgpack_pack_map(&pk, 9 + (uint32_t)sk3) ||
               pk_kv_str(&pk, "url", e->url) ||
               pk_kv_str(&pk, "secret_file", e->secret_file) ||
               pk_kv_i64(&pk, "auto", e->auto_deliver) ||
@@ -668,7 +681,8 @@ int dbatch_put_endpoint(dbatch *b, const dsr_endpoint_info *e)
               pk_kv_str(&pk, "disabled_reason", e->disabled_reason) ||
               pk_kv_u64(&pk, "disabled_ms", e->disabled_ms) ||
               pk_kv_list(&pk, "features", e->features, e->n_features) ||
-              pk_kv_list(&pk, "types", e->types, e->n_types);
+              pk_kv_list(&pk, "types", e->types, e->n_types) ||
+              (sk3 && pk_kv_str(&pk, "profile", dsr_profile_name(e->profile)));
     return put_packed(b, k, kl, &sb, bad);
 }
 

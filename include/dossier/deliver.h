@@ -36,6 +36,7 @@
 
 #include "dossier/error.h"
 #include "dossier/log.h"
+#include "dossier/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -133,7 +134,7 @@ DSR_API dsr_retry_decision dsr_retry_decide(const dsr_retry_policy *p, int has_s
 
 /* What `dossier endpoint add` saves.  Strings are borrowed.  The secret is
  * not stored, only the absolute path of its file (rotation = edit the file). */
-#define DSR_ENDPOINT_CONFIG_VERSION 1
+#define DSR_ENDPOINT_CONFIG_VERSION 2
 
 typedef struct dsr_endpoint_config {
     unsigned    version;       /* DSR_ENDPOINT_CONFIG_VERSION */
@@ -143,6 +144,10 @@ typedef struct dsr_endpoint_config {
     int         auto_deliver;  /* deliver after every `dossier scan` */
     const char *const *features; size_t n_features;  /* empty: every feature */
     const char *const *types;    size_t n_types;     /* empty: every event type */
+    /* version 2: */
+    dsr_profile profile;       /* how events are rendered (0: wp04, the
+                                  canonical envelope; spec-kitty-3: see
+                                  dossier/sk3.h, internal types not sent) */
 } dsr_endpoint_config;
 
 #ifdef __cplusplus
@@ -163,6 +168,7 @@ typedef struct dsr_endpoint_info {
     uint64_t  disabled_ms;
     char    **features; size_t n_features;
     char    **types;    size_t n_types;
+    dsr_profile profile;       /* how its events are rendered */
     /* counts (filled by dsr_deliver_stats; zero from dsr_endpoint_list) */
     uint64_t  pending;         /* not yet delivered nor dead (includes retrying) */
     uint64_t  retrying;        /* pending events with at least one failed attempt */
@@ -233,7 +239,7 @@ typedef struct dsr_deliver_note {
 
 typedef void (*dsr_deliver_observer)(void *ctx, const dsr_deliver_note *note);
 
-#define DSR_DELIVER_OPTS_VERSION 1
+#define DSR_DELIVER_OPTS_VERSION 2
 
 typedef struct dsr_deliver_opts {
     unsigned    version;       /* DSR_DELIVER_OPTS_VERSION */
@@ -258,6 +264,11 @@ typedef struct dsr_deliver_opts {
                                   url: saved (absolute) on the ad-hoc endpoint,
                                   which is then listed as signed and signs
                                   later runs given no secret */
+    /* version 2: */
+    int         has_profile;   /* 0: the saved endpoint's profile (wp04 for a
+                                  new ad-hoc one); 1: profile below, which a
+                                  saved endpoint must have been saved with */
+    dsr_profile profile;       /* an ad-hoc endpoint per URL, filters and profile */
 } dsr_deliver_opts;
 
 /* Defaults: concurrency 4, timeout 10 s, poll 250 ms, default policy.

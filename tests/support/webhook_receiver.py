@@ -28,6 +28,9 @@ Script: comma-separated actions, each optionally repeated with *N:
   drop                  close the connection without answering
 Example: --script "500,503,429:1,hang,close,410" --default 204
 
+--bodies FILE appends every request body to FILE, one line each (the
+bodies are compact JSON), for checks of what was sent.
+
 The process exits by itself after --deadline seconds (default 60), so a
 crashed test never leaves it behind.
 """
@@ -131,6 +134,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             rec["body_ok"] = False
             rec["event_type"] = None
+        if st.bodies:
+            with st.lock_bodies:
+                with open(st.bodies, "ab") as f:
+                    f.write(body.replace(b"\n", b" ") + b"\n")
         rec["headers_ok"] = (self.headers.get("Content-Type") == "application/json" and
                              (self.headers.get("User-Agent") or "").startswith("dossier/"))
         try:
@@ -205,10 +212,13 @@ def main():
     ap.add_argument("--default", default="204")
     ap.add_argument("--hang", type=float, default=5.0)
     ap.add_argument("--deadline", type=float, default=60.0)
+    ap.add_argument("--bodies")
     args = ap.parse_args()
 
     server = Server(("127.0.0.1", args.port), Handler)
     server.state = State(args)
+    server.state.bodies = args.bodies
+    server.state.lock_bodies = threading.Lock()
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))

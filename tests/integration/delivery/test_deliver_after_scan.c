@@ -74,7 +74,8 @@ static void add_auto_endpoint(const char *dir, int port)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
-    dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, "ci", url, NULL, 1, NULL, 0, NULL, 0 };
+    dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, "ci", url, NULL, 1, NULL, 0, NULL, 0,
+                                DSR_PROFILE_WP04 };
     dsr_err err = {0};
     if (dsr_endpoint_add(dir, &cfg, &err))
         fail_msg("endpoint add: %s", err.msg);

@@ -218,8 +218,9 @@ static void test_endpoint_add_list_enable_remove(void **state)
     dsr_err err = {0};
     const char *types[] = { "MissionDossierArtifactIndexed" };
     const char *features[] = { "042-feature" };
-    dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, "hooks", "https://user:pw@example.test/hook?x=1", secret, 1,
-                                features, 1, types, 1 };
+    dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, "hooks",
+                                "https://user:pw@example.test/hook?x=1", secret, 1,
+                                features, 1, types, 1, DSR_PROFILE_WP04 };
     assert_int_equal(dsr_endpoint_add(dir, &cfg, &err), 0);
     assert_int_equal(dsr_endpoint_add(dir, &cfg, &err), DSR_EINVAL);   /* exists */
     assert_non_null(strstr(err.msg, "already exists"));
