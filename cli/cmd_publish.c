@@ -53,6 +53,11 @@ static const char usage_text[] =
 "  --window N            publishes awaiting an ack at most (default 4096)\n"
 "  --ack-wait DURATION   a publish not acknowledged within this fails\n"
 "                        (default 10s)\n"
+"  --profile P           message bodies: wp04 (default, the canonical JSON) or\n"
+"                        spec-kitty-3 (spec-kitty-events 3.0.0 envelopes,\n"
+"                        subject <prefix>.<feature>.<PascalCaseType>; the\n"
+"                        internal types are not published; a cursor of its\n"
+"                        own).  Publish the two to different streams\n"
 "  --log DIR             event log folder (default: $DOSSIER_LOG, else\n"
 "                        ./.dossier)\n"
 "  -q, --quiet           print nothing but errors\n"
@@ -92,6 +97,7 @@ int cmd_publish(int argc, char **argv)
 
 #include "dossier/log.h"
 #include "dossier/nats.h"
+#include "dossier/profile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -101,13 +107,14 @@ int cmd_publish(int argc, char **argv)
 #include <time.h>
 
 enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_CREDS, OPT_FOLLOW, OPT_POLL,
-       OPT_REPLICAS, OPT_DUP_WINDOW, OPT_WINDOW, OPT_ACK_WAIT, OPT_LOG };
+       OPT_REPLICAS, OPT_DUP_WINDOW, OPT_WINDOW, OPT_ACK_WAIT, OPT_LOG, OPT_PROFILE };
 
 typedef struct publish_cmd {
     const char *url, *stream, *prefix, *creds, *log_opt;
     int         follow, quiet, json;
     int64_t     poll_ms, replicas, dup_window_ms, ack_wait_ms;
     int         window;
+    dsr_profile profile;
 } publish_cmd;
 
 static volatile sig_atomic_t stop_flag;
@@ -144,6 +151,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
         { "window", required_argument, NULL, OPT_WINDOW },
         { "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
         { "log", required_argument, NULL, OPT_LOG },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -161,6 +169,11 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
         case OPT_CREDS:  c->creds = optarg; break;
         case OPT_FOLLOW: c->follow = 1; break;
         case OPT_LOG:    c->log_opt = optarg; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &c->profile))
+                return cli_usage("publish", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            break;
         case OPT_POLL:
             if (cli_parse_duration(optarg, CLI_DURATION_NS_SAFE_MS, &ms) || ms == 0)
                 return cli_usage("publish", "--poll takes a duration such as 500ms or 2s, "
@@ -326,7 +339,7 @@ int cmd_publish(int argc, char **argv)
     }
     print_stream(&c, n, &si);
     dsr_nats_pub_opts po = { .version = DSR_NATS_PUB_OPTS_VERSION, .window = c.window, .ack_wait_ms = c.ack_wait_ms,
-                             .stop = &stop_flag };
+                             .stop = &stop_flag, .profile = c.profile };
     if ((rc = dsr_nats_publisher_open(&p, n, log, &po, &err))) {
         exit_code = cli_fail(&err, "publish");
         goto out;

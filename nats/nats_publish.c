@@ -19,6 +19,12 @@
  * prefix before the failure and reports the error; the next round re-sends
  * from there.
  *
+ * Profiles: with spec-kitty-3 the body is the event rendered by
+ * dsr_sk3_render (the namespaces of the log's runs are noted first), the
+ * subject ends in the PascalCase type, the internal types are passed over
+ * (they advance the cursor, nothing is sent) and the cursor key names the
+ * profile, so a wp04 and a spec-kitty-3 publisher of one log keep their own.
+ *
  * Echo suppression: an event this log pulled from the same stream is already
  * there; the puller records it in the log's "nats_seen" family and we skip it
  * (it still advances the cursor).
@@ -37,6 +43,9 @@
 
 #include "dossier/event.h"
 #include "dossier/log.h"
+#include "dossier/sk3.h"
+
+#include <stddef.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -60,6 +69,8 @@ struct dsr_nats_publisher {
     jsCtx           *js;          /* our own context: the ack handler is per context */
     nats_cursor *cur;
     char            *cursor_key;
+    dsr_sk3_runs    *runs;        /* spec-kitty-3: the runs' namespaces */
+    uint64_t         noted;       /* runs noted up to this sequence */
     int64_t          stream_ns;   /* creation time of the stream the cursor belongs to */
     uint64_t         cursor;      /* last persisted value */
     uint64_t         persisted_ms; /* clock_mono_ms() of the last persist */
@@ -176,8 +187,14 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
     dsr_nats_publisher *p = calloc(1, sizeof *p);
     if (!p)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    /* a version 1 struct ends before profile */
     if (o)
-        p->o = *o;
+        memcpy(&p->o, o, o->version >= 2 ? sizeof *o : offsetof(dsr_nats_pub_opts, profile));
+    if (!dsr_profile_name(p->o.profile)) {
+        int bad = (int)p->o.profile;
+        free(p);
+        return dsr_err_set(err, DSR_EINVAL, "dsr_nats_pub_opts: unknown profile %d", bad);
+    }
     if (p->o.window <= 0)
         p->o.window = 4096;
     if (p->o.ack_wait_ms <= 0)
@@ -206,13 +223,21 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
         goto fail;
     p->stream_ns = si.created_ns;
 
-    /* One cursor per log identity, URL and stream. */
-    size_t klen = strlen(dsr_log_node_id(log)) + strlen(n->url) + strlen(n->stream) + 3;
+    /* One cursor per log identity, URL, stream and (other than wp04,
+     * whose key is what it always was) profile. */
+    int sk3 = p->o.profile == DSR_PROFILE_SPEC_KITTY_3;
+    const char *ptail = sk3 ? " spec-kitty-3" : "";
+    size_t klen = strlen(dsr_log_node_id(log)) + strlen(n->url) + strlen(n->stream)
+                  + strlen(ptail) + 3;
     if (!(p->cursor_key = malloc(klen))) {
         rc = dsr_err_set(err, DSR_ENOMEM, "out of memory");
         goto fail;
     }
-    snprintf(p->cursor_key, klen, "%s %s %s", dsr_log_node_id(log), n->url, n->stream);
+    snprintf(p->cursor_key, klen, "%s %s %s%s", dsr_log_node_id(log), n->url, n->stream, ptail);
+    if (sk3 && dsr_sk3_runs_new(&p->runs)) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "out of memory");
+        goto fail;
+    }
     if ((rc = nats_cursor_open(&p->cur, dsr_log_dir(log), err)))
         goto fail;
     nats_cursor_val v;
@@ -308,8 +333,10 @@ static int send_one(dsr_nats_publisher *p, pub_slot *slot, const dsr_envelope *e
     dsr_nats_token(env->feature_slug.ptr, env->feature_slug.len, tok, sizeof tok);
     dsr_buf_reset(&p->json);
     dsr_buf_reset(&p->subject);
-    const char *type = dsr_event_type_name(env->type);
-    if (dsr_msgpack_to_json(root, &p->json) ||
+    const char *type = p->runs ? dsr_event_type_alias(env->type) : dsr_event_type_name(env->type);
+    int enc = p->runs ? dsr_sk3_render(env, p->runs, &p->json, NULL)
+                      : dsr_msgpack_to_json(root, &p->json);
+    if (enc ||
         dsr_buf_append(&p->subject, p->n->prefix, strlen(p->n->prefix)) ||
         dsr_buf_putc(&p->subject, '.') || dsr_buf_puts(&p->subject, tok) ||
         dsr_buf_putc(&p->subject, '.') || dsr_buf_puts(&p->subject, type)) {
@@ -350,6 +377,33 @@ static int send_one(dsr_nats_publisher *p, pub_slot *slot, const dsr_envelope *e
     return rc;
 }
 
+/* spec-kitty-3: note the namespace of every run whose completion is at
+ * sequence >= from, before the round renders (a run's artifact events come
+ * before its completion).  0 or a log error. */
+static int note_runs(dsr_nats_publisher *p, uint64_t from, dsr_err *err)
+{
+    dsr_log_iter *it = NULL;
+    int rc = dsr_log_iter_events(p->log, from, &it, err);
+    if (rc)
+        return rc;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    const void *key, *val;
+    size_t klen, vlen;
+    while ((rc = dsr_log_iter_next(it, &key, &klen, &val, &vlen, err)) == 1) {
+        dsr_envelope env;
+        if (dsr_record_decode(val, vlen, &u, &env, NULL))
+            continue;   /* the round reports it, naming the sequence */
+        if (dsr_sk3_runs_note(p->runs, &env)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    dsr_log_iter_free(it);
+    return rc < 0 ? rc : 0;
+}
+
 int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_err *err)
 {
     if (st && report_version_reset(st, sizeof *st, DSR_NATS_PUB_STATS_VERSION,
@@ -367,6 +421,12 @@ int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_
     int rc = 0;
     dsr_log_iter *it = NULL;
     const char *node = dsr_log_node_id(p->log);
+    /* the first round notes the whole log, later ones what is new */
+    if (p->runs && dsr_log_head(p->log) > p->noted
+        && (rc = note_runs(p, p->noted + 1, err)))
+        goto done;
+    if (p->runs)
+        p->noted = dsr_log_head(p->log);
     size_t node_len = strlen(node);
     if (dsr_log_head(p->log) > p->cursor &&
         (rc = dsr_log_iter_events(p->log, p->cursor + 1, &it, err)))
@@ -396,7 +456,15 @@ int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_
             break;
         }
         last_seen = seq;
-        int skip = 0;
+        int skip = 0, left_out = 0;
+        if (p->runs) {
+            if (dsr_sk3_runs_note(p->runs, &env)) {
+                rc = dsr_err_set(err, DSR_ENOMEM, "out of memory");
+                break;
+            }
+            left_out = env.type == DSR_EV_SCAN_COMPLETED || env.type == DSR_EV_BASELINE_ACCEPTED
+                       || env.type == DSR_EV_ARTIFACT_REMOVED;
+        }
         if (!(env.node_id.len == node_len && !memcmp(env.node_id.ptr, node, node_len))) {
             int sr = seen_in_stream(p, &env.event_id, err);
             if (sr < 0) {
@@ -405,6 +473,7 @@ int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_
             }
             skip = sr;
         }
+        skip = skip || left_out;
 
         /* Reserve a slot: wait while the window is full, persisting the
          * cursor as acks come in. */
@@ -438,7 +507,7 @@ int dsr_nats_publish_pending(dsr_nats_publisher *p, dsr_nats_pub_stats *st, dsr_
         }
         pthread_mutex_unlock(&p->mu);
         if (skip) {
-            skipped++;
+            skipped += !left_out;
         } else if (send_one(p, slot, &env, &p->up.data, err) < 0) {
             break;          /* the failure is recorded; drain and report below */
         }
@@ -487,6 +556,7 @@ void dsr_nats_publisher_free(dsr_nats_publisher *p)
     }
     nats_cursor_close(p->cur);
     free(p->cursor_key);
+    dsr_sk3_runs_free(p->runs);
     free(p->ring);
     dsr_buf_free(&p->json);
     dsr_buf_free(&p->subject);

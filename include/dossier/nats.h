@@ -40,6 +40,7 @@
 
 #include "dossier/error.h"
 #include "dossier/log.h"
+#include "dossier/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,7 +133,7 @@ DSR_API int dsr_nats_default_durable(const char *node_id, const char *feature_sl
                              char *out, size_t n);
 
 /* ---- publishing --------------------------------------------------------- */
-#define DSR_NATS_PUB_OPTS_VERSION 1
+#define DSR_NATS_PUB_OPTS_VERSION 2
 
 typedef struct dsr_nats_pub_opts {
     unsigned    version;           /* DSR_NATS_PUB_OPTS_VERSION (see DSR_NATS_PUB_OPTS_INIT) */
@@ -141,6 +142,11 @@ typedef struct dsr_nats_pub_opts {
     uint64_t commit_every;   /* persist the cursor at least every N acked events;
                               * 0 -> 8192 (also at least every 250 ms and at the end) */
     const volatile sig_atomic_t *stop;  /* optional: stop early when *stop != 0 */
+    /* version 2: */
+    dsr_profile profile;     /* body rendering: wp04 (0, the canonical JSON) or
+                              * spec-kitty-3 (dossier/sk3.h: the internal types
+                              * are not sent, the subject ends in the PascalCase
+                              * type, and the cursor is the profile's own) */
 } dsr_nats_pub_opts;
 
 #define DSR_NATS_PUB_OPTS_INIT { .version = DSR_NATS_PUB_OPTS_VERSION }
