@@ -163,13 +163,14 @@ static int parse_args(int argc, char **argv, events_cmd *c)
 }
 
 /* spec-kitty-3: a run's namespace is in its dossier_scan_completed, written
- * after the run's artifact events, so every completion in the log is read
- * before the first event is rendered (later ones are noted as they come). */
-static int note_runs(dsr_log *log, events_cmd *c)
+ * after the run's artifact events, so the completions from sequence `from`
+ * on are noted before the events of that range are rendered (the whole log
+ * first; with --follow, what each refresh made visible). */
+static int note_runs(dsr_log *log, events_cmd *c, uint64_t from)
 {
     dsr_err err = {0};
     dsr_log_iter *it = NULL;
-    if (dsr_log_iter_events(log, 1, &it, &err))
+    if (dsr_log_iter_events(log, from, &it, &err))
         return cli_fail(&err, "events");
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -315,7 +316,7 @@ int cmd_events(int argc, char **argv)
             cli_error("events", "out of memory");
             code = DSR_EXIT_IO;
         } else {
-            code = note_runs(log, &c);
+            code = note_runs(log, &c, 1);
         }
     }
     for (; code == DSR_EXIT_OK;) {
@@ -335,6 +336,8 @@ int cmd_events(int argc, char **argv)
             code = cli_fail(&err, "events");
             break;
         }
+        if (c.runs && (code = note_runs(log, &c, last + 1)))
+            break;
     }
     dsr_buf_free(&line);
     dsr_sk3_runs_free(c.runs);

@@ -427,8 +427,10 @@ static int append_all(dsr_log *log, const char *name, const stage *st, size_t ma
         size_t off = 0;
         dsr_envelope env;
         dsr_emit_result res;
-        if (r->skip)
+        if (r->skip) {
+            (*dups)++;   /* the log holds the run's own completion */
             continue;
+        }
         if (msgpack_unpack_next(&u, st->buf.data + r->off, r->len, &off)
             != MSGPACK_UNPACK_SUCCESS) {
             cli_error("import", "%s:%zu: out of memory", name, r->line);

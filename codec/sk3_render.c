@@ -143,7 +143,7 @@ static const char *or_unknown(const char *s)
     return s && *s ? s : "unknown";
 }
 
-static void namespace(jw *w, const dsr_envelope *env, const sk3_run *run, dsr_str step)
+static void namespace(jw *w, const dsr_envelope *env, const sk3_run *run)
 {
     j_open(w, "namespace");
     j_dstr(w, "project_uuid", env->project_uuid);
@@ -151,9 +151,7 @@ static void namespace(jw *w, const dsr_envelope *env, const sk3_run *run, dsr_st
     j_str(w, "target_branch", or_unknown(run ? run->target_branch : NULL));
     j_str(w, "mission_type", or_unknown(run ? run->mission_type : NULL));
     j_str(w, "manifest_version", or_unknown(run ? run->manifest_version : NULL));
-    if (step.ptr)
-        j_dstr(w, "step_id", step);
-    else if (run && run->step_id)
+    if (run && run->step_id)
         j_str(w, "step_id", run->step_id);
     j_close(w);
 }
@@ -185,7 +183,6 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
     size_t mark = out->len;
     dsr_buf tmp = DSR_BUF_INIT;
     jw w = { out, 0, 1 };
-    dsr_str none = { NULL, 0 };
 
     j_open(&w, NULL);
     j_dstr(&w, "event_id", env->event_id);
@@ -210,7 +207,7 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
     switch (env->type) {
     case DSR_EV_ARTIFACT_INDEXED: {
         dsr_str step = pstr(p, "step_id"), wp = pstr(p, "wp_id");
-        namespace(&w, env, run, none);
+        namespace(&w, env, run);
         j_open(&w, "artifact_id");
         j_str(&w, "mission_type", mt);
         j_dstr(&w, "path", pstr(p, "relative_path"));
@@ -233,7 +230,7 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
     }
     case DSR_EV_ARTIFACT_MISSING: {
         dsr_str detail = pstr(p, "reason_detail");
-        namespace(&w, env, run, none);
+        namespace(&w, env, run);
         j_open(&w, "expected_identity");
         j_str(&w, "mission_type", mt);
         j_dstr(&w, "path", pstr(p, "expected_path_pattern"));
@@ -252,7 +249,7 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
     }
     case DSR_EV_SNAPSHOT_COMPUTED: {
         const msgpack_object *c = codec_map_get(p, "artifact_counts");
-        namespace(&w, env, run, none);
+        namespace(&w, env, run);
         j_sha(&w, "snapshot_hash", pstr(p, "parity_hash_sha256"));
         j_u64(&w, "artifact_count", (uint64_t)mp_get_i64(c, "total"));
         j_u64(&w, "anomaly_count", (uint64_t)mp_get_i64(c, "required_missing"));
@@ -273,7 +270,7 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
         const msgpack_object *mb = codec_map_get(p, "missing_in_baseline");
         int removed = ml && ml->type == MSGPACK_OBJECT_ARRAY && ml->via.array.size;
         int added = mb && mb->type == MSGPACK_OBJECT_ARRAY && mb->via.array.size;
-        namespace(&w, env, run, none);
+        namespace(&w, env, run);
         j_sha(&w, "expected_hash", pstr(p, "baseline_parity_hash"));
         j_sha(&w, "actual_hash", pstr(p, "local_parity_hash"));
         /* one kind per event: a removal is the gravest, then an addition;

@@ -102,4 +102,25 @@ assert pick(a) == pick(b), (pick(a), pick(b))
 PYEOF
 "$BIN" status --log "$fresh" > "$WORK/status.txt" || true
 grep -q "incomplete" "$WORK/status.txt" || fail "status on the import-only log: $(cat "$WORK/status.txt")"
+
+# 5. --follow: a scan made while following renders with its run's namespace
+#    (its completion comes after its artifact events)
+"$BIN" events --log "$log" --profile spec-kitty-3 --follow > "$WORK/follow.ndjson" &
+fpid=$!
+CLEANUP_PIDS+=("$fpid")
+before=$(wc -l < "$WORK/sk3.ndjson")
+sleep 0.5
+echo "again" >> "$m/plan.md"
+scan
+for _ in $(seq 1 50); do
+  [ "$(wc -l < "$WORK/follow.ndjson")" -gt "$before" ] && \
+    grep -q MissionDossierSnapshotComputed <(tail -n +"$((before + 1))" "$WORK/follow.ndjson") && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM "$fpid"; wait "$fpid" || fail "events --follow exit"
+new=$(tail -n +"$((before + 1))" "$WORK/follow.ndjson")
+[ -n "$new" ] || fail "--follow printed nothing for the new scan"
+! grep -q '"unknown"' <<<"$new" || fail "--follow rendered a namespace as unknown"
+"$PY" "$SRC/tests/support/sk3_validate.py" --strict-types "$WORK/follow.ndjson" || fail "--follow output"
 echo "ok"
