@@ -81,7 +81,7 @@ grep -q "nocanon.ndjson:2: event_type: 'WPStatusChanged' has no dossier counterp
 import json, sys, uuid
 a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 # 9 lines, one run completion; line 3 is line 2's UUID spelled as 32 hex
-assert a["envelopes"] == 10 and a["added"] == 9 and a["duplicates"] == 1, a
+assert a["events"] == 10 and a["added"] == 9 and a["duplicates"] == 1, a
 assert b["added"] == 0, b
 ev = {json.loads(l)["event_id"]: json.loads(l) for l in open(sys.argv[3])}
 def ulid(u):
