@@ -54,8 +54,8 @@ PYEOF
 # 2. import refuses invalid input, names line and field, appends nothing
 log="$WORK/log"
 expect_exit 1 "$BIN" import --profile spec-kitty-3 --log "$log" invalid.ndjson 2> err.txt
-grep -q '^dossier: invalid.ndjson:1: build_id: required field is missing$' err.txt || fail "import: line 1 not named: $(head -3 err.txt)"
-grep -q '^dossier: invalid.ndjson:5: payload.namespace.feature_slug: forbidden legacy key$' err.txt || fail "import: legacy key"
+grep -q '^dossier import: invalid.ndjson:1: build_id: required field is missing$' err.txt || fail "import: line 1 not named: $(head -3 err.txt)"
+grep -q '^dossier import: invalid.ndjson:5: payload.namespace.feature_slug: forbidden legacy key$' err.txt || fail "import: legacy key"
 grep -q 'nothing was imported' err.txt || fail "import: no summary"
 [ ! -e "$log" ] || [ "$("$BIN" events --log "$log" | wc -l)" -eq 0 ] || fail "import of an invalid file appended"
 # valid upstream, but no canonical form: a sha512 content hash, another type
