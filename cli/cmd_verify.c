@@ -138,6 +138,13 @@ static void print_repair(const dsr_repair_report *r)
         printf("repair: the write-ahead log %s was damaged at offset %llu (%s); the records "
                "after it were kept\n", r->wal_file, (unsigned long long)r->wal_offset,
                r->wal_what);
+    if (r->side_repaired)
+        printf("repair: the write-ahead log %s was damaged at offset %llu (%s)%s; the %llu "
+               "commit%s after it were kept, what the damaged record held (one delivery round "
+               "or publish cursor at most) is gone\n", r->side_file,
+               (unsigned long long)r->side_offset, r->side_what,
+               r->side_repaired > 1 ? ", and that of the other store too" : "",
+               (unsigned long long)r->side_kept, r->side_kept == 1 ? "" : "s");
     if (r->lost_ranges) {
         printf("repair: %llu sequence%s lost:", (unsigned long long)r->lost_seqs,
                r->lost_seqs == 1 ? " was" : "s were");
@@ -204,6 +211,17 @@ static void print_summary_json(const char *dir, const dsr_verify_report *r, cons
             printf(",\"offset\":%llu,\"what\":", (unsigned long long)rep->wal_offset);
             json_str(stdout, rep->wal_what);
             fputc('}', stdout);
+        } else {
+            fputs("null", stdout);
+        }
+        printf(",\"side_wal_damage\":");
+        if (rep->side_repaired) {
+            printf("{\"file\":");
+            json_str(stdout, rep->side_file);
+            printf(",\"offset\":%llu,\"what\":", (unsigned long long)rep->side_offset);
+            json_str(stdout, rep->side_what);
+            printf(",\"kept\":%llu,\"stores\":%u}", (unsigned long long)rep->side_kept,
+                   rep->side_repaired);
         } else {
             fputs("null", stdout);
         }

@@ -1,19 +1,22 @@
 /* fs_room.c - see fs_room.h. */
 #include "fs_room.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 
-int fs_room_check(const char *dir, uint64_t need, const char *what, dsr_err *err)
+int fs_room_check(const char *dir, uint64_t file_need, uint64_t need, const char *what,
+                  dsr_err *err)
 {
+    assert(file_need <= need);
     struct rlimit rl;
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (uint64_t)rl.rlim_cur < need)
+        (uint64_t)rl.rlim_cur < file_need)
         return dsr_err_set(err, DSR_EIO, "%s %s: %s (the file size limit, ulimit -f, is %llu "
                            "bytes; opening it needs %llu)", what, dir, strerror(EFBIG),
-                           (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+                           (unsigned long long)rl.rlim_cur, (unsigned long long)file_need);
     struct statvfs sv;
     if (statvfs(dir, &sv) != 0)
         return 0;

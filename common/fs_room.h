@@ -22,9 +22,11 @@
 #define FS_ROOM_OPEN_BYTES (UINT64_C(1) << 20)
 
 /* 0 when the filesystem of dir has at least need bytes free for this user
- * and the process may write files of that size (RLIMIT_FSIZE); else DSR_EIO
- * with "<what> <dir>: No space left on device ..." or "... File too large
- * ...".  A statvfs failure is not an error (the open will tell). */
-int fs_room_check(const char *dir, uint64_t need, const char *what, dsr_err *err);
+ * and the process may write files of file_need bytes (RLIMIT_FSIZE limits
+ * each file, not their sum); else DSR_EIO with "<what> <dir>: No space left
+ * on device ..." or "... File too large ...".  A statvfs failure is not an
+ * error (the open will tell).  Invariant: file_need <= need. */
+int fs_room_check(const char *dir, uint64_t file_need, uint64_t need, const char *what,
+                  dsr_err *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "dir_lock.h"
 #include "fs_room.h"
+#include "log_store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -155,8 +156,17 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
     rocksdb_options_set_write_buffer_size(st->opts, 4 << 20);
     rocksdb_writeoptions_set_sync(st->wopts, 1);
 
+    /* Before RocksDB replays the WAL: a damaged record in it would roll the
+     * cursors back silently (eventlog/log_wal.c, side stores).  Writers
+     * check under their folder lock, so no writer appends meanwhile. */
+    log_wal_state wal = { 0 };
     char *rerr = NULL;
     if (st->rdonly) {
+        int rc = log_side_wal_check(st->path, "delivery state", logdir, &wal, err);
+        if (rc) {
+            dstate_free(st);
+            return rc;
+        }
         /* A read-only open replays the live writer's WAL; if the writer
          * switches or deletes a file during that, the open fails once and
          * succeeds on the next try. */
@@ -176,7 +186,10 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
         else if ((rc = dir_lock(st->path, &st->lock_fd, err)) == DSR_ELOCKED)
             state_locked(err, st->path);
         if (rc == 0)
-            rc = fs_room_check(st->path, FS_ROOM_OPEN_BYTES, "delivery state", err);
+            rc = log_side_wal_check(st->path, "delivery state", logdir, &wal, err);
+        if (rc == 0)
+            rc = fs_room_check(st->path, FS_ROOM_OPEN_BYTES, FS_ROOM_OPEN_BYTES + wal.bytes,
+                               "delivery state", err);
         if (rc) {
             dstate_free(st);
             return rc;

@@ -23,6 +23,7 @@
  */
 #include "log.h"
 #include "dir_lock.h"
+#include "fs_room.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -187,6 +188,16 @@ static int open_once(dsr_log *log, int writer, dsr_err *err)
     }
     if (exists && (writer || (log->flags & LOG_OPEN_LENIENT))) {
         int rc = check_wal(log, writer, err);
+        if (rc)
+            return rc;
+    }
+    /* A writer's open writes the info LOG header, OPTIONS, a MANIFEST, a
+     * new WAL and a table of the replayed WAL (about the WAL's size); on a
+     * full disk one of those writes failed and the next aborted the process
+     * (common/fs_room.h), so a writer checks for that room first. */
+    if (writer) {
+        int rc = fs_room_check(log->dir, FS_ROOM_OPEN_BYTES,
+                               FS_ROOM_OPEN_BYTES + log->wal.bytes, "event log", err);
         if (rc)
             return rc;
     }

@@ -29,7 +29,10 @@
  * unknown type, fragments out of order, a zeroed header followed by data.
  */
 #include "log.h"
+#include "dir_lock.h"
+#include "fs_room.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -275,3 +278,307 @@ int log_wal_check(const char *dir, log_wal_state *st, dsr_err *err)
 }
 
 const log_wal_state *log_wal(const dsr_log *log) { return &log->wal; }
+
+/* ---- side stores ----------------------------------------------------------- */
+/* The delivery state and the publish cursor store are RocksDB databases of
+ * their own in folders of the log.  Their writes are as small and frequent
+ * as the log's (a cursor per delivery round), and a damaged WAL record does
+ * to them what it does to the log: RocksDB's point-in-time replay stops
+ * there, so every cursor committed after it rolls back and the events it
+ * covered are sent again -- 30 duplicate POSTs with the same webhook-id
+ * after 16 zero bytes.  The same check before every open turns that into a
+ * refusal; repair replays past the damaged record instead. */
+
+int log_side_wal_check(const char *dir, const char *what, const char *logdir, log_wal_state *st,
+                       dsr_err *err)
+{
+    int rc = log_wal_check(dir, st, err);
+    if (rc || !st->damaged)
+        return rc;
+    return dsr_err_set(err, DSR_ECORRUPT,
+                       "%s/%s: the write-ahead log of the %s is damaged at offset %llu (%s); "
+                       "what was committed in and after that record would be rolled back "
+                       "(and sent again), so it is not opened (nothing was changed): run "
+                       "`dossier verify --repair --log %s` to keep the records after it",
+                       dir, st->file, what, (unsigned long long)st->offset, st->what, logdir);
+}
+
+/* The write batches (logical records) of a WAL file from offset from on,
+ * in order.  from need not be a record boundary (it is just past a damaged
+ * record): where no record with a valid header and checksum starts, step
+ * one byte and try again -- a false match is a 2^-32 chance per position;
+ * the same after any further damage.  A fragmented record whose start was
+ * lost is dropped. */
+typedef struct wal_batches {
+    char  **p;
+    size_t *len;
+    size_t  n, cap;
+} wal_batches;
+
+static int batches_push(wal_batches *b, const unsigned char *p, size_t len)
+{
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 64;
+        char **np = realloc(b->p, nc * sizeof *np);
+        if (!np)
+            return -1;
+        b->p = np;
+        size_t *nl = realloc(b->len, nc * sizeof *nl);
+        if (!nl)
+            return -1;
+        b->len = nl;
+        b->cap = nc;
+    }
+    if (!(b->p[b->n] = malloc(len ? len : 1)))
+        return -1;
+    memcpy(b->p[b->n], p, len);
+    b->len[b->n++] = len;
+    return 0;
+}
+
+static void batches_free(wal_batches *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->p[i]);
+    free(b->p);
+    free(b->len);
+}
+
+/* Side stores are small (a few keys per endpoint); a WAL past this is not
+ * one of theirs. */
+#define SIDE_WAL_MAX (UINT64_C(256) << 20)
+
+static int collect_batches(const char *dir, const char *name, uint64_t from,
+                           wal_batches *out, dsr_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : dsr_err_errno(err, DSR_EIO, errno, "%s: cannot open", path);
+    struct stat sb;
+    unsigned char *data = NULL, *frag = NULL;
+    size_t flen = 0, fcap = 0;
+    int rc = 0;
+    if (fstat(fd, &sb) != 0) {
+        rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot stat", path);
+        goto out;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (size > SIDE_WAL_MAX) {
+        rc = dsr_err_set(err, DSR_ECORRUPT, "%s: %llu bytes, too large for the write-ahead "
+                         "log of a side store", path, (unsigned long long)size);
+        goto out;
+    }
+    if (!(data = malloc(size ? size : 1))) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    for (uint64_t got = 0; got < size;) {
+        ssize_t n = pread(fd, data + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = dsr_err_errno(err, DSR_EIO, n < 0 ? errno : EIO, "%s: cannot read", path);
+            goto out;
+        }
+        got += (uint64_t)n;
+    }
+    int in_frag = 0;
+    for (uint64_t pos = from; pos + WAL_HEADER <= size;) {
+        uint64_t bpos = pos % WAL_BLOCK;
+        if (WAL_BLOCK - bpos < WAL_HEADER) {
+            pos += WAL_BLOCK - bpos;            /* block trailer */
+            continue;
+        }
+        const unsigned char *h = data + pos;
+        size_t len = (size_t)h[4] | (size_t)h[5] << 8;
+        unsigned type = h[6];
+        if (type < 1 || type > 4 || bpos + WAL_HEADER + len > WAL_BLOCK ||
+            pos + WAL_HEADER + len > size ||
+            record_crc(h, WAL_HEADER, h + WAL_HEADER, len) != unmask(get32le(h))) {
+            in_frag = 0;
+            pos++;
+            continue;
+        }
+        const unsigned char *p = h + WAL_HEADER;
+        if (type == 2 || (type >= 3 && in_frag)) {
+            if (type == 2)
+                flen = 0;
+            if (flen + len > fcap) {
+                size_t nc = (flen + len) * 2;
+                unsigned char *nf = realloc(frag, nc);
+                if (!nf) {
+                    rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+                    goto out;
+                }
+                frag = nf;
+                fcap = nc;
+            }
+            memcpy(frag + flen, p, len);
+            flen += len;
+            in_frag = type != 4;
+            if (type == 4 && batches_push(out, frag, flen)) {
+                rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+        } else if (type == 1) {
+            in_frag = 0;
+            if (batches_push(out, p, len)) {
+                rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+        }
+        pos += WAL_HEADER + len;
+    }
+out:
+    free(frag);
+    free(data);
+    close(fd);
+    return rc;
+}
+
+/* The WAL files of dir from the damaged one (st->file) on, oldest first,
+ * collected after the damage. */
+static int collect_after_damage(const char *dir, const log_wal_state *st, wal_batches *out,
+                                dsr_err *err)
+{
+    uint64_t dnum = 0;
+    int ok = wal_number(st->file, &dnum);
+    assert(ok);
+    (void)ok;
+    DIR *d = opendir(dir);
+    if (!d)
+        return dsr_err_errno(err, DSR_EIO, errno, "%s: cannot list", dir);
+    uint64_t *nums = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && !rc) {
+        uint64_t num;
+        if (!wal_number(de->d_name, &num) || num <= dnum)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            uint64_t *p = realloc(nums, nc * sizeof *p);
+            if (!p) {
+                rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dir);
+                break;
+            }
+            nums = p;
+            cap = nc;
+        }
+        nums[n++] = num;
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++)              /* a handful: insertion sort */
+        for (size_t j = i; j > 0 && nums[j - 1] > nums[j]; j--) {
+            uint64_t t = nums[j];
+            nums[j] = nums[j - 1];
+            nums[j - 1] = t;
+        }
+    if (!rc)
+        rc = collect_batches(dir, st->file, st->offset + 1, out, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%06llu.log", (unsigned long long)nums[i]);
+        rc = collect_batches(dir, name, 0, out, err);
+    }
+    free(nums);
+    return rc;
+}
+
+int log_side_repair(const char *dir, const char *what, log_wal_state *st, uint64_t *kept,
+                    dsr_err *err)
+{
+    *kept = 0;
+    int rc = log_wal_check(dir, st, err);
+    if (rc || !st->damaged)
+        return rc;
+    int lock_fd = -1;
+    if ((rc = dir_lock(dir, &lock_fd, err)) == DSR_ELOCKED)
+        return dsr_err_set(err, DSR_ELOCKED, "%s: the %s is in use by another process; "
+                           "run the repair again when it ends", dir, what);
+    if (rc)
+        return rc;
+    /* 1. Under the lock, the write batches committed after the damaged
+     *    record, read before RocksDB's open replays and drops the WAL. */
+    wal_batches b = { 0 };
+    rocksdb_options_t *o = NULL;
+    rocksdb_writeoptions_t *wo = NULL;
+    rocksdb_t *db = NULL;
+    if ((rc = log_wal_check(dir, st, err)) || !st->damaged ||
+        (rc = collect_after_damage(dir, st, &b, err)))
+        goto out;
+    if ((rc = fs_room_check(dir, FS_ROOM_OPEN_BYTES, FS_ROOM_OPEN_BYTES + 2 * st->bytes, what,
+                            err)))
+        goto out;
+    o = rocksdb_options_create();
+    wo = rocksdb_writeoptions_create();
+    if (!o || !wo) {
+        rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dir);
+        goto out;
+    }
+    rocksdb_options_set_create_if_missing(o, 0);
+    rocksdb_options_set_info_log_level(o, 4 /* FATAL: see log_options.c */);
+    rocksdb_options_set_keep_log_file_num(o, 2);
+    rocksdb_writeoptions_set_sync(wo, 1);
+    /* 2. Open replaying what RocksDB can read: on a checksum failure its
+     *    reader drops the rest of the 32 KiB block, later records included
+     *    (a repair that stopped here rolled the cursors back). */
+    rocksdb_options_set_wal_recovery_mode(o, 3 /* kSkipAnyCorruptedRecords */);
+    char *e = NULL;
+    db = rocksdb_open(o, dir, &e);
+    if (e) {
+        db = NULL;
+        rc = log_rdb_fail(err, e, "%s: cannot repair the %s", dir, what);
+        goto out;
+    }
+    /* 3. Apply every batch after the damage again, in commit order: each
+     *    holds puts and deletes of whole values, so replaying a suffix of
+     *    the history over a state that holds part of it ends in the state
+     *    after the last batch, for every key the suffix touches. */
+    for (size_t i = 0; i < b.n && !rc; i++) {
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create_from(b.p[i], b.len[i]);
+        if (!wb) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dir);
+            break;
+        }
+        rocksdb_write(db, wo, wb, &e);
+        rocksdb_writebatch_destroy(wb);
+        if (e)
+            rc = log_rdb_fail(err, e, "%s: cannot apply a record kept from the damaged "
+                              "write-ahead log of the %s", dir, what);
+    }
+    if (!rc) {
+        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+        if (fo) {
+            rocksdb_flushoptions_set_wait(fo, 1);
+            rocksdb_flush(db, fo, &e);
+            rocksdb_flushoptions_destroy(fo);
+            if (e)
+                rc = log_rdb_fail(err, e, "%s: cannot flush the repaired %s", dir, what);
+        }
+    }
+    *kept = b.n;
+out:
+    if (db)
+        rocksdb_close(db);
+    if (o)
+        rocksdb_options_destroy(o);
+    if (wo)
+        rocksdb_writeoptions_destroy(wo);
+    batches_free(&b);
+    close(lock_fd);
+    if (rc || !st->damaged)
+        return rc;
+    /* 4. The damaged WAL is gone with the open (its records are in tables). */
+    log_wal_state after;
+    if ((rc = log_wal_check(dir, &after, err)))
+        return rc;
+    if (after.damaged)
+        return dsr_err_set(err, DSR_ECORRUPT, "%s/%s: the write-ahead log of the %s is still "
+                           "damaged at offset %llu after the repair", dir, after.file, what,
+                           (unsigned long long)after.offset);
+    return 0;
+}

@@ -13,6 +13,7 @@
 #include "be.h"
 #include "dir_lock.h"
 #include "fs_room.h"
+#include "log_store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,8 +78,13 @@ int nats_cursor_open(nats_cursor **out, const char *logdir, dsr_err *err)
     int lrc = dir_lock(c->path, &c->lock_fd, err);
     if (lrc == DSR_ELOCKED)
         cursor_locked(err, c->path);
+    /* A damaged WAL record would roll the cursors back (log_store.h). */
+    log_wal_state wal = { 0 };
     if (lrc == 0)
-        lrc = fs_room_check(c->path, FS_ROOM_OPEN_BYTES, "publish cursor store", err);
+        lrc = log_side_wal_check(c->path, "publish cursor store", logdir, &wal, err);
+    if (lrc == 0)
+        lrc = fs_room_check(c->path, FS_ROOM_OPEN_BYTES, FS_ROOM_OPEN_BYTES + wal.bytes,
+                            "publish cursor store", err);
     if (lrc) {
         nats_cursor_close(c);
         return lrc;

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define REPAIR_BATCH_OPS 65536
 
@@ -388,6 +389,32 @@ static int fix_meta(dsr_log *log, rocksdb_readoptions_t *ro, uint64_t head, uint
     return head ? log_hwm_write(log, head, head, err) : 0;
 }
 
+/* The side stores' WALs (log_store.h): repaired under their own folder
+ * locks while the caller holds the log's writer lock. */
+static int repair_side_stores(const char *dir, dsr_repair_report *report, dsr_err *err)
+{
+    static const char *const stores[][2] = LOG_SIDE_STORES;
+    for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+        char sdir[4096];
+        int n = snprintf(sdir, sizeof sdir, "%s/%s", dir, stores[i][0]);
+        struct stat sb;
+        if (n < 0 || (size_t)n >= sizeof sdir || stat(sdir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        log_wal_state w;
+        uint64_t kept = 0;
+        int rc = log_side_repair(sdir, stores[i][1], &w, &kept, err);
+        if (rc)
+            return rc;
+        if (w.damaged && report->side_repaired++ == 0) {
+            snprintf(report->side_file, sizeof report->side_file, "%s/%s", stores[i][0], w.file);
+            report->side_offset = w.offset;
+            report->side_kept = kept;
+            snprintf(report->side_what, sizeof report->side_what, "%s", w.what);
+        }
+    }
+    return 0;
+}
+
 int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_err *err)
 {
     dsr_repair_report local_rep = DSR_REPAIR_REPORT_INIT;
@@ -404,6 +431,10 @@ int dsr_repair(const char *dir, unsigned flags, dsr_repair_report *report, dsr_e
     int rc = dsr_log_open(&log, dir, base | LOG_OPEN_LENIENT, err);
     if (rc)
         return rc;
+    if ((rc = repair_side_stores(dir, report, err))) {
+        dsr_log_close(log);
+        return rc;
+    }
     report->identity_created = log_identity_created(log) && dsr_log_head(log) > 0;
     const log_wal_state *wal = log_wal(log);
     if (wal->damaged) {

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const kind_names[DSR_VERIFY_KIND_COUNT] = {
     "open", "read", "decode", "noncanonical", "sequence_gap", "meta", "ids_missing",
@@ -221,6 +222,31 @@ static void wal_check(vctx *v)
                 "writer, which refuses the log; `dossier verify --repair` keeps the records "
                 "after it and records which sequences were lost", dsr_log_dir(v->log), w->file,
                 (unsigned long long)w->offset, w->what);
+}
+
+/* The delivery state and the publish cursor store (log_store.h, side
+ * stores): a damaged WAL record there rolls cursors back, so their writers
+ * refuse it, and verify reports it beside the log's own. */
+static void side_wal_check(vctx *v)
+{
+    static const char *const stores[][2] = LOG_SIDE_STORES;
+    for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+        char dir[4096];
+        int n = snprintf(dir, sizeof dir, "%s/%s", dsr_log_dir(v->log), stores[i][0]);
+        struct stat sb;
+        if (n < 0 || (size_t)n >= sizeof dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        log_wal_state w;
+        dsr_err e = { 0 };
+        if (log_wal_check(dir, &w, &e) < 0)
+            problem(v, DSR_VERIFY_READ, 0, NULL, "%s", e.msg);
+        else if (w.damaged)
+            problem(v, DSR_VERIFY_WAL, 0, NULL, "%s/%s: the write-ahead log of the %s is "
+                    "damaged at offset %llu (%s): what was committed in and after that record "
+                    "would be rolled back, so its commands refuse it; `dossier verify --repair` "
+                    "keeps the records after it", dir, w.file, stores[i][1],
+                    (unsigned long long)w.offset, w.what);
+    }
 }
 
 /* After the events pass: the head against the recorded lost ranges and the
@@ -852,6 +878,7 @@ int dsr_verify(const char *dir, dsr_verify_fn fn, void *ud, dsr_verify_report *r
     rocksdb_readoptions_set_fill_cache(v.ro, 0);
 
     wal_check(&v);
+    side_wal_check(&v);
     events_pass(&v);
     tail_check(&v);
     if (!v.oom)

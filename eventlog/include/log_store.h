@@ -100,6 +100,28 @@ int log_wal_check(const char *dir, log_wal_state *st, dsr_err *err);
  * all zero for secondaries, which do not check). */
 const log_wal_state *log_wal(const dsr_log *log);
 
+/* Side stores (the delivery state in <log>/delivery, the publish cursor
+ * store in <log>/publish): RocksDB databases of their own, checked the same
+ * way before every open.  log_side_wal_check: 0 (st filled in) when no WAL
+ * record but a torn tail is damaged; DSR_ECORRUPT naming dir/file, the
+ * offset and `dossier verify --repair --log LOGDIR` when one is ("what" names the store
+ * in the message: "delivery state"); DSR_EIO when a file cannot be read.
+ * LOG_SIDE_STORES lists them as { folder in the log, name }. */
+#define LOG_SIDE_STORES { { "delivery", "delivery state" }, { "publish", "publish cursor store" } }
+int log_side_wal_check(const char *dir, const char *what, const char *logdir, log_wal_state *st,
+                       dsr_err *err);
+/* When the WAL of the store in dir is damaged (st says where), under the
+ * store's folder lock: keep every write batch committed after the damaged
+ * record (resynchronising on the next record whose checksum holds), open
+ * the store replaying what RocksDB can read, apply the kept batches again in
+ * order, flush (RocksDB then drops the damaged WAL) and check again.
+ * *kept: batches applied again.  What the damaged record held is lost.
+ * 0 (st->damaged tells whether anything was repaired), DSR_ELOCKED when the
+ * store's writer runs, DSR_ECORRUPT when the WAL is still damaged, DSR_EIO,
+ * DSR_ENOMEM. */
+int log_side_repair(const char *dir, const char *what, log_wal_state *st, uint64_t *kept,
+                    dsr_err *err);
+
 /* ---- log_hwm.c: the sequence high-water mark --------------------------- */
 /* The file, in the log folder, that remembers the highest sequence ever
  * committed, out of RocksDB's reach: a WAL deleted, truncated or damaged

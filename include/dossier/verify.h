@@ -164,6 +164,18 @@ typedef struct dsr_repair_report {
     char     wal_file[64];
     uint64_t wal_offset;
     char     wal_what[64];
+    /* The write-ahead log of the delivery state or the publish cursor store
+     * was damaged (their commands refused it) and was replayed past its
+     * damaged records: how many stores, and the first one's file (within the
+     * log folder, "delivery/000009.log"), offset and what was wrong.  What
+     * the damaged records held is gone: at most one commit each (a delivery
+     * round: the results of up to --concurrency events, which are sent
+     * again; or an endpoint change). */
+    unsigned side_repaired;
+    uint64_t side_kept;        /* the first one's commits after the damage, kept */
+    char     side_file[96];
+    uint64_t side_offset;
+    char     side_what[64];
 } dsr_repair_report;
 
 #ifdef __cplusplus
@@ -181,6 +193,9 @@ typedef struct dsr_repair_report {
  * committed -- are recorded as lost and listed in the report; next_seq is
  * set above all of them, so no sequence is ever numbered twice, and every
  * projection checkpoint is rebuilt.
+ * A damaged write-ahead log of the delivery state or the publish cursor
+ * store (<dir>/delivery, <dir>/publish) is replayed past its damaged
+ * records the same way (DSR_ELOCKED while a deliver or publish runs).
  * Never deletes, rewrites or renumbers an event: undecodable records and
  * sequence gaps stay and are counted.  Takes the writer lock (flags:
  * DSR_LOG_WAIT to wait for it).  Index and counter fixes are committed in
