@@ -36,6 +36,7 @@ static const char usage_text[] =
 "  --step STEP          also require the manifest's required_by_step STEP\n"
 "  --feature SLUG       feature slug (default: the folder's name)\n"
 "  --jobs N             hashing threads (default: number of cores)\n"
+CLI_MAX_FILE_SIZE_HELP
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with the run (default: the\n"
@@ -99,7 +100,7 @@ static const char usage_text[] =
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
        OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER,
-       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE };
+       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE, OPT_MAX_SIZE };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
@@ -124,6 +125,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "emit", required_argument, NULL, OPT_EMIT },
         { "rehash", no_argument, NULL, OPT_REHASH },
         { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
+        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
         { "deliver", no_argument, NULL, OPT_DELIVER },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -144,6 +146,11 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         case OPT_JOBS:
             if (cli_parse_jobs(optarg, &c->scan.jobs))
                 return cli_usage("scan", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case OPT_MAX_SIZE:
+            if (cli_parse_size(optarg, &c->scan.max_file_size))
+                return cli_usage("scan", "--max-file-size: '%s' is not a size (bytes, or a "
+                                 "number with K, M, G or T)", optarg);
             break;
         case OPT_LOG:    c->log_opt = optarg; break;
         case OPT_BRANCH: c->branch = optarg; break;
@@ -418,6 +425,7 @@ int cmd_scan(int argc, char **argv)
     o.step_id = c.scan.step;
     o.feature_slug = c.scan.feature;
     o.jobs = c.scan.jobs;
+    o.max_file_size = c.scan.max_file_size;
     o.target_branch = c.branch;
     /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
      * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */

@@ -231,7 +231,7 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
     size_t n_base = 0;
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
-                         .progress = o->progress,
+                         .progress = o->progress, .max_file_size = o->max_file_size,
                          .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0 };
 
     phase_begin(&r, DSR_INGEST_PHASE_OPEN);

@@ -130,6 +130,7 @@ typedef struct dsr_ingest_opts {
     dsr_scan_progress  *progress;       /* zeroed counters to update, or NULL */
     dsr_ingest_phase_fn on_phase;       /* or NULL */
     void               *on_phase_ctx;
+    uint64_t            max_file_size;  /* dsr_scan_opts.max_file_size; 0: its default */
 } dsr_ingest_opts;
 
 #ifdef __cplusplus
