@@ -83,6 +83,15 @@ typedef struct cli_command {
     const char *summary;   /* one line for `dossier --help` */
 } cli_command;
 
+/* cli_safe.c: a name from a mission or an import (a path, a feature slug)
+ * with terminal controls and invalid UTF-8 written as \xNN and a backslash
+ * as \\; valid for the next three calls (four rotating buffers).  NULL
+ * gives "(null)".  cli_escape writes the same into out (cap bytes, NUL
+ * ended, truncated) and returns the full length; keep_newlines leaves '\n',
+ * '\t' and backslashes as they are (whole diagnostics). */
+const char *cli_safe(const char *s);
+size_t cli_escape(char *out, size_t cap, const char *in, int keep_newlines);
+
 /* One line on stderr: `dossier <cmd>: <ctx>: <message>`, where <cmd> is
  * cli_cfg.cmd (`dossier: ` before a command is chosen) and ctx is left out
  * when NULL, empty or the command's own name. */

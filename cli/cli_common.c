@@ -23,7 +23,11 @@ cli_settings cli_cfg = { .level = CLI_LEVEL_WARN, .color = CLI_COLOR_AUTO };
  * pipe do not cut into each other. */
 static void vdiag(const char *ctx, const char *fmt, va_list ap)
 {
-    char line[8192];
+    /* Messages name files and slugs from missions and imports: escaped
+     * (cli_safe.c), so none reaches the terminal as an escape sequence. */
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);          /* cut short if longer */
+    char line[16384];
     int n;
     if (cli_cfg.cmd)
         n = snprintf(line, sizeof line, "dossier %s: ", cli_cfg.cmd);
@@ -31,13 +35,14 @@ static void vdiag(const char *ctx, const char *fmt, va_list ap)
         n = snprintf(line, sizeof line, "dossier: ");
     assert(n > 0 && (size_t)n < sizeof line);
     if (ctx && *ctx && !(cli_cfg.cmd && !strcmp(ctx, cli_cfg.cmd)))
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s: ", ctx);
-    if ((size_t)n < sizeof line)
-        n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    if ((size_t)n >= sizeof line - 1)   /* cut short: the line still ends */
-        n = (int)sizeof line - 2;
-    line[n] = '\n';
-    line[n + 1] = '\0';
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s: ", cli_safe(ctx));
+    size_t len = (size_t)n;
+    if (len < sizeof line)
+        len += cli_escape(line + len, sizeof line - len, msg, 1);
+    if (len >= sizeof line - 1)   /* cut short: the line still ends */
+        len = sizeof line - 2;
+    line[len] = '\n';
+    line[len + 1] = '\0';
     fputs(line, stderr);
 }
 

@@ -82,7 +82,7 @@ static void show_json(dsr_log *log, const dsr_baseline_info *b)
 
 static void show_text(const dsr_baseline_info *b)
 {
-    printf("Feature:          %s\n", b->feature_slug);
+    printf("Feature:          %s\n", cli_safe(b->feature_slug));
     printf("Baseline:         snapshot %s\n", b->snapshot_id);
     printf("Parity hash:      %s\n", b->parity_hash_sha256);
     printf("Accepted:         %s (event %s)\n", b->timestamp ? b->timestamp : "-",
@@ -152,7 +152,7 @@ static int do_accept(dsr_log *log, const char *feature, const char *snapshot_id,
         return cli_fail(&err, "baseline");
     }
     printf("Accepted snapshot %s of %s as baseline (branch %s, parity %.16s...).\n",
-           s->snapshot_id, s->feature_slug, target, s->parity_hash_sha256);
+           s->snapshot_id, cli_safe(s->feature_slug), cli_safe(target), s->parity_hash_sha256);
     printf("Event: %s\n", res.event_id);
     dsr_drift_info *d = NULL;
     if (!dsr_replay_drift_get(log, s->feature_slug, &d, &err)) {

@@ -92,7 +92,7 @@ static void print_json(const dsr_snapshot_diff *d)
 
 static int print_text(const dsr_snapshot_diff *d)
 {
-    printf("%s: %s (%s) -> %s%s\n", d->feature_slug, d->from_snapshot_id, from_label(d),
+    printf("%s: %s (%s) -> %s%s\n", cli_safe(d->feature_slug), d->from_snapshot_id, from_label(d),
            d->to_snapshot_id, d->to_is_latest ? " (latest)" : "");
     size_t n = d->n_added + d->n_removed + d->n_changed;
     row *rows = n ? malloc(n * sizeof *rows) : NULL;
@@ -114,7 +114,7 @@ static int print_text(const dsr_snapshot_diff *d)
     }
     for (size_t i = 0; i < n; i++) {
         const dsr_drift_change *c = rows[i].c;
-        printf("%c  %-*s  %s", rows[i].mark, (int)wkey, c->artifact_key, c->relative_path);
+        printf("%c  %-*s  %s", rows[i].mark, (int)wkey, cli_safe(c->artifact_key), cli_safe(c->relative_path));
         if (rows[i].mark == 'M')
             printf("  %.12s -> %.12s", c->old_sha256, c->new_sha256);
         printf("\n");

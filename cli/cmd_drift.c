@@ -97,12 +97,12 @@ static void text_list(const char *title, char *const *v, size_t n)
         return;
     printf("%s\n", title);
     for (size_t i = 0; i < n; i++)
-        printf("  %s\n", v[i]);
+        printf("  %s\n", cli_safe(v[i]));
 }
 
 static void print_text(const dsr_drift_info *d, const cli_origin *o)
 {
-    printf("Feature:    %s\n", d->feature_slug);
+    printf("Feature:    %s\n", cli_safe(d->feature_slug));
     printf("Snapshot:   %s  parity %s\n", d->snapshot_id, d->local_parity ? d->local_parity : "-");
     if (d->baseline_snapshot_id) {
         printf("Baseline:   %s  parity %s\n", d->baseline_snapshot_id,
@@ -153,7 +153,7 @@ static void print_text(const dsr_drift_info *d, const cli_origin *o)
         printf("Changed content (old -> new SHA-256):\n");
         for (size_t i = 0; i < d->n_changed; i++)
             printf("  %-*s  %s\n    %s -> %s\n", wk, d->changed[i].artifact_key,
-                   d->changed[i].relative_path, d->changed[i].old_sha256,
+                   cli_safe(d->changed[i].relative_path), d->changed[i].old_sha256,
                    d->changed[i].new_sha256);
     }
     text_list("Why:", d->why, d->n_why);

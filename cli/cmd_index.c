@@ -288,7 +288,7 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
         if (a->present)
             continue;
         fprintf(m, "dossier index: %s %s: %s (%s)%s%s\n",
-                a->required ? "required" : "optional", a->relative_path,
+                a->required ? "required" : "optional", cli_safe(a->relative_path),
                 dsr_reason_name(a->reason), a->artifact_key,
                 a->reason_detail ? ": " : "", a->reason_detail ? a->reason_detail : "");
     }
@@ -299,7 +299,7 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
      * optional artifacts, so their number is not the total */
     cli_counts c = cli_counts_of_scan(r);
     size_t unusable = cli_optional_unusable(r);
-    fprintf(m, "dossier index: %s: artifacts ", r->feature_slug);
+    fprintf(m, "dossier index: %s: artifacts ", cli_safe(r->feature_slug));
     cli_counts_text(m, &c);
     if (unusable)
         fprintf(m, "; %zu unusable optional file%s not counted", unusable,

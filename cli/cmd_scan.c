@@ -207,7 +207,8 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     const dsr_drift_info *drift = rep->drift;
     cli_counts n = run_counts(rep);
     size_t unusable = cli_optional_unusable(r);
-    printf("dossier scan: %s (feature %s)\n", c->scan.mission_dir, r->feature_slug);
+    printf("dossier scan: %s (feature %s)\n", cli_safe(c->scan.mission_dir),
+           cli_safe(r->feature_slug));
     printf("  manifest      %s\n", c->scan.manifest ? dsr_manifest_mission_type(c->scan.manifest)
                                                     : "none (completeness unknown)");
     printf("  artifacts     ");
@@ -253,7 +254,7 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         if (!a->present && a->required)
-            printf("  missing       %s (%s: %s)\n", a->artifact_key, a->relative_path,
+            printf("  missing       %s (%s: %s)\n", a->artifact_key, cli_safe(a->relative_path),
                    dsr_reason_name(a->reason));
     }
 }

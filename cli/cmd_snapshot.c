@@ -106,7 +106,7 @@ static int width(int w, const char *s)
 static void print_text(const dsr_snapshot_info *s, int with_artifacts)
 {
     cli_counts c = cli_counts_of_snapshot(s);
-    printf("Feature:        %s\n", s->feature_slug);
+    printf("Feature:        %s\n", cli_safe(s->feature_slug));
     printf("Snapshot:       %s (scan run %s, %s)\n", s->snapshot_id, s->run_id ? s->run_id : "-",
            s->timestamp ? s->timestamp : "-");
     fputs("Completeness:   ", stdout);
@@ -149,7 +149,7 @@ static void print_text(const dsr_snapshot_info *s, int with_artifacts)
         for (size_t i = 0; i < s->n_artifacts; i++) {
             const dsr_artifact_ref *a = &s->artifacts[i];
             printf("  %-*s  %-*s  %-8s  %.16s  %s\n", wk, a->artifact_key, wc, a->artifact_class,
-                   a->required ? "required" : "optional", a->sha256, a->relative_path);
+                   a->required ? "required" : "optional", a->sha256, cli_safe(a->relative_path));
         }
     }
 }

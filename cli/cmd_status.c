@@ -156,7 +156,7 @@ static void feature_text(const feature_report *r)
 {
     const dsr_snapshot_info *s = r->snap;
     cli_counts c = cli_counts_of_snapshot(s);
-    printf("%s: ", s->feature_slug);
+    printf("%s: ", cli_safe(s->feature_slug));
     cli_put_status(stdout, s->completeness_status);
     putchar('\n');
     printf("  artifacts  ");
@@ -198,7 +198,8 @@ static void feature_text(const feature_report *r)
         fputs(" (", stdout);
         cli_put_status(stdout, d->severity ? d->severity : "-");
         printf("): %zu missing locally, %zu new, %zu changed -- 'dossier drift --feature %s'\n",
-               d->n_missing_in_local, d->n_missing_in_baseline, d->n_changed, s->feature_slug);
+               d->n_missing_in_local, d->n_missing_in_baseline, d->n_changed,
+               cli_safe(s->feature_slug));
     }
 }
 

@@ -84,7 +84,7 @@ void cli_report_skipped(const char *cmd, const dsr_scan_result *r, int list_all)
     size_t shown = list_all ? r->n_warnings
                  : r->n_warnings < CLI_SKIPPED_SAMPLE ? r->n_warnings : CLI_SKIPPED_SAMPLE;
     for (size_t i = 0; i < shown; i++)
-        cli_warn(cmd, "warning: %s: %s", r->warnings[i].path, r->warnings[i].message);
+        cli_warn(cmd, "warning: %s: %s", cli_safe(r->warnings[i].path), r->warnings[i].message);
     if (shown < r->n_warnings)
         cli_warn(cmd, "... and %zu more skipped entr%s (--list-skipped lists them all)",
                  r->n_warnings - shown, r->n_warnings - shown == 1 ? "y" : "ies");
