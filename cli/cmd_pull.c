@@ -53,14 +53,21 @@ static const char usage_text[] =
 "                        ./.dossier); created when missing\n"
 "  --wait                wait for another writer (a scan, import or pull) to\n"
 "                        release the log instead of failing\n"
+"  --trust-internal      accept what the trust rule of 'dossier import' refuses:\n"
+"                        a dossier_baseline_accepted from any node, and an event\n"
+"                        carrying this log's own node_id that the log does not\n"
+"                        hold (refused by default: reported, terminated for this\n"
+"                        consumer, not imported). For a trusted replica's stream.\n"
 "  -q, --quiet           print nothing but errors\n"
 "  --json                print the report as one JSON object: {received,\n"
-"                        imported, duplicates, invalid, other_feature, derived}\n"
+"                        imported, duplicates, invalid, refused, other_feature,\n"
+"                        derived}\n"
 "  -h, --help            show this help\n"
 "\n"
 "Exit status:\n"
 "  0  caught up: every message of the consumer is in the log\n"
-"  1  some messages were not valid envelopes (reported), or SIGINT/SIGTERM\n"
+"  1  some messages were not valid envelopes or were refused by the trust\n"
+"     rule (reported), or SIGINT/SIGTERM\n"
 "     stopped the pull before it caught up (what it committed stays)\n"
 "  2  usage error, or dossier was built without NATS support\n"
 "  3  the log is locked or cannot be written, NATS cannot be reached,\n"
@@ -79,6 +86,7 @@ int cmd_pull(int argc, char **argv)
 
 #else /* DOSSIER_WITH_NATS */
 
+#include "dossier/import.h"
 #include "dossier/log.h"
 #include "dossier/nats.h"
 #include "dossier/replay.h"
@@ -90,11 +98,11 @@ int cmd_pull(int argc, char **argv)
 #include <stdlib.h>
 
 enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CREDS,
-       OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT };
+       OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT, OPT_TRUST_INTERNAL };
 
 typedef struct pull_cmd {
     const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt;
-    int         batch, wait, quiet, json;
+    int         batch, wait, quiet, json, trust_internal;
     int64_t     ack_wait_ms;
 } pull_cmd;
 
@@ -120,6 +128,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
         { "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
+        { "trust-internal", no_argument, NULL, OPT_TRUST_INTERNAL },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -138,6 +147,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
         case OPT_CREDS:   c->creds = optarg; break;
         case OPT_LOG:     c->log_opt = optarg; break;
         case OPT_WAIT:    c->wait = 1; break;
+        case OPT_TRUST_INTERNAL: c->trust_internal = 1; break;
         case OPT_BATCH: {
             char *end = NULL;
             errno = 0;
@@ -173,8 +183,12 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
 static void on_invalid(void *ctx, uint64_t stream_seq, const char *subject, const dsr_err *why)
 {
     (void)ctx;
-    cli_error("pull", "stream message %llu (%s) is not a valid envelope, not imported: %s",
-              (unsigned long long)stream_seq, subject ? subject : "?", why->msg);
+    /* A message refused by the trust rule fails with DSR_ESCHEMA naming the
+     * rule; anything else did not decode as an envelope. */
+    cli_error("pull", "stream message %llu (%s) %s, not imported: %s",
+              (unsigned long long)stream_seq, cli_safe(subject ? subject : "?"),
+              strstr(why->msg, "--trust-internal") ? "is refused by the trust rule"
+                                                   : "is not a valid envelope", why->msg);
 }
 
 int cmd_pull(int argc, char **argv)
@@ -216,7 +230,8 @@ int cmd_pull(int argc, char **argv)
     dsr_nats_pull_opts po = { .version = DSR_NATS_PULL_OPTS_VERSION, .feature_slug = c.feature, .durable = c.durable,
                               .batch = c.batch, .ack_wait_ms = c.ack_wait_ms,
                               .stop = &stop_flag,
-                              .on_invalid = on_invalid };
+                              .on_invalid = on_invalid,
+                              .import_flags = c.trust_internal ? DSR_IMPORT_TRUST_INTERNAL : 0 };
     dsr_nats_pull_stats st = DSR_NATS_PULL_STATS_INIT;
     rc = dsr_nats_pull(n, log, &po, &st, &err);
     if (!c.quiet && !c.json && (rc == 0 || st.received)) {
@@ -226,6 +241,9 @@ int cmd_pull(int argc, char **argv)
                (unsigned long long)st.imported, (unsigned long long)st.duplicates);
         if (st.invalid)
             printf(", %llu invalid", (unsigned long long)st.invalid);
+        if (st.refused)
+            printf(", %llu refused by the trust rule (--trust-internal accepts them)",
+                   (unsigned long long)st.refused);
         if (st.other_feature)
             printf(", %llu of other features", (unsigned long long)st.other_feature);
         if (st.imported)
@@ -252,14 +270,16 @@ int cmd_pull(int argc, char **argv)
     }
     if (c.json && !c.quiet)
         printf("{\"received\":%llu,\"imported\":%llu,\"duplicates\":%llu,\"invalid\":%llu,"
-               "\"other_feature\":%llu,\"derived\":%llu}\n", (unsigned long long)st.received,
+               "\"refused\":%llu,\"other_feature\":%llu,\"derived\":%llu}\n",
+               (unsigned long long)st.received,
                (unsigned long long)st.imported, (unsigned long long)st.duplicates,
-               (unsigned long long)st.invalid, (unsigned long long)st.other_feature,
+               (unsigned long long)st.invalid, (unsigned long long)st.refused,
+               (unsigned long long)st.other_feature,
                (unsigned long long)rs.derived_new);
     else if (!c.quiet && rs.derived_new)
         printf("dossier pull: projections derived %llu new event%s\n",
                (unsigned long long)rs.derived_new, rs.derived_new == 1 ? "" : "s");
-    if (st.invalid || stop_flag)
+    if (st.invalid || st.refused || stop_flag)
         exit_code = DSR_EXIT_INCOMPLETE;
 
 out:

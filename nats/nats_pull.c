@@ -27,6 +27,7 @@
 
 #include "dossier/emit.h"
 #include "dossier/event.h"
+#include "dossier/import.h"
 #include "dossier/log.h"
 
 #include <stdio.h>
@@ -124,9 +125,12 @@ static int caught_up(pull_ctx *c, dsr_err *err)
     return done;
 }
 
-static void report_invalid(pull_ctx *c, natsMsg *m, const dsr_err *why)
+static void report_invalid(pull_ctx *c, natsMsg *m, const dsr_err *why, int refused)
 {
-    c->st->invalid++;
+    if (refused)
+        c->st->refused++;
+    else
+        c->st->invalid++;
     if (!c->o->on_invalid)
         return;
     jsMsgMetaData *meta = NULL;
@@ -169,7 +173,7 @@ static int import_one(pull_ctx *c, dsr_log_batch *b, natsMsg *m, dsr_err *err)
         return rc;
     }
     if (rc) {
-        report_invalid(c, m, &why);
+        report_invalid(c, m, &why, 0);
         return MSG_INVALID;
     }
     /* The subject token of a feature is lossy; the envelope decides. */
@@ -178,10 +182,22 @@ static int import_one(pull_ctx *c, dsr_log_batch *b, natsMsg *m, dsr_err *err)
         c->st->other_feature++;
         return MSG_IMPORTED;
     }
+    /* The trust rule of `import` (dossier/import.h): a baseline, or an event
+     * claiming this log's node_id that it does not hold, is not taken from
+     * a stream unless the caller trusts it. */
+    rc = dsr_import_check(c->log, &env, c->o->import_flags, &why);
+    if (rc == DSR_ESCHEMA) {
+        report_invalid(c, m, &why, 1);
+        return MSG_INVALID;
+    }
+    if (rc) {
+        *err = why;
+        return rc;
+    }
     dsr_emit_result res;
     rc = dsr_emit_import(b, &env, &res, &why);
     if (rc == DSR_ESCHEMA || rc == DSR_EPARSE || rc == DSR_EINVAL) {
-        report_invalid(c, m, &why);
+        report_invalid(c, m, &why, 0);
         return MSG_INVALID;
     }
     if (rc) {

@@ -208,8 +208,10 @@ typedef struct dsr_nats_pull_opts {
     int64_t     ack_wait_ms;    /* when the consumer is created: re-delivery delay of
                                  * an unacked message (a crashed pull's); 0 -> 30000 */
     const volatile sig_atomic_t *stop;   /* optional: stop after the current batch */
-    dsr_nats_invalid_fn on_invalid;      /* optional */
+    dsr_nats_invalid_fn on_invalid;      /* optional; also told of refused messages */
     void       *on_invalid_ctx;
+    unsigned    import_flags;   /* dossier/import.h: DSR_IMPORT_TRUST_INTERNAL accepts
+                                 * what the trust rule refuses */
 } dsr_nats_pull_opts;
 
 #define DSR_NATS_PULL_OPTS_INIT { .version = DSR_NATS_PULL_OPTS_VERSION }
@@ -224,6 +226,8 @@ typedef struct dsr_nats_pull_stats {
     uint64_t imported;          /* new events appended to the log */
     uint64_t duplicates;        /* already in the log (own events, re-deliveries) */
     uint64_t invalid;           /* not valid envelopes (terminated, not imported) */
+    uint64_t refused;           /* valid, refused by the trust rule of dossier/import.h
+                                 * (terminated for this consumer, not imported) */
     uint64_t other_feature;     /* --feature: token matched, slug did not (acked, skipped) */
     uint64_t first_seq, last_seq;           /* log sequences appended (0 when none) */
     char     durable[DSR_NATS_NAME_MAX];    /* the consumer used */
@@ -237,7 +241,9 @@ typedef struct dsr_nats_pull_stats {
 
 /* Import every message the durable consumer has not acked yet into log (a
  * writer handle), in batches: one atomic log batch per fetch, acked after its
- * commit.  Creates the durable consumer when missing (deliver all, explicit
+ * commit.  Each envelope passes the trust rule of `import` first
+ * (dsr_import_check with o->import_flags): a refused one is reported through
+ * on_invalid, counted in refused and terminated like an invalid one.  Creates the durable consumer when missing (deliver all, explicit
  * ack).  Returns when the consumer has nothing pending.  Records, for each
  * envelope it saw, that the event is in this stream (column family
  * "nats_seen"), so a publisher of this log does not echo it back.
