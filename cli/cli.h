@@ -90,6 +90,20 @@ typedef struct cli_command {
  * ended, truncated) and returns the full length; keep_newlines leaves '\n',
  * '\t' and backslashes as they are (whole diagnostics). */
 const char *cli_safe(const char *s);
+
+/* cli_secret.c: a secret-bearing value (a URL with a password) read from
+ * path: the first line without surrounding blanks, into *out (malloc'd).
+ * The file is opened non-blocking and must be a regular file; a warning
+ * when group or others may read it.  Prints the error; returns an exit
+ * code.  what names the file in messages ("NATS URL file"). */
+int  cli_secret_read_line(const char *cmd, const char *what, const char *path, char **out);
+/* A warning on stderr when the regular file path is readable or writable
+ * by group or others (a --secret-file, --creds). */
+void cli_secret_perms(const char *cmd, const char *what, const char *path);
+/* The NATS URL of publish and pull: *url (--nats), else the first line of
+ * url_file (--nats-file; *owned is then the caller's to free), else
+ * $DOSSIER_NATS_URL; a usage error when none or both options are given. */
+int  cli_nats_url(const char *cmd, const char **url, const char *url_file, char **owned);
 size_t cli_escape(char *out, size_t cap, const char *in, int keep_newlines);
 
 /* One line on stderr: `dossier <cmd>: <ctx>: <message>`, where <cmd> is

@@ -73,6 +73,8 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --url URL             endpoint URL (http:// or https://)\n"
+"  --url-file FILE       read the URL from the first line of FILE, so a token\n"
+"                        in it is not on the command line (ps)\n"
 "  --endpoint NAME       deliver to a saved endpoint ('dossier endpoint add')\n"
 "                        with its URL, secret file and filters\n"
 "  --secret-file F       signing secret: whsec_BASE64 (decoded) or any other\n"
@@ -127,14 +129,14 @@ static const char usage_text[] =
 "  dossier endpoint add ci --url https://ci.example.com/hook --secret-file ci.key\n"
 "  dossier deliver --endpoint ci --concurrency 8\n";
 
-enum { OPT_URL = 256, OPT_ENDPOINT, OPT_SECRET, OPT_FEATURE, OPT_TYPE, OPT_FOLLOW, OPT_POLL,
+enum { OPT_URL_FILE = 200, OPT_URL = 256, OPT_ENDPOINT, OPT_SECRET, OPT_FEATURE, OPT_TYPE, OPT_FOLLOW, OPT_POLL,
        OPT_MAX_ATTEMPTS, OPT_MAX_AGE, OPT_TIMEOUT, OPT_CONCURRENCY, OPT_BASE, OPT_MAXB,
        OPT_CACERT, OPT_LOG, OPT_JSON, OPT_PROFILE };
 
 #define MAX_FILTERS 64
 
 typedef struct deliver_cmd {
-    const char *url, *endpoint, *secret_file, *cacert, *log_opt;
+    const char *url, *endpoint, *secret_file, *cacert, *log_opt, *url_file;
     const char *features[MAX_FILTERS];
     size_t      n_features;
     const char *types[MAX_FILTERS];
@@ -213,10 +215,14 @@ static void observe(void *ctx, const dsr_deliver_note *nt)
     }
 }
 
+/* The URL read from --url-file (freed by cmd_deliver). */
+static char *url_file_buf;
+
 static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o)
 {
     static const struct option longopts[] = {
         { "url", required_argument, NULL, OPT_URL },
+        { "url-file", required_argument, NULL, OPT_URL_FILE },
         { "endpoint", required_argument, NULL, OPT_ENDPOINT },
         { "secret-file", required_argument, NULL, OPT_SECRET },
         { "feature", required_argument, NULL, OPT_FEATURE },
@@ -246,6 +252,7 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
     while ((ch = cli_getopt(argc, argv, "+vqh", longopts)) != -1) {
         switch (ch) {
         case OPT_URL:      c->url = optarg; break;
+        case OPT_URL_FILE: c->url_file = optarg; break;
         case OPT_ENDPOINT: c->endpoint = optarg; break;
         case OPT_SECRET:   c->secret_file = optarg; break;
         case OPT_CACERT:   c->cacert = optarg; break;
@@ -302,8 +309,18 @@ static int parse_args(int argc, char **argv, deliver_cmd *c, dsr_deliver_opts *o
     }
     if (optind < argc)
         return cli_usage("deliver", "unexpected argument '%s'", argv[optind]);
+    if (c->url_file) {
+        if (c->url)
+            return cli_usage("deliver", "--url and --url-file are mutually exclusive");
+        int rc = cli_secret_read_line("deliver", "URL file", c->url_file, &url_file_buf);
+        if (rc)
+            return rc;
+        c->url = url_file_buf;
+    }
     if (!c->url == !c->endpoint)
         return cli_usage("deliver", "give exactly one of --url URL or --endpoint NAME");
+    if (c->secret_file)
+        cli_secret_perms("deliver", "secret file", c->secret_file);
     if (c->endpoint && (c->n_features || c->n_types))
         return cli_usage("deliver", "--feature and --type apply to --url; a saved endpoint "
                          "keeps its own filters ('dossier endpoint add')");
@@ -335,7 +352,7 @@ static void print_summary(const deliver_cmd *c, const dsr_deliver_report *r)
            r->disabled ? "; endpoint disabled (410 Gone)" : "");
 }
 
-int cmd_deliver(int argc, char **argv)
+static int deliver_main(int argc, char **argv)
 {
     deliver_cmd c;
     memset(&c, 0, sizeof c);
@@ -409,4 +426,12 @@ int cmd_deliver(int argc, char **argv)
     if (rep.dead > 0)
         return DSR_EXIT_INCOMPLETE;
     return DSR_EXIT_OK;
+}
+
+int cmd_deliver(int argc, char **argv)
+{
+    int rc = deliver_main(argc, argv);
+    free(url_file_buf);
+    url_file_buf = NULL;
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* s as a JSON string on stdout (cli_json_str escapes; NULL -> null). */
@@ -45,6 +46,8 @@ static const char usage_text[] =
 "\n"
 "Options (add):\n"
 "  --url URL           endpoint URL, http:// or https:// (required)\n"
+"  --url-file FILE     read the URL from the first line of FILE instead, so a\n"
+"                      token in it is not on the command line (ps)\n"
 "  --secret-file F     file holding the signing secret (whsec_BASE64 or raw\n"
 "                      text).  It is checked now and read at each delivery;\n"
 "                      only its absolute path is saved\n"
@@ -77,7 +80,7 @@ static const char usage_text[] =
 "  dossier endpoint list\n"
 "  dossier endpoint remove ci\n";
 
-enum { OPT_URL = 256, OPT_SECRET, OPT_AUTO, OPT_FEATURE, OPT_TYPE, OPT_LOG, OPT_JSON,
+enum { OPT_URL_FILE = 200, OPT_URL = 256, OPT_SECRET, OPT_AUTO, OPT_FEATURE, OPT_TYPE, OPT_LOG, OPT_JSON,
        OPT_PROFILE };
 
 #define MAX_FILTERS 64
@@ -153,6 +156,7 @@ int cmd_endpoint(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "url", required_argument, NULL, OPT_URL },
+        { "url-file", required_argument, NULL, OPT_URL_FILE },
         { "secret-file", required_argument, NULL, OPT_SECRET },
         { "auto", no_argument, NULL, OPT_AUTO },
         { "feature", required_argument, NULL, OPT_FEATURE },
@@ -163,7 +167,7 @@ int cmd_endpoint(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *url = NULL, *secret = NULL, *log_opt = NULL;
+    const char *url = NULL, *secret = NULL, *log_opt = NULL, *url_file = NULL;
     const char *features[MAX_FILTERS], *types[MAX_FILTERS];
     size_t nf = 0, nt = 0;
     int is_auto = 0, json = 0, has_profile = 0, ch;
@@ -174,6 +178,7 @@ int cmd_endpoint(int argc, char **argv)
     while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
         switch (ch) {
         case OPT_URL:    url = optarg; break;
+        case OPT_URL_FILE: url_file = optarg; break;
         case OPT_SECRET: secret = optarg; break;
         case OPT_AUTO:   is_auto = 1; break;
         case OPT_LOG:    log_opt = optarg; break;
@@ -208,8 +213,8 @@ int cmd_endpoint(int argc, char **argv)
     if (optind < argc)
         return cli_usage("endpoint", "unexpected argument '%s'", argv[optind]);
     int is_add = !strcmp(sub, "add");
-    if (!is_add && (url || secret || is_auto || nf || nt || has_profile))
-        return cli_usage("endpoint", "--url, --secret-file, --auto, --feature, --type and "
+    if (!is_add && (url || url_file || secret || is_auto || nf || nt || has_profile))
+        return cli_usage("endpoint", "--url, --url-file, --secret-file, --auto, --feature, --type and "
                          "--profile belong to 'endpoint add'");
     if (json && strcmp(sub, "list"))
         return cli_usage("endpoint", "--json belongs to 'endpoint list'");
@@ -221,11 +226,21 @@ int cmd_endpoint(int argc, char **argv)
     if (is_add) {
         if (!name)
             return cli_usage("endpoint", "add: missing NAME");
+        if (url && url_file)
+            return cli_usage("endpoint", "add: --url and --url-file are mutually exclusive");
+        char *owned = NULL;
+        if (url_file && (rc = cli_secret_read_line("endpoint", "URL file", url_file, &owned)))
+            return rc;
+        if (owned)
+            url = owned;
         if (!url)
             return cli_usage("endpoint", "add: --url URL is required");
+        if (secret)
+            cli_secret_perms("endpoint", "secret file", secret);
         dsr_endpoint_config cfg = { DSR_ENDPOINT_CONFIG_VERSION, name, url, secret, is_auto,
                                     features, nf, types, nt, profile };
         rc = dsr_endpoint_add(logdir, &cfg, &err);
+        free(owned);
         if (rc < 0)
             return cli_fail(&err, "endpoint add");
         printf("endpoint %s saved%s\n", name, is_auto ? " (delivers after every scan)" : "");

@@ -40,6 +40,9 @@ static const char usage_text[] =
 "                        separated list names members of one cluster (required)\n"
 "  --stream NAME         JetStream stream (default DOSSIER)\n"
 "  --subject-prefix P    subject prefix (default dossier)\n"
+"  --nats-file FILE      read the NATS URL from the first line of FILE, so a\n"
+"                        password in it is not on the command line (ps);\n"
+"                        without --nats and --nats-file: $DOSSIER_NATS_URL\n"
 "  --creds FILE          NATS user credentials file\n"
 "  --follow              keep running: publish new events as they are\n"
 "                        committed, ride out server restarts; stop with\n"
@@ -106,11 +109,12 @@ int cmd_publish(int argc, char **argv)
 #include <stdlib.h>
 #include <time.h>
 
-enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_CREDS, OPT_FOLLOW, OPT_POLL,
+enum { OPT_NATS_FILE = 200, OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_CREDS, OPT_FOLLOW, OPT_POLL,
        OPT_REPLICAS, OPT_DUP_WINDOW, OPT_WINDOW, OPT_ACK_WAIT, OPT_LOG, OPT_PROFILE };
 
 typedef struct publish_cmd {
-    const char *url, *stream, *prefix, *creds, *log_opt;
+    const char *url, *stream, *prefix, *creds, *log_opt, *url_file;
+    char       *url_owned;         /* read from --nats-file */
     int         follow, quiet, json;
     int64_t     poll_ms, replicas, dup_window_ms, ack_wait_ms;
     int         window;
@@ -141,6 +145,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
     uint64_t ms = 0;
     static const struct option longopts[] = {
         { "nats", required_argument, NULL, OPT_NATS },
+        { "nats-file", required_argument, NULL, OPT_NATS_FILE },
         { "stream", required_argument, NULL, OPT_STREAM },
         { "subject-prefix", required_argument, NULL, OPT_PREFIX },
         { "creds", required_argument, NULL, OPT_CREDS },
@@ -163,6 +168,7 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "+qh", longopts)) != -1) {
         switch (ch) {
+        case OPT_NATS_FILE: c->url_file = optarg; break;
         case OPT_NATS:   c->url = optarg; break;
         case OPT_STREAM: c->stream = optarg; break;
         case OPT_PREFIX: c->prefix = optarg; break;
@@ -213,8 +219,11 @@ static int parse_args(int argc, char **argv, publish_cmd *c)
     }
     if (optind != argc)
         return cli_usage("publish", "unexpected argument '%s'", argv[optind]);
-    if (!c->url)
-        return cli_usage("publish", "--nats URL is required");
+    int urc = cli_nats_url("publish", &c->url, c->url_file, &c->url_owned);
+    if (urc)
+        return urc;
+    if (c->creds)
+        cli_secret_perms("publish", "NATS credentials file", c->creds);
     if (!c->poll_ms)
         c->poll_ms = 500;
     return 0;
@@ -308,8 +317,10 @@ int cmd_publish(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.quiet = cli_quiet();
     int rc = parse_args(argc, argv, &c);
-    if (rc)
+    if (rc) {
+        free(c.url_owned);
         return rc < 0 ? DSR_EXIT_OK : rc;
+    }
 
     char logdir[PATH_MAX];
     cli_log_dir(c.log_opt, NULL, logdir, sizeof logdir);
@@ -390,6 +401,7 @@ int cmd_publish(int argc, char **argv)
     }
 
 out:
+    free(c.url_owned);
     dsr_nats_publisher_free(p);
     dsr_nats_close(n);
     dsr_log_close(log);

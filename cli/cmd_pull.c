@@ -43,6 +43,9 @@ static const char usage_text[] =
 "  --subject-prefix P    subject prefix the publishers used (default dossier)\n"
 "  --feature SLUG        import only this feature's events\n"
 "  --durable NAME        consumer name (default dossier-<node_id>[-<feature>])\n"
+"  --nats-file FILE      read the NATS URL from the first line of FILE, so a\n"
+"                        password in it is not on the command line (ps);\n"
+"                        without --nats and --nats-file: $DOSSIER_NATS_URL\n"
 "  --creds FILE          NATS user credentials file\n"
 "  --batch N             messages per fetch and per log commit (default 1024)\n"
 "  --ack-wait DURATION   when the consumer is created: how long the server\n"
@@ -97,11 +100,12 @@ int cmd_pull(int argc, char **argv)
 #include <signal.h>
 #include <stdlib.h>
 
-enum { OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CREDS,
+enum { OPT_NATS_FILE = 200, OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CREDS,
        OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT, OPT_TRUST_INTERNAL };
 
 typedef struct pull_cmd {
-    const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt;
+    const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt, *url_file;
+    char       *url_owned;         /* read from --nats-file */
     int         batch, wait, quiet, json, trust_internal;
     int64_t     ack_wait_ms;
 } pull_cmd;
@@ -119,6 +123,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
     uint64_t ms = 0;
     static const struct option longopts[] = {
         { "nats", required_argument, NULL, OPT_NATS },
+        { "nats-file", required_argument, NULL, OPT_NATS_FILE },
         { "stream", required_argument, NULL, OPT_STREAM },
         { "subject-prefix", required_argument, NULL, OPT_PREFIX },
         { "feature", required_argument, NULL, OPT_FEATURE },
@@ -139,6 +144,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "+qh", longopts)) != -1) {
         switch (ch) {
+        case OPT_NATS_FILE: c->url_file = optarg; break;
         case OPT_NATS:    c->url = optarg; break;
         case OPT_STREAM:  c->stream = optarg; break;
         case OPT_PREFIX:  c->prefix = optarg; break;
@@ -173,8 +179,11 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
     }
     if (optind != argc)
         return cli_usage("pull", "unexpected argument '%s'", argv[optind]);
-    if (!c->url)
-        return cli_usage("pull", "--nats URL is required");
+    int urc = cli_nats_url("pull", &c->url, c->url_file, &c->url_owned);
+    if (urc)
+        return urc;
+    if (c->creds)
+        cli_secret_perms("pull", "NATS credentials file", c->creds);
     if (c->feature && !*c->feature)
         return cli_usage("pull", "--feature needs a feature slug");
     return 0;
@@ -197,8 +206,10 @@ int cmd_pull(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.quiet = cli_quiet();
     int rc = parse_args(argc, argv, &c);
-    if (rc)
+    if (rc) {
+        free(c.url_owned);
         return rc < 0 ? DSR_EXIT_OK : rc;
+    }
 
     char logdir[PATH_MAX];
     cli_log_dir(c.log_opt, NULL, logdir, sizeof logdir);
@@ -283,6 +294,7 @@ int cmd_pull(int argc, char **argv)
         exit_code = DSR_EXIT_INCOMPLETE;
 
 out:
+    free(c.url_owned);
     dsr_nats_close(n);
     dsr_log_close(log);
     dsr_nats_shutdown(2000);

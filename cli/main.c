@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Keep sorted in the order `dossier --help` lists them. */
 #define DOSSIER_COMMANDS(X) \
@@ -95,6 +96,12 @@ static int command_help(const cli_command *c)
 
 int main(int argc, char **argv)
 {
+    /* What dossier writes -- the log, the delivery state and publish
+     * cursors (webhook URLs, paths of secret files), the scan cache -- is
+     * for this user only: files 0600 and folders 0700, or stricter when the
+     * umask is.  RocksDB creates its files with 0644 & ~umask, so the umask
+     * is the one place to say it. */
+    umask(umask(077) | 077);
     const char *env = getenv("DOSSIER_LOG_LEVEL");
     if (env && *env) {
         int lv = cli_level_parse(env);

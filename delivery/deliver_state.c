@@ -130,7 +130,7 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
         }
         /* The log folder itself may not exist yet (endpoints can be saved
          * before the first scan); RocksDB creates only the last component. */
-        if (mkdir(logdir, 0777) != 0 && errno != EEXIST) {
+        if (mkdir(logdir, 0700) != 0 && errno != EEXIST) {
             int e = errno;
             free(st);
             return dsr_err_errno(err, DSR_EIO, e, "%s: cannot create the log folder", logdir);
@@ -181,7 +181,7 @@ int dstate_open(dstate **out, const char *logdir, unsigned flags, dsr_err *err)
     } else {
         /* Lock the folder first (common/dir_lock.h says why). */
         int rc = 0;
-        if (mkdir(st->path, 0777) != 0 && errno != EEXIST)
+        if (mkdir(st->path, 0700) != 0 && errno != EEXIST)   /* private: URLs */
             rc = dsr_err_errno(err, DSR_EIO, errno, "delivery state %s", st->path);
         else if ((rc = dir_lock(st->path, &st->lock_fd, err)) == DSR_ELOCKED)
             state_locked(err, st->path);

@@ -46,7 +46,9 @@ static int mkdir_p(const char *dir, dsr_err *err)
         char c = *s;
         if (c == '/' || c == '\0') {
             *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            /* The log folder itself is private (it names files, URLs and
+             * secret files of the mission); its parents are the user's. */
+            if (mkdir(p, c == '\0' ? 0700 : 0777) != 0 && errno != EEXIST) {
                 int e = errno;
                 dsr_err_errno(err, DSR_EIO, e, "%s: cannot create log folder %s", dir, p);
                 free(p);

@@ -68,7 +68,7 @@ int nats_cursor_open(nats_cursor **out, const char *logdir, dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     }
     snprintf(c->path, n, "%s/publish", logdir);
-    if (mkdir(c->path, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(c->path, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         dsr_err_errno(err, DSR_EIO, e, "%s: cannot create the publish cursor folder", c->path);
         nats_cursor_close(c);
