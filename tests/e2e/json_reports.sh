@@ -101,7 +101,7 @@ if command -v nats-server > /dev/null &&
   nats_require
   nats_start
   run 0 publish publish.json -- "$BIN" publish --nats "$NATS_URL" --json
-  run 0 pull pull.json -- "$BIN" pull --nats "$NATS_URL" --log "$WORK/replica" --json
+  run 0 pull pull.json -- "$BIN" pull --nats "$NATS_URL" --log "$WORK/replica" --trust-internal --json
 else
   echo "note: publish and pull not checked (no nats-server or no NATS support)" >&2
 fi
