@@ -12,14 +12,17 @@
  *      changed-mode base are freed before the projections fold the run, so
  *      their memory does not add up with the fold's.
  *   4. Delivery never changes the outcome: its result goes to the report.
+ *   5. A log the caller opened (dsr_ingest_run_log) is never closed here.
  */
 #include "dossier/ingest.h"
 #include "dossier/log.h"
 #include "dossier/scan_cache.h"
+#include "ingest_same.h"
 #include "opts_version.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -208,10 +211,37 @@ static int check_versions(const dsr_ingest_opts *o, const dsr_ingest_report *out
         return DSR_EINVAL;
     if (!o->root || !*o->root)
         return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: no mission root given");
+    if ((o->flags & DSR_INGEST_SKIP_UNCHANGED) && !(o->flags & DSR_INGEST_EMIT_CHANGED))
+        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run: DSR_INGEST_SKIP_UNCHANGED "
+                           "needs DSR_INGEST_EMIT_CHANGED (it compares with the latest snapshot)");
     return 0;
 }
 
-int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
+/* DSR_INGEST_SKIP_UNCHANGED, after step 5: 1 when the scan would fold to the
+ * feature's latest snapshot (nothing to record), 0 when not or when there is
+ * no snapshot yet, else a negative code. */
+static int scan_unchanged(dsr_log *log, const dsr_ingest_opts *o, const dsr_ingest_report *rep,
+                          const dsr_record_prev *base, size_t n_base, dsr_err *err)
+{
+    dsr_snapshot_info *s = NULL;
+    int rc = dsr_replay_snapshot_get(log, rep->feature_slug, NULL, 0, &s, err);
+    if (rc == DSR_ENOTFOUND) {
+        dsr_err_clear(err);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    ingest_same_keys keys = {
+        .mission_type = o->manifest ? dsr_manifest_mission_type(o->manifest) : NULL,
+        .manifest_version = o->manifest ? dsr_manifest_version(o->manifest) : NULL,
+        .step_id = o->step_id, .target_branch = rep->target_branch,
+    };
+    rc = ingest_same(rep->scan, base, n_base, s, &keys);
+    dsr_snapshot_info_free(s);
+    return rc < 0 ? dsr_err_set(err, DSR_ENOMEM, "out of memory") : rc;
+}
+
+static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
 {
     dsr_err_clear(err);
     assert(rep);
@@ -224,7 +254,7 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
     rep->record.version = DSR_RECORD_STATS_VERSION;
     rep->deliver.version = DSR_DELIVER_AFTER_SCAN_REPORT_VERSION;
     run r = { o, rep, mark_now() };
-    dsr_log *log = NULL;
+    dsr_log *log = given;
     dsr_scan_cache *cache = NULL;
     char *base_text = NULL;
     dsr_record_prev *base = NULL;
@@ -251,13 +281,16 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
         rc = fail(&r, DSR_INGEST_STEP_ROOT, dsr_err_set(err, DSR_ENOMEM, "out of memory"));
         goto out;
     }
-    /* 2. log */
-    if (o->log_dir)
+    /* 2. log (the caller's, or opened here) */
+    if (given)
+        rc = (rep->log_dir = strdup(dsr_log_dir(given))) ? 0
+           : dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    else if (o->log_dir)
         rc = (rep->log_dir = strdup(o->log_dir)) ? 0 : dsr_err_set(err, DSR_ENOMEM, "out of memory");
     else
         rc = default_log_dir(o->root, &rep->log_dir, err);
-    if (rc || (rc = dsr_log_open(&log, rep->log_dir,
-                                 o->flags & DSR_INGEST_WAIT ? DSR_LOG_WAIT : 0, err))) {
+    if (rc || (!given && (rc = dsr_log_open(&log, rep->log_dir,
+                                 o->flags & DSR_INGEST_WAIT ? DSR_LOG_WAIT : 0, err)))) {
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
@@ -284,6 +317,18 @@ int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *er
         goto out;
     }
     phase_done(&r, DSR_INGEST_PHASE_SCAN);
+    if (o->flags & DSR_INGEST_SKIP_UNCHANGED) {
+        if ((rc = scan_unchanged(log, o, rep, base, n_base, err)) < 0) {
+            rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
+            goto out;
+        }
+        if (rc == 1) {
+            if (rep->version >= 3)
+                rep->unchanged = 1;
+            rc = 0;
+            goto out;
+        }
+    }
 
     /* 6-7. record */
     phase_begin(&r, DSR_INGEST_PHASE_RECORD);
@@ -346,8 +391,26 @@ out:
     dsr_scan_cache_free(cache);
     free(base);
     free(base_text);
-    dsr_log_close(log);
+    if (!given)
+        dsr_log_close(log);
     return rc;
+}
+
+int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
+{
+    return ingest(NULL, o, rep, err);
+}
+
+int dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *o, dsr_ingest_report *rep,
+                       dsr_err *err)
+{
+    assert(rep);
+    if (!log) {
+        dsr_err_clear(err);
+        rep->failed_step = DSR_INGEST_STEP_LOG;
+        return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_log: no log given");
+    }
+    return ingest(log, o, rep, err);
 }
 
 void dsr_ingest_report_free(dsr_ingest_report *rep)
@@ -365,7 +428,9 @@ void dsr_ingest_report_free(dsr_ingest_report *rep)
     dsr_drift_info_free(rep->drift);
     /* back to its _INIT state, within the struct the caller's version has */
     unsigned version = rep->version;
-    memset(rep, 0, version >= 2 ? sizeof *rep : offsetof(dsr_ingest_report, head));
+    memset(rep, 0, version >= 3 ? sizeof *rep
+                 : version == 2 ? offsetof(dsr_ingest_report, unchanged)
+                                : offsetof(dsr_ingest_report, head));
     rep->version = version;
 }
 

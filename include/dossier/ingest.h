@@ -110,8 +110,16 @@ enum {
     DSR_INGEST_REHASH      = 1 << 2,  /* read every file (DSR_SCAN_CACHE_REHASH);
                                          stale cache entries are listed */
     DSR_INGEST_PLAIN_IO    = 1 << 3,  /* dsr_scan_opts.plain_io */
-    DSR_INGEST_DELIVER_ALL = 1 << 4   /* deliver to every enabled endpoint, not
+    DSR_INGEST_DELIVER_ALL = 1 << 4,  /* deliver to every enabled endpoint, not
                                          only those saved with --auto */
+    DSR_INGEST_SKIP_UNCHANGED = 1 << 5 /* with DSR_INGEST_EMIT_CHANGED: when the
+                                         scan finds the tree as the feature's
+                                         latest snapshot has it (same artifact
+                                         set, missing list and run keys), record
+                                         nothing and stop after step 5
+                                         (report->unchanged); for a watcher,
+                                         whose rescans often follow events that
+                                         change no content (chmod, touch) */
 };
 
 #define DSR_INGEST_OPTS_VERSION 1
@@ -146,8 +154,9 @@ typedef struct dsr_ingest_timing {
 } dsr_ingest_timing;
 
 /* 2: adds head.  A report made with version 1 is filled as before: the
- * library writes no field a version-1 caller's struct lacks. */
-#define DSR_INGEST_REPORT_VERSION 2
+ * library writes no field a version-1 caller's struct lacks.
+ * 3: adds unchanged (DSR_INGEST_SKIP_UNCHANGED), likewise. */
+#define DSR_INGEST_REPORT_VERSION 3
 
 /* Filled by dsr_ingest_run.  "after X" names the phase whose done call
  * first shows a field; on failure the fields of the phases before the failed
@@ -183,6 +192,10 @@ typedef struct dsr_ingest_report {
      * once the projections have appended their derived events; the run's own
      * events are record.first_seq..record.last_seq below it */
     uint64_t         head;
+    /* Version 3.  1: DSR_INGEST_SKIP_UNCHANGED found nothing to record; the
+     * run stopped after SCAN (no RECORD, PROJECT or DELIVER phase; record,
+     * snapshot and drift stay empty) and the log is as it was. */
+    int              unchanged;
 } dsr_ingest_report;
 
 /* Designated in C so the macros stay right as fields are added; C++ (before
@@ -214,6 +227,15 @@ typedef struct dsr_ingest_report {
  *   DSR_ENOMEM
  * A failure before step 2 creates nothing; after step 7 the run is durable. */
 DSR_API int  dsr_ingest_run(const dsr_ingest_opts *opts, dsr_ingest_report *out, dsr_err *err);
+
+/* As dsr_ingest_run, on a log the caller opened for writing (dsr_log_open
+ * without DSR_LOG_RDONLY) and keeps: step 2 is skipped (opts->log_dir and
+ * DSR_INGEST_WAIT are ignored; out->log_dir is dsr_log_dir(log)), and log
+ * stays open whatever the return.  For a caller that stays the log's single
+ * writer across many runs (`dossier watch`).  Same returns, except that
+ * DSR_ELOCKED cannot happen. */
+DSR_API int  dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *opts,
+                                dsr_ingest_report *out, dsr_err *err);
 
 /* Release everything out points to and reset it to DSR_INGEST_REPORT_INIT.
  * NULL is fine. */

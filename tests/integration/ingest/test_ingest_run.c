@@ -233,6 +233,91 @@ static void test_ingest_run_rehash_lists_stale_cache_entries(void **state)
     dsr_ingest_report_free(&rep);
 }
 
+/* DSR_INGEST_SKIP_UNCHANGED: a rescan after a touch and a chmod (no
+ * content change) records nothing and leaves the log as it was; a real edit
+ * records a run as --emit changed does; without EMIT_CHANGED it is refused. */
+static void test_ingest_run_skip_unchanged_records_nothing_without_change(void **state)
+{
+    fixture *f = *state;
+    const unsigned skip = DSR_INGEST_EMIT_CHANGED | DSR_INGEST_SKIP_UNCHANGED;
+    dsr_ingest_report rep = run_ok(f->root, skip);   /* no snapshot yet: recorded */
+    assert_false(rep.unchanged);
+    assert_int_equal(rep.record.indexed, N_FILES);
+    uint64_t head = rep.record.last_seq;
+    dsr_ingest_report_free(&rep);
+
+    char p[1024];
+    snprintf(p, sizeof p, "%s/doc-0.md", f->root);
+    assert_int_equal(chmod(p, 0600), 0);
+    assert_int_equal(utimensat(AT_FDCWD, p, NULL, 0), 0);
+    write_file(f->root, "doc-1.md", "# document 1\n");   /* same content */
+    rep = run_ok(f->root, skip);
+    assert_true(rep.unchanged);
+    assert_int_equal(rep.record.indexed, 0);
+    assert_int_equal(rep.record.run_id[0], 0);
+    assert_null(rep.snapshot);
+    dsr_ingest_report_free(&rep);
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/.dossier", f->root);
+    dsr_log *log = tt_log_open(logdir, DSR_LOG_RDONLY);
+    assert_int_equal(dsr_log_head(log), head + 1);   /* + the derived snapshot event */
+    dsr_log_close(log);
+
+    write_file(f->root, "doc-1.md", "# document 1, edited\n");
+    rep = run_ok(f->root, skip);
+    assert_false(rep.unchanged);
+    assert_int_equal(rep.record.indexed, 1);
+    assert_true(rep.record.completed);
+    dsr_ingest_report_free(&rep);
+
+    /* another target branch than the snapshot's: not the same snapshot */
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = f->root;
+    o.target_branch = "other";
+    o.flags = skip;
+    dsr_err err;
+    rep = (dsr_ingest_report)DSR_INGEST_REPORT_INIT;
+    assert_int_equal(dsr_ingest_run(&o, &rep, &err), 0);
+    assert_false(rep.unchanged);
+    dsr_ingest_report_free(&rep);
+
+    o.flags = DSR_INGEST_SKIP_UNCHANGED;
+    assert_int_equal(dsr_ingest_run(&o, &rep, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_INGEST_EMIT_CHANGED"));
+    dsr_ingest_report_free(&rep);
+}
+
+/* dsr_ingest_run_log records on the caller's log and leaves it open (and
+ * locked: a second writer is refused meanwhile). */
+static void test_ingest_run_log_uses_and_keeps_the_callers_log(void **state)
+{
+    fixture *f = *state;
+    char logdir[1024];
+    snprintf(logdir, sizeof logdir, "%s/elsewhere", f->dir);
+    dsr_log *log = tt_log_open(logdir, 0);
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = f->root;
+    o.target_branch = "main";
+    for (int i = 0; i < 2; i++) {
+        dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+        dsr_err err;
+        if (dsr_ingest_run_log(log, &o, &rep, &err))
+            fail_msg("dsr_ingest_run_log, run %d: %s", i, err.msg);
+        assert_string_equal(rep.log_dir, logdir);
+        assert_true(rep.record.completed);
+        dsr_ingest_report_free(&rep);
+    }
+    assert_true(dsr_log_head(log) > 2 * N_FILES);   /* the handle still works */
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    o.log_dir = logdir;
+    dsr_err err;
+    assert_int_equal(dsr_ingest_run(&o, &rep, &err), DSR_ELOCKED);
+    dsr_ingest_report_free(&rep);
+    dsr_log_close(log);
+    assert_int_equal(dsr_ingest_run_log(NULL, &o, &rep, &err), DSR_EINVAL);
+    dsr_ingest_report_free(&rep);
+}
+
 static void test_ingest_run_locked_log_fails_at_the_log(void **state)
 {
     fixture *f = *state;
@@ -349,6 +434,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ingest_run_changed_mode_emits_only_changes,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_rehash_lists_stale_cache_entries,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_run_skip_unchanged_records_nothing_without_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_run_log_uses_and_keeps_the_callers_log,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_locked_log_fails_at_the_log,
                                         setup, teardown),
