@@ -15,6 +15,7 @@
 #define DOSSIER_COMMANDS(X) \
     X(index,    "index a mission folder and print one JSON object per artifact") \
     X(scan,     "index a mission folder and record the result as events in the log") \
+    X(watch,    "follow a mission folder and record its changes as they happen") \
     X(events,   "print the log's events as NDJSON, in log order (--follow to tail)") \
     X(import,   "append NDJSON envelopes from another log, skipping ones already present") \
     X(validate, "check NDJSON event envelopes against the event contract") \

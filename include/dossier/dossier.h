@@ -11,6 +11,7 @@
  *   verify.h            verifying and repairing a log
  *   ingest.h            scan -> record -> project -> deliver in one call
  *   import.h            which events from outside may enter a log
+ *   watch.h             follow a mission folder, a scan run per change
  *   error.h, buf.h      error codes and the growable buffer
  *   export.h            DSR_API, the export marker
  *   version.h           the version, compile time and run time
@@ -39,5 +40,6 @@
 #include "dossier/verify.h"
 #include "dossier/ingest.h"
 #include "dossier/import.h"
+#include "dossier/watch.h"
 
 #endif

@@ -1,0 +1,319 @@
+/*
+ * cmd_watch.c - `dossier watch`: the command line of dsr_watch_* (see
+ * dossier/watch.h).  Parses the scan's options, turns SIGINT/SIGTERM into
+ * dsr_watch_stop, and shows each run: a status line redrawn on a terminal,
+ * or one JSON line per recorded run with --json.
+ */
+#include "cli.h"
+#include "scan_opts.h"
+#include "dossier/buf.h"
+#include "dossier/watch.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+"Usage: dossier watch MISSION_DIR [options]\n"
+"\n"
+"Follow MISSION_DIR and record its changes as they happen.  Starts with a\n"
+"warm scan (catching up with everything changed while nothing watched),\n"
+"then follows the tree with inotify; after a quiet period it records one\n"
+"scan run with the events 'dossier scan --emit changed' records\n"
+"(artifact_indexed for new or changed artifacts, artifact_missing,\n"
+"dossier_artifact_removed), then brings the snapshot and drift up to date\n"
+"and tries delivery, as after a scan.  A burst of events that changes no\n"
+"content (chmod, touch, an editor's temp file come and gone) records\n"
+"nothing.  Runs in the foreground until SIGINT or SIGTERM (exit 0), and is\n"
+"the log's only writer meanwhile: 'scan' and 'import' get a 'locked' error\n"
+"(or wait, with --wait).\n"
+"\n"
+"Options:\n"
+"  --manifest FILE      expected-artifacts manifest (YAML)\n"
+"  --mission-type TYPE  use a built-in manifest (software-dev, research, ...)\n"
+"  --step STEP          also require the manifest's required_by_step STEP\n"
+"  --feature SLUG       feature slug (default: the folder's name)\n"
+"  --jobs N             hashing threads (default: number of cores)\n"
+"  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
+"                       MISSION_DIR/.dossier)\n"
+"  --branch NAME        target branch recorded with each run (default: the\n"
+"                       folder's git branch, else 'main')\n"
+"  --wait               wait for another writer to release the log\n"
+"  --debounce MS        quiet period before a run is recorded, in\n"
+"                       milliseconds (or with a unit: 0.5s); default 200.\n"
+"                       Changes that never pause are recorded at least every\n"
+"                       10 x MS (at least every 2 s)\n"
+"  --deliver            after each run, try delivery to every saved webhook\n"
+"                       endpoint (endpoints saved with --auto are tried\n"
+"                       without it)\n"
+"  --json               print one JSON object per recorded run on stdout\n"
+"  -q, --quiet          print nothing but errors (no status line)\n"
+"  -v, --verbose        one line per run on stderr, recorded or not\n"
+"  -h, --help           show this help\n"
+"\n"
+"When inotify cannot follow everything - its event queue overflowed\n"
+"(fs.inotify.max_queued_events), the watch limit is reached\n"
+"(fs.inotify.max_user_watches) or a folder cannot be watched - watch says so\n"
+"once on stderr, rescans (the whole tree, or every 2 s while part of it is\n"
+"unwatched) and keeps going.  Hidden files and folders are not scanned and\n"
+"not watched; symbolic links are not followed by the watching.\n"
+"\n"
+"Exit status:\n"
+"  0  stopped by SIGINT or SIGTERM\n"
+"  2  usage error or broken manifest\n"
+"  3  I/O failure: the folder or the log cannot be read or written, the log\n"
+"     is locked by another writer, or an event was refused\n"
+"\n"
+"Examples:\n"
+"  dossier watch kitty-specs/042-x --mission-type software-dev\n"
+"  dossier watch big-mission --json --debounce 500 | jq .events\n";
+
+enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
+       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER, OPT_DEBOUNCE };
+
+typedef struct watch_cmd {
+    cli_scan_opts scan;
+    const char   *log_opt;
+    const char   *branch;
+    int           wait, json, quiet, verbose, deliver;
+    unsigned      debounce_ms;
+    int           status_line;   /* a status line is drawn on stderr */
+} watch_cmd;
+
+/* --debounce: a bare number is milliseconds (the option's unit), anything
+ * else a duration with its unit. */
+static int parse_debounce(const char *s, unsigned *out)
+{
+    uint64_t ms;
+    size_t n = strspn(s, "0123456789");
+    if (n && !s[n] && n <= 7)
+        ms = strtoull(s, NULL, 10);
+    else if (cli_parse_duration(s, 3600 * 1000, &ms))
+        return -1;
+    if (ms == 0 || ms > 3600 * 1000)
+        return -1;
+    *out = (unsigned)ms;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, watch_cmd *c)
+{
+    static const struct option longopts[] = {
+        { "manifest", required_argument, NULL, OPT_MANIFEST },
+        { "mission-type", required_argument, NULL, OPT_MISSION_TYPE },
+        { "step", required_argument, NULL, OPT_STEP },
+        { "feature", required_argument, NULL, OPT_FEATURE },
+        { "jobs", required_argument, NULL, OPT_JOBS },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "branch", required_argument, NULL, OPT_BRANCH },
+        { "wait", no_argument, NULL, OPT_WAIT },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "deliver", no_argument, NULL, OPT_DELIVER },
+        { "debounce", required_argument, NULL, OPT_DEBOUNCE },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
+        case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
+        case OPT_STEP:         c->scan.step = optarg; break;
+        case OPT_FEATURE:      c->scan.feature = optarg; break;
+        case OPT_JOBS:
+            if (cli_parse_jobs(optarg, &c->scan.jobs))
+                return cli_usage("watch", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case OPT_LOG:     c->log_opt = optarg; break;
+        case OPT_BRANCH:  c->branch = optarg; break;
+        case OPT_WAIT:    c->wait = 1; break;
+        case OPT_JSON:    c->json = 1; break;
+        case OPT_DELIVER: c->deliver = 1; break;
+        case OPT_DEBOUNCE:
+            if (parse_debounce(optarg, &c->debounce_ms))
+                return cli_usage("watch", "--debounce takes milliseconds from 1 to 3600000 "
+                                 "(or a duration such as 0.5s), not '%s'", optarg);
+            break;
+        case 'q': c->quiet = 1; break;
+        case 'v': c->verbose++; break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        default:
+            return cli_usage("watch", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage("watch", optind >= argc ? "missing MISSION_DIR"
+                                                 : "exactly one MISSION_DIR is expected");
+    c->scan.mission_dir = argv[optind];
+    cli_apply_verbosity(c->quiet, c->verbose);
+    return 0;
+}
+
+/* ---- what each run shows ---------------------------------------------- */
+
+static const char *drift_word(const dsr_drift_info *d)
+{
+    if (!d)
+        return "unknown";
+    return d->status == DSR_DRIFT_DETECTED ? d->severity : dsr_drift_status_name(d->status);
+}
+
+static void print_json(const dsr_ingest_report *rep, const dsr_watch_run_info *info)
+{
+    const dsr_record_stats *st = &rep->record;
+    dsr_buf b = DSR_BUF_INIT;
+    dsr_buf_printf(&b, "{\"run\":%llu,\"starting\":%s,\"fallback\":%s,\"fs_events\":%llu,"
+                   "\"latency_ms\":%.0f,\"run_id\":\"%s\",\"feature_slug\":",
+                   (unsigned long long)info->runs, info->starting ? "true" : "false",
+                   info->fallback ? "true" : "false", (unsigned long long)info->fs_events,
+                   info->latency_s * 1e3, st->run_id);
+    cli_json_str(&b, rep->feature_slug);
+    dsr_buf_printf(&b, ",\"events\":{\"indexed\":%llu,\"missing\":%llu,\"removed\":%llu,"
+                   "\"first_seq\":%llu,\"last_seq\":%llu},\"snapshot_id\":",
+                   (unsigned long long)st->indexed, (unsigned long long)st->missing,
+                   (unsigned long long)st->removed, (unsigned long long)st->first_seq,
+                   (unsigned long long)st->last_seq);
+    cli_json_str(&b, rep->snapshot ? rep->snapshot->snapshot_id : NULL);
+    dsr_buf_puts(&b, ",\"parity_hash_sha256\":");
+    cli_json_str(&b, rep->snapshot ? rep->snapshot->parity_hash_sha256 : NULL);
+    dsr_buf_puts(&b, ",\"completeness_status\":");
+    cli_json_str(&b, rep->scan ? dsr_scan_completeness(rep->scan) : NULL);
+    dsr_buf_puts(&b, ",\"drift\":");
+    cli_json_str(&b, rep->drift ? dsr_drift_status_name(rep->drift->status) : NULL);
+    dsr_buf_putc(&b, '}');
+    if (b.data) {
+        puts(b.data);
+        fflush(stdout);     /* a reader of the pipe sees each run at once */
+    }
+    dsr_buf_free(&b);
+}
+
+static void on_run(void *ctx, const dsr_ingest_report *rep, const dsr_watch_run_info *info)
+{
+    watch_cmd *c = ctx;
+    char when[16];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%H:%M:%S", localtime_r(&t, &tm));
+    if (rep->unchanged) {
+        cli_info("watch", "%s: run %llu: nothing changed (%llu file-system events)", when,
+                 (unsigned long long)info->runs, (unsigned long long)info->fs_events);
+        return;
+    }
+    const dsr_record_stats *st = &rep->record;
+    if (c->json)
+        print_json(rep, info);
+    if (c->status_line)
+        fprintf(stderr, "\r\033[Kdossier watch: %s last change recorded: %llu indexed, "
+                "%llu missing, %llu removed; %s, drift %s", when,
+                (unsigned long long)st->indexed, (unsigned long long)st->missing,
+                (unsigned long long)st->removed,
+                rep->scan ? dsr_scan_completeness(rep->scan) : "unknown", drift_word(rep->drift));
+    else
+        cli_info("watch", "%s: run %llu recorded: %llu indexed, %llu missing, %llu removed "
+                 "(%.0f ms after the first change)", when, (unsigned long long)info->runs,
+                 (unsigned long long)st->indexed, (unsigned long long)st->missing,
+                 (unsigned long long)st->removed, info->latency_s * 1e3);
+}
+
+static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
+{
+    watch_cmd *c = ctx;
+    (void)kind;
+    if (c->status_line)
+        fputs("\r\033[K", stderr);
+    cli_warn("watch", "%s", msg);
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static dsr_watch *volatile g_watch;
+static volatile sig_atomic_t g_stop;   /* a signal came before g_watch was set */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    dsr_watch *w = g_watch;
+    if (w)
+        dsr_watch_stop(w);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    watch_cmd c;
+    memset(&c, 0, sizeof c);
+    c.quiet = cli_quiet();
+    int rc = parse_args(argc, argv, &c);
+    if (rc)
+        return rc < 0 ? DSR_EXIT_OK : rc;
+    size_t batch_events = 0;
+    if ((rc = cli_env_batch_events("watch", &batch_events)))
+        return rc;
+    if ((rc = cli_scan_load_manifest(&c.scan, "watch")) != DSR_EXIT_OK)
+        return rc;
+    c.status_line = !c.quiet && !cli_quiet() && isatty(STDERR_FILENO);
+
+    dsr_ingest_opts io = DSR_INGEST_OPTS_INIT;
+    io.root = c.scan.mission_dir;
+    io.manifest = c.scan.manifest;
+    io.step_id = c.scan.step;
+    io.feature_slug = c.scan.feature;
+    io.jobs = c.scan.jobs;
+    io.target_branch = c.branch;
+    const char *env_log = getenv("DOSSIER_LOG");
+    io.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
+    io.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
+             | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
+    io.batch_events = batch_events;
+
+    dsr_watch_opts wo = DSR_WATCH_OPTS_INIT;
+    wo.ingest = &io;
+    wo.debounce_ms = c.debounce_ms;
+    wo.on_run = on_run;
+    wo.on_run_ctx = &c;
+    wo.on_note = on_note;
+    wo.on_note_ctx = &c;
+
+    dsr_err err;
+    dsr_watch *w = NULL;
+    catch_signals();
+    if ((rc = dsr_watch_open(&wo, &w, &err))) {
+        int code = cli_fail(&err, c.scan.mission_dir);
+        cli_scan_opts_free(&c.scan);
+        return code == DSR_EXIT_USAGE ? code : DSR_EXIT_IO;
+    }
+    g_watch = w;
+    if (g_stop)
+        dsr_watch_stop(w);
+    rc = dsr_watch_run(w, &err);
+    g_watch = NULL;
+    if (c.status_line)
+        fputc('\n', stderr);
+    int exit_code = DSR_EXIT_OK;
+    if (rc) {
+        int code = cli_fail(&err, c.scan.mission_dir);
+        exit_code = code == DSR_EXIT_USAGE ? code : DSR_EXIT_IO;
+    }
+    dsr_watch_free(w);
+    cli_scan_opts_free(&c.scan);
+    return exit_code;
+}

@@ -1,0 +1,137 @@
+/*
+ * dossier/watch.h - a live dossier: follow a mission folder with inotify and
+ * record a scan run whenever it changes (`dossier watch`).
+ *
+ * The sequence:
+ *   1. dsr_watch_open opens the log for writing and keeps it open: the
+ *      watcher is the log's single writer until dsr_watch_free (another
+ *      writer gets DSR_ELOCKED, or waits).  It then watches every folder of
+ *      the tree a scan walks (hidden folders and the log folder excepted),
+ *      before anything is scanned, so no change falls between the starting
+ *      scan and the watching.
+ *   2. dsr_watch_run records a starting scan (which catches up with
+ *      everything that changed while nothing watched, a crash included),
+ *      then waits for file-system events.  New folders are watched as they
+ *      appear, folders gone are dropped.  After a quiet period (debounce_ms)
+ *      - or at the latest max_delay_ms after the first change, when changes
+ *      never pause - it records one run.
+ *   3. Every run is dsr_ingest_run_log with DSR_INGEST_EMIT_CHANGED and
+ *      DSR_INGEST_SKIP_UNCHANGED added to the caller's flags: the events of
+ *      `dossier scan --emit changed` (indexed, missing, removed), the
+ *      projections and one delivery window, exactly as after a scan; a
+ *      rescan that finds the tree as the latest snapshot has it (a chmod, a
+ *      touch, a same-content rewrite, an editor's temp file come and gone)
+ *      records nothing.  The rescan reuses the scan cache, so unchanged
+ *      files are only stat'ed (see docs/watch.md for the cost).
+ *   4. dsr_watch_stop (from a signal handler or another thread) ends
+ *      dsr_watch_run once the run under way, if any, is recorded.
+ *
+ * Fallbacks (each reported once through on_note, then silently kept up):
+ *   - the kernel's event queue overflowed (IN_Q_OVERFLOW, more than
+ *     fs.inotify.max_queued_events pending): events were lost, so the
+ *     folders are watched afresh and the whole tree rescanned;
+ *   - the watch limit is reached (fs.inotify.max_user_watches) or a folder
+ *     cannot be watched (no permission): the tree is rescanned every
+ *     poll_ms (stat-only for unchanged files) and watching retried then.
+ *
+ * Conventions as in dossier/ingest.h: versioned options with an _INIT
+ * macro, nothing printed, failures are a negative DSR_E* code and a
+ * dsr_err naming the object.  Thread-safety: one thread runs a dsr_watch;
+ * dsr_watch_stop may be called from any thread or a signal handler.
+ */
+#ifndef DOSSIER_WATCH_H
+#define DOSSIER_WATCH_H
+
+#include "dossier/export.h"
+
+#include <stdint.h>
+
+#include "dossier/error.h"
+#include "dossier/ingest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSR_WATCH_DEBOUNCE_DEFAULT_MS 200
+#define DSR_WATCH_POLL_DEFAULT_MS     2000
+
+/* What a fallback was about (see above). */
+typedef enum dsr_watch_note_kind {
+    DSR_WATCH_NOTE_OVERFLOW = 0,  /* events lost: the whole tree rescanned */
+    DSR_WATCH_NOTE_LIMIT,         /* fs.inotify.max_user_watches reached: polling */
+    DSR_WATCH_NOTE_UNWATCHABLE,   /* a folder cannot be watched: polling */
+    DSR_WATCH_NOTE_COUNT
+} dsr_watch_note_kind;
+
+/* What led to a run, for the caller's display. */
+typedef struct dsr_watch_run_info {
+    uint64_t runs;        /* runs so far, this one included (the starting scan is 1) */
+    int      starting;    /* 1: the starting scan */
+    int      fallback;    /* 1: a rescan after lost events or a poll (see above) */
+    uint64_t fs_events;   /* file-system events folded into this run */
+    double   latency_s;   /* from the first of them to the run's end (0: starting scan) */
+} dsr_watch_run_info;
+
+/* After every run, recorded or not (rep->unchanged), on the thread of
+ * dsr_watch_run.  rep and info are valid during the call only. */
+typedef void (*dsr_watch_run_fn)(void *ctx, const dsr_ingest_report *rep,
+                                 const dsr_watch_run_info *info);
+/* The first time a fallback of a kind happens; msg names the folder or the
+ * limit and what is done about it. */
+typedef void (*dsr_watch_note_fn)(void *ctx, dsr_watch_note_kind kind, const char *msg);
+
+#define DSR_WATCH_OPTS_VERSION 1
+
+typedef struct dsr_watch_opts {
+    unsigned               version;      /* DSR_WATCH_OPTS_VERSION */
+    /* The scan of every run (root required; its log_dir and DSR_INGEST_WAIT
+     * choose the log and how it is opened).  Copied by dsr_watch_open; what
+     * it points to (root, manifest, ...) must live until dsr_watch_free. */
+    const dsr_ingest_opts *ingest;
+    unsigned               debounce_ms;  /* quiet period; 0: DSR_WATCH_DEBOUNCE_DEFAULT_MS */
+    unsigned               max_delay_ms; /* 0: 10 x debounce, at least 2000 */
+    unsigned               poll_ms;      /* fallback rescan period; 0: DSR_WATCH_POLL_DEFAULT_MS */
+    dsr_watch_run_fn       on_run;       /* or NULL */
+    void                  *on_run_ctx;
+    dsr_watch_note_fn      on_note;      /* or NULL */
+    void                  *on_note_ctx;
+    /* For tests: after each run, leave the kernel's queue unread this many
+     * milliseconds (a burst then overflows it for real).  0 in normal use. */
+    unsigned               hold_ms;
+} dsr_watch_opts;
+
+#ifdef __cplusplus
+#define DSR_WATCH_OPTS_INIT { DSR_WATCH_OPTS_VERSION }
+#else
+#define DSR_WATCH_OPTS_INIT { .version = DSR_WATCH_OPTS_VERSION }
+#endif
+
+typedef struct dsr_watch dsr_watch;
+
+/* Step 1: open the log (locked) and watch the tree.  *out is released with
+ * dsr_watch_free.  Returns 0, or:
+ *   DSR_EINVAL   bad options or version, no ingest options or root
+ *   DSR_EIO      the root is not a folder; the log cannot be opened; no
+ *                inotify instance (fs.inotify.max_user_instances reached)
+ *   DSR_ELOCKED  another writer holds the log (without DSR_INGEST_WAIT)
+ *   DSR_ENOMEM
+ * Folders that cannot be watched are not an error (see Fallbacks). */
+DSR_API int  dsr_watch_open(const dsr_watch_opts *opts, dsr_watch **out, dsr_err *err);
+
+/* Steps 2-4: runs until dsr_watch_stop, then returns 0.  A run that fails
+ * ends it with that run's code (see dsr_ingest_run; the mission root gone
+ * is DSR_EIO) and err naming the object; runs recorded before stay. */
+DSR_API int  dsr_watch_run(dsr_watch *w, dsr_err *err);
+
+/* Ask dsr_watch_run to return.  Async-signal-safe; may come before
+ * dsr_watch_run (which then records only the starting scan). */
+DSR_API void dsr_watch_stop(dsr_watch *w);
+
+/* Close the log (releasing the writer lock) and the watches.  NULL is fine. */
+DSR_API void dsr_watch_free(dsr_watch *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,364 @@
+/*
+ * watch.c - `dossier watch`: the event loop that turns inotify events into
+ * scan runs (see dossier/watch.h for the sequence, the fallbacks and the
+ * contract).
+ *
+ * The loop, one state per line (C function behind each transition):
+ *
+ *   IDLE   --event-->             DIRTY   (take_events: first = last = now)
+ *   DIRTY  --event-->             DIRTY   (last = now)
+ *   DIRTY  --quiet debounce, or
+ *            max_delay since first--> RUN (record_run)
+ *   any    --IN_Q_OVERFLOW-->     DIRTY + fallback (resync: watch afresh)
+ *   POLL   --poll_ms elapsed-->   RUN + resync, while part of the tree is
+ *                                 unwatched (limit or permission)
+ *   RUN    --recorded-->          IDLE, after hold_ms (tests only)
+ *   any    --stop-->              return (a run under way completes first)
+ *
+ * Invariants:
+ *   1. The log stays open (and locked) from dsr_watch_open to
+ *      dsr_watch_free: nobody else writes between two runs.
+ *   2. Folders are watched before the tree is scanned (open before the
+ *      starting scan; a new folder before its entries are listed), so a
+ *      change is either seen by the scan under way or reported by an event
+ *      that makes the tree dirty again: after the last event settles, the
+ *      latest snapshot is the tree's.
+ *   3. dirty == 0 implies no event was taken since the last run began.
+ */
+#include "dossier/watch.h"
+#include "dossier/log.h"
+#include "opts_version.h"
+#include "watch_tree.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct dsr_watch {
+    dsr_ingest_opts ingest;      /* the caller's, with the watcher's flags */
+    dsr_watch_opts  o;           /* defaults filled in */
+    dsr_log        *log;
+    char           *log_dir;
+    int             stop_fd;     /* eventfd: dsr_watch_stop writes, the loop polls */
+    wtree           tree;
+    int             noted[DSR_WATCH_NOTE_COUNT];
+    /* the loop's state */
+    int             dirty, fallback, polling;
+    uint64_t        events;      /* events folded into the coming run */
+    double          first, last; /* CLOCK_MONOTONIC s of its first / last event */
+    double          next_poll;
+    uint64_t        runs;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- notes: each kind once ---------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static void note(dsr_watch *w, dsr_watch_note_kind kind, const char *fmt, ...)
+{
+    assert((unsigned)kind < DSR_WATCH_NOTE_COUNT);
+    if (w->noted[kind]++ || !w->o.on_note)
+        return;
+    char msg[DSR_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    w->o.on_note(w->o.on_note_ctx, kind, msg);
+}
+
+/* After a walk: a part of the tree unwatched turns polling on (and a walk
+ * that watched everything turns it off). */
+static void after_walk(dsr_watch *w)
+{
+    const wtree_fail *f = &w->tree.fail;
+    if (f->limit)
+        note(w, DSR_WATCH_NOTE_LIMIT, "%s: the inotify watch limit is reached at folder %s "
+             "(%zu folders watched; raise fs.inotify.max_user_watches): the tree is rescanned "
+             "every %u ms instead", w->ingest.root, f->path, w->tree.n, w->o.poll_ms);
+    else if (f->other)
+        note(w, DSR_WATCH_NOTE_UNWATCHABLE, "%s: folder %s cannot be watched (%s): the tree "
+             "is rescanned every %u ms instead", w->ingest.root, f->path, strerror(f->err),
+             w->o.poll_ms);
+    int was = w->polling;
+    w->polling = f->limit || f->other;
+    if (w->polling && !was)
+        w->next_poll = now_s() + w->o.poll_ms / 1e3;
+}
+
+/* Watch the whole tree afresh (after lost events, or to retry). */
+static int resync(dsr_watch *w, dsr_err *err)
+{
+    wtree_fail_clear(&w->tree);
+    int rc = wtree_add(&w->tree, "", err);
+    if (!rc)
+        after_walk(w);
+    return rc;
+}
+
+/* ---- open / stop / free ------------------------------------------------- */
+
+int dsr_watch_open(const dsr_watch_opts *opts, dsr_watch **out, dsr_err *err)
+{
+    dsr_err_clear(err);
+    *out = NULL;
+    int rc = opts_version_check(opts ? opts->version : 0, DSR_WATCH_OPTS_VERSION,
+                                "dsr_watch_opts", "DSR_WATCH_OPTS_INIT", err);
+    if (rc)
+        return rc;
+    const dsr_ingest_opts *io = opts->ingest;
+    if (!io || !io->root || !*io->root)
+        return dsr_err_set(err, DSR_EINVAL, "dsr_watch_open: no mission root given "
+                           "(opts->ingest->root)");
+    if ((rc = opts_version_check(io->version, DSR_INGEST_OPTS_VERSION, "dsr_ingest_opts",
+                                 "DSR_INGEST_OPTS_INIT", err)))
+        return rc;
+    struct stat st;
+    if (stat(io->root, &st) || !S_ISDIR(st.st_mode))
+        return dsr_err_set(err, DSR_EIO, "%s: %s (a mission is a folder)", io->root,
+                           errno && stat(io->root, &st) ? strerror(errno) : "not a folder");
+    dsr_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    w->stop_fd = -1;
+    w->tree.fd = -1;
+    w->ingest = *io;
+    w->ingest.flags |= DSR_INGEST_EMIT_CHANGED | DSR_INGEST_SKIP_UNCHANGED;
+    w->o = *opts;
+    if (!w->o.debounce_ms)
+        w->o.debounce_ms = DSR_WATCH_DEBOUNCE_DEFAULT_MS;
+    if (!w->o.max_delay_ms)
+        w->o.max_delay_ms = w->o.debounce_ms * 10 > 2000 ? w->o.debounce_ms * 10 : 2000;
+    if (w->o.max_delay_ms < w->o.debounce_ms)
+        w->o.max_delay_ms = w->o.debounce_ms;
+    if (!w->o.poll_ms)
+        w->o.poll_ms = DSR_WATCH_POLL_DEFAULT_MS;
+    /* the log: the caller's folder, else <root>/.dossier (a planted symlink
+     * there is refused by the first run's check, as dsr_ingest_run does) */
+    if (io->log_dir)
+        w->log_dir = strdup(io->log_dir);
+    else if ((w->log_dir = malloc(strlen(io->root) + sizeof "/.dossier")))
+        sprintf(w->log_dir, "%s/.dossier", io->root);
+    if (!w->log_dir) {
+        free(w);
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    }
+    if (!io->log_dir && lstat(w->log_dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        rc = dsr_err_set(err, DSR_EIO, "%s: the default log folder is a symlink, which is "
+                         "not followed; remove it, or name the log folder explicitly",
+                         w->log_dir);
+        goto fail;
+    }
+    if ((rc = dsr_log_open(&w->log, w->log_dir,
+                           io->flags & DSR_INGEST_WAIT ? DSR_LOG_WAIT : 0, err)))
+        goto fail;
+    if ((w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        rc = dsr_err_set(err, DSR_EIO, "%s: eventfd: %s", io->root, strerror(errno));
+        goto fail;
+    }
+    if ((rc = wtree_init(&w->tree, w->ingest.root, w->log_dir, err))
+        || (rc = resync(w, err)))
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    dsr_watch_free(w);
+    return rc;
+}
+
+void dsr_watch_stop(dsr_watch *w)
+{
+    uint64_t one = 1;
+    /* write(2) is async-signal-safe; a full counter means a stop is pending */
+    ssize_t n = write(w->stop_fd, &one, sizeof one);
+    (void)n;
+}
+
+void dsr_watch_free(dsr_watch *w)
+{
+    if (!w)
+        return;
+    wtree_free(&w->tree);
+    if (w->stop_fd >= 0)
+        close(w->stop_fd);
+    dsr_log_close(w->log);
+    free(w->log_dir);
+    free(w);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void mark_dirty(dsr_watch *w, double now)
+{
+    if (!w->dirty) {
+        w->dirty = 1;
+        w->first = now;
+    }
+    w->last = now;
+    w->events++;
+}
+
+static int take_event(dsr_watch *w, const struct inotify_event *e, double now, dsr_err *err)
+{
+    if (e->mask & IN_Q_OVERFLOW) {
+        note(w, DSR_WATCH_NOTE_OVERFLOW, "%s: the inotify event queue overflowed (more than "
+             "fs.inotify.max_queued_events pending): events were lost; the whole tree is "
+             "rescanned", w->ingest.root);
+        w->fallback = 1;
+        mark_dirty(w, now);
+        return resync(w, err);
+    }
+    if (e->mask & IN_IGNORED) {
+        wtree_drop(&w->tree, e->wd);
+        return 0;
+    }
+    const char *dir = wtree_path(&w->tree, e->wd);
+    if (!dir)
+        return 0;               /* a folder already dropped */
+    if (e->len && wtree_hidden(e->name))
+        return 0;               /* never scanned: an editor's .swp, the log */
+    if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+        mark_dirty(w, now);     /* the parent reports the name; the root has none */
+        return 0;
+    }
+    mark_dirty(w, now);
+    if (!(e->mask & IN_ISDIR) || !e->len)
+        return 0;
+    int rc = 0;
+    size_t n = strlen(dir) + e->len + 2;
+    char *rel = malloc(n);
+    if (!rel)
+        return dsr_err_set(err, DSR_ENOMEM, "%s: watching: out of memory", w->ingest.root);
+    snprintf(rel, n, "%s%s%s", dir, *dir ? "/" : "", e->name);
+    if (e->mask & IN_MOVED_FROM)
+        wtree_forget(&w->tree, rel);    /* moved out, or moved within: re-added below */
+    else if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
+        wtree_fail_clear(&w->tree);
+        if (!(rc = wtree_add(&w->tree, rel, err)))
+            after_walk(w);
+    }
+    free(rel);
+    return rc;
+}
+
+/* Read every queued event (the fd is non-blocking). */
+static int take_events(dsr_watch *w, dsr_err *err)
+{
+    char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(w->tree.fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0)
+            return dsr_err_set(err, DSR_EIO, "%s: reading inotify events: %s", w->ingest.root,
+                               n < 0 ? strerror(errno) : "end of file");
+        double now = now_s();
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *e = (const struct inotify_event *)p;
+            int rc = take_event(w, e, now, err);
+            if (rc)
+                return rc;
+            p += sizeof *e + e->len;
+        }
+    }
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+static int record_run(dsr_watch *w, int starting, dsr_err *err)
+{
+    dsr_watch_run_info info = { .runs = ++w->runs, .starting = starting,
+                                .fallback = w->fallback, .fs_events = w->events };
+    double first = w->first;
+    int had_events = w->dirty;
+    /* invariant 3: what happens from here on makes the tree dirty again */
+    w->dirty = 0;
+    w->fallback = 0;
+    w->events = 0;
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    int rc = dsr_ingest_run_log(w->log, &w->ingest, &rep, err);
+    if (!rc) {
+        info.latency_s = had_events ? now_s() - first : 0;
+        if (w->o.on_run)
+            w->o.on_run(w->o.on_run_ctx, &rep, &info);
+    }
+    dsr_ingest_report_free(&rep);
+    return rc;
+}
+
+/* Wait up to ms for the stop signal; 1 when stopped. */
+static int stopped(dsr_watch *w, int ms)
+{
+    struct pollfd p = { .fd = w->stop_fd, .events = POLLIN };
+    int r;
+    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+        ;
+    return r > 0;
+}
+
+int dsr_watch_run(dsr_watch *w, dsr_err *err)
+{
+    dsr_err_clear(err);
+    int rc = record_run(w, 1, err);
+    int ran = 1;
+    while (!rc) {
+        if (ran && w->o.hold_ms && stopped(w, (int)w->o.hold_ms))
+            break;
+        ran = 0;
+        double now = now_s();
+        int timeout = -1;
+        double due = 0;
+        if (w->dirty) {
+            double quiet = w->last + w->o.debounce_ms / 1e3;
+            double latest = w->first + w->o.max_delay_ms / 1e3;
+            due = quiet < latest ? quiet : latest;
+        }
+        if (w->polling && (!due || w->next_poll < due))
+            due = w->next_poll;
+        if (due)
+            timeout = due <= now ? 0 : (int)((due - now) * 1e3) + 1;
+        struct pollfd p[2] = { { .fd = w->stop_fd, .events = POLLIN },
+                               { .fd = w->tree.fd, .events = POLLIN } };
+        int r = poll(p, 2, timeout);
+        if (r < 0 && errno != EINTR) {
+            rc = dsr_err_set(err, DSR_EIO, "%s: poll: %s", w->ingest.root, strerror(errno));
+            break;
+        }
+        if (r > 0 && p[0].revents)
+            break;
+        if (r > 0 && p[1].revents && (rc = take_events(w, err)))
+            break;
+        now = now_s();
+        int poll_due = w->polling && now >= w->next_poll;
+        if (poll_due) {
+            w->fallback = 1;
+            mark_dirty(w, now);
+            w->next_poll = now + w->o.poll_ms / 1e3;
+            if ((rc = resync(w, err)))
+                break;
+        }
+        if (w->dirty && (poll_due || now >= w->last + w->o.debounce_ms / 1e3
+                         || now >= w->first + w->o.max_delay_ms / 1e3)) {
+            rc = record_run(w, 0, err);
+            ran = 1;
+        }
+    }
+    return rc;
+}
