@@ -12,7 +12,7 @@
  *   any    --IN_Q_OVERFLOW-->     DIRTY + fallback (resync: watch afresh)
  *   POLL   --poll_ms elapsed-->   RUN + resync, while part of the tree is
  *                                 unwatched (limit or permission)
- *   RUN    --recorded-->          IDLE, after hold_ms (tests only)
+ *   RUN    --recorded-->          IDLE
  *   any    --stop-->              return (a run under way completes first)
  *
  * Invariants:
@@ -303,25 +303,11 @@ static int record_run(dsr_watch *w, int starting, dsr_err *err)
     return rc;
 }
 
-/* Wait up to ms for the stop signal; 1 when stopped. */
-static int stopped(dsr_watch *w, int ms)
-{
-    struct pollfd p = { .fd = w->stop_fd, .events = POLLIN };
-    int r;
-    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
-        ;
-    return r > 0;
-}
-
 int dsr_watch_run(dsr_watch *w, dsr_err *err)
 {
     dsr_err_clear(err);
     int rc = record_run(w, 1, err);
-    int ran = 1;
     while (!rc) {
-        if (ran && w->o.hold_ms && stopped(w, (int)w->o.hold_ms))
-            break;
-        ran = 0;
         double now = now_s();
         int timeout = -1;
         double due = 0;
@@ -355,10 +341,8 @@ int dsr_watch_run(dsr_watch *w, dsr_err *err)
                 break;
         }
         if (w->dirty && (poll_due || now >= w->last + w->o.debounce_ms / 1e3
-                         || now >= w->first + w->o.max_delay_ms / 1e3)) {
+                         || now >= w->first + w->o.max_delay_ms / 1e3))
             rc = record_run(w, 0, err);
-            ran = 1;
-        }
     }
     return rc;
 }

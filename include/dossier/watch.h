@@ -74,7 +74,10 @@ typedef struct dsr_watch_run_info {
 } dsr_watch_run_info;
 
 /* After every run, recorded or not (rep->unchanged), on the thread of
- * dsr_watch_run.  rep and info are valid during the call only. */
+ * dsr_watch_run.  rep and info are valid during the call only.  Events are
+ * not read while it runs: they queue in the kernel (a callback that blocks
+ * long enough lets the queue overflow, which the watcher then recovers
+ * from as above). */
 typedef void (*dsr_watch_run_fn)(void *ctx, const dsr_ingest_report *rep,
                                  const dsr_watch_run_info *info);
 /* The first time a fallback of a kind happens; msg names the folder or the
@@ -96,9 +99,6 @@ typedef struct dsr_watch_opts {
     void                  *on_run_ctx;
     dsr_watch_note_fn      on_note;      /* or NULL */
     void                  *on_note_ctx;
-    /* For tests: after each run, leave the kernel's queue unread this many
-     * milliseconds (a burst then overflows it for real).  0 in normal use. */
-    unsigned               hold_ms;
 } dsr_watch_opts;
 
 #ifdef __cplusplus

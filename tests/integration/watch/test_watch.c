@@ -1,0 +1,397 @@
+/*
+ * test_watch.c - dsr_watch_* through the public API, dsr_watch_run on a
+ * thread of its own: a change is recorded after the quiet period, a folder
+ * created later is followed, a chmod records nothing, the watcher is the
+ * log's single writer, a stop that comes first leaves only the starting
+ * scan, a burst that overflows the kernel's event queue for real (while the
+ * run callback holds the watcher's thread) is recorded through the fallback, a folder that cannot be watched is
+ * noted once and polled, and bad options are refused.
+ * LABELS: tsan
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dossier/dossier.h"
+#include "test_tmp.h"
+
+#define WAIT_S 30   /* bound on any wait for a run */
+
+typedef struct fixture {
+    char           *dir;
+    char            root[512], log[512];
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    /* under mu */
+    int             runs, recorded;
+    uint64_t        indexed, removed, total;   /* summed over recorded runs; last total */
+    int             fallback_runs;
+    int             notes[DSR_WATCH_NOTE_COUNT];
+    int             hold, held;   /* hold: on_run waits after the starting scan until held */
+    char            note_msg[DSR_ERR_MSG_MAX];
+    /* the watcher */
+    dsr_watch      *w;
+    pthread_t       th;
+    int             rc;
+    dsr_err         err;
+} fixture;
+
+static void put(const char *root, const char *rel, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tt_mkdtemp("watch");
+    snprintf(f->root, sizeof f->root, "%s/m", f->dir);
+    snprintf(f->log, sizeof f->log, "%s/log", f->dir);
+    assert_int_equal(mkdir(f->root, 0700), 0);
+    put(f->root, "a.md", "# a\n");
+    put(f->root, "b.md", "# b\n");
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    tt_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void on_run(void *ctx, const dsr_ingest_report *rep, const dsr_watch_run_info *info)
+{
+    fixture *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    f->runs++;
+    if (!rep->unchanged) {
+        f->recorded++;
+        f->indexed += rep->record.indexed;
+        f->removed += rep->record.removed;
+        f->total = rep->snapshot ? (uint64_t)rep->snapshot->counts.total : 0;
+        f->fallback_runs += info->fallback;
+    }
+    pthread_cond_broadcast(&f->cv);
+    /* the watcher's thread reads no event meanwhile: they queue in the kernel */
+    while (f->hold && !f->held)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
+{
+    fixture *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    f->notes[kind]++;
+    snprintf(f->note_msg, sizeof f->note_msg, "%s", msg);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void *run_thread(void *arg)
+{
+    fixture *f = arg;
+    f->rc = dsr_watch_run(f->w, &f->err);
+    return NULL;
+}
+
+static void start(fixture *f, unsigned poll_ms)
+{
+    static dsr_ingest_opts io;   /* must outlive the watcher: static per test */
+    io = (dsr_ingest_opts)DSR_INGEST_OPTS_INIT;
+    io.root = f->root;
+    io.log_dir = f->log;
+    io.target_branch = "main";
+    io.jobs = 2;
+    dsr_watch_opts o = DSR_WATCH_OPTS_INIT;
+    o.ingest = &io;
+    o.debounce_ms = 50;
+    o.poll_ms = poll_ms;
+    o.on_run = on_run;
+    o.on_run_ctx = f;
+    o.on_note = on_note;
+    o.on_note_ctx = f;
+    dsr_err err;
+    if (dsr_watch_open(&o, &f->w, &err))
+        fail_msg("dsr_watch_open: %s", err.msg);
+    assert_int_equal(pthread_create(&f->th, NULL, run_thread, f), 0);
+}
+
+static void stop(fixture *f)
+{
+    dsr_watch_stop(f->w);
+    assert_int_equal(pthread_join(f->th, NULL), 0);
+    if (f->rc)
+        fail_msg("dsr_watch_run: %s", f->err.msg);
+    dsr_watch_free(f->w);
+    f->w = NULL;
+}
+
+/* Wait until cond(f) holds (under mu); fail after WAIT_S. */
+static void wait_for(fixture *f, int (*cond)(const fixture *), const char *what)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_REALTIME, &end);
+    end.tv_sec += WAIT_S;
+    pthread_mutex_lock(&f->mu);
+    while (!cond(f)) {
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &end)) {
+            pthread_mutex_unlock(&f->mu);
+            fail_msg("no %s within %d s (runs %d, recorded %d)", what, WAIT_S, f->runs,
+                     f->recorded);
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int two_recorded(const fixture *f) { return f->recorded >= 2; }
+static int one_run(const fixture *f) { return f->runs >= 1; }
+static int two_runs(const fixture *f) { return f->runs >= 2; }
+
+static void test_watch_records_a_change_after_the_quiet_period(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    put(f->root, "c.md", "# c\n");
+    wait_for(f, two_recorded, "run for c.md");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->indexed, 3);   /* a, b at the start; c */
+    assert_int_equal(f->total, 3);
+    pthread_mutex_unlock(&f->mu);
+    stop(f);
+}
+
+static void test_watch_follows_a_folder_created_later(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    char p[1024];
+    snprintf(p, sizeof p, "%s/new", f->root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    wait_for(f, two_runs, "run for the new folder");   /* an empty folder: unchanged */
+    put(f->root, "new/deep.md", "# deep\n");
+    wait_for(f, two_recorded, "run for new/deep.md");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->total, 3);
+    pthread_mutex_unlock(&f->mu);
+    stop(f);
+}
+
+static void test_watch_chmod_records_nothing(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    char p[1024];
+    snprintf(p, sizeof p, "%s/a.md", f->root);
+    assert_int_equal(chmod(p, 0640), 0);
+    wait_for(f, two_runs, "run after chmod");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->recorded, 1);   /* the starting scan only */
+    pthread_mutex_unlock(&f->mu);
+    stop(f);
+}
+
+/* While the watcher runs, nobody else writes the log: a scan and a second
+ * watcher are refused with DSR_ELOCKED; after it stops a scan works. */
+static void test_watch_is_the_single_writer(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    dsr_ingest_opts io = DSR_INGEST_OPTS_INIT;
+    io.root = f->root;
+    io.log_dir = f->log;
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    dsr_err err;
+    assert_int_equal(dsr_ingest_run(&io, &rep, &err), DSR_ELOCKED);
+    dsr_ingest_report_free(&rep);
+    dsr_watch_opts o = DSR_WATCH_OPTS_INIT;
+    o.ingest = &io;
+    dsr_watch *w2 = NULL;
+    assert_int_equal(dsr_watch_open(&o, &w2, &err), DSR_ELOCKED);
+    assert_null(w2);
+    stop(f);
+    assert_int_equal(dsr_ingest_run(&io, &rep, &err), 0);
+    dsr_ingest_report_free(&rep);
+}
+
+static void test_watch_stop_before_run_records_only_the_starting_scan(void **state)
+{
+    fixture *f = *state;
+    dsr_ingest_opts io = DSR_INGEST_OPTS_INIT;
+    io.root = f->root;
+    io.log_dir = f->log;
+    dsr_watch_opts o = DSR_WATCH_OPTS_INIT;
+    o.ingest = &io;
+    o.on_run = on_run;
+    o.on_run_ctx = f;
+    dsr_err err;
+    dsr_watch *w;
+    assert_int_equal(dsr_watch_open(&o, &w, &err), 0);
+    dsr_watch_stop(w);
+    assert_int_equal(dsr_watch_run(w, &err), 0);
+    dsr_watch_free(w);
+    assert_int_equal(f->runs, 1);
+    assert_int_equal(f->indexed, 2);
+}
+
+static int overflowed(const fixture *f) { return f->notes[DSR_WATCH_NOTE_OVERFLOW] > 0; }
+
+static long read_long(const char *path, long dflt)
+{
+    FILE *fp = fopen(path, "r");
+    long v = dflt;
+    if (fp) {
+        if (fscanf(fp, "%ld", &v) != 1)
+            v = dflt;
+        fclose(fp);
+    }
+    return v;
+}
+
+/* More file creations than fs.inotify.max_queued_events while the watcher
+ * leaves the queue unread (its run callback waits): the kernel reports IN_Q_OVERFLOW, the
+ * watcher says so once and rescans the whole tree; the snapshot then holds
+ * every file. */
+static void test_watch_queue_overflow_rescans_the_whole_tree(void **state)
+{
+    fixture *f = *state;
+    long qmax = read_long("/proc/sys/fs/inotify/max_queued_events", 16384);
+    if (qmax > 200000)
+        skip();   /* a burst that large would not be a quick test */
+    /* each creation queues IN_CREATE and IN_CLOSE_WRITE (and the folder's
+     * IN_CREATE): a few more files than the queue holds events */
+    long n = qmax / 2 + 1000;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/burst", f->root);   /* watched from the start */
+    assert_int_equal(mkdir(p, 0700), 0);
+    f->hold = 1;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    for (long i = 0; i < n; i++) {
+        snprintf(p, sizeof p, "%s/burst/f%06ld.txt", f->root, i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, p, 8), 8);
+        assert_int_equal(close(fd), 0);
+    }
+    pthread_mutex_lock(&f->mu);
+    f->held = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    wait_for(f, overflowed, "overflow note");
+    /* the rescan after the overflow holds every file */
+    struct timespec end;
+    clock_gettime(CLOCK_REALTIME, &end);
+    end.tv_sec += WAIT_S;
+    pthread_mutex_lock(&f->mu);
+    while (f->total != (uint64_t)n + 2)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &end)) {
+            pthread_mutex_unlock(&f->mu);
+            fail_msg("snapshot holds %llu artifacts, expected %ld",
+                     (unsigned long long)f->total, n + 2);
+        }
+    assert_true(f->fallback_runs >= 1);
+    assert_int_equal(f->notes[DSR_WATCH_NOTE_OVERFLOW], 1);
+    assert_non_null(strstr(f->note_msg, "max_queued_events"));
+    pthread_mutex_unlock(&f->mu);
+    stop(f);
+}
+
+static int noted_unwatchable(const fixture *f)
+{
+    return f->notes[DSR_WATCH_NOTE_UNWATCHABLE] > 0;
+}
+
+/* A folder the watcher may not read (mode 0) is noted once, named; the tree
+ * is then rescanned every poll_ms, and a change elsewhere still recorded. */
+static void test_watch_unwatchable_folder_is_noted_and_polled(void **state)
+{
+    fixture *f = *state;
+    if (geteuid() == 0)
+        skip();   /* root reads a folder of mode 0 */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/locked", f->root);
+    assert_int_equal(mkdir(p, 0000), 0);
+    start(f, 200);
+    wait_for(f, noted_unwatchable, "unwatchable note");
+    pthread_mutex_lock(&f->mu);
+    assert_non_null(strstr(f->note_msg, "locked"));
+    pthread_mutex_unlock(&f->mu);
+    put(f->root, "c.md", "# c\n");
+    wait_for(f, two_recorded, "run for c.md");
+    stop(f);
+    assert_int_equal(chmod(p, 0700), 0);
+    assert_int_equal(f->notes[DSR_WATCH_NOTE_UNWATCHABLE], 1);
+}
+
+static void test_watch_open_refuses_bad_options(void **state)
+{
+    fixture *f = *state;
+    dsr_err err;
+    dsr_watch *w = (dsr_watch *)f;   /* reset to NULL on every failure */
+    dsr_watch_opts o = DSR_WATCH_OPTS_INIT;
+    assert_int_equal(dsr_watch_open(&o, &w, &err), DSR_EINVAL);   /* no ingest options */
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "root"));
+    dsr_ingest_opts io = DSR_INGEST_OPTS_INIT;
+    io.root = f->root;
+    io.log_dir = f->log;
+    o.ingest = &io;
+    o.version = DSR_WATCH_OPTS_VERSION + 1;
+    assert_int_equal(dsr_watch_open(&o, &w, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "DSR_WATCH_OPTS_INIT"));
+    o.version = DSR_WATCH_OPTS_VERSION;
+    char file[1024];
+    snprintf(file, sizeof file, "%s/a.md", f->root);
+    io.root = file;
+    assert_int_equal(dsr_watch_open(&o, &w, &err), DSR_EIO);
+    assert_non_null(strstr(err.msg, "a.md"));
+    struct stat st;
+    assert_int_equal(stat(f->log, &st), -1);   /* nothing created */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_watch_records_a_change_after_the_quiet_period,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_follows_a_folder_created_later,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_chmod_records_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_is_the_single_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_stop_before_run_records_only_the_starting_scan,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_queue_overflow_rescans_the_whole_tree,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_unwatchable_folder_is_noted_and_polled,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_open_refuses_bad_options, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
