@@ -237,7 +237,8 @@ DSR_API int  dsr_ingest_run(const dsr_ingest_opts *opts, dsr_ingest_report *out,
 DSR_API int  dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *opts,
                                 dsr_ingest_report *out, dsr_err *err);
 
-/* Release everything out points to and reset it to DSR_INGEST_REPORT_INIT.
+/* Release everything out points to and zero it, keeping its version (the
+ * part a caller of an older version holds is all that is written).
  * NULL is fine. */
 DSR_API void dsr_ingest_report_free(dsr_ingest_report *out);
 
