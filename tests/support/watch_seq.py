@@ -133,7 +133,9 @@ def settle(w, binary, mission, work, since, parity, what):
     fresh scan (parity: the one before the sequence) and no run came for
     QUIET_S; returns (fresh snapshot, runs recorded since index since).  The
     run lines carry the parity hash their snapshot got, so the log need not
-    be opened while waiting; the whole snapshot is compared at the end."""
+    be opened while waiting; the whole snapshot is compared at the end.  The
+    sequence's changes are all made before this is called, so one fresh
+    scan is the tree's final state."""
     end = time.monotonic() + SETTLE_S
     want = fresh(binary, mission, work)
     last_fresh = time.monotonic()
@@ -151,9 +153,6 @@ def settle(w, binary, mission, work, since, parity, what):
             fail("%s: not settled within %.0f s: watched parity %s, fresh %s"
                  % (what, SETTLE_S, got, want["parity_hash_sha256"]))
         time.sleep(0.05)
-        if got != want["parity_hash_sha256"] and now - last_fresh >= 1.0:
-            want = fresh(binary, mission, work)   # the tree may still have been settling
-            last_fresh = time.monotonic()
 
 
 def check_runs(what, runs, old, new, hand=None):
