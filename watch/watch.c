@@ -129,9 +129,11 @@ int dsr_watch_open(const dsr_watch_opts *opts, dsr_watch **out, dsr_err *err)
                                  "DSR_INGEST_OPTS_INIT", err)))
         return rc;
     struct stat st;
-    if (stat(io->root, &st) || !S_ISDIR(st.st_mode))
-        return dsr_err_set(err, DSR_EIO, "%s: %s (a mission is a folder)", io->root,
-                           errno && stat(io->root, &st) ? strerror(errno) : "not a folder");
+    if (stat(io->root, &st))
+        return dsr_err_set(err, DSR_EIO, "%s: cannot watch: %s", io->root, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return dsr_err_set(err, DSR_EIO, "%s: not a folder (a mission is a folder); nothing "
+                           "was created", io->root);
     dsr_watch *w = calloc(1, sizeof *w);
     if (!w)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
