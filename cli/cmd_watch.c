@@ -122,7 +122,7 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
         switch (ch) {
         case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
         case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
@@ -280,6 +280,8 @@ int cmd_watch(int argc, char **argv)
     io.jobs = c.scan.jobs;
     io.target_branch = c.branch;
     const char *env_log = getenv("DOSSIER_LOG");
+    if (!(c.log_opt && *c.log_opt))
+        c.log_opt = cli_cfg.log_opt;   /* a global --log before the command */
     io.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
     io.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
              | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
