@@ -37,12 +37,15 @@ static const char usage_text[] =
 "FIFOs, sockets and devices are skipped with a warning.  A MISSION_DIR on a\n"
 "pseudo-filesystem (/proc, /sys, ...) is refused, and such mounts below it\n"
 "are skipped.  Files with holes are hashed without reading the holes.\n"
+"Files and folders that a .dossierignore (in MISSION_DIR or a folder below)\n"
+"or an --exclude excludes are neither read nor printed; a required artifact\n"
+"that is excluded is printed with \"reason_code\": \"excluded\".\n"
 "\n"
 "Each object has: feature_slug, artifact_key, artifact_class,\n"
 "relative_path, content_hash_sha256 (null when the content could not be\n"
 "read), size_bytes, wp_id, step_id, required_status (required|optional),\n"
-"present, reason_code (null, not_found, unreadable, invalid_format or\n"
-"deleted_after_scan) and reason_detail.\n"
+"present, reason_code (null, not_found, unreadable, invalid_format,\n"
+"deleted_after_scan or excluded) and reason_detail.\n"
 "\n"
 "Options:\n"
 "  --manifest FILE      expected-artifacts manifest (YAML, spec-kitty format)\n"
@@ -52,6 +55,7 @@ static const char usage_text[] =
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
 CLI_MAX_FILE_SIZE_HELP
+CLI_EXCLUDE_HELP
 "  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
 "                       (errors only); the progress line (files, bytes, rate,\n"
 "                       ETA) is only drawn when stderr is a terminal\n"
@@ -70,7 +74,8 @@ CLI_MAX_FILE_SIZE_HELP
 "Exit status:\n"
 "  0  complete: every required artifact is present and usable (or no manifest)\n"
 "  1  a required artifact is missing, unreadable, invalid or vanished\n"
-"  2  usage error or broken manifest (reported as file:line; nothing scanned)\n"
+"  2  usage error, broken manifest or .dossierignore (reported as file:line;\n"
+"     nothing scanned)\n"
 "  3  I/O failure of the scan itself (MISSION_DIR unreadable, output error)\n"
 "\n"
 "Examples:\n"
@@ -81,7 +86,8 @@ CLI_MAX_FILE_SIZE_HELP
 "See docs/scanning.md for the manifest format, glob rules and how keys and\n"
 "classes of unlisted files are derived.\n";
 
-enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS, OPT_MAX_SIZE };
+enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS, OPT_MAX_SIZE,
+       OPT_EXCLUDE };
 
 static void print_help(void)
 {
@@ -104,6 +110,7 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
         { "feature", required_argument, NULL, OPT_FEATURE },
         { "jobs", required_argument, NULL, OPT_JOBS },
         { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
+        { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "list-skipped", no_argument, NULL, 'L' },
@@ -129,6 +136,12 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
                 return cli_usage("index", "--max-file-size: '%s' is not a size (bytes, or a "
                                  "number with K, M, G or T)", optarg);
             break;
+        case OPT_EXCLUDE: {
+            int rc = cli_scan_add_exclude(o, optarg, "index");
+            if (rc != DSR_EXIT_OK)
+                return rc;
+            break;
+        }
         case 'q': *quiet = 1; break;
         case 'v': verbose++; break;
         case 'L': o->list_skipped = 1; break;
@@ -304,6 +317,8 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
     if (unusable)
         fprintf(m, "; %zu unusable optional file%s not counted", unusable,
                 unusable == 1 ? "" : "s");
+    if (r->n_excluded)
+        fprintf(m, "; %zu excluded", r->n_excluded);
     fprintf(m, "; %zu warning%s; %s hashed in %.2f s; completeness: %s",
             r->n_warnings, r->n_warnings == 1 ? "" : "s", bytes, secs, dsr_scan_completeness(r));
     if (o->manifest)
@@ -349,7 +364,8 @@ int cmd_index(int argc, char **argv)
     dsr_scan_progress progress = { 0 };
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
                          .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
-                         .plain_io = cli_plain_io(), .max_file_size = o.max_file_size };
+                         .plain_io = cli_plain_io(), .max_file_size = o.max_file_size,
+                         .excludes = o.excludes, .n_excludes = o.n_excludes };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
     cli_progress *pr = cli_progress_start(&progress, !quiet);

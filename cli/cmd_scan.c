@@ -37,6 +37,7 @@ static const char usage_text[] =
 "  --feature SLUG       feature slug (default: the folder's name)\n"
 "  --jobs N             hashing threads (default: number of cores)\n"
 CLI_MAX_FILE_SIZE_HELP
+CLI_EXCLUDE_HELP
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with the run (default: the\n"
@@ -88,7 +89,7 @@ CLI_MAX_FILE_SIZE_HELP
 "  1  scan recorded; a required artifact is missing or unusable, or\n"
 "     --verify-cache found a stale cache entry (the run is recorded with the\n"
 "     content read now, and the entry corrected)\n"
-"  2  usage error or broken manifest (nothing scanned)\n"
+"  2  usage error, broken manifest or .dossierignore (nothing scanned)\n"
 "  3  I/O failure: the folder or the log cannot be read or written, or an\n"
 "     event was refused (the run is then left incomplete)\n"
 "\n"
@@ -100,7 +101,8 @@ CLI_MAX_FILE_SIZE_HELP
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
        OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER,
-       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE, OPT_MAX_SIZE };
+       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE, OPT_MAX_SIZE,
+       OPT_EXCLUDE };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
@@ -127,6 +129,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
         { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
         { "deliver", no_argument, NULL, OPT_DELIVER },
+        { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "list-skipped", no_argument, NULL, 'L' },
@@ -167,6 +170,12 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         case OPT_REHASH:       c->rehash = 1; break;
         case OPT_VERIFY_CACHE: c->verify_cache = 1; break;
         case OPT_DELIVER: c->deliver = 1; break;
+        case OPT_EXCLUDE: {
+            int rc = cli_scan_add_exclude(&c->scan, optarg, "scan");
+            if (rc != DSR_EXIT_OK)
+                return rc;
+            break;
+        }
         case 'q':        c->quiet = 1; break;
         case 'v':        verbose++; break;
         case 'L':        c->scan.list_skipped = 1; break;
@@ -217,6 +226,9 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     if (unusable)
         printf("  unusable      %zu optional file%s not counted (not recorded; see 'dossier "
                "index')\n", unusable, unusable == 1 ? "" : "s");
+    if (r->n_excluded)
+        printf("  excluded      %zu entr%s (.dossierignore, --exclude)\n", r->n_excluded,
+               r->n_excluded == 1 ? "y" : "ies");
     if (r->n_warnings)
         printf("  skipped       %zu entr%s (listed on stderr; --list-skipped for all)\n",
                r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
@@ -273,10 +285,10 @@ static void print_json(const scan_cmd *c, const dsr_ingest_report *rep)
     cli_counts_json(&n);
     putchar(',');
     cli_missing_json_scan(r);
-    printf(",\"optional_unusable\":%zu,\"skipped\":%zu,\"emit_mode\":\"%s\","
+    printf(",\"optional_unusable\":%zu,\"skipped\":%zu,\"excluded\":%zu,\"emit_mode\":\"%s\","
            "\"events\":%llu,\"indexed\":%llu,\"missing\":%llu,\"removed\":%llu,"
            "\"unchanged\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"head\":%llu,"
-           "\"log\":", cli_optional_unusable(r), r->n_warnings,
+           "\"log\":", cli_optional_unusable(r), r->n_warnings, r->n_excluded,
            c->emit_changed ? "changed" : "full", run_events(st), (unsigned long long)st->indexed,
            (unsigned long long)st->missing, (unsigned long long)st->removed,
            (unsigned long long)st->unchanged, (unsigned long long)st->first_seq,
@@ -428,6 +440,8 @@ int cmd_scan(int argc, char **argv)
     o.jobs = c.scan.jobs;
     o.max_file_size = c.scan.max_file_size;
     o.target_branch = c.branch;
+    o.excludes = c.scan.excludes;
+    o.n_excludes = c.scan.n_excludes;
     /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
      * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */
     const char *env_log = getenv("DOSSIER_LOG");

@@ -73,8 +73,25 @@ int cli_scan_load_manifest(cli_scan_opts *o, const char *cmd)
     return DSR_EXIT_OK;
 }
 
+int cli_scan_add_exclude(cli_scan_opts *o, const char *pattern, const char *cmd)
+{
+    if (!*pattern)
+        return cli_usage(cmd, "--exclude: the pattern may not be empty");
+    const char **p = realloc(o->excludes, (o->n_excludes + 1) * sizeof *p);
+    if (!p) {
+        cli_error(cmd, "out of memory");
+        return DSR_EXIT_IO;
+    }
+    o->excludes = p;
+    o->excludes[o->n_excludes++] = pattern;
+    return DSR_EXIT_OK;
+}
+
 void cli_scan_opts_free(cli_scan_opts *o)
 {
+    free(o->excludes);
+    o->excludes = NULL;
+    o->n_excludes = 0;
     dsr_manifest_free(o->manifest);
     o->manifest = NULL;
 }

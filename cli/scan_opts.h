@@ -17,6 +17,8 @@ typedef struct cli_scan_opts {
     unsigned      jobs;            /* --jobs, 0 = cores */
     int           list_skipped;    /* --list-skipped: every skipped entry, not a sample */
     uint64_t      max_file_size;   /* --max-file-size, 0 = the library's default */
+    const char  **excludes;        /* --exclude, in order (malloc'd array) */
+    size_t        n_excludes;
     dsr_manifest *manifest;        /* loaded by cli_scan_load_manifest */
 } cli_scan_opts;
 
@@ -35,6 +37,15 @@ int  cli_parse_size(const char *s, uint64_t *out);
 "                       files larger than SIZE bytes (units K, M, G, T: powers\n" \
 "                       of 1024) are not read: reported unreadable, with the\n" \
 "                       cap named (default 64G)\n"
+
+/* Append one --exclude PATTERN (checked by the library when the scan
+ * starts).  Returns an exit code (usage error for an empty pattern). */
+int  cli_scan_add_exclude(cli_scan_opts *o, const char *pattern, const char *cmd);
+/* The --exclude line of `index --help` and `scan --help`. */
+#define CLI_EXCLUDE_HELP \
+"  --exclude PATTERN    leave out what PATTERN matches (gitignore syntax, as a\n" \
+"                       line of .dossierignore; '!' re-includes); repeatable;\n" \
+"                       decides before the .dossierignore files do\n"
 
 void cli_scan_opts_free(cli_scan_opts *o);
 

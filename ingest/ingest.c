@@ -262,6 +262,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress, .max_file_size = o->max_file_size,
+                         .excludes = o->excludes, .n_excludes = o->n_excludes,
                          .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0 };
 
     phase_begin(&r, DSR_INGEST_PHASE_OPEN);

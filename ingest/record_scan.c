@@ -113,7 +113,10 @@ static int emit_missing(run_ctx *c, const dsr_artifact *a, dsr_err *err)
         .feature_slug = c->slug, .artifact_key = a->artifact_key,
         .artifact_class = a->artifact_class,
         .expected_path_pattern = a->path_pattern ? a->path_pattern : a->relative_path,
-        .reason_code = dsr_reason_name(a->reason),
+        /* the contract's reason codes are fixed: an excluded file is not
+         * found for a consumer, the detail names the rule */
+        .reason_code = dsr_reason_name(a->reason == DSR_REASON_EXCLUDED ? DSR_REASON_NOT_FOUND
+                                                                        : a->reason),
         .reason_detail = a->reason_detail, .blocking = 1,
     };
     dsr_emit_result res;
@@ -278,7 +281,8 @@ static int record_artifact(run_ctx *c, const plan *p, int changed, size_t *pi,
         if (is_missing_event(a) && (rc = ensure_batch(c, err)) == 0)
             rc = emit_missing(c, a, err);
         /* an unusable file (not a never-found pattern) must be re-read */
-        if ((rc == 0 || rc == DSR_ESCHEMA) && c->cache && a->reason != DSR_REASON_NOT_FOUND) {
+        if ((rc == 0 || rc == DSR_ESCHEMA) && c->cache && a->reason != DSR_REASON_NOT_FOUND
+            && a->reason != DSR_REASON_EXCLUDED) {
             int rc2 = cache_drop(c, a->relative_path, err);
             if (rc2)
                 return rc2;

@@ -41,6 +41,7 @@
 #include "beneath.h"
 #include "classify.h"
 #include "hash_file.h"
+#include "ignore.h"
 #include "scan_pool.h"
 #include "scan_walk.h"
 #include "buf.h"
@@ -115,7 +116,19 @@ typedef struct scan_ctx {
     arena                walk_ar;   /* entry paths; the walker's */
     slab                 batches;   /* batch memory; the calling thread's */
     arena               *work_ar;   /* [workers]: keys; work_ar[i] is worker i's */
+    ignore_set           ign;       /* exclusion rules; the walker's */
+    size_t               n_excluded;
+    /* With a manifest: every excluded entry, so that a required entry
+     * nothing matched can be told excluded from not found (see ghost). */
+    struct excluded     *excl;
+    size_t               n_excl, cap_excl;
 } scan_ctx;
+
+typedef struct excluded {
+    const char *rel;            /* walk_ar */
+    const char *why;            /* "FILE:LINE 'pattern'" (walk_ar) */
+    int         is_dir;
+} excluded;
 
 /* The public result plus the arena holding all its artifacts' strings and
  * the manifest patterns and steps they point to. */
@@ -131,6 +144,7 @@ const char *dsr_reason_name(dsr_reason r)
     case DSR_REASON_UNREADABLE:         return "unreadable";
     case DSR_REASON_INVALID_FORMAT:     return "invalid_format";
     case DSR_REASON_DELETED_AFTER_SCAN: return "deleted_after_scan";
+    case DSR_REASON_EXCLUDED:           return "excluded";
     default:                            return NULL;
     }
 }
@@ -545,6 +559,56 @@ static int on_warn(void *ctx, const char *rel, const char *msg)
     return add_warning(ctx, rel, msg);
 }
 
+static int on_excluded(void *ctx, const char *rel, int is_dir, const ignore_rule *rule)
+{
+    scan_ctx *c = ctx;
+    c->n_excluded++;
+    if (!c->m)
+        return 0;
+    if (c->n_excl == c->cap_excl) {
+        size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;
+        excluded *p = realloc(c->excl, cap * sizeof *p);
+        if (!p)
+            return DSR_ENOMEM;
+        c->excl = p;
+        c->cap_excl = cap;
+    }
+    size_t n = strlen(rule->src) + strlen(rule->pat) + 16;
+    char *why = ar_stralloc(&c->walk_ar, n);
+    const char *r = ar_strdup(&c->walk_ar, rel);
+    if (!why || !r)
+        return DSR_ENOMEM;
+    /* an excluding rule is never a '!' one */
+    assert(!(rule->flags & IGN_NEGATE));
+    snprintf(why, n, "%s '%s%s%s'", rule->src,
+             rule->flags & IGN_ANCHORED && !strchr(rule->pat, '/') ? "/" : "", rule->pat,
+             rule->flags & IGN_DIR_ONLY ? "/" : "");
+    c->excl[c->n_excl++] = (excluded){ r, why, is_dir };
+    return 0;
+}
+
+/* The exclusion that keeps a required entry's files out, or NULL: an
+ * excluded file its pattern matches, or an excluded folder its literal
+ * prefix lies in (pattern tasks/WP*.md under an excluded folder tasks).
+ * A pattern that could match in many folders (one starting with "**") is
+ * only called excluded for the files the walk saw. */
+static const excluded *find_exclusion(const scan_ctx *c, const char *pat)
+{
+    size_t lit = strcspn(pat, "*?[\\");
+    for (size_t i = 0; i < c->n_excl; i++) {
+        const excluded *x = &c->excl[i];
+        if (!x->is_dir) {
+            if (dsr_glob_match(pat, x->rel))
+                return x;
+            continue;
+        }
+        size_t n = strlen(x->rel);
+        if (lit > n && !strncmp(pat, x->rel, n) && pat[n] == '/')
+            return x;
+    }
+    return NULL;
+}
+
 static int make_slug(const char *opt, const char *root_real, char **out, dsr_err *err);
 
 int dsr_scan_feature_slug(const dsr_scan_opts *opts, char **out, dsr_err *err)
@@ -773,13 +837,23 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     return 0;
 }
 
-static int ghost(arena *ar, const dsr_manifest_spec *s, const char *pat, const char *step,
-                 dsr_artifact *a)
+/* The artifact of a required entry nothing matched: not found, or
+ * excluded when an exclusion kept its file out of the walk. */
+static int ghost(const scan_ctx *c, arena *ar, const dsr_manifest_spec *s, const char *pat,
+                 const char *step, dsr_artifact *a)
 {
     memset(a, 0, sizeof *a);
+    const excluded *x = find_exclusion(c, s->path_pattern);
     a->artifact_key = ar_strdup(ar, s->artifact_key);
     a->relative_path = ar_strdup(ar, s->path_pattern);
-    a->reason_detail = ar_strdup(ar, "no file matches the pattern");
+    if (x) {
+        size_t n = strlen(x->rel) + strlen(x->why) + 32;
+        if ((a->reason_detail = ar_stralloc(ar, n)))
+            snprintf(a->reason_detail, n, "%s%s excluded by %s", x->rel, x->is_dir ? "/" : "",
+                     x->why);
+    } else {
+        a->reason_detail = ar_strdup(ar, "no file matches the pattern");
+    }
     if (!a->artifact_key || !a->relative_path || !a->reason_detail)
         return DSR_ENOMEM;
     a->artifact_class = s->artifact_class;
@@ -787,7 +861,7 @@ static int ghost(arena *ar, const dsr_manifest_spec *s, const char *pat, const c
     a->step_id = step;
     a->required = 1;
     a->blocking = s->blocking;
-    a->reason = DSR_REASON_NOT_FOUND;
+    a->reason = x ? DSR_REASON_EXCLUDED : DSR_REASON_NOT_FOUND;
     return 0;
 }
 
@@ -861,7 +935,7 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         if (used[i])
             continue;
         if (spec_applies(s, c->opts->step_id)) {
-            rc = ghost(&ri->strings, s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
+            rc = ghost(c, &ri->strings, s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
             r->n_artifacts++;
             if (rc)
                 goto out;
@@ -1022,7 +1096,11 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         rc = err ? err->code : DSR_ENOMEM;
         goto done;
     }
-    walk_cb cb = { on_file, on_warn, &c };
+    ignore_init(&c.ign);
+    for (size_t i = 0; i < opts->n_excludes; i++)
+        if ((rc = ignore_add_cli(&c.ign, opts->excludes[i], err)))
+            goto done;
+    walk_cb cb = { on_file, on_warn, &c, &c.ign, on_excluded };
     if (opts->cache_mode != DSR_SCAN_CACHE_USE && opts->cache_mode != DSR_SCAN_CACHE_REHASH) {
         rc = dsr_err_set(err, DSR_EINVAL, "scan: unknown cache mode %d", opts->cache_mode);
         goto done;
@@ -1054,9 +1132,12 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     ar_adopt(&ri->strings, &c.walk_ar);
     for (size_t i = 0; i < jobs; i++)
         ar_adopt(&ri->strings, &c.work_ar[i]);
+    ri->pub.n_excluded = c.n_excluded;
     rc = assemble(&c, ri, err);
 
 done:
+    ignore_free(&c.ign);
+    free(c.excl);
     scan_pool_free(c.pool);
     if (c.hashers)
         for (size_t i = 0; i < jobs; i++)

@@ -14,7 +14,13 @@
  *     current path is a loop and is skipped with a warning, as are ELOOP
  *     chains, dangling links, FIFOs, sockets, devices, names that are not
  *     valid UTF-8 (they cannot be represented in JSON) and directories that
- *     cannot be opened or read.
+ *     cannot be opened or read;
+ *   - with exclusion rules (walk_cb.ignore), an entry they exclude is not
+ *     visited: a folder is not even opened.  A folder's .dossierignore is
+ *     seen in its listing among the hidden names, so looking for it costs
+ *     no system call; it is read when the folder is entered, and its rules
+ *     leave the set with the folder's level (invariant: the set's file
+ *     rules are those of the levels on the path, root first).
  * Entry types come from d_type; only DT_UNKNOWN costs an fstatat, so listing
  * stays a getdents() loop and stat() happens later, on the worker that opens
  * the file (relative to a dup of the directory fd the walker hands out with
@@ -87,6 +93,8 @@ typedef struct level {
                                   path below the root (owned), else NULL */
     dsr_buf       saved_real;  /* w->real of the parent, when link != NULL */
     int           gone;        /* could not be reopened: skip the rest */
+    int           has_ignore;  /* the listing holds IGNORE_FILE_NAME */
+    size_t        ign_mark;    /* file rules before this level's own */
 } level;
 
 typedef struct walker {
@@ -209,8 +217,13 @@ static int list_level(walker *w, level *l)
                           "entries may be missing", strerror(errno));
             break;
         }
-        if (de->d_name[0] == '.')
-            continue;                   /* hidden, ".", ".." and the .dossier log */
+        if (de->d_name[0] == '.') {
+            /* hidden, ".", ".." and the .dossier log; one of them may be
+             * the folder's ignore file */
+            if (w->cb->ignore && !strcmp(de->d_name, IGNORE_FILE_NAME))
+                l->has_ignore = 1;
+            continue;
+        }
         if (l->n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             entry *p = realloc(l->ents, nc * sizeof *p);
@@ -238,6 +251,8 @@ static int list_level(walker *w, level *l)
 static void drop_level(walker *w)
 {
     level *l = &w->lv[--w->depth];
+    if (w->cb->ignore)
+        ignore_pop(w->cb->ignore, l->ign_mark);
     close_level_fd(l);
     free(l->ents);
     dsr_buf_free(&l->names);
@@ -248,6 +263,18 @@ static void drop_level(walker *w)
     }
     if (w->lo > w->depth)
         w->lo = w->depth;
+}
+
+/* Read the ignore file of level l, the folder w->disp names. */
+static int load_ignore(walker *w, level *l)
+{
+    dsr_buf shown = DSR_BUF_INIT;
+    if (dsr_buf_printf(&shown, "%s%s%s%s%s", w->root_real, w->root_len > 1 ? "/" : "",
+                       cstr(&w->disp), w->disp.len ? "/" : "", IGNORE_FILE_NAME))
+        return dsr_err_set(w->err, DSR_ENOMEM, "walk: out of memory");
+    int rc = ignore_load(w->cb->ignore, l->fd, cstr(&w->disp), shown.data, w->err);
+    dsr_buf_free(&shown);
+    return rc;
 }
 
 /* Push the directory open as fd (ownership passes here) as the new top
@@ -309,6 +336,11 @@ static int push_level(walker *w, int fd, const char *name, char *link, dsr_buf *
         close_level_fd(&w->lv[w->lo++]);
     if ((rc = list_level(w, l)) != 0)
         return rc;          /* the caller's cleanup drops every level */
+    if (w->cb->ignore) {
+        l->ign_mark = ignore_mark(w->cb->ignore);
+        if (l->has_ignore && (rc = load_ignore(w, l)) != 0)
+            return rc;
+    }
     l->serial = ++w->serial;
     return 0;
 fail:
@@ -507,6 +539,10 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
                S_ISBLK(st.st_mode) ? DT_BLK : DT_UNKNOWN;
     }
     const char *rel = cstr(&w->disp);
+    const ignore_rule *rule;
+    if (w->cb->ignore && !ignore_empty(w->cb->ignore)
+        && ignore_match(w->cb->ignore, rel, type == DT_DIR, &rule) == IGNORE_EXCLUDED)
+        return w->cb->excluded ? w->cb->excluded(w->cb->ctx, rel, type == DT_DIR, rule) : 0;
     switch (type) {
     case DT_REG: {
         walk_file f = { rel, cstr(&w->real), dfd, name, serial };

@@ -10,6 +10,7 @@
 #define DOSSIER_SCAN_WALK_H
 
 #include "dossier/error.h"
+#include "ignore.h"
 
 /* One regular file found by the walk.  All strings are valid only during
  * the callback. */
@@ -35,6 +36,16 @@ typedef struct walk_cb {
     /* A skipped entry and why.  Return 0 or a negative code to stop. */
     int  (*warn)(void *ctx, const char *rel, const char *message);
     void *ctx;
+    /* Optional exclusion rules (NULL: none, and no ignore file is read).
+     * The walk loads each folder's IGNORE_FILE_NAME into it on entering the
+     * folder and pops it on leaving, and asks it about every entry before
+     * visiting it: an excluded file is not handed to `file`, an excluded
+     * folder is neither opened nor listed.  A symlink is judged as what it
+     * is, not as its target (as git does). */
+    ignore_set *ignore;
+    /* Optional: an entry the rules excluded, with the deciding rule.
+     * Return 0 or a negative code to stop. */
+    int  (*excluded)(void *ctx, const char *rel, int is_dir, const ignore_rule *rule);
 } walk_cb;
 
 /* The name of the pseudo-filesystem fd lies on ("proc", "sysfs", ...), or
@@ -46,8 +57,9 @@ const char *walk_pseudo_fs(int fd);
 
 /* Walk the tree below root_fd (an O_DIRECTORY fd of the root, whose
  * symlink-free absolute path is root_real).  Returns 0, the first negative
- * code a callback returned, DSR_ENOMEM, or DSR_EIO when the root itself cannot
- * be listed (problems below the root become warnings). */
+ * code a callback returned, DSR_ENOMEM, DSR_EIO when the root itself cannot
+ * be listed (problems below the root become warnings), or the error of an
+ * ignore file that cannot be read or parsed (ignore_load: named in err). */
 int walk_tree(int root_fd, const char *root_real, const walk_cb *cb, dsr_err *err);
 
 #endif

@@ -139,6 +139,9 @@ typedef struct dsr_ingest_opts {
     dsr_ingest_phase_fn on_phase;       /* or NULL */
     void               *on_phase_ctx;
     uint64_t            max_file_size;  /* dsr_scan_opts.max_file_size; 0: its default */
+    /* Added for exclusion rules: dsr_scan_opts.excludes */
+    const char *const  *excludes;
+    size_t              n_excludes;
 } dsr_ingest_opts;
 
 #ifdef __cplusplus

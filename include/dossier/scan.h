@@ -27,10 +27,16 @@ typedef enum dsr_reason {
     DSR_REASON_NOT_FOUND,
     DSR_REASON_UNREADABLE,
     DSR_REASON_INVALID_FORMAT,
-    DSR_REASON_DELETED_AFTER_SCAN
+    DSR_REASON_DELETED_AFTER_SCAN,
+    /* Added for exclusion rules: a required manifest entry whose file (or
+     * a folder above it) exists but an exclusion rule excludes; the detail
+     * names the rule ("FILE:LINE 'pattern'" or "--exclude 'pattern'").  The
+     * log records it as not_found with that detail (the event contract's
+     * reason codes are fixed). */
+    DSR_REASON_EXCLUDED
 } dsr_reason;
 
-/* "not_found", ... ; NULL for DSR_REASON_NONE. */
+/* "not_found", ..., "excluded"; NULL for DSR_REASON_NONE. */
 DSR_API const char *dsr_reason_name(dsr_reason r);
 
 /* Where an artifact's digests came from (incremental rescans, see
@@ -142,6 +148,15 @@ typedef struct dsr_scan_opts {
      * read; their artifact is unusable (DSR_REASON_UNREADABLE, the detail
      * names the cap).  0: DSR_SCAN_MAX_FILE_SIZE_DEFAULT. */
     uint64_t            max_file_size;
+    /* Added for exclusion rules: n_excludes patterns in gitignore syntax
+     * (as one line of a .dossierignore; '!' re-includes), consulted before
+     * the ignore files and deciding whenever one matches.  Besides them the
+     * scan reads a `.dossierignore` in the root and in every folder it
+     * enters (docs/scanning.md "Excluding files").  Excluded files are not
+     * opened, hashed or listed in the result; excluded folders are not
+     * entered.  A bad pattern is DSR_EINVAL naming it. */
+    const char *const  *excludes;
+    size_t              n_excludes;
 } dsr_scan_opts;
 
 /* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
@@ -174,12 +189,17 @@ typedef struct dsr_scan_result {
      * "racy" for a cache (see dsr_scan_cached.racy). */
     int64_t        started_ns;
     size_t         n_cache_stat, n_cache_xxh3, n_cache_stale;
+    /* Added for exclusion rules: entries an exclusion rule kept out of the
+     * walk, an excluded folder counting once (its content is not listed). */
+    size_t         n_excluded;
 } dsr_scan_result;
 
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),
- * DSR_EINVAL (bad options), DSR_EIO (the root itself cannot be read, or
- * lies on a pseudo-filesystem such as /proc or /sys, whose files are not
- * artifacts and may be endless) or DSR_ENOMEM. */
+ * DSR_EINVAL (bad options, a bad exclude pattern, an ignore file that is
+ * not a regular file or does not parse: "FILE:LINE: what"), DSR_EIO (the
+ * root itself cannot be read, or lies on a pseudo-filesystem such as /proc
+ * or /sys, whose files are not artifacts and may be endless; an ignore file
+ * that cannot be read) or DSR_ENOMEM. */
 DSR_API int  dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
 DSR_API void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
 
