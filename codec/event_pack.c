@@ -148,13 +148,26 @@ static void pack_snapshot(packer *p, const dsr_snapshot_computed *x)
 
 static void pack_drift(packer *p, const dsr_parity_drift_detected *x)
 {
-    map(p, 6);
+    map(p, x->n_content_changed ? 7 : 6);
     put_str(p, "feature_slug", x->feature_slug);
     put_str(p, "local_parity_hash", x->local_parity_hash);
     put_str(p, "baseline_parity_hash", x->baseline_parity_hash);
     put_strs(p, "missing_in_local", x->missing_in_local, x->n_missing_in_local);
     put_strs(p, "missing_in_baseline", x->missing_in_baseline, x->n_missing_in_baseline);
     put_str(p, "severity", x->severity);
+    if (!x->n_content_changed)
+        return;
+    key(p, "content_changed");
+    if (msgpack_pack_array(p->pk, x->n_content_changed))
+        fail(p, DSR_ENOMEM);
+    for (size_t i = 0; i < x->n_content_changed; i++) {
+        const dsr_content_change *c = &x->content_changed[i];
+        map(p, 4);
+        put_str(p, "artifact_key", c->artifact_key);
+        put_str(p, "relative_path", c->relative_path);
+        put_str(p, "old_sha256", c->old_sha256);
+        put_str(p, "new_sha256", c->new_sha256);
+    }
 }
 
 static void pack_baseline(packer *p, const dsr_baseline_accepted *x)

@@ -10,10 +10,14 @@
  * JSON Schema semantics are followed where they are not obvious: an
  * "integer" is any number with no fractional part (1.0 is one), "required"
  * applies to nullable fields too (wp_id must be present, possibly null).
+ * A table's optional fields (a schema property not in "required") may be
+ * absent; they are not among the canonical fields record_pack.c lays out
+ * by position, so a payload holding one is stored as the map it is.
  */
 #include "dossier/event.h"
 #include "codec.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +32,8 @@ typedef enum kind {
     K_UINT,       /* integer in [0, 2^64-1] */
     K_BOOL,
     K_NAMES,      /* array of non-empty strings */
-    K_COUNTS      /* the artifact_counts object */
+    K_COUNTS,     /* the artifact_counts object */
+    K_CHANGES     /* array of content_change objects */
 } kind;
 
 typedef struct field {
@@ -97,6 +102,18 @@ static const field f_drift[] = {
     F("severity", K_ENUM, severities),
 };
 
+/* Optional in the drift payload (issue 20 item 4). */
+static const field f_drift_opt[] = {
+    F("content_changed", K_CHANGES, NULL),
+};
+
+static const field f_change[] = {
+    F("artifact_key", K_NAME, NULL),
+    F("relative_path", K_NAME, NULL),
+    F("old_sha256", K_HEX64, NULL),
+    F("new_sha256", K_HEX64, NULL),
+};
+
 static const field f_baseline[] = {
     F("feature_slug", K_NAME, NULL),
     F("snapshot_id", K_NAME, NULL),
@@ -130,19 +147,23 @@ static const field f_removed[] = {
 typedef struct table {
     const field *f;
     size_t       n;
+    const field *opt;      /* optional fields, after the n required ones */
+    size_t       n_opt;
 } table;
 
-#define TABLE(a) { a, sizeof a / sizeof a[0] }
+#define TABLE(a) { a, sizeof a / sizeof a[0], NULL, 0 }
+#define TABLE_OPT(a, o) { a, sizeof a / sizeof a[0], o, sizeof o / sizeof o[0] }
 static const table tables[DSR_EV_COUNT] = {
     [DSR_EV_ARTIFACT_INDEXED]      = TABLE(f_indexed),
     [DSR_EV_ARTIFACT_MISSING]      = TABLE(f_missing),
     [DSR_EV_SNAPSHOT_COMPUTED]     = TABLE(f_snapshot),
-    [DSR_EV_PARITY_DRIFT_DETECTED] = TABLE(f_drift),
+    [DSR_EV_PARITY_DRIFT_DETECTED] = TABLE_OPT(f_drift, f_drift_opt),
     [DSR_EV_BASELINE_ACCEPTED]     = TABLE(f_baseline),
     [DSR_EV_SCAN_COMPLETED]        = TABLE(f_scan_completed),
     [DSR_EV_ARTIFACT_REMOVED]      = TABLE(f_removed),
 };
 static const table counts_table = TABLE(f_counts);
+static const table change_table = TABLE(f_change);
 
 size_t codec_payload_field_count(dsr_event_type t)
 {
@@ -161,6 +182,7 @@ const char *codec_payload_field(dsr_event_type t, size_t i, size_t *len, int *he
     return f->name;
 }
 #undef TABLE
+#undef TABLE_OPT
 
 /* ---- shared helpers (codec.h) ------------------------------------- */
 
@@ -394,18 +416,34 @@ static int check_value(ctx *c, const where *w, const field *f, const msgpack_obj
         render_where(w, path, sizeof path);
         return check_object(c, path, &counts_table, v);
     }
+    case K_CHANGES: {
+        if (v->type != MSGPACK_OBJECT_ARRAY)
+            return bad(c, w, v, "is not an array");
+        for (uint32_t i = 0; i < v->via.array.size; i++) {
+            where item = { w->parent, w->name, (long)i };
+            char path[180];
+            render_where(&item, path, sizeof path);
+            int rc = check_object(c, path, &change_table, &v->via.array.ptr[i]);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
     }
     return bad(c, w, v, "has an unknown rule");
 }
 
-/* Exactly the fields of t: none unknown, none twice, none missing. */
+/* Exactly the fields of t: none unknown, none twice, none required
+ * missing (optional ones may be). */
 static int check_object(ctx *c, const char *path, const table *t, const msgpack_object *obj)
 {
     if (obj->type != MSGPACK_OBJECT_MAP) {
         where self = { path, NULL, -1 };
         return bad(c, &self, obj, "is not an object");
     }
-    uint32_t seen = 0;   /* bit i: field i present; tables hold < 32 fields */
+    /* bit i: field i present, optional ones after the required */
+    uint32_t seen = 0;
+    assert(t->n + t->n_opt < 32);
     for (uint32_t i = 0; i < obj->via.map.size; i++) {
         const msgpack_object *k = &obj->via.map.ptr[i].key;
         const msgpack_object *v = &obj->via.map.ptr[i].val;
@@ -413,14 +451,18 @@ static int check_object(ctx *c, const char *path, const table *t, const msgpack_
             where self = { path, NULL, -1 };
             return bad(c, &self, k, "is a field name that is not a string");
         }
-        size_t fi = t->n;
-        for (size_t j = 0; j < t->n; j++)
-            if (t->f[j].len == k->via.str.size &&
-                !memcmp(t->f[j].name, k->via.str.ptr, k->via.str.size)) {
+        size_t fi = t->n + t->n_opt;
+        const field *f = NULL;
+        for (size_t j = 0; j < t->n + t->n_opt; j++) {
+            const field *cand = j < t->n ? &t->f[j] : &t->opt[j - t->n];
+            if (cand->len == k->via.str.size &&
+                !memcmp(cand->name, k->via.str.ptr, k->via.str.size)) {
                 fi = j;
+                f = cand;
                 break;
             }
-        if (fi == t->n) {
+        }
+        if (!f) {
             char name[120];
             codec_render_value(k, name, sizeof name);
             return dsr_err_set(c->err, DSR_ESCHEMA, "%s: %s: unknown field %s",
@@ -428,10 +470,10 @@ static int check_object(ctx *c, const char *path, const table *t, const msgpack_
         }
         if (seen & (1u << fi))
             return dsr_err_set(c->err, DSR_ESCHEMA, "%s: %s: field \"%s\" appears twice",
-                               c->type_name, path, t->f[fi].name);
+                               c->type_name, path, f->name);
         seen |= 1u << fi;
-        where w = { path, t->f[fi].name, -1 };
-        int rc = check_value(c, &w, &t->f[fi], v);
+        where w = { path, f->name, -1 };
+        int rc = check_value(c, &w, f, v);
         if (rc)
             return rc;
     }

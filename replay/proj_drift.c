@@ -20,6 +20,10 @@
  *   same parity hash                  -> none, no event
  *   else                              -> drift: one event, derived from the
  *                                        evaluated event, and the why stored.
+ * The event's optional content_changed lists every artifact whose content
+ * changed (same key and path, old and new SHA-256), in (key, path) order,
+ * when there is one: missing_in_local / missing_in_baseline only name keys
+ * that appear or vanish, so without it a content-only drift said nothing.
  * Severity: error when a required artifact key vanished (in
  * missing_in_local) or completeness fell from complete; otherwise warning
  * when an existing artifact's content changed or an artifact vanished;
@@ -29,6 +33,7 @@
  */
 #include "replay.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,13 +537,27 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
             rc = oom(err);
         if (!rc) {
             a.status = "drift";
-            dsr_parity_drift_detected pl = {
-                s->feature, s->parity, b->parity,
-                a.missing_in_local.v, a.missing_in_local.n,
-                a.missing_in_baseline.v, a.missing_in_baseline.n, a.severity };
-            rc = proj_emit(c, DSR_EV_PARITY_DRIFT_DETECTED, &pl, src, s->run_id, a.event_id_buf,
-                           err);
-            a.event_id = a.event_id_buf;
+            dsr_content_change *cc = a.changed.n ? calloc(a.changed.n, sizeof *cc) : NULL;
+            if (a.changed.n && !cc) {
+                rc = oom(err);
+            } else {
+                for (size_t k = 0; k < a.changed.n; k++) {
+                    /* a changed entry is on both sides: both hashes are known */
+                    assert(*a.changed.v[k].old_hash && *a.changed.v[k].new_hash);
+                    cc[k] = (dsr_content_change){ a.changed.v[k].key, a.changed.v[k].path,
+                                                  a.changed.v[k].old_hash,
+                                                  a.changed.v[k].new_hash };
+                }
+                dsr_parity_drift_detected pl = {
+                    s->feature, s->parity, b->parity,
+                    a.missing_in_local.v, a.missing_in_local.n,
+                    a.missing_in_baseline.v, a.missing_in_baseline.n, a.severity,
+                    cc, a.changed.n };
+                rc = proj_emit(c, DSR_EV_PARITY_DRIFT_DETECTED, &pl, src, s->run_id,
+                               a.event_id_buf, err);
+                a.event_id = a.event_id_buf;
+                free(cc);
+            }
         }
     }
     if (rc == DSR_ENOMEM && err && err->code != DSR_ENOMEM)

@@ -86,6 +86,15 @@ typedef struct dsr_snapshot_computed {
     const char *snapshot_id;
 } dsr_snapshot_computed;
 
+/* One artifact whose content differs between baseline and snapshot: the
+ * same key at the same path, another SHA-256 (64 lowercase hex each). */
+typedef struct dsr_content_change {
+    const char *artifact_key;
+    const char *relative_path;
+    const char *old_sha256;          /* the baseline's */
+    const char *new_sha256;          /* the snapshot's */
+} dsr_content_change;
+
 typedef struct dsr_parity_drift_detected {
     const char *feature_slug;
     const char *local_parity_hash;
@@ -93,6 +102,11 @@ typedef struct dsr_parity_drift_detected {
     const char *const *missing_in_local;    size_t n_missing_in_local;
     const char *const *missing_in_baseline; size_t n_missing_in_baseline;
     const char *severity;            /* info|warning|error */
+    /* Added (issue 20 item 4), optional in the payload: the artifacts whose
+     * content changed, sorted by (artifact_key, relative_path).  The payload
+     * field "content_changed" is written only when n_content_changed > 0, so
+     * a drift without content changes keeps the payload it always had. */
+    const dsr_content_change *content_changed; size_t n_content_changed;
 } dsr_parity_drift_detected;
 
 /* The accepted-baseline record.  Its key (project_uuid, node_id, feature_slug,

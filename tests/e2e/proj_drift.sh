@@ -2,10 +2,14 @@
 # Drift scenarios with the real binary, against an accepted baseline:
 #   unchanged tree          -> no drift event, `dossier drift` exits 0
 #   new file                -> info, its key in missing_in_baseline
-#   file edited             -> warning, old -> new hash (checked with hashlib)
+#   file edited             -> warning, old -> new hash (checked with hashlib),
+#                              in drift's output and in the event's optional
+#                              content_changed (issue 20 item 4)
 #   required file deleted   -> error, its key in missing_in_local
 #   baseline of other branch-> not compared, no event, exit 5
-# Every event the run leaves in the log validates ('dossier validate').
+# Every event the run leaves in the log validates ('dossier validate', and
+# schemas/ through python3-jsonschema); a log whose drift events were written
+# before content_changed existed still passes 'replay --verify'.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
 m=$(sample_copy mission)
@@ -46,6 +50,7 @@ p = e["payload"]
 assert p["severity"] == "info", p
 assert p["missing_in_baseline"] == [sys.argv[2]], p
 assert p["missing_in_local"] == [], p
+assert "content_changed" not in p, p     # only added: the payload as it always was
 assert e["causation_id"] is not None
 PYEOF
 
@@ -63,6 +68,18 @@ drift_json
 [ "$(field 'd["changed"][0]["new_sha256"]')" = "$new" ] || fail "edit: wrong new hash"
 "$BIN" drift --log "$log" > "$WORK/drift.txt" || true
 grep -q "$old -> $new" "$WORK/drift.txt" || fail "edit: text output lacks old -> new"
+"$BIN" events --log "$log" --type mission_dossier_parity_drift_detected | tail -1 > "$WORK/ev.json"
+"$PY" - "$WORK/ev.json" "$old" "$new" <<'PYEOF' || fail "edit: the drift event does not say what changed"
+import json, sys
+p = json.load(open(sys.argv[1]))["payload"]
+assert p["missing_in_local"] == [] and p["missing_in_baseline"] == [], p
+cc = p.get("content_changed")
+assert cc is not None, "no content_changed in %r" % p
+assert len(cc) == 1, cc
+assert cc[0]["relative_path"] == "plan.md", cc
+assert (cc[0]["old_sha256"], cc[0]["new_sha256"]) == (sys.argv[2], sys.argv[3]), cc
+assert sorted(cc[0]) == ["artifact_key", "new_sha256", "old_sha256", "relative_path"], cc
+PYEOF
 
 # 4. a required file deleted
 expect_exit 0 "$BIN" baseline accept --log "$log"
@@ -112,4 +129,28 @@ field '[m["field"] for m in d["key_mismatch"]]' | grep -q mission || fail "no mi
 
 "$BIN" events --log "$log" > "$WORK/all.ndjson"
 expect_exit 0 "$BIN" validate "$WORK/all.ndjson"
+if "$PY" -c 'import jsonschema' 2>/dev/null; then
+  "$PY" "$SRC/tests/support/validate_events.py" "$SRC/schemas" "$WORK/all.ndjson" > "$WORK/val.txt" \
+    || fail "events do not validate against schemas/: $(cat "$WORK/val.txt")"
+fi
+expect_exit 0 "$BIN" verify --log "$log" > /dev/null
+
+# A log whose drift events were written before content_changed existed (the
+# same events without the field, imported as a replica) verifies clean.
+"$PY" - "$WORK/all.ndjson" > "$WORK/old.ndjson" <<'PYEOF'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["payload"].pop("content_changed", None) is not None:
+        n += 1
+    print(json.dumps(e, separators=(",", ":")))
+assert n >= 1, "no drift event with content_changed to strip"
+PYEOF
+"$BIN" import --log "$WORK/oldlog" --trust-internal "$WORK/old.ndjson" > /dev/null 2>&1 \
+  || fail "import of the older events failed"
+"$BIN" replay --verify --log "$WORK/oldlog" > "$WORK/verify.txt" 2>&1 \
+  || fail "a log with drift events from before content_changed does not verify: $(cat "$WORK/verify.txt")"
+"$BIN" replay --verify --log "$log" > "$WORK/verify.txt" 2>&1 \
+  || fail "replay --verify: $(cat "$WORK/verify.txt")"
 echo "drift scenarios ok"
