@@ -38,6 +38,8 @@ static const char usage_text[] =
 "  --step STEP          also require the manifest's required_by_step STEP\n"
 "  --feature SLUG       feature slug (default: the folder's name)\n"
 "  --jobs N             hashing threads (default: number of cores)\n"
+CLI_MAX_FILE_SIZE_HELP
+CLI_EXCLUDE_HELP
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with each run (default: the\n"
@@ -73,7 +75,8 @@ static const char usage_text[] =
 "  dossier watch big-mission --json --debounce 500 | jq .events\n";
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
-       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER, OPT_DEBOUNCE };
+       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER, OPT_DEBOUNCE, OPT_MAX_SIZE,
+       OPT_EXCLUDE };
 
 typedef struct watch_cmd {
     cli_scan_opts scan;
@@ -108,6 +111,8 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
         { "step", required_argument, NULL, OPT_STEP },
         { "feature", required_argument, NULL, OPT_FEATURE },
         { "jobs", required_argument, NULL, OPT_JOBS },
+        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
+        { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "log", required_argument, NULL, OPT_LOG },
         { "branch", required_argument, NULL, OPT_BRANCH },
         { "wait", no_argument, NULL, OPT_WAIT },
@@ -132,6 +137,17 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
             if (cli_parse_jobs(optarg, &c->scan.jobs))
                 return cli_usage("watch", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
             break;
+        case OPT_MAX_SIZE:
+            if (cli_parse_size(optarg, &c->scan.max_file_size))
+                return cli_usage("watch", "--max-file-size: '%s' is not a size (bytes, or a "
+                                 "number with K, M, G or T)", optarg);
+            break;
+        case OPT_EXCLUDE: {
+            int rc = cli_scan_add_exclude(&c->scan, optarg, "watch");
+            if (rc)
+                return rc;
+            break;
+        }
         case OPT_LOG:     c->log_opt = optarg; break;
         case OPT_BRANCH:  c->branch = optarg; break;
         case OPT_WAIT:    c->wait = 1; break;
@@ -278,6 +294,9 @@ int cmd_watch(int argc, char **argv)
     io.step_id = c.scan.step;
     io.feature_slug = c.scan.feature;
     io.jobs = c.scan.jobs;
+    io.max_file_size = c.scan.max_file_size;
+    io.excludes = c.scan.excludes;
+    io.n_excludes = c.scan.n_excludes;
     io.target_branch = c.branch;
     const char *env_log = getenv("DOSSIER_LOG");
     if (!(c.log_opt && *c.log_opt))

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `dossier watch --exclude`: the watcher's runs leave out what the pattern
+# matches, as `scan --exclude` does: a file created in an excluded folder
+# while watching is never recorded, a file beside it is, and the settled
+# snapshot equals a fresh `scan --exclude` of the same tree.
+source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
+m="$WORK/mission"
+cp -r "$SRC/examples/sample-mission" "$m"
+rm -rf "$m/.dossier"
+"$BIN" watch "$m" --log "$WORK/log" --exclude 'build/' --debounce 100 -q &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+# the starting scan, then one change inside and one outside the excluded folder
+for _ in $(seq 1 200); do
+  "$BIN" snapshot --log "$WORK/log" --json > /dev/null 2>&1 && break
+  sleep 0.1
+done
+mkdir -p "$m/build"
+echo "object" > "$m/build/a.o"
+echo "# new" > "$m/new.md"
+# (events to a file, then grep: grep -q closing a pipe early would fail it)
+for _ in $(seq 1 300); do
+  "$BIN" events --log "$WORK/log" > "$WORK/ev" 2>/dev/null
+  grep -q '"new.md"' "$WORK/ev" && break
+  sleep 0.1
+done
+grep -q '"new.md"' "$WORK/ev" || fail "new.md was not recorded"
+kill -TERM $pid
+wait $pid || fail "watch did not stop cleanly on SIGTERM"
+"$BIN" events --log "$WORK/log" > "$WORK/ev"
+! grep -q 'a\.o' "$WORK/ev" || fail "an excluded file was recorded"
+parity() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)["parity_hash_sha256"])'; }
+w=$("$BIN" snapshot --log "$WORK/log" --json | parity)
+expect_exit 0 "$BIN" scan "$m" --log "$WORK/fresh" --exclude 'build/' -q
+f=$("$BIN" snapshot --log "$WORK/fresh" --json | parity)
+[ -n "$w" ] && [ "$w" = "$f" ] || fail "watched snapshot $w differs from a fresh scan's $f"
+echo "watch_exclude ok"
