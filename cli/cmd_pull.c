@@ -30,6 +30,16 @@ static const char usage_text[] =
 "envelope is reported, terminated on the server (never re-delivered) and\n"
 "not imported.\n"
 "\n"
+"With --profile spec-kitty-3 each message is a spec-kitty-events 3.0.0\n"
+"envelope of the four MissionDossier* types (as 'dossier publish --profile\n"
+"spec-kitty-3' sends it).  It is checked as 'dossier validate --profile\n"
+"spec-kitty-3' does (a message with a problem is invalid: reported with the\n"
+"field, terminated, not imported) and converted to the canonical envelope as\n"
+"'dossier import --profile spec-kitty-3' does, so pulling again adds nothing.\n"
+"Every scan run with artifact events also gets a dossier_scan_completed made\n"
+"from what was pulled (counted as imported), so snapshot, status and drift\n"
+"see it; not for a run this log wrote.\n"
+"\n"
 "The durable consumer (deliver all, explicit acks) is created on first use;\n"
 "its default name is derived from the log's node_id (and the --feature), so\n"
 "every log has its own position in the stream.  Logs that both publish and\n"
@@ -42,6 +52,8 @@ static const char usage_text[] =
 "  --stream NAME         JetStream stream (default DOSSIER)\n"
 "  --subject-prefix P    subject prefix the publishers used (default dossier)\n"
 "  --feature SLUG        import only this feature's events\n"
+"  --profile P           message bodies: wp04 (the default: dossier's canonical\n"
+"                        envelopes) or spec-kitty-3\n"
 "  --durable NAME        consumer name (default dossier-<node_id>[-<feature>])\n"
 "  --nats-file FILE      read the NATS URL from the first line of FILE, so a\n"
 "                        password in it is not on the command line (ps);\n"
@@ -78,7 +90,8 @@ static const char usage_text[] =
 "\n"
 "Examples:\n"
 "  dossier pull --nats nats://127.0.0.1:4222\n"
-"  dossier pull --nats nats://hub:4222 --feature 042-checkout --log ./.dossier --wait\n";
+"  dossier pull --nats nats://hub:4222 --feature 042-checkout --log ./.dossier --wait\n"
+"  dossier pull --nats nats://hub:4222 --profile spec-kitty-3 --stream SK3\n";
 
 #ifndef DOSSIER_WITH_NATS
 
@@ -92,6 +105,7 @@ int cmd_pull(int argc, char **argv)
 #include "dossier/import.h"
 #include "dossier/log.h"
 #include "dossier/nats.h"
+#include "dossier/profile.h"
 #include "dossier/replay.h"
 
 #include <errno.h>
@@ -101,13 +115,14 @@ int cmd_pull(int argc, char **argv)
 #include <stdlib.h>
 
 enum { OPT_NATS_FILE = 200, OPT_NATS = 256, OPT_STREAM, OPT_PREFIX, OPT_FEATURE, OPT_DURABLE, OPT_CREDS,
-       OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT, OPT_TRUST_INTERNAL };
+       OPT_BATCH, OPT_ACK_WAIT, OPT_LOG, OPT_WAIT, OPT_TRUST_INTERNAL, OPT_PROFILE };
 
 typedef struct pull_cmd {
     const char *url, *stream, *prefix, *feature, *durable, *creds, *log_opt, *url_file;
     char       *url_owned;         /* read from --nats-file */
     int         batch, wait, quiet, json, trust_internal;
     int64_t     ack_wait_ms;
+    dsr_profile profile;
 } pull_cmd;
 
 static volatile sig_atomic_t stop_flag;
@@ -134,6 +149,7 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
         { "log", required_argument, NULL, OPT_LOG },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "trust-internal", no_argument, NULL, OPT_TRUST_INTERNAL },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -154,6 +170,11 @@ static int parse_args(int argc, char **argv, pull_cmd *c)
         case OPT_LOG:     c->log_opt = optarg; break;
         case OPT_WAIT:    c->wait = 1; break;
         case OPT_TRUST_INTERNAL: c->trust_internal = 1; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &c->profile))
+                return cli_usage("pull", "unknown profile '%s' (one of %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            break;
         case OPT_BATCH: {
             char *end = NULL;
             errno = 0;
@@ -242,7 +263,8 @@ int cmd_pull(int argc, char **argv)
                               .batch = c.batch, .ack_wait_ms = c.ack_wait_ms,
                               .stop = &stop_flag,
                               .on_invalid = on_invalid,
-                              .import_flags = c.trust_internal ? DSR_IMPORT_TRUST_INTERNAL : 0 };
+                              .import_flags = c.trust_internal ? DSR_IMPORT_TRUST_INTERNAL : 0,
+                              .profile = c.profile };
     dsr_nats_pull_stats st = DSR_NATS_PULL_STATS_INIT;
     rc = dsr_nats_pull(n, log, &po, &st, &err);
     if (!c.quiet && !c.json && (rc == 0 || st.received)) {

@@ -17,6 +17,15 @@
  * terminated (AckTerm: never re-delivered), reported through on_invalid and
  * counted, but not imported.
  *
+ * With the spec-kitty-3 profile a body is first checked (dsr_sk3_check: a
+ * problem makes it invalid, as above) and converted to the canonical
+ * envelope (dsr_sk3_to_canonical), which then takes the same path.  The
+ * stream has no scan completions (spec-kitty-3 has no such type), so, as
+ * `import` does, one is made per run from what was converted
+ * (dsr_sk3_runs_completion) and put in the log batch of the fetch after
+ * which nothing is pending: the run's events precede it in the log.  Its id
+ * derives from the run id, so making it again later is a duplicate.
+ *
  * The durable consumer is created explicitly (js_AddConsumer) and the
  * subscription only binds to it, so closing the subscription never deletes
  * it: the next pull resumes where this one stopped.
@@ -29,7 +38,9 @@
 #include "dossier/event.h"
 #include "dossier/import.h"
 #include "dossier/log.h"
+#include "dossier/sk3.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +61,7 @@ typedef struct pull_ctx {
     size_t                    node_len;
     size_t                    feat_len;
     int                       batch;     /* messages per fetch (o->batch, maybe clamped) */
+    dsr_sk3_runs             *runs;      /* spec-kitty-3: the runs converted so far */
 } pull_ctx;
 
 static int ensure_consumer(pull_ctx *c, dsr_err *err)
@@ -144,6 +156,39 @@ static void report_invalid(pull_ctx *c, natsMsg *m, const dsr_err *why, int refu
 
 enum { MSG_IMPORTED, MSG_INVALID };
 
+/* The first problem dsr_sk3_check reports, as "FIELD: problem", and how
+ * many there were. */
+typedef struct sk3_first {
+    dsr_err *why;
+    int      n;
+} sk3_first;
+
+static void sk3_problem(void *ctx, const char *field, const char *msg)
+{
+    sk3_first *f = ctx;
+    if (f->n++ == 0)
+        dsr_err_set(f->why, DSR_ESCHEMA, "%s: %s", field, msg);
+}
+
+/* spec-kitty-3: check the body and convert it into c->sbuf (canonical
+ * msgpack).  0, DSR_ESCHEMA (why names the field) or DSR_ENOMEM. */
+static int sk3_body(pull_ctx *c, const char *data, size_t len, dsr_err *why)
+{
+    sk3_first f = { why, 0 };
+    int np = dsr_sk3_check(data, len, sk3_problem, &f);
+    if (np < 0)
+        return dsr_err_set(why, DSR_ENOMEM, "out of memory");
+    if (np > 1) {
+        char first[sizeof why->msg];
+        snprintf(first, sizeof first, "%s", why->msg);
+        return dsr_err_set(why, DSR_ESCHEMA, "%s (and %d more problems)", first, np - 1);
+    }
+    if (np)
+        return DSR_ESCHEMA;
+    int rc = dsr_sk3_to_canonical(data, len, c->runs, &c->sbuf, why);
+    return rc == DSR_ENOMEM ? rc : rc ? DSR_ESCHEMA : 0;
+}
+
 /* Decode one message and import it into b.  Returns MSG_IMPORTED (also for
  * duplicates and other-feature skips), MSG_INVALID, or a negative code for a
  * failure of the log (the batch must then be abandoned). */
@@ -152,8 +197,10 @@ static int import_one(pull_ctx *c, dsr_log_batch *b, natsMsg *m, dsr_err *err)
     dsr_err why;
     dsr_err_clear(&why);
     c->sbuf.size = 0;
-    int rc = dsr_json_to_msgpack(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
-                                 &c->sbuf, &why);
+    const char *data = natsMsg_GetData(m);
+    size_t len = (size_t)natsMsg_GetDataLength(m);
+    int rc = c->runs ? sk3_body(c, data, len, &why)
+                     : dsr_json_to_msgpack(data, len, &c->sbuf, &why);
     if (rc == DSR_ENOMEM) {
         *err = why;
         return rc;
@@ -226,6 +273,64 @@ static int import_one(pull_ctx *c, dsr_log_batch *b, natsMsg *m, dsr_err *err)
     return MSG_IMPORTED;
 }
 
+/* spec-kitty-3: append to b the completion of every run converted so far
+ * (dsr_sk3_runs_completion), skipping a run this log wrote (it holds the
+ * run's own completion), another feature's, and one the trust rule refuses.
+ * A completion already in the log is a duplicate and not counted. */
+static int sk3_completions(pull_ctx *c, dsr_log_batch *b, dsr_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc; i++) {
+        const char *run_event = NULL;
+        c->sbuf.size = 0;
+        rc = dsr_sk3_runs_completion(c->runs, i, &c->sbuf, &run_event, err);
+        if (rc == DSR_ENOTFOUND)
+            return 0;
+        if (rc)
+            return rc;
+        dsr_envelope env;
+        size_t off = 0;
+        if (msgpack_unpack_next(&c->up, c->sbuf.data, c->sbuf.size, &off)
+            != MSGPACK_UNPACK_SUCCESS)
+            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+        if ((rc = dsr_envelope_view(&c->up.data, &env, err)))
+            return rc;
+        if (c->o->feature_slug && (env.feature_slug.len != c->feat_len ||
+            memcmp(env.feature_slug.ptr, c->o->feature_slug, c->feat_len) != 0))
+            continue;
+        if (env.node_id.len == c->node_len && !memcmp(env.node_id.ptr, c->node, c->node_len)) {
+            uint64_t seq = 0;
+            rc = dsr_log_find_event(c->log, run_event, &seq, err);
+            if (rc == 0)
+                continue;   /* this log's own run */
+            if (rc != DSR_ENOTFOUND)
+                return rc;
+            rc = 0;
+        }
+        dsr_err why;
+        dsr_err_clear(&why);
+        rc = dsr_import_check(c->log, &env, c->o->import_flags, &why);
+        if (rc == DSR_ESCHEMA) {
+            rc = 0;         /* the run's own events were refused too */
+            continue;
+        }
+        if (rc) {
+            *err = why;
+            return rc;
+        }
+        dsr_emit_result res;
+        if ((rc = dsr_emit_import(b, &env, &res, err)))
+            return rc;
+        if (!res.duplicate) {
+            c->st->imported++;
+            if (!c->st->first_seq)
+                c->st->first_seq = res.seq;
+            c->st->last_seq = res.seq;
+        }
+    }
+    return rc;
+}
+
 /* Import one fetched list: one log batch, commit, then ack / terminate.
  * *more is 0 when the server said nothing is pending after the last one. */
 static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
@@ -248,6 +353,20 @@ static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
             return r;       /* nothing acked: the server re-delivers */
         }
         verdict[i] = (unsigned char)r;
+    }
+    /* spec-kitty-3: the runs' completions go with the fetch after which
+     * nothing is pending (or the last one before a stop), after their events. */
+    *more = 1;
+    jsMsgMetaData *meta = NULL;
+    if (list->Count > 0 && natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK) {
+        *more = meta->NumPending > 0;
+        jsMsgMetaData_Destroy(meta);
+    }
+    if (c->runs && (!*more || (c->o->stop && *c->o->stop))
+        && (rc = sk3_completions(c, b, err))) {
+        dsr_log_batch_abort(b);
+        free(verdict);
+        return rc;
     }
     if ((rc = dsr_log_batch_commit(b, err))) {
         free(verdict);
@@ -280,12 +399,6 @@ static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
                             "acknowledging messages of consumer %s (they are in the log; "
                             "the server will re-deliver them and they will count as "
                             "duplicates)", c->st->durable);
-    *more = 1;
-    jsMsgMetaData *meta = NULL;
-    if (list->Count > 0 && natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK) {
-        *more = meta->NumPending > 0;
-        jsMsgMetaData_Destroy(meta);
-    }
     return 0;
 }
 
@@ -296,8 +409,12 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
     if (o_in && opts_version_check(o_in->version, DSR_NATS_PULL_OPTS_VERSION,
                                    "dsr_nats_pull_opts", "DSR_NATS_PULL_OPTS_INIT", err))
         return DSR_EINVAL;
+    /* a version 1 struct ends before profile */
     if (o_in)
-        o = *o_in;
+        memcpy(&o, o_in, o_in->version >= 2 ? sizeof o : offsetof(dsr_nats_pull_opts, profile));
+    if (!dsr_profile_name(o.profile))
+        return dsr_err_set(err, DSR_EINVAL, "dsr_nats_pull_opts: unknown profile %d",
+                           (int)o.profile);
     if (o.batch <= 0)
         o.batch = 1024;
     if (o.fetch_wait_ms <= 0)
@@ -354,6 +471,10 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
     if (s != NATS_OK)
         return nats_err_set(err, DSR_ENET, s, jerr, n, "cannot bind to consumer %s on "
                             "stream %s at %s", st->durable, n->stream, n->url);
+    if (o.profile == DSR_PROFILE_SPEC_KITTY_3 && dsr_sk3_runs_new(&c.runs)) {
+        natsSubscription_Destroy(c.sub);
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
+    }
     msgpack_sbuffer_init(&c.sbuf);
     msgpack_unpacked_init(&c.up);
 
@@ -387,10 +508,22 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
     }
     if (done < 0)
         rc = done;
+    /* spec-kitty-3: a run whose completion no fetch carried (a stop, a fetch
+     * that timed out) gets it now; one already written is a duplicate. */
+    if (!rc && c.runs) {
+        dsr_log_batch *b = NULL;
+        if (!(rc = dsr_log_batch_begin(log, &b, err))) {
+            if ((rc = sk3_completions(&c, b, err)))
+                dsr_log_batch_abort(b);
+            else
+                rc = dsr_log_batch_commit(b, err);
+        }
+    }
 
     natsSubscription_Destroy(c.sub);   /* binding only: the durable stays */
     msgpack_sbuffer_destroy(&c.sbuf);
     msgpack_unpacked_destroy(&c.up);
     dsr_buf_free(&c.key);
+    dsr_sk3_runs_free(c.runs);
     return rc;
 }

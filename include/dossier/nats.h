@@ -197,7 +197,7 @@ DSR_API void     dsr_nats_publisher_free(dsr_nats_publisher *p);   /* NULL is fi
 typedef void (*dsr_nats_invalid_fn)(void *ctx, uint64_t stream_seq, const char *subject,
                                     const dsr_err *why);
 
-#define DSR_NATS_PULL_OPTS_VERSION 1
+#define DSR_NATS_PULL_OPTS_VERSION 2
 
 typedef struct dsr_nats_pull_opts {
     unsigned    version;           /* DSR_NATS_PULL_OPTS_VERSION (see DSR_NATS_PULL_OPTS_INIT) */
@@ -212,6 +212,12 @@ typedef struct dsr_nats_pull_opts {
     void       *on_invalid_ctx;
     unsigned    import_flags;   /* dossier/import.h: DSR_IMPORT_TRUST_INTERNAL accepts
                                  * what the trust rule refuses */
+    /* version 2: */
+    dsr_profile profile;        /* message bodies: wp04 (0, canonical JSON envelopes)
+                                 * or spec-kitty-3 (dossier/sk3.h: each body is
+                                 * checked with dsr_sk3_check, then converted with
+                                 * dsr_sk3_to_canonical; a body with problems is
+                                 * invalid, the first problem named by its field) */
 } dsr_nats_pull_opts;
 
 #define DSR_NATS_PULL_OPTS_INIT { .version = DSR_NATS_PULL_OPTS_VERSION }
@@ -247,6 +253,11 @@ typedef struct dsr_nats_pull_stats {
  * ack).  Returns when the consumer has nothing pending.  Records, for each
  * envelope it saw, that the event is in this stream (column family
  * "nats_seen"), so a publisher of this log does not echo it back.
+ * With o->profile spec-kitty-3, every scan run (correlation_id) with
+ * artifact events gets the dossier_scan_completed that `import` makes
+ * (dsr_sk3_runs_completion), written in the log batch of the fetch after
+ * which nothing is pending (or the last one before o->stop), and counted in
+ * imported; not for a run this log wrote, nor for another feature's.
  * Returns 0, DSR_ENOTFOUND (no such stream), DSR_EINVAL (durable exists with
  * another filter), DSR_ENET, or a log error. */
 DSR_API int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o,

@@ -19,8 +19,12 @@ expect_exit 2 "$BIN" publish --nats nats://127.0.0.1:1 --dup-window 5x --log "$L
 expect_exit 2 "$BIN" publish --nats nats://127.0.0.1:1 --log "$L" extra-arg
 expect_exit 2 "$BIN" pull --log "$L"
 expect_exit 2 "$BIN" pull --nats nats://127.0.0.1:1 --batch 0 --log "$L"
-"$BIN" publish --help | grep -q "Nats-Msg-Id" || fail "publish --help"
-"$BIN" pull --help | grep -q "durable" || fail "pull --help"
+# whole output first: grep -q would stop reading after the match, and a help
+# longer than one stdio buffer then dies of SIGPIPE under pipefail
+"$BIN" publish --help > "$WORK/publish-help.txt" || fail "publish --help exit"
+grep -q "Nats-Msg-Id" "$WORK/publish-help.txt" || fail "publish --help"
+"$BIN" pull --help > "$WORK/pull-help.txt" || fail "pull --help exit"
+grep -q "durable" "$WORK/pull-help.txt" || fail "pull --help"
 
 # nothing listens on the port
 dead=$(nats_free_port)
