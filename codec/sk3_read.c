@@ -141,22 +141,58 @@ static int64_t get_uint(const msgpack_object *obj, const char *k, int *present)
     return *present ? (int64_t)mag : 0;
 }
 
+/* The JSON array text of context_diagnostics' key k as msgpack in *u
+ * (destroyed by the caller), or 0 when absent or not an array. */
+static int diag_array(rd *r, const msgpack_object *diag, const char *k, msgpack_sbuffer *sb,
+                      msgpack_unpacked *u)
+{
+    const char *text = get(r, diag, k);
+    return text && !dsr_json_to_msgpack(text, strlen(text), sb, NULL)
+           && !codec_unpack_one(sb->data, sb->size, u, NULL)
+           && u->data.type == MSGPACK_OBJECT_ARRAY;
+}
+
+/* The content changes of a drift from context_diagnostics (as sk3_render.c
+ * writes them), into the arena; entries missing a field are left out. */
+static const dsr_content_change *diag_changes(rd *r, const msgpack_object *diag, size_t *n)
+{
+    *n = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    dsr_content_change *out = NULL;
+    if (diag_array(r, diag, "content_changed", &sb, &u)) {
+        size_t m = u.data.via.array.size;
+        out = ar_alloc(&r->ar, (m ? m : 1) * sizeof *out);
+        for (size_t i = 0; out && i < m; i++) {
+            const msgpack_object *e = &u.data.via.array.ptr[i];
+            dsr_content_change c = {
+                .artifact_key = get(r, e, "artifact_key"),
+                .relative_path = get(r, e, "relative_path"),
+                .old_sha256 = get(r, e, "old_sha256"),
+                .new_sha256 = get(r, e, "new_sha256"),
+            };
+            if (c.artifact_key && c.relative_path && c.old_sha256 && c.new_sha256)
+                out[(*n)++] = c;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    return *n ? out : NULL;
+}
+
 /* The strings of a JSON array text from context_diagnostics, into the
  * arena; *n = 0 for anything else. */
 static const char *const *diag_list(rd *r, const msgpack_object *diag, const char *k, size_t *n)
 {
     *n = 0;
-    const char *text = get(r, diag, k);
-    if (!text)
-        return NULL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     const char **out = NULL;
-    if (!dsr_json_to_msgpack(text, strlen(text), &sb, NULL)
-        && !codec_unpack_one(sb.data, sb.size, &u, NULL)
-        && u.data.type == MSGPACK_OBJECT_ARRAY) {
+    if (diag_array(r, diag, k, &sb, &u)) {
         size_t m = u.data.via.array.size;
         out = ar_alloc(&r->ar, (m ? m : 1) * sizeof *out);
         for (size_t i = 0; out && i < m; i++) {
@@ -394,6 +430,7 @@ int dsr_sk3_to_canonical(const char *line, size_t len, dsr_sk3_runs *runs,
             d.missing_in_local = none;
         if (!d.missing_in_baseline)
             d.missing_in_baseline = none;
+        d.content_changed = diag_changes(&r, diag, &d.n_content_changed);
         if (!r.rc)
             r.rc = dsr_payload_pack(&ppk, DSR_EV_PARITY_DRIFT_DETECTED, &d);
         break;

@@ -282,6 +282,10 @@ int dsr_sk3_render(const dsr_envelope *env, const dsr_sk3_runs *runs, dsr_buf *o
         j_dstr(&w, "severity", pstr(p, "severity"));
         j_json_text(&w, "missing_in_local", ml, &tmp);
         j_json_text(&w, "missing_in_baseline", mb, &tmp);
+        /* optional (issue 20 item 4): upstream has no field for it */
+        const msgpack_object *cc = codec_map_get(p, "content_changed");
+        if (cc)
+            j_json_text(&w, "content_changed", cc, &tmp);
         break;
     }
     }
