@@ -18,6 +18,7 @@
  * Anything else in a snapshot (ids, timestamps) is derived from the run.
  */
 #include "ingest_same.h"
+#include "record_order.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -28,28 +29,6 @@ static int str_eq(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-static int cmp_path_key(const char *pa, const char *ka, const char *pb, const char *kb)
-{
-    int r = strcmp(pa, pb);
-    return r ? r : strcmp(ka, kb);
-}
-
-static int cmp_prev(const void *x, const void *y)
-{
-    const dsr_record_prev *a = *(const dsr_record_prev *const *)x;
-    const dsr_record_prev *b = *(const dsr_record_prev *const *)y;
-    return cmp_path_key(a->relative_path, a->artifact_key, b->relative_path, b->artifact_key);
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-static int is_missing_event(const dsr_artifact *a)
-{
-    return !a->present && a->required && a->blocking;
-}
 
 /* "key\0reason" pairs compared as one string each: keys hold no NUL. */
 static char *pair(const char *key, const char *reason)
@@ -68,7 +47,7 @@ static int missing_same(const dsr_scan_result *r, const dsr_snapshot_info *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n_artifacts; i++)
-        n += is_missing_event(&r->artifacts[i]);
+        n += record_is_missing_event(&r->artifacts[i]);
     if (n != s->n_missing)
         return 0;
     if (!n)
@@ -78,7 +57,7 @@ static int missing_same(const dsr_scan_result *r, const dsr_snapshot_info *s)
     size_t k = 0;
     for (size_t i = 0; rc > 0 && i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
-        if (is_missing_event(a) && !(now[k++] = pair(a->artifact_key, dsr_reason_name(a->reason))))
+        if (record_is_missing_event(a) && !(now[k++] = pair(a->artifact_key, dsr_reason_name(a->reason))))
             rc = -1;
     }
     for (size_t i = 0; rc > 0 && i < n; i++)
@@ -86,8 +65,8 @@ static int missing_same(const dsr_scan_result *r, const dsr_snapshot_info *s)
             rc = -1;
     if (rc > 0) {
         assert(k == n);
-        qsort(now, n, sizeof *now, cmp_str);
-        qsort(then, n, sizeof *then, cmp_str);
+        qsort(now, n, sizeof *now, record_cmp_str);
+        qsort(then, n, sizeof *then, record_cmp_str);
         for (size_t i = 0; rc > 0 && i < n; i++)
             rc = !strcmp(now[i], then[i]);
     }
@@ -110,9 +89,9 @@ static const char **missing_keys(const dsr_scan_result *r, size_t *n)
     if (!k)
         return NULL;
     for (size_t i = 0; i < r->n_artifacts; i++)
-        if (is_missing_event(&r->artifacts[i]))
+        if (record_is_missing_event(&r->artifacts[i]))
             k[(*n)++] = r->artifacts[i].artifact_key;
-    qsort(k, *n, sizeof *k, cmp_str);
+    qsort(k, *n, sizeof *k, record_cmp_str);
     return k;
 }
 
@@ -128,14 +107,14 @@ static int set_same(const dsr_scan_result *r, const dsr_record_prev *base, size_
     }
     for (size_t i = 0; i < n_base; i++)
         b[i] = &base[i];
-    qsort(b, n_base, sizeof *b, cmp_prev);
+    qsort(b, n_base, sizeof *b, record_cmp_prev);
     /* dsr_scan sorts by relative_path; a path holds one artifact */
     size_t j = 0;
     int same = 1;
     for (size_t i = 0; same && i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         if (!a->present || (n_miss && bsearch(&a->artifact_key, miss, n_miss, sizeof *miss,
-                                              cmp_str)))
+                                              record_cmp_str)))
             continue;
         same = j < n_base && !strcmp(b[j]->relative_path, a->relative_path)
             && !strcmp(b[j]->artifact_key, a->artifact_key) && !strcmp(b[j]->sha256, a->sha256)

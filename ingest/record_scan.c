@@ -21,6 +21,7 @@
 #include "dossier/record.h"
 #include "dossier/emit.h"
 #include "log_store.h"
+#include "record_order.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -186,32 +187,34 @@ static int cache_drop(run_ctx *c, const char *rel, dsr_err *err)
 
 /* ---- changed mode ---------------------------------------------------------- */
 
-static int cmp_path_key(const char *pa, const char *ka, const char *pb, const char *kb)
+int record_cmp_path_key(const char *pa, const char *ka, const char *pb, const char *kb)
 {
     int r = strcmp(pa, pb);
     return r ? r : strcmp(ka, kb);
 }
 
-static int cmp_prev(const void *x, const void *y)
+int record_cmp_prev(const void *x, const void *y)
 {
     const dsr_record_prev *a = *(const dsr_record_prev *const *)x;
     const dsr_record_prev *b = *(const dsr_record_prev *const *)y;
-    return cmp_path_key(a->relative_path, a->artifact_key, b->relative_path, b->artifact_key);
+    return record_cmp_path_key(a->relative_path, a->artifact_key, b->relative_path,
+                               b->artifact_key);
 }
 
 static int cmp_art(const void *x, const void *y)
 {
     const dsr_artifact *a = *(const dsr_artifact *const *)x;
     const dsr_artifact *b = *(const dsr_artifact *const *)y;
-    return cmp_path_key(a->relative_path, a->artifact_key, b->relative_path, b->artifact_key);
+    return record_cmp_path_key(a->relative_path, a->artifact_key, b->relative_path,
+                               b->artifact_key);
 }
 
-static int cmp_str(const void *x, const void *y)
+int record_cmp_str(const void *x, const void *y)
 {
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-static int is_missing_event(const dsr_artifact *a)
+int record_is_missing_event(const dsr_artifact *a)
 {
     return !a->present && a->required && a->blocking;
 }
@@ -251,22 +254,22 @@ static int plan_make(const dsr_scan_result *r, const dsr_record_opts *o, plan *p
         p->arts[p->n_arts++] = a;
         if (i && sorted && cmp_art(&p->arts[i - 1], &p->arts[i]) > 0)
             sorted = 0;
-        if (is_missing_event(a))
+        if (record_is_missing_event(a))
             p->missing_keys[p->n_missing_keys++] = a->artifact_key;
     }
     if (!sorted)    /* dsr_scan sorts; other producers may not */
         qsort(p->arts, p->n_arts, sizeof *p->arts, cmp_art);
-    qsort(p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, cmp_str);
+    qsort(p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, record_cmp_str);
     for (size_t i = 0; i < o->n_prev; i++)
         p->prev[p->n_prev++] = &o->prev[i];
-    qsort(p->prev, p->n_prev, sizeof *p->prev, cmp_prev);
+    qsort(p->prev, p->n_prev, sizeof *p->prev, record_cmp_prev);
     return 0;
 }
 
 static int key_missing(const plan *p, const char *key)
 {
     return p->n_missing_keys &&
-           bsearch(&key, p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, cmp_str);
+           bsearch(&key, p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, record_cmp_str);
 }
 
 /* ---- one artifact ------------------------------------------------------------- */
@@ -278,7 +281,7 @@ static int record_artifact(run_ctx *c, const plan *p, int changed, size_t *pi,
 {
     int rc = 0;
     if (!a->present) {
-        if (is_missing_event(a) && (rc = ensure_batch(c, err)) == 0)
+        if (record_is_missing_event(a) && (rc = ensure_batch(c, err)) == 0)
             rc = emit_missing(c, a, err);
         /* an unusable file (not a never-found pattern) must be re-read */
         if ((rc == 0 || rc == DSR_ESCHEMA) && c->cache && a->reason != DSR_REASON_NOT_FOUND
@@ -300,7 +303,7 @@ static int record_artifact(run_ctx *c, const plan *p, int changed, size_t *pi,
     }
     /* changed mode: prev entries before a are gone */
     while (*pi < p->n_prev &&
-           cmp_path_key(p->prev[*pi]->relative_path, p->prev[*pi]->artifact_key,
+           record_cmp_path_key(p->prev[*pi]->relative_path, p->prev[*pi]->artifact_key,
                         a->relative_path, a->artifact_key) < 0) {
         rc = emit_removed(c, p->prev[(*pi)++], err);
         if (rc && rc != DSR_ESCHEMA)

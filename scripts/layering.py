@@ -32,6 +32,8 @@ MODULES = {
     "delivery": ["common", "codec", "eventlog"],
     "nats":     ["common", "codec", "eventlog"],
     "ingest":   ["common", "scanner", "codec", "eventlog", "sets", "replay", "delivery"],
+    "watch":    ["common", "scanner", "codec", "eventlog", "sets", "replay", "delivery",
+                 "ingest"],
 }
 
 
