@@ -56,6 +56,7 @@ static const char usage_text[] =
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
 CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
+CLI_PROFILE_HELP
 "  -q, --quiet          no warnings, no summary and no progress line on stderr\n"
 "                       (errors only); the progress line (files, bytes, rate,\n"
 "                       ETA) is only drawn when stderr is a terminal\n"
@@ -87,7 +88,7 @@ CLI_EXCLUDE_HELP
 "classes of unlisted files are derived.\n";
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS, OPT_MAX_SIZE,
-       OPT_EXCLUDE };
+       OPT_EXCLUDE, OPT_PROFILE };
 
 static void print_help(void)
 {
@@ -111,6 +112,7 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
         { "jobs", required_argument, NULL, OPT_JOBS },
         { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "list-skipped", no_argument, NULL, 'L' },
@@ -140,6 +142,12 @@ static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *
             int rc = cli_scan_add_exclude(o, optarg, "index");
             if (rc != DSR_EXIT_OK)
                 return rc;
+            break;
+        }
+        case OPT_PROFILE: {
+            int prc = cli_parse_profile("index", optarg, &o->profile);
+            if (prc != DSR_EXIT_OK)
+                return prc;
             break;
         }
         case 'q': *quiet = 1; break;
@@ -321,6 +329,9 @@ static void print_summary(const cli_scan_opts *o, const dsr_scan_result *r, doub
         fprintf(m, "; %zu excluded", r->n_excluded);
     fprintf(m, "; %zu warning%s; %s hashed in %.2f s; completeness: %s",
             r->n_warnings, r->n_warnings == 1 ? "" : "s", bytes, secs, dsr_scan_completeness(r));
+    if (r->profile != DSR_PROFILE_WP04)
+        fprintf(m, "; profile %s (%zu WP file%s hashed by frontmatter)",
+                dsr_profile_name(r->profile), r->n_wp_projected, r->n_wp_projected == 1 ? "" : "s");
     if (o->manifest)
         fprintf(m, " (manifest %s v%s%s%s)", dsr_manifest_mission_type(o->manifest),
                 dsr_manifest_version(o->manifest), o->step ? ", step " : "",
@@ -365,7 +376,8 @@ int cmd_index(int argc, char **argv)
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o.mission_dir, .manifest = o.manifest, .step_id = o.step,
                          .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
                          .plain_io = cli_plain_io(), .max_file_size = o.max_file_size,
-                         .excludes = o.excludes, .n_excludes = o.n_excludes };
+                         .excludes = o.excludes, .n_excludes = o.n_excludes,
+                         .profile = o.profile };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
     cli_progress *pr = cli_progress_start(&progress, !quiet);

@@ -23,6 +23,13 @@ int cli_parse_jobs(const char *s, unsigned *out)
     return 0;
 }
 
+int cli_parse_profile(const char *cmd, const char *s, dsr_profile *out)
+{
+    if (dsr_profile_parse(s, out) != 0)
+        return cli_usage(cmd, "--profile: unknown profile '%s' (known: %s)", s, DSR_PROFILE_NAMES);
+    return DSR_EXIT_OK;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
     static const struct { const char *unit; unsigned shift; } units[] = {
@@ -57,7 +64,7 @@ int cli_scan_load_manifest(cli_scan_opts *o, const char *cmd)
     if (o->manifest_path)
         rc = dsr_manifest_load_file(o->manifest_path, &o->manifest, &err);
     else if (o->mission_type)
-        rc = dsr_manifest_load_builtin(o->mission_type, &o->manifest, &err);
+        rc = dsr_manifest_load_builtin_profile(o->profile, o->mission_type, &o->manifest, &err);
     if (rc) {
         cli_error(NULL, "%s", err.msg);
         /* an unreadable manifest file is an I/O problem; anything else is usage */

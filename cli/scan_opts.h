@@ -19,12 +19,23 @@ typedef struct cli_scan_opts {
     uint64_t      max_file_size;   /* --max-file-size, 0 = the library's default */
     const char  **excludes;        /* --exclude, in order (malloc'd array) */
     size_t        n_excludes;
+    dsr_profile   profile;         /* --profile, default wp04 */
     dsr_manifest *manifest;        /* loaded by cli_scan_load_manifest */
 } cli_scan_opts;
 
 /* Loads the manifest chosen by --manifest / --mission-type (none: NULL) and
  * checks --step against it.  Prints the error; returns an exit code. */
 int  cli_scan_load_manifest(cli_scan_opts *o, const char *cmd);
+/* Parses a --profile value (dsr_profile_parse); on an unknown name prints a
+ * usage error naming the accepted ones and returns its exit code, else
+ * DSR_EXIT_OK.  Shared by index, scan, snapshot, status and drift. */
+int  cli_parse_profile(const char *cmd, const char *s, dsr_profile *out);
+/* The --profile lines of those commands' --help. */
+#define CLI_PROFILE_HELP \
+"  --profile P          wp04 (default: raw-byte hashes, the feature-042 parity\n" \
+"                       hash) or spec-kitty-3 (WP files hashed by their static\n" \
+"                       frontmatter, every file checked for UTF-8, the\n" \
+"                       path<TAB>hash parity hash; docs/interop.md)\n"
 /* Parses a --jobs value (1..1024); returns 0 or -1. */
 int  cli_parse_jobs(const char *s, unsigned *out);
 /* Parses a --max-file-size value: a whole number of bytes, optionally with

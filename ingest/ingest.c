@@ -263,7 +263,8 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress, .max_file_size = o->max_file_size,
                          .excludes = o->excludes, .n_excludes = o->n_excludes,
-                         .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0 };
+                         .plain_io = (o->flags & DSR_INGEST_PLAIN_IO) != 0,
+                         .profile = o->profile };
 
     phase_begin(&r, DSR_INGEST_PHASE_OPEN);
     /* 1. root */

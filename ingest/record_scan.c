@@ -38,6 +38,7 @@ typedef struct run_ctx {
     const char       *slug;
     dsr_scan_cache   *cache;
     int64_t           started_ns;
+    dsr_profile       profile;     /* the scan's: stamped on cache entries */
     dsr_err           refused;     /* first refused payload */
 } run_ctx;
 
@@ -165,6 +166,7 @@ static int cache_keep(run_ctx *c, const dsr_artifact *a, int known, dsr_err *err
         return 0;
     dsr_scan_cached v;
     dsr_scan_cache_entry_of(a, c->started_ns, &v);
+    v.profile = c->profile;
     int rc = dsr_scan_cache_put(c->batch, c->slug, a->relative_path, &v, err);
     if (!rc) {
         c->cache_ops++;
@@ -381,7 +383,7 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
         .batch_max = o->batch_events ? o->batch_events : DEFAULT_BATCH_EVENTS,
         .meta = { .correlation_id = st->run_id },
         .st = st, .slug = r->feature_slug, .cache = o->cache,
-        .started_ns = r->started_ns,
+        .started_ns = r->started_ns, .profile = r->profile,
     };
     dsr_err_clear(&c.refused);
     plan p;

@@ -21,6 +21,7 @@
 #define VALUE_LEN     90
 #define VALUE_VERSION 1
 #define FLAG_RACY     0x01
+#define FLAG_SK3      0x02   /* hashed under the spec-kitty-3 profile */
 
 struct dsr_scan_cache {
     dsr_log      *log;
@@ -58,7 +59,8 @@ static uint64_t get_u64(const unsigned char *p)
 static void encode_value(const dsr_scan_cached *v, unsigned char out[VALUE_LEN])
 {
     out[0] = VALUE_VERSION;
-    out[1] = v->racy ? FLAG_RACY : 0;
+    out[1] = (unsigned char)((v->racy ? FLAG_RACY : 0) |
+                             (v->profile == DSR_PROFILE_SPEC_KITTY_3 ? FLAG_SK3 : 0));
     put_u64(out + 2, v->dev);
     put_u64(out + 10, v->ino);
     put_u64(out + 18, v->size);
@@ -75,6 +77,7 @@ static int decode_value(const void *p, size_t n, dsr_scan_cached *v)
     if (n != VALUE_LEN || b[0] != VALUE_VERSION)
         return -1;
     v->racy = (b[1] & FLAG_RACY) != 0;
+    v->profile = (b[1] & FLAG_SK3) ? DSR_PROFILE_SPEC_KITTY_3 : DSR_PROFILE_WP04;
     v->dev = get_u64(b + 2);
     v->ino = get_u64(b + 10);
     v->size = get_u64(b + 18);

@@ -7,7 +7,8 @@
  * problem is reported as "name:line: what is wrong" before any scanning
  * starts: YAML syntax errors, more than one document, unknown or duplicate
  * keys, wrong value types, unknown artifact classes, empty or unsafe path
- * patterns, duplicate step ids and duplicate artifact_keys.  Hostile input
+ * patterns, duplicate step ids, an artifact_key twice in one list or one key
+ * naming two artifacts (a key may repeat across lists: see add_spec).  Hostile input
  * costs linear time: nesting deeper than MANIFEST_MAX_DEPTH is refused
  * before the tree is built, and duplicates are found through hash maps.
  *
@@ -288,11 +289,34 @@ static int add_spec(parse_ctx *c, const dsr_manifest_spec *s)
     if (!slot)
         return nomem(c);
     if (!created) {
-        size_t first = (size_t)(uintptr_t)*slot - 1;
-        assert(first < m->n_specs);
-        return dsr_err_set(c->err, DSR_EMANIFEST,
-                           "%s:%d: duplicate artifact_key '%s' (first defined at line %d)",
-                           c->name, s->line, s->artifact_key, m->specs[first].line);
+        /* The same key in another list (another step, required_always,
+         * optional_always) means "required there too", as spec-kitty's
+         * manifests use it (software-dev lists output.tasks.per_wp under
+         * tasks_packages and tasks_finalize).  It must name the same
+         * artifact each time: one key is one identity in the log.  Twice in
+         * one list says nothing new and is refused as before.  The slot
+         * holds the key's latest spec: lists are parsed one after another,
+         * so a repeat within a list is a repeat of the latest one. */
+        size_t last = (size_t)(uintptr_t)*slot - 1;
+        assert(last < m->n_specs);
+        const dsr_manifest_spec *p = &m->specs[last];
+        if (p->kind == s->kind && (p->step_id == s->step_id ||
+                                   (p->step_id && s->step_id && !strcmp(p->step_id, s->step_id))))
+            return dsr_err_set(c->err, DSR_EMANIFEST,
+                               "%s:%d: duplicate artifact_key '%s' (first defined at line %d)", c->name, s->line, s->artifact_key, p->line);
+        if (strcmp(p->path_pattern, s->path_pattern) != 0 ||
+            strcmp(p->artifact_class, s->artifact_class) != 0)
+            return dsr_err_set(c->err, DSR_EMANIFEST,
+                               "%s:%d: artifact_key '%s' is listed again with another %s "
+                               "('%s', line %d: '%s'); a key repeated under several steps must "
+                               "name the same artifact", c->name, s->line, s->artifact_key,
+                               strcmp(p->path_pattern, s->path_pattern) ? "path_pattern"
+                                                                        : "artifact_class",
+                               strcmp(p->path_pattern, s->path_pattern) ? s->path_pattern
+                                                                        : s->artifact_class,
+                               p->line,
+                               strcmp(p->path_pattern, s->path_pattern) ? p->path_pattern
+                                                                        : p->artifact_class);
     }
     *slot = (void *)(uintptr_t)(m->n_specs + 1);
     if (m->n_specs == m->cap_specs) {

@@ -44,9 +44,11 @@
 #include "ignore.h"
 #include "scan_pool.h"
 #include "scan_walk.h"
+#include "wp_frontmatter.h"
 #include "buf.h"
 #include "slab.h"
 #include "opts_version.h"
+#include "strmap.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -59,6 +61,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #define BATCH_FILES    80      /* 80 entries + header fit 16 KiB of pages */
 #define DIRS_PER_BATCH 4
@@ -73,12 +76,16 @@ typedef struct entry {
     uint8_t       has_cached;   /* u.cached is the cache's answer (until the worker runs) */
     uint8_t       cache_use;    /* dsr_cache_use */
     uint8_t       cache_stale;
+    uint8_t       wp_file;      /* spec-kitty-3 WP file: hashed by its projection */
+    uint8_t       wp_state;     /* WP_FM_* once the projection step ran */
+    char         *wp_why;       /* WP_FM_INVALID: what is wrong (work_ar[worker]) */
     union {
         dsr_scan_cached cached; /* walker -> worker */
         hash_out    h;      /* worker -> assembly */
     } u;
     int           internal_rc;  /* digest machinery failed / out of memory */
-    long          spec;         /* matched manifest spec index, -1: none */
+    int32_t       spec;         /* matched manifest spec index, -1: none (a
+                                   manifest of at most 16 MiB has fewer) */
     char         *key;          /* artifact_key (work_ar[worker]) */
     const char   *cls;          /* static class name (or the manifest's) */
     char          wp[16];       /* "" when not a WP file */
@@ -309,11 +316,83 @@ static void after_hash(entry_plan *p)
         e->cache_stale = 1;
 }
 
+/* ---- spec-kitty-3 WP files ----------------------------------------------- */
+
+/* Replace the raw SHA-256 of a freshly read WP file by the hash of its
+ * frontmatter projection (wp_frontmatter.c).  The file is read a second
+ * time, whole: only WP files pay, and they are small.  The bytes read now
+ * must hash to the SHA-256 of the first pass, else the file changed in
+ * between and is reported as such (no digest mixes two contents).
+ * Cache hits keep their digests: a cache entry of this profile already holds
+ * the projection hash of exactly these bytes. */
+static int wp_apply(scan_ctx *c, entry_plan *p, size_t worker)
+{
+    entry *e = p->e;
+    hash_out *h = &e->u.h;
+    if (!e->wp_file || h->status != HASH_OK || h->sha_reused || !h->utf8_valid)
+        return 0;
+    int fd = strchr(p->name, '/')
+             ? beneath_open(p->dfd, p->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+             : openat(p->dfd, p->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        h->status = HASH_OPEN_FAILED;
+        h->errnum = errno;
+        return 0;
+    }
+    size_t cap = (size_t)h->size + 1, len = 0;
+    char *buf = malloc(cap ? cap : 1);
+    if (!buf) {
+        close(fd);
+        return dsr_err_set(&c->werr[worker], DSR_ENOMEM, "%s: out of memory", e->rel);
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            h->status = HASH_READ_FAILED;
+            h->errnum = errno;
+            break;
+        }
+        if (r == 0 || (len += (size_t)r) == cap)
+            break;
+    }
+    close(fd);
+    unsigned char md[32];
+    unsigned int mdn = 0;
+    if (h->status == HASH_OK &&
+        (len != h->size || !EVP_Digest(buf, len, md, &mdn, EVP_sha256(), NULL) ||
+         memcmp(md, h->sha256, 32) != 0))
+        h->status = HASH_CHANGED;
+    int rc = 0;
+    if (h->status == HASH_OK) {
+        dsr_buf json = { 0 };
+        char why[256];
+        int st = wp_fm_project(buf, len, &json, why, sizeof why);
+        if (st < 0) {
+            rc = dsr_err_set(&c->werr[worker], st, "%s: out of memory", e->rel);
+        } else {
+            e->wp_state = (uint8_t)st;
+            if (st == WP_FM_PROJECTED &&
+                !EVP_Digest(json.data, json.len, h->sha256, &mdn, EVP_sha256(), NULL))
+                rc = dsr_err_set(&c->werr[worker], DSR_EIO, "%s: SHA-256 failed (OpenSSL EVP)",
+                                 e->rel);
+            if (st == WP_FM_INVALID && !(e->wp_why = ar_strdup(&c->work_ar[worker], why)))
+                rc = dsr_err_set(&c->werr[worker], DSR_ENOMEM, "%s: out of memory", e->rel);
+        }
+        dsr_buf_free(&json);
+    }
+    free(buf);
+    return rc;
+}
+
 static void hash_alone(scan_ctx *c, entry_plan *p, size_t worker)
 {
     int rc = hash_file_expect(c->hashers[worker], p->dfd, p->name, p->e->text,
                                   p->use_expect ? &p->expect : NULL, &p->e->u.h,
                                   &c->werr[worker]);
+    if (!rc)
+        rc = wp_apply(c, p, worker);
     if (rc)
         p->e->internal_rc = rc;
     else
@@ -328,7 +407,9 @@ static void finish_entry(scan_ctx *c, entry *e, size_t worker)
         if (e->u.h.status == HASH_OK)
             __atomic_fetch_add(&c->progress->bytes_done, e->u.h.size, __ATOMIC_RELAXED);
     }
-    e->spec = c->m ? match_spec(c, e->rel) : -1;
+    long spec = c->m ? match_spec(c, e->rel) : -1;
+    assert(spec < INT32_MAX);
+    e->spec = (int32_t)spec;
     if (e->spec >= 0) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, (size_t)e->spec);
         e->key = classify_spec_key(&c->work_ar[worker], s->artifact_key, s->path_pattern, e->rel);
@@ -375,8 +456,13 @@ static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t 
                 p->e->internal_rc = rc;
                 continue;
             }
-            if (job_of[k] != SIZE_MAX && jobs[job_of[k]].done)
-                after_hash(p);
+            if (job_of[k] != SIZE_MAX && jobs[job_of[k]].done) {
+                int wrc = wp_apply(c, p, worker);
+                if (wrc)
+                    p->e->internal_rc = wrc;
+                else
+                    after_hash(p);
+            }
             else
                 hash_alone(c, p, worker);
             if (p->e->internal_rc)
@@ -517,12 +603,16 @@ static int on_file(void *ctx, const walk_file *f)
         const char *base = e->open_rel ? e->open_rel : e->rel;
         e->name_off = (uint32_t)(strlen(base) - strlen(f->name));
     }
-    e->text = (uint8_t)classify_is_text(f->rel);
+    int sk3 = c->opts->profile == DSR_PROFILE_SPEC_KITTY_3;
+    /* spec-kitty-3 decodes every file as UTF-8 (docs/interop.md section 2) */
+    e->text = (uint8_t)(sk3 || classify_is_text(f->rel));
+    e->wp_file = (uint8_t)(sk3 && wp_is_wp_file(f->rel));
     if (c->opts->cache_lookup) {
         rc = c->opts->cache_lookup(c->opts->cache_ctx, f->rel, &e->u.cached);
         if (rc < 0)
             return rc;      /* the entry is not counted; its strings go with walk_ar */
-        e->has_cached = rc == 1;
+        /* another profile's digests mean something else: not reused */
+        e->has_cached = rc == 1 && e->u.cached.profile == c->opts->profile;
     }
     c->cur->n++;
     if (c->progress)
@@ -784,14 +874,20 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     a->mtime_ns = h->mtime_ns;
     a->ctime_ns = h->ctime_ns;
     a->size_bytes = h->size;
-    char buf[128];
+    char buf[320];
     switch (h->status) {
     case HASH_OK:
         dsr_hex(h->sha256, 32, a->sha256);
         a->xxh3_high = h->xxh3_high;
         a->xxh3_low = h->xxh3_low;
         *bytes += h->size;
-        if (h->utf8_checked && !h->utf8_valid) {
+        a->wp_projected = e->wp_state == WP_FM_PROJECTED;
+        if (e->wp_state == WP_FM_INVALID) {
+            a->reason = DSR_REASON_INVALID_FORMAT;
+            snprintf(buf, sizeof buf, "wp frontmatter invalid: %s", e->wp_why ? e->wp_why : "");
+            if (!(a->reason_detail = ar_strdup(ar, buf)))
+                return DSR_ENOMEM;
+        } else if (h->utf8_checked && !h->utf8_valid) {
             a->reason = DSR_REASON_INVALID_FORMAT;
             snprintf(buf, sizeof buf, "invalid UTF-8 at byte offset %llu",
                      (unsigned long long)h->utf8_bad_at);
@@ -837,6 +933,32 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     return 0;
 }
 
+/* canon[i] = the index of the first spec with spec i's artifact_key. */
+static int canon_specs(const dsr_manifest *m, size_t n, size_t **out)
+{
+    size_t *canon = malloc(n * sizeof *canon);
+    strmap first = { 0 };
+    if (!canon)
+        return DSR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = dsr_manifest_spec_at(m, i)->artifact_key;
+        int created = 0;
+        void **slot = strmap_upsert(&first, k, strlen(k), &created);
+        if (!slot) {
+            strmap_free(&first);
+            free(canon);
+            return DSR_ENOMEM;
+        }
+        if (created)
+            *slot = (void *)(uintptr_t)(i + 1);
+        canon[i] = (size_t)(uintptr_t)*slot - 1;
+        assert(canon[i] <= i);
+    }
+    strmap_free(&first);
+    *out = canon;
+    return 0;
+}
+
 /* The artifact of a required entry nothing matched: not found, or
  * excluded when an exclusion kept its file out of the walk. */
 static int ghost(const scan_ctx *c, arena *ar, const dsr_manifest_spec *s, const char *pat,
@@ -874,6 +996,7 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         n_entries += b->n;
     const char **spec_pat = NULL, **spec_step = NULL;
     char *used = NULL;
+    size_t *canon = NULL;
     int rc = 0;
     if (n_specs) {
         spec_pat = calloc(n_specs, sizeof *spec_pat);
@@ -896,6 +1019,12 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         rc = DSR_ENOMEM;
         goto out;
     }
+    /* A key listed under several steps (and optional_always) is one
+     * artifact: a file matched through any of its specs satisfies all of
+     * them, and a missing one is reported once.  canon[i]: the first spec
+     * with spec i's key. */
+    if (n_specs && (rc = canon_specs(c->m, n_specs, &canon)))
+        goto out;
     while (c->head) {
         batch *b = c->head;
         /* after the join every entry of every batch was finished by a worker */
@@ -916,10 +1045,11 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
             if (k == 0) {
                 const dsr_artifact *a = &r->artifacts[r->n_artifacts];
                 if (e->spec >= 0)
-                    used[e->spec] = 1;
+                    used[canon[e->spec]] = 1;
                 r->n_cache_stat += a->cache_use == DSR_CACHE_STAT;
                 r->n_cache_xxh3 += a->cache_use == DSR_CACHE_XXH3;
                 r->n_cache_stale += a->cache_stale != 0;
+                r->n_wp_projected += a->wp_projected != 0;
                 r->n_artifacts++;
             }
         }
@@ -932,9 +1062,10 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
     }
     for (size_t i = 0; i < n_specs; i++) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
-        if (used[i])
+        if (used[canon[i]])
             continue;
         if (spec_applies(s, c->opts->step_id)) {
+            used[canon[i]] = 1;       /* one ghost per key */
             rc = ghost(c, &ri->strings, s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
             r->n_artifacts++;
             if (rc)
@@ -968,6 +1099,7 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
     c->warn = NULL;
     c->n_warn = 0;
 out:
+    free(canon);
     free(spec_pat);
     free(spec_step);
     free(used);
@@ -1032,6 +1164,9 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
                                dsr_manifest_mission_type(opts->manifest), used ? steps : "none");
         }
     }
+    if (opts->profile != DSR_PROFILE_WP04 && opts->profile != DSR_PROFILE_SPEC_KITTY_3)
+        return dsr_err_set(err, DSR_EINVAL, "scan: unknown profile %d (known: %s)",
+                           (int)opts->profile, DSR_PROFILE_NAMES);
     unsigned jobs = opts->jobs ? opts->jobs : default_jobs();
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
@@ -1068,6 +1203,7 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         goto done;
     }
     ri->pub.has_manifest = c.m != NULL;
+    ri->pub.profile = opts->profile;
     ri->pub.started_ns = ts_ns(&t0);
     if ((rc = make_slug(opts->feature_slug, root_real, &ri->pub.feature_slug, err)))
         goto done;

@@ -142,6 +142,9 @@ typedef struct dsr_ingest_opts {
     /* Added for exclusion rules: dsr_scan_opts.excludes */
     const char *const  *excludes;
     size_t              n_excludes;
+    /* Added for the profiles: how the scan hashes (dsr_scan_opts.profile);
+     * the run records it and the snapshot computed from it follows it. */
+    dsr_profile         profile;
 } dsr_ingest_opts;
 
 #ifdef __cplusplus

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include "dossier/error.h"
+#include "dossier/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,14 @@ DSR_API int  dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_er
 DSR_API int  dsr_manifest_load_builtin(const char *mission_type, dsr_manifest **out, dsr_err *err);
 /* Names of the built-in manifests (static storage). */
 DSR_API const char *const *dsr_manifest_builtin_names(size_t *n);
+/* Added for the profiles: the built-ins of a profile.  wp04: the ones above
+ * (software-dev, research).  spec-kitty-3: spec-kitty's current mission types
+ * software-dev, research and documentation with its current step names
+ * (docs/interop.md section 1).  DSR_ENOTFOUND names the profile's types;
+ * DSR_EINVAL for an unknown profile. */
+DSR_API int  dsr_manifest_load_builtin_profile(dsr_profile p, const char *mission_type,
+                                               dsr_manifest **out, dsr_err *err);
+DSR_API const char *const *dsr_manifest_builtin_names_profile(dsr_profile p, size_t *n);
 DSR_API void dsr_manifest_free(dsr_manifest *m);
 
 DSR_API const char *dsr_manifest_mission_type(const dsr_manifest *m);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "dossier/error.h"
 #include "dossier/manifest.h"
+#include "dossier/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,9 @@ typedef struct dsr_artifact {
      * is read anyway: DSR_SCAN_CACHE_REHASH). */
     dsr_cache_use cache_use;
     int           cache_stale;
+    /* Added for the profiles: 1 when sha256 is the hash of the WP
+     * frontmatter projection (spec-kitty-3), not of the raw bytes. */
+    int           wp_projected;
 } dsr_artifact;
 
 typedef struct dsr_scan_warning {
@@ -91,6 +95,11 @@ typedef struct dsr_scan_cached {
     unsigned char sha256[32];
     int           racy;      /* modified too close to the scan that cached it:
                                 the stat tuple proves nothing, re-read */
+    /* Added for the profiles: the profile of the scan that hashed it.  A
+     * scan uses only entries of its own profile (a raw-byte hash is never
+     * reused as a WP projection hash, nor a file whose UTF-8 was never
+     * checked as a checked one). */
+    dsr_profile   profile;
 } dsr_scan_cached;
 
 enum {
@@ -157,6 +166,14 @@ typedef struct dsr_scan_opts {
      * entered.  A bad pattern is DSR_EINVAL naming it. */
     const char *const  *excludes;
     size_t              n_excludes;
+    /* Added for the profiles (docs/interop.md): DSR_PROFILE_WP04 (0, the
+     * default) hashes raw bytes and checks UTF-8 on text extensions only.
+     * DSR_PROFILE_SPEC_KITTY_3 checks every file for UTF-8 and hashes WP
+     * files (WP##*.md in any folder) as the canonical JSON of their static
+     * frontmatter projection; a WP file whose frontmatter fails spec-kitty's
+     * schema is unusable (DSR_REASON_INVALID_FORMAT, "wp frontmatter
+     * invalid: ..."). */
+    dsr_profile         profile;
 } dsr_scan_opts;
 
 /* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
@@ -192,6 +209,10 @@ typedef struct dsr_scan_result {
     /* Added for exclusion rules: entries an exclusion rule kept out of the
      * walk, an excluded folder counting once (its content is not listed). */
     size_t         n_excluded;
+    /* Added for the profiles: the profile the hashes follow (opts->profile)
+     * and how many WP files were hashed by their frontmatter projection. */
+    dsr_profile    profile;
+    size_t         n_wp_projected;
 } dsr_scan_result;
 
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),

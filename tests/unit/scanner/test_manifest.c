@@ -152,7 +152,54 @@ static void test_duplicate_artifact_key_names_both_lines(void **state)
                  "required_by_step:\n"
                  "  plan:\n"
                  "    - {artifact_key: k, artifact_class: output, path_pattern: b.md}\n",
-                 6, "duplicate artifact_key 'k' (first defined at line 3)");
+                 6, "artifact_key 'k' is listed again with another path_pattern ('b.md', "
+                 "line 3: 'a.md')");
+    /* twice in one step's list: a plain duplicate */
+    expect_error("mission_type: x\n"
+                 "required_by_step:\n"
+                 "  plan:\n"
+                 "    - {artifact_key: k, artifact_class: output, path_pattern: b.md}\n"
+                 "    - {artifact_key: k, artifact_class: output, path_pattern: b.md}\n",
+                 5, "duplicate artifact_key 'k' (first defined at line 4)");
+    /* the same pattern with another class is another artifact too */
+    expect_error("mission_type: x\n"
+                 "required_by_step:\n"
+                 "  a:\n"
+                 "    - {artifact_key: k, artifact_class: output, path_pattern: b.md}\n"
+                 "  b:\n"
+                 "    - {artifact_key: k, artifact_class: input, path_pattern: b.md}\n",
+                 6, "listed again with another artifact_class");
+}
+
+/* spec-kitty's own manifests list one key under two steps (software-dev's
+ * output.tasks.per_wp under tasks_packages and tasks_finalize) and under a
+ * step and optional_always (documentation's evidence.audit-report): it means
+ * required at each of those steps, not a duplicate. */
+static void test_key_repeated_across_steps_is_required_by_each(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "mission_type: x\n"
+        "required_by_step:\n"
+        "  tasks_packages:\n"
+        "    - {artifact_key: o.wp, artifact_class: output, path_pattern: tasks/WP*.md}\n"
+        "  tasks_finalize:\n"
+        "    # a comment between the key and its list\n"
+        "    - {artifact_key: o.wp, artifact_class: output, path_pattern: tasks/WP*.md}\n"
+        "  publish:\n"
+        "    []\n"
+        "optional_always:\n"
+        "  - {artifact_key: o.wp, artifact_class: output, path_pattern: tasks/WP*.md}\n";
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(dsr_manifest_parse(text, sizeof text - 1, "t.yaml", &m, &err), 0);
+    assert_int_equal(dsr_manifest_spec_count(m), 3);
+    assert_int_equal(dsr_manifest_step_count(m), 3);
+    assert_string_equal(dsr_manifest_spec_at(m, 0)->step_id, "tasks_packages");
+    assert_string_equal(dsr_manifest_spec_at(m, 1)->step_id, "tasks_finalize");
+    assert_int_equal(dsr_manifest_spec_at(m, 2)->kind, DSR_SPEC_OPTIONAL_ALWAYS);
+    dsr_manifest_free(m);
 }
 
 static void test_empty_and_unsafe_patterns_are_refused(void **state)
@@ -301,6 +348,56 @@ static void test_builtin_manifests_parse_and_declare_their_type(void **state)
     assert_non_null(strstr(err.msg, "software-dev"));
 }
 
+/* Under spec-kitty-3 the built-ins are spec-kitty's current mission types
+ * with its current step names; wp04 keeps its own (no documentation type). */
+static void test_spec_kitty_3_builtins_have_current_types_and_steps(void **state)
+{
+    (void)state;
+    static const struct { const char *type, *steps; } want[] = {
+        { "software-dev", "discovery specify plan tasks_outline tasks_packages tasks_finalize "
+                          "implement review done" },
+        { "research", "scoping methodology gathering synthesis output done" },
+        { "documentation", "discover audit design generate validate publish accept" },
+    };
+    size_t n = 0;
+    (void)dsr_manifest_builtin_names_profile(DSR_PROFILE_SPEC_KITTY_3, &n);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        dsr_manifest *m = NULL;
+        dsr_err err;
+        dsr_err_clear(&err);
+        int rc = dsr_manifest_load_builtin_profile(DSR_PROFILE_SPEC_KITTY_3, want[i].type, &m, &err);
+        if (rc)
+            print_error("%s: %s\n", want[i].type, err.msg);
+        assert_int_equal(rc, 0);
+        assert_string_equal(dsr_manifest_mission_type(m), want[i].type);
+        char steps[256] = "";
+        for (size_t k = 0; k < dsr_manifest_step_count(m); k++) {
+            strcat(steps, k ? " " : "");
+            strcat(steps, dsr_manifest_step_at(m, k));
+        }
+        if (strcmp(steps, want[i].steps))
+            print_error("%s: steps '%s'\n", want[i].type, steps);
+        assert_string_equal(steps, want[i].steps);
+        dsr_manifest_free(m);
+    }
+    /* software-dev: one key under two steps */
+    dsr_manifest *m = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_manifest_load_builtin_profile(DSR_PROFILE_SPEC_KITTY_3, "software-dev",
+                                                       &m, &err), 0);
+    int per_wp = 0;
+    for (size_t k = 0; k < dsr_manifest_spec_count(m); k++)
+        per_wp += !strcmp(dsr_manifest_spec_at(m, k)->artifact_key, "output.tasks.per_wp");
+    assert_int_equal(per_wp, 2);
+    dsr_manifest_free(m);
+    assert_int_equal(dsr_manifest_load_builtin("documentation", &m, &err), DSR_ENOTFOUND);
+    assert_int_equal(dsr_manifest_load_builtin_profile(DSR_PROFILE_SPEC_KITTY_3, "nope", &m, &err),
+                     DSR_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "documentation"));
+    assert_non_null(strstr(err.msg, "spec-kitty-3"));
+}
+
 /* ---- hostile manifests ----------------------------------------------- */
 
 static void on_alarm(int sig)
@@ -389,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys_are_refused_at_their_line),
         cmocka_unit_test(test_bad_class_is_refused),
         cmocka_unit_test(test_duplicate_artifact_key_names_both_lines),
+        cmocka_unit_test(test_key_repeated_across_steps_is_required_by_each),
         cmocka_unit_test(test_empty_and_unsafe_patterns_are_refused),
         cmocka_unit_test(test_wrong_types_are_refused),
         cmocka_unit_test(test_missing_fields_are_refused),
@@ -396,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_keys_with_colons_and_other_versions_are_refused),
         cmocka_unit_test(test_load_file_reports_path_in_messages),
         cmocka_unit_test(test_builtin_manifests_parse_and_declare_their_type),
+        cmocka_unit_test(test_spec_kitty_3_builtins_have_current_types_and_steps),
         cmocka_unit_test(test_load_file_refuses_a_fifo_without_waiting),
         cmocka_unit_test(test_deep_nesting_is_refused_with_its_line),
         cmocka_unit_test(test_duplicates_among_many_entries_are_found),
