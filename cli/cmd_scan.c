@@ -57,6 +57,9 @@ CLI_EXCLUDE_HELP
 "                       exit 1 when there is one\n"
 "  --json               print one JSON object on stdout (schema:\n"
 "                       schemas/reports/scan.schema.json; names: docs/reports.md)\n"
+CLI_PROFILE_HELP
+"                       (recorded with the run: snapshots of different\n"
+"                       profiles are never compared for drift)\n"
 "  --deliver            after recording, try once to deliver pending events to\n"
 "                       every saved webhook endpoint (bounded to a few seconds;\n"
 "                       never changes the exit status). Endpoints saved with\n"
@@ -102,7 +105,7 @@ CLI_EXCLUDE_HELP
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
        OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER,
        OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE, OPT_MAX_SIZE,
-       OPT_EXCLUDE };
+       OPT_EXCLUDE, OPT_PROFILE };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
@@ -128,6 +131,7 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
         { "rehash", no_argument, NULL, OPT_REHASH },
         { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
         { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "deliver", no_argument, NULL, OPT_DELIVER },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
@@ -174,6 +178,12 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
             int rc = cli_scan_add_exclude(&c->scan, optarg, "scan");
             if (rc != DSR_EXIT_OK)
                 return rc;
+            break;
+        }
+        case OPT_PROFILE: {
+            int prc = cli_parse_profile("scan", optarg, &c->scan.profile);
+            if (prc != DSR_EXIT_OK)
+                return prc;
             break;
         }
         case 'q':        c->quiet = 1; break;
@@ -255,7 +265,10 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
            (unsigned long long)rep->head, (unsigned long long)(rep->head - st->last_seq),
            rep->head - st->last_seq == 1 ? "" : "s");
     if (snap)
-        printf("  snapshot      %s, parity %s\n", snap->snapshot_id, snap->parity_hash_sha256);
+        printf("  snapshot      %s, parity %s%s%s\n", snap->snapshot_id,
+               snap->profile == DSR_PROFILE_SPEC_KITTY_3 ? "sha256:" : "",
+               snap->parity_hash_sha256, snap->profile == DSR_PROFILE_SPEC_KITTY_3
+               ? " (profile spec-kitty-3)" : "");
     if (drift && drift->status == DSR_DRIFT_DETECTED)
         printf("  drift         %s against baseline %s (see 'dossier drift')\n",
                drift->severity, drift->baseline_snapshot_id);
@@ -304,6 +317,10 @@ static void print_json(const scan_cmd *c, const dsr_ingest_report *rep)
     cli_json_fputs(stdout, snap ? snap->snapshot_id : NULL);
     printf(",\"parity_hash_sha256\":");
     cli_json_fputs(stdout, snap ? snap->parity_hash_sha256 : NULL);
+    if (snap && snap->profile != DSR_PROFILE_WP04)
+        /* only for other profiles: the wp04 report keeps its fields */
+        printf(",\"profile\":\"%s\",\"snapshot_hash\":\"sha256:%s\"",
+               dsr_profile_name(snap->profile), snap->parity_hash_sha256);
     printf(",\"drift\":");
     cli_drift_json(rep->drift, 1);
     printf("}\n");
@@ -442,6 +459,7 @@ int cmd_scan(int argc, char **argv)
     o.target_branch = c.branch;
     o.excludes = c.scan.excludes;
     o.n_excludes = c.scan.n_excludes;
+    o.profile = c.scan.profile;
     /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
      * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */
     const char *env_log = getenv("DOSSIER_LOG");

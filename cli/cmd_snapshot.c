@@ -21,11 +21,14 @@ static const char usage_text[] =
 "snapshot projection (one snapshot per completed 'dossier scan'): completeness,\n"
 "artifact counts, the parity hash and the list of missing required artifacts.\n"
 "\n"
-"The parity hash is SHA-256 over the concatenation of the sorted lowercase hex\n"
+"The parity hash follows the profile the scan used ('dossier scan --profile').\n"
+"wp04 (the default): SHA-256 over the concatenation of the sorted lowercase hex\n"
 "SHA-256 content hashes of the present artifacts (the work package's feature-042\n"
-"formula; current spec-kitty hashes path<TAB>hash lines instead, see\n"
-"docs/interop.md), so two trees with the same contents have the same parity\n"
-"hash.  Completeness is\n"
+"formula).  spec-kitty-3: \"sha256:\" + SHA-256 of the present artifacts'\n"
+"\"path<TAB>hash\" lines sorted by path and joined by newlines, WP files hashed\n"
+"by their static frontmatter, as current spec-kitty computes it\n"
+"(docs/interop.md).  Either way two trees with the same contents have the same\n"
+"parity hash.  Completeness is\n"
 "'unknown' when the scan had no manifest, 'complete' when no required artifact\n"
 "is missing, else 'incomplete'.\n"
 "\n"
@@ -65,6 +68,9 @@ static void print_json(const dsr_snapshot_info *s, int with_artifacts)
     cli_json_fputs(stdout, s->run_id);
     printf(",\"timestamp\":");
     cli_json_fputs(stdout, s->timestamp);
+    if (s->profile != DSR_PROFILE_WP04)   /* wp04 output keeps its fields */
+        printf(",\"profile\":\"%s\",\"snapshot_hash\":\"sha256:%s\"",
+               dsr_profile_name(s->profile), s->parity_hash_sha256);
     printf(",\"parity_hash_sha256\":\"%s\",\"completeness_status\":", s->parity_hash_sha256);
     cli_json_fputs(stdout, s->completeness_status);
     putchar(',');
@@ -118,7 +124,11 @@ static void print_text(const dsr_snapshot_info *s, int with_artifacts)
         printf(" (no manifest");
     printf(", branch %s%s%s)\n", s->target_branch ? s->target_branch : "-",
            s->step_id ? ", step " : "", s->step_id ? s->step_id : "");
-    printf("Parity hash:    %s\n", s->parity_hash_sha256);
+    if (s->profile == DSR_PROFILE_SPEC_KITTY_3)
+        printf("Parity hash:    sha256:%s (profile spec-kitty-3: path<TAB>hash lines)\n",
+               s->parity_hash_sha256);
+    else
+        printf("Parity hash:    %s\n", s->parity_hash_sha256);
     printf("Artifacts:      ");
     cli_counts_text(stdout, &c);
     putchar('\n');

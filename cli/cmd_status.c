@@ -170,8 +170,10 @@ static void feature_text(const feature_report *r)
             printf(" ... (%zu in all: 'dossier snapshot')", s->n_missing);
         printf("\n");
     }
-    printf("  snapshot   %s at %s, parity %.16s..., branch %s, mission %s\n", s->snapshot_id,
-           s->timestamp ? s->timestamp : "-", s->parity_hash_sha256,
+    printf("  snapshot   %s at %s, parity %s%.16s...%s, branch %s, mission %s\n", s->snapshot_id,
+           s->timestamp ? s->timestamp : "-",
+           s->profile == DSR_PROFILE_SPEC_KITTY_3 ? "sha256:" : "", s->parity_hash_sha256,
+           s->profile == DSR_PROFILE_SPEC_KITTY_3 ? " (profile spec-kitty-3)" : "",
            s->target_branch ? s->target_branch : "-", s->mission_type ? s->mission_type : "none");
     if (r->base)
         printf("  baseline   %s accepted %s, branch %s, %s%s\n", r->base->snapshot_id,
@@ -219,6 +221,9 @@ static void feature_json(const feature_report *r)
     cli_json_fputs(stdout, s->snapshot_id);
     printf(",\"timestamp\":");
     cli_json_fputs(stdout, s->timestamp);
+    if (s->profile != DSR_PROFILE_WP04)   /* wp04 output keeps its fields */
+        printf(",\"profile\":\"%s\",\"snapshot_hash\":\"sha256:%s\"",
+               dsr_profile_name(s->profile), s->parity_hash_sha256);
     printf(",\"parity_hash_sha256\":\"%s\",\"target_branch\":", s->parity_hash_sha256);
     cli_json_fputs(stdout, s->target_branch);
     printf(",\"mission_type\":");

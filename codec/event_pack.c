@@ -185,7 +185,7 @@ static void pack_baseline(packer *p, const dsr_baseline_accepted *x)
 
 static void pack_scan_completed(packer *p, const dsr_scan_completed *x)
 {
-    map(p, 10);
+    map(p, x->profile ? 11 : 10);
     put_str(p, "feature_slug", x->feature_slug);
     put_nstr(p, "mission_type", x->mission_type);
     put_nstr(p, "manifest_version", x->manifest_version);
@@ -196,6 +196,8 @@ static void pack_scan_completed(packer *p, const dsr_scan_completed *x)
     put_int(p, "missing_count", x->missing_count);
     put_int(p, "removed_count", x->removed_count);
     put_int(p, "optional_absent", x->optional_absent);
+    if (x->profile)
+        put_str(p, "profile", x->profile);
 }
 
 static void pack_removed(packer *p, const dsr_artifact_removed *x)

@@ -41,9 +41,14 @@ typedef struct field {
     size_t             len;      /* strlen(name) */
     kind               k;
     const char *const *values;   /* K_ENUM: NULL-terminated */
+    int                optional; /* may be absent (not in the schema's "required") */
 } field;
 
-#define F(name, k, values) { name, sizeof name - 1, k, values }
+#define F(name, k, values) { name, sizeof name - 1, k, values, 0 }
+/* A field added later: absent in events written before it, and left out
+ * where its absence means the old behaviour (so those events keep their
+ * bytes). */
+#define F_OPT(name, k, values) { name, sizeof name - 1, k, values, 1 }
 
 static const char *const artifact_classes[] =
     { "input", "workflow", "output", "evidence", "policy", "runtime", NULL };
@@ -53,6 +58,7 @@ static const char *const reason_codes[] =
 static const char *const completeness[] = { "complete", "incomplete", "unknown", NULL };
 static const char *const severities[] = { "info", "warning", "error", NULL };
 static const char *const emit_modes[] = { "full", "changed", NULL };
+static const char *const profiles[] = { "wp04", "spec-kitty-3", NULL };
 
 static const field f_indexed[] = {
     F("feature_slug", K_NAME, NULL),
@@ -136,6 +142,7 @@ static const field f_scan_completed[] = {
     F("missing_count", K_UINT, NULL),
     F("removed_count", K_UINT, NULL),
     F("optional_absent", K_UINT, NULL),
+    F_OPT("profile", K_ENUM, profiles),
 };
 
 static const field f_removed[] = {
@@ -167,13 +174,21 @@ static const table change_table = TABLE(f_change);
 
 size_t codec_payload_field_count(dsr_event_type t)
 {
-    return (unsigned)t < DSR_EV_COUNT ? tables[t].n : 0;
+    if ((unsigned)t >= DSR_EV_COUNT)
+        return 0;
+    size_t n = 0;
+    while (n < tables[t].n && !tables[t].f[n].optional)
+        n++;
+    /* optional fields only at the end: positions stay those of old records */
+    for (size_t i = n; i < tables[t].n; i++)
+        assert(tables[t].f[i].optional);
+    return n;
 }
 
 const char *codec_payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
                                const char *const **values)
 {
-    if ((unsigned)t >= DSR_EV_COUNT || i >= tables[t].n)
+    if ((unsigned)t >= DSR_EV_COUNT || i >= codec_payload_field_count(t))
         return NULL;
     const field *f = &tables[t].f[i];
     *len = f->len;
@@ -478,7 +493,7 @@ static int check_object(ctx *c, const char *path, const table *t, const msgpack_
             return rc;
     }
     for (size_t j = 0; j < t->n; j++)
-        if (!(seen & (1u << j)))
+        if (!(seen & (1u << j)) && !t->f[j].optional)
             return dsr_err_set(c->err, DSR_ESCHEMA, "%s: %s: missing field \"%s\"",
                                c->type_name, path, t->f[j].name);
     return 0;

@@ -353,6 +353,8 @@ static int emit_completed(run_ctx *c, const dsr_scan_result *r, const dsr_record
         .missing_count = (int64_t)c->st->missing,
         .removed_count = (int64_t)c->st->removed,
         .optional_absent = (int64_t)r->n_optional_absent,
+        /* wp04 leaves the field out: its events keep their bytes */
+        .profile = r->profile == DSR_PROFILE_WP04 ? NULL : dsr_profile_name(r->profile),
     };
     dsr_emit_result res;
     int rc = dsr_emit_scan_completed(c->batch, &p, &c->meta, &res, err);

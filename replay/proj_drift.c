@@ -17,6 +17,7 @@
  *   key fields differ (project_uuid, node_id, feature_slug, target_branch,
  *   mission_key, manifest_version)    -> not_compared (which fields, shown)
  *   baseline snapshot unknown here    -> baseline_unknown
+ *   snapshots of different profiles   -> not_compared (profile, shown)
  *   same parity hash                  -> none, no event
  *   else                              -> drift: one event, derived from the
  *                                        evaluated event, and the why stored.
@@ -51,6 +52,7 @@ typedef struct drift_impl {
 typedef struct snaprec {
     const char *snapshot_id, *feature, *run_id, *parity, *completeness, *set;
     const char *mission_type, *manifest_version, *target_branch, *project_uuid, *node_id;
+    const char *profile;    /* "wp04" when the record names none */
 } snaprec;
 
 typedef struct baserec {
@@ -150,6 +152,9 @@ static int load_snap(proj_ctx *c, const char *sid, size_t sidlen, snaprec *out, 
     out->target_branch = fld(d, o, "target_branch", &rc);
     out->project_uuid = fld(d, o, "project_uuid", &rc);
     out->node_id = fld(d, o, "node_id", &rc);
+    out->profile = fld(d, o, "profile", &rc);
+    if (!out->profile)
+        out->profile = "wp04";
     msgpack_unpacked_destroy(&u);
     if (rc)
         return oom(err);
@@ -245,7 +250,7 @@ typedef struct assessment {
     char        event_id_buf[DSR_ULID_LEN + 1];
     strv        missing_in_local, missing_in_baseline, why;
     changes     changed, vanished, added;
-    const char *mismatch[6][3];   /* field, snapshot value, baseline value */
+    const char *mismatch[7][3];   /* field, snapshot value, baseline value */
     size_t      n_mismatch;
     size_t      why_dropped;
 } assessment;
@@ -526,6 +531,15 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
             a.status = "baseline_unknown";
             rc = why(d, &a, "baseline snapshot %s was never computed by this log", b->snapshot_id);
         }
+    } else if (strcmp(s->profile, bs.profile) != 0) {
+        /* hashes of two profiles mean different things (a WP file's
+         * projection vs its bytes; two parity formulas): never compared */
+        rc = 0;
+        a.status = "not_compared";
+        const char *f[3] = { "profile", s->profile, bs.profile };
+        memcpy(a.mismatch[a.n_mismatch++], f, sizeof f);
+        rc = why(d, &a, "baseline snapshot %s was scanned with profile '%s' but this one with "
+                 "'%s': their hashes are not comparable", b->snapshot_id, bs.profile, s->profile);
     } else if (!strcmp(s->parity, b->parity)) {
         rc = 0;
         a.status = "none";

@@ -25,6 +25,9 @@
  * required + optional.  completeness_status = unknown without a manifest
  * (mission_type null), complete when nothing required is missing, else
  * incomplete.  snapshot_id = ULID(scan time, hash(feature, run id)).
+ * The parity hash follows the profile the scan completion names (absent:
+ * wp04, the feature-042 formula; spec-kitty-3: path<TAB>hash lines,
+ * docs/interop.md section 4), and the record names a non-wp04 profile.
  *
  * State (family proj_snapshot, see replay.h for the key layout):
  *   pend rows of open runs (one per event, keyed by sequence, so the rows do
@@ -471,8 +474,8 @@ typedef struct snap_calc {
 /* Builds the set from the run's entries and frees them (r->v) as soon as
  * they are copied, so a million-entry run is not held twice. */
 static int calc_set(proj_ctx *c, run_state *r, int changed_mode, const char *feature,
-                    int64_t optional_absent, int has_manifest, snap_calc *k, arena *ar,
-                    dsr_err *err)
+                    int64_t optional_absent, int has_manifest, int sk3, snap_calc *k,
+                    arena *ar, dsr_err *err)
 {
     snap_impl *s = c->impl;
     int rc = 0;
@@ -559,7 +562,8 @@ static int calc_set(proj_ctx *c, run_state *r, int changed_mode, const char *fea
     ct->optional = op + (optional_absent > 0 ? optional_absent : 0);
     ct->total = ct->required + ct->optional;
     k->completeness = !has_manifest ? "unknown" : ct->required_missing ? "incomplete" : "complete";
-    return aset_parity(&k->set, k->parity, err);
+    /* the profile the run's hashes follow decides the formula too */
+    return sk3 ? aset_parity_sk3(&k->set, k->parity, err) : aset_parity(&k->set, k->parity, err);
 }
 
 /* Write the set row (content-addressed: identical sets share one row),
@@ -629,10 +633,15 @@ static int encode_record(const snap_meta *m, const snap_calc *k, dsr_buf *out)
     mp_get_str(p, "target_branch", &branch);
     mp_get_str(p, "emit_mode", &mode);
     const dsr_artifact_counts *ct = &k->counts;
+    dsr_str prof;
+    mp_get_str(p, "profile", &prof);
+    /* wp04 records keep their 22 fields (and bytes); others name the profile */
+    int named = prof.ptr && !(prof.len == 4 && !memcmp(prof.ptr, "wp04", 4));
     msgpack_packer pk;
     dsr_buf_reset(out);
     mp_packer_init(&pk, out);
-    int bad = msgpack_pack_map(&pk, 22)
+    int bad = msgpack_pack_map(&pk, 22 + (named ? 1 : 0))
+        || (named && pack_str_kv(&pk, "profile", prof))
         || mp_pack_kv_str(&pk, "snapshot_id", m->snapshot_id)
         || mp_pack_kv_str(&pk, "feature_slug", m->feature)
         || mp_pack_kv_str(&pk, "run_id", m->run_id)
@@ -708,10 +717,12 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
         return rc;
     }
 
-    dsr_str feature_s, mt, mode;
+    dsr_str feature_s, mt, mode, prof;
     mp_get_str(p, "feature_slug", &feature_s);
     mp_get_str(p, "mission_type", &mt);
     mp_get_str(p, "emit_mode", &mode);
+    mp_get_str(p, "profile", &prof);
+    int sk3 = prof.ptr && prof.len == 12 && !memcmp(prof.ptr, "spec-kitty-3", 12);
     int changed_mode = mode.ptr && mode.len == 7 && !memcmp(mode.ptr, "changed", 7);
     char *feature = ar_str(&tmp, feature_s.ptr ? feature_s : env->feature_slug, &rc);
     if (rc || !feature) {
@@ -725,7 +736,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     snap_calc k;
     memset(&k, 0, sizeof k);
     rc = calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
-                  mt.ptr != NULL, &k, &r->ar, err);
+                  mt.ptr != NULL, sk3, &k, &r->ar, err);
     /* Memory: a million-artifact run holds its entries, the set and the
      * set's encoding at once unless each goes as soon as it is used. */
     free(all.v);

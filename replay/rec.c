@@ -114,6 +114,11 @@ int rec_decode_snapshot(const void *buf, size_t len, dsr_snapshot_info **out, ds
     s->project_uuid = dstr(&d, o, "project_uuid");
     s->node_id = dstr(&d, o, "node_id");
     s->counts_consistent = mp_get_bool(o, "counts_consistent");
+    /* records of wp04 scans name no profile */
+    dsr_str prof;
+    mp_get_str(o, "profile", &prof);
+    s->profile = prof.ptr && prof.len == 12 && !memcmp(prof.ptr, "spec-kitty-3", 12)
+                 ? DSR_PROFILE_SPEC_KITTY_3 : DSR_PROFILE_WP04;
     const msgpack_object_array *m = arr(o, "missing");
     if (m && m->size && !d.rc) {
         if (!(s->missing = calloc(m->size, sizeof *s->missing)))

@@ -80,13 +80,18 @@ int codec_record_is_format2(const void *rec, size_t len);
  * DSR_ENOMEM. */
 int codec_record_expand(const msgpack_object *rec, msgpack_zone *z, msgpack_object *out);
 
-/* The payload fields of type t in canonical order (event_validate.c's table):
- * name (and *len), and how compact records may store the value: *hex64 = 1
- * for a ^[a-f0-9]{64}$ field, *values = the enum's NULL-terminated values for
- * an enum field (else NULL).  NULL past the last field. */
+/* The required payload fields of type t in canonical order (event_validate.c's
+ * table): name (and *len), and how compact records may store the value:
+ * *hex64 = 1 for a ^[a-f0-9]{64}$ field, *values = the enum's NULL-terminated
+ * values for an enum field (else NULL).  NULL past the last one. */
 const char *codec_payload_field(dsr_event_type t, size_t i, size_t *len, int *hex64,
                                const char *const **values);
-/* How many payload fields type t has (0 for an unknown type). */
+/* How many required payload fields type t has (0 for an unknown type).
+ * Optional fields (added later, e.g. dossier_scan_completed's profile) follow
+ * them in the table and are not counted: a payload holding exactly the
+ * required fields keeps its compact record form, one with an optional field
+ * is stored as its map (record_pack.c), and records written before the field
+ * existed still expand. */
 size_t codec_payload_field_count(dsr_event_type t);
 
 /* The indexes of an indexed payload's enum values and its content hash as

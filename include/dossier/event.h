@@ -136,6 +136,10 @@ typedef struct dsr_scan_completed {
     int64_t     missing_count;       /* artifact_missing events of this run */
     int64_t     removed_count;       /* artifact_removed events of this run */
     int64_t     optional_absent;     /* optional manifest entries not found */
+    /* Added for the profiles: NULL for wp04 (the field is then left out, so
+     * wp04 events stay byte-identical), else the profile's name
+     * ("spec-kitty-3"): which rules the run's hashes follow. */
+    const char *profile;
 } dsr_scan_completed;
 
 typedef struct dsr_artifact_removed {

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "dossier/error.h"
+#include "dossier/profile.h"
 #include "dossier/event.h"
 #include "dossier/log.h"
 
@@ -166,6 +167,10 @@ typedef struct dsr_snapshot_info {
     /* only when asked for; the strings of all artifacts share one block,
      * owned through artifacts[0].artifact_key (dsr_snapshot_info_free) */
     dsr_artifact_ref *artifacts; size_t n_artifacts;
+    /* Added for the profiles: the profile of the scan (its hashes and the
+     * parity formula).  Under spec-kitty-3, parity_hash_sha256 holds the hex
+     * part of spec-kitty's "sha256:<hex>" snapshot hash. */
+    dsr_profile profile;
 } dsr_snapshot_info;
 
 /* Latest snapshot of feature (snapshot_id NULL), or the snapshot snapshot_id

@@ -8,7 +8,8 @@
  * The parity hash is the work package's feature-042 formula (profile wp04):
  * SHA-256 over the concatenation of the present artifacts' lowercase hex
  * content hashes in ascending order, duplicates kept, as lowercase hex.
- * Current spec-kitty hashes "path<TAB>hash" lines instead (docs/interop.md).
+ * Profile spec-kitty-3 (aset_parity_sk3) hashes "path<TAB>hash" lines
+ * sorted by path instead, as current spec-kitty does (docs/interop.md).
  */
 #include "sets.h"
 #include "mp.h"
@@ -306,6 +307,44 @@ int aset_parity(const aset *s, char out[65], dsr_err *err)
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
     EVP_MD_CTX_free(ctx);
     free(h);
+    if (!ok)
+        return dsr_err_set(err, DSR_EIO, "SHA-256 failed computing a parity hash (OpenSSL EVP)");
+    dsr_hex(md, 32, out);
+    return 0;
+}
+
+static int cmp_path_ptr(const void *a, const void *b)
+{
+    const aset_entry *x = *(const aset_entry *const *)a, *y = *(const aset_entry *const *)b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : memcmp(x->hash, y->hash, 32);
+}
+
+int aset_parity_sk3(const aset *s, char out[65], dsr_err *err)
+{
+    const aset_entry **v = malloc((s->n ? s->n : 1) * sizeof *v);
+    if (!v)
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory computing a parity hash");
+    for (size_t i = 0; i < s->n; i++)
+        v[i] = &s->v[i];
+    /* the set is sorted by (key, path); spec-kitty sorts by path alone */
+    qsort(v, s->n, sizeof *v, cmp_path_ptr);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    char hex[66];
+    for (size_t i = 0; ok && i < s->n; i++) {
+        if (i)
+            ok = EVP_DigestUpdate(ctx, "\n", 1);
+        hex[0] = '\t';
+        dsr_hex(v[i]->hash, 32, hex + 1);
+        ok = ok && EVP_DigestUpdate(ctx, v[i]->path, strlen(v[i]->path))
+             && EVP_DigestUpdate(ctx, hex, 65);
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(ctx);
+    free(v);
     if (!ok)
         return dsr_err_set(err, DSR_EIO, "SHA-256 failed computing a parity hash (OpenSSL EVP)");
     dsr_hex(md, 32, out);

@@ -41,8 +41,13 @@ void aset_free(aset *s);
 /* Sort by (key, path); later entries win over earlier ones with the same
  * (key, path) (stable), duplicates dropped. */
 int  aset_sort_unique(aset *s);
-/* spec-kitty parity: SHA-256 over the sorted hex hashes concatenated. */
+/* The wp04 (feature-042) parity: SHA-256 over the sorted hex hashes concatenated. */
 int  aset_parity(const aset *s, char out[65], dsr_err *err);
+/* The spec-kitty-3 parity hash of s (docs/interop.md section 4), as 64
+ * lowercase hex without its "sha256:" prefix: SHA-256 of the lines
+ * relative_path "\t" hex hash, sorted by path (byte order = code point
+ * order), joined by "\n" with no trailing newline.  0, DSR_ENOMEM or DSR_EIO. */
+int  aset_parity_sk3(const aset *s, char out[65], dsr_err *err);
 /* msgpack array of [key, path, hash, required, class] (s sorted). */
 int  aset_encode(const aset *s, dsr_buf *out);
 /* Decode into s; strings are copied into ar. */

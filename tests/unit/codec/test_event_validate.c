@@ -243,7 +243,7 @@ static void test_packed_payloads_validate_in_schema_field_order(void **state)
     dsr_baseline_accepted ba = { "f1", "snap-1", H, "550e8400-e29b-41d4-a716-446655440000",
                                  "node", "main", NULL, NULL };
     pack_validate_and_check_order(DSR_EV_BASELINE_ACCEPTED, &ba);
-    dsr_scan_completed scd = { "f1", "software-dev", "1", NULL, "main", "changed", 5, 1, 0, 2 };
+    dsr_scan_completed scd = { "f1", "software-dev", "1", NULL, "main", "changed", 5, 1, 0, 2, NULL };
     pack_validate_and_check_order(DSR_EV_SCAN_COMPLETED, &scd);
     dsr_artifact_removed ar = { "f1", "input.spec", "spec.md" };
     pack_validate_and_check_order(DSR_EV_ARTIFACT_REMOVED, &ar);
