@@ -182,9 +182,10 @@ void cli_json_fputs(FILE *f, const char *s)
 int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *usage_text,
                           cli_report_opts *o)
 {
-    enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON };
+    enum { OPT_LOG = 256, OPT_FEATURE, OPT_JSON, OPT_PROFILE };
     static const struct option longopts[] = {
         { "feature", required_argument, NULL, OPT_FEATURE },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "json", no_argument, NULL, OPT_JSON },
         { "log", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, 'h' },
@@ -199,6 +200,12 @@ int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *us
         case OPT_FEATURE: o->feature_opt = optarg; break;
         case OPT_JSON:    o->json = 1; break;
         case OPT_LOG:     o->log_opt = optarg; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &o->profile) != 0)
+                return cli_usage(cmd, "--profile: unknown profile '%s' (known: %s)", optarg,
+                                 DSR_PROFILE_NAMES);
+            o->has_profile = 1;
+            break;
         case 'h':         fputs(usage_text, stdout); return -1;
         default:
             return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -209,4 +216,15 @@ int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *us
     if (optind != argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     return 0;
+}
+
+int cli_proj_check_profile(const char *cmd, const char *feature, dsr_profile got,
+                           int has_profile, dsr_profile want)
+{
+    if (!has_profile || got == want)
+        return 0;
+    cli_error(cmd, "the latest snapshot of '%s' was scanned with profile %s, not %s: its hashes "
+              "follow other rules (rescan with 'dossier scan --profile %s')", feature,
+              dsr_profile_name(got), dsr_profile_name(want), dsr_profile_name(want));
+    return 1;
 }

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "dossier/profile.h"
+
 #include "dossier/error.h"
 #include "dossier/log.h"
 
@@ -58,7 +60,19 @@ void cli_json_fputs(FILE *f, const char *s);
 typedef struct cli_report_opts {
     const char *log_opt, *feature_opt, *mission_dir;
     int         json;
+    int         has_profile;   /* --profile P given */
+    dsr_profile profile;
 } cli_report_opts;
+
+/* --profile P of snapshot, status and drift: the snapshot shown must have
+ * been scanned with P.  0 when it was (or no --profile), else prints an
+ * error naming both profiles and how to rescan and returns 1. */
+int cli_proj_check_profile(const char *cmd, const char *feature, dsr_profile got,
+                           int has_profile, dsr_profile want);
+/* The help lines of that option. */
+#define CLI_PROJ_PROFILE_HELP \
+"  --profile P      the snapshot must come from a scan with profile P (wp04 or\n" \
+"                   spec-kitty-3, see 'dossier scan --profile'); else an error\n"
 int cli_proj_parse_report(int argc, char **argv, const char *cmd, const char *usage_text,
                           cli_report_opts *o);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"Usage: dossier drift [--feature SLUG] [--json] [--log DIR] [MISSION_DIR]\n"
+"Usage: dossier drift [--feature SLUG] [--json] [--log DIR] [--profile P] [MISSION_DIR]\n"
 "\n"
 "Explain how the latest snapshot of a feature differs from its accepted\n"
 "baseline ('dossier baseline accept').  For every snapshot whose parity hash\n"
@@ -40,6 +40,7 @@ static const char usage_text[] =
 "  --log DIR        event log folder (default: $DOSSIER_LOG, else\n"
 "                   MISSION_DIR/.dossier, else the nearest .dossier folder here\n"
 "                   or above, as git finds .git)\n"
+CLI_PROJ_PROFILE_HELP
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -185,6 +186,16 @@ int cmd_drift(int argc, char **argv)
         } else if (rc) {
             code = cli_fail(&err, "drift");
         }
+    }
+    if (!code && ro.has_profile && d->snapshot_id) {
+        /* the snapshot assessed: of the profile asked for, or not comparable */
+        dsr_snapshot_info *s = NULL;
+        int rc = dsr_replay_snapshot_get(log, feature, d->snapshot_id, 0, &s, &err);
+        if (rc)
+            code = cli_fail(&err, "drift");
+        else if (cli_proj_check_profile("drift", feature, s->profile, 1, ro.profile))
+            code = DSR_EXIT_NOT_COMPARABLE;
+        dsr_snapshot_info_free(s);
     }
     if (!code) {
         if (stale)

@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
 "Usage: dossier snapshot [--feature SLUG] [--id SNAPSHOT_ID] [--artifacts] [--json]\n"
-"                        [--log DIR] [MISSION_DIR]\n"
+"                        [--log DIR] [--profile P] [MISSION_DIR]\n"
 "\n"
 "Show the latest snapshot of a feature, as computed from the event log by the\n"
 "snapshot projection (one snapshot per completed 'dossier scan'): completeness,\n"
@@ -41,6 +41,7 @@ static const char usage_text[] =
 "                   schemas/reports/snapshot.schema.json; names: docs/reports.md)\n"
 "  --log DIR        event log folder (default: $DOSSIER_LOG, else the nearest\n"
 "                   .dossier folder here or above, as git finds .git)\n"
+CLI_PROJ_PROFILE_HELP
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -53,7 +54,7 @@ static const char usage_text[] =
 "  dossier snapshot --log mission/.dossier\n"
 "  dossier snapshot --feature 042-dossier --json | jq .parity_hash_sha256\n";
 
-enum { OPT_LOG = 256, OPT_FEATURE, OPT_ID, OPT_ARTIFACTS, OPT_JSON };
+enum { OPT_LOG = 256, OPT_FEATURE, OPT_ID, OPT_ARTIFACTS, OPT_JSON, OPT_PROFILE };
 
 static void print_json(const dsr_snapshot_info *s, int with_artifacts)
 {
@@ -172,11 +173,13 @@ int cmd_snapshot(int argc, char **argv)
         { "artifacts", no_argument, NULL, OPT_ARTIFACTS },
         { "json", no_argument, NULL, OPT_JSON },
         { "log", required_argument, NULL, OPT_LOG },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *log_opt = NULL, *feature_opt = NULL, *id = NULL;
-    int json = 0, with_artifacts = 0, ch;
+    int json = 0, with_artifacts = 0, ch, has_profile = 0;
+    dsr_profile want = DSR_PROFILE_WP04;
     opterr = 0;
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
@@ -186,6 +189,12 @@ int cmd_snapshot(int argc, char **argv)
         case OPT_ARTIFACTS: with_artifacts = 1; break;
         case OPT_JSON:      json = 1; break;
         case OPT_LOG:       log_opt = optarg; break;
+        case OPT_PROFILE:
+            if (dsr_profile_parse(optarg, &want) != 0)
+                return cli_usage("snapshot", "--profile: unknown profile '%s' (known: %s)",
+                                 optarg, DSR_PROFILE_NAMES);
+            has_profile = 1;
+            break;
         case 'h':           fputs(usage_text, stdout); return DSR_EXIT_OK;
         default:
             return cli_usage("snapshot", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -209,6 +218,8 @@ int cmd_snapshot(int argc, char **argv)
             code = DSR_EXIT_INCOMPLETE;
         } else if (rc) {
             code = cli_fail(&err, "snapshot");
+        } else if (cli_proj_check_profile("snapshot", feature, s->profile, has_profile, want)) {
+            code = DSR_EXIT_INCOMPLETE;
         }
     }
     if (!code) {

@@ -16,7 +16,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"Usage: dossier status [--feature SLUG] [--json] [--log DIR] [MISSION_DIR]\n"
+"Usage: dossier status [--feature SLUG] [--json] [--log DIR] [--profile P] [MISSION_DIR]\n"
 "\n"
 "A one-screen report per feature of the log: completeness and artifact\n"
 "counts of the latest snapshot, missing required artifacts, the parity hash,\n"
@@ -35,6 +35,7 @@ static const char usage_text[] =
 "  --log DIR        event log folder (default: $DOSSIER_LOG, else\n"
 "                   MISSION_DIR/.dossier, else the nearest .dossier folder here\n"
 "                   or above, as git finds .git)\n"
+CLI_PROJ_PROFILE_HELP
 "  -h, --help       show this help\n"
 "\n"
 "Exit status:\n"
@@ -268,8 +269,13 @@ int cmd_status(int argc, char **argv)
         cli_error("status", "out of memory");
         code = DSR_EXIT_IO;
     }
-    for (size_t i = 0; i < nf && !code; i++)
+    for (size_t i = 0; i < nf && !code; i++) {
         code = load_report(log, feats[i], &reps[i]);
+        if (!code && reps[i].snap &&
+            cli_proj_check_profile("status", feats[i], reps[i].snap->profile, ro.has_profile,
+                                   ro.profile))
+            code = DSR_EXIT_INCOMPLETE;
+    }
 
     uint64_t ck[2] = { 0, 0 };
     size_t open_runs = 0;

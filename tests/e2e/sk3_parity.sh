@@ -53,6 +53,9 @@ cp -r "$D/missions/m1-software-dev" "$m"
 log="$WORK/log"
 snap_hash() { "$BIN" snapshot --log "$log" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("snapshot_hash", "sha256:" + d["parity_hash_sha256"] + " (wp04)"))'; }
 want1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_hash"])' "$D/expected/m1-software-dev.json")
+# a wp04 scan first fills the scan cache with raw-byte hashes: the
+# spec-kitty-3 scan must not take them (nor the wp04 scan after it its hashes)
+"$BIN" scan --log "$log" -q "$m" || fail "wp04 scan m1"
 "$BIN" scan --profile spec-kitty-3 --log "$log" -q "$m" || fail "scan m1"
 [ "$(snap_hash)" = "$want1" ] || fail "snapshot hash $(snap_hash), spec-kitty $want1"
 "$BIN" status --log "$log" | grep -q "profile spec-kitty-3" || fail "status does not show the profile"
@@ -68,6 +71,17 @@ expect_exit 0 "$BIN" drift --log "$log"
 # 5. a wp04 snapshot against the spec-kitty-3 baseline: not comparable
 "$BIN" scan --log "$log" -q "$m" || fail "wp04 scan"
 expect_exit 5 "$BIN" drift --log "$log"
+wp01=$("$BIN" snapshot --log "$log" --artifacts --json | "$PY" -c 'import json,sys; print([a["content_hash_sha256"] for a in json.load(sys.stdin)["artifacts"] if a["relative_path"] == "tasks/WP01-setup.md"][0])')
+[ "$wp01" = "$(sha256sum "$m/tasks/WP01-setup.md" | cut -d" " -f1)" ] \
+  || fail "wp04 scan after a spec-kitty-3 one reused a projection hash from the cache"
+# --profile on the readers: the latest snapshot (wp04) is not a spec-kitty-3 one
+expect_exit 0 "$BIN" snapshot --log "$log" --profile wp04 > /dev/null
+expect_exit 1 "$BIN" snapshot --log "$log" --profile spec-kitty-3 2> "$WORK/err" > /dev/null
+grep -q "scanned with profile wp04, not spec-kitty-3" "$WORK/err" || fail "snapshot --profile message"
+expect_exit 1 "$BIN" status --log "$log" --profile spec-kitty-3 > /dev/null 2>&1
+expect_exit 5 "$BIN" drift --log "$log" --profile spec-kitty-3 > /dev/null 2>&1
+expect_exit 2 "$BIN" drift --log "$log" --profile wp05 2> "$WORK/err"
+grep -q "wp04, spec-kitty-3" "$WORK/err" || fail "unknown profile: the known ones are not named"
 "$BIN" drift --log "$log" --json > "$WORK/drift.json" || true
 "$PY" - "$WORK/drift.json" <<'PYEOF' || fail "cross-profile drift report"
 import json, sys
