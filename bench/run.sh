@@ -9,6 +9,8 @@
 #      scale and peak memory)
 # Rows, per corpus, on the same tree with the page cache warm:
 #   dossier scan cold         fresh log each run (events durably logged)
+#   dossier scan cold sk3     the same with --profile spec-kitty-3 (corpus A:
+#                             every file UTF-8-checked, WP files projected)
 #   dossier scan warm         unchanged tree, scan cache, full emission
 #   dossier scan warm changed unchanged tree, scan cache, --emit changed
 #   dossier index             hash + match, no log
@@ -22,7 +24,8 @@
 # peak RSS of the dossier rows.  Then the issue's targets with the measured
 # ratios.  Markdown table + CSV (with the core count) go to bench/results/.
 #
-# Usage: bench/run.sh [--with-c] [--only A|B|C] [--runs N]
+# Usage: bench/run.sh [--with-c] [--only A|B|C] [--runs N] [--tools T1,T2,...]
+#   --tools: only these rows (names as in CMD below, e.g. scan_cold,scan_cold_sk3)
 # Environment: DOSSIER_BIN (default: a Release build in build/bench, built or
 # refreshed here), JOBS (default: nproc).
 # Peers are installed from Debian when missing (apt-get install aide b3sum).
@@ -35,12 +38,14 @@ RUNS=3
 JOBS=${JOBS:-$(nproc)}
 WITH_C=0
 ONLY=""
+TOOLS=""
 PY=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case $1 in
     --with-c) WITH_C=1 ;;
     --only) ONLY=$2; shift ;;
     --runs) RUNS=$2; shift ;;
+    --tools) TOOLS=$2; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -163,6 +168,7 @@ for corpus in "${corpora[@]}"; do
   conf=$(aide_conf "$dir" "$corpus")
   declare -A CMD=(
     [scan_cold]="rm -rf '$logs/cold' && '$BIN' scan '$dir' --log '$logs/cold' --jobs $JOBS -q"
+    [scan_cold_sk3]="rm -rf '$logs/cold3' && '$BIN' scan '$dir' --log '$logs/cold3' --jobs $JOBS -q --profile spec-kitty-3"
     [scan_warm]="'$BIN' scan '$dir' --log '$logs/warm' --jobs $JOBS -q"
     [scan_warm_changed]="'$BIN' scan '$dir' --log '$logs/changed' --jobs $JOBS -q --emit changed"
     [index]="'$BIN' index '$dir' --jobs $JOBS -q"
@@ -172,7 +178,15 @@ for corpus in "${corpora[@]}"; do
     [aide]="rm -f '$WORKDIR/logs/aide-$corpus.db' && aide --init -c '$conf'"
   )
   tools=(scan_cold scan_warm scan_warm_changed index sha256sum openssl b3sum aide)
+  [ "$corpus" = A ] && tools=(scan_cold scan_cold_sk3 scan_warm scan_warm_changed index sha256sum
+                              openssl b3sum aide)
   [ "$corpus" = C ] && tools=(scan_cold scan_warm scan_warm_changed index sha256sum)
+  if [ -n "$TOOLS" ]; then
+    keep=()
+    for t in "${tools[@]}"; do case ",$TOOLS," in *",$t,"*) keep+=("$t") ;; esac; done
+    tools=("${keep[@]}")
+    [ ${#tools[@]} -gt 0 ] || continue
+  fi
   echo "corpus $corpus: warming the page cache and the warm logs ..." >&2
   warm_cache "$dir"
   "$BIN" scan "$dir" --log "$logs/warm" --jobs "$JOBS" -q
@@ -207,6 +221,7 @@ for line in open(sizes_p):
     c, f, b = line.split("\t")
     sizes[c] = (int(f), int(b))
 label = {"scan_cold": "dossier scan cold (fresh log)",
+         "scan_cold_sk3": "dossier scan cold --profile spec-kitty-3",
          "scan_warm": "dossier scan warm (cache, full emission)",
          "scan_warm_changed": "dossier scan warm --emit changed",
          "index": "dossier index", "sha256sum": "find \\| xargs -P sha256sum",
@@ -232,7 +247,7 @@ for c in dict.fromkeys(k[0] for k in order):
         t = statistics.median(ws)
         med[(c, tool)] = t
         rss = max(m for _, _, m in rows[(c, tool)]) / 1024
-        rss_s = "%.0f" % rss if tool in ("scan_cold", "scan_warm", "scan_warm_changed", "index") else ""
+        rss_s = "%.0f" % rss if tool in ("scan_cold", "scan_cold_sk3", "scan_warm", "scan_warm_changed", "index") else ""
         out.append("| %s | %.2f | %.2f | %.0f | %.0f | %.2f | %s |" % (
             label[tool], t, statistics.median(cpus), b / 1048576 / t, f / t, t / cold, rss_s))
         csv.append("%s,%s,%d,%d,%s,%.3f,%.3f,%.1f,%.0f,%.3f,%.1f,%s,%s" % (
@@ -260,6 +275,8 @@ tgt("A: scan warm / scan cold", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0
 tgt("A: scan warm --emit changed / scan cold",
     ratio(("A", "scan_warm_changed"), ("A", "scan_cold")), 0.1)
 tgt("A: scan cold / dossier index (issue #4)", ratio(("A", "scan_cold"), ("A", "index")), 1.2)
+tgt("A: scan cold --profile spec-kitty-3 / scan cold (issue 19)",
+    ratio(("A", "scan_cold_sk3"), ("A", "scan_cold")), 1.15)
 if ("C", "scan_cold") in rows:
     peak = max(m for k in rows if k[0] == "C" and k[1].startswith("scan")
                for _, _, m in rows[k]) / 1024

@@ -64,7 +64,9 @@ int cli_scan_load_manifest(cli_scan_opts *o, const char *cmd)
     if (o->manifest_path)
         rc = dsr_manifest_load_file(o->manifest_path, &o->manifest, &err);
     else if (o->mission_type)
-        rc = dsr_manifest_load_builtin_profile(o->profile, o->mission_type, &o->manifest, &err);
+        rc = o->profile == DSR_PROFILE_WP04
+             ? dsr_manifest_load_builtin(o->mission_type, &o->manifest, &err)
+             : dsr_manifest_load_builtin_profile(o->profile, o->mission_type, &o->manifest, &err);
     if (rc) {
         cli_error(NULL, "%s", err.msg);
         /* an unreadable manifest file is an I/O problem; anything else is usage */

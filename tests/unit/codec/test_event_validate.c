@@ -16,6 +16,7 @@
 #include "dossier/event.h"
 #include "test_data.h"
 #include "buf.h"
+#include "codec.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -243,10 +244,46 @@ static void test_packed_payloads_validate_in_schema_field_order(void **state)
     dsr_baseline_accepted ba = { "f1", "snap-1", H, "550e8400-e29b-41d4-a716-446655440000",
                                  "node", "main", NULL, NULL };
     pack_validate_and_check_order(DSR_EV_BASELINE_ACCEPTED, &ba);
-    dsr_scan_completed scd = { "f1", "software-dev", "1", NULL, "main", "changed", 5, 1, 0, 2, NULL };
+    /* every field, the optional profile included */
+    dsr_scan_completed scd = { "f1", "software-dev", "1", NULL, "main", "changed", 5, 1, 0, 2,
+                               "spec-kitty-3" };
     pack_validate_and_check_order(DSR_EV_SCAN_COMPLETED, &scd);
     dsr_artifact_removed ar = { "f1", "input.spec", "spec.md" };
     pack_validate_and_check_order(DSR_EV_ARTIFACT_REMOVED, &ar);
+}
+
+/* dossier_scan_completed.profile is optional: a wp04 run leaves it out (its
+ * events keep the bytes they had before profiles), records of either shape
+ * validate, and an unknown profile name is refused. */
+static void test_scan_completed_profile_is_optional_and_checked(void **state)
+{
+    (void)state;
+    dsr_scan_completed scd = { "f1", NULL, NULL, NULL, "main", "full", 1, 0, 0, 0, NULL };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    assert_int_equal(dsr_payload_pack(&pk, DSR_EV_SCAN_COMPLETED, &scd), 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(u.data.via.map.size, 10);     /* no "profile" key */
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_payload_validate(DSR_EV_SCAN_COMPLETED, &u.data, &err), 0);
+    assert_int_equal(codec_payload_field_count(DSR_EV_SCAN_COMPLETED), 10);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_clear(&sb);
+    scd.profile = "wp05";
+    assert_int_equal(dsr_payload_pack(&pk, DSR_EV_SCAN_COMPLETED, &scd), 0);
+    msgpack_unpacked_init(&u);
+    off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(u.data.via.map.size, 11);
+    assert_int_equal(dsr_payload_validate(DSR_EV_SCAN_COMPLETED, &u.data, &err), DSR_ESCHEMA);
+    assert_non_null(strstr(err.msg, "payload.profile"));
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
 }
 
 static void test_pack_refuses_null_where_the_schema_has_no_null(void **state)
@@ -530,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_payload_table_verdicts_match_the_c_validator),
         cmocka_unit_test(test_envelope_table_verdicts_match_the_c_validator),
         cmocka_unit_test(test_packed_payloads_validate_in_schema_field_order),
+        cmocka_unit_test(test_scan_completed_profile_is_optional_and_checked),
         cmocka_unit_test(test_pack_refuses_null_where_the_schema_has_no_null),
         cmocka_unit_test(test_negative_size_is_refused_naming_type_field_and_value),
         cmocka_unit_test(test_validator_refuses_invalid_utf8_and_duplicate_keys),
