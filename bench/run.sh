@@ -291,6 +291,9 @@ open(csv_p, "w").write("\n".join(csv) + "\n")
 print(text)
 PYEOF
 rm -f "$RAW.sizes"
+# every measurement (corpus, tool, round, wall s, user s, sys s, max RSS KiB),
+# for ranges beside the medians
+cp "$RAW" "$RESULTS/raw-$STAMP.tsv"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Markdown: $MD"
 echo "CSV:      $CSV"
