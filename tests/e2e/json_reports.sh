@@ -106,6 +106,19 @@ else
   echo "note: publish and pull not checked (no nats-server or no NATS support)" >&2
 fi
 
+# --profile spec-kitty-3: scan, snapshot and status add profile and
+# snapshot_hash (a log of its own, so the wp04 reports above keep theirs)
+sk3=$WORK/sk3-mission
+cp -r "$SRC/tests/data/interop/missions/m1-software-dev" "$sk3"
+run 0 scan scan-sk3.json -- "$BIN" scan "$sk3" --log "$WORK/sk3-log" --profile spec-kitty-3 \
+  --mission-type software-dev --json
+run 0 snapshot snapshot-sk3.json -- "$BIN" snapshot --log "$WORK/sk3-log" --profile spec-kitty-3 --json
+run 0 status status-sk3.json -- "$BIN" status --log "$WORK/sk3-log" --profile spec-kitty-3 --json
+for f in scan-sk3 snapshot-sk3 status-sk3; do
+  grep -q '"profile":"spec-kitty-3","snapshot_hash":"sha256:' "$WORK/$f.json" \
+    || fail "$f.json does not name its profile and snapshot_hash: $(cat "$WORK/$f.json")"
+done
+
 "${CHECK[@]}" "${pairs[@]}" > "$WORK/check.out" 2>&1 \
   || { cat "$WORK/check.out" >&2; fail "a report does not match its schema"; }
 
