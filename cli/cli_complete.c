@@ -110,7 +110,7 @@ static dsr_log *open_log(const char *log_opt, const char *mission_dir)
 
 /* Print the "words"/"files"/"dirs" line and the candidates of kind. */
 static void offer(arg_kind kind, const char *words, const char *prefix, const char *cur,
-                  const char *log_opt, const char *mission_dir)
+                  const char *log_opt, const char *mission_dir, dsr_profile profile)
 {
     if (kind == ARG_FILE || kind == ARG_DIR) {
         puts(kind == ARG_FILE ? "files" : "dirs");
@@ -120,7 +120,9 @@ static void offer(arg_kind kind, const char *words, const char *prefix, const ch
     switch (kind) {
     case ARG_MISSION_TYPE: {
         size_t n;
-        const char *const *names = dsr_manifest_builtin_names(&n);
+        /* the built-ins of the --profile given before (documentation is a
+         * spec-kitty-3 one) */
+        const char *const *names = dsr_manifest_builtin_names_profile(profile, &n);
         for (size_t i = 0; i < n; i++)
             put(prefix, names[i], cur, NULL);
         break;
@@ -301,6 +303,7 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
     const cli_command *cmd = NULL;
     const cli_optspec *spec = &gspec;
     const char *log_opt = NULL, *mission_dir = NULL;
+    dsr_profile profile = DSR_PROFILE_WP04;   /* --profile given before, if valid */
     const struct option *pending = NULL;   /* the word being completed is its value */
     int help = 0, nops = 0, only_operands = 0;
     const char *ops[2] = { NULL, NULL };   /* the first operands */
@@ -309,6 +312,8 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
         if (pending) {
             if (!strcmp(pending->name, "log"))
                 log_opt = w;
+            else if (!strcmp(pending->name, "profile"))
+                (void)dsr_profile_parse(w, &profile);
             pending = NULL;
             continue;
         }
@@ -324,6 +329,8 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
                     pending = o;
                 else if (o && !strcmp(o->name, "log") && w[2 + len])
                     log_opt = w + 3 + len;
+                else if (o && !strcmp(o->name, "profile") && w[2 + len])
+                    (void)dsr_profile_parse(w + 3 + len, &profile);
             } else {
                 for (const char *p = w + 1; *p; p++)
                     if (short_takes_value(spec->shortopts, *p)) {
@@ -371,7 +378,7 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
     mission_dir = first == ARG_DIR ? ops[0] : rest == ARG_DIR ? ops[1] : NULL;
 
     if (pending) {
-        offer(value_kind(pending->name), NULL, "", cur, log_opt, mission_dir);
+        offer(value_kind(pending->name), NULL, "", cur, log_opt, mission_dir, profile);
         return DSR_EXIT_OK;
     }
     if (!only_operands && cur[0] == '-') {
@@ -381,7 +388,7 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
             char prefix[256];
             snprintf(prefix, sizeof prefix, "%.*s", (int)(eq - cur + 1), cur);
             if (o && o->has_arg != no_argument)
-                offer(value_kind(o->name), NULL, prefix, cur, log_opt, mission_dir);
+                offer(value_kind(o->name), NULL, prefix, cur, log_opt, mission_dir, profile);
             else
                 puts("words");
             return DSR_EXIT_OK;
@@ -402,6 +409,6 @@ int cli_complete(const cli_command *cmds, size_t n, int argc, char **argv)
     /* endpoint NAME: only remove and enable name a saved one */
     if (k == ARG_ENDPOINT && !(ops[0] && (!strcmp(ops[0], "remove") || !strcmp(ops[0], "enable"))))
         k = ARG_NONE;
-    offer(k, words, "", cur, log_opt, mission_dir);
+    offer(k, words, "", cur, log_opt, mission_dir, profile);
     return DSR_EXIT_OK;
 }

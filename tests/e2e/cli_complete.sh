@@ -54,6 +54,9 @@ got=$(bc ./bin/dossier deliver --type mission_dossier_p)
 [ "$(bc ./bin/dossier status --color = al)" = "always" ] || fail "bash: --color=al"
 if "$BIN" scan --help | grep -q -- '--profile'; then
   [ "$(bc ./bin/dossier scan m --profile '')" = "spec-kitty-3 wp04" ] || fail "bash: --profile values"
+  # the built-in mission types of the profile given: documentation is spec-kitty-3's
+  [ "$(bc ./bin/dossier scan m --profile spec-kitty-3 --mission-type '')" = "documentation research software-dev" ] \
+    || fail "bash: --mission-type values under --profile spec-kitty-3"
 fi
 
 # names from the log: features and endpoints, wherever the log is named
