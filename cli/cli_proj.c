@@ -224,7 +224,7 @@ int cli_proj_check_profile(const char *cmd, const char *feature, dsr_profile got
     if (!has_profile || got == want)
         return 0;
     cli_error(cmd, "the latest snapshot of '%s' was scanned with profile %s, not %s: its hashes "
-              "follow other rules (rescan with 'dossier scan --profile %s')", feature,
+              "follow other rules (rescan with 'dossier scan --profile %s')", cli_safe(feature),
               dsr_profile_name(got), dsr_profile_name(want), dsr_profile_name(want));
     return 1;
 }
