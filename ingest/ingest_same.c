@@ -13,8 +13,9 @@
  *   2. the missing list: (key, reason) of every required blocking artifact
  *      absent or unusable, against the snapshot's missing list;
  *   3. the optional-absent count and the run's key fields (mission type,
- *      manifest version, step, target branch): a rescan under other
- *      options is a different snapshot even over the same files.
+ *      manifest version, step, target branch, profile): a rescan under
+ *      other options is a different snapshot even over the same files (a
+ *      snapshot of another profile has a parity hash of another kind).
  * Anything else in a snapshot (ids, timestamps) is derived from the run.
  */
 #include "ingest_same.h"
@@ -135,7 +136,7 @@ int ingest_same(const dsr_scan_result *r, const dsr_record_prev *base, size_t n_
     if (!str_eq(s->mission_type, r->has_manifest ? keys->mission_type : NULL)
         || !str_eq(s->manifest_version, r->has_manifest ? keys->manifest_version : NULL)
         || !str_eq(s->step_id, keys->step_id) || !str_eq(s->target_branch, keys->target_branch)
-        || s->optional_absent != (int64_t)r->n_optional_absent)
+        || s->optional_absent != (int64_t)r->n_optional_absent || s->profile != r->profile)
         return 0;
     int rc = missing_same(r, s);
     return rc <= 0 ? rc : set_same(r, base, n_base);
