@@ -40,6 +40,8 @@ static const char usage_text[] =
 "  --jobs N             hashing threads (default: number of cores)\n"
 CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
+CLI_PROFILE_HELP
+"                       (recorded with every run, as by scan)\n"
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with each run (default: the\n"
@@ -76,7 +78,7 @@ CLI_EXCLUDE_HELP
 
 enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
        OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER, OPT_DEBOUNCE, OPT_MAX_SIZE,
-       OPT_EXCLUDE };
+       OPT_EXCLUDE, OPT_PROFILE };
 
 typedef struct watch_cmd {
     cli_scan_opts scan;
@@ -113,6 +115,7 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
         { "jobs", required_argument, NULL, OPT_JOBS },
         { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
+        { "profile", required_argument, NULL, OPT_PROFILE },
         { "log", required_argument, NULL, OPT_LOG },
         { "branch", required_argument, NULL, OPT_BRANCH },
         { "wait", no_argument, NULL, OPT_WAIT },
@@ -146,6 +149,12 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
             int rc = cli_scan_add_exclude(&c->scan, optarg, "watch");
             if (rc)
                 return rc;
+            break;
+        }
+        case OPT_PROFILE: {
+            int prc = cli_parse_profile("watch", optarg, &c->scan.profile);
+            if (prc != DSR_EXIT_OK)
+                return prc;
             break;
         }
         case OPT_LOG:     c->log_opt = optarg; break;
@@ -297,6 +306,7 @@ int cmd_watch(int argc, char **argv)
     io.max_file_size = c.scan.max_file_size;
     io.excludes = c.scan.excludes;
     io.n_excludes = c.scan.n_excludes;
+    io.profile = c.scan.profile;
     io.target_branch = c.branch;
     const char *env_log = getenv("DOSSIER_LOG");
     if (!(c.log_opt && *c.log_opt))

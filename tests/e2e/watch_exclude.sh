@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `dossier watch --exclude`: the watcher's runs leave out what the pattern
-# matches, as `scan --exclude` does: a file created in an excluded folder
-# while watching is never recorded, a file beside it is, and the settled
-# snapshot equals a fresh `scan --exclude` of the same tree.
+# `dossier watch --exclude --profile`: the watcher's runs leave out what the
+# pattern matches and hash by the profile, as `scan` does: a file created in
+# an excluded folder while watching is never recorded, a file beside it is,
+# and the settled snapshot (of profile spec-kitty-3) equals a fresh
+# `scan --exclude --profile` of the same tree.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 m="$WORK/mission"
 cp -r "$SRC/examples/sample-mission" "$m"
 rm -rf "$m/.dossier"
-"$BIN" watch "$m" --log "$WORK/log" --exclude 'build/' --debounce 100 -q &
+"$BIN" watch "$m" --log "$WORK/log" --exclude 'build/' --profile spec-kitty-3 \
+  --debounce 100 -q &
 pid=$!
 CLEANUP_PIDS+=("$pid")
 # the starting scan, then one change inside and one outside the excluded folder
@@ -29,9 +31,11 @@ kill -TERM $pid
 wait $pid || fail "watch did not stop cleanly on SIGTERM"
 "$BIN" events --log "$WORK/log" > "$WORK/ev"
 ! grep -q 'a\.o' "$WORK/ev" || fail "an excluded file was recorded"
-parity() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)["parity_hash_sha256"])'; }
+parity() {
+  "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("profile"), d["parity_hash_sha256"])'
+}
 w=$("$BIN" snapshot --log "$WORK/log" --json | parity)
-expect_exit 0 "$BIN" scan "$m" --log "$WORK/fresh" --exclude 'build/' -q
+expect_exit 0 "$BIN" scan "$m" --log "$WORK/fresh" --exclude 'build/' --profile spec-kitty-3 -q
 f=$("$BIN" snapshot --log "$WORK/fresh" --json | parity)
-[ -n "$w" ] && [ "$w" = "$f" ] || fail "watched snapshot $w differs from a fresh scan's $f"
+[ "${w%% *}" = spec-kitty-3 ] && [ "$w" = "$f" ] || fail "watched snapshot $w differs from a fresh scan's $f"
 echo "watch_exclude ok"
