@@ -973,6 +973,8 @@ static int validate(const fmnode *root, proj *pr, char *why, size_t why_n)
 typedef struct jw {
     dsr_buf *b;
     int      over;     /* WP_FM_MAX_JSON passed */
+    int      deep;     /* nesting past FM_MAX_DEPTH: an alias inside its own
+                          anchor makes the node graph a cycle */
     int      nomem;
 } jw;
 
@@ -1041,6 +1043,10 @@ static int jvalue(jw *w, const fmnode *v, unsigned depth)
 {
     if (w->over || w->nomem)
         return 0;
+    if (depth > FM_MAX_DEPTH) {
+        w->deep = 1;
+        return -1;
+    }
     switch (v->k) {
     case N_NULL:  jput(w, "null", 4); return 0;
     case N_BOOL:  v->s[0] == 'T' ? jput(w, "true", 4) : jput(w, "false", 5); return 0;
@@ -1227,7 +1233,9 @@ int wp_fm_project(const char *text, size_t len, dsr_buf *json, char *why, size_t
         goto out;
     jw w = { .b = json };
     if (write_projection(&w, &pr)) {
-        rc = why_set(why, why_n, "a mapping key that JSON cannot write");
+        rc = w.deep ? why_set(why, why_n, "nested deeper than %d levels (an alias inside its "
+                              "own anchor?)", FM_MAX_DEPTH)
+                    : why_set(why, why_n, "a mapping key that JSON cannot write");
     } else if (w.nomem) {
         rc = DSR_ENOMEM;
     } else if (w.over) {

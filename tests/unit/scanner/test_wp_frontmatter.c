@@ -125,6 +125,10 @@ static const row ROWS[] = {
     { "number in a string field", "---\nwork_package_id: WP01\npriority: 1\n---\n",
       WP_FM_INVALID, NULL, "priority: expected a string, got an integer" },
     { "missing id", "---\ntitle: x\n---\n", WP_FM_INVALID, NULL, "work_package_id is missing" },
+    /* found by fuzz_wp_frontmatter: an alias inside its own anchor is a
+     * cycle; writing it recursed until the stack overflowed */
+    { "recursive alias", "---\nwork_package_id: WP01\nsubtasks: [&a [owned *a, *a], 6]\n---\n",
+      WP_FM_INVALID, NULL, "nested deeper than" },
     { "empty frontmatter is {}", "---\n---\nbody\n", WP_FM_INVALID, NULL,
       "work_package_id is missing" },
     { "bad id", "---\nwork_package_id: WP1\n---\n", WP_FM_INVALID, NULL, "does not match WP##" },
