@@ -3,8 +3,8 @@
 #   1. Release build with -Wall -Wextra -Werror: unit (cmocka) + end-to-end tests
 #   2. AddressSanitizer + UBSan build: the whole suite again
 #   3. ThreadSanitizer build: the worker-pool and concurrency tests (label tsan)
-#   4. libFuzzer: every parser (scripts/fuzz.sh lists them), 40 s each, so the
-#      whole run stays within CI's 30 minutes as harnesses are added
+#   4. libFuzzer: every parser (scripts/fuzz.sh lists them), for the time per
+#      harness given below, chosen so the whole run fits CI's time budget
 # Usage: scripts/test.sh [--quick]   (--quick: only step 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -83,7 +83,7 @@ if command -v zsh >/dev/null; then
   # compinit registers _dossier for dossier from the #compdef line
   got=$(zsh -fc "fpath=('$SRC/completion' \$fpath); autoload -Uz compinit; compinit -u -D; print -r -- \$_comps[dossier]")
   [ "$got" = "_dossier" ] || fail "zsh: compinit does not register _dossier ('$got')"
-  # the function, with zsh's completion builtins replaced by printing stubs
+  # the function, with zsh's completion builtins replaced by functions that print their arguments
   cat > z.zsh <<EOS
 _files() { print -r -- "files \$*" }
 compset() { print -n "compset \$* " }
