@@ -29,8 +29,8 @@ run_suite ci "" -DCMAKE_BUILD_TYPE=Release
 if [ "${1:-}" != "--quick" ]; then
   run_suite asan "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSSIER_SANITIZE=address,undefined
   run_suite tsan tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSSIER_SANITIZE=thread
-  echo "=== fuzz (libFuzzer, 40 s per harness) ==="
-  bash scripts/fuzz.sh 40
+  echo "=== fuzz (libFuzzer, 25 s per harness) ==="
+  bash scripts/fuzz.sh 25
 fi
 echo "all test suites passed"
 echo "$passed passed, 0 failed"

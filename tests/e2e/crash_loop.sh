@@ -14,7 +14,7 @@
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 source "$DOSSIER_SRC/tests/support/deliver_lib.sh"
 
-K=${KILLS_PER_CMD:-12}
+K=${KILLS_PER_CMD:-$(scaled 12)}
 export DOSSIER_BATCH_EVENTS=200
 export DOSSIER_REPLAY_CHUNK_EVENTS=250
 kills=0

@@ -78,7 +78,7 @@ wait "$FPID" || fail "deliver --follow did not stop cleanly on SIGTERM"
 
 "$BIN" events --log "$LOG" --limit 1 > "$WORK/one.ndjson"
 PORT=$(closed_port)     # the first one has a receiver now
-for round in $(seq 1 60); do
+for round in $(seq 1 "$(scaled 60)"); do
   rm -rf "$WORK/rlog"
   "$BIN" import "$WORK/one.ndjson" --log "$WORK/rlog" -q || fail "import for the race"
   pids=()

@@ -61,7 +61,7 @@ r = json.load(sys.stdin)
 assert r["ok"] and r["runs_completed"] == 3 and r["runs_open"] == 0, r' || fail "final verify"
 
 # Four writers at once on a fresh log, many times.
-for round in $(seq 1 50); do
+for round in $(seq 1 "$(scaled 50)"); do
   rm -rf "$WORK/race"
   pids=()
   for k in 1 2 3 4; do

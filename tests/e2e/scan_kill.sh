@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Durability: `dossier scan` killed with SIGKILL at random moments, 20 times.
+# Durability: `dossier scan` killed with SIGKILL at random moments, 20 times
+# (fewer in sanitizer builds: see scaled in e2e_lib.sh).
 # After each kill the log opens, holds no duplicate event_id, and every scan
 # run that has a completion marker is whole (tests/support/check_log.py).
 # Small batches (DOSSIER_BATCH_EVENTS) make kills land between commits.
@@ -30,7 +31,8 @@ run_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$run_ms" -ge 20 ] || run_ms=20
 kills=0
 i=0
-while [ "$kills" -lt 20 ] && [ "$i" -lt 80 ]; do
+want=$(scaled 20)
+while [ "$kills" -lt "$want" ] && [ "$i" -lt $((want * 4)) ]; do
   i=$((i + 1))
   "$BIN" scan "$m" --log "$log" --jobs 2 -q --wait &
   pid=$!
@@ -48,5 +50,5 @@ done
 "$BIN" scan "$m" --log "$log" -q || fail "final scan failed"
 "$BIN" events --log "$log" | "$PY" "$SRC/tests/support/check_log.py" > "$WORK/check.txt" || fail "final check"
 cat "$WORK/check.txt"
-[ "$kills" -ge 20 ] || fail "only $kills of $i scans were killed mid-run (too fast?)"
+[ "$kills" -ge "$want" ] || fail "only $kills of $i scans were killed mid-run (too fast?)"
 echo "scan_kill: $kills kills in $i runs survived"

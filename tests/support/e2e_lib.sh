@@ -24,6 +24,20 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# scaled N: how many rounds a repetition loop (kill loop, writer race) runs.
+# N in a plain build; a third of N (at least 4) in a sanitizer build, whose
+# checks see the same code paths in the first rounds already while each
+# round costs several times more -- the Release pass runs all N, and the
+# sanitizer pass has to fit CI's time budget.
+scaled() {
+  local n=$1
+  if [ -n "${DOSSIER_SANITIZE:-}" ]; then
+    n=$(( (n + 2) / 3 ))
+    [ "$n" -ge 4 ] || n=4
+  fi
+  echo "$n"
+}
+
 # expect_exit CODE cmd...: run cmd, fail unless it exits with CODE.
 expect_exit() {
   local want=$1; shift
