@@ -52,7 +52,7 @@ got=$(bc ./bin/dossier deliver --type mission_dossier_p)
 [ "$(bc ./bin/dossier replay --projection '')" = "all drift snapshot" ] || fail "bash: --projection values"
 [ "$(bc ./bin/dossier status --color = '')" = "always auto never" ] || fail "bash: --color= values (bash splits at =)"
 [ "$(bc ./bin/dossier status --color = al)" = "always" ] || fail "bash: --color=al"
-if "$BIN" scan --help | grep -q -- '--profile'; then
+if grep -q -- '--profile' <("$BIN" scan --help); then
   [ "$(bc ./bin/dossier scan m --profile '')" = "spec-kitty-3 wp04" ] || fail "bash: --profile values"
   # the built-in mission types of the profile given: documentation is spec-kitty-3's
   [ "$(bc ./bin/dossier scan m --profile spec-kitty-3 --mission-type '')" = "documentation research software-dev" ] \

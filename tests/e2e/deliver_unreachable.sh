@@ -34,7 +34,7 @@ e = d[0]
 assert (e["pending"], e["delivered"], e["dead"]) == (n, 0, 0), e
 EOF
 # When scan runs the delivery window, the failed attempt is on record.
-if "$BIN" scan --help | grep -q -- "deliver"; then
+if grep -q -- "deliver" <("$BIN" scan --help); then
   "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))[0]; assert e["retrying"] >= 1, e' \
     "$WORK/d1.json" || fail "the scan did not try the auto endpoint"
 fi
