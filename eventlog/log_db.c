@@ -136,8 +136,9 @@ static int family_names(dsr_log *log, int exists, int writer, char ***names, siz
 static int locked_error(const dsr_log *log, dsr_err *err)
 {
     return dsr_err_set(err, DSR_ELOCKED,
-                       "%s: the event log is locked by another writer (a scan or import is "
-                       "running); retry when it ends or wait for it (--wait)", log->dir);
+                       "%s: the event log is locked by another writer (a scan, watch, import, "
+                       "pull or verify --repair is running); retry when it ends or wait for "
+                       "it (--wait)", log->dir);
 }
 
 /* Writers lock the log folder before RocksDB is opened and unlock it after
