@@ -196,9 +196,11 @@ static void print_json(const dsr_ingest_report *rep, const dsr_watch_run_info *i
     const dsr_record_stats *st = &rep->record;
     dsr_buf b = DSR_BUF_INIT;
     dsr_buf_printf(&b, "{\"run\":%llu,\"starting\":%s,\"fallback\":%s,\"fs_events\":%llu,"
+                   "\"paths_only\":%s,\"paths\":%llu,"
                    "\"latency_ms\":%.0f,\"run_id\":\"%s\",\"feature_slug\":",
                    (unsigned long long)info->runs, info->starting ? "true" : "false",
                    info->fallback ? "true" : "false", (unsigned long long)info->fs_events,
+                   info->paths_only ? "true" : "false", (unsigned long long)info->n_paths,
                    info->latency_s * 1e3, st->run_id);
     cli_json_str(&b, rep->feature_slug);
     dsr_buf_printf(&b, ",\"events\":{\"indexed\":%llu,\"missing\":%llu,\"removed\":%llu,"
@@ -229,8 +231,9 @@ static void on_run(void *ctx, const dsr_ingest_report *rep, const dsr_watch_run_
     struct tm tm;
     strftime(when, sizeof when, "%H:%M:%S", localtime_r(&t, &tm));
     if (rep->unchanged) {
-        cli_info("watch", "%s: run %llu: nothing changed (%llu file-system events)", when,
-                 (unsigned long long)info->runs, (unsigned long long)info->fs_events);
+        cli_info("watch", "%s: run %llu: nothing changed (%llu file-system events; %s)", when,
+                 (unsigned long long)info->runs, (unsigned long long)info->fs_events,
+                 info->paths_only ? "changed paths scanned" : "whole tree scanned");
         return;
     }
     const dsr_record_stats *st = &rep->record;
@@ -244,9 +247,10 @@ static void on_run(void *ctx, const dsr_ingest_report *rep, const dsr_watch_run_
                 rep->scan ? dsr_scan_completeness(rep->scan) : "unknown", drift_word(rep->drift));
     else
         cli_info("watch", "%s: run %llu recorded: %llu indexed, %llu missing, %llu removed "
-                 "(%.0f ms after the first change)", when, (unsigned long long)info->runs,
+                 "(%.0f ms after the first change; %s)", when, (unsigned long long)info->runs,
                  (unsigned long long)st->indexed, (unsigned long long)st->missing,
-                 (unsigned long long)st->removed, info->latency_s * 1e3);
+                 (unsigned long long)st->removed, info->latency_s * 1e3,
+                 info->paths_only ? "changed paths scanned" : "whole tree scanned");
 }
 
 static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)

@@ -19,6 +19,7 @@
 #include "dossier/scan_cache.h"
 #include "ingest_same.h"
 #include "opts_version.h"
+#include "record_paths.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -221,7 +222,8 @@ static int check_versions(const dsr_ingest_opts *o, const dsr_ingest_report *out
  * feature's latest snapshot (nothing to record), 0 when not or when there is
  * no snapshot yet, else a negative code. */
 static int scan_unchanged(dsr_log *log, const dsr_ingest_opts *o, const dsr_ingest_report *rep,
-                          const dsr_record_prev *base, size_t n_base, dsr_err *err)
+                          const dsr_scan_result *scan, const dsr_record_prev *base,
+                          size_t n_base, dsr_err *err)
 {
     dsr_snapshot_info *s = NULL;
     int rc = dsr_replay_snapshot_get(log, rep->feature_slug, NULL, 0, &s, err);
@@ -236,12 +238,21 @@ static int scan_unchanged(dsr_log *log, const dsr_ingest_opts *o, const dsr_inge
         .manifest_version = o->manifest ? dsr_manifest_version(o->manifest) : NULL,
         .step_id = o->step_id, .target_branch = rep->target_branch,
     };
-    rc = ingest_same(rep->scan, base, n_base, s, &keys);
+    rc = ingest_same(scan, base, n_base, s, &keys);
     dsr_snapshot_info_free(s);
     return rc < 0 ? dsr_err_set(err, DSR_ENOMEM, "out of memory") : rc;
 }
 
-static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
+/* A watcher's run (dsr_ingest_run_paths): keep the whole result for the
+ * next run; with keep, scan and record the paths only (record_paths.h). */
+typedef struct keep_run {
+    const char *const *paths;
+    size_t             n_paths;
+    dsr_scan_result   *keep;      /* NULL: a full scan */
+} keep_run;
+
+static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
+                  dsr_ingest_report *rep, dsr_err *err)
 {
     dsr_err_clear(err);
     assert(rep);
@@ -256,6 +267,10 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
     run r = { o, rep, mark_now() };
     dsr_log *log = given;
     dsr_scan_cache *cache = NULL;
+    paths_run pr = { 0 };
+    int limited = kr && kr->keep;
+    /* what is compared and recorded: the whole result, or its view */
+    const dsr_scan_result *judged = NULL;
     char *base_text = NULL;
     dsr_record_prev *base = NULL;
     size_t n_base = 0;
@@ -296,9 +311,17 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
-    /* 3. changed-mode base */
-    if ((o->flags & DSR_INGEST_EMIT_CHANGED)
-        && (rc = load_base(log, rep->feature_slug, &base_text, &base, &n_base, err))) {
+    /* 3. changed-mode base: the latest snapshot, or what the paths can
+     * change of it (the kept result is the run that made it) */
+    if (limited) {
+        pr = (paths_run){ .paths = kr->paths, .n_paths = kr->n_paths, .keep = kr->keep,
+                          .log = log, .slug = rep->feature_slug };
+        if ((rc = paths_run_begin(&pr, err))) {
+            rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
+            goto out;
+        }
+    } else if ((o->flags & DSR_INGEST_EMIT_CHANGED)
+               && (rc = load_base(log, rep->feature_slug, &base_text, &base, &n_base, err))) {
         rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
         goto out;
     }
@@ -311,16 +334,31 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
 
     /* 5. walk + hash */
     phase_begin(&r, DSR_INGEST_PHASE_SCAN);
-    so.cache_lookup = dsr_scan_cache_lookup;
-    so.cache_ctx = cache;
+    so.cache_lookup = limited ? paths_run_lookup : dsr_scan_cache_lookup;
+    so.cache_ctx = limited ? (void *)&pr : (void *)cache;
     so.cache_mode = o->flags & DSR_INGEST_REHASH ? DSR_SCAN_CACHE_REHASH : DSR_SCAN_CACHE_USE;
+    if (limited) {
+        so.only_paths = kr->paths;
+        so.n_only_paths = kr->n_paths;
+        so.keep = kr->keep;
+    }
     if ((rc = dsr_scan(&so, &rep->scan, err))) {
         rc = fail(&r, DSR_INGEST_STEP_ROOT, rc);
         goto out;
     }
+    judged = rep->scan;
+    if (limited) {
+        if ((rc = paths_run_view(&pr, rep->scan, err))) {
+            rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
+            goto out;
+        }
+        judged = &pr.view;
+        base = pr.prev;
+        n_base = pr.n_prev;
+    }
     phase_done(&r, DSR_INGEST_PHASE_SCAN);
     if (o->flags & DSR_INGEST_SKIP_UNCHANGED) {
-        if ((rc = scan_unchanged(log, o, rep, base, n_base, err)) < 0) {
+        if ((rc = scan_unchanged(log, o, rep, judged, base, n_base, err)) < 0) {
             rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
             goto out;
         }
@@ -334,7 +372,10 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
 
     /* 6-7. record */
     phase_begin(&r, DSR_INGEST_PHASE_RECORD);
-    if ((rc = dsr_scan_cache_finish(cache, err))) {
+    /* A path-limited scan asked about its paths only: draining would call
+     * every other entry stale.  Its files gone keep their entries until a
+     * full scan drains them (a stale entry only costs a stat). */
+    if (!limited && (rc = dsr_scan_cache_finish(cache, err))) {
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
@@ -353,7 +394,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
         .emit_changed = (o->flags & DSR_INGEST_EMIT_CHANGED) != 0,
         .prev = base, .n_prev = n_base, .cache = cache,
     };
-    if ((rc = dsr_record_scan(log, rep->scan, &ro, &rep->record, err))) {
+    if ((rc = dsr_record_scan(log, judged, &ro, &rep->record, err))) {
         rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
         goto out;
     }
@@ -361,11 +402,14 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
         rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
         goto out;
     }
-    dsr_scan_result_drop_present(rep->scan);
-    free(base);
+    if (!kr)    /* a watcher keeps the whole result for its next run */
+        dsr_scan_result_drop_present(rep->scan);
+    if (!limited)
+        free(base);
     base = NULL;
     free(base_text);
     base_text = NULL;
+    paths_run_free(&pr);
     phase_done(&r, DSR_INGEST_PHASE_RECORD);
 
     /* 8. projections: the run is durable already */
@@ -391,8 +435,10 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, dsr_ingest_report *r
 out:
     assert(rc == 0 || rep->failed_step != DSR_INGEST_STEP_NONE);
     dsr_scan_cache_free(cache);
-    free(base);
+    if (!limited)
+        free(base);
     free(base_text);
+    paths_run_free(&pr);
     if (!given)
         dsr_log_close(log);
     return rc;
@@ -400,7 +446,7 @@ out:
 
 int dsr_ingest_run(const dsr_ingest_opts *o, dsr_ingest_report *rep, dsr_err *err)
 {
-    return ingest(NULL, o, rep, err);
+    return ingest(NULL, o, NULL, rep, err);
 }
 
 int dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *o, dsr_ingest_report *rep,
@@ -412,7 +458,41 @@ int dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *o, dsr_ingest_report
         rep->failed_step = DSR_INGEST_STEP_LOG;
         return dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_log: no log given");
     }
-    return ingest(log, o, rep, err);
+    return ingest(log, o, NULL, rep, err);
+}
+
+int dsr_ingest_run_paths(dsr_log *log, const dsr_ingest_opts *o, const char *const *paths,
+                         size_t n_paths, dsr_scan_result **state, dsr_ingest_report *rep,
+                         dsr_err *err)
+{
+    assert(rep && state);
+    dsr_scan_result *keep = *state;
+    *state = NULL;
+    int rc = 0;
+    dsr_err_clear(err);
+    if (!log)
+        rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: no log given");
+    else if (!o || !(o->flags & DSR_INGEST_EMIT_CHANGED))
+        rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: needs DSR_INGEST_EMIT_CHANGED "
+                         "(a run over some paths records the changes only)");
+    else if (paths && !keep)
+        rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: changed paths given but no "
+                         "previous result to take the rest of the tree from");
+    if (rc) {
+        rep->failed_step = DSR_INGEST_STEP_ROOT;
+        dsr_scan_result_free(keep);
+        return rc;
+    }
+    keep_run kr = { paths, n_paths, paths ? keep : NULL };
+    if (!paths)
+        dsr_scan_result_free(keep);   /* a full scan: the old result has no use */
+    rc = ingest(log, o, &kr, rep, err);
+    dsr_scan_result_free(kr.keep);    /* consumed by the scan (left empty), or unused */
+    if (!rc) {
+        *state = rep->scan;           /* the caller's now, whole */
+        rep->scan = NULL;
+    }
+    return rc;
 }
 
 void dsr_ingest_report_free(dsr_ingest_report *rep)

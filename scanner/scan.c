@@ -48,6 +48,7 @@
 #include "buf.h"
 #include "slab.h"
 #include "opts_version.h"
+#include "pathset.h"
 #include "strmap.h"
 
 #include <assert.h>
@@ -129,6 +130,11 @@ typedef struct scan_ctx {
      * nothing matched can be told excluded from not found (see ghost). */
     struct excluded     *excl;
     size_t               n_excl, cap_excl;
+    /* A path-limited scan (opts->only_paths): the paths, and the earlier
+     * result everything else is taken from (its strings already moved to
+     * the new result's arena). */
+    pathset              scope;
+    dsr_scan_result     *keep;
 } scan_ctx;
 
 typedef struct excluded {
@@ -142,6 +148,10 @@ typedef struct excluded {
 typedef struct result_impl {
     dsr_scan_result pub;
     arena           strings;
+    /* every entry the exclusion rules kept out (strings in the arena), for
+     * a later path-limited scan that keeps this result */
+    struct excluded *excl;
+    size_t          n_excl;
 } result_impl;
 
 const char *dsr_reason_name(dsr_reason r)
@@ -644,17 +654,36 @@ static int add_warning(scan_ctx *c, const char *rel, const char *msg)
     return 0;
 }
 
+/* A path-limited scan takes what lies outside its paths from the kept
+ * result: a warning or an exclusion there is already in it. */
+static int in_scope(const scan_ctx *c, const char *rel)
+{
+    return !c->keep || pathset_where(&c->scope, rel) == PATHSET_IN;
+}
+
 static int on_warn(void *ctx, const char *rel, const char *msg)
 {
-    return add_warning(ctx, rel, msg);
+    return in_scope(ctx, rel) ? add_warning(ctx, rel, msg) : 0;
+}
+
+static int on_scope(void *ctx, const char *rel)
+{
+    const scan_ctx *c = ctx;
+    switch (pathset_where(&c->scope, rel)) {
+    case PATHSET_IN:    return WALK_IN;
+    case PATHSET_ABOVE: return WALK_ABOVE;
+    default:            return WALK_OUT;
+    }
 }
 
 static int on_excluded(void *ctx, const char *rel, int is_dir, const ignore_rule *rule)
 {
     scan_ctx *c = ctx;
-    c->n_excluded++;
-    if (!c->m)
+    if (!in_scope(c, rel))
         return 0;
+    c->n_excluded++;
+    /* kept with or without a manifest: a later path-limited scan that
+     * keeps this result needs the ones outside its paths */
     if (c->n_excl == c->cap_excl) {
         size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;
         excluded *p = realloc(c->excl, cap * sizeof *p);
@@ -857,6 +886,7 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
     a->relative_path = e->rel;
     e->rel = NULL;
     a->artifact_class = e->cls;
+    a->linked = e->open_rel != NULL;
     if (e->wp[0] && !(a->wp_id = ar_strdup(ar, e->wp)))
         return DSR_ENOMEM;
     if (e->spec >= 0) {
@@ -987,6 +1017,53 @@ static int ghost(const scan_ctx *c, arena *ar, const dsr_manifest_spec *s, const
     return 0;
 }
 
+/* A path-limited scan: the kept result's artifacts outside the paths join
+ * the ones found below them (its absent required ones are not taken: they
+ * are worked out again below, from every file's match), and so do its
+ * warnings there.  Their strings are already the result's (dsr_scan moved
+ * the kept arena).  Returns 0 or DSR_ENOMEM. */
+static int take_kept(scan_ctx *c, dsr_scan_result *r, char *used, const size_t *canon)
+{
+    dsr_scan_result *k = c->keep;
+    for (size_t i = 0; i < k->n_artifacts; i++) {
+        const dsr_artifact *a = &k->artifacts[i];
+        int ghost_of_spec = !a->present && (a->reason == DSR_REASON_NOT_FOUND
+                                            || a->reason == DSR_REASON_EXCLUDED);
+        if (ghost_of_spec || pathset_where(&c->scope, a->relative_path) == PATHSET_IN)
+            continue;
+        dsr_artifact *t = &r->artifacts[r->n_artifacts++];
+        *t = *a;
+        /* unchanged since keep's scan: its digests stand, nothing was read */
+        t->cache_use = DSR_CACHE_STAT;
+        t->cache_stale = 0;
+        if (a->path_pattern) {
+            /* the same options match it to the same spec */
+            long sp = match_spec(c, a->relative_path);
+            assert(sp >= 0);
+            if (sp >= 0)
+                used[canon[sp]] = 1;
+        }
+        r->n_cache_stat++;
+        r->n_wp_projected += t->wp_projected != 0;
+    }
+    for (size_t i = 0; i < k->n_warnings; i++) {
+        dsr_scan_warning *w = &k->warnings[i];
+        if (pathset_where(&c->scope, w->path) == PATHSET_IN)
+            continue;
+        if (c->n_warn == c->cap_warn) {
+            size_t cap = c->cap_warn ? c->cap_warn * 2 : 16;
+            dsr_scan_warning *p = realloc(c->warn, cap * sizeof *p);
+            if (!p)
+                return DSR_ENOMEM;
+            c->warn = p;
+            c->cap_warn = cap;
+        }
+        c->warn[c->n_warn++] = *w;      /* moved: keep no longer owns it */
+        w->path = w->message = NULL;
+    }
+    return 0;
+}
+
 static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
 {
     dsr_scan_result *r = &ri->pub;
@@ -1014,7 +1091,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         }
     }
     slab_release(&c->batches);    /* the walk is over: mappings go as they empty */
-    r->artifacts = calloc(n_entries + n_specs + 1, sizeof *r->artifacts);
+    size_t n_keep = c->keep ? c->keep->n_artifacts : 0;
+    r->artifacts = calloc(n_entries + n_keep + n_specs + 1, sizeof *r->artifacts);
     if (!r->artifacts) {
         rc = DSR_ENOMEM;
         goto out;
@@ -1060,6 +1138,8 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         b->next = NULL;
         free_batches(c, b);
     }
+    if (c->keep && (rc = take_kept(c, r, used, canon)))
+        goto out;
     for (size_t i = 0; i < n_specs; i++) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
         if (used[canon[i]])
@@ -1074,13 +1154,14 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
             r->n_optional_absent++;
         }
     }
-    /* one artifact per entry at most, one per unused required spec */
-    assert(r->n_artifacts <= n_entries + n_specs);
+    /* one artifact per entry or kept one at most, one per unused required spec */
+    assert(r->n_artifacts <= n_entries + n_keep + n_specs);
     if (r->n_artifacts > 1 && (rc = sort_artifacts(r)))
         goto out;
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         r->n_present += a->present != 0;
+        r->n_linked += a->linked != 0;
         if (a->required) {
             r->n_required++;
             r->n_required_present += a->present != 0;
@@ -1138,7 +1219,70 @@ static int make_slug(const char *opt, const char *root_real, char **out, dsr_err
     return *out ? 0 : dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
 }
 
+/* ---- path-limited scans ---------------------------------------------------- */
+
+/* Leave a keep empty (its arena, if not moved, freed): a consumed keep
+ * holds nothing that points into another result. */
+static void empty_keep(dsr_scan_result *k)
+{
+    result_impl *ki = (result_impl *)k;    /* pub is the first member */
+    free(k->artifacts);
+    k->artifacts = NULL;
+    k->n_artifacts = 0;
+    for (size_t i = 0; i < k->n_warnings; i++) {
+        free(k->warnings[i].path);
+        free(k->warnings[i].message);
+    }
+    free(k->warnings);
+    k->warnings = NULL;
+    k->n_warnings = 0;
+    free(ki->excl);
+    ki->excl = NULL;
+    ki->n_excl = 0;
+    ar_free(&ki->strings);
+}
+
+/* Before the walk: the paths, and the kept result's strings moved into the
+ * new one's arena (so its artifacts, warnings and exclusions can be taken
+ * over without a copy), its exclusions outside the paths taken at once (a
+ * required entry's ghost asks about every exclusion). */
+static int limit_to_paths(scan_ctx *c, result_impl *ri, dsr_err *err)
+{
+    const dsr_scan_opts *o = c->opts;
+    result_impl *ki = (result_impl *)o->keep;
+    if (pathset_make(&c->scope, o->only_paths, o->n_only_paths))
+        return dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+    c->keep = o->keep;
+    ar_adopt(&ri->strings, &ki->strings);
+    for (size_t i = 0; i < ki->n_excl; i++) {
+        if (pathset_where(&c->scope, ki->excl[i].rel) == PATHSET_IN)
+            continue;
+        if (c->n_excl == c->cap_excl) {
+            size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;
+            excluded *p = realloc(c->excl, cap * sizeof *p);
+            if (!p)
+                return dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
+            c->excl = p;
+            c->cap_excl = cap;
+        }
+        c->excl[c->n_excl++] = ki->excl[i];
+        c->n_excluded++;
+    }
+    ri->pub.paths_only = 1;
+    return 0;
+}
+
+static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err);
+
 int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
+{
+    int rc = scan_run(opts, out, err);
+    if (opts && opts->keep)
+        empty_keep(opts->keep);    /* consumed, whatever the outcome */
+    return rc;
+}
+
+static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
 {
     *out = NULL;
     if (opts && opts_version_check(opts->version, DSR_SCAN_OPTS_VERSION, "dsr_scan_opts",
@@ -1167,6 +1311,9 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     if (opts->profile != DSR_PROFILE_WP04 && opts->profile != DSR_PROFILE_SPEC_KITTY_3)
         return dsr_err_set(err, DSR_EINVAL, "scan: unknown profile %d (known: %s)",
                            (int)opts->profile, DSR_PROFILE_NAMES);
+    if (!opts->only_paths != !opts->keep)
+        return dsr_err_set(err, DSR_EINVAL, "scan: only_paths and keep go together (a "
+                           "path-limited scan takes everything else from keep)");
     unsigned jobs = opts->jobs ? opts->jobs : default_jobs();
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
@@ -1211,6 +1358,8 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
         goto done;
     }
+    if (opts->keep && (rc = limit_to_paths(&c, ri, err)))
+        goto done;
     c.hashers = calloc(jobs, sizeof *c.hashers);
     c.werr = calloc(jobs, sizeof *c.werr);
     c.work_ar = calloc(jobs, sizeof *c.work_ar);
@@ -1236,7 +1385,7 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
     for (size_t i = 0; i < opts->n_excludes; i++)
         if ((rc = ignore_add_cli(&c.ign, opts->excludes[i], err)))
             goto done;
-    walk_cb cb = { on_file, on_warn, &c, &c.ign, on_excluded };
+    walk_cb cb = { on_file, on_warn, &c, &c.ign, on_excluded, c.keep ? on_scope : NULL };
     if (opts->cache_mode != DSR_SCAN_CACHE_USE && opts->cache_mode != DSR_SCAN_CACHE_REHASH) {
         rc = dsr_err_set(err, DSR_EINVAL, "scan: unknown cache mode %d", opts->cache_mode);
         goto done;
@@ -1270,10 +1419,17 @@ int dsr_scan(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *err)
         ar_adopt(&ri->strings, &c.work_ar[i]);
     ri->pub.n_excluded = c.n_excluded;
     rc = assemble(&c, ri, err);
+    if (!rc) {
+        /* walk_ar's strings and the kept ones are the result's now */
+        ri->excl = c.excl;
+        ri->n_excl = c.n_excl;
+        c.excl = NULL;
+    }
 
 done:
     ignore_free(&c.ign);
     free(c.excl);
+    pathset_free(&c.scope);
     scan_pool_free(c.pool);
     if (c.hashers)
         for (size_t i = 0; i < jobs; i++)
@@ -1316,6 +1472,7 @@ void dsr_scan_result_free(dsr_scan_result *r)
     }
     free(r->warnings);
     free(r->feature_slug);
+    free(ri->excl);
     ar_free(&ri->strings);
     free(ri);
 }
@@ -1352,6 +1509,9 @@ void dsr_scan_result_drop_present(dsr_scan_result *r)
     }
     ar_free(&ri->strings);
     ri->strings = kept;
+    free(ri->excl);     /* its strings went with the arena */
+    ri->excl = NULL;
+    ri->n_excl = 0;
     r->n_artifacts = w;
     /* shrinking a large (mmap'd) block returns its pages at once */
     dsr_artifact *p = realloc(r->artifacts, (w ? w : 1) * sizeof *p);

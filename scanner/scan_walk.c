@@ -526,6 +526,9 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
 {
     unsigned char type = en->type;
     const char *name = en->u.name;
+    int scope = w->cb->scope ? w->cb->scope(w->cb->ctx, cstr(&w->disp)) : WALK_IN;
+    if (scope == WALK_OUT || (scope == WALK_ABOVE && type != DT_DIR && type != DT_UNKNOWN))
+        return 0;
     if (type == DT_UNKNOWN) {
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -538,6 +541,8 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
                S_ISSOCK(st.st_mode) ? DT_SOCK : S_ISCHR(st.st_mode) ? DT_CHR :
                S_ISBLK(st.st_mode) ? DT_BLK : DT_UNKNOWN;
     }
+    if (scope == WALK_ABOVE && type != DT_DIR)
+        return 0;
     const char *rel = cstr(&w->disp);
     const ignore_rule *rule;
     if (w->cb->ignore && !ignore_empty(w->cb->ignore)

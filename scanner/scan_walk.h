@@ -46,7 +46,15 @@ typedef struct walk_cb {
     /* Optional: an entry the rules excluded, with the deciding rule.
      * Return 0 or a negative code to stop. */
     int  (*excluded)(void *ctx, const char *rel, int is_dir, const ignore_rule *rule);
+    /* Optional (a path-limited walk): asked about every entry by its
+     * relative path before anything else is done with it (no stat, no
+     * rule, no warning): WALK_IN visits it, WALK_ABOVE visits it only when
+     * it is a folder (one on the way to the paths of interest), WALK_OUT
+     * skips it.  NULL: every entry is WALK_IN. */
+    int  (*scope)(void *ctx, const char *rel);
 } walk_cb;
+
+enum { WALK_OUT = 0, WALK_IN, WALK_ABOVE };
 
 /* The name of the pseudo-filesystem fd lies on ("proc", "sysfs", ...), or
  * NULL for an ordinary one (or when fstatfs fails).  Their files are views

@@ -24,10 +24,19 @@
  *      that makes the tree dirty again: after the last event settles, the
  *      latest snapshot is the tree's.
  *   3. dirty == 0 implies no event was taken since the last run began.
+ *   4. Every path an event named since the last run began is in changed
+ *      (or full is set), and state is that run's whole scan result: so
+ *      the tree differs from state only at or below the changed paths,
+ *      which is what a run over those paths only needs
+ *      (dsr_ingest_run_paths).  Without a state (none yet, or the last run
+ *      failed), after lost events, a poll, or while the tree holds files
+ *      reached through a symlink (whose targets change unseen), a run
+ *      scans the whole tree.
  */
 #include "dossier/watch.h"
 #include "dossier/log.h"
 #include "opts_version.h"
+#include "strmap.h"
 #include "watch_tree.h"
 
 #include <assert.h>
@@ -57,7 +66,13 @@ struct dsr_watch {
     double          first, last; /* CLOCK_MONOTONIC s of its first / last event */
     double          next_poll;
     uint64_t        runs;
+    strmap          changed;     /* relative paths named by events (values unused) */
+    int             full;        /* the coming run scans the whole tree */
+    dsr_scan_result *state;      /* the last run's whole result, or NULL */
 };
+
+/* The name of the exclusion files a scan reads in every folder (docs/scanning.md). */
+#define IGNORE_NAME ".dossierignore"
 
 static double now_s(void)
 {
@@ -196,6 +211,8 @@ void dsr_watch_free(dsr_watch *w)
     if (!w)
         return;
     wtree_free(&w->tree);
+    strmap_free(&w->changed);
+    dsr_scan_result_free(w->state);
     if (w->stop_fd >= 0)
         close(w->stop_fd);
     dsr_log_close(w->log);
@@ -215,6 +232,15 @@ static void mark_dirty(dsr_watch *w, double now)
     w->events++;
 }
 
+/* Note rel (a folder stands for everything below it) for the coming run. */
+static int add_changed(dsr_watch *w, const char *rel, dsr_err *err)
+{
+    int created;
+    if (!strmap_upsert(&w->changed, rel, strlen(rel), &created))
+        return dsr_err_set(err, DSR_ENOMEM, "%s: watching: out of memory", w->ingest.root);
+    return 0;
+}
+
 static int take_event(dsr_watch *w, const struct inotify_event *e, double now, dsr_err *err)
 {
     if (e->mask & IN_Q_OVERFLOW) {
@@ -222,6 +248,7 @@ static int take_event(dsr_watch *w, const struct inotify_event *e, double now, d
              "fs.inotify.max_queued_events pending): events were lost; the whole tree is "
              "rescanned", w->ingest.root);
         w->fallback = 1;
+        w->full = 1;
         mark_dirty(w, now);
         return resync(w, err);
     }
@@ -232,21 +259,33 @@ static int take_event(dsr_watch *w, const struct inotify_event *e, double now, d
     const char *dir = wtree_path(&w->tree, e->wd);
     if (!dir)
         return 0;               /* a folder already dropped */
-    if (e->len && wtree_hidden(e->name))
-        return 0;               /* never scanned: an editor's .swp, the log */
+    if (e->len && wtree_hidden(e->name)) {
+        /* never scanned (an editor's .swp, the log) - but a folder's
+         * exclusion rules decide what is scanned below it */
+        if (strcmp(e->name, IGNORE_NAME) != 0)
+            return 0;
+        mark_dirty(w, now);
+        return add_changed(w, dir, err);
+    }
     if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
         mark_dirty(w, now);     /* the parent reports the name; the root has none */
+        if (!*dir)
+            w->full = 1;
         return 0;
     }
     mark_dirty(w, now);
-    if (!(e->mask & IN_ISDIR) || !e->len)
-        return 0;
+    if (!e->len)                /* about the folder itself (its mode): all below it */
+        return add_changed(w, dir, err);
     int rc = 0;
     size_t n = strlen(dir) + e->len + 2;
     char *rel = malloc(n);
     if (!rel)
         return dsr_err_set(err, DSR_ENOMEM, "%s: watching: out of memory", w->ingest.root);
     snprintf(rel, n, "%s%s%s", dir, *dir ? "/" : "", e->name);
+    if ((rc = add_changed(w, rel, err)) || !(e->mask & IN_ISDIR)) {
+        free(rel);
+        return rc;
+    }
     if (e->mask & IN_MOVED_FROM)
         wtree_forget(&w->tree, rel);    /* moved out, or moved within: re-added below */
     else if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
@@ -284,22 +323,65 @@ static int take_events(dsr_watch *w, dsr_err *err)
 
 /* ---- runs --------------------------------------------------------------- */
 
+/* The changed paths taken out of w->changed (which is left empty), or
+ * NULL with *n 0 when there are none.  Strings are copies. */
+static int take_changed(dsr_watch *w, char ***out, size_t *n, dsr_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (w->changed.n && !(*out = calloc(w->changed.n, sizeof **out)))
+        return dsr_err_set(err, DSR_ENOMEM, "%s: watching: out of memory", w->ingest.root);
+    for (size_t i = 0; i < w->changed.cap; i++) {
+        const strmap_slot *sl = &w->changed.slots[i];
+        if (!sl->key)
+            continue;
+        if (!((*out)[*n] = strndup(sl->key, sl->klen)))
+            return dsr_err_set(err, DSR_ENOMEM, "%s: watching: out of memory", w->ingest.root);
+        (*n)++;
+    }
+    assert(*n == w->changed.n);
+    strmap_clear(&w->changed);
+    return 0;
+}
+
 static int record_run(dsr_watch *w, int starting, dsr_err *err)
 {
     dsr_watch_run_info info = { .runs = ++w->runs, .starting = starting,
                                 .fallback = w->fallback, .fs_events = w->events };
     double first = w->first;
     int had_events = w->dirty;
-    /* invariant 3: what happens from here on makes the tree dirty again */
+    int full = starting || w->full || !w->state || w->state->n_linked;
+    char **paths = NULL;
+    size_t n_paths = 0;
+    /* invariants 3 and 4: what happens from here on makes the tree dirty
+     * again and names its paths for the next run */
     w->dirty = 0;
     w->fallback = 0;
+    w->full = 0;
     w->events = 0;
+    int rc = take_changed(w, &paths, &n_paths, err);
     dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
-    int rc = dsr_ingest_run_log(w->log, &w->ingest, &rep, err);
+    if (!rc) {
+        /* an empty set (events that named no path: a folder's own removal,
+         * which its parent reports by name) is not the whole tree: only the
+         * root is listed, and nothing is recorded unless the kept result
+         * itself differs from the snapshot */
+        static const char *const no_path[1] = { NULL };
+        info.paths_only = !full;
+        info.n_paths = full ? 0 : n_paths;
+        rc = dsr_ingest_run_paths(w->log, &w->ingest,
+                                  full ? NULL : paths ? (const char *const *)paths : no_path,
+                                  full ? 0 : n_paths, &w->state, &rep, err);
+    }
+    for (size_t i = 0; i < n_paths; i++)
+        free(paths[i]);
+    free(paths);
     if (!rc) {
         info.latency_s = had_events ? now_s() - first : 0;
+        rep.scan = w->state;    /* the watcher's: shown, not freed with the report */
         if (w->o.on_run)
             w->o.on_run(w->o.on_run_ctx, &rep, &info);
+        rep.scan = NULL;
     }
     dsr_ingest_report_free(&rep);
     return rc;

@@ -243,6 +243,36 @@ DSR_API int  dsr_ingest_run(const dsr_ingest_opts *opts, dsr_ingest_report *out,
 DSR_API int  dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *opts,
                                 dsr_ingest_report *out, dsr_err *err);
 
+/* Added for `dossier watch`: as dsr_ingest_run_log, for a caller that knows
+ * which paths of the tree changed since its previous run.  A run over the
+ * changed paths only: the scan lists, stats and reads only what lies at or
+ * below them (dsr_scan_opts.only_paths) and takes every other artifact from
+ * the previous run's whole scan result, and the run records exactly the
+ * events the whole-tree run would (see ingest/record_paths.h), at a cost
+ * that follows the paths, not the tree - except the snapshot, which still
+ * covers the whole tree.
+ *
+ * opts:  as for dsr_ingest_run_log; DSR_INGEST_EMIT_CHANGED required.
+ * paths: n_paths relative paths that may have changed since the run that
+ *        made *state (a folder stands for everything below it; "" is the
+ *        whole tree); NULL: a whole-tree scan (starting a watcher, or after
+ *        events were lost).
+ * state: in: the whole scan result of this caller's previous run of the
+ *        same opts on log (NULL: none; with paths, it must not be NULL);
+ *        always consumed.  out: this run's whole result (present artifacts
+ *        included), the caller's to pass to the next run or to free with
+ *        dsr_scan_result_free; NULL on failure (the next run is then a
+ *        whole-tree one).  out->scan is NULL on return.
+ * The premise, which the caller vouches for: it has been log's single
+ * writer since *state's run (that run made the latest snapshot), and the
+ * tree did not change outside paths since.  Same returns as
+ * dsr_ingest_run_log, and DSR_EINVAL without DSR_INGEST_EMIT_CHANGED or
+ * with paths and no state. */
+DSR_API int  dsr_ingest_run_paths(dsr_log *log, const dsr_ingest_opts *opts,
+                                  const char *const *paths, size_t n_paths,
+                                  dsr_scan_result **state, dsr_ingest_report *out,
+                                  dsr_err *err);
+
 /* Release everything out points to and zero it, keeping its version (the
  * part a caller of an older version holds is all that is written).
  * NULL is fine. */

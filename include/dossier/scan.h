@@ -78,6 +78,10 @@ typedef struct dsr_artifact {
     /* Added for the profiles: 1 when sha256 is the hash of the WP
      * frontmatter projection (spec-kitty-3), not of the raw bytes. */
     int           wp_projected;
+    /* Added for `dossier watch`: 1 when the file was reached through a
+     * followed symlink (its content can change with no file-system event
+     * in the folder that lists it). */
+    int           linked;
 } dsr_artifact;
 
 typedef struct dsr_scan_warning {
@@ -174,6 +178,24 @@ typedef struct dsr_scan_opts {
      * schema is unusable (DSR_REASON_INVALID_FORMAT, "wp frontmatter
      * invalid: ..."). */
     dsr_profile         profile;
+    /* Added for `dossier watch` (a run over the changed paths only):
+     * n_only_paths relative paths ('/' separated, "" for the root), each
+     * standing for itself and everything below it; a path that no longer
+     * exists is fine (nothing is found there).  The walk then lists only
+     * the folders on the way to them and lists, stats and reads only what
+     * lies at or below them; every other artifact, warning and excluded
+     * entry is taken over from keep, the result of an earlier scan of the
+     * same root with the same options (manifest, step, excludes, profile),
+     * which the tree is known not to have changed outside these paths.
+     * Taken-over artifacts count as DSR_CACHE_STAT.  keep is consumed: its
+     * contents move into the new result and it is left empty (still to be
+     * freed with dsr_scan_result_free), whether the scan succeeds or not.
+     * Both set or both unset; keep must not have been through
+     * dsr_scan_result_drop_present.  The result is the one a full scan
+     * would give, if the premise holds. */
+    const char *const  *only_paths;
+    size_t              n_only_paths;
+    struct dsr_scan_result *keep;
 } dsr_scan_opts;
 
 /* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
@@ -213,6 +235,10 @@ typedef struct dsr_scan_result {
      * and how many WP files were hashed by their frontmatter projection. */
     dsr_profile    profile;
     size_t         n_wp_projected;
+    /* Added for `dossier watch`: artifacts with linked set, and 1 when the
+     * result was assembled from a keep (dsr_scan_opts.only_paths). */
+    size_t         n_linked;
+    int            paths_only;
 } dsr_scan_result;
 
 /* Run a scan.  Returns 0 (even when artifacts are missing: see the result),
@@ -226,7 +252,8 @@ DSR_API void dsr_scan_result_free(dsr_scan_result *r);   /* NULL is fine */
 
 /* Added for large scans: free the present artifacts of r (their strings and
  * array slots), keeping the absent or unusable ones in order and every count
- * and field of r unchanged - for callers that have recorded the artifacts and
+ * and field of r unchanged (r can then no longer be a dsr_scan_opts.keep)
+ * - for callers that have recorded the artifacts and
  * only need a summary afterwards (`dossier scan` does this before bringing
  * the projections up to date, to bound peak memory). */
 DSR_API void dsr_scan_result_drop_present(dsr_scan_result *r);

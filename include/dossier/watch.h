@@ -71,6 +71,11 @@ typedef struct dsr_watch_run_info {
     int      fallback;    /* 1: a rescan after lost events or a poll (see above) */
     uint64_t fs_events;   /* file-system events folded into this run */
     double   latency_s;   /* from the first of them to the run's end (0: starting scan) */
+    /* Added for runs over the changed paths: 1 when this run scanned only
+     * the paths the events named (n_paths of them, after merging), 0 when
+     * it scanned the whole tree (see step 3). */
+    int      paths_only;
+    uint64_t n_paths;
 } dsr_watch_run_info;
 
 /* After every run, recorded or not (rep->unchanged), on the thread of

@@ -155,7 +155,24 @@ def settle(w, binary, mission, work, since, parity, what):
         time.sleep(0.05)
 
 
-def check_runs(what, runs, old, new, hand=None):
+def has_links(m):
+    for dp, dns, fs in os.walk(m):
+        dns[:] = [d for d in dns if not d.startswith(".")]
+        if any(os.path.islink(os.path.join(dp, f)) for f in fs + dns):
+            return True
+    return False
+
+
+def check_runs(what, runs, old, new, hand=None, linked=False):
+    """linked: the tree held a symlink when the sequence began, so its runs
+    rescan the whole tree; otherwise every run (but a fallback after lost
+    events) must have scanned the changed paths only."""
+    for r in runs:
+        want = not linked and not r["fallback"]
+        if r["paths_only"] != want:
+            fail("%s: run %d scanned %s, expected %s" % (
+                what, r["run"], "the changed paths only" if r["paths_only"] else "the whole tree",
+                "the changed paths only" if want else "the whole tree"))
     ind, rem, changed = expected(old, new)
     got_i = sum(r["events"]["indexed"] for r in runs)
     got_r = sum(r["events"]["removed"] for r in runs)
@@ -226,6 +243,29 @@ def scripted(m, outside):
         ("symlink removed", lambda: os.unlink(j("plan-link.md")), (0, 0, 1)),
         ("required file deleted", lambda: os.unlink(j("spec.md")), (0, 1, 1)),
         ("required file restored", lambda: wr(j("spec.md"), "# spec\n"), (1, 0, 0)),
+        ("folder moved out", lambda: os.rename(j("pkg"), os.path.join(outside, "pkg-out")),
+         (0, 0, 2)),
+        ("folder moved back in", lambda: os.rename(os.path.join(outside, "pkg-out"), j("pkg")),
+         (2, 0, 0)),
+        ("required file moved out", lambda: os.rename(j("spec.md"),
+                                                      os.path.join(outside, "spec.md")),
+         (0, 1, 1)),
+        ("required file moved back", lambda: os.rename(os.path.join(outside, "spec.md"),
+                                                       j("spec.md")), (1, 0, 0)),
+        (".dossierignore excludes a folder", lambda: wr(j(".dossierignore"), "pkg/\n"),
+         (0, 0, 2)),
+        (".dossierignore re-includes it", lambda: wr(j(".dossierignore"), "# none\n"),
+         (2, 0, 0)),
+        ("nested .dossierignore excludes a file", lambda: wr(j("pkg", "sub", ".dossierignore"),
+                                                             "y.txt\n"), (0, 0, 1)),
+        ("nested .dossierignore removed", lambda: os.unlink(j("pkg", "sub", ".dossierignore")),
+         (1, 0, 0)),
+        (".dossierignore excludes the required file", lambda: wr(j(".dossierignore"),
+                                                                 "spec.md\n"), (0, 1, 1)),
+        (".dossierignore removed", lambda: os.unlink(j(".dossierignore")), (1, 0, 0)),
+        ("rm -rf of a deep folder with files", lambda: (
+            [wr(j("q1", "q2", "f%d.txt" % i), "q %d\n" % i) for i in range(3)]), (3, 0, 0)),
+        ("... removed", lambda: shutil.rmtree(j("q1")), (0, 0, 3)),
     ]
 
 
@@ -293,9 +333,10 @@ def main():
     if mode == "scripted":
         for name, action, hand in scripted(m, outside):
             since = w.n_runs()
+            linked = has_links(m)
             action()
             new, runs = settle(w, binary, m, work, since, old["parity_hash_sha256"], name)
-            check_runs(name, runs, old, new, hand)
+            check_runs(name, runs, old, new, hand, linked)
             old = new
         steps = len(scripted(m, outside))
     else:
@@ -309,7 +350,7 @@ def main():
                    for i in range(rng.randint(1, 4))]
             what = "seed %d step %d (%s)" % (seed, steps, " ".join(ops))
             new, runs = settle(w, binary, m, work, since, old["parity_hash_sha256"], what)
-            check_runs(what, runs, old, new)
+            check_runs(what, runs, old, new, linked=has_links(m))
             old = new
             steps += 1
     w.stop()

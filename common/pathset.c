@@ -1,0 +1,127 @@
+/*
+ * pathset.c - changed-path sets for path-limited walks (see pathset.h).
+ *
+ * Both questions are binary searches in the sorted members:
+ *   in:    rel itself, or one of its ancestors (rel cut at each '/'), is a
+ *          member - at most depth(rel) + 1 searches;
+ *   above: the first member not below rel + "/" in strcmp order starts
+ *          with rel + "/" (all such members are contiguous in that order).
+ */
+#include "pathset.h"
+#include "dossier/error.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is the prefix rel[0..len) a member? */
+static int has_prefix_member(const pathset *s, const char *rel, size_t len)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = s->v[mid];
+        int c = strncmp(m, rel, len);
+        if (c == 0)
+            c = m[len] != '\0';       /* m longer than the prefix: after it */
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+static int in_set(const pathset *s, const char *rel)
+{
+    if (has_prefix_member(s, "", 0))
+        return 1;
+    for (const char *p = rel;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (has_prefix_member(s, rel, (size_t)(p - rel)))
+                return 1;
+            if (!*p)
+                return 0;
+        }
+    }
+}
+
+/* Does a member start with rel + "/" (any member, for the root "")? */
+static int above_member(const pathset *s, const char *rel)
+{
+    size_t len = strlen(rel);
+    if (!len)
+        return s->n > 0;
+    /* lower bound of rel + "/": the first member m with (m vs rel+"/") >= 0 */
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = s->v[mid];
+        int c = strncmp(m, rel, len);
+        if (c == 0)
+            c = (unsigned char)m[len] - (unsigned char)'/';
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && !strncmp(s->v[lo], rel, len) && s->v[lo][len] == '/';
+}
+
+int pathset_where(const pathset *s, const char *rel)
+{
+    if (!s->n)
+        return PATHSET_OUT;
+    if (in_set(s, rel))
+        return PATHSET_IN;
+    return above_member(s, rel) ? PATHSET_ABOVE : PATHSET_OUT;
+}
+
+int pathset_make(pathset *s, const char *const *paths, size_t n)
+{
+    s->v = NULL;
+    s->n = 0;
+    if (!n)
+        return 0;
+    char **v = calloc(n, sizeof *v);
+    if (!v)
+        return DSR_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = strdup(paths[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(v[k]);
+            free(v);
+            return DSR_ENOMEM;
+        }
+    qsort(v, n, sizeof *v, cmp_str);
+    /* keep a path only when no kept one is it or above it; the kept ones
+     * so far are sorted, so the set built so far answers in_set */
+    s->v = v;
+    for (size_t i = 0; i < n; i++) {
+        char *p = v[i];
+        if (in_set(s, p)) {
+            free(p);
+            continue;
+        }
+        /* every kept member sorts before p: the order holds */
+        v[s->n++] = p;
+    }
+    assert(s->n >= 1);
+    return 0;
+}
+
+void pathset_free(pathset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
