@@ -41,11 +41,18 @@ static int has_prefix_member(const pathset *s, const char *rel, size_t len)
 
 static int in_set(const pathset *s, const char *rel)
 {
-    if (has_prefix_member(s, "", 0))
-        return 1;
-    for (const char *p = rel;; p++) {
-        if (*p == '/' || *p == '\0') {
-            if (has_prefix_member(s, rel, (size_t)(p - rel)))
+    if (!s->n)
+        return 0;
+    if (s->min_len == 0)
+        return 1;               /* the root is a member: "" sorts first */
+    if (strnlen(rel, s->min_len) < s->min_len)
+        return 0;               /* shorter than every member */
+    for (const char *p = rel + s->min_len;; p++) {
+        if (*p == '\0' || *p == '/') {
+            size_t len = (size_t)(p - rel);
+            if (len > s->max_len)
+                return 0;
+            if (len >= s->min_len && has_prefix_member(s, rel, len))
                 return 1;
             if (!*p)
                 return 0;
@@ -75,6 +82,11 @@ static int above_member(const pathset *s, const char *rel)
     return lo < s->n && !strncmp(s->v[lo], rel, len) && s->v[lo][len] == '/';
 }
 
+int pathset_has(const pathset *s, const char *rel)
+{
+    return in_set(s, rel);
+}
+
 int pathset_where(const pathset *s, const char *rel)
 {
     if (!s->n)
@@ -87,7 +99,7 @@ int pathset_where(const pathset *s, const char *rel)
 int pathset_make(pathset *s, const char *const *paths, size_t n)
 {
     s->v = NULL;
-    s->n = 0;
+    s->n = s->min_len = s->max_len = 0;
     if (!n)
         return 0;
     char **v = calloc(n, sizeof *v);
@@ -112,6 +124,11 @@ int pathset_make(pathset *s, const char *const *paths, size_t n)
         }
         /* every kept member sorts before p: the order holds */
         v[s->n++] = p;
+        size_t len = strlen(p);
+        if (s->n == 1 || len < s->min_len)
+            s->min_len = len;
+        if (len > s->max_len)
+            s->max_len = len;
     }
     assert(s->n >= 1);
     return 0;
@@ -123,5 +140,5 @@ void pathset_free(pathset *s)
         free(s->v[i]);
     free(s->v);
     s->v = NULL;
-    s->n = 0;
+    s->n = s->min_len = s->max_len = 0;
 }

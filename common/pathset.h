@@ -19,6 +19,7 @@
 typedef struct pathset {
     char  **v;
     size_t  n;
+    size_t  min_len, max_len;   /* of the members: prefixes outside need no search */
 } pathset;
 
 enum {
@@ -32,6 +33,9 @@ enum {
 int  pathset_make(pathset *s, const char *const *paths, size_t n);
 /* PATHSET_IN, PATHSET_ABOVE or PATHSET_OUT for rel. */
 int  pathset_where(const pathset *s, const char *rel);
+/* 1 when pathset_where(s, rel) is PATHSET_IN, cheaper: for the files of a
+ * whole tree, which are mostly neither in the set nor above a member. */
+int  pathset_has(const pathset *s, const char *rel);
 void pathset_free(pathset *s);   /* back to empty; an empty set is fine */
 
 #endif

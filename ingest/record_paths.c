@@ -67,7 +67,7 @@ int paths_run_begin(paths_run *p, dsr_err *err)
     /* prev, first part: keep's snapshot set in the paths */
     for (size_t i = 0; i < k->n_artifacts; i++) {
         const dsr_artifact *a = &k->artifacts[i];
-        if (!a->present || pathset_where(&p->scope, a->relative_path) != PATHSET_IN
+        if (!a->present || !pathset_has(&p->scope, a->relative_path)
             || missing_key(p->keep_missing, p->n_keep_missing, a->artifact_key))
             continue;
         size_t lk = strlen(a->artifact_key) + 1, lp = strlen(a->relative_path) + 1;
@@ -114,7 +114,7 @@ int paths_run_view(paths_run *p, const dsr_scan_result *r, dsr_err *err)
         goto nomem;
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
-        int in = pathset_where(&p->scope, a->relative_path) == PATHSET_IN;
+        int in = pathset_has(&p->scope, a->relative_path);
         int key_missing = a->present && missing_key(miss, n_miss, a->artifact_key);
         if (!in && a->present && !key_missing)
             continue;           /* unchanged, in both the new set and the snapshot */

@@ -658,7 +658,7 @@ static int add_warning(scan_ctx *c, const char *rel, const char *msg)
  * result: a warning or an exclusion there is already in it. */
 static int in_scope(const scan_ctx *c, const char *rel)
 {
-    return !c->keep || pathset_where(&c->scope, rel) == PATHSET_IN;
+    return !c->keep || pathset_has(&c->scope, rel);
 }
 
 static int on_warn(void *ctx, const char *rel, const char *msg)
@@ -1020,19 +1020,24 @@ static int ghost(const scan_ctx *c, arena *ar, const dsr_manifest_spec *s, const
 /* A path-limited scan: the kept result's artifacts outside the paths join
  * the ones found below them (its absent required ones are not taken: they
  * are worked out again below, from every file's match), and so do its
- * warnings there.  Their strings are already the result's (dsr_scan moved
- * the kept arena).  Returns 0 or DSR_ENOMEM. */
-static int take_kept(scan_ctx *c, dsr_scan_result *r, char *used, const size_t *canon)
+ * warnings there.  r->artifacts is the kept array, n_keep long, with room
+ * for the rest: it is compacted in place (the kept order, sorted, stays).
+ * Their strings are already the result's (dsr_scan moved the kept arena).
+ * Returns 0 or DSR_ENOMEM. */
+static int take_kept(scan_ctx *c, dsr_scan_result *r, size_t n_keep, char *used,
+                     const size_t *canon)
 {
     dsr_scan_result *k = c->keep;
-    for (size_t i = 0; i < k->n_artifacts; i++) {
-        const dsr_artifact *a = &k->artifacts[i];
+    assert(r->n_artifacts == 0);
+    for (size_t i = 0; i < n_keep; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
         int ghost_of_spec = !a->present && (a->reason == DSR_REASON_NOT_FOUND
                                             || a->reason == DSR_REASON_EXCLUDED);
-        if (ghost_of_spec || pathset_where(&c->scope, a->relative_path) == PATHSET_IN)
+        if (ghost_of_spec || pathset_has(&c->scope, a->relative_path))
             continue;
         dsr_artifact *t = &r->artifacts[r->n_artifacts++];
-        *t = *a;
+        if (t != a)
+            *t = *a;
         /* unchanged since keep's scan: its digests stand, nothing was read */
         t->cache_use = DSR_CACHE_STAT;
         t->cache_stale = 0;
@@ -1048,7 +1053,7 @@ static int take_kept(scan_ctx *c, dsr_scan_result *r, char *used, const size_t *
     }
     for (size_t i = 0; i < k->n_warnings; i++) {
         dsr_scan_warning *w = &k->warnings[i];
-        if (pathset_where(&c->scope, w->path) == PATHSET_IN)
+        if (pathset_has(&c->scope, w->path))
             continue;
         if (c->n_warn == c->cap_warn) {
             size_t cap = c->cap_warn ? c->cap_warn * 2 : 16;
@@ -1090,19 +1095,33 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
                 goto out;
         }
     }
-    slab_release(&c->batches);    /* the walk is over: mappings go as they empty */
-    size_t n_keep = c->keep ? c->keep->n_artifacts : 0;
-    r->artifacts = calloc(n_entries + n_keep + n_specs + 1, sizeof *r->artifacts);
-    if (!r->artifacts) {
-        rc = DSR_ENOMEM;
-        goto out;
-    }
     /* A key listed under several steps (and optional_always) is one
      * artifact: a file matched through any of its specs satisfies all of
      * them, and a missing one is reported once.  canon[i]: the first spec
      * with spec i's key. */
     if (n_specs && (rc = canon_specs(c->m, n_specs, &canon)))
         goto out;
+    slab_release(&c->batches);    /* the walk is over: mappings go as they empty */
+    size_t n_keep = c->keep ? c->keep->n_artifacts : 0;
+    if (c->keep) {
+        /* the kept array becomes the result's, grown for the rest: a
+         * realloc of a large block remaps its pages, where a fresh array
+         * of the whole tree would fault every page in again */
+        dsr_artifact *p = realloc(c->keep->artifacts,
+                                  (n_keep + n_entries + n_specs + 1) * sizeof *p);
+        if (!p) {
+            rc = DSR_ENOMEM;
+            goto out;
+        }
+        c->keep->artifacts = NULL;
+        c->keep->n_artifacts = 0;
+        r->artifacts = p;
+        if ((rc = take_kept(c, r, n_keep, used, canon)))
+            goto out;
+    } else if (!(r->artifacts = calloc(n_entries + n_specs + 1, sizeof *r->artifacts))) {
+        rc = DSR_ENOMEM;
+        goto out;
+    }
     while (c->head) {
         batch *b = c->head;
         /* after the join every entry of every batch was finished by a worker */
@@ -1138,8 +1157,6 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
         b->next = NULL;
         free_batches(c, b);
     }
-    if (c->keep && (rc = take_kept(c, r, used, canon)))
-        goto out;
     for (size_t i = 0; i < n_specs; i++) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
         if (used[canon[i]])
@@ -1255,7 +1272,7 @@ static int limit_to_paths(scan_ctx *c, result_impl *ri, dsr_err *err)
     c->keep = o->keep;
     ar_adopt(&ri->strings, &ki->strings);
     for (size_t i = 0; i < ki->n_excl; i++) {
-        if (pathset_where(&c->scope, ki->excl[i].rel) == PATHSET_IN)
+        if (pathset_has(&c->scope, ki->excl[i].rel))
             continue;
         if (c->n_excl == c->cap_excl) {
             size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;

@@ -69,7 +69,17 @@ struct dsr_watch {
     strmap          changed;     /* relative paths named by events (values unused) */
     int             full;        /* the coming run scans the whole tree */
     dsr_scan_result *state;      /* the last run's whole result, or NULL */
+    uint64_t        churn;       /* paths scanned (and runs) since the last whole-tree run */
 };
+
+/* A run over the changed paths carries the kept result's strings over in
+ * their arena, those of files since replaced included (and a few per run:
+ * the manifest's patterns, the missing entries).  Once the paths scanned
+ * since the last whole-tree run (RUN_CHURN per run on top) exceed the
+ * tree's files by CHURN_SLACK, a whole-tree run starts a fresh arena: the
+ * watcher's memory stays within a small multiple of one scan result's. */
+#define RUN_CHURN   16
+#define CHURN_SLACK 4096
 
 /* The name of the exclusion files a scan reads in every folder (docs/scanning.md). */
 #define IGNORE_NAME ".dossierignore"
@@ -350,7 +360,8 @@ static int record_run(dsr_watch *w, int starting, dsr_err *err)
                                 .fallback = w->fallback, .fs_events = w->events };
     double first = w->first;
     int had_events = w->dirty;
-    int full = starting || w->full || !w->state || w->state->n_linked;
+    int full = starting || w->full || !w->state || w->state->n_linked
+               || w->churn > w->state->n_artifacts + CHURN_SLACK;
     char **paths = NULL;
     size_t n_paths = 0;
     /* invariants 3 and 4: what happens from here on makes the tree dirty
@@ -360,6 +371,7 @@ static int record_run(dsr_watch *w, int starting, dsr_err *err)
     w->full = 0;
     w->events = 0;
     int rc = take_changed(w, &paths, &n_paths, err);
+    w->churn = full ? 0 : w->churn + n_paths + RUN_CHURN;
     dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
     if (!rc) {
         /* an empty set (events that named no path: a folder's own removal,

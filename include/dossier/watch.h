@@ -15,14 +15,19 @@
  *      appear, folders gone are dropped.  After a quiet period (debounce_ms)
  *      - or at the latest max_delay_ms after the first change, when changes
  *      never pause - it records one run.
- *   3. Every run is dsr_ingest_run_log with DSR_INGEST_EMIT_CHANGED and
+ *   3. Every run is dsr_ingest_run_paths with DSR_INGEST_EMIT_CHANGED and
  *      DSR_INGEST_SKIP_UNCHANGED added to the caller's flags: the events of
  *      `dossier scan --emit changed` (indexed, missing, removed), the
  *      projections and one delivery window, exactly as after a scan; a
  *      rescan that finds the tree as the latest snapshot has it (a chmod, a
  *      touch, a same-content rewrite, an editor's temp file come and gone)
- *      records nothing.  The rescan reuses the scan cache, so unchanged
- *      files are only stat'ed (see docs/watch.md for the cost).
+ *      records nothing.  After the starting scan a run covers only the
+ *      paths the events named (a folder: all below it) and takes the rest
+ *      of the tree from the previous run's result, which the watcher keeps;
+ *      it scans the whole tree (stat-only for unchanged files) after lost
+ *      events, on a poll, after a failed run, while the tree holds a file
+ *      reached through a symlink, and once the paths scanned since the
+ *      last whole-tree run outnumber the tree's files (docs/watch.md).
  *   4. dsr_watch_stop (from a signal handler or another thread) ends
  *      dsr_watch_run once the run under way, if any, is recorded.
  *
