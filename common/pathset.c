@@ -19,8 +19,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Is the prefix rel[0..len) a member? */
-static int has_prefix_member(const pathset *s, const char *rel, size_t len)
+/* The first member not below rel[0..len) followed by the byte next (none
+ * when next is 0), in strcmp order. */
+static size_t lower_bound(const pathset *s, const char *rel, size_t len, unsigned char next)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
@@ -28,15 +29,26 @@ static int has_prefix_member(const pathset *s, const char *rel, size_t len)
         const char *m = s->v[mid];
         int c = strncmp(m, rel, len);
         if (c == 0)
-            c = m[len] != '\0';       /* m longer than the prefix: after it */
-        if (c == 0)
-            return 1;
+            c = (int)(unsigned char)m[len] - (int)next;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0;
+    return lo;
+}
+
+/* Does a member start with rel[0..len) and then the byte next? */
+static int member_at(const pathset *s, const char *rel, size_t len, unsigned char next)
+{
+    size_t i = lower_bound(s, rel, len, next);
+    return i < s->n && !strncmp(s->v[i], rel, len) && (unsigned char)s->v[i][len] == next;
+}
+
+/* Is the prefix rel[0..len) a member? */
+static int has_prefix_member(const pathset *s, const char *rel, size_t len)
+{
+    return member_at(s, rel, len, '\0');
 }
 
 static int in_set(const pathset *s, const char *rel)
@@ -64,22 +76,7 @@ static int in_set(const pathset *s, const char *rel)
 static int above_member(const pathset *s, const char *rel)
 {
     size_t len = strlen(rel);
-    if (!len)
-        return s->n > 0;
-    /* lower bound of rel + "/": the first member m with (m vs rel+"/") >= 0 */
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *m = s->v[mid];
-        int c = strncmp(m, rel, len);
-        if (c == 0)
-            c = (unsigned char)m[len] - (unsigned char)'/';
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n && !strncmp(s->v[lo], rel, len) && s->v[lo][len] == '/';
+    return len ? member_at(s, rel, len, '/') : s->n > 0;
 }
 
 int pathset_has(const pathset *s, const char *rel)

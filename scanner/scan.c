@@ -47,6 +47,7 @@
 #include "wp_frontmatter.h"
 #include "buf.h"
 #include "slab.h"
+#include "array.h"
 #include "opts_version.h"
 #include "pathset.h"
 #include "strmap.h"
@@ -636,14 +637,8 @@ static int on_file(void *ctx, const walk_file *f)
 
 static int add_warning(scan_ctx *c, const char *rel, const char *msg)
 {
-    if (c->n_warn == c->cap_warn) {
-        size_t cap = c->cap_warn ? c->cap_warn * 2 : 16;
-        dsr_scan_warning *p = realloc(c->warn, cap * sizeof *p);
-        if (!p)
-            return DSR_ENOMEM;
-        c->warn = p;
-        c->cap_warn = cap;
-    }
+    if (ARRAY_RESERVE1(c->warn, c->n_warn, c->cap_warn, 16))
+        return DSR_ENOMEM;
     char *r = strdup(rel), *m = strdup(msg);
     if (!r || !m) {
         free(r);
@@ -684,14 +679,8 @@ static int on_excluded(void *ctx, const char *rel, int is_dir, const ignore_rule
     c->n_excluded++;
     /* kept with or without a manifest: a later path-limited scan that
      * keeps this result needs the ones outside its paths */
-    if (c->n_excl == c->cap_excl) {
-        size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;
-        excluded *p = realloc(c->excl, cap * sizeof *p);
-        if (!p)
-            return DSR_ENOMEM;
-        c->excl = p;
-        c->cap_excl = cap;
-    }
+    if (ARRAY_RESERVE1(c->excl, c->n_excl, c->cap_excl, 16))
+        return DSR_ENOMEM;
     size_t n = strlen(rule->src) + strlen(rule->pat) + 16;
     char *why = ar_stralloc(&c->walk_ar, n);
     const char *r = ar_strdup(&c->walk_ar, rel);
@@ -1055,14 +1044,8 @@ static int take_kept(scan_ctx *c, dsr_scan_result *r, size_t n_keep, char *used,
         dsr_scan_warning *w = &k->warnings[i];
         if (pathset_has(&c->scope, w->path))
             continue;
-        if (c->n_warn == c->cap_warn) {
-            size_t cap = c->cap_warn ? c->cap_warn * 2 : 16;
-            dsr_scan_warning *p = realloc(c->warn, cap * sizeof *p);
-            if (!p)
-                return DSR_ENOMEM;
-            c->warn = p;
-            c->cap_warn = cap;
-        }
+        if (ARRAY_RESERVE1(c->warn, c->n_warn, c->cap_warn, 16))
+            return DSR_ENOMEM;
         c->warn[c->n_warn++] = *w;      /* moved: keep no longer owns it */
         w->path = w->message = NULL;
     }
@@ -1274,14 +1257,8 @@ static int limit_to_paths(scan_ctx *c, result_impl *ri, dsr_err *err)
     for (size_t i = 0; i < ki->n_excl; i++) {
         if (pathset_has(&c->scope, ki->excl[i].rel))
             continue;
-        if (c->n_excl == c->cap_excl) {
-            size_t cap = c->cap_excl ? c->cap_excl * 2 : 16;
-            excluded *p = realloc(c->excl, cap * sizeof *p);
-            if (!p)
-                return dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
-            c->excl = p;
-            c->cap_excl = cap;
-        }
+        if (ARRAY_RESERVE1(c->excl, c->n_excl, c->cap_excl, 16))
+            return dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
         c->excl[c->n_excl++] = ki->excl[i];
         c->n_excluded++;
     }
