@@ -10,7 +10,9 @@
  *      fails before the expensive part.
  *   3. Only the summary survives recording: the present artifacts and the
  *      changed-mode base are freed before the projections fold the run, so
- *      their memory does not add up with the fold's.
+ *      their memory does not add up with the fold's - except in a
+ *      watcher's run (dsr_ingest_run_paths), which keeps the whole result
+ *      for its next run.
  *   4. Delivery never changes the outcome: its result goes to the report.
  *   5. A log the caller opened (dsr_ingest_run_log) is never closed here.
  */
