@@ -254,9 +254,14 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     if (c->emit_changed)
         printf("  emit changed  %llu unchanged (not re-emitted), %llu removed\n",
                (unsigned long long)st->unchanged, (unsigned long long)st->removed);
+    /* the cache counts also cover unusable files of invalid UTF-8, which
+     * the result still holds after its present artifacts were dropped */
+    size_t unusable_cached = 0;
+    for (size_t i = 0; i < r->n_artifacts; i++)
+        unusable_cached += !r->artifacts[i].present && r->artifacts[i].cache_use != DSR_CACHE_MISS;
     printf("  cache         %zu unchanged (not read), %zu re-read (XXH3 matched), "
            "%zu hashed%s\n", r->n_cache_stat, r->n_cache_xxh3,
-           r->n_present - r->n_cache_stat - r->n_cache_xxh3,
+           r->n_present + unusable_cached - r->n_cache_stat - r->n_cache_xxh3,
            c->rehash || c->verify_cache ? " (--rehash)" : "");
     if (c->verify_cache)
         printf("  verify-cache  %zu stale entr%s\n", r->n_cache_stale,

@@ -15,7 +15,8 @@
  * event recording its hash, never before it, so after a crash at any point
  * every cache entry's SHA-256 is in a committed artifact_indexed event.
  * Deletions (unusable files, files gone) may land in any batch: a missing
- * entry only costs a re-read.
+ * entry only costs a re-read.  So may the entries of files of invalid UTF-8:
+ * they claim no hash the log records (dossier/scan_cache.h).
  */
 #include "opts_version.h"
 #include "dossier/record.h"
@@ -23,6 +24,7 @@
 #include "log_store.h"
 #include "record_order.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +177,27 @@ static int cache_keep(run_ctx *c, const dsr_artifact *a, int known, dsr_err *err
     return rc;
 }
 
+/* An unusable file of invalid UTF-8: its entry claims no recorded hash, so
+ * it may ride in any batch. */
+static int cache_keep_invalid(run_ctx *c, const dsr_artifact *a, dsr_err *err)
+{
+    assert(!a->present && a->utf8_invalid);
+    if (a->cache_use == DSR_CACHE_STAT)
+        return 0;
+    int rc = ensure_batch(c, err);
+    if (rc)
+        return rc;
+    dsr_scan_cached v;
+    dsr_scan_cache_entry_of(a, c->started_ns, &v);
+    v.profile = c->profile;
+    rc = dsr_scan_cache_put(c->batch, c->slug, a->relative_path, &v, err);
+    if (!rc) {
+        c->cache_ops++;
+        c->st->cache_put++;
+    }
+    return rc;
+}
+
 static int cache_drop(run_ctx *c, const char *rel, dsr_err *err)
 {
     int rc = ensure_batch(c, err);
@@ -285,10 +308,14 @@ static int record_artifact(run_ctx *c, const plan *p, int changed, size_t *pi,
     if (!a->present) {
         if (record_is_missing_event(a) && (rc = ensure_batch(c, err)) == 0)
             rc = emit_missing(c, a, err);
-        /* an unusable file (not a never-found pattern) must be re-read */
+        /* a file of invalid UTF-8 keeps an entry (unless it is unchanged
+         * from the cache already), so an unchanged one is not read again;
+         * any other unusable file (not a never-found pattern) must be
+         * re-read */
         if ((rc == 0 || rc == DSR_ESCHEMA) && c->cache && a->reason != DSR_REASON_NOT_FOUND
             && a->reason != DSR_REASON_EXCLUDED) {
-            int rc2 = cache_drop(c, a->relative_path, err);
+            int rc2 = a->utf8_invalid ? cache_keep_invalid(c, a, err)
+                                      : cache_drop(c, a->relative_path, err);
             if (rc2)
                 return rc2;
         }

@@ -18,10 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VALUE_LEN     90
-#define VALUE_VERSION 1
+/* Version 1 (90 bytes): a usable file.  Version 2 (98 bytes): a file whose
+ * text was not valid UTF-8, the offset of the first bad sequence appended.
+ * A binary that knows only version 1 cannot decode a version-2 value and
+ * treats it as a miss (re-reads the file, deletes the entry), never as a
+ * usable file. */
+#define VALUE_LEN       90
+#define VALUE_LEN_V2    98
+#define VALUE_MAX       VALUE_LEN_V2
+#define VALUE_VERSION   1
+#define VALUE_VERSION_2 2
 #define FLAG_RACY     0x01
 #define FLAG_SK3      0x02   /* hashed under the spec-kitty-3 profile */
+#define FLAG_KNOWN    (FLAG_RACY | FLAG_SK3)
 
 struct dsr_scan_cache {
     dsr_log      *log;
@@ -56,9 +65,10 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
-static void encode_value(const dsr_scan_cached *v, unsigned char out[VALUE_LEN])
+/* Returns the value's length. */
+static size_t encode_value(const dsr_scan_cached *v, unsigned char out[VALUE_MAX])
 {
-    out[0] = VALUE_VERSION;
+    out[0] = v->utf8_invalid ? VALUE_VERSION_2 : VALUE_VERSION;
     out[1] = (unsigned char)((v->racy ? FLAG_RACY : 0) |
                              (v->profile == DSR_PROFILE_SPEC_KITTY_3 ? FLAG_SK3 : 0));
     put_u64(out + 2, v->dev);
@@ -69,12 +79,24 @@ static void encode_value(const dsr_scan_cached *v, unsigned char out[VALUE_LEN])
     put_u64(out + 42, v->xxh3_high);
     put_u64(out + 50, v->xxh3_low);
     memcpy(out + 58, v->sha256, 32);
+    if (!v->utf8_invalid)
+        return VALUE_LEN;
+    put_u64(out + 90, v->utf8_bad_at);
+    return VALUE_LEN_V2;
 }
 
+/* 0, or -1 for a value of another length, version or unknown flags (damaged,
+ * or written by a newer format): the caller treats it as a miss. */
 static int decode_value(const void *p, size_t n, dsr_scan_cached *v)
 {
     const unsigned char *b = p;
-    if (n != VALUE_LEN || b[0] != VALUE_VERSION)
+    if (!((n == VALUE_LEN && b[0] == VALUE_VERSION) ||
+          (n == VALUE_LEN_V2 && b[0] == VALUE_VERSION_2)) || (b[1] & ~FLAG_KNOWN))
+        return -1;
+    v->utf8_invalid = b[0] == VALUE_VERSION_2;
+    v->utf8_bad_at = v->utf8_invalid ? get_u64(b + 90) : 0;
+    /* an offset is inside the file (a truncated sequence at its end counts) */
+    if (v->utf8_invalid && v->utf8_bad_at >= get_u64(b + 18))
         return -1;
     v->racy = (b[1] & FLAG_RACY) != 0;
     v->profile = (b[1] & FLAG_SK3) ? DSR_PROFILE_SPEC_KITTY_3 : DSR_PROFILE_WP04;
@@ -138,7 +160,9 @@ void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan
     out->ctime_ns = a->ctime_ns;
     out->xxh3_high = a->xxh3_high;
     out->xxh3_low = a->xxh3_low;
-    (void)dsr_unhex(a->sha256, 64, out->sha256);   /* a usable artifact's hash is hex */
+    (void)dsr_unhex(a->sha256, 64, out->sha256);   /* a hashed artifact's hash is hex */
+    out->utf8_invalid = !a->present && a->utf8_invalid;
+    out->utf8_bad_at = out->utf8_invalid ? a->utf8_bad_at : 0;
     /* racy: a rewrite right after hashing could have kept this mtime */
     out->racy = a->mtime_ns >= started_ns - DSR_SCAN_CACHE_RACY_NS;
 }
@@ -149,11 +173,11 @@ int dsr_scan_cache_put(dsr_log_batch *b, const char *feature, const char *relati
                        const dsr_scan_cached *v, dsr_err *err)
 {
     dsr_buf k = DSR_BUF_INIT;
-    unsigned char val[VALUE_LEN];
+    unsigned char val[VALUE_MAX];
     if (make_key(&k, feature, relative_path))
         return dsr_err_set(err, DSR_ENOMEM, "scan cache: out of memory");
-    encode_value(v, val);
-    int rc = dsr_log_batch_put(b, DSR_SCAN_CACHE_CF, k.data, k.len, val, sizeof val, err);
+    size_t n = encode_value(v, val);
+    int rc = dsr_log_batch_put(b, DSR_SCAN_CACHE_CF, k.data, k.len, val, n, err);
     dsr_buf_free(&k);
     return rc;
 }

@@ -258,7 +258,9 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
         return 0;   /* the hashing path reports what is wrong */
     if ((uint64_t)st.st_size != cc->size || (uint64_t)st.st_size > c->max_size)
         return 0;   /* content changed for sure, or over the cap: the hashing path */
-    if (!cc->racy && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
+    /* an invalid-UTF-8 entry on a path this scan does not check as text
+     * cannot come from this profile's scan of this path: not trusted */
+    if (!cc->racy && (!cc->utf8_invalid || e->text) && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
         ts_ns(&st.st_mtim) == cc->mtime_ns && ts_ns(&st.st_ctim) == cc->ctime_ns) {
         hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
         memset(h, 0, sizeof *h);
@@ -271,9 +273,11 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
         h->ino = cc->ino;
         h->mtime_ns = cc->mtime_ns;
         h->ctime_ns = cc->ctime_ns;
-        /* a cache holds only usable files: text ones were valid UTF-8 */
+        /* a cache entry is a usable file (text ones were valid UTF-8) or
+         * one whose text was not: the verdict of the same bytes */
         h->utf8_checked = e->text;
-        h->utf8_valid = 1;
+        h->utf8_valid = !cc->utf8_invalid;
+        h->utf8_bad_at = cc->utf8_invalid ? cc->utf8_bad_at : 0;
         e->cache_use = DSR_CACHE_STAT;
         return 1;
     }
@@ -908,6 +912,8 @@ static int entry_to_artifact(scan_ctx *c, arena *ar, entry *e, dsr_artifact *a,
                 return DSR_ENOMEM;
         } else if (h->utf8_checked && !h->utf8_valid) {
             a->reason = DSR_REASON_INVALID_FORMAT;
+            a->utf8_invalid = 1;
+            a->utf8_bad_at = h->utf8_bad_at;
             snprintf(buf, sizeof buf, "invalid UTF-8 at byte offset %llu",
                      (unsigned long long)h->utf8_bad_at);
             if (!(a->reason_detail = ar_strdup(ar, buf)))

@@ -82,6 +82,11 @@ typedef struct dsr_artifact {
      * followed symlink (its content can change with no file-system event
      * in the folder that lists it). */
     int           linked;
+    /* Added for cached unusable files: 1 when the file is unusable because
+     * its bytes are not valid UTF-8 (reason DSR_REASON_INVALID_FORMAT, sha256
+     * and xxh3 filled), the first bad sequence starting at utf8_bad_at. */
+    int           utf8_invalid;
+    uint64_t      utf8_bad_at;
 } dsr_artifact;
 
 typedef struct dsr_scan_warning {
@@ -90,8 +95,10 @@ typedef struct dsr_scan_warning {
 } dsr_scan_warning;
 
 /* One file as an incremental cache remembers it: the stat tuple seen when
- * it was last hashed and its digests.  A cache hands out only files whose
- * content a scan found usable (for text paths: valid UTF-8). */
+ * it was last hashed and its digests.  A cache hands out files whose content
+ * a scan found usable and, flagged utf8_invalid, files a scan found unusable
+ * only because a text path held invalid UTF-8 (their digests describe the
+ * bytes; an unchanged stat tuple keeps that verdict without a read). */
 typedef struct dsr_scan_cached {
     uint64_t      dev, ino, size;
     int64_t       mtime_ns, ctime_ns;
@@ -104,6 +111,11 @@ typedef struct dsr_scan_cached {
      * reused as a WP projection hash, nor a file whose UTF-8 was never
      * checked as a checked one). */
     dsr_profile   profile;
+    /* Added for cached unusable files: 1 when the bytes were not valid UTF-8
+     * (the first bad sequence at utf8_bad_at) on a path the profile checks.
+     * 0 (what a lookup that does not know the field leaves): usable. */
+    int           utf8_invalid;
+    uint64_t      utf8_bad_at;
 } dsr_scan_cached;
 
 enum {

@@ -3,7 +3,10 @@
  *
  * Column family "scan_cache": one entry per (feature, relative path) of a
  * present artifact -> the stat tuple seen when it was hashed (dev, inode,
- * size, mtime_ns, ctime_ns), its XXH3-128 and SHA-256, and a "racy" flag.
+ * size, mtime_ns, ctime_ns), its XXH3-128 and SHA-256, and a "racy" flag;
+ * and one per file that is unusable only because its text is not valid
+ * UTF-8 (flagged utf8_invalid, with the offset of the first bad sequence),
+ * so that an unchanged one is not read again either.
  * A rescan asks the cache before reading a file (dsr_scan_opts.cache_lookup):
  * an unchanged stat tuple reuses the digests without reading, a same-size
  * change is re-read for XXH3 only and reuses the SHA-256 when XXH3 matches.
@@ -17,12 +20,17 @@
  * Who writes: only dsr_record_scan(), in the same atomic batches as the
  * run's events, and only for artifacts whose SHA-256 the log has recorded
  * (an artifact_indexed event in the same or an earlier batch).  So a crash
- * never leaves an entry that claims a hash the log never recorded.
+ * never leaves an entry of a usable file that claims a hash the log never
+ * recorded.  An utf8_invalid entry claims no recorded hash: it only spares
+ * the read that would find the same bytes unusable again.
  *
  * Key: feature_slug '\0' relative_path with every '/' written as '\0', so
  * RocksDB's byte order is the scanner's walk order (components compared in
  * turn, a shorter component first) and a scan reads the feature's entries
- * with one forward iterator.  Value: 90 bytes, little-endian, version 1.
+ * with one forward iterator.  Value: little-endian; version 1 (90 bytes) for
+ * a usable file, version 2 (98 bytes: the UTF-8 offset appended) for an
+ * utf8_invalid one.  A value of another length, version or flags decodes as
+ * a miss: the file is re-read and the entry rewritten or deleted.
  *
  * Thread-safety: a dsr_scan_cache is used by one thread (the scan's walking
  * thread calls the lookup), like the dsr_log it reads.
@@ -79,7 +87,8 @@ DSR_API void dsr_scan_cache_free(dsr_scan_cache *c);   /* NULL is fine */
 
 /* The entry an artifact's scan leaves: its stat tuple and digests; racy
  * when its mtime is not DSR_SCAN_CACHE_RACY_NS older than started_ns (the
- * scan's start).  a must be present (sha256 filled). */
+ * scan's start).  a must be present, or unusable with utf8_invalid set
+ * (sha256 filled either way). */
 DSR_API void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan_cached *out);
 
 /* Write / delete one entry in a batch (used by dsr_record_scan). */

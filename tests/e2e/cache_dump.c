@@ -1,7 +1,9 @@
 /*
  * cache_dump.c - test helper for scan_cache_kill.sh (compiled by the script
  * against the built libdossier.a): prints every scan-cache entry of the log
- * as "feature<TAB>relative_path<TAB>sha256-hex", read through the public
+ * of a usable file as "feature<TAB>relative_path<TAB>sha256-hex" (the
+ * entries of files of invalid UTF-8 claim no recorded hash and are left
+ * out), read through the public
  * dsr_scan_cache_each() on a read-only handle.
  * Usage: cache_dump LOGDIR     (exit 0 done, 3 error)
  */
@@ -13,6 +15,8 @@
 static int print_entry(void *ud, const char *feature, const char *rel, const dsr_scan_cached *v)
 {
     (void)ud;
+    if (v->utf8_invalid)
+        return 0;   /* an unusable file's entry claims no recorded hash */
     printf("%s\t%s\t", feature, rel);
     for (int i = 0; i < 32; i++)
         printf("%02x", v->sha256[i]);

@@ -378,6 +378,91 @@ static void test_changed_mode_removes_artifacts_that_became_unusable(void **stat
     assert_int_equal(st.missing, 0);
 }
 
+/* A version-1 value as the previous format wrote it, byte for byte: 90
+ * bytes, little-endian (version, flags, dev, ino, size, mtime, ctime, xxh3
+ * high and low, SHA-256). */
+static void v1_value(unsigned char v[90], uint64_t ino)
+{
+    uint64_t f[7] = { 7, ino, 100 + ino, 1500000000000000000ULL + ino,
+                      1500000000000000001ULL + ino, ino * 3, ino * 5 };
+    v[0] = 1;
+    v[1] = 0;
+    for (int k = 0; k < 7; k++)
+        for (int i = 0; i < 8; i++)
+            v[2 + 8 * k + i] = (unsigned char)(f[k] >> (8 * i));
+    memset(v + 58, 0x5a, 32);
+}
+
+#define KEY(s) s, sizeof s - 1   /* a key literal (with its NUL bytes) and its length */
+
+static void put_raw(fixture *f, const char *key, size_t klen, const void *v, size_t vlen)
+{
+    dsr_log_batch *b = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(dsr_log_batch_put(b, DSR_SCAN_CACHE_CF, key, klen, v, vlen, &err), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+}
+
+/* Entries written by the previous version still hit; an entry of a file of
+ * invalid UTF-8 round-trips with its offset; a damaged value (cut short,
+ * unknown version or flags, an offset outside the file) is a miss that the
+ * scan's finish lists for deletion, never a hit. */
+static void test_old_format_entries_hit_and_damaged_ones_are_misses(void **state)
+{
+    fixture *f = *state;
+    unsigned char v[98];
+    v1_value(v, 4);
+    put_raw(f, KEY("feat\0a\0old"), v, 90);   /* a/old: previous format */
+    dsr_scan_cached bad = entry(5, 9);
+    bad.utf8_invalid = 1;
+    bad.utf8_bad_at = 17;
+    dsr_log_batch *b = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(dsr_scan_cache_put(b, "feat", "b/invalid", &bad, &err), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    put_raw(f, KEY("feat\0c\0short"), v, 89);   /* cut short */
+    unsigned char w[98];
+    memcpy(w, v, 90);
+    w[0] = 3;
+    put_raw(f, KEY("feat\0d\0version"), w, 90);   /* unknown version */
+    memcpy(w, v, 90);
+    w[1] = 0x80;
+    put_raw(f, KEY("feat\0e\0flags"), w, 90);   /* unknown flag */
+    memcpy(w, v, 90);
+    w[0] = 2;
+    memset(w + 90, 0xff, 8);
+    put_raw(f, KEY("feat\0f\0offset"), w, 98);   /* offset past the size */
+
+    dsr_scan_cached out;
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "a/old", &out, &err), 0);
+    assert_int_equal(out.ino, 4);
+    assert_int_equal(out.size, 104);
+    assert_false(out.utf8_invalid);
+    assert_int_equal(out.sha256[0], 0x5a);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "b/invalid", &out, &err), 0);
+    assert_true(out.utf8_invalid);
+    assert_int_equal(out.utf8_bad_at, 17);
+    assert_int_equal(out.sha256[31], 9);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "c/short", &out, &err), DSR_ECORRUPT);
+    assert_int_equal(dsr_scan_cache_get(f->log, "feat", "f/offset", &out, &err), DSR_ECORRUPT);
+
+    dsr_scan_cache *c = NULL;
+    assert_int_equal(dsr_scan_cache_open(f->log, "feat", &c, &err), 0);
+    static const char *const walk[] = { "a/old", "b/invalid", "c/short", "d/version",
+                                        "e/flags", "f/offset" };
+    static const int hit[] = { 1, 1, 0, 0, 0, 0 };
+    for (size_t i = 0; i < 6; i++)
+        if (dsr_scan_cache_lookup(c, walk[i], &out) != hit[i])
+            fail_msg("lookup of %s: expected %s", walk[i], hit[i] ? "a hit" : "a miss");
+    assert_int_equal(dsr_scan_cache_finish(c, &err), 0);
+    assert_int_equal(dsr_scan_cache_stale_count(c), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(dsr_scan_cache_stale_at(c, i), walk[2 + i]);
+    dsr_scan_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_refuses_a_cache_of_another_feature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_mode_emits_new_changed_and_removed_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_mode_removes_artifacts_that_became_unusable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_format_entries_hit_and_damaged_ones_are_misses, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
