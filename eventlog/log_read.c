@@ -108,7 +108,7 @@ int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_er
 
 static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void *seek,
                     size_t seeklen, const void *prefix, size_t plen, int events,
-                    dsr_log_iter **out, dsr_err *err)
+                    int sequential, dsr_log_iter **out, dsr_err *err)
 {
     log_commit_drain(log);
     dsr_log_iter *it = calloc(1, sizeof *it);
@@ -125,8 +125,8 @@ static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void 
         it->plen = plen;
     }
     if (h) {
-        if (!(it->it = rocksdb_create_iterator_cf(log->db, events ? log->scan_ropts : log->ropts,
-                                                  h))) {
+        if (!(it->it = rocksdb_create_iterator_cf(log->db, sequential ? log->scan_ropts
+                                                                      : log->ropts, h))) {
             free(it->prefix);
             free(it);
             return dsr_err_set(err, DSR_ENOMEM, "%s: cannot create an iterator", log->dir);
@@ -147,7 +147,7 @@ int dsr_log_iter_events(dsr_log *log, uint64_t from_seq, dsr_log_iter **out, dsr
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_events: NULL argument");
     unsigned char k[8];
     be_put64(k, from_seq);
-    int rc = iter_new(log, log->cf_events, k, 8, NULL, 0, 1, out, err);
+    int rc = iter_new(log, log->cf_events, k, 8, NULL, 0, 1, 1, out, err);
     if (rc)
         return rc;
     /* iter_new drained the batch in flight: next_seq is what the snapshot
@@ -163,8 +163,18 @@ int dsr_log_iter_cf(dsr_log *log, const char *cf, const void *prefix, size_t ple
 {
     if (!log || !cf || !out || (!prefix && plen))
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_iter_cf: bad argument");
+    int events = !strcmp(cf, LOG_CF_EVENTS);
+    return iter_new(log, log_cf_find(log, cf), prefix, plen, prefix, plen, events, events,
+                    out, err);
+}
+
+int log_iter_cf_sequential(dsr_log *log, const char *cf, const void *prefix, size_t plen,
+                           dsr_log_iter **out, dsr_err *err)
+{
+    if (!log || !cf || !out || (!prefix && plen))
+        return dsr_err_set(err, DSR_EINVAL, "log_iter_cf_sequential: bad argument");
     return iter_new(log, log_cf_find(log, cf), prefix, plen, prefix, plen,
-                    !strcmp(cf, LOG_CF_EVENTS), out, err);
+                    !strcmp(cf, LOG_CF_EVENTS), 1, out, err);
 }
 
 /* Sequences it->expect .. next - 1 are committed (the head is past them) but

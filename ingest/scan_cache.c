@@ -14,6 +14,7 @@
  */
 #include "dossier/scan_cache.h"
 #include "buf.h"
+#include "log_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +266,8 @@ int dsr_scan_cache_open(dsr_log *log, const char *feature, dsr_scan_cache **out,
     }
     c->log = log;
     dsr_err_clear(&c->err);
-    int rc = dsr_log_iter_cf(log, DSR_SCAN_CACHE_CF, c->prefix.data, c->prefix.len, &c->it, err);
+    int rc = log_iter_cf_sequential(log, DSR_SCAN_CACHE_CF, c->prefix.data, c->prefix.len,
+                                    &c->it, err);
     if (rc) {
         dsr_scan_cache_free(c);
         return rc;

@@ -58,6 +58,15 @@
 int log_rdb_fail(dsr_err *err, char *rdb_msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- log_read.c: one pass over a family -------------------------------- */
+/* As dsr_log_iter_cf, for a caller that reads the prefix's entries once,
+ * front to back (the scan cache of a feature): the reads go ahead in large
+ * blocks and bypass the block cache, as in-order event scans do, so a pass
+ * neither fills the cache with blocks read once nor pays for a read per
+ * small block. */
+int log_iter_cf_sequential(dsr_log *log, const char *cf, const void *prefix, size_t plen,
+                           dsr_log_iter **out, dsr_err *err);
+
 /* ---- raw access for verify/repair (log_cf.c) -------------------------- */
 /* The RocksDB instance of an open handle (owned by the handle). */
 rocksdb_t *log_db(dsr_log *log);
