@@ -18,6 +18,10 @@
 #   openssl                   find | xargs -0 -P$(nproc) openssl dgst -sha256
 #   b3sum                     find | xargs -0 -P$(nproc) b3sum (BLAKE3: a speed reference)
 #   aide                      aide --init, rule = sha256, num_workers = cores
+#   git status                (corpus A) `git status --porcelain` of the corpus
+#                             as a committed git repo, index populated; its
+#                             git dir is bench/work/A.git, outside the corpus
+#                             the peers hash (--git-dir/--work-tree), made once
 # Every tool runs RUNS times (default 3) in alternation (round 1: each tool
 # once, round 2: ...), so drifting machine load hits all of them alike; the
 # table shows medians, MiB/s, files/s, the ratio to `dossier scan cold`, and
@@ -46,7 +50,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift ;;
     --runs) RUNS=$2; shift ;;
     --tools) TOOLS=$2; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -126,6 +130,20 @@ case $ONLY in
 esac
 for c in "${corpora[@]}"; do "gen_${c,,}"; done
 
+# corpus A as a git work tree whose git dir lies beside it, for the warm
+# rescan rows: committed, so a clean `git status` has the index to compare
+GIT_A="git --git-dir=$WORKDIR/A.git --work-tree=$WORKDIR/A"
+gen_git_a() {
+  [ -f "$WORKDIR/A.git/.complete" ] && return
+  rm -rf "$WORKDIR/A.git"
+  echo "making corpus A a git repository (bench/work/A.git) ..." >&2
+  git --git-dir="$WORKDIR/A.git" init -q
+  $GIT_A add -A
+  $GIT_A -c user.name=bench -c user.email=bench@localhost commit -q -m "corpus A"
+  touch "$WORKDIR/A.git/.complete"
+}
+case " ${corpora[*]} " in *" A "*) command -v git >/dev/null && gen_git_a ;; esac
+
 # ---- measuring -----------------------------------------------------------------
 mkdir -p "$RESULTS" "$WORKDIR/logs"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -176,10 +194,14 @@ for corpus in "${corpora[@]}"; do
     [openssl]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag openssl dgst -sha256"
     [b3sum]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag b3sum"
     [aide]="rm -f '$WORKDIR/logs/aide-$corpus.db' && aide --init -c '$conf'"
+    [git_status]="$GIT_A status --porcelain"
   )
   tools=(scan_cold scan_warm scan_warm_changed index sha256sum openssl b3sum aide)
-  [ "$corpus" = A ] && tools=(scan_cold scan_cold_sk3 scan_warm scan_warm_changed index sha256sum
-                              openssl b3sum aide)
+  [ "$corpus" = A ] && tools=(scan_cold scan_cold_sk3 scan_warm scan_warm_changed git_status index
+                              sha256sum openssl b3sum aide)
+  if [ "$corpus" = A ] && ! command -v git >/dev/null; then
+    tools=("${tools[@]/git_status}")
+  fi
   [ "$corpus" = C ] && tools=(scan_cold scan_warm scan_warm_changed index sha256sum)
   if [ -n "$TOOLS" ]; then
     keep=()
@@ -193,6 +215,7 @@ for corpus in "${corpora[@]}"; do
   "$BIN" scan "$dir" --log "$logs/changed" --jobs "$JOBS" -q
   for round in $(seq 1 "$RUNS"); do
     for tool in "${tools[@]}"; do
+      [ -n "$tool" ] || continue
       echo "  $corpus round $round: $tool" >&2
       measure "$corpus" "$tool" "$round" "${CMD[$tool]}"
     done
@@ -224,6 +247,7 @@ label = {"scan_cold": "dossier scan cold (fresh log)",
          "scan_cold_sk3": "dossier scan cold --profile spec-kitty-3",
          "scan_warm": "dossier scan warm (cache, full emission)",
          "scan_warm_changed": "dossier scan warm --emit changed",
+         "git_status": "git status --porcelain (index populated)",
          "index": "dossier index", "sha256sum": "find \\| xargs -P sha256sum",
          "openssl": "find \\| xargs -P openssl dgst -sha256",
          "b3sum": "find \\| xargs -P b3sum (BLAKE3)", "aide": "aide --init (sha256)"}
@@ -274,6 +298,15 @@ if ("B", "scan_cold") in med and ("B", "openssl") in med:
 tgt("A: scan warm / scan cold", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0.4)
 tgt("A: scan warm --emit changed / scan cold",
     ratio(("A", "scan_warm_changed"), ("A", "scan_cold")), 0.1)
+tgt("A: scan warm --emit changed / git status --porcelain (issue 21)",
+    ratio(("A", "scan_warm_changed"), ("A", "git_status")), 0.5)
+def cpu_ratio(a, b):
+    if a not in rows or b not in rows:
+        return None
+    return (statistics.median(x for _, x, _ in rows[a]) /
+            statistics.median(x for _, x, _ in rows[b]))
+tgt("A: the same in CPU s (user + sys)",
+    cpu_ratio(("A", "scan_warm_changed"), ("A", "git_status")), 0.5)
 tgt("A: scan cold / dossier index (issue #4)", ratio(("A", "scan_cold"), ("A", "index")), 1.2)
 tgt("A: scan cold --profile spec-kitty-3 / scan cold (issue 19)",
     ratio(("A", "scan_cold_sk3"), ("A", "scan_cold")), 1.15)
