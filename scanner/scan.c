@@ -260,7 +260,8 @@ static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
         return 0;   /* content changed for sure, or over the cap: the hashing path */
     /* an invalid-UTF-8 entry on a path this scan does not check as text
      * cannot come from this profile's scan of this path: not trusted */
-    if (!cc->racy && (!cc->utf8_invalid || e->text) && (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
+    if (!cc->racy && (!cc->utf8_invalid || e->text) &&
+        (uint64_t)st.st_dev == cc->dev && (uint64_t)st.st_ino == cc->ino &&
         ts_ns(&st.st_mtim) == cc->mtime_ns && ts_ns(&st.st_ctim) == cc->ctime_ns) {
         hash_out *h = &e->u.h;           /* cc is a copy: the union may be overwritten */
         memset(h, 0, sizeof *h);
