@@ -122,7 +122,7 @@ static void scan_run(gen *g, unsigned f, unsigned arts, unsigned *versions, int 
             die("emit missing", &err);
     }
     dsr_scan_completed c = { feature, "software-dev", "1", NULL, "main", "full", indexed,
-                             miss ? 1 : 0, 0, 2, NULL };
+                             miss ? 1 : 0, 0, 2, NULL, NULL, NULL, NULL, 0 };
     if (dsr_emit_scan_completed(g->b, &c, &m, NULL, &err))
         die("emit completed", &err);
     flush(g);   /* the run's last batch carries its completion */

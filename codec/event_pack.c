@@ -185,7 +185,8 @@ static void pack_baseline(packer *p, const dsr_baseline_accepted *x)
 
 static void pack_scan_completed(packer *p, const dsr_scan_completed *x)
 {
-    map(p, x->profile ? 11 : 10);
+    map(p, 10u + (x->profile != NULL) + (x->manifest_path != NULL)
+           + (x->manifest_sha256 != NULL) + (x->n_excludes > 0));
     put_str(p, "feature_slug", x->feature_slug);
     put_nstr(p, "mission_type", x->mission_type);
     put_nstr(p, "manifest_version", x->manifest_version);
@@ -198,6 +199,12 @@ static void pack_scan_completed(packer *p, const dsr_scan_completed *x)
     put_int(p, "optional_absent", x->optional_absent);
     if (x->profile)
         put_str(p, "profile", x->profile);
+    if (x->manifest_path)
+        put_str(p, "manifest_path", x->manifest_path);
+    if (x->manifest_sha256)
+        put_str(p, "manifest_sha256", x->manifest_sha256);
+    if (x->n_excludes)
+        put_strs(p, "excludes", x->excludes, x->n_excludes);
 }
 
 static void pack_removed(packer *p, const dsr_artifact_removed *x)

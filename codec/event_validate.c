@@ -143,6 +143,9 @@ static const field f_scan_completed[] = {
     F("removed_count", K_UINT, NULL),
     F("optional_absent", K_UINT, NULL),
     F_OPT("profile", K_ENUM, profiles),
+    F_OPT("manifest_path", K_NAME, NULL),
+    F_OPT("manifest_sha256", K_HEX64, NULL),
+    F_OPT("excludes", K_NAMES, NULL),
 };
 
 static const field f_removed[] = {

@@ -383,6 +383,12 @@ static int emit_completed(run_ctx *c, const dsr_scan_result *r, const dsr_record
         /* wp04 leaves the field out: its events keep their bytes */
         .profile = r->profile == DSR_PROFILE_WP04 ? NULL : dsr_profile_name(r->profile),
     };
+    if (o->version >= 2) {   /* the settings the next scan may reuse */
+        p.manifest_path = r->has_manifest ? o->manifest_path : NULL;
+        p.manifest_sha256 = p.manifest_path ? o->manifest_sha256 : NULL;
+        p.excludes = o->excludes;
+        p.n_excludes = o->n_excludes;
+    }
     dsr_emit_result res;
     int rc = dsr_emit_scan_completed(c->batch, &p, &c->meta, &res, err);
     if (!rc)

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
+#include <openssl/sha.h>
 
 #define MANIFEST_MAX_BYTES (16u << 20)
 /* Deepest nesting of sequences and mappings accepted.  A manifest needs
@@ -52,6 +53,10 @@ struct dsr_manifest {
     size_t             n_steps;
     char             **strs;             /* every owned string, for free() */
     size_t             n_strs, cap_strs;
+    /* dsr_manifest_load_file only: the file's absolute path and the SHA-256
+     * of the bytes parsed (what a scan records to remember its manifest) */
+    char              *file;
+    char               sha256[65];
 };
 
 typedef struct parse_ctx {
@@ -680,6 +685,18 @@ int dsr_manifest_load_file(const char *path, dsr_manifest **out, dsr_err *err)
     }
     close(fd);
     int rc = dsr_manifest_parse(text, len, path, out, err);
+    if (rc == 0) {
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *)text, len, md);
+        for (size_t i = 0; i < sizeof md; i++)
+            snprintf((*out)->sha256 + 2 * i, 3, "%02x", md[i]);
+        /* the file was just read, so it resolves unless renamed meanwhile */
+        if (!((*out)->file = realpath(path, NULL)) && !((*out)->file = strdup(path))) {
+            dsr_manifest_free(*out);
+            *out = NULL;
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
+        }
+    }
     free(text);
     return rc;
 }
@@ -693,6 +710,7 @@ void dsr_manifest_free(dsr_manifest *m)
     free(m->strs);
     free(m->specs);
     free(m->steps);
+    free(m->file);
     free(m);
 }
 
@@ -700,6 +718,8 @@ const char *dsr_manifest_mission_type(const dsr_manifest *m) { return m->mission
 const char *dsr_manifest_version(const dsr_manifest *m)      { return m->manifest_version; }
 const char *dsr_manifest_schema_version(const dsr_manifest *m) { return m->schema_version; }
 const char *dsr_manifest_name(const dsr_manifest *m)         { return m->name; }
+const char *dsr_manifest_file(const dsr_manifest *m)         { return m->file; }
+const char *dsr_manifest_sha256(const dsr_manifest *m)       { return m->file ? m->sha256 : NULL; }
 size_t      dsr_manifest_spec_count(const dsr_manifest *m)   { return m->n_specs; }
 size_t      dsr_manifest_step_count(const dsr_manifest *m)   { return m->n_steps; }
 

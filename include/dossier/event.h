@@ -140,6 +140,16 @@ typedef struct dsr_scan_completed {
      * wp04 events stay byte-identical), else the profile's name
      * ("spec-kitty-3"): which rules the run's hashes follow. */
     const char *profile;
+    /* Added for remembered settings (dossier/scan_settings.h); each is left
+     * out when unset, so events without them keep their bytes.  The
+     * manifest file the run used (an absolute path; NULL for a built-in
+     * manifest or none) and the SHA-256 of its content as read (64
+     * lowercase hex, with manifest_path); the run's exclusion patterns
+     * (--exclude, in order; n_excludes 0: none). */
+    const char *manifest_path;
+    const char *manifest_sha256;
+    const char *const *excludes;
+    size_t      n_excludes;
 } dsr_scan_completed;
 
 typedef struct dsr_artifact_removed {

@@ -73,6 +73,12 @@ DSR_API const char *dsr_manifest_schema_version(const dsr_manifest *m);
 DSR_API const char *dsr_manifest_name(const dsr_manifest *m);
 DSR_API size_t      dsr_manifest_step_count(const dsr_manifest *m);
 DSR_API const char *dsr_manifest_step_at(const dsr_manifest *m, size_t i);  /* NULL when out of range */
+/* Added for remembered settings: for a manifest read by
+ * dsr_manifest_load_file, the file's absolute path (as resolved when it was
+ * read) and the SHA-256 of the bytes parsed (64 lowercase hex); NULL for a
+ * built-in or parsed manifest. */
+DSR_API const char *dsr_manifest_file(const dsr_manifest *m);
+DSR_API const char *dsr_manifest_sha256(const dsr_manifest *m);
 
 /* Glob match of a relative path ('/'-separated) against a pattern:
  * '*' and '?' never cross '/', '[...]' classes (with '!' or '^' negation and

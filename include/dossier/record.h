@@ -56,7 +56,9 @@ typedef struct dsr_record_prev {
     int         required;
 } dsr_record_prev;
 
-#define DSR_RECORD_OPTS_VERSION 1
+/* 2: adds the remembered settings (manifest_path ... n_excludes); a
+ * version-1 struct is read without them. */
+#define DSR_RECORD_OPTS_VERSION 2
 
 typedef struct dsr_record_opts {
     unsigned    version;           /* DSR_RECORD_OPTS_VERSION (see DSR_RECORD_OPTS_INIT) */
@@ -70,6 +72,14 @@ typedef struct dsr_record_opts {
     const dsr_record_prev *prev;   /* changed mode: the current set (any order) */
     size_t                 n_prev;
     dsr_scan_cache        *cache;  /* finished (dsr_scan_cache_finish) cache of the scan, or NULL */
+    /* Version 2: settings recorded in the completion marker so the next scan
+     * of the feature can reuse them (dossier/scan_settings.h).  The manifest
+     * file (absolute path, NULL for a built-in one or none) and its content
+     * hash (dsr_manifest_file, dsr_manifest_sha256); the exclusion patterns. */
+    const char            *manifest_path;
+    const char            *manifest_sha256;
+    const char *const     *excludes;
+    size_t                 n_excludes;
 } dsr_record_opts;
 
 #define DSR_RECORD_OPTS_INIT { .version = DSR_RECORD_OPTS_VERSION }

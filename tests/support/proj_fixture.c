@@ -114,7 +114,8 @@ int pf_emit_completed(dsr_log_batch *b, const char *run_id, const pf_run *r,
     dsr_scan_completed p = { r->feature, r->mission_type, r->manifest_version, NULL,
                              r->target_branch ? r->target_branch : "main",
                              r->emit_mode ? r->emit_mode : "full",
-                             indexed, missing, removed, r->optional_absent, NULL };
+                             indexed, missing, removed, r->optional_absent, NULL,
+                             NULL, NULL, NULL, 0 };
     dsr_emit_meta m = { run_id, NULL, NULL, NULL };
     dsr_emit_result res;
     dsr_err err = { 0 };

@@ -244,9 +244,10 @@ static void test_packed_payloads_validate_in_schema_field_order(void **state)
     dsr_baseline_accepted ba = { "f1", "snap-1", H, "550e8400-e29b-41d4-a716-446655440000",
                                  "node", "main", NULL, NULL };
     pack_validate_and_check_order(DSR_EV_BASELINE_ACCEPTED, &ba);
-    /* every field, the optional profile included */
+    /* every field, the optional profile and remembered settings included */
+    const char *const excl[] = { "build/", "!build/keep" };
     dsr_scan_completed scd = { "f1", "software-dev", "1", NULL, "main", "changed", 5, 1, 0, 2,
-                               "spec-kitty-3" };
+                               "spec-kitty-3", "/m/expected.yaml", H, excl, 2 };
     pack_validate_and_check_order(DSR_EV_SCAN_COMPLETED, &scd);
     dsr_artifact_removed ar = { "f1", "input.spec", "spec.md" };
     pack_validate_and_check_order(DSR_EV_ARTIFACT_REMOVED, &ar);
@@ -258,7 +259,8 @@ static void test_packed_payloads_validate_in_schema_field_order(void **state)
 static void test_scan_completed_profile_is_optional_and_checked(void **state)
 {
     (void)state;
-    dsr_scan_completed scd = { "f1", NULL, NULL, NULL, "main", "full", 1, 0, 0, 0, NULL };
+    dsr_scan_completed scd = { "f1", NULL, NULL, NULL, "main", "full", 1, 0, 0, 0, NULL,
+                               NULL, NULL, NULL, 0 };
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
