@@ -43,11 +43,17 @@ int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
     uint64_t budget = o && o->budget_ms ? o->budget_ms : AFTER_SCAN_BUDGET_MS;
     uint64_t t0 = clock_mono_ms();
     int all = o && o->all_endpoints;
+    const char *only = o && o->version >= 2 ? o->endpoint : NULL;
     dsr_err err;
     dsr_err_clear(&err);
     dstate *st = NULL;
     int rc = dstate_open(&st, dsr_log_dir(log), DSTATE_NOCREATE, &err);
     if (rc == DSR_ENOTFOUND) {
+        if (only) {
+            snprintf(rep->note, sizeof rep->note, "delivery: no saved endpoint '%.200s' (add "
+                     "it with 'dossier endpoint add')", only);
+            return DSR_ENOTFOUND;
+        }
         if (all)
             snprintf(rep->note, sizeof rep->note, "delivery: no saved endpoint (add one "
                      "with 'dossier endpoint add')");
@@ -70,10 +76,12 @@ int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
     if (first_rc < 0)
         snprintf(first_err, sizeof first_err, "%.250s", err.msg);
     size_t skipped = 0, disabled = 0;
+    int found = 0;
     for (size_t i = 0; first_rc == 0 && i < n; i++) {
         const dsr_endpoint_info *ep = &eps[i];
-        if (ep->adhoc || !(all || ep->auto_deliver))
+        if (only ? strcmp(ep->name, only) != 0 : ep->adhoc || !(all || ep->auto_deliver))
             continue;
+        found = 1;
         if (ep->disabled) {
             disabled++;
             continue;
@@ -105,6 +113,11 @@ int dsr_deliver_after_scan(dsr_log *log, const dsr_deliver_after_scan_opts *o,
     }
     dsr_endpoint_list_free(eps, n);
     dstate_close(st);
+    if (first_rc == 0 && only && !found) {
+        first_rc = DSR_ENOTFOUND;
+        snprintf(first_err, sizeof first_err, "no saved endpoint '%.200s' (see 'dossier "
+                 "endpoint list')", only);
+    }
     if (first_rc < 0)
         snprintf(rep->note, sizeof rep->note, "delivery: %s; events stay pending for "
                  "'dossier deliver'", first_err);

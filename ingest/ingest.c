@@ -20,6 +20,7 @@
 #include "dossier/log.h"
 #include "dossier/scan_cache.h"
 #include "ingest_same.h"
+#include "ingest_settings.h"
 #include "opts_version.h"
 #include "record_paths.h"
 
@@ -223,7 +224,7 @@ static int check_versions(const dsr_ingest_opts *o, const dsr_ingest_report *out
 /* DSR_INGEST_SKIP_UNCHANGED, after step 5: 1 when the scan would fold to the
  * feature's latest snapshot (nothing to record), 0 when not or when there is
  * no snapshot yet, else a negative code. */
-static int scan_unchanged(dsr_log *log, const dsr_ingest_opts *o, const dsr_ingest_report *rep,
+static int scan_unchanged(dsr_log *log, const ingest_settings *o, const dsr_ingest_report *rep,
                           const dsr_scan_result *scan, const dsr_record_prev *base,
                           size_t n_base, dsr_err *err)
 {
@@ -276,6 +277,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     char *base_text = NULL;
     dsr_record_prev *base = NULL;
     size_t n_base = 0;
+    ingest_settings eff = { 0 };
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress, .max_file_size = o->max_file_size,
@@ -313,6 +315,20 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
+    /* 2b. the run's settings: given, or remembered */
+    if ((rc = ingest_settings_resolve(log, o, rep->feature_slug, rep, &eff, err))) {
+        rc = fail(&r, DSR_INGEST_STEP_SETTINGS, rc);
+        goto out;
+    }
+    so.manifest = eff.manifest;
+    so.step_id = eff.step_id;
+    so.profile = eff.profile;
+    so.excludes = eff.excludes;
+    so.n_excludes = eff.n_excludes;
+    /* the previous run's result was made under other settings (a
+     * remembered manifest file edited since): the whole tree is scanned */
+    if (eff.differs)
+        limited = 0;
     /* 3. changed-mode base: the latest snapshot, or what the paths can
      * change of it (the kept result is the run that made it) */
     if (limited) {
@@ -359,8 +375,8 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         n_base = pr.n_prev;
     }
     phase_done(&r, DSR_INGEST_PHASE_SCAN);
-    if (o->flags & DSR_INGEST_SKIP_UNCHANGED) {
-        if ((rc = scan_unchanged(log, o, rep, judged, base, n_base, err)) < 0) {
+    if ((o->flags & DSR_INGEST_SKIP_UNCHANGED) && !eff.differs) {
+        if ((rc = scan_unchanged(log, &eff, rep, judged, base, n_base, err)) < 0) {
             rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
             goto out;
         }
@@ -389,12 +405,15 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         goto out;
     }
     dsr_record_opts ro = { .version = DSR_RECORD_OPTS_VERSION,
-        .mission_type = o->manifest ? dsr_manifest_mission_type(o->manifest) : NULL,
-        .manifest_version = o->manifest ? dsr_manifest_version(o->manifest) : NULL,
-        .step_id = o->step_id, .target_branch = rep->target_branch,
+        .mission_type = eff.manifest ? dsr_manifest_mission_type(eff.manifest) : NULL,
+        .manifest_version = eff.manifest ? dsr_manifest_version(eff.manifest) : NULL,
+        .step_id = eff.step_id, .target_branch = rep->target_branch,
         .batch_events = o->batch_events,
         .emit_changed = (o->flags & DSR_INGEST_EMIT_CHANGED) != 0,
         .prev = base, .n_prev = n_base, .cache = cache,
+        .manifest_path = eff.manifest ? dsr_manifest_file(eff.manifest) : NULL,
+        .manifest_sha256 = eff.manifest ? dsr_manifest_sha256(eff.manifest) : NULL,
+        .excludes = eff.excludes, .n_excludes = eff.n_excludes,
     };
     if ((rc = dsr_record_scan(log, judged, &ro, &rep->record, err))) {
         rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
@@ -431,6 +450,8 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     /* 9. one bounded delivery window; never fails the run */
     phase_begin(&r, DSR_INGEST_PHASE_DELIVER);
     dsr_deliver_after_scan_opts dopts = { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION, .all_endpoints = (o->flags & DSR_INGEST_DELIVER_ALL) != 0 };
+    if (o->version >= 2)
+        dopts.endpoint = o->deliver_endpoint;
     rep->deliver_rc = dsr_deliver_after_scan(log, &dopts, &rep->deliver);
     phase_done(&r, DSR_INGEST_PHASE_DELIVER);
     rc = 0;
@@ -441,6 +462,7 @@ out:
         free(base);
     free(base_text);
     paths_run_free(&pr);
+    ingest_settings_release(&eff);
     if (!given)
         dsr_log_close(log);
     return rc;
@@ -510,9 +532,15 @@ void dsr_ingest_report_free(dsr_ingest_report *rep)
     free(rep->cache_stale);
     dsr_snapshot_info_free(rep->snapshot);
     dsr_drift_info_free(rep->drift);
-    /* back to its _INIT state, within the struct the caller's version has */
     unsigned version = rep->version;
-    memset(rep, 0, version >= 3 ? sizeof *rep
+    if (version >= 4) {
+        dsr_scan_settings_free(rep->settings);
+        dsr_scan_settings_free(rep->remembered);
+        dsr_manifest_free(rep->manifest);
+    }
+    /* back to its _INIT state, within the struct the caller's version has */
+    memset(rep, 0, version >= 4 ? sizeof *rep
+                 : version == 3 ? offsetof(dsr_ingest_report, settings)
                  : version == 2 ? offsetof(dsr_ingest_report, unchanged)
                                 : offsetof(dsr_ingest_report, head));
     rep->version = version;

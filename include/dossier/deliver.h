@@ -318,7 +318,8 @@ DSR_API int  dsr_deliver_run(const char *logdir, const dsr_deliver_opts *o,
 
 /* ---- after a scan ---------------------------------------------------------- */
 
-#define DSR_DELIVER_AFTER_SCAN_OPTS_VERSION 1
+/* 2: adds endpoint; a version-1 struct is read without it. */
+#define DSR_DELIVER_AFTER_SCAN_OPTS_VERSION 2
 
 typedef struct dsr_deliver_after_scan_opts {
     unsigned    version;           /* DSR_DELIVER_AFTER_SCAN_OPTS_VERSION (see DSR_DELIVER_AFTER_SCAN_OPTS_INIT) */
@@ -327,6 +328,9 @@ typedef struct dsr_deliver_after_scan_opts {
     uint64_t    budget_ms;     /* the whole window, all endpoints (0: 3000) */
     uint64_t    timeout_ms;    /* per request (0: min(budget, 2000)) */
     const char *cacert;        /* or NULL */
+    /* Version 2: only this saved endpoint (auto or not; all_endpoints is
+     * then ignored); NULL: as all_endpoints says. */
+    const char *endpoint;
 } dsr_deliver_after_scan_opts;
 
 #define DSR_DELIVER_AFTER_SCAN_OPTS_INIT { .version = DSR_DELIVER_AFTER_SCAN_OPTS_VERSION }

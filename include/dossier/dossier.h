@@ -37,6 +37,7 @@
 #include "dossier/deliver.h"
 #include "dossier/nats.h"     /* declares nothing unless DOSSIER_WITH_NATS */
 #include "dossier/scan_cache.h"
+#include "dossier/scan_settings.h"
 #include "dossier/verify.h"
 #include "dossier/ingest.h"
 #include "dossier/import.h"

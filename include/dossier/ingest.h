@@ -24,6 +24,12 @@
  *              by default.  A default log path that is a symlink is refused
  *              (a planted `.dossier -> elsewhere` must not redirect a
  *              mission's record); an explicit log_dir may be one.
+ *      SETTINGS the run's settings (dossier/scan_settings.h): with
+ *              DSR_INGEST_REMEMBER, those not in opts->given are taken
+ *              from the feature's latest completed scan; a built-in
+ *              manifest named by opts->mission_type (or remembered) is
+ *              loaded under the run's profile, a remembered manifest file
+ *              is read again.
  *   3. BASE    --emit changed only: the projections catch up and the
  *              feature's latest snapshot becomes the changed-mode base.
  *   4. LOG     the feature's scan cache is opened.
@@ -61,6 +67,7 @@
 #include "dossier/record.h"
 #include "dossier/replay.h"
 #include "dossier/scan.h"
+#include "dossier/scan_settings.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,7 +98,9 @@ typedef enum dsr_ingest_step {
     DSR_INGEST_STEP_LOG,
     DSR_INGEST_STEP_BASE,
     DSR_INGEST_STEP_RECORD,
-    DSR_INGEST_STEP_PROJECT
+    DSR_INGEST_STEP_PROJECT,
+    DSR_INGEST_STEP_SETTINGS    /* the run's settings (a remembered manifest
+                                   unreadable, a step the manifest lacks) */
 } dsr_ingest_step;
 
 struct dsr_ingest_report;
@@ -112,17 +121,24 @@ enum {
     DSR_INGEST_PLAIN_IO    = 1 << 3,  /* dsr_scan_opts.plain_io */
     DSR_INGEST_DELIVER_ALL = 1 << 4,  /* deliver to every enabled endpoint, not
                                          only those saved with --auto */
-    DSR_INGEST_SKIP_UNCHANGED = 1 << 5 /* with DSR_INGEST_EMIT_CHANGED: when the
+    DSR_INGEST_SKIP_UNCHANGED = 1 << 5,/* with DSR_INGEST_EMIT_CHANGED: when the
                                          scan finds the tree as the feature's
                                          latest snapshot has it (same artifact
                                          set, missing list and run keys), record
                                          nothing and stop after step 5
                                          (report->unchanged); for a watcher,
                                          whose rescans often follow events that
-                                         change no content (chmod, touch) */
+                                         change no content (chmod, touch).  A
+                                         run whose settings differ from the
+                                         remembered ones is always recorded */
+    DSR_INGEST_REMEMBER = 1 << 6       /* (opts version 2) settings not in
+                                         opts->given are the feature's
+                                         remembered ones (see step SETTINGS) */
 };
 
-#define DSR_INGEST_OPTS_VERSION 1
+/* 2: adds mission_type, given and deliver_endpoint; a version-1 struct is
+ * read without them. */
+#define DSR_INGEST_OPTS_VERSION 2
 
 typedef struct dsr_ingest_opts {
     unsigned            version;        /* DSR_INGEST_OPTS_VERSION */
@@ -145,6 +161,19 @@ typedef struct dsr_ingest_opts {
     /* Added for the profiles: how the scan hashes (dsr_scan_opts.profile);
      * the run records it and the snapshot computed from it follows it. */
     dsr_profile         profile;
+    /* Version 2.  A built-in manifest by mission type, loaded under the
+     * run's profile (dsr_manifest_load_builtin_profile); not with manifest. */
+    const char         *mission_type;
+    /* With DSR_INGEST_REMEMBER: the DSR_SETTING_* bits of the settings this
+     * run sets itself (manifest or mission_type, step_id, profile,
+     * excludes; a NULL or empty one given means none).  Every other one is
+     * the feature's remembered setting (as given when it has none).  The
+     * step is remembered with its manifest: when the manifest is given and
+     * differs from the remembered one, the remembered step is not reused. */
+    unsigned            given;
+    /* Deliver to this saved endpoint (`dossier endpoint add`) in step 9,
+     * whether or not it was saved with --auto; NULL: as flags say. */
+    const char         *deliver_endpoint;
 } dsr_ingest_opts;
 
 #ifdef __cplusplus
@@ -161,8 +190,9 @@ typedef struct dsr_ingest_timing {
 
 /* 2: adds head.  A report made with version 1 is filled as before: the
  * library writes no field a version-1 caller's struct lacks.
- * 3: adds unchanged (DSR_INGEST_SKIP_UNCHANGED), likewise. */
-#define DSR_INGEST_REPORT_VERSION 3
+ * 3: adds unchanged (DSR_INGEST_SKIP_UNCHANGED), likewise.
+ * 4: adds the settings fields, likewise. */
+#define DSR_INGEST_REPORT_VERSION 4
 
 /* Filled by dsr_ingest_run.  "after X" names the phase whose done call
  * first shows a field; on failure the fields of the phases before the failed
@@ -202,6 +232,21 @@ typedef struct dsr_ingest_report {
      * run stopped after SCAN (no RECORD, PROJECT or DELIVER phase; record,
      * snapshot and drift stay empty) and the log is as it was. */
     int              unchanged;
+    /* Version 4, after OPEN.  settings: what the run uses (and records).
+     * remembered: the feature's remembered settings (NULL without
+     * DSR_INGEST_REMEMBER, or when it has no completed scan yet).  reused:
+     * the DSR_SETTING_* bits taken from them; changed: the bits whose
+     * setting differs from the remembered one (given otherwise, or a step
+     * dropped with its manifest).  manifest_changed: 1 when the manifest
+     * file is the remembered one but its content's hash differs.
+     * manifest: the manifest the library loaded (opts->mission_type or a
+     * remembered one), owned by the report; NULL when opts->manifest or
+     * none is used. */
+    dsr_scan_settings *settings;
+    dsr_scan_settings *remembered;
+    unsigned         reused, changed;
+    int              manifest_changed;
+    dsr_manifest    *manifest;
 } dsr_ingest_report;
 
 /* Designated in C so the macros stay right as fields are added; C++ (before
