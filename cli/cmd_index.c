@@ -87,9 +87,6 @@ CLI_PROFILE_HELP
 "See docs/scanning.md for the manifest format, glob rules and how keys and\n"
 "classes of unlisted files are derived.\n";
 
-enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS, OPT_MAX_SIZE,
-       OPT_EXCLUDE, OPT_PROFILE };
-
 static void print_help(void)
 {
     size_t n;
@@ -105,67 +102,33 @@ static void print_help(void)
 static int parse_args(int argc, char **argv, cli_scan_opts *o, int *quiet, int *help)
 {
     static const struct option longopts[] = {
-        { "manifest", required_argument, NULL, OPT_MANIFEST },
-        { "mission-type", required_argument, NULL, OPT_MISSION_TYPE },
-        { "step", required_argument, NULL, OPT_STEP },
-        { "feature", required_argument, NULL, OPT_FEATURE },
-        { "jobs", required_argument, NULL, OPT_JOBS },
-        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
-        { "exclude", required_argument, NULL, OPT_EXCLUDE },
-        { "profile", required_argument, NULL, OPT_PROFILE },
+        CLI_SCAN_LONGOPTS,
+        CLI_SCAN_LIST_SKIPPED_LONGOPT,
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
-        { "list-skipped", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     int verbose = 0;
-    int ch;
+    int ch, rc;
     opterr = 0;
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
-        switch (ch) {
-        case OPT_MANIFEST:     o->manifest_path = optarg; break;
-        case OPT_MISSION_TYPE: o->mission_type = optarg; break;
-        case OPT_STEP:         o->step = optarg; break;
-        case OPT_FEATURE:      o->feature = optarg; break;
-        case OPT_JOBS:
-            if (cli_parse_jobs(optarg, &o->jobs))
-                return cli_usage("index", "--jobs: '%s' is not a number from 1 to 1024", optarg);
-            break;
-        case OPT_MAX_SIZE:
-            if (cli_parse_size(optarg, &o->max_file_size))
-                return cli_usage("index", "--max-file-size: '%s' is not a size (bytes, or a "
-                                 "number with K, M, G or T)", optarg);
-            break;
-        case OPT_EXCLUDE: {
-            int rc = cli_scan_add_exclude(o, optarg, "index");
-            if (rc != DSR_EXIT_OK)
+        if (cli_scan_opt(o, "index", ch, optarg, &rc)) {
+            if (rc)
                 return rc;
-            break;
+            continue;
         }
-        case OPT_PROFILE: {
-            int prc = cli_parse_profile("index", optarg, &o->profile);
-            if (prc != DSR_EXIT_OK)
-                return prc;
-            break;
-        }
+        switch (ch) {
         case 'q': *quiet = 1; break;
         case 'v': verbose++; break;
-        case 'L': o->list_skipped = 1; break;
         case 'h': *help = 1; return DSR_EXIT_OK;
         default:
             return cli_usage("index", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     cli_apply_verbosity(*quiet, verbose);
-    if (optind != argc - 1)
-        return cli_usage("index", optind >= argc ? "missing MISSION_DIR"
-                                                 : "exactly one MISSION_DIR expected");
-    o->mission_dir = argv[optind];
-    if (o->feature && !*o->feature)
-        return cli_usage("index", "--feature: the slug may not be empty");
-    return DSR_EXIT_OK;
+    return cli_scan_operand(o, "index", argc, argv);
 }
 
 /* JSON string (RFC 8259): paths were checked to be UTF-8 by the walker, so

@@ -31,13 +31,15 @@ static const char usage_text[] =
 "fsync'd batch.  Projections (snapshot, drift) are then brought up to date.\n"
 "\n"
 "Options:\n"
-"  --manifest FILE      expected-artifacts manifest (YAML)\n"
+"  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
+"                       feature's remembered manifest (see below)\n"
 "  --mission-type TYPE  use a built-in manifest (software-dev, research, ...)\n"
 "  --step STEP          also require the manifest's required_by_step STEP\n"
 "  --feature SLUG       feature slug (default: the folder's name)\n"
 "  --jobs N             hashing threads (default: number of cores)\n"
 CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
+CLI_RESET_SETTINGS_HELP
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with the run (default: the\n"
@@ -64,6 +66,8 @@ CLI_PROFILE_HELP
 "                       every saved webhook endpoint (bounded to a few seconds;\n"
 "                       never changes the exit status). Endpoints saved with\n"
 "                       'dossier endpoint add --auto' are tried without it.\n"
+"  --endpoint NAME      after recording, try once to deliver to the saved\n"
+"                       endpoint NAME only (as --deliver; not with it)\n"
 "  -q, --quiet          print nothing but errors (and no progress line)\n"
 "  -v, --verbose        more diagnostics on stderr, and the wall and CPU\n"
 "                       seconds of each phase (open, walk+hash, record,\n"
@@ -81,6 +85,8 @@ CLI_PROFILE_HELP
 "without the cache.  While hashing, a progress line (files, bytes, rate,\n"
 "ETA) is drawn on stderr when stderr is a terminal.\n"
 "\n"
+CLI_REMEMBERED_HELP
+"\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
 "  DOSSIER_BATCH_EVENTS   events per atomic batch (default 16384)\n"
@@ -92,7 +98,8 @@ CLI_PROFILE_HELP
 "  1  scan recorded; a required artifact is missing or unusable, or\n"
 "     --verify-cache found a stale cache entry (the run is recorded with the\n"
 "     content read now, and the entry corrected)\n"
-"  2  usage error, broken manifest or .dossierignore (nothing scanned)\n"
+"  2  usage error, broken manifest or .dossierignore, or a remembered setting\n"
+"     that no longer applies (nothing scanned)\n"
 "  3  I/O failure: the folder or the log cannot be read or written, or an\n"
 "     event was refused (the run is then left incomplete)\n"
 "\n"
@@ -102,66 +109,40 @@ CLI_PROFILE_HELP
 "  dossier scan big-mission --emit changed      # rescan, emit only changes\n"
 "  dossier scan big-mission --verify-cache -q   # audit the cache\n";
 
-enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
-       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER,
-       OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE, OPT_MAX_SIZE,
-       OPT_EXCLUDE, OPT_PROFILE };
+enum { OPT_JSON = 256, OPT_EMIT, OPT_REHASH, OPT_VERIFY_CACHE };
 
 typedef struct scan_cmd {
     cli_scan_opts scan;
-    const char   *log_opt;
-    const char   *branch;
-    int           wait, json, quiet, deliver;
+    int           json, quiet;
     int           emit_changed, rehash, verify_cache;   /* incremental rescans */
 } scan_cmd;
 
 static int parse_args(int argc, char **argv, scan_cmd *c)
 {
     static const struct option longopts[] = {
-        { "manifest", required_argument, NULL, OPT_MANIFEST },
-        { "mission-type", required_argument, NULL, OPT_MISSION_TYPE },
-        { "step", required_argument, NULL, OPT_STEP },
-        { "feature", required_argument, NULL, OPT_FEATURE },
-        { "jobs", required_argument, NULL, OPT_JOBS },
-        { "log", required_argument, NULL, OPT_LOG },
-        { "branch", required_argument, NULL, OPT_BRANCH },
-        { "wait", no_argument, NULL, OPT_WAIT },
+        CLI_SCAN_LONGOPTS,
+        CLI_SCAN_LIST_SKIPPED_LONGOPT,
+        CLI_SCAN_LOG_LONGOPTS,
         { "json", no_argument, NULL, OPT_JSON },
         { "emit", required_argument, NULL, OPT_EMIT },
         { "rehash", no_argument, NULL, OPT_REHASH },
         { "verify-cache", no_argument, NULL, OPT_VERIFY_CACHE },
-        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
-        { "profile", required_argument, NULL, OPT_PROFILE },
-        { "deliver", no_argument, NULL, OPT_DELIVER },
-        { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
-        { "list-skipped", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int ch;
+    int ch, rc;
     opterr = 0;
     optind = 1;
     int verbose = 0;
     while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
+        if (cli_scan_opt(&c->scan, "scan", ch, optarg, &rc)) {
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (ch) {
-        case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
-        case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
-        case OPT_STEP:         c->scan.step = optarg; break;
-        case OPT_FEATURE:      c->scan.feature = optarg; break;
-        case OPT_JOBS:
-            if (cli_parse_jobs(optarg, &c->scan.jobs))
-                return cli_usage("scan", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
-            break;
-        case OPT_MAX_SIZE:
-            if (cli_parse_size(optarg, &c->scan.max_file_size))
-                return cli_usage("scan", "--max-file-size: '%s' is not a size (bytes, or a "
-                                 "number with K, M, G or T)", optarg);
-            break;
-        case OPT_LOG:    c->log_opt = optarg; break;
-        case OPT_BRANCH: c->branch = optarg; break;
-        case OPT_WAIT:   c->wait = 1; break;
         case OPT_JSON:   c->json = 1; break;
         case OPT_EMIT:
             if (!strcmp(optarg, "changed"))
@@ -173,31 +154,15 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
             break;
         case OPT_REHASH:       c->rehash = 1; break;
         case OPT_VERIFY_CACHE: c->verify_cache = 1; break;
-        case OPT_DELIVER: c->deliver = 1; break;
-        case OPT_EXCLUDE: {
-            int rc = cli_scan_add_exclude(&c->scan, optarg, "scan");
-            if (rc != DSR_EXIT_OK)
-                return rc;
-            break;
-        }
-        case OPT_PROFILE: {
-            int prc = cli_parse_profile("scan", optarg, &c->scan.profile);
-            if (prc != DSR_EXIT_OK)
-                return prc;
-            break;
-        }
         case 'q':        c->quiet = 1; break;
         case 'v':        verbose++; break;
-        case 'L':        c->scan.list_skipped = 1; break;
         case 'h':        fputs(usage_text, stdout); return -1;
         default:
             return cli_usage("scan", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1)
-        return cli_usage("scan", optind >= argc ? "missing MISSION_DIR"
-                                                : "exactly one MISSION_DIR is expected");
-    c->scan.mission_dir = argv[optind];
+    if ((rc = cli_scan_operand(&c->scan, "scan", argc, argv)))
+        return rc;
     cli_apply_verbosity(c->quiet, verbose);
     return 0;
 }
@@ -228,8 +193,11 @@ static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
     size_t unusable = cli_optional_unusable(r);
     printf("dossier scan: %s (feature %s)\n", cli_safe(c->scan.mission_dir),
            cli_safe(r->feature_slug));
-    printf("  manifest      %s\n", c->scan.manifest ? dsr_manifest_mission_type(c->scan.manifest)
-                                                    : "none (completeness unknown)");
+    const dsr_scan_settings *set = rep->settings;
+    printf("  manifest      %s%s\n", set && set->mission_type ? cli_settings_manifest(set)
+                                    : "none (completeness unknown)",
+           rep->reused & DSR_SETTING_MANIFEST && set && set->mission_type
+           ? " (remembered from the last scan)" : "");
     printf("  artifacts     ");
     cli_counts_text(stdout, &n);
     putchar('\n');
@@ -367,6 +335,9 @@ static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_inge
     if (!done)
         return;
     switch (phase) {
+    case DSR_INGEST_PHASE_OPEN:
+        cli_scan_settings_notes("scan", rep);
+        break;
     case DSR_INGEST_PHASE_SCAN:
         cli_progress_stop(ui->pr);
         ui->pr = NULL;
@@ -431,6 +402,8 @@ static int fail_exit(const scan_cmd *c, const dsr_ingest_report *rep, const dsr_
     }
     case DSR_INGEST_STEP_PROJECT:
         return cli_fail(err, "projections");
+    case DSR_INGEST_STEP_SETTINGS:
+        return cli_scan_settings_fail("scan", err);
     default:
         return cli_fail(err, c->scan.mission_dir);
     }
@@ -448,33 +421,18 @@ int cmd_scan(int argc, char **argv)
     size_t batch_events = 0;   /* 0: the library's default */
     if ((rc = cli_env_batch_events("scan", &batch_events)))
         return rc;
-    if ((rc = cli_scan_load_manifest(&c.scan, "scan")) != DSR_EXIT_OK)
+    if ((rc = cli_scan_check_given(&c.scan, "scan")) != DSR_EXIT_OK) {
+        cli_scan_opts_free(&c.scan);
         return rc;
+    }
 
     scan_ui ui;
     memset(&ui, 0, sizeof ui);
     ui.c = &c;
     dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
-    o.root = c.scan.mission_dir;
-    o.manifest = c.scan.manifest;
-    o.step_id = c.scan.step;
-    o.feature_slug = c.scan.feature;
-    o.jobs = c.scan.jobs;
-    o.max_file_size = c.scan.max_file_size;
-    o.target_branch = c.branch;
-    o.excludes = c.scan.excludes;
-    o.n_excludes = c.scan.n_excludes;
-    o.profile = c.scan.profile;
-    /* --log, then $DOSSIER_LOG: both explicit.  Else the library's default,
-     * MISSION_DIR/.dossier, which it refuses to follow when a symlink. */
-    const char *env_log = getenv("DOSSIER_LOG");
-    if (!(c.log_opt && *c.log_opt))
-        c.log_opt = cli_cfg.log_opt;   /* a global --log before the command */
-    o.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
-    o.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (c.emit_changed ? DSR_INGEST_EMIT_CHANGED : 0)
-            | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0)
-            | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
-            | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
+    o.flags = (c.emit_changed ? DSR_INGEST_EMIT_CHANGED : 0)
+            | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0);
+    cli_scan_ingest_opts(&c.scan, &o);
     o.batch_events = batch_events;
     o.progress = &ui.progress;
     o.on_phase = on_phase;

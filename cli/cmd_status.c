@@ -9,6 +9,7 @@
 #include "cli_report.h"
 #include "dossier/deliver.h"
 #include "dossier/replay.h"
+#include "dossier/scan_settings.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static const char usage_text[] =
 "\n"
 "A one-screen report per feature of the log: completeness and artifact\n"
 "counts of the latest snapshot, missing required artifacts, the parity hash,\n"
-"the accepted baseline and the drift assessment; then the log (head,\n"
+"the accepted baseline and the drift assessment, and the settings a scan\n"
+"that leaves them out reuses ('dossier scan --help'); then the log (head,\n"
 "projection checkpoints, scan runs that never completed) and webhook\n"
 "deliveries still pending per endpoint.  Without --feature every feature is\n"
 "shown.  Counts: total = present + missing required + absent optional, the\n"
@@ -56,6 +58,7 @@ typedef struct feature_report {
     dsr_baseline_info *base;      /* NULL: none */
     dsr_drift_info    *drift;     /* NULL: not assessed */
     cli_origin         origin;    /* where the baseline event was written */
+    dsr_scan_settings *settings;  /* remembered; NULL when unreadable */
 } feature_report;
 
 static void report_free(feature_report *r)
@@ -63,6 +66,7 @@ static void report_free(feature_report *r)
     dsr_snapshot_info_free(r->snap);
     dsr_baseline_info_free(r->base);
     dsr_drift_info_free(r->drift);
+    dsr_scan_settings_free(r->settings);
 }
 
 static int load_report(dsr_log *log, const char *feature, feature_report *r)
@@ -79,6 +83,12 @@ static int load_report(dsr_log *log, const char *feature, feature_report *r)
     }
     if (!rc) {
         rc = dsr_replay_drift_get(log, feature, &r->drift, &err);
+        if (rc == DSR_ENOTFOUND)
+            rc = 0;
+    }
+    if (!rc) {
+        /* the scan of the snapshot just read: found unless the log is damaged */
+        rc = dsr_scan_settings_get(log, feature, &r->settings, &err);
         if (rc == DSR_ENOTFOUND)
             rc = 0;
     }
@@ -153,6 +163,53 @@ static void deliveries_json(const deliveries *d)
 
 /* ---- per feature --------------------------------------------------------- */
 
+static void settings_text(const dsr_scan_settings *st)
+{
+    if (!st)
+        return;
+    printf("  settings   manifest ");
+    if (!st->mission_type)
+        printf("none");
+    else if (st->manifest_path)
+        printf("%s (mission type %s, content sha256 %.12s...)", cli_safe(st->manifest_path),
+               cli_safe(st->mission_type), st->manifest_sha256 ? st->manifest_sha256 : "-");
+    else
+        printf("%s", cli_safe(st->mission_type));
+    printf(", step %s, profile %s, excludes", st->step_id ? cli_safe(st->step_id) : "none",
+           dsr_profile_name(st->profile));
+    for (size_t i = 0; i < st->n_excludes; i++)
+        printf(" '%s'", cli_safe(st->excludes[i]));
+    printf("%s\n", st->n_excludes ? "" : " none");
+}
+
+static void settings_json(const dsr_scan_settings *st)
+{
+    printf(",\"settings\":");
+    if (!st) {
+        printf("null");
+        return;
+    }
+    printf("{\"mission_type\":");
+    cli_json_fputs(stdout, st->mission_type);
+    printf(",\"manifest_version\":");
+    cli_json_fputs(stdout, st->manifest_version);
+    printf(",\"manifest_path\":");
+    cli_json_fputs(stdout, st->manifest_path);
+    printf(",\"manifest_sha256\":");
+    cli_json_fputs(stdout, st->manifest_sha256);
+    printf(",\"step_id\":");
+    cli_json_fputs(stdout, st->step_id);
+    printf(",\"profile\":\"%s\",\"excludes\":[", dsr_profile_name(st->profile));
+    for (size_t i = 0; i < st->n_excludes; i++) {
+        if (i)
+            putchar(',');
+        cli_json_fputs(stdout, st->excludes[i]);
+    }
+    printf("],\"run_id\":");
+    cli_json_fputs(stdout, st->run_id);
+    printf("}");
+}
+
 static void feature_text(const feature_report *r)
 {
     const dsr_snapshot_info *s = r->snap;
@@ -204,6 +261,7 @@ static void feature_text(const feature_report *r)
                d->n_missing_in_local, d->n_missing_in_baseline, d->n_changed,
                cli_safe(s->feature_slug));
     }
+    settings_text(r->settings);
 }
 
 static void feature_json(const feature_report *r)
@@ -235,6 +293,7 @@ static void feature_json(const feature_report *r)
     cli_baseline_json(r->base, &r->origin, 1);
     printf(",\"drift\":");
     cli_drift_json(r->drift, 1);
+    settings_json(r->settings);
     printf("}");
 }
 

@@ -33,7 +33,8 @@ static const char usage_text[] =
 "(or wait, with --wait).\n"
 "\n"
 "Options:\n"
-"  --manifest FILE      expected-artifacts manifest (YAML)\n"
+"  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
+"                       feature's remembered manifest (see below)\n"
 "  --mission-type TYPE  use a built-in manifest (software-dev, research, ...)\n"
 "  --step STEP          also require the manifest's required_by_step STEP\n"
 "  --feature SLUG       feature slug (default: the folder's name)\n"
@@ -42,6 +43,7 @@ CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
 CLI_PROFILE_HELP
 "                       (recorded with every run, as by scan)\n"
+CLI_RESET_SETTINGS_HELP
 "  --log DIR            event log folder (default: $DOSSIER_LOG, else\n"
 "                       MISSION_DIR/.dossier)\n"
 "  --branch NAME        target branch recorded with each run (default: the\n"
@@ -54,6 +56,8 @@ CLI_PROFILE_HELP
 "  --deliver            after each run, try delivery to every saved webhook\n"
 "                       endpoint (endpoints saved with --auto are tried\n"
 "                       without it)\n"
+"  --endpoint NAME      after each run, try delivery to the saved endpoint NAME\n"
+"                       only (as --deliver; not with it)\n"
 "  --json               print one JSON object per recorded run on stdout\n"
 "  -q, --quiet          print nothing but errors (no status line)\n"
 "  -v, --verbose        one line per run on stderr, recorded or not\n"
@@ -66,9 +70,12 @@ CLI_PROFILE_HELP
 "unwatched) and keeps going.  Hidden files and folders are not scanned and\n"
 "not watched; symbolic links are not followed by the watching.\n"
 "\n"
+CLI_REMEMBERED_HELP
+"\n"
 "Exit status:\n"
 "  0  stopped by SIGINT or SIGTERM\n"
-"  2  usage error or broken manifest\n"
+"  2  usage error, broken manifest, or a remembered setting that no longer\n"
+"     applies\n"
 "  3  I/O failure: the folder or the log cannot be read or written, the log\n"
 "     is locked by another writer, or an event was refused\n"
 "\n"
@@ -76,15 +83,11 @@ CLI_PROFILE_HELP
 "  dossier watch kitty-specs/042-x --mission-type software-dev\n"
 "  dossier watch big-mission --json --debounce 500 | jq .events\n";
 
-enum { OPT_MANIFEST = 256, OPT_MISSION_TYPE, OPT_STEP, OPT_FEATURE, OPT_JOBS,
-       OPT_LOG, OPT_BRANCH, OPT_WAIT, OPT_JSON, OPT_DELIVER, OPT_DEBOUNCE, OPT_MAX_SIZE,
-       OPT_EXCLUDE, OPT_PROFILE };
+enum { OPT_JSON = 256, OPT_DEBOUNCE };
 
 typedef struct watch_cmd {
     cli_scan_opts scan;
-    const char   *log_opt;
-    const char   *branch;
-    int           wait, json, quiet, verbose, deliver;
+    int           json, quiet, verbose;
     unsigned      debounce_ms;
     int           status_line;   /* a status line is drawn on stderr */
 } watch_cmd;
@@ -108,60 +111,26 @@ static int parse_debounce(const char *s, unsigned *out)
 static int parse_args(int argc, char **argv, watch_cmd *c)
 {
     static const struct option longopts[] = {
-        { "manifest", required_argument, NULL, OPT_MANIFEST },
-        { "mission-type", required_argument, NULL, OPT_MISSION_TYPE },
-        { "step", required_argument, NULL, OPT_STEP },
-        { "feature", required_argument, NULL, OPT_FEATURE },
-        { "jobs", required_argument, NULL, OPT_JOBS },
-        { "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
-        { "exclude", required_argument, NULL, OPT_EXCLUDE },
-        { "profile", required_argument, NULL, OPT_PROFILE },
-        { "log", required_argument, NULL, OPT_LOG },
-        { "branch", required_argument, NULL, OPT_BRANCH },
-        { "wait", no_argument, NULL, OPT_WAIT },
+        CLI_SCAN_LONGOPTS,
+        CLI_SCAN_LOG_LONGOPTS,
         { "json", no_argument, NULL, OPT_JSON },
-        { "deliver", no_argument, NULL, OPT_DELIVER },
         { "debounce", required_argument, NULL, OPT_DEBOUNCE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int ch;
+    int ch, rc;
     opterr = 0;
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "qvh", longopts)) != -1) {
-        switch (ch) {
-        case OPT_MANIFEST:     c->scan.manifest_path = optarg; break;
-        case OPT_MISSION_TYPE: c->scan.mission_type = optarg; break;
-        case OPT_STEP:         c->scan.step = optarg; break;
-        case OPT_FEATURE:      c->scan.feature = optarg; break;
-        case OPT_JOBS:
-            if (cli_parse_jobs(optarg, &c->scan.jobs))
-                return cli_usage("watch", "--jobs takes a number from 1 to 1024, not '%s'", optarg);
-            break;
-        case OPT_MAX_SIZE:
-            if (cli_parse_size(optarg, &c->scan.max_file_size))
-                return cli_usage("watch", "--max-file-size: '%s' is not a size (bytes, or a "
-                                 "number with K, M, G or T)", optarg);
-            break;
-        case OPT_EXCLUDE: {
-            int rc = cli_scan_add_exclude(&c->scan, optarg, "watch");
+        if (cli_scan_opt(&c->scan, "watch", ch, optarg, &rc)) {
             if (rc)
                 return rc;
-            break;
+            continue;
         }
-        case OPT_PROFILE: {
-            int prc = cli_parse_profile("watch", optarg, &c->scan.profile);
-            if (prc != DSR_EXIT_OK)
-                return prc;
-            break;
-        }
-        case OPT_LOG:     c->log_opt = optarg; break;
-        case OPT_BRANCH:  c->branch = optarg; break;
-        case OPT_WAIT:    c->wait = 1; break;
+        switch (ch) {
         case OPT_JSON:    c->json = 1; break;
-        case OPT_DELIVER: c->deliver = 1; break;
         case OPT_DEBOUNCE:
             if (parse_debounce(optarg, &c->debounce_ms))
                 return cli_usage("watch", "--debounce takes milliseconds from 1 to 3600000 "
@@ -174,10 +143,8 @@ static int parse_args(int argc, char **argv, watch_cmd *c)
             return cli_usage("watch", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1)
-        return cli_usage("watch", optind >= argc ? "missing MISSION_DIR"
-                                                 : "exactly one MISSION_DIR is expected");
-    c->scan.mission_dir = argv[optind];
+    if ((rc = cli_scan_operand(&c->scan, "watch", argc, argv)))
+        return rc;
     cli_apply_verbosity(c->quiet, c->verbose);
     return 0;
 }
@@ -230,6 +197,16 @@ static void on_run(void *ctx, const dsr_ingest_report *rep, const dsr_watch_run_
     time_t t = time(NULL);
     struct tm tm;
     strftime(when, sizeof when, "%H:%M:%S", localtime_r(&t, &tm));
+    if (info->starting) {   /* later runs reuse what the starting one had */
+        if (c->status_line)
+            fputs("\r\033[K", stderr);
+        cli_scan_settings_notes("watch", rep);
+    }
+    if (rep->deliver_rc < 0 && rep->deliver.note[0]) {
+        if (c->status_line)
+            fputs("\r\033[K", stderr);
+        cli_warn("watch", "%s", rep->deliver.note);
+    }
     if (rep->unchanged) {
         cli_info("watch", "%s: run %llu: nothing changed (%llu file-system events; %s)", when,
                  (unsigned long long)info->runs, (unsigned long long)info->fs_events,
@@ -297,27 +274,14 @@ int cmd_watch(int argc, char **argv)
     size_t batch_events = 0;
     if ((rc = cli_env_batch_events("watch", &batch_events)))
         return rc;
-    if ((rc = cli_scan_load_manifest(&c.scan, "watch")) != DSR_EXIT_OK)
+    if ((rc = cli_scan_check_given(&c.scan, "watch")) != DSR_EXIT_OK) {
+        cli_scan_opts_free(&c.scan);
         return rc;
+    }
     c.status_line = !c.quiet && !cli_quiet() && isatty(STDERR_FILENO);
 
     dsr_ingest_opts io = DSR_INGEST_OPTS_INIT;
-    io.root = c.scan.mission_dir;
-    io.manifest = c.scan.manifest;
-    io.step_id = c.scan.step;
-    io.feature_slug = c.scan.feature;
-    io.jobs = c.scan.jobs;
-    io.max_file_size = c.scan.max_file_size;
-    io.excludes = c.scan.excludes;
-    io.n_excludes = c.scan.n_excludes;
-    io.profile = c.scan.profile;
-    io.target_branch = c.branch;
-    const char *env_log = getenv("DOSSIER_LOG");
-    if (!(c.log_opt && *c.log_opt))
-        c.log_opt = cli_cfg.log_opt;   /* a global --log before the command */
-    io.log_dir = c.log_opt && *c.log_opt ? c.log_opt : env_log && *env_log ? env_log : NULL;
-    io.flags = (c.wait ? DSR_INGEST_WAIT : 0) | (cli_plain_io() ? DSR_INGEST_PLAIN_IO : 0)
-             | (c.deliver ? DSR_INGEST_DELIVER_ALL : 0);
+    cli_scan_ingest_opts(&c.scan, &io);
     io.batch_events = batch_events;
 
     dsr_watch_opts wo = DSR_WATCH_OPTS_INIT;

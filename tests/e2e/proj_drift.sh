@@ -117,11 +117,14 @@ grep -q "not compared" "$WORK/drift.txt" || fail "other branch: text does not sa
 "$BIN" status --log "$log" > "$WORK/status.txt"
 grep -q "not compared" "$WORK/status.txt" || fail "status does not show the comparison state"
 
-# 6. a rescan that forgets --mission-type: the baseline (software-dev) cannot
-#    be compared with a snapshot made without a manifest, and a drift gate
+# 6. a rescan that leaves out --mission-type reuses the remembered one, so
+#    its snapshot is compared; one made without a manifest (--reset-settings)
+#    cannot be compared with the baseline (software-dev), and a drift gate
 #    must not pass on that
 expect_exit 0 "$BIN" baseline accept --log "$log"
 "$BIN" scan "$m" --log "$log" -q > /dev/null || true
+expect_exit 0 "$BIN" drift --log "$log"
+"$BIN" scan "$m" --log "$log" -q --reset-settings > /dev/null 2>&1 || true
 expect_exit 5 "$BIN" drift --log "$log"
 drift_json
 [ "$(field 'd["status"]')" = not_compared ] || fail "no mission type: status $(field 'd["status"]')"
