@@ -69,6 +69,9 @@ typedef struct snap_impl {
     setcache sets;    /* sets computed lately, for drift (setcache.c) */
     dsr_buf key, val, key2;
     size_t  held;     /* entries of open runs held only in memory */
+    int     pend_rows; /* 0: the family holds no pend row (none at init, none flushed since) */
+    run_state *last;  /* the run of the event folded last: a run's events come in a row */
+    dsr_str   last_id; /* its id as the map holds it (its key's bytes) */
 } snap_impl;
 
 /* ---- working state ---------------------------------------------------------- */
@@ -87,6 +90,7 @@ static void runs_reset(snap_impl *s)
     strmap_clear(&s->runs);
     ar_free(&s->ar);
     s->held = 0;
+    s->last = NULL;
 }
 
 static int snap_init(proj_ctx *c, dsr_err *err)
@@ -95,7 +99,18 @@ static int snap_init(proj_ctx *c, dsr_err *err)
     if (!s)
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
     c->impl = s;
-    return 0;
+    /* Whether any run was left open by an earlier chunk or process: if not,
+     * completing a run need not look for its pending rows (an iterator per
+     * completion otherwise, though runs are rarely cut by a chunk). */
+    dsr_log_iter *it = NULL;
+    int rc = dsr_log_iter_cf(c->log, c->cf, "pend", 5, &it, err);
+    if (!rc) {
+        rc = dsr_log_iter_next(it, NULL, NULL, NULL, NULL, err);
+        s->pend_rows = rc != 0;
+        rc = rc < 0 ? rc : 0;
+    }
+    dsr_log_iter_free(it);
+    return rc;
 }
 
 static void snap_fini(proj_ctx *c)
@@ -115,6 +130,8 @@ static void snap_fini(proj_ctx *c)
 
 static run_state *run_get(snap_impl *s, dsr_str run_id, dsr_str feature, dsr_err *err)
 {
+    if (s->last && s->last_id.len == run_id.len && !memcmp(s->last_id.ptr, run_id.ptr, run_id.len))
+        return s->last;
     int created;
     void **slot = strmap_upsert(&s->runs, run_id.ptr, run_id.len, &created);
     if (!slot)
@@ -130,6 +147,9 @@ static run_state *run_get(snap_impl *s, dsr_str run_id, dsr_str feature, dsr_err
         if (rc)
             goto oom;
     }
+    s->last = *slot;
+    s->last_id.ptr = s->last->run_id;
+    s->last_id.len = run_id.len;
     return *slot;
 oom:
     dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory for run %.*s",
@@ -296,6 +316,8 @@ static int take_pending(proj_ctx *c, const char *run_id, run_state *into, arena 
                         dsr_err *err)
 {
     snap_impl *s = c->impl;
+    if (!s->pend_rows)
+        return 0;
     dsr_buf *prefix = &s->key2;
     int rc = pk_make2(prefix, "pend", run_id, strlen(run_id), "", 0);
     if (rc)
@@ -343,6 +365,8 @@ static int snap_flush(proj_ctx *c, dsr_err *err)
         if (!s->runs.slots[i].key)
             continue;
         run_state *r = s->runs.slots[i].val;
+        if (r->n)
+            s->pend_rows = 1;
         for (size_t j = 0; j < r->n && !rc; j++) {
             if (pend_key(&s->key, r->run_id, r->v[j].seq) || pend_encode(r, &r->v[j], &s->val))
                 rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");

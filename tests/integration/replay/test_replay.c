@@ -154,6 +154,56 @@ static void test_state_does_not_depend_on_chunk_size(void **state)
     free(ref);
 }
 
+/* A run whose first events a catch-up folded while it was still open (they
+ * went to pending rows), completed later and caught up by a new process:
+ * its snapshot holds the events of both halves, as a rebuild from zero
+ * that folds the run in one go does. */
+static void test_run_completed_after_an_earlier_catch_up_keeps_its_first_half(void **state)
+{
+    pf_fx *f = *state;
+    const pf_art a[] = { { "spec", "spec.md", "input", "spec v1\n", 1 },
+                         { "plan", "plan.md", "workflow", "plan v1\n", 1 },
+                         { "notes", "notes.md", "evidence", "notes\n", 0 } };
+    dsr_err err = { 0 };
+    char run[27];
+    assert_int_equal(dsr_ulid_new(dsr_log_ulid_gen(f->log), run), 0);
+    dsr_log_batch *b = NULL;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(pf_emit_indexed(b, run, "alpha", &a[0]), 0);
+    assert_int_equal(pf_emit_indexed(b, run, "alpha", &a[1]), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    pf_catch_up(f->log);
+    size_t open_runs = 0;
+    assert_int_equal(dsr_replay_open_runs(f->log, &open_runs, &err), 0);
+    assert_int_equal(open_runs, 1);
+
+    /* the second half, caught up by a handle opened anew (as a later
+     * process would): only the family tells it a run is open */
+    dsr_log_close(f->log);
+    f->log = NULL;
+    assert_int_equal(dsr_log_open(&f->log, f->dir, 0, &err), 0);
+    b = NULL;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    assert_int_equal(pf_emit_indexed(b, run, "alpha", &a[2]), 0);
+    pf_run r = { .feature = "alpha" };
+    assert_int_equal(pf_emit_completed(b, run, &r, 3, 0, 0, NULL), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    pf_catch_up(f->log);
+    assert_int_equal(dsr_replay_open_runs(f->log, &open_runs, &err), 0);
+    assert_int_equal(open_runs, 0);
+    dsr_snapshot_info *snap = NULL;
+    assert_int_equal(dsr_replay_snapshot_get(f->log, "alpha", NULL, 1, &snap, &err), 0);
+    assert_int_equal(snap->n_artifacts, 3);
+    dsr_snapshot_info_free(snap);
+
+    char *live = pf_dump(f->log);
+    assert_int_equal(dsr_replay_run(f->log, "all", &FROM_ZERO, NULL, &err), 0);
+    char *rebuilt = pf_dump(f->log);
+    assert_string_equal(live, rebuilt);
+    free(live);
+    free(rebuilt);
+}
+
 static void test_rebuild_cut_short_then_catch_up_equals_clean_rebuild(void **state)
 {
     pf_fx *f = *state;
@@ -370,6 +420,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_from_zero_after_ten_scans_is_byte_identical_and_adds_no_events, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_state_does_not_depend_on_chunk_size, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_run_completed_after_an_earlier_catch_up_keeps_its_first_half,
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_cut_short_then_catch_up_equals_clean_rebuild,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_verify_finds_no_difference_and_writes_no_event,
