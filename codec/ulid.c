@@ -21,7 +21,10 @@
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /* 16 bytes -> 26 chars: char 0 holds the top 3 bits (two zero pad bits on
- * top of bit 127), every later char the next 5 bits. */
+ * top of bit 127), every later char the next 5 bits.  Each char's bits are
+ * taken out of hi:lo on their own rather than by shifting the pair 5 bits
+ * at a time, so the 26 lookups do not wait on one another (replay converts
+ * two binary ids per event). */
 static void encode_bytes(const unsigned char b[16], char out[DSR_ULID_LEN + 1])
 {
     uint64_t hi = 0, lo = 0;
@@ -29,12 +32,13 @@ static void encode_bytes(const unsigned char b[16], char out[DSR_ULID_LEN + 1])
         hi = hi << 8 | b[i];
         lo = lo << 8 | b[i + 8];
     }
-    /* bits 127..0 = hi:lo; char c (from the end) holds bits 5c+4..5c */
-    for (int c = DSR_ULID_LEN - 1; c >= 0; c--) {
-        out[c] = alphabet[lo & 31u];
-        lo = lo >> 5 | hi << 59;
-        hi >>= 5;
-    }
+    /* bits 127..0 = hi:lo; char c holds bits 5(25-c)+4 .. 5(25-c) */
+    out[0] = alphabet[hi >> 61];
+    for (int c = 1; c < 13; c++)              /* bits 124..65: all in hi */
+        out[c] = alphabet[(hi >> (5 * (25 - c) - 64)) & 31u];
+    out[13] = alphabet[(hi << 4 | lo >> 60) & 31u];   /* bits 64..60 straddle */
+    for (int c = 14; c < DSR_ULID_LEN; c++)   /* bits 59..0: all in lo */
+        out[c] = alphabet[(lo >> (5 * (25 - c))) & 31u];
     out[DSR_ULID_LEN] = '\0';
 }
 

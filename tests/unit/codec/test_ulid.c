@@ -1,6 +1,7 @@
 /*
  * test_ulid.c - ULID generation (format, monotonic order within a
- * millisecond, clock steps and overflow), derivation and validation.
+ * millisecond, clock steps and overflow), derivation, validation, and the
+ * binary form stored records use (16 bytes <-> 26 chars).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "dossier/event.h"
+#include "codec.h"
 
 static const char ALPHA[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -147,6 +149,57 @@ static void test_validation_rejects_non_crockford_and_wrong_lengths(void **state
     assert_false(dsr_ulid_valid(NULL, 26));
 }
 
+/* The 26 chars of 16 bytes, one bit at a time: the 130-bit string of two
+ * zero pad bits and the 128 bits, most significant first, cut into 5-bit
+ * groups. */
+static void text_of_bits(const unsigned char b[16], char out[27])
+{
+    for (int c = 0; c < 26; c++) {
+        unsigned v = 0;
+        for (int j = 5 * c; j < 5 * c + 5; j++) {
+            unsigned bit = j < 2 ? 0 : (b[(j - 2) / 8] >> (7 - (j - 2) % 8)) & 1u;
+            v = v << 1 | bit;
+        }
+        out[c] = ALPHA[v];
+    }
+    out[26] = '\0';
+}
+
+static void test_binary_form_converts_to_the_text_bit_for_bit_and_back(void **state)
+{
+    (void)state;
+    unsigned char cases[][16] = {
+        { 0 },
+        { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+          0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+        { 0, 0, 0, 0, 0, 0, 0, 1 },               /* bit 64: the char that straddles */
+        { 0, 0, 0, 0, 0, 0, 0, 0, 0xf0 },         /* bits 63..60 */
+        { 0x80 },                                 /* bit 127 */
+        { [15] = 1 },                             /* bit 0 */
+    };
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0] + 1000; k++) {
+        unsigned char b[16];
+        if (k < sizeof cases / sizeof cases[0]) {
+            memcpy(b, cases[k], 16);
+        } else {
+            for (int i = 0; i < 16; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                b[i] = (unsigned char)x;
+            }
+        }
+        char want[27], got[27];
+        text_of_bits(b, want);
+        memset(got, 'x', sizeof got);
+        codec_ulid_from_bin(b, got);
+        if (strcmp(got, want))
+            fail_msg("case %zu: %s, expected %s", k, got, want);
+        unsigned char back[16];
+        assert_int_equal(codec_ulid_to_bin(got, 26, back), 0);
+        assert_memory_equal(back, b, 16);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_random_part_overflow_moves_to_next_millisecond),
         cmocka_unit_test(test_derive_is_deterministic_and_uses_sha256_of_the_seed),
         cmocka_unit_test(test_validation_rejects_non_crockford_and_wrong_lengths),
+        cmocka_unit_test(test_binary_form_converts_to_the_text_bit_for_bit_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
