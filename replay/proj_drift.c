@@ -341,9 +341,10 @@ static int keys_absent(const aset *from, const aset *other, strv *out)
         const char *k = from->v[i].key;
         if (i > 0 && !strcmp(k, from->v[i - 1].key))
             continue;
-        while (j < other->n && strcmp(other->v[j].key, k) < 0)
+        int c = -1;   /* other->v[j].key against k, once j is in range */
+        while (j < other->n && (c = strcmp(other->v[j].key, k)) < 0)
             j++;
-        if (j < other->n && !strcmp(other->v[j].key, k))
+        if (j < other->n && c == 0)
             continue;
         if (strv_push(out, k))
             return DSR_ENOMEM;

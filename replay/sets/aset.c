@@ -288,6 +288,26 @@ static const unsigned char **sorted_hashes(const aset *s)
     return h;
 }
 
+/* The two hex digits of every byte value, for the parity's text: one load
+ * and one store per byte instead of two (a replay writes out every hash of
+ * every snapshot's set). */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* 64 lowercase hex digits of a 32-byte hash at out (no NUL). */
+static void hex32(const unsigned char h[32], char *out)
+{
+    for (int i = 0; i < 32; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * h[i], 2);
+}
+
 int aset_parity(const aset *s, char out[65], dsr_err *err)
 {
     const unsigned char **h = sorted_hashes(s);
@@ -295,11 +315,11 @@ int aset_parity(const aset *s, char out[65], dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory computing a parity hash");
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    char hex[65 * 64];   /* the text of 64 hashes at a time */
+    char hex[64 * 64];   /* the text of 64 hashes at a time */
     for (size_t i = 0; ok && i < s->n;) {
         size_t m = 0;
         for (; m < 64 && i < s->n; m++, i++)
-            dsr_hex(h[i], 32, hex + 64 * m);   /* each NUL lands where the next one starts */
+            hex32(h[i], hex + 64 * m);
         ok = EVP_DigestUpdate(ctx, hex, 64 * m);
     }
     unsigned char md[32];
@@ -685,15 +705,23 @@ int aset_row_base(const void *buf, size_t len, char base[33])
 int aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar)
 {
     *out = *e;
-    size_t kl = strlen(e->key), pl = strlen(e->path);
-    if (aset_path_key(e->key, kl, e->path, pl)) {
+    size_t pl = strlen(e->path);
+    /* the usual layouts are told by their pointers: a path that is the
+     * tail of its "path:" key, a class that is one of set_classes */
+    int shared = e->path == e->key + PATH_KEY_PREFIX_LEN
+        && !strncmp(e->key, PATH_KEY_PREFIX, PATH_KEY_PREFIX_LEN);
+    size_t kl = shared ? PATH_KEY_PREFIX_LEN + pl : strlen(e->key);
+    if (shared || aset_path_key(e->key, kl, e->path, pl)) {
         if (!(out->key = aset_path_key_dup(ar, e->path, pl, &out->path)))
             return DSR_ENOMEM;
     } else if (!(out->key = ar_strndup(ar, e->key, kl))
                || !(out->path = ar_strndup(ar, e->path, pl))) {
         return DSR_ENOMEM;
     }
-    if (e->cls && !aset_class_static(e->cls, strlen(e->cls))
+    int static_cls = !e->cls;
+    for (int i = 0; !static_cls && set_classes[i]; i++)
+        static_cls = e->cls == set_classes[i];
+    if (!static_cls && !aset_class_static(e->cls, strlen(e->cls))
         && !(out->cls = ar_strdup(ar, e->cls)))
         return DSR_ENOMEM;
     return 0;
