@@ -5,19 +5,22 @@
 # (scan runs of ARTS (default 1000) artifacts over 20 features, ~1% of the
 # files edited per rescan, every 10th rescan missing a required artifact, a
 # baseline per feature: every run yields a new artifact set, a snapshot and a
-# drift assessment -- the heavy case).  Then, RUNS times (default 3, best
-# counts):
+# drift assessment -- the heavy case).  Then, RUNS times (default 3):
 #   dossier replay --from-zero      all projections rebuilt from sequence 1
 #                                   (timed by /usr/bin/time -v: wall, CPU, peak RSS)
+#   $BASELINE replay --from-zero    the same with another binary (optional; the
+#                                   two alternate, so both see the same machine)
 #   replay_gen read                 the peer: iterate + decode every event with
 #                                   dsr_record_decode and nothing else
-# Prints events/s (wall and per CPU-second), peak RSS, the ratio to the peer,
-# and the targets (>= 1,000,000 events/s, < 300 MB).  A CSV copy goes to
-# bench/results/.  Wall-clock figures depend on what else runs on the machine;
-# the CPU-second rate is printed beside them for that reason.
+# Prints the median and [range] of events/s (wall, and per CPU-second: the
+# figure to compare when the machine is shared), the peak RSS, the ratio to
+# the peer, and issue 21's targets (>= 1,500,000 events/s, < 300 MB).  A CSV
+# of every run goes to bench/results/.
 #
 # Environment: DOSSIER_BUILD (default build/bench, built here as Release when
-# missing), EVENTS, ARTS, RUNS.
+# missing), EVENTS, ARTS, RUNS, BASELINE (path of a dossier binary to compare;
+# it must read the log this build writes), LOG_DIR (reuse a log generated
+# before, with the same EVENTS and ARTS: generating takes a while).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +30,7 @@ ARTS=${ARTS:-1000}
 RUNS=${RUNS:-3}
 BUILD=${DOSSIER_BUILD:-$ROOT/build/bench}
 BIN=$BUILD/dossier
+BASELINE=${BASELINE:-}
 
 if [ ! -x "$BIN" ] || [ ! -f "$BUILD/libdossier.a" ]; then
   echo "building Release dossier into $BUILD ..." >&2
@@ -44,13 +48,22 @@ if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/common" -o "$GEN" "$ROOT/bench/replay_gen.c" \
   "$BUILD/libdossier.a" $libs
 
-LOG=$WORK/log
-echo "generating $EVENTS events ($ARTS artifacts per scan) ..."
-"$GEN" gen "$LOG" "$EVENTS" "$ARTS" 20
+if [ -n "${LOG_DIR:-}" ] && [ -d "$LOG_DIR" ]; then
+  LOG=$LOG_DIR
+  echo "reusing the log in $LOG"
+else
+  LOG=${LOG_DIR:-$WORK/log}
+  echo "generating $EVENTS events ($ARTS artifacts per scan) into $LOG ..."
+  "$GEN" gen "$LOG" "$EVENTS" "$ARTS" 20
+fi
 
-best_rate=0 best_cpu_rate=0 best_rss=0 best_wall=0 events=0
-for r in $(seq 1 "$RUNS"); do
-  /usr/bin/time -v "$BIN" replay --from-zero --log "$LOG" > "$WORK/out.txt" 2> "$WORK/time.txt"
+# median and [min-max] of a list of numbers (one per line on stdin)
+stats() { sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+  printf "%.0f [%.0f-%.0f]", m, v[1], v[NR] }'; }
+
+# One replay by binary $1; appends "rate cpu_rate rss_kb wall" to $2.
+replay_once() {
+  /usr/bin/time -v "$1" replay --from-zero --log "$LOG" > "$WORK/out.txt" 2> "$WORK/time.txt"
   events=$(sed -n 's/.*: \([0-9]*\) events read.*/\1/p' "$WORK/out.txt")
   appended=$(sed -n 's/.*read, \([0-9]*\) derived events appended.*/\1/p' "$WORK/out.txt")
   [ "$appended" = 0 ] || { echo "replay appended $appended events" >&2; exit 1; }
@@ -60,35 +73,53 @@ for r in $(seq 1 "$RUNS"); do
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
   rate=$(awk -v e="$events" -v t="$wall" 'BEGIN { printf "%.0f", e / t }')
   cpu_rate=$(awk -v e="$events" -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", e / (u + s) }')
-  echo "run $r: $events events in $wall s wall (user $user s, sys $sys s), $rate events/s," \
-       "peak RSS $((rss / 1024)) MB"
-  if [ "$rate" -gt "$best_rate" ]; then
-    best_rate=$rate best_cpu_rate=$cpu_rate best_rss=$rss best_wall=$wall
-  fi
-done
+  echo "$rate $cpu_rate $rss $wall" >> "$2"
+  echo "  $(basename "$1"): $events events in $wall s wall (user $user s, sys $sys s)," \
+       "$rate events/s, peak RSS $((rss / 1024)) MB"
+}
 
-peer_rate=0
+# Runs alternate between the binaries, so both see the same machine.
+: > "$WORK/runs.new"
+[ -z "$BASELINE" ] || : > "$WORK/runs.base"
 for r in $(seq 1 "$RUNS"); do
-  out=$("$GEN" read "$LOG")
-  pr=$(echo "$out" | sed -n 's/.*s (\([0-9]*\) events\/s).*/\1/p')
-  [ "$pr" -gt "$peer_rate" ] && peer_rate=$pr
+  echo "run $r:"
+  replay_once "$BIN" "$WORK/runs.new"
+  [ -z "$BASELINE" ] || replay_once "$BASELINE" "$WORK/runs.base"
 done
 
-ratio=$(awk -v a="$best_rate" -v b="$peer_rate" 'BEGIN { printf "%.2f", a / b }')
+: > "$WORK/peer"
+for r in $(seq 1 "$RUNS"); do
+  "$GEN" read "$LOG" | sed -n 's/.*s (\([0-9]*\) events\/s).*/\1/p' >> "$WORK/peer"
+done
+
+row() {   # label, runs file
+  printf "%-40s %26s %26s %9s MB\n" "$1" "$(cut -d' ' -f1 "$2" | stats)" \
+    "$(cut -d' ' -f2 "$2" | stats)" "$(cut -d' ' -f3 "$2" | sort -n | tail -1 | awk '{ printf "%d", $1 / 1024 }')"
+}
 echo
-printf "%-44s %14s %12s\n" "" "events/s" "peak RSS"
-printf "%-44s %14s %9s MB\n" "dossier replay --from-zero (all projections)" "$best_rate" "$((best_rss / 1024))"
-printf "%-44s %14s\n" "  same, per CPU-second (user + sys)" "$best_cpu_rate"
-printf "%-44s %14s\n" "peer: iterate + dsr_record_decode only" "$peer_rate"
-printf "%-44s %14s\n" "ratio replay / peer" "$ratio"
-echo "targets: >= 1000000 events/s ($( [ "$best_rate" -ge 1000000 ] && echo met || echo NOT met))," \
-     "< 300 MB ($( [ "$best_rss" -lt $((300 * 1024)) ] && echo met || echo NOT met))"
+printf "%-40s %26s %26s %12s\n" "replay --from-zero, all projections" "events/s, median [range]" \
+  "per CPU-second (user+sys)" "peak RSS"
+row "dossier ($BIN)" "$WORK/runs.new"
+[ -z "$BASELINE" ] || row "baseline ($BASELINE)" "$WORK/runs.base"
+printf "%-40s %26s\n" "peer: iterate + dsr_record_decode only" "$(stats < "$WORK/peer")"
+med_rate=$(cut -d' ' -f1 "$WORK/runs.new" | stats | cut -d' ' -f1)
+med_cpu=$(cut -d' ' -f2 "$WORK/runs.new" | stats | cut -d' ' -f1)
+peak=$(cut -d' ' -f3 "$WORK/runs.new" | sort -n | tail -1)
+peer_rate=$(stats < "$WORK/peer" | cut -d' ' -f1)
+ratio=$(awk -v a="$med_rate" -v b="$peer_rate" 'BEGIN { printf "%.2f", a / b }')
+echo "ratio replay / peer (medians): $ratio"
+echo "targets (issue 21): >= 1500000 events/s ($( [ "$med_rate" -ge 1500000 ] && echo met || echo NOT met)," \
+     "per CPU-second $( [ "$med_cpu" -ge 1500000 ] && echo met || echo NOT met))," \
+     "< 300 MB ($( [ "$peak" -lt $((300 * 1024)) ] && echo met || echo NOT met))"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 mkdir -p "$RESULTS"
 csv=$RESULTS/replay-$(date -u +%Y%m%dT%H%M%SZ).csv
 {
-  echo "events,arts_per_scan,wall_s,events_per_s,events_per_cpu_s,peak_rss_kb,peer_events_per_s,ratio"
-  echo "$events,$ARTS,$best_wall,$best_rate,$best_cpu_rate,$best_rss,$peer_rate,$ratio"
+  echo "binary,run,events,arts_per_scan,events_per_s,events_per_cpu_s,peak_rss_kb,wall_s,peer_events_per_s_median"
+  awk -v b="$BIN" -v e="$events" -v a="$ARTS" -v p="$peer_rate" \
+    '{ printf "%s,%d,%s,%s,%s,%s,%s,%s,%s\n", b, NR, e, a, $1, $2, $3, $4, p }' "$WORK/runs.new"
+  [ -z "$BASELINE" ] || awk -v b="$BASELINE" -v e="$events" -v a="$ARTS" -v p="$peer_rate" \
+    '{ printf "%s,%d,%s,%s,%s,%s,%s,%s,%s\n", b, NR, e, a, $1, $2, $3, $4, p }' "$WORK/runs.base"
 } > "$csv"
 echo "wrote $csv"
