@@ -3,6 +3,7 @@
  * Nothing here is part of the public API.
  *
  * The files, bottom up (each uses only those above it in this list):
+ *   http_lib.c            libcurl, loaded on first use (http_lib.h)
  *   deliver_retry.c       the retry policy and Retry-After (pure functions)
  *   deliver_sign.c        Standard Webhooks secrets and signatures
  *   deliver_http.c        the libcurl client (deliver_http.h)

@@ -21,10 +21,10 @@
  * Thread-safety: one thread owns a http_client and calls every function.
  */
 #include "deliver_http.h"
+#include "http_lib.h"
 #include "url.h"
 #include "dossier/version.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -117,13 +117,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 static int setup_slot(slot *s, const http_opts *o, dsr_err *err)
 {
-    s->easy = curl_easy_init();
+    s->easy = http_lib.curl_easy_init();
     if (!s->easy)
         return dsr_err_set(err, DSR_ENOMEM, "libcurl: cannot create a handle");
     long timeout = o->timeout_ms > LONG_MAX ? LONG_MAX : (long)o->timeout_ms;
     long connect = timeout < 10000 ? timeout : 10000;
     CURLcode c = CURLE_OK;
-#define SET(opt, val) if (c == CURLE_OK) c = curl_easy_setopt(s->easy, opt, val)
+#define SET(opt, val) if (c == CURLE_OK) c = http_lib.curl_easy_setopt(s->easy, opt, val)
     SET(CURLOPT_URL, o->url);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_POST, 1L);
@@ -144,32 +144,35 @@ static int setup_slot(slot *s, const http_opts *o, dsr_err *err)
     SET(CURLOPT_PRIVATE, s);
 #undef SET
     if (c != CURLE_OK)
-        return dsr_err_set(err, DSR_EIO, "libcurl: %s", curl_easy_strerror(c));
+        return dsr_err_set(err, DSR_EIO, "libcurl: %s", http_lib.curl_easy_strerror(c));
     return 0;
 }
 
 int http_url_check(const char *url, const char *what, dsr_err *err)
 {
+    int lrc = http_lib_load(err);
+    if (lrc < 0)
+        return lrc;
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
         return dsr_err_set(err, DSR_EINVAL, "%s: the URL must start with http:// or https://",
                            what);
-    CURLU *u = curl_url();
+    CURLU *u = http_lib.curl_url();
     if (!u)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", what);
     /* libcurl's own parser, the one the request will use: a URL it cannot
      * send to (no host, a space, a bad port or IPv6 literal) fails here,
      * when the endpoint is saved, not at every delivery. */
-    CURLUcode c = curl_url_set(u, CURLUPART_URL, url, 0);
+    CURLUcode c = http_lib.curl_url_set(u, CURLUPART_URL, url, 0);
     char *host = NULL;
     if (c == CURLUE_OK)
-        c = curl_url_get(u, CURLUPART_HOST, &host, 0);
+        c = http_lib.curl_url_get(u, CURLUPART_HOST, &host, 0);
     int empty = c == CURLUE_OK && (!host || !*host);
-    curl_free(host);
-    curl_url_cleanup(u);
+    http_lib.curl_free(host);
+    http_lib.curl_url_cleanup(u);
     if (c != CURLUE_OK || empty) {
         char *shown = url_redact(url);
         int rc = dsr_err_set(err, DSR_EINVAL, "%s: '%s' is not a valid URL (%s)", what,
-                             shown ? shown : "?", empty ? "no host" : curl_url_strerror(c));
+                             shown ? shown : "?", empty ? "no host" : http_lib.curl_url_strerror(c));
         free(shown);
         return rc;
     }
@@ -183,17 +186,17 @@ void http_client_free(http_client *h)
     for (unsigned i = 0; h->slots && i < h->n; i++) {
         slot *s = &h->slots[i];
         if (s->busy)
-            curl_multi_remove_handle(h->multi, s->easy);
+            http_lib.curl_multi_remove_handle(h->multi, s->easy);
         if (s->easy)
-            curl_easy_cleanup(s->easy);
-        curl_slist_free_all(s->headers);
+            http_lib.curl_easy_cleanup(s->easy);
+        http_lib.curl_slist_free_all(s->headers);
         dsr_buf_free(&s->body);
     }
     free(h->slots);
     if (h->multi)
-        curl_multi_cleanup(h->multi);
+        http_lib.curl_multi_cleanup(h->multi);
     if (h->global_init)
-        curl_global_cleanup();
+        http_lib.curl_global_cleanup();
     free(h);
 }
 
@@ -209,20 +212,20 @@ int http_client_create(http_client **out, const http_opts *o, dsr_err *err)
     if (!h)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     /* Reference-counted by libcurl and thread-safe since 7.84. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (http_lib.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         free(h);
         return dsr_err_set(err, DSR_EIO, "libcurl: global initialisation failed");
     }
     h->global_init = 1;
     h->n = o->parallel;
     h->slots = calloc(h->n, sizeof *h->slots);
-    h->multi = curl_multi_init();
+    h->multi = http_lib.curl_multi_init();
     if (!h->slots || !h->multi) {
         http_client_free(h);
         return dsr_err_set(err, DSR_ENOMEM, "libcurl: out of memory");
     }
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->n);
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->n);
+    http_lib.curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->n);
+    http_lib.curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->n);
     for (unsigned i = 0; i < h->n; i++) {
         int rc = setup_slot(&h->slots[i], o, err);
         if (rc < 0) {
@@ -246,7 +249,7 @@ unsigned http_client_inflight(const http_client *h)
 
 static int add_header(struct curl_slist **list, const char *line)
 {
-    struct curl_slist *l = curl_slist_append(*list, line);
+    struct curl_slist *l = http_lib.curl_slist_append(*list, line);
     if (!l)
         return -1;
     *list = l;
@@ -279,7 +282,7 @@ int http_client_post(http_client *h, void *user, const char *event_id, int64_t t
         bad = bad || add_header(&hl, line);
     }
     if (bad) {
-        curl_slist_free_all(hl);
+        http_lib.curl_slist_free_all(hl);
         return dsr_err_set(err, DSR_ENOMEM, "event %s: out of memory", event_id);
     }
     /* Take the body's memory; it must outlive the transfer (POSTFIELDS is
@@ -288,7 +291,7 @@ int http_client_post(http_client *h, void *user, const char *event_id, int64_t t
     s->body = *body;
     body->data = NULL;
     body->len = body->cap = 0;
-    curl_slist_free_all(s->headers);
+    http_lib.curl_slist_free_all(s->headers);
     s->headers = hl;
     s->user = user;
     s->headers_done = 0;
@@ -299,18 +302,18 @@ int http_client_post(http_client *h, void *user, const char *event_id, int64_t t
     s->retry_after_set = 0;
     s->retry_after[0] = '\0';
     s->errbuf[0] = '\0';
-    CURLcode c = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
+    CURLcode c = http_lib.curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
     if (c == CURLE_OK)
-        c = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.data ? s->body.data : "");
+        c = http_lib.curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.data ? s->body.data : "");
     if (c == CURLE_OK)
-        c = curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
+        c = http_lib.curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
     if (c != CURLE_OK)
         return dsr_err_set(err, DSR_EIO, "event %s: libcurl: %s", event_id,
-                           curl_easy_strerror(c));
-    CURLMcode mc = curl_multi_add_handle(h->multi, s->easy);
+                           http_lib.curl_easy_strerror(c));
+    CURLMcode mc = http_lib.curl_multi_add_handle(h->multi, s->easy);
     if (mc != CURLM_OK)
         return dsr_err_set(err, DSR_EIO, "event %s: libcurl: %s", event_id,
-                           curl_multi_strerror(mc));
+                           http_lib.curl_multi_strerror(mc));
     s->busy = 1;
     h->busy++;
     return 0;
@@ -331,7 +334,7 @@ static void printable(char *dst, size_t cap, const char *src)
 static void finish(http_client *h, slot *s, CURLcode code, http_result *r)
 {
     long status = 0;
-    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    http_lib.curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     memset(r, 0, sizeof *r);
     r->user = s->user;
     r->curl_code = (int)code;
@@ -342,7 +345,7 @@ static void finish(http_client *h, slot *s, CURLcode code, http_result *r)
         memcpy(r->retry_after, s->retry_after, sizeof r->retry_after);
     }
     if (code != CURLE_OK && !(r->has_status && s->capped)) {
-        const char *msg = s->errbuf[0] ? s->errbuf : curl_easy_strerror(code);
+        const char *msg = s->errbuf[0] ? s->errbuf : http_lib.curl_easy_strerror(code);
         char clean[sizeof r->detail];
         printable(clean, sizeof clean, msg);
         snprintf(r->detail, sizeof r->detail, "%.160s%s", clean,
@@ -356,8 +359,8 @@ static void finish(http_client *h, slot *s, CURLcode code, http_result *r)
         snprintf(r->detail, sizeof r->detail, "HTTP %ld%s%.160s", status,
                  clean[0] ? ": " : "", clean);
     }
-    curl_multi_remove_handle(h->multi, s->easy);
-    curl_slist_free_all(s->headers);
+    http_lib.curl_multi_remove_handle(h->multi, s->easy);
+    http_lib.curl_slist_free_all(s->headers);
     s->headers = NULL;
     dsr_buf_reset(&s->body);
     s->user = NULL;
@@ -370,11 +373,11 @@ static size_t collect(http_client *h, http_result *res, size_t max)
     size_t n = 0;
     CURLMsg *m;
     int left;
-    while (n < max && (m = curl_multi_info_read(h->multi, &left)) != NULL) {
+    while (n < max && (m = http_lib.curl_multi_info_read(h->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
         slot *s = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        http_lib.curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
         if (!s)
             continue;
         finish(h, s, m->data.result, &res[n++]);
@@ -387,19 +390,19 @@ int http_client_poll(http_client *h, int wait_ms, http_result *res, size_t max,
 {
     *n = 0;
     int running = 0;
-    CURLMcode mc = curl_multi_perform(h->multi, &running);
+    CURLMcode mc = http_lib.curl_multi_perform(h->multi, &running);
     if (mc == CURLM_OK) {
         *n = collect(h, res, max);
         if (*n == 0 && wait_ms > 0) {
-            mc = curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
+            mc = http_lib.curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
             if (mc == CURLM_OK)
-                mc = curl_multi_perform(h->multi, &running);
+                mc = http_lib.curl_multi_perform(h->multi, &running);
             if (mc == CURLM_OK)
                 *n = collect(h, res, max);
         }
     }
     if (mc != CURLM_OK)
-        return dsr_err_set(err, DSR_EIO, "libcurl: %s", curl_multi_strerror(mc));
+        return dsr_err_set(err, DSR_EIO, "libcurl: %s", http_lib.curl_multi_strerror(mc));
     return 0;
 }
 
@@ -413,8 +416,8 @@ size_t http_client_abandon(http_client *h, void **users, size_t max)
         if (k < max)
             users[k] = s->user;
         k++;
-        curl_multi_remove_handle(h->multi, s->easy);
-        curl_slist_free_all(s->headers);
+        http_lib.curl_multi_remove_handle(h->multi, s->easy);
+        http_lib.curl_slist_free_all(s->headers);
         s->headers = NULL;
         dsr_buf_reset(&s->body);
         s->user = NULL;

@@ -15,8 +15,8 @@
  *   a retry past max_attempts or beyond first attempt + max_age -> dead letter
  */
 #include "dossier/deliver.h"
+#include "http_lib.h"
 
-#include <curl/curl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +137,10 @@ static const struct {
 static int parse_http_date(const char *s, size_t n, int64_t *out)
 {
     char text[64];
-    if (n >= sizeof text)
+    /* Without libcurl no date is read: the header is ignored, as an
+     * unreadable one is (its absence is reported by the delivery that
+     * needed libcurl in the first place). */
+    if (n >= sizeof text || http_lib_load(NULL) < 0)
         return -1;
     memcpy(text, s, n);
     text[n] = '\0';
@@ -147,7 +150,7 @@ static int parse_http_date(const char *s, size_t n, int64_t *out)
         const char *day = http_date_forms[i].day_at == SIZE_MAX
                         ? strstr(text, ", ") + 2 : text + http_date_forms[i].day_at;
         long mday = strtol(day, NULL, 10);
-        time_t t = curl_getdate(text, NULL);
+        time_t t = http_lib.curl_getdate(text, NULL);
         struct tm tm;
         if (t == (time_t)-1 || !gmtime_r(&t, &tm) || tm.tm_mday != mday)
             return -1;

@@ -10,8 +10,7 @@
 #ifndef DOSSIER_NATS_MIRROR_H
 #define DOSSIER_NATS_MIRROR_H
 
-#include <nats/nats.h>
-
+#include "nats_lib.h"
 #include "dossier/error.h"
 #include "dossier/nats.h"
 

@@ -41,8 +41,8 @@ int nats_err_set(dsr_err *err, int code, natsStatus s, jsErrCode jerr, const dsr
     /* The thread-local last error usually says more than the status text
      * (the server's error description, the URL that failed...). */
     natsStatus last = NATS_OK;
-    const char *detail = nats_GetLastError(&last);
-    const char *text = natsStatus_GetText(s);
+    const char *detail = nats_lib.nats_GetLastError(&last);
+    const char *text = nats_lib.natsStatus_GetText(s);
     /* libnats prefixes its detail with the source location, "(conn.c:2088): ". */
     if (detail && detail[0] == '(') {
         const char *close = strstr(detail, "): ");
@@ -78,7 +78,7 @@ static natsStatus set_servers(natsOptions *no, const char *url, dsr_err *err)
         }
         list[n++] = tok;
     }
-    natsStatus s = n ? natsOptions_SetServers(no, list, n) : NATS_INVALID_ARG;
+    natsStatus s = n ? nats_lib.natsOptions_SetServers(no, list, n) : NATS_INVALID_ARG;
     if (n == 0)
         dsr_err_set(err, DSR_EINVAL, "--nats: no URL given");
     free(copy);
@@ -130,6 +130,9 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
         if (rc < 0)
             return rc;
     }
+    int lrc = nats_lib_load(err);
+    if (lrc < 0)
+        return lrc;
 
     dsr_nats *n = calloc(1, sizeof *n);
     if (!n)
@@ -146,31 +149,31 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
 
     natsOptions *no = NULL;
     dsr_err_clear(err);
-    natsStatus s = natsOptions_Create(&no);
+    natsStatus s = nats_lib.natsOptions_Create(&no);
     if (s == NATS_OK)
         s = set_servers(no, o->url, err);
     if (s == NATS_OK)
-        s = natsOptions_SetTimeout(no, n->timeout_ms);
+        s = nats_lib.natsOptions_SetTimeout(no, n->timeout_ms);
     if (s == NATS_OK && o->client_name)
-        s = natsOptions_SetName(no, o->client_name);
+        s = nats_lib.natsOptions_SetName(no, o->client_name);
     if (s == NATS_OK && o->creds_file)
-        s = natsOptions_SetUserCredentialsFromFiles(no, o->creds_file, NULL);
+        s = nats_lib.natsOptions_SetUserCredentialsFromFiles(no, o->creds_file, NULL);
     /* A one-shot command rides out a short server restart (about a minute);
      * a --follow daemon never gives up. */
     if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(no, o->reconnect_forever ? -1 : 120);
+        s = nats_lib.natsOptions_SetMaxReconnect(no, o->reconnect_forever ? -1 : 120);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectWait(no, 500);
+        s = nats_lib.natsOptions_SetReconnectWait(no, 500);
     if (s != NATS_OK) {
         int code = err && err->code ? err->code : DSR_EINVAL;
         if (!(err && err->code))
             nats_err_set(err, code, s, 0, n, "NATS options for %s", n->url);
-        natsOptions_Destroy(no);
+        nats_lib.natsOptions_Destroy(no);
         dsr_nats_close(n);
         return code;
     }
-    s = natsConnection_Connect(&n->nc, no);
-    natsOptions_Destroy(no);
+    s = nats_lib.natsConnection_Connect(&n->nc, no);
+    nats_lib.natsOptions_Destroy(no);
     if (s != NATS_OK) {
         nats_err_set(err, DSR_ENET, s, 0, n, "cannot connect to NATS at %s", n->url);
         dsr_nats_close(n);
@@ -178,9 +181,9 @@ int dsr_nats_connect(dsr_nats **out, const dsr_nats_opts *o, dsr_err *err)
     }
 
     jsOptions jo;
-    jsOptions_Init(&jo);
+    nats_lib.jsOptions_Init(&jo);
     jo.Wait = n->timeout_ms;
-    s = natsConnection_JetStream(&n->js, n->nc, &jo);
+    s = nats_lib.natsConnection_JetStream(&n->js, n->nc, &jo);
     if (s != NATS_OK) {
         nats_err_set(err, DSR_ENET, s, 0, n, "JetStream context on %s", n->url);
         dsr_nats_close(n);
@@ -194,11 +197,14 @@ void dsr_nats_close(dsr_nats *n)
 {
     if (!n)
         return;
-    jsCtx_Destroy(n->js);
+    /* A dsr_nats that holds a context or a connection was made after
+     * libnats loaded; one closed on an early failure holds neither. */
+    if (n->js)
+        nats_lib.jsCtx_Destroy(n->js);
     if (n->nc) {
         /* Flush so acks and the last publishes leave before the socket closes. */
-        natsConnection_FlushTimeout(n->nc, 2000);
-        natsConnection_Destroy(n->nc);
+        nats_lib.natsConnection_FlushTimeout(n->nc, 2000);
+        nats_lib.natsConnection_Destroy(n->nc);
     }
     free(n->url);
     free(n->stream);
@@ -212,5 +218,7 @@ const char *dsr_nats_url(const dsr_nats *n)            { return n->url; }
 
 void dsr_nats_shutdown(int64_t timeout_ms)
 {
-    nats_CloseAndWait(timeout_ms > 0 ? timeout_ms : 0);
+    /* Nothing to release when no connection was ever made. */
+    if (nats_lib_loaded())
+        nats_lib.nats_CloseAndWait(timeout_ms > 0 ? timeout_ms : 0);
 }

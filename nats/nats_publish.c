@@ -122,7 +122,7 @@ static void ack_handler(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
     (void)js;
     dsr_nats_publisher *p = closure;
     const char *id = NULL;
-    if (pae && natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK)
+    if (pae && nats_lib.natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK)
         id = NULL;
     pthread_mutex_lock(&p->mu);
     for (size_t k = 0; k < p->count; k++) {
@@ -142,7 +142,7 @@ static void ack_handler(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
             fail_locked(p, "publishing event %s (log seq %llu): %s%s",
                         id ? id : "?", (unsigned long long)s->seq,
                         pae && pae->ErrText ? pae->ErrText
-                                            : natsStatus_GetText(pae ? pae->Err : NATS_ERR),
+                                            : nats_lib.natsStatus_GetText(pae ? pae->Err : NATS_ERR),
                         pae && pae->Err == NATS_TIMEOUT ? " (no ack in time)" : "");
         }
         retire(p);
@@ -154,7 +154,7 @@ static void ack_handler(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
     if (p->failed || p->inflight == 0 || (p->waiting && p->count <= p->low_water))
         pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    natsMsg_Destroy(msg);
+    nats_lib.natsMsg_Destroy(msg);
 }
 
 static int persist(dsr_nats_publisher *p, int force, dsr_err *err)
@@ -250,7 +250,7 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
     p->persisted_ms = clock_mono_ms();
 
     jsOptions jo;
-    jsOptions_Init(&jo);
+    nats_lib.jsOptions_Init(&jo);
     jo.Wait = n->timeout_ms;
     /* Our ring already bounds what is in flight; libnats's own bound is a
      * little larger because it releases a message only after our handler
@@ -258,7 +258,7 @@ int dsr_nats_publisher_open(dsr_nats_publisher **out, dsr_nats *n, dsr_log *log,
     jo.PublishAsync.MaxPending = p->o.window + 16;
     jo.PublishAsync.AckHandler = ack_handler;
     jo.PublishAsync.AckHandlerClosure = p;
-    natsStatus s = natsConnection_JetStream(&p->js, n->nc, &jo);
+    natsStatus s = nats_lib.natsConnection_JetStream(&p->js, n->nc, &jo);
     if (s != NATS_OK) {
         rc = nats_err_set(err, DSR_ENET, s, 0, n, "JetStream context on %s", n->url);
         goto fail;
@@ -286,8 +286,8 @@ static void drain(dsr_nats_publisher *p)
     if (!stuck)
         return;
     natsMsgList pending = { 0 };
-    if (js_PublishAsyncGetPendingList(&pending, p->js) == NATS_OK)
-        natsMsgList_Destroy(&pending);
+    if (nats_lib.js_PublishAsyncGetPendingList(&pending, p->js) == NATS_OK)
+        nats_lib.natsMsgList_Destroy(&pending);
     pthread_mutex_lock(&p->mu);
     for (size_t k = 0; k < p->count; k++) {
         pub_slot *s = &p->ring[(p->head + k) % p->cap];
@@ -348,9 +348,9 @@ static int send_one(dsr_nats_publisher *p, pub_slot *slot, const dsr_envelope *e
         return dsr_err_set(err, DSR_ENOMEM, "out of memory encoding event %s", idz);
     }
     natsMsg *m = NULL;
-    natsStatus s = natsMsg_Create(&m, p->subject.data, NULL, p->json.data, (int)p->json.len);
+    natsStatus s = nats_lib.natsMsg_Create(&m, p->subject.data, NULL, p->json.data, (int)p->json.len);
     jsPubOptions po;
-    jsPubOptions_Init(&po);
+    nats_lib.jsPubOptions_Init(&po);
     po.MsgId = idz;
     po.ExpectStream = p->n->stream;
     po.MaxWait = p->o.ack_wait_ms;
@@ -360,14 +360,14 @@ static int send_one(dsr_nats_publisher *p, pub_slot *slot, const dsr_envelope *e
         pthread_mutex_lock(&p->mu);
         slot->msg = m;
         pthread_mutex_unlock(&p->mu);
-        s = js_PublishMsgAsync(p->js, &m, &po);
+        s = nats_lib.js_PublishMsgAsync(p->js, &m, &po);
     }
     if (s == NATS_OK)
         return 0;
     /* Not accepted: we still own m and no callback will come for it. */
     int rc = nats_err_set(err, DSR_ENET, s, 0, p->n, "publishing event %s to %s",
                           idz, p->subject.data);
-    natsMsg_Destroy(m);
+    nats_lib.natsMsg_Destroy(m);
     pthread_mutex_lock(&p->mu);
     slot->state = SLOT_FAILED;
     slot->msg = NULL;
@@ -552,7 +552,7 @@ void dsr_nats_publisher_free(dsr_nats_publisher *p)
         return;
     if (p->js) {
         drain(p);
-        jsCtx_Destroy(p->js);
+        nats_lib.jsCtx_Destroy(p->js);
     }
     nats_cursor_close(p->cur);
     free(p->cursor_key);

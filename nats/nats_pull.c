@@ -70,7 +70,7 @@ static int ensure_consumer(pull_ctx *c, dsr_err *err)
     const char *durable = c->st->durable;
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetConsumerInfo(&ci, n->js, n->stream, durable, NULL, &jerr);
+    natsStatus s = nats_lib.js_GetConsumerInfo(&ci, n->js, n->stream, durable, NULL, &jerr);
     if (s == NATS_OK) {
         /* A fetch larger than what the consumer lets be unacked would wait
          * out its timeout every time (the server stops short of the batch). */
@@ -89,7 +89,7 @@ static int ensure_consumer(pull_ctx *c, dsr_err *err)
             rc = dsr_err_set(err, DSR_EINVAL,
                 "consumer %s on stream %s filters '%s', not '%s'; choose another --durable "
                 "for this --feature", durable, n->stream, *f ? f : "(all)", c->filter);
-        jsConsumerInfo_Destroy(ci);
+        nats_lib.jsConsumerInfo_Destroy(ci);
         return rc;
     }
     if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr) {
@@ -101,7 +101,7 @@ static int ensure_consumer(pull_ctx *c, dsr_err *err)
                             durable, n->stream, n->url);
     }
     jsConsumerConfig cc;
-    jsConsumerConfig_Init(&cc);
+    nats_lib.jsConsumerConfig_Init(&cc);
     cc.Durable = durable;
     cc.Description = "dossier pull";
     cc.DeliverPolicy = js_DeliverAll;
@@ -113,8 +113,8 @@ static int ensure_consumer(pull_ctx *c, dsr_err *err)
      * crashed and awaits re-delivery. */
     cc.MaxAckPending = 4 * 65536;
     ci = NULL;
-    s = js_AddConsumer(&ci, n->js, n->stream, &cc, NULL, &jerr);
-    jsConsumerInfo_Destroy(ci);
+    s = nats_lib.js_AddConsumer(&ci, n->js, n->stream, &cc, NULL, &jerr);
+    nats_lib.jsConsumerInfo_Destroy(ci);
     if (s != NATS_OK)
         return nats_err_set(err, jerr == JSConsumerNameExistErr ? DSR_EINVAL : DSR_ENET, s,
                             jerr, n, "cannot create consumer %s on stream %s at %s",
@@ -128,12 +128,12 @@ static int caught_up(pull_ctx *c, dsr_err *err)
 {
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetConsumerInfo(&ci, c->n->js, c->n->stream, c->st->durable, NULL, &jerr);
+    natsStatus s = nats_lib.js_GetConsumerInfo(&ci, c->n->js, c->n->stream, c->st->durable, NULL, &jerr);
     if (s != NATS_OK)
         return nats_err_set(err, DSR_ENET, s, jerr, c->n, "consumer %s on stream %s",
                             c->st->durable, c->n->stream);
     int done = ci->NumPending == 0 && ci->NumAckPending == 0;
-    jsConsumerInfo_Destroy(ci);
+    nats_lib.jsConsumerInfo_Destroy(ci);
     return done;
 }
 
@@ -147,11 +147,11 @@ static void report_invalid(pull_ctx *c, natsMsg *m, const dsr_err *why, int refu
         return;
     jsMsgMetaData *meta = NULL;
     uint64_t sseq = 0;
-    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+    if (nats_lib.natsMsg_GetMetaData(&meta, m) == NATS_OK) {
         sseq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
+        nats_lib.jsMsgMetaData_Destroy(meta);
     }
-    c->o->on_invalid(c->o->on_invalid_ctx, sseq, natsMsg_GetSubject(m), why);
+    c->o->on_invalid(c->o->on_invalid_ctx, sseq, nats_lib.natsMsg_GetSubject(m), why);
 }
 
 enum { MSG_IMPORTED, MSG_INVALID };
@@ -197,8 +197,8 @@ static int import_one(pull_ctx *c, dsr_log_batch *b, natsMsg *m, dsr_err *err)
     dsr_err why;
     dsr_err_clear(&why);
     c->sbuf.size = 0;
-    const char *data = natsMsg_GetData(m);
-    size_t len = (size_t)natsMsg_GetDataLength(m);
+    const char *data = nats_lib.natsMsg_GetData(m);
+    size_t len = (size_t)nats_lib.natsMsg_GetDataLength(m);
     int rc = c->runs ? sk3_body(c, data, len, &why)
                      : dsr_json_to_msgpack(data, len, &c->sbuf, &why);
     if (rc == DSR_ENOMEM) {
@@ -358,9 +358,9 @@ static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
      * nothing is pending (or the last one before a stop), after their events. */
     *more = 1;
     jsMsgMetaData *meta = NULL;
-    if (list->Count > 0 && natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK) {
+    if (list->Count > 0 && nats_lib.natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK) {
         *more = meta->NumPending > 0;
-        jsMsgMetaData_Destroy(meta);
+        nats_lib.jsMsgMetaData_Destroy(meta);
     }
     if (c->runs && (!*more || (c->o->stop && *c->o->stop))
         && (rc = sk3_completions(c, b, err))) {
@@ -381,18 +381,18 @@ static int import_list(pull_ctx *c, natsMsgList *list, int *more, dsr_err *err)
     for (int i = 0; i < list->Count && s == NATS_OK; i++) {
         natsMsg *m = list->Msgs[i];
         if (verdict[i] == MSG_INVALID) {
-            s = natsMsg_Term(m, NULL);
+            s = nats_lib.natsMsg_Term(m, NULL);
         } else if (i == list->Count - 1) {
-            s = natsMsg_AckSync(m, NULL, NULL);
+            s = nats_lib.natsMsg_AckSync(m, NULL, NULL);
             last_sync = 1;
         } else {
-            s = natsMsg_Ack(m, NULL);
+            s = nats_lib.natsMsg_Ack(m, NULL);
         }
     }
     /* The batch ended with a terminated message: make sure the server has
      * read everything we sent (PONG answers after the preceding protocol). */
     if (s == NATS_OK && !last_sync)
-        s = natsConnection_FlushTimeout(c->n->nc, c->n->timeout_ms);
+        s = nats_lib.natsConnection_FlushTimeout(c->n->nc, c->n->timeout_ms);
     free(verdict);
     if (s != NATS_OK)
         return nats_err_set(err, DSR_ENET, s, 0, c->n,
@@ -463,16 +463,16 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
         return rc;
 
     jsSubOptions so;
-    jsSubOptions_Init(&so);
+    nats_lib.jsSubOptions_Init(&so);
     so.Stream = n->stream;
     so.Consumer = st->durable;
     jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&c.sub, n->js, c.filter, st->durable, NULL, &so, &jerr);
+    natsStatus s = nats_lib.js_PullSubscribe(&c.sub, n->js, c.filter, st->durable, NULL, &so, &jerr);
     if (s != NATS_OK)
         return nats_err_set(err, DSR_ENET, s, jerr, n, "cannot bind to consumer %s on "
                             "stream %s at %s", st->durable, n->stream, n->url);
     if (o.profile == DSR_PROFILE_SPEC_KITTY_3 && dsr_sk3_runs_new(&c.runs)) {
-        natsSubscription_Destroy(c.sub);
+        nats_lib.natsSubscription_Destroy(c.sub);
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     }
     msgpack_sbuffer_init(&c.sbuf);
@@ -486,7 +486,7 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
         if (o.stop && *o.stop)
             break;
         natsMsgList list = { 0 };
-        s = natsSubscription_Fetch(&list, c.sub, c.batch, o.fetch_wait_ms, &jerr);
+        s = nats_lib.natsSubscription_Fetch(&list, c.sub, c.batch, o.fetch_wait_ms, &jerr);
         if (s == NATS_TIMEOUT) {
             /* Nothing arrived in fetch_wait_ms: done, unless the server still
              * holds unacked deliveries it will re-send after the ack wait. */
@@ -500,7 +500,7 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
         }
         int more = 1;
         rc = import_list(&c, &list, &more, err);
-        natsMsgList_Destroy(&list);
+        nats_lib.natsMsgList_Destroy(&list);
         if (rc)
             break;
         if (!more)
@@ -520,7 +520,7 @@ int dsr_nats_pull(dsr_nats *n, dsr_log *log, const dsr_nats_pull_opts *o_in,
         }
     }
 
-    natsSubscription_Destroy(c.sub);   /* binding only: the durable stays */
+    nats_lib.natsSubscription_Destroy(c.sub);   /* binding only: the durable stays */
     msgpack_sbuffer_destroy(&c.sbuf);
     msgpack_unpacked_destroy(&c.up);
     dsr_buf_free(&c.key);

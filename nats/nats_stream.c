@@ -35,9 +35,9 @@ int dsr_nats_stream_info_get(dsr_nats *n, dsr_nats_stream_info *info, dsr_err *e
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &jerr);
+    natsStatus s = nats_lib.js_GetStreamInfo(&si, n->js, n->stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-        jsStreamInfo_Destroy(si);
+        nats_lib.jsStreamInfo_Destroy(si);
         return dsr_err_set(err, DSR_ENOTFOUND, "stream %s does not exist on %s",
                            n->stream, n->url);
     }
@@ -46,7 +46,7 @@ int dsr_nats_stream_info_get(dsr_nats *n, dsr_nats_stream_info *info, dsr_err *e
     if (info)
         memset(info, 0, sizeof *info);
     fill_info(info, si);
-    jsStreamInfo_Destroy(si);
+    nats_lib.jsStreamInfo_Destroy(si);
     return 0;
 }
 
@@ -63,7 +63,7 @@ static int create_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg, const char
                          dsr_nats_stream_info *info, dsr_err *err)
 {
     jsStreamConfig sc;
-    jsStreamConfig_Init(&sc);
+    nats_lib.jsStreamConfig_Init(&sc);
     const char *subjects[1] = { subject };
     sc.Name = n->stream;
     sc.Description = "dossier events (subject <prefix>.<feature>.<event_type>, "
@@ -78,9 +78,9 @@ static int create_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg, const char
                                                    : DSR_NATS_DEFAULT_DUP_WINDOW_MS) * NS_PER_MS;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_AddStream(&si, n->js, &sc, NULL, &jerr);
+    natsStatus s = nats_lib.js_AddStream(&si, n->js, &sc, NULL, &jerr);
     if (s != NATS_OK) {
-        jsStreamInfo_Destroy(si);
+        nats_lib.jsStreamInfo_Destroy(si);
         if (jerr == JSStreamSubjectOverlapErr)
             return dsr_err_set(err, DSR_EINVAL,
                 "cannot create stream %s on %s: subjects '%s' overlap another stream; "
@@ -98,7 +98,7 @@ static int create_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg, const char
     fill_info(info, si);
     if (info)
         info->created = 1;
-    jsStreamInfo_Destroy(si);
+    nats_lib.jsStreamInfo_Destroy(si);
     return 0;
 }
 
@@ -115,9 +115,9 @@ int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
 
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &jerr);
+    natsStatus s = nats_lib.js_GetStreamInfo(&si, n->js, n->stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-        jsStreamInfo_Destroy(si);
+        nats_lib.jsStreamInfo_Destroy(si);
         return create_stream(n, cfg, subject, info, err);
     }
     if (s != NATS_OK)
@@ -144,9 +144,9 @@ int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
     }
     if (change) {
         jsStreamInfo *nsi = NULL;
-        s = js_UpdateStream(&nsi, n->js, c, NULL, &jerr);
+        s = nats_lib.js_UpdateStream(&nsi, n->js, c, NULL, &jerr);
         if (s != NATS_OK) {
-            jsStreamInfo_Destroy(nsi);
+            nats_lib.jsStreamInfo_Destroy(nsi);
             rc = nats_err_set(err, jerr ? DSR_EINVAL : DSR_ENET, s, jerr, n,
                               "cannot update stream %s on %s to %lld replicas, duplicate "
                               "window %lld ms", n->stream, n->url, (long long)c->Replicas,
@@ -154,13 +154,13 @@ int dsr_nats_ensure_stream(dsr_nats *n, const dsr_nats_stream_cfg *cfg,
             goto out;
         }
         fill_info(info, nsi);
-        jsStreamInfo_Destroy(nsi);
+        nats_lib.jsStreamInfo_Destroy(nsi);
         if (info)
             info->updated = 1;
         goto out;
     }
     fill_info(info, si);
 out:
-    jsStreamInfo_Destroy(si);
+    nats_lib.jsStreamInfo_Destroy(si);
     return rc;
 }
