@@ -11,11 +11,34 @@
  */
 #include "log.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* DB-wide options the C API has no setter for, as an options string. */
+static const char db_option_string[] =
+    /* A writer's open replays the WAL into the memtables and keeps it, as
+     * log_flush.c's policy asks (small sessions keep their WAL), instead of
+     * writing a table file per family at every open: the replayed data is
+     * still in the fsync'd WAL files, which RocksDB deletes only after the
+     * memtables holding it are flushed. */
+    "avoid_flush_during_recovery=true";
 
 int log_options_make(dsr_log *log, int writer)
 {
+    rocksdb_options_t *base = rocksdb_options_create();
     log->opts = rocksdb_options_create();
+    if (!base || !log->opts) {
+        if (base)
+            rocksdb_options_destroy(base);
+        return DSR_ENOMEM;
+    }
+    char *e = NULL;
+    rocksdb_get_options_from_string(base, db_option_string, log->opts, &e);
+    rocksdb_options_destroy(base);
+    if (e) {
+        free(e);
+        return DSR_ENOMEM;
+    }
     log->table = rocksdb_block_based_options_create();
     log->events_table = rocksdb_block_based_options_create();
     log->ropts = rocksdb_readoptions_create();
@@ -36,6 +59,17 @@ int log_options_make(dsr_log *log, int writer)
      * the peak memory is theirs without this cap (docs/bench.md). */
     rocksdb_options_set_db_write_buffer_size(log->opts, 128u << 20);
     rocksdb_options_set_max_background_jobs(log->opts, 2);
+    /* Starting a command should cost what its work costs: the table files
+     * of each family are opened by the opening thread, not by a pool of up
+     * to 16 threads started and joined per family (on two cores a pool
+     * gains little even for many files; for the few of a small log it is
+     * all overhead); no timer thread for periodic statistics nobody reads;
+     * no pass over the table properties to refresh statistics that only
+     * compaction heuristics use. */
+    rocksdb_options_set_max_file_opening_threads(log->opts, 1);
+    rocksdb_options_set_stats_dump_period_sec(log->opts, 0);
+    rocksdb_options_set_stats_persist_period_sec(log->opts, 0);
+    rocksdb_options_set_skip_stats_update_on_db_open(log->opts, 1);
     /* RocksDB's own diagnostics go to LOG files in the folder; keep few.
      * Only fatal messages (and the header written at open): librocksdb 7.8
      * as packaged by Debian keeps its assertions, and once one write to its
