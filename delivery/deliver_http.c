@@ -150,12 +150,12 @@ static int setup_slot(slot *s, const http_opts *o, dsr_err *err)
 
 int http_url_check(const char *url, const char *what, dsr_err *err)
 {
-    int lrc = http_lib_load(err);
-    if (lrc < 0)
-        return lrc;
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
         return dsr_err_set(err, DSR_EINVAL, "%s: the URL must start with http:// or https://",
                            what);
+    int lrc = http_lib_load(err);
+    if (lrc < 0)
+        return lrc;
     CURLU *u = http_lib.curl_url();
     if (!u)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", what);
