@@ -11,7 +11,7 @@ source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 m=$(sample_copy m)
 log="$WORK/log"
 "$BIN" scan "$m" --mission-type software-dev --log "$log" -q 2>/dev/null || fail "scan 1"
-"$BIN" replay --log "$log" > /dev/null        # a writer open: the WAL becomes tables
+flush_to_tables "$log"                        # the WAL becomes tables
 echo "more" >> "$m/spec.md"
 "$BIN" scan "$m" --mission-type software-dev --log "$log" -q 2>/dev/null || fail "scan 2"
 expect_exit 0 "$BIN" verify --log "$log" -q

@@ -53,3 +53,14 @@ sample_copy() {
   rm -rf "$WORK/$name/.dossier"
   echo "$WORK/$name"
 }
+
+# flush_to_tables LOG: move what LOG's WAL holds into table files.  A writer's
+# open keeps what it replays in memory (the WAL stays) and a writer flushes at
+# close once the WAL is spread over 8 files (eventlog/log_flush.c), so 8
+# writer sessions (replay) end with a flush.
+flush_to_tables() {
+  local i
+  for i in 1 2 3 4 5 6 7 8; do "$BIN" replay --log "$1" > /dev/null; done
+  ls "$1" > "$WORK/flush_to_tables.ls"
+  grep -q '\.sst$' "$WORK/flush_to_tables.ls" || fail "no table file in $1 after 8 writer sessions"
+}
