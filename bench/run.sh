@@ -30,6 +30,7 @@
 #
 # Usage: bench/run.sh [--with-c] [--only A|B|C] [--runs N] [--tools T1,T2,...]
 #   --tools: only these rows (names as in CMD below, e.g. scan_cold,scan_cold_sk3)
+# Then bench/small.sh: small-mission latency against git status (same binary).
 # Environment: DOSSIER_BIN (default: a Release build in build/bench, built or
 # refreshed here), JOBS (default: nproc).
 # Peers are installed from Debian when missing (apt-get install aide b3sum).
@@ -330,3 +331,6 @@ cp "$RAW" "$RESULTS/raw-$STAMP.tsv"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Markdown: $MD"
 echo "CSV:      $CSV"
+
+# Small missions (start-up latency against git status): their own script.
+DOSSIER_BIN=$BIN bash "$ROOT/bench/small.sh"
