@@ -140,6 +140,20 @@ read every file with plain system calls; by default small files are
 opened, read and closed in batches through io_uring where the kernel offers
 it (same results, less time spent entering the kernel)
 .TP
+.B DOSSIER_LIBCURL
+the libcurl file that
+.BR deliver ,
+.B endpoint add
+and a scan that delivers load when they first need it (default: the
+libcurl.so.4 the build found; no other command loads libcurl)
+.TP
+.B DOSSIER_LIBNATS
+the libnats file that
+.B publish
+and
+.B pull
+load (default: the libnats.so.3.4 the build found)
+.TP
 .B MALLOC_CONF
 jemalloc's options, read after the ones built into
 .B dossier
