@@ -340,7 +340,9 @@ int cmd_index(int argc, char **argv)
                          .feature_slug = o.feature, .jobs = o.jobs, .progress = &progress,
                          .plain_io = cli_plain_io(), .max_file_size = o.max_file_size,
                          .excludes = o.excludes, .n_excludes = o.n_excludes,
-                         .profile = o.profile };
+                         .profile = o.profile,
+                         /* index keeps no cache: its XXH3 would be wasted */
+                         .no_xxh3 = 1 };
     dsr_scan_result *r = NULL;
     double t0 = now_s();
     cli_progress *pr = cli_progress_start(&progress, !quiet);

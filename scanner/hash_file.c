@@ -18,6 +18,10 @@
  * fewer bytes.  256 KiB keeps the block in L2 between the copy and the two
  * hash passes.
  *
+ * XXH3 exists for the scan cache's same-size re-reads; a hasher whose
+ * caller keeps no cache (`dossier index`) skips it (hasher_set_xxh3), so
+ * each byte costs the copy out of the page cache and one SHA-256 pass.
+ *
  * Incremental rescans (hash_file_expect): when a cache expects the
  * content, the first pass computes XXH3-128 only (far cheaper than
  * SHA-256); on a match the cached SHA-256 is reused.  On a mismatch the
@@ -51,6 +55,7 @@
 #include "uring.h"
 #include "utf8.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -86,6 +91,7 @@ struct hasher {
     uring     *ring;
     unsigned char *slots;          /* HASH_BATCH x SLOT_SIZE */
     uint64_t       max_size;       /* larger files: HASH_TOO_LARGE */
+    int            xxh3;           /* 0: no XXH3 pass (hasher_set_xxh3) */
     unsigned char *zeros;          /* BUF_SIZE zero bytes for holes; on first use */
 };
 
@@ -104,6 +110,7 @@ hasher *hasher_create(dsr_err *err)
         return NULL;
     }
     h->max_size = UINT64_MAX;
+    h->xxh3 = 1;
     h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
     h->sha = EVP_MD_CTX_new();
     h->xxh = XXH3_createState();
@@ -179,12 +186,23 @@ static int digest_fail(dsr_err *err, const char *path)
 static int feed(hasher *h, const unsigned char *p, size_t n, int do_sha, utf8_state *u,
                 const char *path, dsr_err *err)
 {
-    (void)XXH3_128bits_update(h->xxh, p, n);  /* cannot fail on valid input */
+    if (h->xxh3)
+        (void)XXH3_128bits_update(h->xxh, p, n);  /* cannot fail on valid input */
     if (do_sha && EVP_DigestUpdate(h->sha, p, n) != 1)
         return digest_fail(err, path);
     if (u)
         utf8_feed(u, p, n);
     return 0;
+}
+
+/* The streamed XXH3 into out (left 0 when the hasher computes none). */
+static void xxh3_final(hasher *h, hash_out *out)
+{
+    if (!h->xxh3)
+        return;
+    XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
+    out->xxh3_high = x.high64;
+    out->xxh3_low = x.low64;
 }
 
 /* The pass of hash_pass for a file with holes: the data extents
@@ -197,7 +215,7 @@ static int sparse_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8
 {
     if (!h->zeros && !(h->zeros = calloc(1, BUF_SIZE)))
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", path);
-    if (XXH3_128bits_reset(h->xxh) != XXH_OK)
+    if (h->xxh3 && XXH3_128bits_reset(h->xxh) != XXH_OK)
         return dsr_err_set(err, DSR_EIO, "%s: XXH3 reset failed", path);
     uint64_t pos = 0;
     int rc;
@@ -237,10 +255,8 @@ static int sparse_pass(hasher *h, int fd, uint64_t expect_size, int do_sha, utf8
             pos += (uint64_t)r;
         }
     }
-done:;
-    XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
-    out->xxh3_high = x.high64;
-    out->xxh3_low = x.low64;
+done:
+    xxh3_final(h, out);
     *total = pos;
     return 0;
 }
@@ -273,9 +289,11 @@ static int hash_pass(hasher *h, int fd, uint64_t expect_size, int sparse, int do
         if (!streaming && (size_t)n < BUF_SIZE) {
             /* whole file in one buffer: one-shot XXH3 is cheaper than the
              * streaming state for small inputs */
-            XXH128_hash_t x = XXH3_128bits(h->buf, (size_t)n);
-            out->xxh3_high = x.high64;
-            out->xxh3_low = x.low64;
+            if (h->xxh3) {
+                XXH128_hash_t x = XXH3_128bits(h->buf, (size_t)n);
+                out->xxh3_high = x.high64;
+                out->xxh3_low = x.low64;
+            }
             if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
                 return digest_fail(err, path);
             if (u)
@@ -286,21 +304,17 @@ static int hash_pass(hasher *h, int fd, uint64_t expect_size, int sparse, int do
         }
         if (!streaming) {
             streaming = 1;
-            if (XXH3_128bits_reset(h->xxh) != XXH_OK)
+            if (h->xxh3 && XXH3_128bits_reset(h->xxh) != XXH_OK)
                 return dsr_err_set(err, DSR_EIO, "%s: XXH3 reset failed", path);
         }
-        (void)XXH3_128bits_update(h->xxh, h->buf, (size_t)n); /* cannot fail on valid input */
-        if (do_sha && EVP_DigestUpdate(h->sha, h->buf, (size_t)n) != 1)
-            return digest_fail(err, path);
-        if (u)
-            utf8_feed(u, h->buf, (size_t)n);
+        int rc = feed(h, h->buf, (size_t)n, do_sha, u, path, err);
+        if (rc)
+            return rc;
         *total += (uint64_t)n;
         if ((size_t)n < BUF_SIZE)
             break;
     }
-    XXH128_hash_t x = XXH3_128bits_digest(h->xxh);
-    out->xxh3_high = x.high64;
-    out->xxh3_low = x.low64;
+    xxh3_final(h, out);
     return 0;
 }
 
@@ -328,6 +342,8 @@ static int hash_content(hasher *h, int fd, uint64_t size, int sparse, utf8_state
                         const char *path, dsr_err *err)
 {
     int single = 0;
+    /* an expectation is an XXH3 to compare: the hasher must compute it */
+    assert(!expect || h->xxh3);
     int rc = hash_pass(h, fd, size, sparse, expect == NULL, u, out, total, &single, path,
                        err);
     if (rc)
@@ -499,6 +515,11 @@ void hasher_set_max_size(hasher *h, uint64_t max_size)
     h->max_size = max_size;
 }
 
+void hasher_set_xxh3(hasher *h, int on)
+{
+    h->xxh3 = on != 0;
+}
+
 void hasher_batch_off(hasher *h)
 {
     if (h->ring_state == 0)
@@ -557,9 +578,11 @@ static int digest_slot(hasher *h, const unsigned char *buf, size_t n, int check_
                        dsr_err *err)
 {
     memset(out, 0, sizeof *out);
-    XXH128_hash_t x = XXH3_128bits(buf, n);
-    out->xxh3_high = x.high64;
-    out->xxh3_low = x.low64;
+    if (h->xxh3) {
+        XXH128_hash_t x = XXH3_128bits(buf, n);
+        out->xxh3_high = x.high64;
+        out->xxh3_low = x.low64;
+    }
     if (EVP_DigestInit_ex2(h->sha, h->md, NULL) != 1 || EVP_DigestUpdate(h->sha, buf, n) != 1)
         return digest_fail(err, path);
     int rc = sha_final(h, out, path, err);

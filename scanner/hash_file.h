@@ -2,6 +2,7 @@
  * hash_file.h - hash one file in one pass: SHA-256 (OpenSSL EVP), XXH3-128
  * and, for text artifacts, UTF-8 validation (private to the scanner).
  *
+ * XXH3 can be switched off (hasher_set_xxh3) where nothing compares it.
  * A hasher holds the reusable state of one worker thread (read buffer,
  * digest contexts).  It is not thread-safe: each worker owns its own.
  */
@@ -99,6 +100,11 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
 
 /* Files larger than max_size bytes get HASH_TOO_LARGE (default: no cap). */
 void hasher_set_max_size(hasher *h, uint64_t max_size);
+
+/* on = 0: compute no XXH3-128 (out->xxh3_high/low stay 0), only SHA-256 --
+ * for callers that keep no cache, whose XXH3 would never be compared.
+ * hash_file_expect then needs expect == NULL.  Default: on. */
+void hasher_set_xxh3(hasher *h, int on);
 
 /* Never use io_uring in this hasher: hash_files leaves every job undone.
  * Call before the first hash_files. */

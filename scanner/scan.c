@@ -80,6 +80,8 @@ typedef struct entry {
     uint8_t       cache_stale;
     uint8_t       wp_file;      /* spec-kitty-3 WP file: hashed by its projection */
     uint8_t       wp_state;     /* WP_FM_* once the projection step ran */
+    atomic_uchar  share;        /* SHARE_*: an uncached file left to be read
+                                   alone, open to any worker (batch_job) */
     char         *wp_why;       /* WP_FM_INVALID: what is wrong (work_ar[worker]) */
     union {
         dsr_scan_cached cached; /* walker -> worker */
@@ -92,6 +94,16 @@ typedef struct entry {
     const char   *cls;          /* static class name (or the manifest's) */
     char          wp[16];       /* "" when not a WP file */
 } entry;
+
+/* entry.share: a file that needs a read of its own and has no cache entry
+ * (a large file, on a cold scan) is not hashed at once by the worker that
+ * claimed it: it is marked SHARE_OPEN, and whichever worker first moves it
+ * to SHARE_TAKEN hashes it -- the claimer when it gets there, or a worker
+ * that ran out of claims.  So the files of a claimed range are not held by
+ * one worker while the other waits, and the last files are spread over all
+ * workers.  Only cache-less entries are shared: everything their hashing
+ * needs (where the file is) follows from the entry itself. */
+enum { SHARE_NONE = 0, SHARE_OPEN, SHARE_TAKEN };
 
 typedef struct batch {
     struct batch   *next;
@@ -228,6 +240,8 @@ static long match_spec(const scan_ctx *c, const char *rel)
 
 /* ---- workers ------------------------------------------------------------- */
 
+static void close_dirs(batch *b);
+
 static int64_t ts_ns(const struct timespec *t)
 {
     return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
@@ -300,13 +314,19 @@ typedef struct entry_plan {
     hash_expect  expect;
 } entry_plan;
 
-static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
+/* Where e is: its directory fd and its name below it; no cache answer. */
+static void locate_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
 {
     p->e = e;
     p->dfd = e->dir >= 0 ? b->dirs[e->dir] : c->root_fd;
     p->name = (e->open_rel ? e->open_rel : e->rel) + (e->dir >= 0 ? e->name_off : 0);
+    p->have = p->hit = p->use_expect = 0;
+}
+
+static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
+{
+    locate_entry(c, b, e, p);
     p->have = e->has_cached;
-    p->hit = p->use_expect = 0;
     if (p->have) {
         p->cc = e->u.cached;
         if (c->opts->cache_mode == DSR_SCAN_CACHE_USE)
@@ -442,17 +462,39 @@ static void finish_entry(scan_ctx *c, entry *e, size_t worker)
         e->wp[0] = '\0';
 }
 
+/* Hash an entry that was shared (SHARE_TAKEN by this worker) and finish it. */
+static void hash_shared(scan_ctx *c, batch *b, entry *e, size_t worker)
+{
+    entry_plan p;
+    locate_entry(c, b, e, &p);
+    hash_alone(c, &p, worker);
+    if (!e->internal_rc)
+        finish_entry(c, e, worker);
+}
+
+/* Take a shared entry; 1 when this worker got it. */
+static int take_shared(entry *e)
+{
+    unsigned char open = SHARE_OPEN;
+    /* acq_rel: the winner sees the entry as the claimer left it */
+    return atomic_compare_exchange_strong_explicit(&e->share, &open, SHARE_TAKEN,
+                                                   memory_order_acq_rel, memory_order_relaxed);
+}
+
 /* Entries lo..hi-1 of b (at most HASH_BATCH), claimed by this worker:
  * the ones the cache does not settle and that need a full read are hashed
  * together (hash_files: their opens, reads and closes batched on the
  * worker's io_uring); whatever that leaves, and the cache's XXH3 re-reads,
- * are hashed one by one. */
-static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t worker)
+ * are hashed one by one -- those without a cache entry shared (SHARE_OPEN)
+ * first, so another worker can take them.  Returns how many entries this
+ * worker finished here (the shared ones others took are theirs to count). */
+static size_t process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t worker)
 {
     entry_plan plan[HASH_BATCH];
     hash_job jobs[HASH_BATCH];
     size_t job_of[HASH_BATCH];
-    size_t n = hi - lo, nj = 0;
+    size_t n = hi - lo, nj = 0, finished = 0;
+    int shared[HASH_BATCH];
     assert(lo < hi && hi <= b->n && n <= HASH_BATCH);
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
@@ -467,9 +509,22 @@ static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t 
     int rc = nj > 1 ? hash_files(c->hashers[worker], jobs, nj, &c->werr[worker]) : 0;
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
+        shared[k] = 0;
+        if (c->workers > 1 && !p->have && !p->hit && job_of[k] != SIZE_MAX && !rc &&
+            !jobs[job_of[k]].done) {
+            /* release: a worker that takes it sees the entry as listed */
+            atomic_store_explicit(&p->e->share, SHARE_OPEN, memory_order_release);
+            shared[k] = 1;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        entry_plan *p = &plan[k];
+        if (shared[k])
+            continue;
         if (!p->hit) {
             if (job_of[k] != SIZE_MAX && rc) {
                 p->e->internal_rc = rc;
+                finished++;
                 continue;
             }
             if (job_of[k] != SIZE_MAX && jobs[job_of[k]].done) {
@@ -481,11 +536,35 @@ static void process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_t 
             }
             else
                 hash_alone(c, p, worker);
-            if (p->e->internal_rc)
+            if (p->e->internal_rc) {
+                finished++;
                 continue;
+            }
         }
         finish_entry(c, p->e, worker);
+        finished++;
     }
+    for (size_t k = 0; k < n; k++)
+        if (shared[k] && take_shared(plan[k].e)) {
+            hash_shared(c, b, plan[k].e, worker);
+            finished++;
+        }
+    return finished;
+}
+
+/* Count n more entries of b finished; the worker finishing the last closes
+ * the batch's directories. */
+static void entries_done(batch *b, size_t n)
+{
+    if (!n)
+        return;
+    /* acq_rel: the closing worker sees every other worker's use of the fds done */
+    size_t before = atomic_fetch_add_explicit(&b->done, n, memory_order_acq_rel);
+    /* every entry is finished once: by its claimer, or by the worker that
+     * took it shared */
+    assert(before + n <= b->n);
+    if (before + n == b->n)
+        close_dirs(b);
 }
 
 static void close_dirs(batch *b)
@@ -515,14 +594,18 @@ static void batch_job(void *arg, size_t worker)
         if (i >= b->n)
             break;
         size_t end = i + want < b->n ? i + want : b->n;
-        process_entries(b->ctx, b, i, end, worker);
-        /* acq_rel: the closing worker sees every other worker's use of the fds done */
-        size_t before = atomic_fetch_add_explicit(&b->done, end - i, memory_order_acq_rel);
-        /* claims are disjoint, so the entries finished never exceed n */
-        assert(before + (end - i) <= b->n);
-        if (before + (end - i) == b->n)
-            close_dirs(b);
+        entries_done(b, process_entries(b->ctx, b, i, end, worker));
     }
+    /* Nothing left to claim: help with the files other workers shared and
+     * have not reached yet, so no worker idles while another still holds
+     * several large files. */
+    if (workers > 1)
+        for (size_t i = 0; i < b->n; i++)
+            if (atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
+                take_shared(&b->e[i])) {
+                hash_shared(b->ctx, b, &b->e[i], worker);
+                entries_done(b, 1);
+            }
 }
 
 /* ---- walker callbacks (calling thread) ---------------------------------- */
@@ -1315,6 +1398,9 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
     if (!opts->only_paths != !opts->keep)
         return dsr_err_set(err, DSR_EINVAL, "scan: only_paths and keep go together (a "
                            "path-limited scan takes everything else from keep)");
+    if (opts->no_xxh3 && opts->cache_lookup)
+        return dsr_err_set(err, DSR_EINVAL, "scan: no_xxh3 with a cache: the cache compares "
+                           "XXH3 fingerprints");
     unsigned jobs = opts->jobs ? opts->jobs : default_jobs();
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
@@ -1376,6 +1462,7 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
         if (opts->plain_io)
             hasher_batch_off(c.hashers[i]);
         hasher_set_max_size(c.hashers[i], c.max_size);
+        hasher_set_xxh3(c.hashers[i], !opts->no_xxh3);
     }
     /* queue: a few batches per worker keeps them busy while the walker lists */
     if (!(c.pool = scan_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {

@@ -1,6 +1,7 @@
 /*
  * dossier/scan.h - index a mission folder: walk it, hash every artifact in
- * parallel (SHA-256 via OpenSSL EVP and XXH3-128 in the same pass), check
+ * parallel (SHA-256 via OpenSSL EVP and, unless opts.no_xxh3, XXH3-128 in
+ * the same pass), check
  * text artifacts for UTF-8, and match files against a manifest.
  *
  * The result is deterministic: artifacts are sorted by relative_path and do
@@ -208,6 +209,11 @@ typedef struct dsr_scan_opts {
     const char *const  *only_paths;
     size_t              n_only_paths;
     struct dsr_scan_result *keep;
+    /* Added for large files: 1 computes no XXH3-128 fingerprint (every
+     * artifact's xxh3_high/low is 0), only SHA-256 -- for callers that keep
+     * no incremental cache, where the fingerprint is never compared
+     * (`dossier index`).  Must be 0 with cache_lookup (DSR_EINVAL). */
+    int                 no_xxh3;
 } dsr_scan_opts;
 
 /* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
