@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # dossier index: content_hash_sha256 and size_bytes equal sha256sum / stat for
-# an empty file, a 1-byte file, 1 MiB + 1 bytes, and a 3 GiB sparse file;
-# --jobs 1 and --jobs 8 print byte-identical NDJSON, and so does a run with
-# plain system calls only (DOSSIER_IO_URING=0: no batched reads).
+# an empty file, a 1-byte file, 1 MiB + 1 bytes, a 3 GiB sparse file, and
+# files on each side of the hasher's block sizes (64 KiB batch slot, 256 KiB
+# read block, 1 MiB read-ahead advice) up to several blocks, text ones among
+# them with multi-byte UTF-8 across a block boundary (valid) or invalid past
+# one; --jobs 1, 2 and 8 print byte-identical NDJSON (large files are
+# shared between workers), and so does a run with plain system calls only
+# (DOSSIER_IO_URING=0: no batched reads); index computes no XXH3, and a scan
+# (which does, for its cache) records the same digests.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
 M=$WORK/m
@@ -13,6 +18,26 @@ head -c $((1024 * 1024 + 1)) /dev/urandom > "$M/big/mib-plus-one.bin"
 truncate -s 3G "$M/big/sparse-3g.img"
 printf 'tail' | dd of="$M/big/sparse-3g.img" bs=1 seek=$((3 * 1024 * 1024 * 1024 - 4)) conv=notrunc status=none
 for i in $(seq 1 40); do printf 'file %d\n' "$i" > "$M/small/f$i.md"; done
+mkdir -p "$M/edge"
+$PY - "$M/edge" <<'PYEOF'
+import os, random, sys
+root = sys.argv[1]
+K = 1024
+rng = random.Random(21)
+sizes = [64 * K - 1, 64 * K, 64 * K + 1, 256 * K - 1, 256 * K, 256 * K + 1, 512 * K,
+         1024 * K - 1, 1024 * K, 3 * 1024 * K + 17]
+for n in sizes:
+    with open(os.path.join(root, "b%d.bin" % n), "wb") as f:
+        f.write(rng.randbytes(n))
+# text: a 4-byte sequence starting 2 bytes before the 256 KiB boundary
+# (valid), and an invalid byte 1 byte past a boundary
+for name, at, seq in (("straddle.md", 256 * K - 2, "\U0001F600".encode()),
+                      ("late-bad.md", 2 * 256 * K + 1, b"\xff")):
+    body = bytearray(b"a" * (3 * 256 * K))
+    body[at:at + len(seq)] = seq
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(body)
+PYEOF
 
 "$BIN" index "$M" --jobs 8 > "$WORK/out8.ndjson" 2> "$WORK/err8" || fail "index --jobs 8 failed: $(cat "$WORK/err8")"
 "$BIN" index "$M" --jobs 1 > "$WORK/out1.ndjson" 2> /dev/null || fail "index --jobs 1 failed"
@@ -20,7 +45,11 @@ cmp -s "$WORK/out1.ndjson" "$WORK/out8.ndjson" || fail "--jobs 1 and --jobs 8 di
 DOSSIER_IO_URING=0 "$BIN" index "$M" --jobs 2 > "$WORK/plain.ndjson" 2> /dev/null \
   || fail "index with DOSSIER_IO_URING=0 failed"
 cmp -s "$WORK/plain.ndjson" "$WORK/out8.ndjson" || fail "plain system calls and batched reads differ"
-[ "$(wc -l < "$WORK/out8.ndjson")" -eq 44 ] || fail "expected 44 artifacts, got $(wc -l < "$WORK/out8.ndjson")"
+for j in 2; do
+  "$BIN" index "$M" --jobs $j > "$WORK/out$j.ndjson" 2> /dev/null || fail "index --jobs $j failed"
+  cmp -s "$WORK/out$j.ndjson" "$WORK/out8.ndjson" || fail "--jobs $j and --jobs 8 differ"
+done
+[ "$(wc -l < "$WORK/out8.ndjson")" -eq 56 ] || fail "expected 56 artifacts, got $(wc -l < "$WORK/out8.ndjson")"
 
 # Every hash and size against sha256sum and stat, file by file.
 (cd "$M" && find . -type f -printf '%P\0' | xargs -0 sha256sum) | sort -k2 > "$WORK/want.txt"
@@ -40,11 +69,38 @@ for line in open(want):
     o = got[path]
     assert o["content_hash_sha256"] == digest, (path, o["content_hash_sha256"], digest)
     assert o["size_bytes"] == os.path.getsize(os.path.join(root, path)), path
-    assert o["present"] is True and o["reason_code"] is None, path
+    if path == "edge/late-bad.md":
+        assert o["present"] is False and o["reason_code"] == "invalid_format", o
+        assert o["reason_detail"] == "invalid UTF-8 at byte offset 524289", o
+    else:
+        assert o["present"] is True and o["reason_code"] is None, path
     n += 1
-assert n == len(got) == 44, (n, len(got))
+assert n == len(got) == 56, (n, len(got))
 PYEOF
 grep -q '"relative_path":"big/sparse-3g.img".*"size_bytes":3221225472' "$WORK/out8.ndjson" \
   || fail "sparse file size not reported"
 grep -q 'completeness: unknown' "$WORK/err8" || fail "summary without manifest should say unknown"
+
+# A scan computes XXH3 for its cache; its recorded digests are index's.
+"$BIN" scan "$M" --log "$WORK/log" --jobs 2 -q > /dev/null 2> "$WORK/scan.err" \
+  || fail "scan failed: $(cat "$WORK/scan.err")"
+"$BIN" snapshot --log "$WORK/log" --artifacts --json > "$WORK/snap.json" 2> "$WORK/snap.err" \
+  || fail "snapshot failed: $(cat "$WORK/snap.err")"
+$PY - "$WORK/out8.ndjson" "$WORK/snap.json" <<'PYEOF'
+import json, sys
+idx = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    idx[o["relative_path"]] = o["content_hash_sha256"]
+snap = json.load(open(sys.argv[2]))
+arts = snap["artifacts"]
+seen = 0
+for a in arts:
+    p = a.get("relative_path")
+    h = a.get("content_hash_sha256")
+    if p in idx and h:
+        assert h == idx[p], (p, h, idx[p])
+        seen += 1
+assert seen == 55, seen   # all but the invalid one
+PYEOF
 echo "ok"

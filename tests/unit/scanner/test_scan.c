@@ -466,6 +466,109 @@ static void test_bad_options_are_refused(void **state)
     assert_null(slug);
 }
 
+/* A file of n bytes of printable ASCII from seed (valid UTF-8 as text). */
+static void put_sized(const char *root, const char *rel, size_t n, unsigned seed)
+{
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        text[i] = (char)('a' + (seed >> 16) % 26);
+    }
+    text[n] = '\0';
+    put(root, rel, text);
+    free(text);
+}
+
+static dsr_scan_result *scan_opts_ok(const dsr_scan_opts *o)
+{
+    dsr_scan_result *r = NULL;
+    dsr_err err;
+    dsr_err_clear(&err);
+    int rc = dsr_scan(o, &r, &err);
+    if (rc)
+        print_error("scan failed: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    return r;
+}
+
+/* Large files are shared between workers (a worker out of claims takes the
+ * ones another has not reached): every file is still hashed exactly once,
+ * as with one worker, for 7, 9 and 8 large files among small ones. */
+static void test_large_files_shared_between_workers_hash_as_with_one(void **state)
+{
+    fixture *f = *state;
+    char rel[64];
+    for (int i = 0; i < 9; i++) {
+        snprintf(rel, sizeof rel, "big/b%d.txt", i);
+        put_sized(f->root, rel, (size_t)300000 + (size_t)i * 70000, (unsigned)i);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(rel, sizeof rel, "big/s%02d.txt", i);
+        put_sized(f->root, rel, 100 + (size_t)i, 100u + (unsigned)i);
+    }
+    dsr_scan_result *one = scan_ok(f->root, NULL, NULL, 1);
+    for (unsigned jobs = 2; jobs <= 3; jobs++) {
+        dsr_scan_result *r = scan_ok(f->root, NULL, NULL, jobs);
+        assert_same_result(one, r);
+        dsr_scan_result_free(r);
+    }
+    for (int i = 0; i < 9; i++) {
+        snprintf(rel, sizeof rel, "big/b%d.txt", i);
+        const dsr_artifact *a = find(one, rel);
+        assert_non_null(a);
+        assert_true(a->present);
+        assert_int_equal(a->size_bytes, 300000 + i * 70000);
+    }
+    dsr_scan_result_free(one);
+}
+
+/* no_xxh3: the same SHA-256, UTF-8 verdicts and sizes, no fingerprint; and
+ * it is refused with a cache, which compares fingerprints. */
+static int no_cache(void *ctx, const char *rel, dsr_scan_cached *out)
+{
+    (void)ctx;
+    (void)rel;
+    (void)out;
+    return 0;
+}
+
+static void test_no_xxh3_keeps_every_sha256_and_drops_the_fingerprint(void **state)
+{
+    fixture *f = *state;
+    put_sized(f->root, "big/one-block.txt", 1000, 1);
+    put_sized(f->root, "big/alone.txt", 100000, 2);
+    put_sized(f->root, "big/streamed.txt", 3 * 262144 + 17, 3);
+    put(f->root, "big/bad.md", "\xff\xfe not UTF-8\n");
+    dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .manifest = f->m,
+                        .jobs = 2 };
+    dsr_scan_result *with = scan_opts_ok(&o);
+    o.no_xxh3 = 1;
+    dsr_scan_result *without = scan_opts_ok(&o);
+    assert_int_equal(with->n_artifacts, without->n_artifacts);
+    size_t fingerprints = 0;
+    for (size_t i = 0; i < with->n_artifacts; i++) {
+        const dsr_artifact *x = &with->artifacts[i], *y = &without->artifacts[i];
+        assert_string_equal(x->relative_path, y->relative_path);
+        assert_string_equal(x->sha256, y->sha256);
+        assert_int_equal(x->size_bytes, y->size_bytes);
+        assert_int_equal(x->present, y->present);
+        assert_int_equal(x->reason, y->reason);
+        assert_true(y->xxh3_high == 0 && y->xxh3_low == 0);
+        fingerprints += x->sha256[0] && (x->xxh3_high || x->xxh3_low);
+    }
+    assert_true(fingerprints >= 4);
+    assert_int_equal(find(without, "big/bad.md")->reason, DSR_REASON_INVALID_FORMAT);
+    dsr_scan_result_free(with);
+    dsr_scan_result_free(without);
+    o.cache_lookup = no_cache;
+    dsr_scan_result *r = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_scan(&o, &r, &err), DSR_EINVAL);
+    assert_non_null(strstr(err.msg, "no_xxh3"));
+    assert_null(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_removed_after_listing_is_deleted_after_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_present_keeps_the_rest_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_files_shared_between_workers_hash_as_with_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_xxh3_keeps_every_sha256_and_drops_the_fingerprint, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
