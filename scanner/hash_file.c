@@ -66,6 +66,12 @@
 
 #include <openssl/evp.h>
 #include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+/* XXH3 through libxxhash's run-time dispatch: the AVX2 / AVX-512 kernels
+ * where the CPU has them, instead of the SSE2 one the library's plain entry
+ * points are built for (the same digests either way) */
+#include <xxh_x86dispatch.h>
+#endif
 
 #define BUF_SIZE (256u * 1024u)
 /* Per-file buffer of the batch path: files below it (most mission
