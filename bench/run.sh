@@ -22,6 +22,10 @@
 #                             as a committed git repo, index populated; its
 #                             git dir is bench/work/A.git, outside the corpus
 #                             the peers hash (--git-dir/--work-tree), made once
+#   sha256_limit              corpus B only: `openssl speed -evp sha256 -multi
+#                             $(nproc)` (16 KiB blocks) as the seconds corpus
+#                             B's bytes take at that rate; its CPU s column is
+#                             the one-core rate (user CPU time) as CPU seconds
 # Every tool runs RUNS times (default 3) in alternation (round 1: each tool
 # once, round 2: ...), so drifting machine load hits all of them alike; the
 # table shows medians, MiB/s, files/s, the ratio to `dossier scan cold`, and
@@ -164,6 +168,21 @@ measure() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$corpus" "$tool" "$round" "$w" "$u" "$s" "$m" >> "$RAW"
 }
 
+# measure_limit ROUND BYTES: the SHA-256 limit row of corpus B.  openssl
+# speed -multi times its children by the wall clock, so the limit suffers the
+# machine's load as the rows beside it do; without -multi it divides by user
+# CPU time, which gives the CPU seconds one core needs for BYTES.
+measure_limit() {
+  local round=$1 bytes=$2 multi single
+  multi=$(openssl speed -evp sha256 -multi "$(nproc)" -seconds 3 -bytes 16384 -mr 2>/dev/null |
+          awk -F: '/^\+F:/ {v = $4} END {print v}')
+  single=$(openssl speed -evp sha256 -seconds 3 -bytes 16384 -mr 2>/dev/null |
+           awk -F: '/^\+F:/ {v = $4} END {print v}')
+  [ -n "$multi" ] && [ -n "$single" ] || { echo "openssl speed gave no rate" >&2; exit 1; }
+  awk -v b="$bytes" -v m="$multi" -v s="$single" -v r="$round" \
+    'BEGIN {printf "B\tsha256_limit\t%s\t%.3f\t%.3f\t0\t0\n", r, b / m, b / s}' >> "$RAW"
+}
+
 aide_conf() {  # corpus dir -> config path
   local conf=$WORKDIR/logs/aide-$2.conf
   cat > "$conf" <<EOF
@@ -204,6 +223,8 @@ for corpus in "${corpora[@]}"; do
     tools=("${tools[@]/git_status}")
   fi
   [ "$corpus" = C ] && tools=(scan_cold scan_warm scan_warm_changed index sha256sum)
+  [ "$corpus" = B ] && tools=(scan_cold scan_warm scan_warm_changed index sha256_limit sha256sum
+                              openssl b3sum aide)
   if [ -n "$TOOLS" ]; then
     keep=()
     for t in "${tools[@]}"; do case ",$TOOLS," in *",$t,"*) keep+=("$t") ;; esac; done
@@ -218,6 +239,11 @@ for corpus in "${corpora[@]}"; do
     for tool in "${tools[@]}"; do
       [ -n "$tool" ] || continue
       echo "  $corpus round $round: $tool" >&2
+      if [ "$tool" = sha256_limit ]; then
+        measure_limit "$round" "$(find "$dir" -type f ! -name .complete -printf '%s\n' |
+                                  awk '{s += $1} END {printf "%d", s}')"
+        continue
+      fi
       measure "$corpus" "$tool" "$round" "${CMD[$tool]}"
     done
   done
@@ -251,7 +277,8 @@ label = {"scan_cold": "dossier scan cold (fresh log)",
          "git_status": "git status --porcelain (index populated)",
          "index": "dossier index", "sha256sum": "find \\| xargs -P sha256sum",
          "openssl": "find \\| xargs -P openssl dgst -sha256",
-         "b3sum": "find \\| xargs -P b3sum (BLAKE3)", "aide": "aide --init (sha256)"}
+         "b3sum": "find \\| xargs -P b3sum (BLAKE3)", "aide": "aide --init (sha256)",
+         "sha256_limit": "SHA-256 limit: openssl speed -multi %s (s for these bytes)" % cores}
 med = {}
 out = []
 csv = ["corpus,tool,files,bytes,runs_s,median_s,cpu_median_s,mib_per_s,files_per_s,"
@@ -296,6 +323,12 @@ tgt("A: scan cold / AIDE", ratio(("A", "scan_cold"), ("A", "aide")), 0.2)
 if ("B", "scan_cold") in med and ("B", "openssl") in med:
     tgt("B: scan throughput / parallel openssl throughput",
         med[("B", "openssl")] / med[("B", "scan_cold")], 0.9, le=False)
+if ("B", "index") in med and ("B", "sha256_limit") in med:
+    tgt("B: index throughput / SHA-256 limit (issue 21)",
+        med[("B", "sha256_limit")] / med[("B", "index")], 0.9, le=False)
+    cpu_med = lambda k: statistics.median(x for _, x, _ in rows[k])
+    tgt("B: the same in CPU time (one-core limit CPU s / index CPU s)",
+        cpu_med(("B", "sha256_limit")) / cpu_med(("B", "index")), 0.9, le=False)
 tgt("A: scan warm / scan cold", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0.4)
 tgt("A: scan warm --emit changed / scan cold",
     ratio(("A", "scan_warm_changed"), ("A", "scan_cold")), 0.1)
