@@ -52,6 +52,7 @@
  */
 #include "hash_file.h"
 #include "beneath.h"
+#include "sha256_ni.h"
 #include "uring.h"
 #include "utf8.h"
 
@@ -99,6 +100,11 @@ struct hasher {
     uint64_t       max_size;       /* larger files: HASH_TOO_LARGE */
     int            xxh3;           /* 0: no XXH3 pass (hasher_set_xxh3) */
     unsigned char *zeros;          /* BUF_SIZE zero bytes for holes; on first use */
+    /* pairs (hash_file_pair): a second read buffer and XXH3 state, made on
+     * first use; pair_state 0: not tried, 1: ready, -1: off (no SHA-NI) */
+    int            pair_state;
+    unsigned char *buf2;
+    XXH3_state_t  *xxh2;
 };
 
 hasher *hasher_create(dsr_err *err)
@@ -135,6 +141,8 @@ void hasher_free(hasher *h)
     if (!h)
         return;
     uring_free(h->ring);
+    free(h->buf2);
+    XXH3_freeState(h->xxh2);
     free(h->slots);
     free(h->zeros);
     XXH3_freeState(h->xxh);
@@ -691,5 +699,133 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
             return rc;
         jobs[i].done = 1;
     }
+    return 0;
+}
+
+/* ---- two large files at once (SHA-NI) ------------------------------------ */
+
+int hasher_can_pair(hasher *h)
+{
+    if (h->pair_state)
+        return h->pair_state > 0;
+    h->pair_state = -1;
+    if (!sha256_ni_available())
+        return 0;
+    if (posix_memalign((void **)&h->buf2, 4096, BUF_SIZE) != 0) {
+        h->buf2 = NULL;
+        return 0;
+    }
+    if (!(h->xxh2 = XXH3_createState()))
+        return 0;
+    h->pair_state = 1;
+    return 1;
+}
+
+/* One file of a pair: its descriptor, state before the read and streams. */
+typedef struct pair_file {
+    hash_job      *job;
+    int            fd;
+    struct stat    st;
+    unsigned char *buf;
+    XXH3_state_t  *xxh;
+    sha256_ni      sha;
+    utf8_state     u;
+    uint64_t       pos;         /* bytes read */
+    int            eof, failed;
+} pair_file;
+
+/* Open and check one file of a pair: 1 when it can be hashed this way (a
+ * regular, non-sparse file of at least BUF_SIZE bytes within the cap). */
+static int pair_open(hasher *h, pair_file *f)
+{
+    f->fd = open_nofollow(f->job->dirfd, f->job->name);
+    if (f->fd < 0)
+        return 0;
+    if (fstat(f->fd, &f->st) != 0 || !S_ISREG(f->st.st_mode)
+        || (uint64_t)f->st.st_size < BUF_SIZE || (uint64_t)f->st.st_size > h->max_size
+        || (uint64_t)f->st.st_blocks * 512 < (uint64_t)f->st.st_size)
+        return 0;
+    (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);   /* advisory only */
+    sha256_ni_init(&f->sha);
+    utf8_init(&f->u);
+    if (h->xxh3 && XXH3_128bits_reset(f->xxh) != XXH_OK)
+        return 0;
+    return 1;
+}
+
+/* Feed one block of f (n bytes in f->buf) to its XXH3 and UTF-8 check. */
+static void pair_side(hasher *h, pair_file *f, size_t n)
+{
+    if (h->xxh3)
+        (void)XXH3_128bits_update(f->xxh, f->buf, n);  /* cannot fail on valid input */
+    if (f->job->check_utf8)
+        utf8_feed(&f->u, f->buf, n);
+}
+
+/* The result of a fully read file of a pair, or undone when it changed. */
+static void pair_finish(hasher *h, pair_file *f)
+{
+    struct stat after;
+    if (f->failed || fstat(f->fd, &after) != 0 || !same_file_state(&f->st, &after)
+        || f->pos != (uint64_t)after.st_size)
+        return;                         /* the one-file path reads it again */
+    hash_out *out = f->job->out;
+    memset(out, 0, sizeof *out);
+    sha256_ni_final(&f->sha, out->sha256);
+    if (h->xxh3) {
+        XXH128_hash_t x = XXH3_128bits_digest(f->xxh);
+        out->xxh3_high = x.high64;
+        out->xxh3_low = x.low64;
+    }
+    set_stat(out, &f->st);
+    out->size = f->pos;
+    out->status = HASH_OK;
+    if (f->job->check_utf8)
+        set_utf8(out, &f->u);
+    f->job->done = 1;
+}
+
+int hash_file_pair(hasher *h, hash_job *a, hash_job *b)
+{
+    a->done = b->done = 0;
+    if (!hasher_can_pair(h))
+        return 0;
+    pair_file f[2] = { { .job = a, .fd = -1, .buf = h->buf, .xxh = h->xxh },
+                       { .job = b, .fd = -1, .buf = h->buf2, .xxh = h->xxh2 } };
+    if (pair_open(h, &f[0]) && pair_open(h, &f[1])) {
+        /* Both streams advance a block at a time; while both read whole
+         * blocks their SHA-256 rounds run interleaved, then the longer
+         * file finishes alone. */
+        while (!f[0].eof || !f[1].eof) {
+            size_t n[2] = { 0, 0 };
+            for (int i = 0; i < 2; i++) {
+                if (f[i].eof)
+                    continue;
+                ssize_t r = read_block(f[i].fd, f[i].buf, BUF_SIZE, &f[i].pos,
+                                       (uint64_t)f[i].st.st_size);
+                if (r < 0) {
+                    f[i].failed = f[i].eof = 1;
+                    continue;
+                }
+                n[i] = (size_t)r;
+                f[i].eof = n[i] < BUF_SIZE;
+            }
+            if (n[0] == BUF_SIZE && n[1] == BUF_SIZE) {
+                sha256_ni_update2(&f[0].sha, f[0].buf, &f[1].sha, f[1].buf, BUF_SIZE);
+            } else {
+                for (int i = 0; i < 2; i++)
+                    if (n[i])
+                        sha256_ni_update(&f[i].sha, f[i].buf, n[i]);
+            }
+            for (int i = 0; i < 2; i++)
+                if (n[i])
+                    pair_side(h, &f[i], n[i]);
+        }
+        pair_finish(h, &f[0]);
+        pair_finish(h, &f[1]);
+    }
+    for (int i = 0; i < 2; i++)
+        if (f[i].fd >= 0)
+            close(f[i].fd);
     return 0;
 }

@@ -98,6 +98,21 @@ typedef struct hash_job {
  * fails (err says why). */
 int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
 
+/* ---- two large files at once ------------------------------------------- */
+
+/* 1 when this hasher can hash two files at once (the CPU has SHA-NI); the
+ * first call sets up a second buffer.  Call from the hasher's thread. */
+int hasher_can_pair(hasher *h);
+
+/* Hash the files of jobs a and b together, their SHA-256 rounds interleaved
+ * on this core (sha256_ni.h).  A job done here is exactly what
+ * hash_file_expect(..., NULL, ...) gives for a file that did not change;
+ * jobs left undone -- both, when the hasher cannot pair, when either is not
+ * a regular, non-sparse file of at least 256 KiB within the size cap, or
+ * fails to open -- and a file that fails to read or changed during the
+ * read, must go through hash_file_expect.  Returns 0. */
+int hash_file_pair(hasher *h, hash_job *a, hash_job *b);
+
 /* Files larger than max_size bytes get HASH_TOO_LARGE (default: no cap). */
 void hasher_set_max_size(hasher *h, uint64_t max_size);
 

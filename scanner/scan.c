@@ -462,16 +462,6 @@ static void finish_entry(scan_ctx *c, entry *e, size_t worker)
         e->wp[0] = '\0';
 }
 
-/* Hash an entry that was shared (SHARE_TAKEN by this worker) and finish it. */
-static void hash_shared(scan_ctx *c, batch *b, entry *e, size_t worker)
-{
-    entry_plan p;
-    locate_entry(c, b, e, &p);
-    hash_alone(c, &p, worker);
-    if (!e->internal_rc)
-        finish_entry(c, e, worker);
-}
-
 /* Take a shared entry; 1 when this worker got it. */
 static int take_shared(entry *e)
 {
@@ -479,6 +469,52 @@ static int take_shared(entry *e)
     /* acq_rel: the winner sees the entry as the claimer left it */
     return atomic_compare_exchange_strong_explicit(&e->share, &open, SHARE_TAKEN,
                                                    memory_order_acq_rel, memory_order_relaxed);
+}
+
+/* Finish a taken entry: done, its digests came from a pair (hash_file_pair);
+ * else it is hashed alone now. */
+static void finish_taken(scan_ctx *c, entry_plan *p, int done, size_t worker)
+{
+    if (done) {
+        int rc = wp_apply(c, p, worker);
+        if (rc)
+            p->e->internal_rc = rc;
+        else
+            after_hash(p);
+    } else {
+        hash_alone(c, p, worker);
+    }
+    if (!p->e->internal_rc)
+        finish_entry(c, p->e, worker);
+}
+
+/* Hash e, which this worker took (SHARE_TAKEN), and finish it -- together
+ * with a second shared entry of b when the worker's hasher can hash two
+ * files at once, their SHA-256 rounds interleaved (hash_file_pair).
+ * Returns how many entries were finished (1 or 2). */
+static size_t hash_taken(scan_ctx *c, batch *b, entry *e, size_t worker)
+{
+    hasher *h = c->hashers[worker];
+    entry *e2 = NULL;
+    if (hasher_can_pair(h))
+        for (size_t i = 0; i < b->n && !e2; i++)
+            if (&b->e[i] != e &&
+                atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
+                take_shared(&b->e[i]))
+                e2 = &b->e[i];
+    entry_plan p1, p2;
+    locate_entry(c, b, e, &p1);
+    if (!e2) {
+        finish_taken(c, &p1, 0, worker);
+        return 1;
+    }
+    locate_entry(c, b, e2, &p2);
+    hash_job j1 = { p1.dfd, p1.name, e->text, &e->u.h, 0 };
+    hash_job j2 = { p2.dfd, p2.name, e2->text, &e2->u.h, 0 };
+    (void)hash_file_pair(h, &j1, &j2);
+    finish_taken(c, &p1, j1.done, worker);
+    finish_taken(c, &p2, j2.done, worker);
+    return 2;
 }
 
 /* Entries lo..hi-1 of b (at most HASH_BATCH), claimed by this worker:
@@ -545,10 +581,8 @@ static size_t process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_
         finished++;
     }
     for (size_t k = 0; k < n; k++)
-        if (shared[k] && take_shared(plan[k].e)) {
-            hash_shared(c, b, plan[k].e, worker);
-            finished++;
-        }
+        if (shared[k] && take_shared(plan[k].e))
+            finished += hash_taken(c, b, plan[k].e, worker);
     return finished;
 }
 
@@ -602,10 +636,8 @@ static void batch_job(void *arg, size_t worker)
     if (workers > 1)
         for (size_t i = 0; i < b->n; i++)
             if (atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
-                take_shared(&b->e[i])) {
-                hash_shared(b->ctx, b, &b->e[i], worker);
-                entries_done(b, 1);
-            }
+                take_shared(&b->e[i]))
+                entries_done(b, hash_taken(b->ctx, b, &b->e[i], worker));
 }
 
 /* ---- walker callbacks (calling thread) ---------------------------------- */
