@@ -38,6 +38,14 @@
  * allowed); otherwise the status is HASH_CHANGED.  The cost on the small
  * file path is one extra fstat().
  *
+ * Pairs of large files (hash_file_pair): where the CPU has SHA-NI, a
+ * worker hashes two large files at once, a block of each in turn, their
+ * SHA-256 rounds interleaved (sha256_ni.c) -- one stream waits on the
+ * latency of its own rounds, two fill each other's waits (docs/bench.md,
+ * "Large files at the SHA-256 limit").  Each file keeps its own XXH3 and
+ * UTF-8 state and its own before/after fstat(); a file the pair cannot
+ * finish cleanly is left to hash_file_expect, as in a batch.
+ *
  * Batches of small files (hash_files): the opens, reads and closes of up
  * to HASH_BATCH files go through the worker's io_uring (uring.c), three
  * io_uring_enter calls for the lot instead of three system calls per file;

@@ -3,6 +3,8 @@
  * and, for text artifacts, UTF-8 validation (private to the scanner).
  *
  * XXH3 can be switched off (hasher_set_xxh3) where nothing compares it.
+ * Small files can be hashed in batches (hash_files, io_uring), large ones
+ * two at a time (hash_file_pair, SHA-NI).
  * A hasher holds the reusable state of one worker thread (read buffer,
  * digest contexts).  It is not thread-safe: each worker owns its own.
  */

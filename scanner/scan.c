@@ -102,7 +102,9 @@ typedef struct entry {
  * that ran out of claims.  So the files of a claimed range are not held by
  * one worker while the other waits, and the last files are spread over all
  * workers.  Only cache-less entries are shared: everything their hashing
- * needs (where the file is) follows from the entry itself. */
+ * needs (where the file is) follows from the entry itself.  A worker that
+ * takes one also takes a second when its hasher can hash two files at once
+ * (hash_taken). */
 enum { SHARE_NONE = 0, SHARE_OPEN, SHARE_TAKEN };
 
 typedef struct batch {
