@@ -548,7 +548,8 @@ static size_t process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
         shared[k] = 0;
-        if (c->workers > 1 && !p->have && !p->hit && job_of[k] != SIZE_MAX && !rc &&
+        /* shared even with one worker: it may pair them (hash_taken) */
+        if (!p->have && !p->hit && job_of[k] != SIZE_MAX && !rc &&
             !jobs[job_of[k]].done) {
             /* release: a worker that takes it sees the entry as listed */
             atomic_store_explicit(&p->e->share, SHARE_OPEN, memory_order_release);
@@ -635,11 +636,10 @@ static void batch_job(void *arg, size_t worker)
     /* Nothing left to claim: help with the files other workers shared and
      * have not reached yet, so no worker idles while another still holds
      * several large files. */
-    if (workers > 1)
-        for (size_t i = 0; i < b->n; i++)
-            if (atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
-                take_shared(&b->e[i]))
-                entries_done(b, hash_taken(b->ctx, b, &b->e[i], worker));
+    for (size_t i = 0; i < b->n; i++)
+        if (atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
+            take_shared(&b->e[i]))
+            entries_done(b, hash_taken(b->ctx, b, &b->e[i], worker));
 }
 
 /* ---- walker callbacks (calling thread) ---------------------------------- */
