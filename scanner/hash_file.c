@@ -12,8 +12,9 @@
  * shot; larger files stream through in BUF_SIZE blocks after
  * posix_fadvise(SEQUENTIAL) so the kernel reads ahead aggressively.
  *
- * read() rather than mmap(): the hash, not the copy, is the bottleneck, so
- * the two are equally fast (docs/bench.md), and a file truncated while
+ * read() rather than mmap(): the hash, not the copy, is the bottleneck, and
+ * on a virtual machine a mapped file's page faults cost more than the copy
+ * (docs/bench.md); besides, a file truncated while
  * mapped would kill the process with SIGBUS, while read() just returns
  * fewer bytes.  256 KiB keeps the block in L2 between the copy and the two
  * hash passes.
