@@ -69,7 +69,7 @@ replace_with m2-software-dev-churn
 expect_exit 0 "$BIN" drift --log "$log"
 
 # 5. a wp04 snapshot against the spec-kitty-3 baseline: not comparable
-"$BIN" scan --log "$log" -q "$m" || fail "wp04 scan"
+"$BIN" scan --profile wp04 --log "$log" -q "$m" || fail "wp04 scan"   # given: scan would reuse the remembered profile
 expect_exit 5 "$BIN" drift --log "$log"
 wp01=$("$BIN" snapshot --log "$log" --artifacts --json | "$PY" -c 'import json,sys; print([a["content_hash_sha256"] for a in json.load(sys.stdin)["artifacts"] if a["relative_path"] == "tasks/WP01-setup.md"][0])')
 [ "$wp01" = "$(sha256sum "$m/tasks/WP01-setup.md" | cut -d" " -f1)" ] \
