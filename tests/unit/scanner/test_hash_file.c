@@ -30,51 +30,19 @@
 
 #include "buf.h"
 #include "hash_file.h"
+#include "hash_fixture.h"
 #include "uring.h"
 
-typedef struct fixture {
-    char        dir[64];
-    int         dfd;
-    hasher *h;
-} fixture;
+typedef hash_fixture fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/dossier-hash-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
-    dsr_err err;
-    f->h = hasher_create(&err);
-    *state = f;
-    return f->dfd >= 0 && f->h ? 0 : -1;
+    return hf_setup(state, "hash");
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
-    close(f->dfd);
-    hasher_free(f->h);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void write_file(fixture *f, const char *name, const void *data, size_t n)
-{
-    int fd = openat(f->dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    const unsigned char *p = data;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        assert_true(w > 0);
-        p += w;
-        n -= (size_t)w;
-    }
-    close(fd);
+    return hf_teardown(state);
 }
 
 static void hash_ok(fixture *f, const char *name, int utf8, hash_out *out)
@@ -95,7 +63,7 @@ static void test_known_vectors(void **state)
     fixture *f = *state;
     hash_out o;
     char hex[65];
-    write_file(f, "empty", "", 0);
+    hf_write_file(f, "empty", "", 0);
     hash_ok(f, "empty", 0, &o);
     hex_of(o.sha256, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -103,7 +71,7 @@ static void test_known_vectors(void **state)
     XXH128_hash_t x = XXH3_128bits("", 0);
     assert_true(o.xxh3_high == x.high64 && o.xxh3_low == x.low64);
 
-    write_file(f, "abc", "abc", 3);
+    hf_write_file(f, "abc", "abc", 3);
     hash_ok(f, "abc", 0, &o);
     hex_of(o.sha256, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -126,7 +94,7 @@ static void test_every_size_matches_one_shot_digests(void **state)
     }
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         size_t n = sizes[k];
-        write_file(f, "blob", data, n);
+        hf_write_file(f, "blob", data, n);
         hash_out o;
         hash_ok(f, "blob", 0, &o);
         assert_int_equal(o.size, n);
@@ -155,20 +123,20 @@ static void test_utf8_is_judged_across_block_boundaries(void **state)
     d[262143] = 0xe2;
     d[262144] = 0x82;
     d[262145] = 0xac;
-    write_file(f, "ok.md", d, n);
+    hf_write_file(f, "ok.md", d, n);
     hash_out o;
     hash_ok(f, "ok.md", 1, &o);
     assert_int_equal(o.utf8_checked, 1);
     assert_int_equal(o.utf8_valid, 1);
 
     d[262145] = 'x';                          /* now broken: the sequence starts at 262143 */
-    write_file(f, "bad.md", d, n);
+    hf_write_file(f, "bad.md", d, n);
     hash_ok(f, "bad.md", 1, &o);
     assert_int_equal(o.utf8_valid, 0);
     assert_int_equal(o.utf8_bad_at, 262143);
     assert_int_equal(o.size, n);              /* still hashed in full */
 
-    write_file(f, "tail.md", "abc\xe2\x82", 5);   /* truncated at end of file */
+    hf_write_file(f, "tail.md", "abc\xe2\x82", 5);   /* truncated at end of file */
     hash_ok(f, "tail.md", 1, &o);
     assert_int_equal(o.utf8_valid, 0);
     free(d);
@@ -177,7 +145,7 @@ static void test_utf8_is_judged_across_block_boundaries(void **state)
 static void test_stat_tuple_is_the_files(void **state)
 {
     fixture *f = *state;
-    write_file(f, "s", "12345", 5);
+    hf_write_file(f, "s", "12345", 5);
     struct stat st;
     assert_int_equal(fstatat(f->dfd, "s", &st, 0), 0);
     hash_out o;
@@ -197,7 +165,7 @@ static void test_special_names_get_a_status_not_a_hang(void **state)
     assert_int_equal(o.status, HASH_OPEN_FAILED);
     assert_int_equal(o.errnum, ENOENT);
 
-    write_file(f, "target", "x", 1);
+    hf_write_file(f, "target", "x", 1);
     assert_int_equal(symlinkat("target", f->dfd, "link"), 0);
     assert_int_equal(hash_file_at(f->h, f->dfd, "link", 0, &o, &err), 0);
     assert_int_equal(o.status, HASH_NOT_REGULAR);     /* final symlink never followed */
@@ -240,14 +208,14 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
         big[i] = (unsigned char)(i * 131 + 7);
     const char *valid = "# notes \xc3\xa9t\xc3\xa9\n";
     const char *invalid = "ok then \xff\xfe broken\n";
-    write_file(f, "empty.md", "", 0);
-    write_file(f, "valid.md", valid, strlen(valid));
-    write_file(f, "invalid.md", invalid, strlen(invalid));
-    write_file(f, "one.bin", "x", 1);
-    write_file(f, "below-slot.bin", big, 65535);
-    write_file(f, "slot.bin", big, 65536);         /* not below 64 KiB: left undone */
-    write_file(f, "large.bin", big, sizeof big);
-    write_file(f, "target", "t", 1);
+    hf_write_file(f, "empty.md", "", 0);
+    hf_write_file(f, "valid.md", valid, strlen(valid));
+    hf_write_file(f, "invalid.md", invalid, strlen(invalid));
+    hf_write_file(f, "one.bin", "x", 1);
+    hf_write_file(f, "below-slot.bin", big, 65535);
+    hf_write_file(f, "slot.bin", big, 65536);         /* not below 64 KiB: left undone */
+    hf_write_file(f, "large.bin", big, sizeof big);
+    hf_write_file(f, "target", "t", 1);
     assert_int_equal(symlinkat("target", f->dfd, "link"), 0);
     assert_int_equal(mkfifoat(f->dfd, "fifo", 0644), 0);
     assert_int_equal(mkdirat(f->dfd, "sub", 0755), 0);
@@ -297,8 +265,8 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
 static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
 {
     fixture *f = *state;
-    write_file(f, "a.md", "a\n", 2);
-    write_file(f, "b.md", "b\n", 2);
+    hf_write_file(f, "a.md", "a\n", 2);
+    hf_write_file(f, "b.md", "b\n", 2);
     hash_out out[HASH_BATCH + 1];
     hash_job jobs[HASH_BATCH + 1];
     for (size_t i = 0; i <= HASH_BATCH; i++)
@@ -349,7 +317,7 @@ static void test_holes_are_hashed_as_zeros_without_reading_them(void **state)
     assert_non_null(dense);
     memcpy(dense, head, sizeof head - 1);
     memcpy(dense + SIZE - (sizeof tail - 1), tail, sizeof tail - 1);
-    write_file(f, "dense.bin", dense, SIZE);
+    hf_write_file(f, "dense.bin", dense, SIZE);
     free(dense);
 
     hash_out a, b;
@@ -371,7 +339,7 @@ static void test_files_over_the_size_cap_are_not_read(void **state)
 {
     fixture *f = *state;
     static const char text[] = "0123456789abcdef";           /* 16 bytes */
-    write_file(f, "small.txt", text, 16);
+    hf_write_file(f, "small.txt", text, 16);
     hasher_set_max_size(f->h, 15);
     dsr_err err;
     dsr_err_clear(&err);

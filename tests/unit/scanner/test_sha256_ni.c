@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "hash_file.h"
+#include "hash_fixture.h"
 #include "sha256_ni.h"
 
 #define K256 (256u * 1024u)
@@ -109,48 +110,16 @@ static void test_two_streams_together_match_each_alone(void **state)
 
 /* ---- hash_file_pair -------------------------------------------------------- */
 
-typedef struct fixture {
-    char    dir[64];
-    int     dfd;
-    hasher *h;
-} fixture;
+typedef hash_fixture fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/dossier-pair-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
-    dsr_err err;
-    f->h = hasher_create(&err);
-    *state = f;
-    return f->dfd >= 0 && f->h ? 0 : -1;
+    return hf_setup(state, "pair");
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
-    close(f->dfd);
-    hasher_free(f->h);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void write_file(fixture *f, const char *name, const unsigned char *p, size_t n)
-{
-    int fd = openat(f->dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        assert_true(w > 0);
-        p += w;
-        n -= (size_t)w;
-    }
-    close(fd);
+    return hf_teardown(state);
 }
 
 static void assert_same_out(const char *what, const hash_out *a, const hash_out *b)
@@ -187,8 +156,8 @@ static void test_a_pair_gives_the_one_file_results(void **state)
                 if (cases[k].bad_at)
                     b[cases[k].bad_at] = 0xff;
             }
-            write_file(f, "a", a, cases[k].na);
-            write_file(f, "b", b, cases[k].nb);
+            hf_write_file(f, "a", a, cases[k].na);
+            hf_write_file(f, "b", b, cases[k].nb);
             hash_out pa, pb, sa, sb;
             hash_job ja = { f->dfd, "a", cases[k].utf8, &pa, 0 };
             hash_job jb = { f->dfd, "b", cases[k].utf8, &pb, 0 };
@@ -218,8 +187,8 @@ static void test_files_a_pair_must_not_take_are_left_undone(void **state)
     if (!hasher_can_pair(f->h))
         skip();
     unsigned char *p = pattern(2 * K256, 3);
-    write_file(f, "big", p, 2 * K256);
-    write_file(f, "small", p, K256 - 1);
+    hf_write_file(f, "big", p, 2 * K256);
+    hf_write_file(f, "small", p, K256 - 1);
     /* a hole of 4 MiB before one data block: sparse */
     int fd = openat(f->dfd, "sparse", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
