@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "test_tmp.h"
 
@@ -29,6 +30,32 @@ void tt_rm_rf(char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
     free(dir);
+}
+
+char *tt_mission(const char *tag, char *root, size_t n)
+{
+    char *dir = tt_mkdtemp(tag);
+    int len = snprintf(root, n, "%s/m", dir);
+    assert_true(len > 0 && (size_t)len < n);
+    assert_int_equal(mkdir(root, 0700), 0);
+    return dir;
+}
+
+void tt_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fail_msg("open %s for writing", path);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tt_put(const char *dir, const char *rel, const char *text)
+{
+    char p[1024];
+    int len = snprintf(p, sizeof p, "%s/%s", dir, rel);
+    assert_true(len > 0 && (size_t)len < sizeof p);
+    tt_write(p, text);
 }
 
 dsr_log *tt_log_open(const char *dir, unsigned flags)

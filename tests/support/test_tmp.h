@@ -5,12 +5,22 @@
 #ifndef DOSSIER_TEST_TMP_H
 #define DOSSIER_TEST_TMP_H
 
+#include <stddef.h>
+
 #include "dossier/log.h"
 
 /* A new empty directory /tmp/dossier-<tag>-XXXXXX; malloc'd path. */
 char    *tt_mkdtemp(const char *tag);
 /* Remove dir recursively and free the path. */
 void     tt_rm_rf(char *dir);
+/* A new /tmp/dossier-<tag>-XXXXXX holding an empty mission folder "m":
+ * root gets that folder's path (n bytes at the most); returns the malloc'd
+ * temp folder, for tt_rm_rf. */
+char    *tt_mission(const char *tag, char *root, size_t n);
+/* Create or replace the file path with text. */
+void     tt_write(const char *path, const char *text);
+/* tt_write of dir/rel. */
+void     tt_put(const char *dir, const char *rel, const char *text);
 /* dsr_log_open(dir, flags) or fail the test with the error message. */
 dsr_log *tt_log_open(const char *dir, unsigned flags);
 

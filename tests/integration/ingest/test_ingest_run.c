@@ -30,28 +30,16 @@ typedef struct fixture {
     char  root[512];     /* short: the paths built from it fit their buffers */
 } fixture;
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tt_mkdtemp("ingest");
-    snprintf(f->root, sizeof f->root, "%s/m", f->dir);
-    assert_int_equal(mkdir(f->root, 0700), 0);
+    f->dir = tt_mission("ingest", f->root, sizeof f->root);
     for (int i = 0; i < N_FILES; i++) {
         char name[32], text[64];
         snprintf(name, sizeof name, "doc-%d.md", i);
         snprintf(text, sizeof text, "# document %d\n", i);
-        write_file(f->root, name, text);
+        tt_put(f->root, name, text);
     }
     *state = f;
     return 0;
@@ -196,7 +184,7 @@ static void test_ingest_run_changed_mode_emits_only_changes(void **state)
     fixture *f = *state;
     dsr_ingest_report rep = run_ok(f->root, 0);
     dsr_ingest_report_free(&rep);
-    write_file(f->root, "doc-1.md", "# document 1, edited\n");
+    tt_put(f->root, "doc-1.md", "# document 1, edited\n");
     char gone[1024];
     snprintf(gone, sizeof gone, "%s/doc-2.md", f->root);
     assert_int_equal(unlink(gone), 0);
@@ -224,7 +212,7 @@ static void test_ingest_run_rehash_lists_stale_cache_entries(void **state)
     assert_int_equal(rep.n_cache_stale, 0);
     dsr_ingest_report_free(&rep);
 
-    write_file(f->root, "doc-3.md", "# document X\n");   /* same size */
+    tt_put(f->root, "doc-3.md", "# document X\n");   /* same size */
     assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
     rep = run_ok(f->root, DSR_INGEST_REHASH);
     assert_int_equal(rep.scan->n_cache_stale, 1);
@@ -250,7 +238,7 @@ static void test_ingest_run_skip_unchanged_records_nothing_without_change(void *
     snprintf(p, sizeof p, "%s/doc-0.md", f->root);
     assert_int_equal(chmod(p, 0600), 0);
     assert_int_equal(utimensat(AT_FDCWD, p, NULL, 0), 0);
-    write_file(f->root, "doc-1.md", "# document 1\n");   /* same content */
+    tt_put(f->root, "doc-1.md", "# document 1\n");   /* same content */
     rep = run_ok(f->root, skip);
     assert_true(rep.unchanged);
     assert_int_equal(rep.record.indexed, 0);
@@ -263,7 +251,7 @@ static void test_ingest_run_skip_unchanged_records_nothing_without_change(void *
     assert_int_equal(dsr_log_head(log), head + 1);   /* + the derived snapshot event */
     dsr_log_close(log);
 
-    write_file(f->root, "doc-1.md", "# document 1, edited\n");
+    tt_put(f->root, "doc-1.md", "# document 1, edited\n");
     rep = run_ok(f->root, skip);
     assert_false(rep.unchanged);
     assert_int_equal(rep.record.indexed, 1);

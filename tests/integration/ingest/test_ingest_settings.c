@@ -25,14 +25,6 @@ typedef struct fixture {
     char  root[512], log[512], manifest[512];
 } fixture;
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static const char manifest_text[] =
     "schema_version: \"1\"\nmission_type: custom\nmanifest_version: \"1\"\n"
     "required_always:\n  - artifact_key: input.spec\n    artifact_class: input\n"
@@ -43,17 +35,12 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tt_mkdtemp("settings");
-    snprintf(f->root, sizeof f->root, "%s/m", f->dir);
+    f->dir = tt_mission("settings", f->root, sizeof f->root);
     snprintf(f->log, sizeof f->log, "%s/log", f->dir);
     snprintf(f->manifest, sizeof f->manifest, "%s/expected.yaml", f->dir);
-    assert_int_equal(mkdir(f->root, 0700), 0);
-    char p[600];
-    snprintf(p, sizeof p, "%s/spec.md", f->root);
-    write_file(p, "# spec\n");
-    snprintf(p, sizeof p, "%s/notes.tmp", f->root);
-    write_file(p, "scratch\n");
-    write_file(f->manifest, manifest_text);
+    tt_put(f->root, "spec.md", "# spec\n");
+    tt_put(f->root, "notes.tmp", "scratch\n");
+    tt_write(f->manifest, manifest_text);
     *state = f;
     return 0;
 }
@@ -166,7 +153,7 @@ static void test_remembered_manifest_file_is_reread_and_its_edit_reported(void *
 
     char edited[sizeof manifest_text + 16];
     snprintf(edited, sizeof edited, "%s# edited\n", manifest_text);
-    write_file(f->manifest, edited);
+    tt_write(f->manifest, edited);
     dsr_ingest_opts again = DSR_INGEST_OPTS_INIT;
     again.flags = DSR_INGEST_REMEMBER;
     run(f, &again, &rep);

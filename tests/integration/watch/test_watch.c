@@ -46,26 +46,14 @@ typedef struct fixture {
     dsr_err         err;
 } fixture;
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tt_mkdtemp("watch");
-    snprintf(f->root, sizeof f->root, "%s/m", f->dir);
+    f->dir = tt_mission("watch", f->root, sizeof f->root);
     snprintf(f->log, sizeof f->log, "%s/log", f->dir);
-    assert_int_equal(mkdir(f->root, 0700), 0);
-    put(f->root, "a.md", "# a\n");
-    put(f->root, "b.md", "# b\n");
+    tt_put(f->root, "a.md", "# a\n");
+    tt_put(f->root, "b.md", "# b\n");
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     *state = f;
@@ -175,7 +163,7 @@ static void test_watch_records_a_change_after_the_quiet_period(void **state)
     fixture *f = *state;
     start(f, 0);
     wait_for(f, one_run, "starting scan");
-    put(f->root, "c.md", "# c\n");
+    tt_put(f->root, "c.md", "# c\n");
     wait_for(f, two_recorded, "run for c.md");
     pthread_mutex_lock(&f->mu);
     assert_int_equal(f->indexed, 3);   /* a, b at the start; c */
@@ -193,7 +181,7 @@ static void test_watch_follows_a_folder_created_later(void **state)
     snprintf(p, sizeof p, "%s/new", f->root);
     assert_int_equal(mkdir(p, 0700), 0);
     wait_for(f, two_runs, "run for the new folder");   /* an empty folder: unchanged */
-    put(f->root, "new/deep.md", "# deep\n");
+    tt_put(f->root, "new/deep.md", "# deep\n");
     wait_for(f, two_recorded, "run for new/deep.md");
     pthread_mutex_lock(&f->mu);
     assert_int_equal(f->total, 3);
@@ -343,7 +331,7 @@ static void test_watch_unwatchable_folder_is_noted_and_polled(void **state)
     pthread_mutex_lock(&f->mu);
     assert_non_null(strstr(f->note_msg, "locked"));
     pthread_mutex_unlock(&f->mu);
-    put(f->root, "c.md", "# c\n");
+    tt_put(f->root, "c.md", "# c\n");
     wait_for(f, two_recorded, "run for c.md");
     stop(f);
     assert_int_equal(chmod(p, 0700), 0);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "dossier/scan.h"
+#include "test_tmp.h"
 
 #define SECRET "OUTSIDE-SECRET 5f1c0d9e: this content lies outside the mission\n"
 
@@ -41,14 +42,6 @@ typedef struct fixture {
     char  m[128], sub[192], subold[192], outside[128];
     char  secret_sha[65];   /* of SECRET */
 } fixture;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
 
 static void path_of(char *out, size_t n, const char *a, const char *b)
 {
@@ -72,25 +65,25 @@ static fixture *make_fixture(void)
     path_of(p, sizeof p, f->outside, "inner");
     assert_int_equal(mkdir(p, 0700), 0);
     path_of(p, sizeof p, f->outside, "secret.txt");
-    write_file(p, SECRET);
+    tt_write(p, SECRET);
     path_of(p, sizeof p, f->outside, "inner/secret.txt");
-    write_file(p, SECRET);
+    tt_write(p, SECRET);
     path_of(p, sizeof p, f->outside, "inner/x.txt");
-    write_file(p, SECRET);
+    tt_write(p, SECRET);
     assert_int_equal(mkdir(f->sub, 0700), 0);
     path_of(p, sizeof p, f->sub, "inner");
     assert_int_equal(mkdir(p, 0700), 0);
     path_of(p, sizeof p, f->sub, "secret.txt");
-    write_file(p, "inside secret\n");
+    tt_write(p, "inside secret\n");
     path_of(p, sizeof p, f->sub, "inner/x.txt");
-    write_file(p, "inside x\n");
+    tt_write(p, "inside x\n");
     path_of(p, sizeof p, f->sub, "inner/secret.txt");
-    write_file(p, "inside inner secret\n");
+    tt_write(p, "inside inner secret\n");
     for (int i = 0; i < 6; i++) {
         char name[32];
         snprintf(name, sizeof name, "f%d.md", i);
         path_of(p, sizeof p, f->m, name);
-        write_file(p, name);
+        tt_write(p, name);
     }
     path_of(p, sizeof p, f->m, "zlink");
     assert_int_equal(symlink("sub/secret.txt", p), 0);
