@@ -72,13 +72,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${need_pkgs[@]}" >&2
 fi
-BIN=${DOSSIER_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$ROOT/build/bench/dossier
-  echo "building Release dossier in build/bench ..." >&2
-  cmake -S "$ROOT" -B "$ROOT/build/bench" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$ROOT/build/bench" -j"$JOBS" --target dossier >/dev/null
-fi
+source "$ROOT/bench/lib.sh"
+bench_bin "$JOBS"
 
 # ---- corpora -----------------------------------------------------------------
 gen_a() {

@@ -35,13 +35,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-BIN=${DOSSIER_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$ROOT/build/bench/dossier
-  echo "building Release dossier in build/bench ..." >&2
-  cmake -S "$ROOT" -B "$ROOT/build/bench" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$ROOT/build/bench" -j"$(nproc)" --target dossier >/dev/null
-fi
+source "$ROOT/bench/lib.sh"
+bench_bin
 
 W=$ROOT/bench/work/small
 rm -rf "$W"

@@ -29,13 +29,8 @@ PY=/usr/bin/python3
 DEBOUNCE_MS=${DEBOUNCE_MS:-200}
 IDLE_S=${IDLE_S:-10}
 LAT_RUNS=${LAT_RUNS:-11}
-BIN=${DOSSIER_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$ROOT/build/bench/dossier
-  echo "building Release dossier in build/bench ..." >&2
-  cmake -S "$ROOT" -B "$ROOT/build/bench" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$ROOT/build/bench" -j"$(nproc)" --target dossier >/dev/null
-fi
+source "$ROOT/bench/lib.sh"
+bench_bin
 A=$WORKDIR/A
 if [ ! -f "$A/.complete" ]; then
   rm -rf "$A"; mkdir -p "$A"
