@@ -45,6 +45,21 @@ typedef struct dynlib {
     { (what), (env), (soname), (package), (names), (slots), (n), \
       PTHREAD_MUTEX_INITIALIZER, 0, "" }
 
+/* DYNLIB_DEFINE(lib, table, FUNCS, what, env, soname, package) defines
+ * `static dynlib lib` that fills `table`, a struct of function pointers
+ * declared by the X-macro FUNCS (FUNCS(X) expands X(f) for each function f,
+ * in the struct's order).  The table is filled as an array, so it must hold
+ * only those pointers, one per name: a static assertion checks that. */
+#define DYNLIB_NAME_(f) #f,
+#define DYNLIB_DEFINE(lib, table, FUNCS, what, env, soname, package)                       \
+    static const char *const lib##_names[] = { FUNCS(DYNLIB_NAME_) };                      \
+    _Static_assert(sizeof(table) ==                                                        \
+                       sizeof lib##_names / sizeof lib##_names[0] * sizeof(void *),        \
+                   #table " is one pointer per name");                                     \
+    static dynlib lib = DYNLIB_INIT((what), (env), (soname), (package), lib##_names,       \
+                                    (void **)&(table),                                     \
+                                    sizeof lib##_names / sizeof lib##_names[0])
+
 /* 0 when every function is resolved; else DSR_EIO with "<what> needs
  * <file>, which cannot be loaded (<dlerror>); install the Debian package
  * <package>". */

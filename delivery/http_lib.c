@@ -9,18 +9,8 @@
 
 http_lib_fns http_lib;
 
-#define HTTP_LIB_NAME(f) #f,
-static const char *const names[] = { HTTP_LIB_FUNCS(HTTP_LIB_NAME) };
-#undef HTTP_LIB_NAME
-
-/* The table holds only function pointers, one per name, in name order:
- * dynlib fills it as an array. */
-_Static_assert(sizeof(http_lib_fns) == sizeof names / sizeof names[0] * sizeof(void *),
-               "http_lib_fns is one pointer per name");
-
-static dynlib lib = DYNLIB_INIT("webhook delivery (libcurl)", "DOSSIER_LIBCURL",
-                                DOSSIER_LIBCURL_SONAME, DOSSIER_LIBCURL_PACKAGE, names,
-                                (void **)&http_lib, sizeof names / sizeof names[0]);
+DYNLIB_DEFINE(lib, http_lib, HTTP_LIB_FUNCS, "webhook delivery (libcurl)", "DOSSIER_LIBCURL",
+              DOSSIER_LIBCURL_SONAME, DOSSIER_LIBCURL_PACKAGE);
 
 int http_lib_load(dsr_err *err)
 {
