@@ -148,12 +148,7 @@ expect_exit 0 "$BIN" scan "$m" --log "$log" --mission-type research --exclude 'e
 pid=$!
 CLEANUP_PIDS+=("$pid")
 echo "# new" > "$m/new.md"
-for _ in $(seq 1 300); do
-  "$BIN" events --log "$log" > "$WORK/ev" 2> /dev/null
-  grep -q '"new.md"' "$WORK/ev" && break
-  sleep 0.1
-done
-grep -q '"new.md"' "$WORK/ev" || fail "watch did not record new.md"
+wait_recorded "$log" new.md
 kill -TERM "$pid"
 wait "$pid" || fail "watch did not stop cleanly"
 [ "$(snap "$log" mission_type)" = research ] || fail "watch did not reuse the mission type"

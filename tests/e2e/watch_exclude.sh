@@ -22,13 +22,7 @@ done
 mkdir -p "$m/build"
 echo "object" > "$m/build/a.o"
 echo "# new" > "$m/new.md"
-# (events to a file, then grep: grep -q closing a pipe early would fail it)
-for _ in $(seq 1 300); do
-  "$BIN" events --log "$WORK/log" > "$WORK/ev" 2>/dev/null
-  grep -q '"new.md"' "$WORK/ev" && break
-  sleep 0.1
-done
-grep -q '"new.md"' "$WORK/ev" || fail "new.md was not recorded"
+wait_recorded "$WORK/log" new.md
 kill -TERM $pid
 wait $pid || fail "watch did not stop cleanly on SIGTERM"
 "$BIN" events --log "$WORK/log" > "$WORK/ev"

@@ -64,3 +64,17 @@ flush_to_tables() {
   ls "$1" > "$WORK/flush_to_tables.ls"
   grep -q '\.sst$' "$WORK/flush_to_tables.ls" || fail "no table file in $1 after 8 writer sessions"
 }
+
+# wait_recorded LOG NAME: poll LOG's events (into $WORK/ev, then grep: grep
+# -q closing a pipe early would fail it under pipefail) until one names the
+# path NAME, for up to 30 s; fail "NAME was not recorded" otherwise.  For a
+# watcher running in the background.
+wait_recorded() {
+  local _
+  for _ in $(seq 1 300); do
+    "$BIN" events --log "$1" > "$WORK/ev" 2> /dev/null
+    grep -q "\"$2\"" "$WORK/ev" && return 0
+    sleep 0.1
+  done
+  fail "$2 was not recorded"
+}
