@@ -41,6 +41,16 @@ char *tt_mission(const char *tag, char *root, size_t n)
     return dir;
 }
 
+int tt_mission_teardown(void **state)
+{
+    /* a pointer to a struct, converted, points to its first member */
+    char **dir = *state;
+    assert_non_null(dir);
+    tt_rm_rf(*dir);
+    free(*state);
+    return 0;
+}
+
 void tt_write(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

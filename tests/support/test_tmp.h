@@ -17,6 +17,9 @@ void     tt_rm_rf(char *dir);
  * root gets that folder's path (n bytes at the most); returns the malloc'd
  * temp folder, for tt_rm_rf. */
 char    *tt_mission(const char *tag, char *root, size_t n);
+/* cmocka teardown of a malloc'd fixture whose first member is the char *
+ * tt_mission returned: removes that folder, then frees the fixture. */
+int      tt_mission_teardown(void **state);
 /* Create or replace the file path with text. */
 void     tt_write(const char *path, const char *text);
 /* tt_write of dir/rel. */

@@ -29,6 +29,8 @@ typedef struct fixture {
     char *dir;           /* temp folder: mission in dir/m */
     char  root[512];     /* short: the paths built from it fit their buffers */
 } fixture;
+/* tt_mission_teardown frees the folder its first member names */
+_Static_assert(offsetof(fixture, dir) == 0, "dir is the fixture's first member");
 
 static int setup(void **state)
 {
@@ -42,14 +44,6 @@ static int setup(void **state)
         tt_put(f->root, name, text);
     }
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tt_rm_rf(f->dir);
-    free(f);
     return 0;
 }
 
@@ -416,25 +410,25 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ingest_run_records_a_run_and_reports_every_phase,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_version_1_report_gets_no_head,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_changed_mode_emits_only_changes,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_rehash_lists_stale_cache_entries,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_skip_unchanged_records_nothing_without_change,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_log_uses_and_keeps_the_callers_log,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_locked_log_fails_at_the_log,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_file_root_creates_nothing,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_refuses_default_log_symlink,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_checks_struct_versions,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test(test_ingest_phase_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

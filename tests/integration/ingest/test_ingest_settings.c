@@ -24,6 +24,8 @@ typedef struct fixture {
     char *dir;
     char  root[512], log[512], manifest[512];
 } fixture;
+/* tt_mission_teardown frees the folder its first member names */
+_Static_assert(offsetof(fixture, dir) == 0, "dir is the fixture's first member");
 
 static const char manifest_text[] =
     "schema_version: \"1\"\nmission_type: custom\nmanifest_version: \"1\"\n"
@@ -42,14 +44,6 @@ static int setup(void **state)
     tt_put(f->root, "notes.tmp", "scratch\n");
     tt_write(f->manifest, manifest_text);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tt_rm_rf(f->dir);
-    free(f);
     return 0;
 }
 
@@ -217,14 +211,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_without_settings_reuses_every_remembered_one,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_given_manifest_replaces_and_drops_the_remembered_step,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_remembered_manifest_file_is_reread_and_its_edit_reported,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_without_remember_nothing_is_reused, setup, teardown),
+                                        setup, tt_mission_teardown),
+        cmocka_unit_test_setup_teardown(test_without_remember_nothing_is_reused, setup,
+                                        tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_step_without_any_manifest_fails_at_settings,
-                                        setup, teardown),
+                                        setup, tt_mission_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
