@@ -4,9 +4,13 @@
  * following the log as a writer appends to it.
  *
  * The log is opened read-only (a RocksDB secondary), so this runs beside a
- * scan or import that holds the writer lock.  --follow polls: after printing
- * everything visible it refreshes the handle every POLL_MS and prints what
- * was committed meanwhile; SIGINT/SIGTERM end it cleanly (exit 0).
+ * scan or import that holds the writer lock.  --follow waits for the log's
+ * files to change: an inotify watch on the log folder wakes it when a writer
+ * appends to its WAL (or rolls the manifest), so a committed event prints
+ * without waiting out a poll period; the handle is also refreshed every
+ * POLL_MS, the fallback where inotify is unavailable or misses a change (a
+ * network file system).  After each wake it prints what was committed
+ * meanwhile; SIGINT/SIGTERM end it cleanly (exit 0).
  */
 #include "cli.h"
 #include "dossier/buf.h"
@@ -18,11 +22,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POLL_MS 200
 
@@ -46,7 +53,8 @@ static const char usage_text[] =
 "                   sequence 1; --since 0 prints everything)\n"
 "  --limit N        stop after printing N events\n"
 "  -f, --follow     keep running and print new events as they are committed\n"
-"                   (polls every 200 ms; stop with Ctrl-C or SIGTERM)\n"
+"                   (woken by changes to the log's files, else every\n"
+"                   200 ms; stop with Ctrl-C or SIGTERM)\n"
 "  --profile P      wp04 (the default: the canonical envelopes as stored) or\n"
 "                   spec-kitty-3: each event as a spec-kitty-events 3.0.0\n"
 "                   envelope (PascalCase type, build_id, schema_version\n"
@@ -200,6 +208,39 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);   /* a signal cuts it short: that is what we want */
 }
 
+/* An inotify descriptor watching the log folder for writes, or -1 when
+ * inotify is unavailable (then only the POLL_MS refresh notices events).
+ * The writer appends each commit to a WAL file in that folder and writes a
+ * new MANIFEST/CURRENT when it flushes or rolls, which is what a secondary
+ * handle's refresh reads. */
+static int log_watch_open(const char *dir)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (inotify_add_watch(fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sleep until the log folder changes (fd >= 0), POLL_MS passes, or a signal
+ * arrives; then drop the queued notifications, as one refresh reads them all. */
+static void wait_for_change(int fd)
+{
+    if (fd < 0) {
+        sleep_ms(POLL_MS);
+        return;
+    }
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+    if (poll(&p, 1, POLL_MS) <= 0)
+        return;   /* timeout, or a signal: the caller checks stop_requested */
+    _Alignas(struct inotify_event) char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
 static int wants(const events_cmd *c, const dsr_envelope *env)
 {
     if (c->has_type && env->type != c->type)
@@ -310,6 +351,8 @@ int cmd_events(int argc, char **argv)
 
     uint64_t last = c.since, printed = 0;
     dsr_buf line = DSR_BUF_INIT;
+    /* Watch before the first read: a commit after that read then wakes us. */
+    int wfd = c.follow ? log_watch_open(dsr_log_dir(log)) : -1;
     int code = DSR_EXIT_OK;
     if (c.profile == DSR_PROFILE_SPEC_KITTY_3) {
         if (dsr_sk3_runs_new(&c.runs)) {
@@ -329,7 +372,7 @@ int cmd_events(int argc, char **argv)
             code = DSR_EXIT_IO;
             break;
         }
-        sleep_ms(POLL_MS);
+        wait_for_change(wfd);
         if (stop_requested)
             break;
         if (dsr_log_refresh(log, &err)) {
@@ -339,6 +382,8 @@ int cmd_events(int argc, char **argv)
         if (c.runs && (code = note_runs(log, &c, last + 1)))
             break;
     }
+    if (wfd >= 0)
+        close(wfd);
     dsr_buf_free(&line);
     dsr_sk3_runs_free(c.runs);
     dsr_log_close(log);
