@@ -7,7 +7,7 @@
 #   latency   from one file written to the run recording it (the watcher's
 #             --json line, printed once the run is durable and projected),
 #             and to its artifact_indexed event printed by a reader
-#             following the log (`events --follow`, which polls), LAT_RUNS
+#             following the log (`events --follow`, woken by inotify), LAT_RUNS
 #             (11) times; median and range; target <= debounce + 50 ms.
 #             Peer: the wall time of a warm `scan --emit changed` of the tree
 #             with that one change (what a run cost before runs covered the
@@ -132,7 +132,7 @@ rows.append(("latency, one file written -> run recorded", "median_s", med,
              "range %.3f-%.3f; target <= %.3f" % (min(lat), max(lat), debounce / 1e3 + 0.05)))
 rows.append(("latency, one file written -> indexed event read by events --follow",
              "median_s", statistics.median(lat_f),
-             "range %.3f-%.3f; follow polls every 200 ms" % (min(lat_f), max(lat_f))))
+             "range %.3f-%.3f; follow is woken by inotify" % (min(lat_f), max(lat_f))))
 rows.append(("watcher CPU per one-file run", "median_cpu_s", statistics.median(lat_cpu),
              "range %.3f-%.3f" % (min(lat_cpu), max(lat_cpu))))
 # burst: 10,000 files
