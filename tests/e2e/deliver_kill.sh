@@ -10,7 +10,10 @@ source "$DOSSIER_SRC/tests/support/deliver_lib.sh"
 CONC=4
 KILLS=3
 LOG="$WORK/log"
-import_events 1500 20 "$LOG" 21
+# Enough events that the third kill lands mid-stream on a quiet machine too:
+# each cycle runs until 250 more are accepted, and the delivery keeps going
+# while the receiver's count is read.
+import_events 4000 20 "$LOG" 21
 make_secret
 start_receiver recv --secret-file "$SECRET" --default 204 --deadline 240
 URL="http://127.0.0.1:$RECV_PORT/hook"
