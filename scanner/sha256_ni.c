@@ -17,6 +17,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHANI 1
 #else
@@ -116,11 +117,17 @@ SHANI static void compress2(uint32_t *s, const unsigned char *d, uint32_t *s2,
     compress(2, st, dd, blocks);
 }
 
+/* CPUID itself rather than __builtin_cpu_supports: clang 14 (the fuzz
+ * build's compiler) does not know the "sha" feature name.  Leaf 7 EBX bit 29
+ * is SHA; leaf 1 ECX bits 19 and 9 are SSE4.1 and SSSE3. */
 int sha256_ni_available(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-           __builtin_cpu_supports("ssse3");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b >> 29) & 1u;
 }
 #else
 static void compress1(uint32_t *s, const unsigned char *d, size_t blocks)
