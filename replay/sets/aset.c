@@ -741,7 +741,7 @@ int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, ar
 {
     mpc c = { (const unsigned char *)buf + 2, (const unsigned char *)buf + len };
     const char *d;
-    uint64_t n, nrem, nup;
+    uint64_t n, nrem, nup = 0;   /* read by the upsert loop even when an earlier step failed */
     if (len < 2 || read_text(&c, &d, &n) != 1 || n != 32 || mpc_array(&c, &nrem)
         || nrem > len)
         return dsr_err_set(err, DSR_ECORRUPT, "artifact set delta row does not decode");
