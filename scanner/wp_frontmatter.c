@@ -177,6 +177,21 @@ static size_t span(const char *s, size_t n, const char *set)
     return i;
 }
 
+/* d[p..m) is exactly an exponent: [eE], a sign (only when sign_required is
+ * 0 may it be left out), then one or more digits. */
+static int exponent_is(const char *d, size_t p, size_t m, int sign_required)
+{
+    if (p >= m || (d[p] != 'e' && d[p] != 'E'))
+        return 0;
+    size_t q = p + 1;
+    int sign = q < m && (d[q] == '-' || d[q] == '+');
+    if (sign_required && !sign)
+        return 0;
+    q += (size_t)sign;
+    size_t e = span(d + q, m - q, "0123456789");
+    return e > 0 && q + e == m;
+}
+
 static int looks_float(const char *s, size_t n)
 {
     size_t i = (n && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
@@ -188,49 +203,23 @@ static int looks_float(const char *s, size_t n)
         return 1;
     if (i == 0 && word_is(d, m, nan))
         return 1;
-    size_t p = 0;
     if (m && isdigit((unsigned char)d[0])) {
-        p = span(d, m, "0123456789_");
+        size_t p = span(d, m, "0123456789_");
         if (p < m && d[p] == '.') {
+            /* [0-9][0-9_]*\.[0-9_]*([eE][-+]?[0-9]+)? */
             p++;
             p += span(d + p, m - p, "0123456789_");
-        } else if (!(p < m && (d[p] == 'e' || d[p] == 'E'))) {
-            return 0;      /* an integer */
-        } else {
-            /* [0-9][0-9_]*[eE][-+]?[0-9]+ : exponent required */
-            size_t q = p + 1;
-            if (q < m && (d[q] == '-' || d[q] == '+'))
-                q++;
-            size_t e = span(d + q, m - q, "0123456789");
-            return e > 0 && q + e == m;
+            return p == m || exponent_is(d, p, m, 0);
         }
-    } else if (i == 0 && m >= 2 && d[0] == '.') {
-        /* \.[0-9_]+([eE][-+][0-9]+)? (no sign allowed, exponent sign required) */
-        p = 1 + span(d + 1, m - 1, "0123456789_");
-        if (p == 1)
-            return 0;
-        if (p == m)
-            return 1;
-        if (d[p] != 'e' && d[p] != 'E')
-            return 0;
-        size_t q = p + 1;
-        if (q >= m || (d[q] != '-' && d[q] != '+'))
-            return 0;
-        q++;
-        size_t e = span(d + q, m - q, "0123456789");
-        return e > 0 && q + e == m;
-    } else {
-        return 0;
+        /* [0-9][0-9_]*[eE][-+]?[0-9]+ : without the exponent, an integer */
+        return exponent_is(d, p, m, 0);
     }
-    if (p == m)
-        return 1;
-    if (d[p] != 'e' && d[p] != 'E')
-        return 0;
-    size_t q = p + 1;
-    if (q < m && (d[q] == '-' || d[q] == '+'))
-        q++;
-    size_t e = span(d + q, m - q, "0123456789");
-    return e > 0 && q + e == m;
+    if (i == 0 && m >= 2 && d[0] == '.') {
+        /* \.[0-9_]+([eE][-+][0-9]+)? (no sign allowed, exponent sign required) */
+        size_t p = 1 + span(d + 1, m - 1, "0123456789_");
+        return p > 1 && (p == m || exponent_is(d, p, m, 1));
+    }
+    return 0;
 }
 
 static int two(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }

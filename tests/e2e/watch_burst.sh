@@ -15,10 +15,7 @@ rm -rf "$m/.dossier"
   > "$WORK/runs.ndjson" 2> "$WORK/watch.err" &
 pid=$!
 CLEANUP_PIDS+=("$pid")
-for _ in $(seq 1 300); do
-  "$BIN" snapshot --log "$WORK/log" --json > /dev/null 2>&1 && break
-  sleep 0.1
-done
+wait_snapshot "$WORK/log"
 # The 100 folders exist and are watched first (a file created inside a
 # folder the watcher has not seen yet queues no event at all); then the
 # watcher is stopped (SIGSTOP) while the files appear in them, so it cannot

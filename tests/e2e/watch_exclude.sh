@@ -15,10 +15,7 @@ rm -rf "$m/.dossier"
 pid=$!
 CLEANUP_PIDS+=("$pid")
 # the starting scan, then one change inside and one outside the excluded folder
-for _ in $(seq 1 200); do
-  "$BIN" snapshot --log "$WORK/log" --json > /dev/null 2>&1 && break
-  sleep 0.1
-done
+wait_snapshot "$WORK/log"
 mkdir -p "$m/build"
 echo "object" > "$m/build/a.o"
 echo "# new" > "$m/new.md"

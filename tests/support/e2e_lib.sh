@@ -65,6 +65,17 @@ flush_to_tables() {
   grep -q '\.sst$' "$WORK/flush_to_tables.ls" || fail "no table file in $1 after 8 writer sessions"
 }
 
+# wait_snapshot LOG: poll until LOG holds a snapshot (a watcher running in
+# the background has recorded its starting scan), for up to 30 s; what the
+# test does next checks the outcome.
+wait_snapshot() {
+  local _
+  for _ in $(seq 1 300); do
+    "$BIN" snapshot --log "$1" --json > /dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+}
+
 # wait_recorded LOG NAME: poll LOG's events (into $WORK/ev, then grep: grep
 # -q closing a pipe early would fail it under pipefail) until one names the
 # path NAME, for up to 30 s; fail "NAME was not recorded" otherwise.  For a
