@@ -181,8 +181,10 @@ int dsr_envelope_view(const msgpack_object *obj, dsr_envelope *out, dsr_err *err
 
     v = f[E_PAYLOAD];
     int rc = dsr_payload_validate(e.type, v, err);
-    if (rc)
-        return dsr_err_prefix(err, "event %.*s", (int)id->len, id->ptr);
+    if (rc) {
+        dsr_err_prefix(err, "event %.*s", (int)id->len, id->ptr);
+        return rc;   /* the validator's code, also when err is NULL */
+    }
     /* The payload is a valid map with a string feature_slug: compare. */
     for (uint32_t i = 0; i < v->via.map.size; i++) {
         const msgpack_object *k = &v->via.map.ptr[i].key;

@@ -40,10 +40,15 @@ int dsr_err_errno(dsr_err *err, int code, int errnum, const char *fmt, ...)
     return code;
 }
 
+/* Called on a failure path only, so it never returns DSR_OK: without err, or
+ * when the failing call left no code in it, DSR_EIO stands for the code it
+ * cannot know, and `return dsr_err_prefix(err, ...)` stays a failure. */
 int dsr_err_prefix(dsr_err *err, const char *fmt, ...)
 {
     if (!err)
-        return DSR_OK;
+        return DSR_EIO;
+    if (err->code == DSR_OK)
+        err->code = DSR_EIO;
     char old[DSR_ERR_MSG_MAX];
     memcpy(old, err->msg, sizeof old);
     va_list ap;

@@ -45,7 +45,10 @@ DSR_API int dsr_err_set(dsr_err *err, int code, const char *fmt, ...)
 DSR_API int dsr_err_errno(dsr_err *err, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Prefix the existing message with more context ("<ctx>: <old msg>"). */
+/* Prefix the existing message with more context ("<ctx>: <old msg>") and
+ * return err's code, so a failure path can write
+ * `return dsr_err_prefix(err, "feature %s", slug);`.  Never returns DSR_OK:
+ * when err is NULL, or holds no code, it returns DSR_EIO (and sets it). */
 DSR_API int dsr_err_prefix(dsr_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -224,6 +224,8 @@ static void test_malformed_compact_values_are_refused_by_name(void **state)
     patch(&rec, "input.spec.main\x00", "input.spec.main\x09", 16);
     assert_int_equal(decode_json(rec.data, rec.size, &j, &err), DSR_ESCHEMA);
     assert_non_null(strstr(err.msg, "artifact_class"));
+    /* the same refusal when the caller passes no error struct */
+    assert_int_equal(decode_json(rec.data, rec.size, &j, NULL), DSR_ESCHEMA);
     msgpack_sbuffer_destroy(&rec);
 
     /* an event_type number that is no type */
