@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 int cli_parse_jobs(const char *s, unsigned *out)
 {
@@ -217,10 +218,33 @@ static int builtin_known(const char *name)
     return 0;
 }
 
+/* --step given without a manifest applies to the remembered one.  None can
+ * be remembered with --reset-settings, nor before the log folder exists (the
+ * feature's first scan): refused here, before the library creates that
+ * folder, so the mistake leaves nothing behind. */
+static int check_step_has_manifest(const cli_scan_opts *o, const char *cmd)
+{
+    if (!o->step || o->manifest_path || o->mission_type)
+        return DSR_EXIT_OK;
+    if (o->reset_settings)
+        return cli_usage(cmd, "--step needs a manifest (--manifest or --mission-type): "
+                         "--reset-settings leaves the remembered one out");
+    char dir[4200];
+    struct stat st;
+    if (stat(cli_log_dir(o->log_opt, o->mission_dir, dir, sizeof dir), &st) != 0
+        && errno == ENOENT)
+        return cli_usage(cmd, "--step needs a manifest (--manifest or --mission-type): "
+                         "none is remembered, there is no log at %s yet", cli_safe(dir));
+    return DSR_EXIT_OK;
+}
+
 int cli_scan_check_given(cli_scan_opts *o, const char *cmd)
 {
     if (o->manifest_path && o->mission_type)
         return cli_usage(cmd, "--manifest and --mission-type are mutually exclusive");
+    int rc = check_step_has_manifest(o, cmd);
+    if (rc != DSR_EXIT_OK)
+        return rc;
     if (o->mission_type && !builtin_known(o->mission_type)) {
         /* the library's message names the types of the profile */
         dsr_manifest *m = NULL;
@@ -237,7 +261,7 @@ int cli_scan_check_given(cli_scan_opts *o, const char *cmd)
         return DSR_EXIT_OK;
     dsr_err err;
     dsr_err_clear(&err);
-    int rc = dsr_manifest_load_file(o->manifest_path, &o->manifest, &err);
+    rc = dsr_manifest_load_file(o->manifest_path, &o->manifest, &err);
     if (rc) {
         cli_error(NULL, "%s", err.msg);
         return rc == DSR_EIO ? DSR_EXIT_IO : DSR_EXIT_USAGE;

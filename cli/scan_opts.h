@@ -77,7 +77,9 @@ int  cli_scan_operand(cli_scan_opts *o, const char *cmd, int argc, char **argv);
 /* scan and watch: what can be checked before the log is opened - a
  * --manifest file is loaded, a --mission-type must name a built-in manifest
  * (of some profile: the run's profile may be the remembered one), a --step
- * given with its manifest must be one of its steps.  Prints the error;
+ * given with its manifest must be one of its steps, and a --step given
+ * without one needs a remembered manifest to be possible (not with
+ * --reset-settings, nor before the log folder exists).  Prints the error;
  * returns an exit code.  The rest is decided with the remembered settings,
  * by the library (step SETTINGS of dossier/ingest.h). */
 int  cli_scan_check_given(cli_scan_opts *o, const char *cmd);
