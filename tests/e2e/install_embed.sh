@@ -33,7 +33,9 @@ LD_LIBRARY_PATH="$libdir" "$WORK/embed" "$m" "$WORK/log" software-dev > "$WORK/o
   || fail "example failed"
 grep -q "complete, parity [0-9a-f]\{64\}" "$WORK/out.txt" || { cat "$WORK/out.txt"; fail "output"; }
 
-# the same through find_package(dossier)
+# the same through find_package(dossier), against the shared library and
+# against the static one (which links every dependency the package config
+# lists, liburing and libisal included)
 mkdir -p "$WORK/cm"
 cat > "$WORK/cm/CMakeLists.txt" <<CM
 cmake_minimum_required(VERSION 3.18)
@@ -41,10 +43,18 @@ project(embed C)
 find_package(dossier REQUIRED)
 add_executable(embed $SRC/examples/embed/embed.c)
 target_link_libraries(embed PRIVATE dossier::dossier)
+add_executable(embed_static $SRC/examples/embed/embed.c)
+target_link_libraries(embed_static PRIVATE dossier::dossier_static)
 CM
 cmake -S "$WORK/cm" -B "$WORK/cm/build" -DCMAKE_PREFIX_PATH="$prefix" > "$WORK/cm.log" \
-  && cmake --build "$WORK/cm/build" >> "$WORK/cm.log" || { cat "$WORK/cm.log"; fail "find_package build"; }
-LD_LIBRARY_PATH="$libdir" "$WORK/cm/build/embed" "$m" "$WORK/log2" software-dev | grep -q complete \
+  && cmake --build "$WORK/cm/build" >> "$WORK/cm.log" 2>&1 || { cat "$WORK/cm.log"; fail "find_package build"; }
+out=$(LD_LIBRARY_PATH="$libdir" "$WORK/cm/build/embed" "$m" "$WORK/log2" software-dev) \
   || fail "find_package example failed"
-"$prefix/bin/dossier" --version | grep -q '^dossier ' || fail "installed binary"
+grep -q complete <<<"$out" || { echo "$out"; fail "find_package example output"; }
+libs=$(ldd "$WORK/cm/build/embed_static") || fail "ldd embed_static"
+grep -q libdossier <<<"$libs" && fail "the static example loads libdossier.so"
+out=$("$WORK/cm/build/embed_static" "$m" "$WORK/log3" software-dev) \
+  || fail "find_package static example failed"
+grep -q complete <<<"$out" || { echo "$out"; fail "find_package static example output"; }
+"$prefix/bin/dossier" --version | grepq '^dossier ' || fail "installed binary"
 echo "install_embed: ok"
