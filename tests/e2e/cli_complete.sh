@@ -26,7 +26,7 @@ bc() {   # bc WORD... : what bash offers for the last word, sorted, space-separa
     COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dossier
     printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//' )
 }
-( source "$SRC/completion/dossier.bash"; complete -p dossier ) | grep -q -- "-F _dossier dossier$" \
+( source "$SRC/completion/dossier.bash"; complete -p dossier ) | grepq -- "-F _dossier dossier$" \
   || fail "bash: no 'complete -F _dossier dossier'"
 
 commands=$("$BIN" --help | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{exit}')
@@ -93,14 +93,14 @@ source '$SRC/completion/_dossier' >/dev/null 2>&1
 words=("\$@"); CURRENT=\$#words; _dossier
 EOS
   zc() { zsh -f "$WORK/z.zsh" "$@"; }
-  zc ./bin/dossier sta | grep -q "^describe status:one-screen report" || fail "zsh: commands with summaries: $(zc ./bin/dossier sta)"
+  zc ./bin/dossier sta | grepq "^describe status:one-screen report" || fail "zsh: commands with summaries: $(zc ./bin/dossier sta)"
   [ "$(zc ./bin/dossier scan m --mission-type '')" = "add research software-dev" ] || fail "zsh: --mission-type"
   [ "$(zc ./bin/dossier status --color=a)" = "add --color=auto --color=always" ] || fail "zsh: --color=a: $(zc ./bin/dossier status --color=a)"
   [ "$(zc ./bin/dossier status '')" = "files -/" ] || fail "zsh: MISSION_DIR"
   [ "$(zc ./bin/dossier import '')" = "files " ] || fail "zsh: import FILE"
   [ "$(zc ./bin/dossier status --log=di)" = "compset -P *= files -/" ] || fail "zsh: --log=DIR: $(zc ./bin/dossier status --log=di)"
   [ "$(zc ./bin/dossier deliver --log "$m/.dossier" --endpoint '')" = "describe cd:http://127.0.0.1:9/hook ci:http://127.0.0.1:9/hook" ] || fail "zsh: endpoints"
-  zc ./bin/dossier status --co | grep -q "^glued add --color=$" || fail "zsh: --color= glued"
+  zc ./bin/dossier status --co | grepq "^glued add --color=$" || fail "zsh: --color= glued"
 else
   echo "cli_complete: zsh not installed: zsh part skipped (scripts/setup.sh installs it)"
 fi

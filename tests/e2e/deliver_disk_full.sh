@@ -53,5 +53,5 @@ grep -q "^h " "$WORK/list" && fail "endpoint h was half saved"
 
 rm -f "$mnt/fill"
 "$BIN" endpoint add h --url "http://127.0.0.1:$port/" --log "$log" > /dev/null || fail "endpoint add after freeing space"
-"$BIN" endpoint list --log "$log" | grep -q "^h " || fail "endpoint h not listed"
+"$BIN" endpoint list --log "$log" | grepq "^h " || fail "endpoint h not listed"
 echo "deliver_disk_full ($mode): endpoint add/remove and deliver exit 3 with the reason; state intact"

@@ -67,7 +67,7 @@ EOF
 
 # Phase B: re-queue the dead letters, add two events; e2 goes through, then
 # 410 on e4 disables the endpoint (exit 3) and e4, e7, e8 stay pending.
-"$BIN" deliveries --log "$LOG" --retry --json | grep -q '"requeued":2' || fail "--retry"
+"$BIN" deliveries --log "$LOG" --retry --json | grepq '"requeued":2' || fail "--retry"
 import_events 2 1 "$LOG" 12
 log_ids "$LOG" > "$WORK/ids8"
 rc=0; "${D[@]}" > "$WORK/b.json" 2> "$WORK/b.err" || rc=$?

@@ -16,7 +16,7 @@ make_secret
 # Saved before the first scan: the log folder does not exist yet.
 "$BIN" endpoint add ci --log "$LOG" --url "http://127.0.0.1:$PORT/hook" \
   --secret-file "$SECRET" --auto > /dev/null || fail "endpoint add"
-"$BIN" endpoint list --log "$LOG" | grep -q "ci .*\[auto\]" || fail "endpoint list"
+"$BIN" endpoint list --log "$LOG" | grepq "ci .*\[auto\]" || fail "endpoint list"
 
 rc=0; "$BIN" scan "$M" > "$WORK/scan.out" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || { cat "$WORK/scan.out" >&2; fail "scan exited $rc with an unreachable endpoint"; }
@@ -89,7 +89,7 @@ for round in $(seq 1 "$(scaled 60)"); do
   done
   wait "${pids[@]}" || true    # exit 1 (dead letter) or 3 (locked); stderr is checked
   for k in 1 2 3 4; do
-    if grep -v -e 'locked by another process' -e 'dead-lettered' "$WORK/race.$k" | grep -q .; then
+    if grep -v -e 'locked by another process' -e 'dead-lettered' "$WORK/race.$k" | grepq .; then
       fail "round $round: a racing deliver failed otherwise: $(cat "$WORK/race.$k")"
     fi
   done

@@ -45,14 +45,14 @@ PYEOF
 # log: newest first, the baseline marked, -n
 "$BIN" log > "$WORK/log.txt"
 [ "$(grep -c '^01' "$WORK/log.txt")" -eq 2 ] || fail "log should list 2 snapshots: $(cat "$WORK/log.txt")"
-sed -n 3p "$WORK/log.txt" | grep -q "^$first .* complete .*baseline$" || fail "baseline row: $(cat "$WORK/log.txt")"
-sed -n 2p "$WORK/log.txt" | grep -q ' incomplete ' || fail "latest row first: $(cat "$WORK/log.txt")"
+sed -n 3p "$WORK/log.txt" | grepq "^$first .* complete .*baseline$" || fail "baseline row: $(cat "$WORK/log.txt")"
+sed -n 2p "$WORK/log.txt" | grepq ' incomplete ' || fail "latest row first: $(cat "$WORK/log.txt")"
 [ "$("$BIN" log -n 1 | grep -c '^01')" -eq 1 ] || fail "log -n 1"
 latest=$("$BIN" log --json | "$PY" -c 'import json,sys; s=json.load(sys.stdin)["snapshots"]; assert s[1]["is_baseline"] and not s[0]["is_baseline"]; print(s[0]["snapshot_id"])')
 
 # named snapshots
 expect_exit 0 "$BIN" diff "$latest" "$latest"
-"$BIN" diff "$latest" "$latest" | grep -q '^no difference' || fail "equal diff text"
+"$BIN" diff "$latest" "$latest" | grepq '^no difference' || fail "equal diff text"
 expect_exit 1 "$BIN" diff "$latest" "$first"
 expect_exit 2 "$BIN" diff 01AAAAAAAAAAAAAAAAAAAAAAAA
 expect_exit 2 "$BIN" diff a b c

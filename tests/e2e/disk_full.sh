@@ -94,7 +94,7 @@ if command -v prlimit > /dev/null; then
   [ $((after - before)) -eq "$got" ] || fail "import said $got added, the log gained $((after - before))"
   expect_exit 0 "$BIN" verify --log "$log" -q
   out=$("$BIN" import "$WORK/imp.ndjson" --log "$log") || fail "import after the failure"
-  echo "$out" | grep -q ", $((30000 - got)) added, $got duplicates" || fail "rerun: $out"
+  grep -q ", $((30000 - got)) added, $got duplicates" <<<"$out" || fail "rerun: $out"
   imp_note="import stopped at $got of 30000 and resumed"
 fi
 echo "disk_full ($mode): clean exit 3 twice, log verified, rerun completed ($n1 events before); $imp_note"

@@ -25,7 +25,7 @@ print(e["secret_file"] if e["signed"] else "unsigned")'
 }
 deliver --secret-file "$SECRET"
 [ "$(signed_with)" = "$(realpath "$SECRET")" ] || fail "ad-hoc endpoint not signed with $SECRET: $(signed_with)"
-"$BIN" endpoint list --log "$LOG" | grep -q "secret file: $(realpath "$SECRET")" \
+"$BIN" endpoint list --log "$LOG" | grepq "secret file: $(realpath "$SECRET")" \
   || fail "endpoint list (text) does not show the secret file"
 
 cp "$SECRET" "$WORK/other.key"

@@ -101,7 +101,7 @@ e["event_type"] = "MissionDossierArtifactIndexed"
 print(json.dumps(e))' > "$WORK/pascal.ndjson"
 out=$("$BIN" import "$WORK/pascal.ndjson" --log "$c") || fail "PascalCase import"
 [ "$out" = "$WORK/pascal.ndjson: 1 envelope, 1 added, 0 duplicates" ] || fail "PascalCase said: $out"
-"$BIN" events --log "$c" --since "$before" | grep -q '"event_id":"7ZZZZZZZZZZZZZZZZZZZZZZZZX","event_type":"mission_dossier_artifact_indexed"' \
+"$BIN" events --log "$c" --since "$before" | grepq '"event_id":"7ZZZZZZZZZZZZZZZZZZZZZZZZX","event_type":"mission_dossier_artifact_indexed"' \
   || fail "PascalCase event not stored in snake_case"
 
 echo "events_import: $n events exported, re-imported (0 added), reproduced, merged (clock $expect)"

@@ -27,11 +27,11 @@ head -c 1025 /dev/zero | tr '\0' 'b' > "$M/big.txt"       # over it
 rc=0
 "$BIN" index "$M" --max-file-size 1K -q > "$WORK/out" 2> "$WORK/err" || rc=$?
 [ "$rc" -eq 0 ] || fail "index --max-file-size 1K: exit $rc ($(cat "$WORK/err"))"
-grep '"relative_path":"big.txt"' "$WORK/out" | grep -q '"content_hash_sha256":null,"size_bytes":1025' \
+grep '"relative_path":"big.txt"' "$WORK/out" | grepq '"content_hash_sha256":null,"size_bytes":1025' \
   || fail "big.txt not reported unread with its size: $(cat "$WORK/out")"
-grep '"relative_path":"big.txt"' "$WORK/out" | grep -q '"present":false,"reason_code":"unreadable","reason_detail":"larger than the size cap: 1025 bytes, cap 1024; not read"' \
+grep '"relative_path":"big.txt"' "$WORK/out" | grepq '"present":false,"reason_code":"unreadable","reason_detail":"larger than the size cap: 1025 bytes, cap 1024; not read"' \
   || fail "big.txt reason: $(grep big.txt "$WORK/out")"
-grep '"relative_path":"small.txt"' "$WORK/out" | grep -q '"present":true' \
+grep '"relative_path":"small.txt"' "$WORK/out" | grepq '"present":true' \
   || fail "small.txt (at the cap) not hashed: $(grep small.txt "$WORK/out")"
 # the default cap hashes both
 "$BIN" index "$M" -q > "$WORK/out" || fail "index without a cap failed"

@@ -33,9 +33,9 @@ if command -v strace >/dev/null; then
   strace -f -qq -s 4096 -e trace=write -e signal=none -o "$WORK/trace" "$BIN" index m >/dev/null 2>&1 || true
   n=$(grep -c 'write(2, .*artifacts 1500 total' "$WORK/trace" || true)
   [ "$n" -eq 1 ] || fail "the summary is not one write to stderr ($n)"
-  grep 'write(2, "dossier index: m: artifacts 1500 total' "$WORK/trace" | grep -q 'completeness: unknown\\n"' \
+  grep 'write(2, "dossier index: m: artifacts 1500 total' "$WORK/trace" | grepq 'completeness: unknown\\n"' \
     || fail "the summary's write does not hold the whole line"
 fi
-"$BIN" index m 2>&1 | tail -n 1 | grep -q '^dossier index: m: artifacts 1500 total' \
+"$BIN" index m 2>&1 | tail -n 1 | grepq '^dossier index: m: artifacts 1500 total' \
   || fail "the summary does not follow the rows"
 echo "index_pipe: ok"

@@ -96,7 +96,7 @@ run 0 status status3.json -- "$BIN" status --json   # with an endpoint's counts
 
 # NATS: publish and pull, when a server and NATS support are at hand
 if command -v nats-server > /dev/null &&
-   ! "$BIN" publish --nats nats://127.0.0.1:1 2>&1 | grep -q "without NATS support"; then
+   ! grep -q "without NATS support" <<<"$("$BIN" publish --nats nats://127.0.0.1:1 2>&1)"; then
   source "$SRC/tests/support/nats_lib.sh"
   nats_require
   nats_start

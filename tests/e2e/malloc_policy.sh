@@ -12,7 +12,7 @@ alloc=$(sed -n 's/^DOSSIER_ALLOCATOR:[A-Z]*=//p' "${DOSSIER_BUILD:?}/CMakeCache.
 if [ "$alloc" = system ]; then echo "malloc_policy: built with the system malloc"; exit 77; fi
 unset MALLOC_CONF
 
-readelf -d "$BIN" | grep -q 'NEEDED.*libjemalloc' || fail "$BIN does not link jemalloc"
+readelf -d "$BIN" | grepq 'NEEDED.*libjemalloc' || fail "$BIN does not link jemalloc"
 
 mission=$(sample_copy)
 

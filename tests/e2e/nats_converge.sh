@@ -30,7 +30,7 @@ for line in sys.stdin:
 ids "$A" > "$WORK/a0.ids"
 ids "$B" > "$WORK/b0.ids"
 [ -s "$WORK/a0.ids" ] && [ -s "$WORK/b0.ids" ] || fail "scans produced no events"
-comm -12 "$WORK/a0.ids" "$WORK/b0.ids" | grep -q . && fail "the two logs share event_ids before any exchange"
+comm -12 "$WORK/a0.ids" "$WORK/b0.ids" | grepq . && fail "the two logs share event_ids before any exchange"
 sort -u "$WORK/a0.ids" "$WORK/b0.ids" > "$WORK/union0.ids"
 
 # publish both, then pull both
@@ -51,7 +51,7 @@ ids "$B" > "$WORK/b1.ids"
 [ -z "$(uniq -d "$WORK/a1.ids")" ] || fail "log A holds an event_id twice"
 [ -z "$(uniq -d "$WORK/b1.ids")" ] || fail "log B holds an event_id twice"
 cmp -s "$WORK/a1.ids" "$WORK/b1.ids" || fail "logs A and B differ after publish+pull: $(diff "$WORK/a1.ids" "$WORK/b1.ids" | head)"
-comm -23 "$WORK/union0.ids" "$WORK/a1.ids" | grep -q . && fail "an original event is missing after the merge"
+comm -23 "$WORK/union0.ids" "$WORK/a1.ids" | grepq . && fail "an original event is missing after the merge"
 "$BIN" events --log "$A" | "$PY" "$SRC/tests/support/check_log.py" >/dev/null || fail "log A invariants after the merge"
 "$BIN" events --log "$B" | "$PY" "$SRC/tests/support/check_log.py" >/dev/null || fail "log B invariants after the merge"
 "$BIN" events --log "$A" | "$PY" "$SRC/tests/support/validate_events.py" "$SRC/schemas" >/dev/null \

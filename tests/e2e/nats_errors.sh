@@ -55,10 +55,10 @@ grep -q "replicas" <<<"$out" || fail "replicas message: $out"
 nats_stream info >/dev/null 2>&1 && fail "a stream was created despite the error"
 
 "$BIN" publish --nats "$NATS_URL" --dup-window 90s --log "$L" -q
-nats_stream info | grep -q '"duplicate_window_ns": 90000000000' || fail "--dup-window not applied: $(nats_stream info)"
+nats_stream info | grepq '"duplicate_window_ns": 90000000000' || fail "--dup-window not applied: $(nats_stream info)"
 # an explicit --dup-window updates the existing stream
-"$BIN" publish --nats "$NATS_URL" --dup-window 3m --log "$L" | grep -q "(updated)" || fail "stream not updated"
-nats_stream info | grep -q '"duplicate_window_ns": 180000000000' || fail "--dup-window update not applied"
+"$BIN" publish --nats "$NATS_URL" --dup-window 3m --log "$L" | grepq "(updated)" || fail "stream not updated"
+nats_stream info | grepq '"duplicate_window_ns": 180000000000' || fail "--dup-window update not applied"
 # a stream whose subjects do not capture the prefix is refused
 out=$("$BIN" publish --nats "$NATS_URL" --subject-prefix other --log "$L" 2>&1) && fail "prefix mismatch accepted"
 grep -q "does not capture 'other.>'" <<<"$out" || fail "prefix mismatch message: $out"
@@ -96,9 +96,9 @@ expect_exit 3 "$BIN" pull --nats "$NATS_URL" --log "$P"
 wait "$holder" || true
 
 # a message that is not an envelope: reported, not imported, never re-delivered
-nats_stream pub dossier.x.mission_dossier_artifact_indexed '{"not":"an envelope"}' | grep -q '"seq"' \
+nats_stream pub dossier.x.mission_dossier_artifact_indexed '{"not":"an envelope"}' | grepq '"seq"' \
   || fail "could not publish a bad message"
-nats_stream pub dossier.x.y 'not json at all' | grep -q '"seq"' || fail "could not publish a bad message"
+nats_stream pub dossier.x.y 'not json at all' | grepq '"seq"' || fail "could not publish a bad message"
 Q="$WORK/Q"
 rc=0
 "$BIN" pull --nats "$NATS_URL" --log "$Q" > "$WORK/q.out" 2> "$WORK/q.err" || rc=$?

@@ -128,7 +128,7 @@ expect_exit 0 "$BIN" drift --log "$log"
 expect_exit 5 "$BIN" drift --log "$log"
 drift_json
 [ "$(field 'd["status"]')" = not_compared ] || fail "no mission type: status $(field 'd["status"]')"
-field '[m["field"] for m in d["key_mismatch"]]' | grep -q mission || fail "no mission type: mismatch $(field 'd["key_mismatch"]')"
+field '[m["field"] for m in d["key_mismatch"]]' | grepq mission || fail "no mission type: mismatch $(field 'd["key_mismatch"]')"
 
 "$BIN" events --log "$log" > "$WORK/all.ndjson"
 expect_exit 0 "$BIN" validate "$WORK/all.ndjson"

@@ -51,14 +51,14 @@ done
 rc=0
 "$BIN" scan "$M" --manifest "$WORK/manifest.yaml" --log "$LOG" --max-file-size 1K -q || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || fail "scan --max-file-size 1K: exit $rc"
-last_run | grep -q "^mission_dossier_artifact_missing .*larger than the size cap: 1025 bytes, cap 1024" \
+last_run | grepq "^mission_dossier_artifact_missing .*larger than the size cap: 1025 bytes, cap 1024" \
   || fail "big.txt not recorded missing over the cap: $(last_run)"
 
 "$BIN" scan "$M" --manifest "$WORK/manifest.yaml" --log "$LOG" -q || fail "scan without a cap"
-last_run | grep -q "^mission_dossier_artifact_indexed" || fail "default cap: $(last_run)"
+last_run | grepq "^mission_dossier_artifact_indexed" || fail "default cap: $(last_run)"
 
 rc=0
 "$BIN" scan "$M" --manifest "$WORK/manifest.yaml" --log "$LOG" --max-file-size 1K -q || rc=$?
-last_run | grep -q "^mission_dossier_artifact_missing .*cap 1024" \
+last_run | grepq "^mission_dossier_artifact_missing .*cap 1024" \
   || fail "the scan cache bypassed the cap: $(last_run)"
 echo "scan_max_file_size: capped, named, not taken from the cache; bad sizes refused"

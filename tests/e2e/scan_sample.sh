@@ -17,7 +17,7 @@ indexed=$(awk '$1=="mission_dossier_artifact_indexed"{print $2}' "$WORK/counts.t
 [ "$indexed" = "$present" ] || fail "indexed events $indexed != present artifacts $present"
 grep -q mission_dossier_artifact_missing "$WORK/counts.txt" && fail "missing event on a complete sample"
 grep -q '"completed":true' "$WORK/summary.json" || fail "summary does not say completed"
-"$PY" "$SRC/tests/support/check_log.py" "$WORK/events.ndjson" | grep -q 'runs_completed=1 runs_incomplete=0' \
+"$PY" "$SRC/tests/support/check_log.py" "$WORK/events.ndjson" | grepq 'runs_completed=1 runs_incomplete=0' \
   || fail "log invariants"
 
 # remove a required artifact: exit 1, exactly one missing event naming it

@@ -124,6 +124,6 @@ expect_exit 0 "$BIN" baseline accept --log "$up" --feature m9 > /dev/null
 expect_exit 0 "$BIN" drift --log "$up" --feature m9 > /dev/null
 "$BIN" import --profile spec-kitty-3 --log "$up" -q up2.ndjson || fail "import up2"
 expect_exit 4 "$BIN" drift --log "$up" --feature m9 > /dev/null
-"$BIN" events --log "$up" --type mission_dossier_parity_drift_detected | grep -q '"severity":"warning"' \
+"$BIN" events --log "$up" --type mission_dossier_parity_drift_detected | grepq '"severity":"warning"' \
   || fail "no drift event on the import-only log"
 echo "ok"

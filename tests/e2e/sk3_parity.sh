@@ -58,7 +58,7 @@ want1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_
 "$BIN" scan --log "$log" -q "$m" || fail "wp04 scan m1"
 "$BIN" scan --profile spec-kitty-3 --log "$log" -q "$m" || fail "scan m1"
 [ "$(snap_hash)" = "$want1" ] || fail "snapshot hash $(snap_hash), spec-kitty $want1"
-"$BIN" status --log "$log" | grep -q "profile spec-kitty-3" || fail "status does not show the profile"
+"$BIN" status --log "$log" | grepq "profile spec-kitty-3" || fail "status does not show the profile"
 
 # 4. churn under spec-kitty-3: no drift
 expect_exit 0 "$BIN" baseline accept --log "$log"

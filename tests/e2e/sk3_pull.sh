@@ -73,7 +73,7 @@ grep -q "\"imported\":0,\"duplicates\":$n_four," "$WORK/pull3.json" \
 expect_exit 1 "$BIN" pull --nats "$NATS_URL" --stream SK3 --subject-prefix sk3 \
   --log "$WORK/C" --json > "$WORK/wp04.json" 2> "$WORK/wp04.err"
 out=$(cat "$WORK/wp04.json")
-echo "$out" | grep -q "\"imported\":0,\"duplicates\":0,\"invalid\":$n_four," \
+grep -q "\"imported\":0,\"duplicates\":0,\"invalid\":$n_four," <<<"$out" \
   || fail "wp04 pull of a spec-kitty-3 stream: $out"
 grep -q "is not a valid envelope" "$WORK/wp04.err" || fail "no invalid report: $(head -3 "$WORK/wp04.err")"
 # and a spec-kitty-3 pull of the canonical stream: invalid, naming the field

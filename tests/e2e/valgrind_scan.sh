@@ -8,7 +8,7 @@
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
 command -v valgrind > /dev/null || { echo "valgrind_scan: valgrind not installed"; exit 77; }
-if [ -n "${DOSSIER_SANITIZE:-}" ] || ldd "$BIN" 2>/dev/null | grep -q "lib[at]san"; then
+if [ -n "${DOSSIER_SANITIZE:-}" ] || ldd "$BIN" 2>/dev/null | grepq "lib[at]san"; then
   echo "valgrind_scan: sanitizer build"; exit 77
 fi
 m=$(sample_copy m)

@@ -55,7 +55,7 @@ took=$(( $(secs) - t0 ))
 [ "$rc" -eq 1 ] || { cat "$WORK/d.err"; fail "slow loris: exit $rc, expected 1 (dead-lettered)"; }
 [ "$took" -le 15 ] || fail "slow loris: took $took s with --timeout 2s x 2 attempts"
 [ "$(grep -c '"path"' "$WORK/loris.log")" -ge 1 ] || fail "slow loris: no request"
-"$BIN" deliveries --dead --log "$log" --json | grep -q '"event_id"' || fail "slow loris: no dead letter"
+"$BIN" deliveries --dead --log "$log" --json | grepq '"event_id"' || fail "slow loris: no dead letter"
 
 # 3. redirect to another host
 start other ok --host 127.0.0.2

@@ -1,5 +1,5 @@
 # Shared helpers for end-to-end tests (source "$DOSSIER_SRC/tests/support/e2e_lib.sh").
-# Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, expect_exit, PY.
+# Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, grepq, expect_exit, PY.
 set -euo pipefail
 BIN=${DOSSIER_BIN:?DOSSIER_BIN not set (run through ctest)}
 SRC=${DOSSIER_SRC:?DOSSIER_SRC not set}
@@ -23,6 +23,17 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# producer | grepq ARGS...: grep -q ARGS, then the rest of the input is read.
+# grep -q stops at its first match; a producer still writing would then die
+# of SIGPIPE, and pipefail would fail a pipeline that matched.  The status
+# is grep's, and pipefail still reports a producer that failed on its own.
+grepq() {
+  local rc=0
+  grep -q "$@" || rc=$?
+  cat > /dev/null
+  return "$rc"
+}
 
 # scaled N: how many rounds a repetition loop (kill loop, writer race) runs.
 # N in a plain build; a third of N (at least 4) in a sanitizer build, whose
