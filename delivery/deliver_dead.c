@@ -4,6 +4,7 @@
  * letter of an endpoint back to pending in one batch (all or none).
  */
 #include "deliver.h"
+#include "array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,8 @@ typedef struct dead_ctx {
 static int dead_one(void *ctx, const dentry *d, dsr_err *err)
 {
     dead_ctx *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        dsr_dead_letter *v = realloc(c->v, cap * sizeof *v);
-        if (!v)
-            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-        c->v = v;
-        c->cap = cap;
-    }
+    if (ARRAY_RESERVE1(c->v, c->n, c->cap, 16))
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     dsr_dead_letter *x = &c->v[c->n];
     memset(x, 0, sizeof *x);
     snprintf(x->endpoint, sizeof x->endpoint, "%s", c->endpoint);

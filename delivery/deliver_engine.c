@@ -30,6 +30,7 @@
  */
 #include "deliver.h"
 #include "clock.h"
+#include "array.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -195,14 +196,8 @@ static int heap_push(engine *e, feat *f)
 {
     if (f->heap_pos != SIZE_MAX || f->busy || !f->head)
         return 0;
-    if (e->nheap == e->heapcap) {
-        size_t cap = e->heapcap ? e->heapcap * 2 : 64;
-        feat **h = realloc(e->heap, cap * sizeof *h);
-        if (!h)
-            return DSR_ENOMEM;
-        e->heap = h;
-        e->heapcap = cap;
-    }
+    if (ARRAY_RESERVE1(e->heap, e->nheap, e->heapcap, 64))
+        return DSR_ENOMEM;
     size_t i = e->nheap++;
     e->heap[i] = f;
     f->heap_pos = i;
@@ -654,14 +649,8 @@ static int on_result(engine *e, const http_result *r, dsr_err *err)
         e->cursor_dirty = 1;
         e->rep->delivered++;
         note(e, it, DSR_OUTCOME_DELIVERED, r->status, r->detail[0] ? r->detail : NULL, 0);
-        if (e->ndone == e->donecap) {
-            size_t cap = e->donecap ? e->donecap * 2 : 64;
-            item **dn = realloc(e->done, cap * sizeof *dn);
-            if (!dn)
-                return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-            e->done = dn;
-            e->donecap = cap;
-        }
+        if (ARRAY_RESERVE1(e->done, e->ndone, e->donecap, 64))
+            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
         /* Keep it alive until the commit decides whether a K marker is
          * needed (it lies above the new cursor). */
         e->done[e->ndone++] = it;

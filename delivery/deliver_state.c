@@ -21,6 +21,7 @@
 #include "dir_lock.h"
 #include "fs_room.h"
 #include "log_store.h"
+#include "array.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -496,14 +497,8 @@ static int list_one(void *ctx, const char *k, size_t kl, const char *v, size_t v
         return dsr_err_set(err, DSR_ECORRUPT, "delivery state: endpoint key too long");
     memcpy(name, k + 1, kl - 1);
     name[kl - 1] = '\0';
-    if (lc->n == lc->cap) {
-        size_t cap = lc->cap ? lc->cap * 2 : 8;
-        dsr_endpoint_info *nv = realloc(lc->v, cap * sizeof *nv);
-        if (!nv)
-            return dsr_err_set(err, DSR_ENOMEM, "delivery state: out of memory");
-        lc->v = nv;
-        lc->cap = cap;
-    }
+    if (ARRAY_RESERVE1(lc->v, lc->n, lc->cap, 8))
+        return dsr_err_set(err, DSR_ENOMEM, "delivery state: out of memory");
     int rc = decode_endpoint(name, v, vl, &lc->v[lc->n], err);
     if (rc == 0)
         lc->n++;

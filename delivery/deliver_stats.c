@@ -8,6 +8,7 @@
  * does not already account for (K delivered or D dead above the cursor).
  */
 #include "deliver.h"
+#include "array.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -24,14 +25,8 @@ typedef struct count_ctx {
 
 static int add_skip(count_ctx *c, uint64_t seq, dsr_err *err)
 {
-    if (c->nskip == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        uint64_t *s = realloc(c->skip, cap * sizeof *s);
-        if (!s)
-            return dsr_err_set(err, DSR_ENOMEM, "out of memory");
-        c->skip = s;
-        c->cap = cap;
-    }
+    if (ARRAY_RESERVE1(c->skip, c->nskip, c->cap, 64))
+        return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     c->skip[c->nskip++] = seq;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "ignore.h"
 #include "utf8.h"
 #include "dossier/manifest.h"
+#include "array.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -39,14 +40,8 @@ void ignore_free(ignore_set *s)
 
 static int push_rule(ignore_list *l, const ignore_rule *r)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        ignore_rule *p = realloc(l->rules, cap * sizeof *p);
-        if (!p)
-            return DSR_ENOMEM;
-        l->rules = p;
-        l->cap = cap;
-    }
+    if (ARRAY_RESERVE1(l->rules, l->n, l->cap, 16))
+        return DSR_ENOMEM;
     l->rules[l->n++] = *r;
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "dossier/manifest.h"
 #include "classify.h"
 #include "strmap.h"
+#include "array.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -94,14 +95,8 @@ static int nomem(parse_ctx *c)
 
 static char *own(dsr_manifest *m, const char *s, size_t n)
 {
-    if (m->n_strs == m->cap_strs) {
-        size_t cap = m->cap_strs ? m->cap_strs * 2 : 32;
-        char **p = realloc(m->strs, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        m->strs = p;
-        m->cap_strs = cap;
-    }
+    if (ARRAY_RESERVE1(m->strs, m->n_strs, m->cap_strs, 32))
+        return NULL;
     char *d = malloc(n + 1);
     if (!d)
         return NULL;
@@ -324,14 +319,8 @@ static int add_spec(parse_ctx *c, const dsr_manifest_spec *s)
                                                                         : p->artifact_class);
     }
     *slot = (void *)(uintptr_t)(m->n_specs + 1);
-    if (m->n_specs == m->cap_specs) {
-        size_t cap = m->cap_specs ? m->cap_specs * 2 : 16;
-        dsr_manifest_spec *p = realloc(m->specs, cap * sizeof *p);
-        if (!p)
-            return nomem(c);
-        m->specs = p;
-        m->cap_specs = cap;
-    }
+    if (ARRAY_RESERVE1(m->specs, m->n_specs, m->cap_specs, 16))
+        return nomem(c);
     m->specs[m->n_specs++] = *s;
     return 0;
 }

@@ -31,6 +31,7 @@
 #include "be.h"
 #include "opts_version.h"
 #include "dossier/verify.h"
+#include "array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,14 +98,9 @@ typedef struct gaps {
 
 static int gaps_add(gaps *g, uint64_t first, uint64_t last)
 {
-    if (g->n == g->cap) {
-        size_t nc = g->cap ? g->cap * 2 : 16;
-        uint64_t *p = realloc(g->r, nc * 2 * sizeof *p);
-        if (!p)
-            return DSR_ENOMEM;
-        g->r = p;
-        g->cap = nc;
-    }
+    /* an element is a range: two uint64_t */
+    if (array_reserve1((void **)&g->r, g->n, &g->cap, 2 * sizeof *g->r, 16))
+        return DSR_ENOMEM;
     g->r[2 * g->n] = first;
     g->r[2 * g->n + 1] = last;
     g->n++;
@@ -151,16 +147,10 @@ static int collect(dsr_log *log, rocksdb_readoptions_t *ro, rep_id **out, size_t
             rep->undecodable++;
             continue;
         }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 4096;
-            rep_id *p = realloc(ids, nc * sizeof *p);
-            if (!p) {
-                rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory indexing events",
-                                 dsr_log_dir(log));
-                break;
-            }
-            ids = p;
-            cap = nc;
+        if (ARRAY_RESERVE1(ids, n, cap, 4096)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory indexing events",
+                             dsr_log_dir(log));
+            break;
         }
         memcpy(ids[n].id, env.event_id.ptr, DSR_ULID_LEN);
         ids[n++].seq = seq;

@@ -29,6 +29,7 @@
 #include "dossier/verify.h"
 #include "buf.h"
 #include "codec.h"
+#include "array.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,16 +124,10 @@ static void problem(vctx *v, dsr_verify_kind k, uint64_t seq, const char *event_
 /* Grow *arr (element size sz) to hold one more; 0 or -1 (v->oom set). */
 static int grow(vctx *v, void **arr, size_t *cap, size_t n, size_t sz)
 {
-    if (n < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    void *p = realloc(*arr, nc * sz);
-    if (!p) {
+    if (array_reserve1(arr, n, cap, sz, 1024)) {
         v->oom = 1;
         return -1;
     }
-    *arr = p;
-    *cap = nc;
     return 0;
 }
 
