@@ -4,7 +4,7 @@
 # nothing documented is missing.  NATS functions are expected only in a build
 # with NATS.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
-so=$(ls "${DOSSIER_BUILD:?}"/libdossier.so.*.*.* 2>/dev/null | head -n1)
+so=$(ls "${DOSSIER_BUILD:?}"/libdossier.so.*.*.* 2>/dev/null | sed -n 1p)
 [ -n "$so" ] || fail "libdossier.so not built in $DOSSIER_BUILD"
 
 nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort -u > "$WORK/exported"

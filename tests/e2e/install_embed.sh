@@ -12,7 +12,7 @@ build=${DOSSIER_BUILD:?}
 prefix="$WORK/prefix"
 cmake --install "$build" --prefix "$prefix" > "$WORK/install.log" || { cat "$WORK/install.log"; fail "install"; }
 
-libdir=$(cd "$(dirname "$(find "$prefix" -name dossier.pc | head -n1)")/.." && pwd)
+libdir=$(cd "$(dirname "$(find "$prefix" -name dossier.pc | sed -n 1p)")/.." && pwd)
 for f in bin/dossier include/dossier/dossier.h include/dossier/scan.h \
          share/man/man1/dossier.1 share/bash-completion/completions/dossier \
          share/zsh/site-functions/_dossier \

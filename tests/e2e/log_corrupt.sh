@@ -31,9 +31,9 @@ print(off)
 PYEOF
 }
 
-events_sst=$(grep -la "column.family.name.*events\|nameevents" "$log"/*.sst | head -1)
-wal=$(find "$log" -maxdepth 1 -name '*.log' -size +0 | head -1)
-manifest=$(ls "$log"/MANIFEST-* | head -1)
+events_sst=$(grep -la "column.family.name.*events\|nameevents" "$log"/*.sst | sed -n 1p)
+wal=$(find "$log" -maxdepth 1 -name '*.log' -size +0 | sed -n 1p)
+manifest=$(ls "$log"/MANIFEST-* | sed -n 1p)
 [ -n "$events_sst" ] && [ -n "$wal" ] && [ -n "$manifest" ] || fail "log lacks an events table, WAL or MANIFEST"
 
 checked=0

@@ -16,7 +16,7 @@ import_events 1 1 "$LOG" 32                  # one event only in the WAL
 [ "$("$BIN" events --log "$LOG" | wc -l)" -eq 49 ] || fail "the log should hold 49 events"
 log_ids "$LOG" > "$WORK/ids"
 
-sst=$(grep -la "column.family.name.*events\|nameevents" "$LOG"/*.sst | head -1)
+sst=$(grep -la "column.family.name.*events\|nameevents" "$LOG"/*.sst | sed -n 1p)
 [ -n "$sst" ] || fail "no events table in $LOG"
 name=$(basename "$sst")
 mv "$sst" "$WORK/$name.saved"

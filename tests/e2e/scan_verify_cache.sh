@@ -9,7 +9,7 @@ source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 H="$SRC/tests/support/scan_runs.py"
 m="$WORK/mission"
 "$PY" "$H" gen-tree "$m" 120 3
-victim=$(find "$m/ab" -name '*.bin' -size +100c | sort | head -1)
+victim=$(find "$m/ab" -name '*.bin' -size +100c | sort | sed -n 1p)
 [ -n "$victim" ] || fail "no victim file"
 rel=${victim#"$m"/}
 

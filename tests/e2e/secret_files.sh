@@ -72,7 +72,7 @@ if ! grep -q "without NATS support" <<<"$out"; then
 fi
 
 # What dossier stored is private, whatever the umask allowed.
-bad=$(find "$LOG" \( -type d -perm /077 \) -o \( -type f -perm /077 \) | head -5)
+bad=$(find "$LOG" \( -type d -perm /077 \) -o \( -type f -perm /077 \) | sed -n 1,5p)
 [ -z "$bad" ] || { ls -ld $bad; fail "log files readable by group or others"; }
 [ "$(stat -c %a "$LOG")" = 700 ] || fail "log folder mode $(stat -c %a "$LOG")"
 [ "$(stat -c %a "$LOG/delivery")" = 700 ] || fail "delivery state mode $(stat -c %a "$LOG/delivery")"
