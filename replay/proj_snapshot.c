@@ -39,6 +39,7 @@
  * entries as pend rows and forgets them.
  */
 #include "replay.h"
+#include "codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -633,6 +634,97 @@ static int put_set(proj_ctx *c, const char *feature, const aset *set, char diges
     return ps_put_take(&c->st, s->key.data, s->key.len, &s->val, err);
 }
 
+/* ---- a changed-mode run that changed nothing ------------------------------------------ */
+
+/* A changed-mode run with no entries at all (nothing indexed, missing or
+ * removed) has the feature's latest set as its set, so its snapshot follows
+ * from the latest record without loading, sorting or hashing the set:
+ *   - the parity is the record's when the formula is the same (both runs
+ *     spec-kitty-3, or neither);
+ *   - the present counts are the record's (counted over the same set), and
+ *     nothing is missing;
+ *   - the set row is the one put_set would write: for a latest row that is
+ *     a delta of base B, the same row (put_set encodes the same set against
+ *     the same B, which aset_encode_delta turns into the same bytes); for a
+ *     full latest row (base = itself), an empty delta of it (a set against
+ *     itself differs nowhere).
+ * Returns 1 with k, digest and set_base filled so, 0 when the record does
+ * not allow it (none, one that does not decode, a set below SET_DELTA_MIN,
+ * which put_set stores whole, a record from before delta rows, another
+ * formula): then the set is computed; or a negative code. */
+static int calc_unchanged(proj_ctx *c, const char *feature, int sk3, int64_t optional_absent,
+                          int has_manifest, snap_calc *k, char digest[33], char set_base[33],
+                          dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    const void *v;
+    size_t vl;
+    if (pk_make(&s->key, "snap", feature, strlen(feature)))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+    if (rc <= 0)
+        return rc;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    rc = 0;
+    if (msgpack_unpack_next(&u, v, vl, &off) != MSGPACK_UNPACK_SUCCESS
+        || u.data.type != MSGPACK_OBJECT_MAP)
+        goto out;
+    dsr_str dig, bd, par, prof;
+    mp_get_str(&u.data, "set", &dig);
+    mp_get_str(&u.data, "set_base", &bd);
+    mp_get_str(&u.data, "parity_hash_sha256", &par);
+    mp_get_str(&u.data, "profile", &prof);
+    const msgpack_object *ct = codec_map_get(&u.data, "artifact_counts");
+    int rec_sk3 = prof.ptr && prof.len == 12 && !memcmp(prof.ptr, "spec-kitty-3", 12);
+    if (!dig.ptr || dig.len != 32 || !bd.ptr || bd.len != 32 || !par.ptr || par.len != 64
+        || !ct || ct->type != MSGPACK_OBJECT_MAP || rec_sk3 != sk3)
+        goto out;
+    int64_t rp = mp_get_i64(ct, "required_present"), op = mp_get_i64(ct, "optional_present");
+    if (rp < 0 || op < 0 || rp + op < SET_DELTA_MIN)
+        goto out;
+    memcpy(set_base, bd.ptr, 32);
+    set_base[32] = '\0';
+    if (memcmp(dig.ptr, bd.ptr, 32) != 0) {
+        memcpy(digest, dig.ptr, 32);      /* a delta of set_base: the same row */
+        digest[32] = '\0';
+    } else {
+        /* a full row: the set's delta against itself, stored if new */
+        aset none = { 0 };
+        dsr_buf_reset(&s->val);
+        if (aset_encode_delta(&none, set_base, &none, &s->val) != 1) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+            goto out;
+        }
+        if ((rc = aset_digest(s->val.data, s->val.len, digest, err)))
+            goto out;
+        if (pk_make(&s->key, "set", digest, 32)) {
+            rc = dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+            goto out;
+        }
+        rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+        if (rc == 0)
+            rc = ps_put_take(&c->st, s->key.data, s->key.len, &s->val, err);
+        if (rc < 0)
+            goto out;
+    }
+    memcpy(k->parity, par.ptr, 64);
+    k->parity[64] = '\0';
+    dsr_artifact_counts *cn = &k->counts;
+    cn->required_present = rp;
+    cn->required_missing = 0;
+    cn->required = rp;
+    cn->optional_present = op;
+    cn->optional = op + (optional_absent > 0 ? optional_absent : 0);
+    cn->total = cn->required + cn->optional;
+    k->completeness = has_manifest ? "complete" : "unknown";
+    rc = 1;
+out:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
 typedef struct snap_meta {
     const char *snapshot_id, *event_id, *feature, *run_id, *set_digest, *set_base;
     const dsr_envelope *scan;
@@ -759,14 +851,19 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
 
     snap_calc k;
     memset(&k, 0, sizeof k);
-    rc = calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
+    char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33], set_base[33];
+    /* 1: the set is the latest one, its row known already (k.set stays empty) */
+    int same = changed_mode && !all.n
+               ? calc_unchanged(c, feature, sk3, mp_get_i64(p, "optional_absent"),
+                                mt.ptr != NULL, &k, digest, set_base, err) : 0;
+    rc = same < 0 ? same : same ? 0
+       : calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
                   mt.ptr != NULL, sk3, &k, &r->ar, err);
     /* Memory: a million-artifact run holds its entries, the set and the
      * set's encoding at once unless each goes as soon as it is used. */
     free(all.v);
     all.v = NULL;
 
-    char snapshot_id[DSR_ULID_LEN + 1], event_id[DSR_ULID_LEN + 1], digest[33], set_base[33];
     uint64_t ms = 0;
     if (!rc && dsr_time_parse_rfc3339(env->timestamp.ptr, env->timestamp.len, &ms))
         rc = dsr_err_set(err, DSR_ECORRUPT, "snapshot projection: event %llu has a bad timestamp",
@@ -775,13 +872,14 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
         const char *parts[] = { "snapshot", feature, r->run_id };
         rc = derive_ulid(ms, parts, 3, snapshot_id, err);
     }
-    if (!rc)
+    if (!rc && !same)
         rc = put_set(c, feature, &k.set, digest, set_base, err);
-    /* Leave the set for the drift projection.  From here on k.missing's
-     * strings may live in the cache's arena; nothing evicts from the cache
-     * before this function returns. */
+    /* Leave the set for the drift projection (not an unloaded one: the
+     * cache must never hold an empty set under a full set's digest).  From
+     * here on k.missing's strings may live in the cache's arena; nothing
+     * evicts from the cache before this function returns. */
     const aset *cached;
-    if (rc || !sc_put_take(&s->sets, digest, &k.set, &r->ar, &cached))
+    if (rc || same || !sc_put_take(&s->sets, digest, &k.set, &r->ar, &cached))
         aset_free(&k.set);
     if (!rc) {
         dsr_snapshot_computed pl = { feature, k.parity, k.counts, k.completeness, snapshot_id };

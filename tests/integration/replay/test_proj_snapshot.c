@@ -519,6 +519,129 @@ static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
     free(t);
 }
 
+/* A changed-mode run that changed nothing (no event but its completion)
+ * takes its snapshot from the latest record without loading the set; it
+ * must equal what folding the set gives.  Feature "same" gets such runs,
+ * feature "re" the same tree with one unchanged artifact indexed again, which
+ * makes the projection load, fold, hash and store the set: every field of the
+ * two snapshots agrees, the sets are the same rows (content-addressed: a
+ * differing row would be a third one), and rebuilding from zero changes
+ * nothing. */
+static void test_changed_run_that_changed_nothing_equals_the_folded_snapshot(void **state)
+{
+    pf_fx *f = *state;
+    big_tree *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < BIG - 10; i++)
+        t->present[i] = 1;
+    size_t n = big_arts(t);
+    const char *features[2] = { "same", "re" };
+    for (int i = 0; i < 2; i++) {
+        pf_run full = { .feature = features[i], .mission_type = "software-dev", .arts = t->arts,
+                        .n_arts = n, .optional_absent = 1 };
+        assert_int_equal(pf_scan(f->log, &full, NULL), 0);
+    }
+    pf_catch_up(f->log);
+    assert_int_equal(pf_accept_baseline(f->log, "same", NULL, NULL), 0);
+    for (int round = 0; round < 3; round++) {
+        /* round 0 follows a full row, the others a delta row */
+        pf_run same = { .feature = "same", .mission_type = "software-dev",
+                        .emit_mode = "changed", .optional_absent = round };
+        pf_run re = same;
+        re.feature = "re";
+        re.arts = &t->arts[round];
+        re.n_arts = 1;
+        assert_int_equal(pf_scan(f->log, &same, NULL), 0);
+        assert_int_equal(pf_scan(f->log, &re, NULL), 0);
+        pf_catch_up(f->log);
+        dsr_snapshot_info *a = latest(f->log, "same", 1), *b = latest(f->log, "re", 1);
+        assert_string_equal(a->parity_hash_sha256, b->parity_hash_sha256);
+        assert_int_equal(a->counts.total, b->counts.total);
+        assert_int_equal(a->counts.required, b->counts.required);
+        assert_int_equal(a->counts.required_present, b->counts.required_present);
+        assert_int_equal(a->counts.required_missing, b->counts.required_missing);
+        assert_int_equal(a->counts.optional, b->counts.optional);
+        assert_int_equal(a->counts.optional_present, b->counts.optional_present);
+        assert_int_equal(a->counts.optional, a->counts.optional_present + round);
+        assert_int_equal(a->counts.required_present + a->counts.optional_present, n);
+        assert_string_equal(a->completeness_status, b->completeness_status);
+        assert_string_equal(a->completeness_status, "complete");
+        assert_int_equal(a->counts_consistent, 1);
+        assert_int_equal(b->counts_consistent, 1);
+        assert_int_equal(a->n_artifacts, b->n_artifacts);
+        for (size_t i = 0; i < a->n_artifacts; i++) {
+            assert_string_equal(a->artifacts[i].artifact_key, b->artifacts[i].artifact_key);
+            assert_string_equal(a->artifacts[i].relative_path, b->artifacts[i].relative_path);
+            assert_string_equal(a->artifacts[i].sha256, b->artifacts[i].sha256);
+        }
+        dsr_snapshot_info_free(a);
+        dsr_snapshot_info_free(b);
+        size_t rows, deltas;
+        count_set_rows(f->log, &rows, &deltas);
+        assert_int_equal(rows, 2);     /* the full set, and the empty delta of it */
+        assert_int_equal(deltas, 1);
+    }
+    dsr_drift_info *dr = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(dsr_replay_drift_get(f->log, "same", &dr, &err), 0);
+    assert_null(dr->event_id);          /* the same parity: no drift */
+    dsr_drift_info_free(dr);
+
+    /* an edit after no-change runs folds onto their set */
+    t->version[5]++;
+    big_arts(t);
+    pf_run chg = { .feature = "same", .mission_type = "software-dev", .emit_mode = "changed",
+                   .arts = &t->arts[5], .n_arts = 1 };
+    assert_int_equal(pf_scan(f->log, &chg, NULL), 0);
+    pf_run none = { .feature = "same", .mission_type = "software-dev", .emit_mode = "changed" };
+    assert_int_equal(pf_scan(f->log, &none, NULL), 0);
+    pf_catch_up(f->log);
+    /* assert_lists_tree reads feature "big": the edited file by hand */
+    dsr_snapshot_info *s = latest(f->log, "same", 1);
+    assert_int_equal(s->n_artifacts, n);
+    char h[65];
+    pf_sha256_hex(t->content[5], h);
+    int seen = 0;
+    for (size_t i = 0; i < s->n_artifacts; i++)
+        if (!strcmp(s->artifacts[i].relative_path, t->path[5])) {
+            assert_string_equal(s->artifacts[i].sha256, h);
+            seen = 1;
+        }
+    assert_true(seen);
+    dsr_snapshot_info_free(s);
+
+    char *before = pf_dump(f->log);
+    assert_int_equal(dsr_replay_run(f->log, "all", &FROM_ZERO, NULL, &err), 0);
+    char *after = pf_dump(f->log);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    free(t);
+}
+
+/* Below the size put_set stores as deltas, a changed run that changed
+ * nothing is folded as any other: the same parity and counts. */
+static void test_small_changed_run_that_changed_nothing_keeps_the_snapshot(void **state)
+{
+    pf_fx *f = *state;
+    const pf_art v1[] = { ARTS[0], ARTS[1], ARTS[2] };
+    pf_run full = { .feature = "f", .arts = v1, .n_arts = 3 };
+    pf_run none = { .feature = "f", .emit_mode = "changed" };
+    assert_int_equal(pf_scan(f->log, &full, NULL), 0);
+    pf_catch_up(f->log);
+    dsr_snapshot_info *a = latest(f->log, "f", 1);
+    assert_int_equal(pf_scan(f->log, &none, NULL), 0);
+    pf_catch_up(f->log);
+    dsr_snapshot_info *b = latest(f->log, "f", 1);
+    assert_string_not_equal(a->snapshot_id, b->snapshot_id);
+    assert_string_equal(a->parity_hash_sha256, b->parity_hash_sha256);
+    assert_int_equal(a->counts.total, b->counts.total);
+    assert_int_equal(b->n_artifacts, 3);
+    assert_string_equal(b->completeness_status, "unknown");
+    dsr_snapshot_info_free(a);
+    dsr_snapshot_info_free(b);
+}
+
 /* Sets too big for the set cache (more than a quarter of its 64 MB): the
  * changed-mode fold takes the decoded base as its own, drift compares sets
  * it decoded itself, a delta is read through an uncached base. */
@@ -638,6 +761,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_sets_stored_as_deltas_read_back_whole,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_sets_too_big_for_the_cache, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_changed_run_that_changed_nothing_equals_the_folded_snapshot, pf_setup,
+            pf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_small_changed_run_that_changed_nothing_keeps_the_snapshot, pf_setup,
+            pf_teardown),
         cmocka_unit_test_setup_teardown(test_stored_event_with_a_bad_hash_is_refused, pf_setup,
                                         pf_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_lookup_by_id_checks_feature, pf_setup,
