@@ -285,9 +285,16 @@ static int plan_make(const dsr_scan_result *r, const dsr_record_opts *o, plan *p
     if (!sorted)    /* dsr_scan sorts; other producers may not */
         qsort(p->arts, p->n_arts, sizeof *p->arts, cmp_art);
     qsort(p->missing_keys, p->n_missing_keys, sizeof *p->missing_keys, record_cmp_str);
-    for (size_t i = 0; i < o->n_prev; i++)
+    sorted = 1;
+    for (size_t i = 0; i < o->n_prev; i++) {
         p->prev[p->n_prev++] = &o->prev[i];
-    qsort(p->prev, p->n_prev, sizeof *p->prev, record_cmp_prev);
+        if (i && sorted && record_cmp_prev(&p->prev[i - 1], &p->prev[i]) > 0)
+            sorted = 0;
+    }
+    /* a snapshot lists its set by (key, path): the same order when every key
+     * is derived from its path, as in a tree without a manifest */
+    if (!sorted)
+        qsort(p->prev, p->n_prev, sizeof *p->prev, record_cmp_prev);
     return 0;
 }
 

@@ -91,7 +91,8 @@ static int has_word(const char *lname, const char *const *words)
             e++;
         if (e > s)
             for (const char *const *w = words; *w; w++)
-                if (strlen(*w) == (size_t)(e - s) && !strncmp(s, *w, (size_t)(e - s)))
+                /* the first byte first: it rules out nearly every word */
+                if (**w == *s && strlen(*w) == (size_t)(e - s) && !memcmp(s, *w, (size_t)(e - s)))
                     return 1;
         s = e;
     }
