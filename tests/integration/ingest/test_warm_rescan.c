@@ -133,6 +133,24 @@ static void ch_unusable_changed(const char *r) { puts_(r, "b/bad.md", "still \xf
 static void ch_unusable_fixed(const char *r) { puts_(r, "b/bad2.md", "truncated no more\n"); }
 static void ch_became_unusable(const char *r) { puts_(r, "a/edit.md", "now \xc0\xaf bad\n"); }
 
+static void ch_folder_added(const char *r)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/d", r);
+    assert_int_equal(mkdir(p, 0700), 0);
+    puts_(r, "d/one.md", "in a new folder\n");
+    puts_(r, "d/two.bin", "and another");
+}
+
+static void ch_folder_removed(const char *r)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/c/move.bin", r);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/c", r);
+    assert_int_equal(rmdir(p), 0);
+}
+
 typedef struct tcase {
     const char *name;
     void      (*change)(const char *root);
@@ -155,6 +173,8 @@ static const tcase CASES[] = {
     { "unusable file changed",      ch_unusable_changed, 5, "b/bad2.md" },
     { "unusable file fixed",        ch_unusable_fixed,   5, "b/bad.md" },
     { "usable file became unusable", ch_became_unusable, 5, "b/bad.md" },
+    { "folder added",               ch_folder_added,     6, "b/bad.md" },
+    { "folder removed",             ch_folder_removed,   5, "b/bad.md" },
 };
 
 /* ---- one run and what it recorded ------------------------------------------ */
