@@ -41,6 +41,7 @@
 #include "replay.h"
 #include "codec.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -859,6 +860,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
     rc = same < 0 ? same : same ? 0
        : calc_set(c, &all, changed_mode, feature, mp_get_i64(p, "optional_absent"),
                   mt.ptr != NULL, sk3, &k, &r->ar, err);
+    assert(same <= 0 || (!k.set.n && !k.n_missing));
     /* Memory: a million-artifact run holds its entries, the set and the
      * set's encoding at once unless each goes as soon as it is used. */
     free(all.v);
