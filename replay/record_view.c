@@ -13,11 +13,14 @@
  * event_type, an RFC 3339-looking timestamp, "feature/<slug>" aggregate_id,
  * and a payload map -- and reports anything else as DSR_ECORRUPT naming the
  * field.  Projections then read payload fields defensively (wrong types are
- * treated as absent and reported).
+ * treated as absent and reported).  A format 2 record of a type no projection
+ * of the pass folds is read only as far as its event id and type: nothing
+ * would look at the rest.
  */
 #include "replay.h"
 #include "codec.h"
 
+#include <assert.h>
 #include <string.h>
 
 static int key_is(dsr_str k, const char *lit, size_t n)
@@ -159,19 +162,25 @@ static int is_artifact(dsr_event_type t)
         || t == DSR_EV_ARTIFACT_REMOVED;
 }
 
-/* The enum value at index idx of payload field i of t, as a static name. */
-static dsr_str enum_name(dsr_event_type t, size_t i, uint64_t idx)
+/* The enum value at index idx of payload field i of t, as a static name
+ * (the names looked up once per field when memo is given). */
+static dsr_str enum_name(dsr_event_type t, size_t i, uint64_t idx, rv_memo *memo)
 {
-    size_t len;
-    int hex;
-    const char *const *vals = NULL;
+    const char *const *vals = memo && i < RV_ENUM_FIELDS ? memo->enums[t][i] : NULL;
     dsr_str out = { NULL, 0 };
-    if (!codec_payload_field(t, i, &len, &hex, &vals) || !vals)
-        return out;
+    if (!vals) {
+        size_t len;
+        int hex;
+        if (!codec_payload_field(t, i, &len, &hex, &vals) || !vals)
+            return out;
+        if (memo && i < RV_ENUM_FIELDS)
+            memo->enums[t][i] = vals;
+    }
     for (uint64_t k = 0; vals[k]; k++)
         if (k == idx) {
             out.ptr = vals[k];
             out.len = strlen(vals[k]);
+            break;
         }
     return out;
 }
@@ -209,14 +218,25 @@ static void art_from_map(const dsr_envelope *env, replay_art *art)
         art_hash_from_hex(art, f[F_HASH]);
 }
 
-/* A ULID as str (26 chars) or bin 16 (text into buf); 0 for nil, -1 other. */
-static int read_ulid(mpc *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
+/* A ULID as str (26 chars) or bin 16 (text into buf); 0 for nil, -1 other.
+ * memo (may be NULL): the last binary id turned into text, reused when the
+ * next one is the same (every event of a scan run has its correlation id). */
+static int read_ulid(mpc *c, dsr_str *s, char buf[DSR_ULID_LEN + 1], rv_memo *memo)
 {
     int k = mpc_str_bin(c, s);
     if (k == 2) {
         if (s->len != 16)
             return -1;
-        codec_ulid_from_bin((const unsigned char *)s->ptr, buf);
+        if (memo && memo->ok && !memcmp(memo->bin, s->ptr, 16)) {
+            memcpy(buf, memo->text, DSR_ULID_LEN + 1);
+        } else {
+            codec_ulid_from_bin((const unsigned char *)s->ptr, buf);
+            if (memo) {
+                memcpy(memo->bin, s->ptr, 16);
+                memcpy(memo->text, buf, DSR_ULID_LEN + 1);
+                memo->ok = 1;
+            }
+        }
         s->ptr = buf;
         s->len = DSR_ULID_LEN;
         return 1;
@@ -225,45 +245,57 @@ static int read_ulid(mpc *c, dsr_str *s, char buf[DSR_ULID_LEN + 1])
 }
 
 /* An enum field: its uint index (mapped to the static name) or a str. */
-static int read_enum(mpc *c, dsr_event_type t, size_t i, dsr_str *s)
+static int read_enum(mpc *c, dsr_event_type t, size_t i, dsr_str *s, rv_memo *memo)
 {
     if (mpc_need(c, 1) && (c->p[0] <= 0x7f || (c->p[0] >= 0xcc && c->p[0] <= 0xcf))) {
         uint64_t idx;
         if (mpc_uint(c, &idx))
             return -1;
-        *s = enum_name(t, i, idx);
+        *s = enum_name(t, i, idx, memo);
         return s->ptr ? 1 : -1;
     }
     return mpc_str(c, s) == 1 ? 1 : -1;
 }
 
-/* The fast path: 1 when rec is a format 2 artifact event with a compact
- * payload and env/art are filled; 0 when it is anything else (the caller
- * takes the general path, which also judges malformed records). */
-static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, replay_art *art,
-                              char ids[2][DSR_ULID_LEN + 1])
+/* The head of a format 2 record: its 11-element array header, the event id
+ * (text into ids[0], env->event_id) and the type.  1 with c past them, or 0
+ * when rec is not a format 2 record with a known type (the caller takes the
+ * general path, which also judges malformed records). */
+static int read_head(mpc *c, dsr_envelope *env, dsr_event_type *t,
+                     char ids[2][DSR_ULID_LEN + 1])
 {
-    mpc c = { rec, (const unsigned char *)rec + len };
-    uint64_t n, t64, lamport;
-    dsr_str skip_s, agg = { NULL, 0 };
-    if (!mpc_need(&c, 1) || (c.p[0] != 0x9b && c.p[0] != 0xdc && c.p[0] != 0xdd))
+    uint64_t n, t64;
+    if (!mpc_need(c, 1) || (c->p[0] != 0x9b && c->p[0] != 0xdc && c->p[0] != 0xdd))
         return 0;
-    if (c.p[0] == 0x9b) {
-        c.p++;
+    if (c->p[0] == 0x9b) {
+        c->p++;
         n = 11;
     } else {
-        unsigned char b = *c.p++;
-        if (mpc_len(&c, b == 0xdc ? 2 : 4, &n))
+        unsigned char b = *c->p++;
+        if (mpc_len(c, b == 0xdc ? 2 : 4, &n))
             return 0;
     }
-    if (n != 11 || read_ulid(&c, &env->event_id, ids[0]) != 1 || mpc_uint(&c, &t64)
-        || t64 >= DSR_EV_COUNT || !is_artifact((dsr_event_type)t64))
+    if (n != 11 || read_ulid(c, &env->event_id, ids[0], NULL) != 1 || mpc_uint(c, &t64)
+        || t64 >= DSR_EV_COUNT)
         return 0;
-    dsr_event_type t = (dsr_event_type)t64;
+    *t = (dsr_event_type)t64;
+    return 1;
+}
+
+/* The fast path, c past read_head of an artifact event of type t: 1 when
+ * the rest is the compact payload and env/art are filled; 0 when it is
+ * anything else (the general path). */
+static int read_artifact_fast(mpc *cp, dsr_event_type t, dsr_envelope *env, replay_art *art,
+                              char ids[2][DSR_ULID_LEN + 1], rv_memo *memo)
+{
+    mpc c = *cp;
+    uint64_t lamport;
+    dsr_str skip_s, agg = { NULL, 0 };
+    assert(is_artifact(t));
     if (mpc_str(&c, &agg) < 0 || mpc_str(&c, &env->timestamp) != 1
         || mpc_str_bin(&c, &skip_s) <= 0 || mpc_uint(&c, &lamport)
         || mpc_str_bin(&c, &skip_s) <= 0
-        || read_ulid(&c, &env->correlation_id, ids[1]) < 0
+        || read_ulid(&c, &env->correlation_id, ids[1], memo) < 0
         || mpc_str_bin(&c, &skip_s) < 0 || mpc_str(&c, &skip_s) < 0)
         return 0;
     size_t nf = codec_payload_field_count(t);
@@ -274,7 +306,7 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
     int hk = 0;
     memset(art, 0, sizeof *art);
     if (mpc_str(&c, &slug) != 1 || mpc_str(&c, &art->key) != 1
-        || (t != DSR_EV_ARTIFACT_REMOVED && read_enum(&c, t, 2, &art->cls) != 1))
+        || (t != DSR_EV_ARTIFACT_REMOVED && read_enum(&c, t, 2, &art->cls, memo) != 1))
         return 0;
     switch (t) {
     case DSR_EV_ARTIFACT_INDEXED:
@@ -282,7 +314,7 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
             || mpc_skip(&c, 0) || mpc_str(&c, &skip_s) < 0 || mpc_str(&c, &skip_s) < 0)
             return 0;
         dsr_str rq;
-        if (read_enum(&c, t, 8, &rq) != 1)
+        if (read_enum(&c, t, 8, &rq, memo) != 1)
             return 0;
         art->required = str_is(rq, "required");
         if (hk == 2 && hash.len == 32) {
@@ -293,7 +325,7 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
         }
         break;
     case DSR_EV_ARTIFACT_MISSING:
-        if (mpc_str(&c, &art->path) != 1 || read_enum(&c, t, 4, &art->reason) != 1
+        if (mpc_str(&c, &art->path) != 1 || read_enum(&c, t, 4, &art->reason, memo) != 1
             || mpc_skip(&c, 0) || mpc_skip(&c, 0))
             return 0;
         break;
@@ -323,18 +355,31 @@ static int read_artifact_fast(const void *rec, size_t len, dsr_envelope *env, re
     return 1;
 }
 
-int replay_record_read(const void *rec, size_t len, msgpack_zone *zone,
-                       msgpack_object *payload, dsr_envelope *env, replay_art *art,
-                       char ids[2][DSR_ULID_LEN + 1], dsr_err *err)
+int replay_record_read(const void *rec, size_t len, const uint32_t *consumes, rv_memo *memo,
+                       msgpack_zone *zone, msgpack_object *payload, dsr_envelope *env,
+                       replay_art *art, char ids[2][DSR_ULID_LEN + 1], dsr_err *err)
 {
     memset(env, 0, sizeof *env);
-    if (read_artifact_fast(rec, len, env, art, ids)) {
-        payload->type = MSGPACK_OBJECT_MAP;   /* not decoded: art holds what folds need */
-        payload->via.map.size = 0;
-        payload->via.map.ptr = NULL;
+    mpc c = { rec, (const unsigned char *)rec + len };
+    dsr_event_type t;
+    int head = read_head(&c, env, &t, ids);
+    /* not decoded: art holds what the snapshot fold needs, or nothing folds it */
+    payload->type = MSGPACK_OBJECT_MAP;
+    payload->via.map.size = 0;
+    payload->via.map.ptr = NULL;
+    if (head && consumes && !(*consumes & (1u << t)) && env->event_id.len == DSR_ULID_LEN) {
+        memset(art, 0, sizeof *art);
+        env->type = t;
+        env->event_type.ptr = dsr_event_type_name(t);
+        env->event_type.len = strlen(env->event_type.ptr);
         env->payload = payload;
         return 0;
     }
+    if (head && is_artifact(t) && read_artifact_fast(&c, t, env, art, ids, memo)) {
+        env->payload = payload;
+        return 0;
+    }
+    memset(env, 0, sizeof *env);
     memset(art, 0, sizeof *art);
     int rc = replay_record_view(rec, len, zone, payload, env, err);
     if (!rc && is_artifact(env->type))

@@ -15,7 +15,8 @@
  *     restart point;
  *   - each record is decoded once, by the pass's reader thread
  *     (replay_feed.c, record_view.c: the log validated it at append, so
- *     replay does not re-validate), and offered to every projection whose
+ *     replay does not re-validate; a type no projection of the pass folds
+ *     is read only as far as its type), and offered to every projection whose
  *     checkpoint is behind it, in registry order (snapshot before drift, so
  *     drift can read what snapshot wrote for an earlier event of the pass);
  *   - the driver loops until no projection is behind the head: derived events

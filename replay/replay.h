@@ -174,20 +174,36 @@ int  replay_read_ckpt(dsr_log *log, const char *cf, uint64_t *seq, dsr_err *err)
  * 0 or DSR_ECORRUPT. */
 int  replay_record_view(const void *rec, size_t len, msgpack_zone *zone,
                         msgpack_object *payload, dsr_envelope *env, dsr_err *err);
+/* What a reader of many records remembers between them: the last binary
+ * correlation id it turned into text (a scan run's events all carry the same
+ * one), and the value names of each enum field it met.  Zeroed by its owner;
+ * one thread at a time. */
+#define RV_ENUM_FIELDS 16
+typedef struct rv_memo {
+    unsigned char bin[16];
+    char          text[DSR_ULID_LEN + 1];
+    int           ok;
+    const char *const *enums[DSR_EV_COUNT][RV_ENUM_FIELDS];   /* NULL: not looked up yet */
+} rv_memo;
+
 /* The reader's view of one record: the fast path for a format 2 artifact
  * event (envelope fields and art straight from the bytes, no payload map:
  * *payload is an empty map), replay_record_view for anything else, with art
- * then filled from the payload map.  ids: room for the event and
- * correlation ids' text.  0 or DSR_ECORRUPT. */
-int  replay_record_read(const void *rec, size_t len, msgpack_zone *zone,
-                        msgpack_object *payload, dsr_envelope *env, replay_art *art,
-                        char ids[2][DSR_ULID_LEN + 1], dsr_err *err);
+ * then filled from the payload map.  consumes (NULL: every type): bit
+ * (1u << type) for each type some projection folds; a format 2 record of
+ * another type gets only event_id, event_type and type, an empty payload
+ * map and art->ok 0, since nothing will look at the rest.  memo may be NULL.
+ * ids: room for the event and correlation ids' text.  0 or DSR_ECORRUPT. */
+int  replay_record_read(const void *rec, size_t len, const uint32_t *consumes, rv_memo *memo,
+                        msgpack_zone *zone, msgpack_object *payload, dsr_envelope *env,
+                        replay_art *art, char ids[2][DSR_ULID_LEN + 1], dsr_err *err);
 
 /* ---- replay_feed.c: the reader thread of a pass -------------------------------
- * Records of (lo, hi] in sequence order, decoded by replay_record_view, a
- * slab at a time.  A slab stays valid until the next feed_next or feed_stop.
- * feed_next: 0 with *n records (0 at the end), or an error (after the records
- * read before it).  feed_stop ends the thread and frees the feed. */
+ * Records of (lo, hi] in sequence order, decoded by replay_record_read (only
+ * the types in `consumes` in full), a slab at a time.  A slab stays valid
+ * until the next feed_next or feed_stop.  feed_next: 0 with *n records (0 at
+ * the end), or an error (after the records read before it).  feed_stop ends
+ * the thread and frees the feed. */
 typedef struct feed_rec {
     uint64_t       seq;
     dsr_envelope   env;       /* env.payload points to payload */
@@ -197,7 +213,8 @@ typedef struct feed_rec {
 } feed_rec;
 
 typedef struct feed feed;
-int  feed_start(dsr_log *log, uint64_t lo, uint64_t hi, feed **out, dsr_err *err);
+int  feed_start(dsr_log *log, uint64_t lo, uint64_t hi, uint32_t consumes, feed **out,
+                dsr_err *err);
 int  feed_next(feed *f, const feed_rec **recs, size_t *n, dsr_err *err);
 void feed_stop(feed *f);
 

@@ -14,7 +14,8 @@
  *     restart point;
  *   - each record is decoded once, by the pass's reader thread
  *     (replay_feed.c, record_view.c: the log validated it at append, so
- *     replay does not re-validate), and offered to every projection whose
+ *     replay does not re-validate; a type no projection of the pass folds
+ *     is read only as far as its type), and offered to every projection whose
  *     checkpoint is behind it, in registry order (snapshot before drift, so
  *     drift can read what snapshot wrote for an earlier event of the pass);
  *   - the driver loops until no projection is behind the head: derived events
@@ -108,8 +109,11 @@ static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo
                       uint64_t pass_head, size_t chunk_events, dsr_replay_stats *stats,
                       dsr_err *err)
 {
+    uint32_t consumes = 0;   /* the reader decodes other records' envelope only */
+    for (size_t i = 0; i < n; i++)
+        consumes |= ctxs[i]->ops->consumes;
     feed *f = NULL;
-    int rc = feed_start(log, lo, pass_head, &f, err);
+    int rc = feed_start(log, lo, pass_head, consumes, &f, err);
     if (rc)
         return rc;
     dsr_log_batch *b = begin_chunk(log, ctxs, n, err);

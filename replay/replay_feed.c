@@ -13,6 +13,8 @@
  *     free or being filled, and to the driver from the moment it is handed
  *     over (feed_next) until the driver asks for the next one; `mu` guards
  *     only the ring counters and flags, never slab contents.
+ *   - The reader's decoding state (the record types to decode, its memo)
+ *     is the reader's alone, like its iterator.
  *   - The reader owns its RocksDB iterator; the dsr_log is shared, which
  *     RocksDB allows (the driver commits batches meanwhile; the iterator
  *     reads the log as of feed_start, and records above hi are never read).
@@ -26,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FEED_SLABS      3
+#define FEED_SLABS      3   /* a deeper ring costs CPU: its slabs go cold in the caches */
 #define FEED_SLAB_RECS  1024u                /* records per slab ... */
 #define FEED_SLAB_BYTES (1024u * 1024u)      /* ... or record bytes, whichever first */
 
@@ -46,6 +48,8 @@ struct feed {
     dsr_log        *log;
     dsr_log_iter   *it;
     uint64_t        hi;
+    uint32_t        consumes;   /* record types decoded in full */
+    rv_memo         memo;
     slab            s[FEED_SLABS];
     int             zones;      /* zones initialised */
     pthread_t       thr;
@@ -97,8 +101,9 @@ static void fill(feed *f, slab *sl)
     /* decode once the bytes no longer move */
     for (size_t i = 0; i < sl->n && !rc; i++) {
         feed_rec *r = &sl->recs[i];
-        rc = replay_record_read(sl->bytes.data + sl->off[i], sl->len[i], &sl->zone,
-                                &r->payload, &r->env, &r->art, r->ids, err);
+        rc = replay_record_read(sl->bytes.data + sl->off[i], sl->len[i], &f->consumes,
+                                &f->memo, &sl->zone, &r->payload, &r->env, &r->art, r->ids,
+                                err);
         if (rc) {
             dsr_err_prefix(err, "%s: event %llu", dsr_log_dir(f->log),
                            (unsigned long long)r->seq);
@@ -153,7 +158,8 @@ static void feed_free(feed *f)
     free(f);
 }
 
-int feed_start(dsr_log *log, uint64_t lo, uint64_t hi, feed **out, dsr_err *err)
+int feed_start(dsr_log *log, uint64_t lo, uint64_t hi, uint32_t consumes, feed **out,
+               dsr_err *err)
 {
     *out = NULL;
     feed *f = calloc(1, sizeof *f);
@@ -161,6 +167,7 @@ int feed_start(dsr_log *log, uint64_t lo, uint64_t hi, feed **out, dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory for the replay reader");
     f->log = log;
     f->hi = hi;
+    f->consumes = consumes;
     for (int i = 0; i < FEED_SLABS; i++) {
         slab *sl = &f->s[i];
         sl->recs = malloc(FEED_SLAB_RECS * sizeof *sl->recs);

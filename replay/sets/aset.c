@@ -16,6 +16,7 @@
 #include "be.h"
 #include "array.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -403,11 +404,19 @@ static const char *const set_classes[] =
 #define PATH_KEY_PREFIX "path:"
 #define PATH_KEY_PREFIX_LEN 5
 
+/* strlen of each set_classes entry: the snapshot fold asks for every
+ * artifact event, so the lengths are not measured again each time. */
+static const unsigned char set_class_len[] = { 5, 8, 6, 8, 6, 7 };
+
 const char *aset_class_static(const char *p, size_t n)
 {
-    for (int i = 0; p && set_classes[i]; i++)
-        if (strlen(set_classes[i]) == n && !memcmp(p, set_classes[i], n))
+    static_assert(sizeof set_class_len == sizeof set_classes / sizeof set_classes[0] - 1,
+                  "one length per class");
+    for (size_t i = 0; p && i < sizeof set_class_len; i++) {
+        assert(strlen(set_classes[i]) == set_class_len[i]);
+        if (set_class_len[i] == n && !memcmp(p, set_classes[i], n))
             return set_classes[i];
+    }
     return NULL;
 }
 

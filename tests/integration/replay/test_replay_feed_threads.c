@@ -2,7 +2,9 @@
  * test_replay_feed_threads.c - the replay reader thread (replay/replay_feed.c):
  * every record of (lo, hi] arrives once, in sequence order, decoded; the
  * upper bound holds while the driver appends above it; stopping early joins
- * the thread.  Built and run under ThreadSanitizer in CI ("tsan" label).
+ * the thread; a slow driver fills the ring and loses nothing; a record of a
+ * type nothing folds arrives with its type only.  Built and run under
+ * ThreadSanitizer in CI ("tsan" label).
  *
  * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "proj_fixture.h"
@@ -39,12 +42,18 @@ static void fill_log(dsr_log *log, int runs, int arts)
     free(names);
 }
 
-static void read_range(dsr_log *log, uint64_t lo, uint64_t hi)
+#define ALL_TYPES 0xffffffffu
+
+/* Read (lo, hi] with `consumes`, sleeping `nap_us` after each slab (a slow
+ * driver: the reader fills the ring and waits for half of it). */
+static void read_range_as(dsr_log *log, uint64_t lo, uint64_t hi, uint32_t consumes,
+                          long nap_us)
 {
     feed *f = NULL;
     dsr_err err = { 0 };
-    assert_int_equal(feed_start(log, lo, hi, &f, &err), 0);
+    assert_int_equal(feed_start(log, lo, hi, consumes, &f, &err), 0);
     uint64_t want = lo + 1;
+    char run[DSR_ULID_LEN + 1] = "";   /* correlation id of the run's artifacts so far */
     for (;;) {
         const feed_rec *recs;
         size_t n;
@@ -52,13 +61,35 @@ static void read_range(dsr_log *log, uint64_t lo, uint64_t hi)
         if (!n)
             break;
         for (size_t i = 0; i < n; i++) {
+            const dsr_envelope *env = &recs[i].env;
             assert_int_equal(recs[i].seq, want);
-            assert_int_equal(recs[i].env.event_id.len, DSR_ULID_LEN);
-            assert_ptr_equal(recs[i].env.payload, &recs[i].payload);
+            assert_int_equal(env->event_id.len, DSR_ULID_LEN);
+            assert_ptr_equal(env->payload, &recs[i].payload);
             assert_int_equal(recs[i].payload.type, MSGPACK_OBJECT_MAP);
-            assert_true(recs[i].env.type == DSR_EV_ARTIFACT_INDEXED
-                        || recs[i].env.type == DSR_EV_SCAN_COMPLETED);
+            assert_true(env->type == DSR_EV_ARTIFACT_INDEXED
+                        || env->type == DSR_EV_SCAN_COMPLETED);
+            int full = (consumes >> env->type) & 1;
+            /* decoded in full: an artifact's fields, a completion's payload;
+             * a type nothing folds: the type only */
+            assert_int_equal(recs[i].art.ok, full && env->type == DSR_EV_ARTIFACT_INDEXED);
+            assert_int_equal(recs[i].payload.via.map.size > 0,
+                             full && env->type == DSR_EV_SCAN_COMPLETED);
+            assert_int_equal(env->correlation_id.ptr != NULL, full);
+            if (full) {
+                /* one correlation id per run, the same text for every event
+                 * of it (the reader reuses the last id's text) */
+                assert_int_equal(env->correlation_id.len, DSR_ULID_LEN);
+                if (run[0] && want > lo + 1)
+                    assert_memory_equal(env->correlation_id.ptr, run, DSR_ULID_LEN);
+                memcpy(run, env->correlation_id.ptr, DSR_ULID_LEN);
+            }
+            if (env->type == DSR_EV_SCAN_COMPLETED)
+                run[0] = '\0';   /* the next run has its own id */
             want++;
+        }
+        if (nap_us) {
+            struct timespec ts = { 0, nap_us * 1000 };
+            nanosleep(&ts, NULL);
         }
     }
     /* after the end: still the end */
@@ -68,6 +99,11 @@ static void read_range(dsr_log *log, uint64_t lo, uint64_t hi)
     assert_int_equal(n, 0);
     feed_stop(f);
     assert_int_equal(want, hi + 1);
+}
+
+static void read_range(dsr_log *log, uint64_t lo, uint64_t hi)
+{
+    read_range_as(log, lo, hi, ALL_TYPES, 0);
 }
 
 static void test_feed_ranges(void **state)
@@ -89,7 +125,7 @@ static void test_feed_bound_while_appending(void **state)
     uint64_t head = dsr_log_head(fx->log);
     feed *f = NULL;
     dsr_err err = { 0 };
-    assert_int_equal(feed_start(fx->log, 0, head, &f, &err), 0);
+    assert_int_equal(feed_start(fx->log, 0, head, ALL_TYPES, &f, &err), 0);
     const feed_rec *recs;
     size_t n, total = 0;
     assert_int_equal(feed_next(f, &recs, &n, &err), 0);
@@ -113,7 +149,8 @@ static void test_feed_stop_early(void **state)
     for (int k = 0; k < 20; k++) {
         feed *f = NULL;
         dsr_err err = { 0 };
-        assert_int_equal(feed_start(fx->log, 0, dsr_log_head(fx->log), &f, &err), 0);
+        assert_int_equal(feed_start(fx->log, 0, dsr_log_head(fx->log), ALL_TYPES, &f, &err),
+                         0);
         const feed_rec *recs;
         size_t n;
         if (k % 2)
@@ -122,12 +159,35 @@ static void test_feed_stop_early(void **state)
     }
 }
 
+static void test_feed_slow_driver_fills_the_ring_and_loses_nothing(void **state)
+{
+    pf_fx *fx = *state;
+    fill_log(fx->log, 12, 1500);   /* 18,012 events: more slabs than the ring holds */
+    uint64_t head = dsr_log_head(fx->log);
+    read_range_as(fx->log, 0, head, ALL_TYPES, 2000);
+    read_range_as(fx->log, 777, head, ALL_TYPES, 500);
+}
+
+static void test_feed_decodes_only_the_types_folded(void **state)
+{
+    pf_fx *fx = *state;
+    fill_log(fx->log, 3, 1200);
+    uint64_t head = dsr_log_head(fx->log);
+    read_range_as(fx->log, 0, head, 1u << DSR_EV_SCAN_COMPLETED, 0);
+    read_range_as(fx->log, 0, head, 1u << DSR_EV_ARTIFACT_INDEXED, 0);
+    read_range_as(fx->log, 0, head, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_feed_ranges, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_bound_while_appending, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_stop_early, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_feed_slow_driver_fills_the_ring_and_loses_nothing,
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_feed_decodes_only_the_types_folded, pf_setup,
+                                        pf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_aset.c - artifact sets (replay/aset.c) and the decoded-set cache
  * (replay/setcache.c): the hand-written set encoding is byte for byte what
  * msgpack-c packs, decodes back (as does the format 1 encoding), sorting keeps the last of duplicate pairs
- * whether or not the input was already sorted, the parity hash matches an
+ * whether or not the input was already sorted, the prefix radix sort is a
+ * stable sort, the parity hash matches an
  * independent computation, and the cache's LRU keeps what a caller holds.
  */
 #include <setjmp.h>
@@ -279,6 +280,48 @@ static void test_sort_matches_reference(void **state)
     }
 }
 
+/* (pre, original position): the order a stable sort by pre must give. */
+static int cmp_pre_pos(const void *a, const void *b)
+{
+    const pre_ord *x = a, *y = b;
+    if (x->pre != y->pre)
+        return x->pre < y->pre ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void test_pre_sort_is_a_stable_sort_by_prefix(void **state)
+{
+    (void)state;
+    /* byte masks: random prefixes, prefixes sharing their top bytes (keys
+     * with a common start), few distinct values (many ties), all equal */
+    static const uint64_t masks[] = { ~0ull, 0x0000ffffffffffffull, 0x0101010101010101ull,
+                                      0xff000000000000ffull, 0 };
+    static const size_t sizes[] = { 0, 1, 2, 23, 24, 25, 100, 1000, 4097 };
+    uint64_t rng = 7;
+    for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            size_t n = sizes[z];
+            pre_ord *v = malloc((n + 1) * sizeof *v), *tmp = malloc((n + 1) * sizeof *tmp);
+            pre_ord *want = malloc((n + 1) * sizeof *want);
+            assert_true(v && tmp && want);
+            for (size_t i = 0; i < n; i++) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                v[i] = (pre_ord){ (rng ^ (rng >> 29)) & masks[m], i };
+                want[i] = v[i];
+            }
+            qsort(want, n, sizeof *want, cmp_pre_pos);
+            pre_sort(v, tmp, n);
+            for (size_t i = 0; i < n; i++)
+                if (v[i].pre != want[i].pre || v[i].i != want[i].i)
+                    fail_msg("mask %zu, %zu pairs: position %zu holds (%llx, %zu), "
+                             "want (%llx, %zu)", m, n, i, (unsigned long long)v[i].pre,
+                             v[i].i, (unsigned long long)want[i].pre, want[i].i);
+            free(v);
+            free(tmp);
+            free(want);
+        }
+}
+
 static int cmp_hex(const void *a, const void *b)
 {
     return memcmp(a, b, 64);
@@ -477,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_encode_matches_packer),
         cmocka_unit_test(test_sort_unique_last_wins),
         cmocka_unit_test(test_sort_matches_reference),
+        cmocka_unit_test(test_pre_sort_is_a_stable_sort_by_prefix),
         cmocka_unit_test(test_parity_independent),
         cmocka_unit_test(test_setcache_lru),
         cmocka_unit_test(test_delta_round_trip),

@@ -60,9 +60,9 @@ static int check_same_view(const msgpack_object *envelope)
     replay_art a1, a2;
     char ids1[2][DSR_ULID_LEN + 1], ids2[2][DSR_ULID_LEN + 1];
     dsr_err err = { 0 };
-    if (replay_record_read(p.v1.data, p.v1.size, &z1, &pl1, &e1, &a1, ids1, &err))
+    if (replay_record_read(p.v1.data, p.v1.size, NULL, NULL, &z1, &pl1, &e1, &a1, ids1, &err))
         fail_msg("format 1: %s", err.msg);
-    if (replay_record_read(p.v2.data, p.v2.size, &z2, &pl2, &e2, &a2, ids2, &err))
+    if (replay_record_read(p.v2.data, p.v2.size, NULL, NULL, &z2, &pl2, &e2, &a2, ids2, &err))
         fail_msg("format 2: %s", err.msg);
     assert_int_equal(e1.type, e2.type);
     assert_str_same(e1.event_id, e2.event_id, "event_id");
@@ -90,7 +90,8 @@ static int check_same_view(const msgpack_object *envelope)
         /* every strict prefix of the compact record is refused */
         for (size_t cut = 1; cut < p.v2.size; cut += 7) {
             msgpack_zone_clear(&z2);
-            assert_int_equal(replay_record_read(p.v2.data, cut, &z2, &pl2, &e2, &a2, ids2, &err),
+            assert_int_equal(replay_record_read(p.v2.data, cut, NULL, NULL, &z2, &pl2, &e2,
+                                                &a2, ids2, &err),
                              DSR_ECORRUPT);
         }
     } else {
@@ -148,7 +149,8 @@ static void test_trailing_bytes_refused(void **state)
     replay_art art;
     char ids[2][DSR_ULID_LEN + 1];
     dsr_err err = { 0 };
-    assert_int_equal(replay_record_read(p.v2.data, p.v2.size, &z, &pl, &env, &art, ids, &err),
+    assert_int_equal(replay_record_read(p.v2.data, p.v2.size, NULL, NULL, &z, &pl, &env, &art,
+                                        ids, &err),
                      DSR_ECORRUPT);
     msgpack_zone_destroy(&z);
     msgpack_sbuffer_destroy(&p.v1);
