@@ -17,7 +17,7 @@
  *   log_meta.c      loading identity and counters into the handle at open
  *   log_wal.c       the WAL files checked before a writer replays them
  *   log_db.c        the RocksDB instance: folder, lock, open and close
- *   log_flush.c     when a writer flushes its memtables
+ *   log_flush.c     when a writer flushes its memtables and compacts tables
  *   log_secondary.c read-only handles: scratch folder, settle, refresh
  *   log_open.c      dsr_log_open / dsr_log_close and the accessors
  *   emit.c          the one way events enter a batch (dossier/emit.h)
@@ -123,6 +123,9 @@ struct dsr_log {
     dsr_ulid_gen            ulid;
     int                     identity_created; /* this open generated node_id/project_uuid */
     int                     opened;        /* dsr_log_open succeeded */
+    int                     flushed;       /* writers: this session flushed (or
+                                            * began to): its close looks at
+                                            * the tables (log_flush.c) */
     int                     raw_writes;    /* log_sync_wopts handed out: someone
                                             * may write behind the counters */
     char                   *secondary_dir; /* read-only handles: private info-log dir */
@@ -233,7 +236,8 @@ void log_sleep_ms(unsigned ms);
 void log_db_why_unreadable(dsr_log *log, char *out, size_t cap);
 
 /* ---- log_flush.c ------------------------------------------------------------- */
-/* Writers: flush and wait when the WAL is large (close). */
+/* Writers: flush and wait when the WAL is large or a flush was begun, then
+ * compact the small families where it is due (close). */
 void log_flush_on_close(dsr_log *log);
 
 /* ---- log_secondary.c --------------------------------------------------------- */
