@@ -81,10 +81,12 @@ build() {   # build DIR [cmake args...]: the dossier binary and libdossier.a
 }
 build "$BUILD"
 BIN=$BUILD/dossier
-# the allocator the main binary links, from its dynamic section
+# the allocator the main binary links, from its dynamic section (or its
+# own malloc, where it links jemalloc's archive: DOSSIER_STATIC_DEPS)
 LINKED=""
 if readelf -d "$BIN" | grep -q 'libmimalloc'; then LINKED=mimalloc
 elif readelf -d "$BIN" | grep -q 'libjemalloc'; then LINKED=jemalloc
+elif nm -D --defined-only "$BIN" | grep -qw malloc; then LINKED=jemalloc
 fi
 SYSBIN=$BIN
 if [ -n "$LINKED" ]; then

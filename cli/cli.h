@@ -68,6 +68,10 @@ typedef struct cli_settings {
 } cli_settings;
 extern cli_settings cli_cfg;
 
+/* Start OpenSSL without what dossier does not use (crypto_policy.c); called
+ * by main() before a command runs, before any other use of OpenSSL. */
+void cli_crypto_policy(void);
+
 /* Parse "error", "warn", "info", "debug"; -1 when unknown. */
 int  cli_level_parse(const char *s);
 /* Diagnostics at a level: `dossier: <ctx>: <message>` when level <= cli_cfg.level. */

@@ -160,5 +160,6 @@ int main(int argc, char **argv)
     if (want_help)
         return command_help(c);
     cli_cfg.cmd = c->name;
+    cli_crypto_policy();
     return c->run(argc - i, argv + i);
 }

@@ -162,6 +162,12 @@ so they win; e.g.
 .I thp:default,narenas:8
 undoes them
 .TP
+.B OPENSSL_CONF
+an OpenSSL configuration file to read (a FIPS set\-up, say); without it
+.B dossier
+does not read the system's openssl.cnf (it uses only SHA\-256 and HMAC from
+OpenSSL's default provider)
+.TP
 .B NO_COLOR
 when set, never use colour
 .PP

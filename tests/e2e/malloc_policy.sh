@@ -12,7 +12,10 @@ alloc=$(sed -n 's/^DOSSIER_ALLOCATOR:[A-Z]*=//p' "${DOSSIER_BUILD:?}/CMakeCache.
 if [ "$alloc" = system ]; then echo "malloc_policy: built with the system malloc"; exit 77; fi
 unset MALLOC_CONF
 
-readelf -d "$BIN" | grepq 'NEEDED.*libjemalloc' || fail "$BIN does not link jemalloc"
+# linked from its archive (DOSSIER_STATIC_DEPS), the binary defines and
+# exports malloc itself; otherwise it needs libjemalloc
+readelf -d "$BIN" | grepq 'NEEDED.*libjemalloc' \
+  || nm -D --defined-only "$BIN" | grepq -w malloc || fail "$BIN does not link jemalloc"
 
 mission=$(sample_copy)
 
