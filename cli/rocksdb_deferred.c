@@ -72,6 +72,7 @@ DEFERRED(rocksdb_block_based_table_options_t *, rocksdb_block_based_options_crea
 DEFERRED(rocksdb_filterpolicy_t *, rocksdb_filterpolicy_create_bloom_full,
          (double bits_per_key), (bits_per_key))
 DEFERRED(rocksdb_flushoptions_t *, rocksdb_flushoptions_create, (void), ())
+DEFERRED(rocksdb_compactoptions_t *, rocksdb_compactoptions_create, (void), ())
 DEFERRED(rocksdb_readoptions_t *, rocksdb_readoptions_create, (void), ())
 DEFERRED(rocksdb_writeoptions_t *, rocksdb_writeoptions_create, (void), ())
 DEFERRED(rocksdb_writebatch_t *, rocksdb_writebatch_create, (void), ())
