@@ -404,29 +404,41 @@ static int set_row(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
     return rc;
 }
 
+/* Unpacks the feature's latest snapshot record into u, which the caller
+ * has initialised and destroys; a record that does not decode leaves u's
+ * object nil.  The strings in u point into the state row, valid for the
+ * chunk.  1, 0 when the feature has no snapshot, or an error. */
+static int latest_record(proj_ctx *c, const char *feature, msgpack_unpacked *u, dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    const void *v;
+    size_t vl, off = 0;
+    if (pk_make(&s->key, "snap", feature, strlen(feature)))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
+    if (rc <= 0)
+        return rc;
+    if (msgpack_unpack_next(u, v, vl, &off) != MSGPACK_UNPACK_SUCCESS)
+        u->data.type = MSGPACK_OBJECT_NIL;
+    return 1;
+}
+
 /* The set row names in the feature's latest snapshot record: its set, and
  * the full set it is (or would be) a delta of (empty when the record
  * predates delta rows).  1, 0 when the feature has no snapshot, or an error. */
 static int latest_sets(proj_ctx *c, const char *feature, char set[33], char base[33],
                        dsr_err *err)
 {
-    snap_impl *s = c->impl;
-    const void *v;
-    size_t vl;
-    if (pk_make(&s->key, "snap", feature, strlen(feature)))
-        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
-    int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
-    if (rc <= 0)
-        return rc;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    size_t off = 0;
-    dsr_str dig = { NULL, 0 }, bd = { NULL, 0 };
-    if (msgpack_unpack_next(&u, v, vl, &off) == MSGPACK_UNPACK_SUCCESS) {
-        mp_get_str(&u.data, "set", &dig);
-        mp_get_str(&u.data, "set_base", &bd);
+    int rc = latest_record(c, feature, &u, err);
+    if (rc <= 0) {
+        msgpack_unpacked_destroy(&u);
+        return rc;
     }
-    rc = 1;
+    dsr_str dig, bd;
+    mp_get_str(&u.data, "set", &dig);
+    mp_get_str(&u.data, "set_base", &bd);
     if (!dig.ptr || dig.len != 32)
         rc = dsr_err_set(err, DSR_ECORRUPT, "%s: latest snapshot record of %s does not decode",
                          c->cf, feature);
@@ -660,17 +672,13 @@ static int calc_unchanged(proj_ctx *c, const char *feature, int sk3, int64_t opt
     snap_impl *s = c->impl;
     const void *v;
     size_t vl;
-    if (pk_make(&s->key, "snap", feature, strlen(feature)))
-        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
-    int rc = ps_get(&c->st, s->key.data, s->key.len, &v, &vl, err);
-    if (rc <= 0)
-        return rc;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    size_t off = 0;
+    int rc = latest_record(c, feature, &u, err);
+    if (rc <= 0)
+        goto out;
     rc = 0;
-    if (msgpack_unpack_next(&u, v, vl, &off) != MSGPACK_UNPACK_SUCCESS
-        || u.data.type != MSGPACK_OBJECT_MAP)
+    if (u.data.type != MSGPACK_OBJECT_MAP)
         goto out;
     dsr_str dig, bd, par, prof;
     mp_get_str(&u.data, "set", &dig);
