@@ -73,6 +73,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -597,6 +598,50 @@ static int run_phase(hasher *h, batch_state *b)
         return 0;
     h->ring_state = -1;
     return -1;
+}
+
+/* The fields of a statx(2) that an fstatat(2) of the same file would give,
+ * 0; or -1 when the kernel left out one a cache check needs. */
+static int stat_of_statx(const struct statx *x, struct stat *st)
+{
+    const unsigned need = STATX_TYPE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME;
+    if ((x->stx_mask & need) != need)
+        return -1;
+    memset(st, 0, sizeof *st);
+    /* st_dev is the kernel's new_encode_dev of the same (major, minor) */
+    st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+    st->st_ino = (ino_t)x->stx_ino;
+    st->st_mode = x->stx_mode;
+    st->st_nlink = x->stx_nlink;
+    st->st_size = (off_t)x->stx_size;
+    st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
+    st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+    st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
+    st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+    return 0;
+}
+
+int hash_stat_files(hasher *h, const int *dirfd, const char *const *name, size_t n,
+                    struct stat *st, int *res)
+{
+    assert(n <= HASH_BATCH);
+    if (!ring_ready(h))
+        return -1;
+    /* zeroed: valgrind cannot see the kernel fill them through the ring */
+    struct statx sx[HASH_BATCH];
+    memset(sx, 0, n * sizeof sx[0]);
+    batch_state b;
+    for (size_t i = 0; i < n; i++) {
+        b.res[i] = -EIO;                 /* an operation not reported failed */
+        (void)uring_statx(h->ring, dirfd[i], name[i], AT_SYMLINK_NOFOLLOW,
+                          STATX_TYPE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME,
+                          &sx[i], i);
+    }
+    if (run_phase(h, &b) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        res[i] = b.res[i] < 0 ? b.res[i] : stat_of_statx(&sx[i], &st[i]) ? -EIO : 0;
+    return 0;
 }
 
 /* Digests of a whole file held in buf (n bytes) whose stat before and after

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include "dossier/error.h"
 
 typedef struct hasher hasher;
@@ -99,6 +100,16 @@ typedef struct hash_job {
  * retried there.  Returns 0, or a negative code when the digest machinery
  * fails (err says why). */
 int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
+
+/* ---- the stat tuples of many files ------------------------------------- */
+
+/* fstatat(dirfd[i], name[i], &st[i], AT_SYMLINK_NOFOLLOW) for up to
+ * HASH_BATCH files, queued on the hasher's io_uring (as hash_files: by its
+ * only thread) and run with one system call; res[i] is 0 or -errno.
+ * Returns 0, or -1 when no ring is available (none was run: the caller
+ * stats the files itself). */
+int hash_stat_files(hasher *h, const int *dirfd, const char *const *name, size_t n,
+                    struct stat *st, int *res);
 
 /* ---- two large files at once ------------------------------------------- */
 

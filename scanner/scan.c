@@ -254,11 +254,14 @@ static int64_t ts_ns(const struct timespec *t)
  * read), else 0 with *expect set when a same-size re-read may reuse the
  * cached SHA-256 (XXH3 check). */
 static int try_cache(scan_ctx *c, entry *e, int dfd, const char *name,
-                     const dsr_scan_cached *cc, hash_expect *expect, int *use_expect)
+                     const dsr_scan_cached *cc, const struct stat *pre,
+                     hash_expect *expect, int *use_expect)
 {
     struct stat st;
     *use_expect = 0;
-    if (strchr(name, '/')) {
+    if (pre) {
+        st = *pre;      /* the fstatat below, run in a batch (stat_entries) */
+    } else if (strchr(name, '/')) {
         /* a followed link's target: stat it only through a symlink-free
          * path, as the hashing path will open it */
         int fd = beneath_open(dfd, name, O_PATH | O_CLOEXEC);
@@ -314,6 +317,10 @@ typedef struct entry_plan {
     int              have, hit, use_expect;
     dsr_scan_cached  cc;        /* a copy: hashing overwrites the union */
     hash_expect  expect;
+    /* stat_entries' fstatat of the file: pre_state 1, st valid; -1, it
+     * failed (no cache hit); 0, not run (try_cache stats the file) */
+    int              pre_state;
+    struct stat      st;
 } entry_plan;
 
 /* Where e is: its directory fd and its name below it; no cache answer. */
@@ -322,17 +329,51 @@ static void locate_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
     p->e = e;
     p->dfd = e->dir >= 0 ? b->dirs[e->dir] : c->root_fd;
     p->name = (e->open_rel ? e->open_rel : e->rel) + (e->dir >= 0 ? e->name_off : 0);
-    p->have = p->hit = p->use_expect = 0;
+    p->have = p->hit = p->use_expect = p->pre_state = 0;
 }
 
-static void plan_entry(scan_ctx *c, batch *b, entry *e, entry_plan *p)
+/* What the cache says about p's entry (located, and maybe stat'ed). */
+static void plan_entry(scan_ctx *c, entry_plan *p)
 {
-    locate_entry(c, b, e, p);
+    entry *e = p->e;
     p->have = e->has_cached;
     if (p->have) {
         p->cc = e->u.cached;
-        if (c->opts->cache_mode == DSR_SCAN_CACHE_USE)
-            p->hit = try_cache(c, e, p->dfd, p->name, &p->cc, &p->expect, &p->use_expect);
+        if (c->opts->cache_mode == DSR_SCAN_CACHE_USE && p->pre_state >= 0)
+            p->hit = try_cache(c, e, p->dfd, p->name, &p->cc,
+                               p->pre_state ? &p->st : NULL, &p->expect, &p->use_expect);
+    }
+}
+
+/* The cache checks of plan[0..n-1] need one fstatat each: run them on the
+ * worker's io_uring in one system call (a system call's entry and exit cost
+ * as much as the stat itself; docs/bench.md "io_uring stat batches").  Only
+ * files named directly below their directory fd: a followed link's target
+ * is stat'ed through a symlink-free open in try_cache.  Without a ring the
+ * plans are left as they are, and try_cache stats each file itself. */
+static void stat_entries(scan_ctx *c, entry_plan *plan, size_t n, size_t worker)
+{
+    int dfd[HASH_BATCH], res[HASH_BATCH];
+    const char *name[HASH_BATCH];
+    struct stat st[HASH_BATCH];
+    size_t idx[HASH_BATCH], m = 0;
+    assert(n <= HASH_BATCH);
+    if (c->opts->cache_mode != DSR_SCAN_CACHE_USE)
+        return;
+    for (size_t k = 0; k < n; k++)
+        if (plan[k].e->has_cached && !strchr(plan[k].name, '/')) {
+            dfd[m] = plan[k].dfd;
+            name[m] = plan[k].name;
+            idx[m++] = k;
+        }
+    /* one file gains nothing from the ring */
+    if (m < 2 || hash_stat_files(c->hashers[worker], dfd, name, m, st, res) != 0)
+        return;
+    for (size_t i = 0; i < m; i++) {
+        entry_plan *p = &plan[idx[i]];
+        p->pre_state = res[i] == 0 ? 1 : -1;
+        if (res[i] == 0)
+            p->st = st[i];
     }
 }
 
@@ -534,9 +575,12 @@ static size_t process_entries(scan_ctx *c, batch *b, size_t lo, size_t hi, size_
     size_t n = hi - lo, nj = 0, finished = 0;
     int shared[HASH_BATCH];
     assert(lo < hi && hi <= b->n && n <= HASH_BATCH);
+    for (size_t k = 0; k < n; k++)
+        locate_entry(c, b, &b->e[lo + k], &plan[k]);
+    stat_entries(c, plan, n, worker);
     for (size_t k = 0; k < n; k++) {
         entry_plan *p = &plan[k];
-        plan_entry(c, b, &b->e[lo + k], p);
+        plan_entry(c, p);
         job_of[k] = SIZE_MAX;
         if (!p->hit && !p->use_expect) {
             jobs[nj] = (hash_job){ p->dfd, p->name, p->e->text, &p->e->u.h, 0 };

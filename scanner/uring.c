@@ -4,9 +4,11 @@
  * Why a ring at all: a system call's entry and exit cost several times the
  * work inside an open(), read() or close() of a small cached file, so the
  * hasher queues those operations for a batch of files and runs them with
- * one io_uring_enter (docs/bench.md, "io_uring batches").  stat is not
- * queued: IORING_OP_STATX always runs on the kernel's io-wq threads and is
- * slower than fstatat().
+ * one io_uring_enter (docs/bench.md, "io_uring batches").  The cache
+ * checks of a rescan queue their stats the same way: IORING_OP_STATX always
+ * runs on the kernel's io-wq threads, which spares the system call's entry
+ * and exit per file but adds a hand-off per batch, so it pays only for a
+ * batch of files, not for one (docs/bench.md, "io_uring stat batches").
  *
  * liburing owns the ring's memory mapping and its memory ordering; this
  * file only counts what was queued, so that uring_run knows how many
@@ -108,6 +110,17 @@ int uring_close(uring *r, int fd, uint64_t tag)
     if (!s)
         return -1;
     io_uring_prep_close(s, fd);
+    io_uring_sqe_set_data64(s, tag);
+    return 0;
+}
+
+int uring_statx(uring *r, int dirfd, const char *name, int flags, unsigned mask,
+                struct statx *buf, uint64_t tag)
+{
+    struct io_uring_sqe *s = next_sqe(r);
+    if (!s)
+        return -1;
+    io_uring_prep_statx(s, dirfd, name, flags, mask, buf);
     io_uring_sqe_set_data64(s, tag);
     return 0;
 }

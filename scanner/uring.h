@@ -1,6 +1,6 @@
 /*
- * uring.h - the smallest io_uring the scanner needs: open, read and close
- * queued in batches and run with one system call (private to the scanner;
+ * uring.h - the smallest io_uring the scanner needs: open, read, close and
+ * statx queued in batches and run with one system call (private to the scanner;
  * a thin layer over liburing).
  *
  * A uring belongs to one thread: the one that created it queues, runs
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct open_how;               /* <linux/openat2.h> */
+struct statx;                  /* <sys/stat.h> */
 typedef struct uring uring;
 
 /* A ring with room for `entries` queued operations, or NULL when the kernel
@@ -29,6 +30,9 @@ int uring_openat(uring *r, int dirfd, const char *name, int flags, uint64_t tag)
 int uring_openat2(uring *r, int dirfd, const char *name, struct open_how *how, uint64_t tag);
 int uring_read(uring *r, int fd, void *buf, unsigned len, uint64_t tag);
 int uring_close(uring *r, int fd, uint64_t tag);
+/* statx(2) of (dirfd, name): `buf` must stay valid until uring_run returns. */
+int uring_statx(uring *r, int dirfd, const char *name, int flags, unsigned mask,
+                struct statx *buf, uint64_t tag);
 
 /* Submit everything queued and wait until all of it has completed, calling
  * done(ctx, tag, res) once per operation, res being what the system call

@@ -133,6 +133,16 @@ static void ch_unusable_changed(const char *r) { puts_(r, "b/bad.md", "still \xf
 static void ch_unusable_fixed(const char *r) { puts_(r, "b/bad2.md", "truncated no more\n"); }
 static void ch_became_unusable(const char *r) { puts_(r, "a/edit.md", "now \xc0\xaf bad\n"); }
 
+/* a cached file replaced by a symlink to another cached file of its folder:
+ * the walk follows it, and the stat tuple is the target's */
+static void ch_symlinked(const char *r)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/a/keep2.bin", r);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink("keep1.md", p), 0);
+}
+
 static void ch_folder_added(const char *r)
 {
     char p[1024];
@@ -173,6 +183,7 @@ static const tcase CASES[] = {
     { "unusable file changed",      ch_unusable_changed, 5, "b/bad2.md" },
     { "unusable file fixed",        ch_unusable_fixed,   5, "b/bad.md" },
     { "usable file became unusable", ch_became_unusable, 5, "b/bad.md" },
+    { "replaced by a symlink",      ch_symlinked,        5, "b/bad.md" },
     { "folder added",               ch_folder_added,     6, "b/bad.md" },
     { "folder removed",             ch_folder_removed,   5, "b/bad.md" },
 };
@@ -263,7 +274,8 @@ static void run_case(const tcase *tc, unsigned mode)
     dsr_ingest_report w = DSR_INGEST_REPORT_INIT, c = DSR_INGEST_REPORT_INIT;
     ingest(root, warm, mode, &w, "warm rescan");
     ingest(root, cold, mode | DSR_INGEST_REHASH, &c, "cold rescan");
-    const char *how = mode & DSR_INGEST_EMIT_CHANGED ? "changed" : "full";
+    const char *how = mode & DSR_INGEST_PLAIN_IO ? "changed, plain I/O"
+                    : mode & DSR_INGEST_EMIT_CHANGED ? "changed" : "full";
 
     char *ew = run_events(warm, &w.record), *ec = run_events(cold, &c.record);
     if (strcmp(ew, ec))
@@ -308,6 +320,15 @@ static void test_warm_rescan_records_what_a_cold_one_does_changed_emission(void 
         run_case(&CASES[i], DSR_INGEST_EMIT_CHANGED);
 }
 
+/* Without io_uring the cache checks stat each file with fstatat instead of
+ * in batches on the worker's ring: the same verdicts. */
+static void test_warm_rescan_records_what_a_cold_one_does_plain_io(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+        run_case(&CASES[i], DSR_INGEST_EMIT_CHANGED | DSR_INGEST_PLAIN_IO);
+}
+
 /* A changed unusable file is read (not taken from its entry), and one that
  * changed back to valid text becomes present. */
 static void test_changed_unusable_file_is_read_again(void **state)
@@ -346,6 +367,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warm_rescan_records_what_a_cold_one_does_full_emission),
         cmocka_unit_test(test_warm_rescan_records_what_a_cold_one_does_changed_emission),
+        cmocka_unit_test(test_warm_rescan_records_what_a_cold_one_does_plain_io),
         cmocka_unit_test(test_changed_unusable_file_is_read_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
