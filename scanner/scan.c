@@ -317,8 +317,7 @@ typedef struct entry_plan {
     int              have, hit, use_expect;
     dsr_scan_cached  cc;        /* a copy: hashing overwrites the union */
     hash_expect  expect;
-    /* stat_entries' fstatat of the file: pre_state 1, st valid; -1, it
-     * failed (no cache hit); 0, not run (try_cache stats the file) */
+    /* 1: st is stat_entries' stat of the file; 0: try_cache stats it */
     int              pre_state;
     struct stat      st;
 } entry_plan;
@@ -339,7 +338,7 @@ static void plan_entry(scan_ctx *c, entry_plan *p)
     p->have = e->has_cached;
     if (p->have) {
         p->cc = e->u.cached;
-        if (c->opts->cache_mode == DSR_SCAN_CACHE_USE && p->pre_state >= 0)
+        if (c->opts->cache_mode == DSR_SCAN_CACHE_USE)
             p->hit = try_cache(c, e, p->dfd, p->name, &p->cc,
                                p->pre_state ? &p->st : NULL, &p->expect, &p->use_expect);
     }
@@ -369,12 +368,14 @@ static void stat_entries(scan_ctx *c, entry_plan *plan, size_t n, size_t worker)
     /* one file gains nothing from the ring */
     if (m < 2 || hash_stat_files(c->hashers[worker], dfd, name, m, st, res) != 0)
         return;
-    for (size_t i = 0; i < m; i++) {
-        entry_plan *p = &plan[idx[i]];
-        p->pre_state = res[i] == 0 ? 1 : -1;
-        if (res[i] == 0)
-            p->st = st[i];
-    }
+    /* a stat the ring could not do (a file gone, or a kernel without
+     * IORING_OP_STATX: EINVAL) is left to try_cache's fstatat, whose
+     * verdict is the one that counts */
+    for (size_t i = 0; i < m; i++)
+        if (res[i] == 0) {
+            plan[idx[i]].pre_state = 1;
+            plan[idx[i]].st = st[i];
+        }
 }
 
 /* After e->u.h was filled by hashing: how the cache was used, and whether

@@ -8,6 +8,7 @@
  * finish is exactly what the one-file path gives, and everything they cannot
  * finish (64 KiB and up, special names, missing files) is left undone; a
  * hasher switched off, or a ring the kernel refuses, finishes nothing.
+ * Stat batches (hash_stat_files) give what fstatat gives, name by name.
  * Bounded reads (issue 17 item 12): a file with holes hashes like the same
  * bytes written out, without reading the holes (the process's read count in
  * /proc/self/io); a file over the hasher's size cap is not read at all.
@@ -280,6 +281,58 @@ static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
     assert_int_equal(jobs[1].done, 0);
 }
 
+/* ---- stat batches --------------------------------------------------------- */
+
+/* hash_stat_files gives what fstatat(AT_SYMLINK_NOFOLLOW) gives, file by
+ * file: the same stat tuple and type for files, a folder and a symlink (the
+ * link itself), and the same errno for a missing name; with the batch path
+ * off it runs nothing. */
+static void test_stat_batch_gives_what_fstatat_gives(void **state)
+{
+    fixture *f = *state;
+    hf_write_file(f, "one.md", "one\n", 4);
+    hf_write_file(f, "two.bin", "", 0);
+    assert_int_equal(mkdirat(f->dfd, "sub", 0700), 0);
+    assert_int_equal(symlinkat("one.md", f->dfd, "link.md"), 0);
+    const char *names[] = { "one.md", "two.bin", "sub", "link.md", "missing" };
+    enum { N = sizeof names / sizeof names[0] };
+    int dfd[N], res[N];
+    struct stat got[N];
+    for (size_t i = 0; i < N; i++)
+        dfd[i] = f->dfd;
+    if (hash_stat_files(f->h, dfd, names, N, got, res) != 0)
+        skip();                             /* no io_uring here */
+    for (size_t i = 0; i < N; i++) {
+        struct stat want;
+        int wrc = fstatat(f->dfd, names[i], &want, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+        if (res[i] != wrc)
+            fail_msg("%s: %d from the batch, %d from fstatat", names[i], res[i], wrc);
+        if (wrc)
+            continue;
+        assert_true(got[i].st_dev == want.st_dev);
+        assert_true(got[i].st_ino == want.st_ino);
+        assert_int_equal(got[i].st_mode, want.st_mode);
+        assert_int_equal(got[i].st_size, want.st_size);
+        assert_int_equal(got[i].st_mtim.tv_sec, want.st_mtim.tv_sec);
+        assert_int_equal(got[i].st_mtim.tv_nsec, want.st_mtim.tv_nsec);
+        assert_int_equal(got[i].st_ctim.tv_sec, want.st_ctim.tv_sec);
+        assert_int_equal(got[i].st_ctim.tv_nsec, want.st_ctim.tv_nsec);
+    }
+    assert_true(S_ISLNK(got[3].st_mode));
+    assert_int_equal(res[4], -ENOENT);
+}
+
+static void test_stat_batch_switched_off_runs_nothing(void **state)
+{
+    fixture *f = *state;
+    hf_write_file(f, "a.md", "a\n", 2);
+    const char *names[] = { "a.md", "a.md" };
+    int dfd[] = { f->dfd, f->dfd }, res[2];
+    struct stat st[2];
+    hasher_batch_off(f->h);
+    assert_int_equal(hash_stat_files(f->h, dfd, names, 2, st, res), -1);
+}
+
 /* ---- bounded reads ------------------------------------------------------ */
 
 /* Bytes this process has read through read()-like calls (rchar). */
@@ -365,6 +418,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_known_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_batch_gives_what_fstatat_gives, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_batch_switched_off_runs_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_every_size_matches_one_shot_digests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utf8_is_judged_across_block_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stat_tuple_is_the_files, setup, teardown),
