@@ -283,22 +283,29 @@ static int nstr_ok(const char *s)
     return !s || utf8_check(s, strlen(s));
 }
 
-/* ^[a-f0-9]$: the nibble, else -1. */
-static int lower_hex(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+/* ^[a-f0-9]$: the nibble + 1, else 0 (NUL included, so a short string
+ * stops at its end). */
+static const unsigned char lower_hex_plus1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+    ['f'] = 16,
+};
 
-/* ^[a-f0-9]{64}$ decoded in the same pass. */
+/* ^[a-f0-9]{64}$ decoded in the same pass: one table look-up per character
+ * and one test per byte (this runs once per scanned file). */
 static int hex64_bytes(const char *h, unsigned char out[32])
 {
     if (!h)
         return 0;
+    const unsigned char *u = (const unsigned char *)h;
     for (int i = 0; i < 32; i++) {
-        int hi = lower_hex(h[2 * i]), lo = hi < 0 ? -1 : lower_hex(h[2 * i + 1]);
-        if (lo < 0)
+        unsigned hi = lower_hex_plus1[u[2 * i]];
+        if (!hi)
             return 0;
-        out[i] = (unsigned char)(hi << 4 | lo);
+        unsigned lo = lower_hex_plus1[u[2 * i + 1]];
+        if (!lo)
+            return 0;
+        out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
     }
     return !h[64];
 }

@@ -76,17 +76,26 @@ int codec_ulid_to_bin(const char *s, size_t len, unsigned char bin[16])
 {
     if (!s || len != DSR_ULID_LEN || s[0] < '0' || s[0] > '7')
         return -1;
-    uint64_t hi = 0, lo = 0;
-    for (int c = 0; c < DSR_ULID_LEN; c++) {
-        unsigned v = char_value((unsigned char)s[c]);
-        if (v > 31)
-            return -1;
-        hi = hi << 5 | lo >> 59;
-        lo = lo << 5 | v;
+    /* Bits 127..65 come from chars 0-12, bits 59..0 from chars 14-25, char
+     * 13 holds bits 64..60: two independent chains (the emitter converts
+     * three ids per event), and one validity test for all 26 chars. */
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t top = 0, low = 0;
+    unsigned any = 0;
+    for (int c = 0; c < 13; c++) {
+        unsigned a = char_value(u[c]), b = char_value(u[c + 13]);
+        any |= a | b;
+        top = top << 5 | a;
+        low = c ? low << 5 | b : 0;   /* char 13 goes to both halves below */
     }
+    if (any > 31)
+        return -1;
+    unsigned mid = char_value(u[13]);
     /* 26 chars hold 130 bits: the first char's value is at most 7, so
-     * the two bits shifted out above bit 127 were zero and nothing is lost */
-    assert(char_value((unsigned char)s[0]) <= 7);
+     * the two bits above bit 127 are zero and nothing is lost */
+    assert(char_value(u[0]) <= 7 && top < (1ull << 63));
+    uint64_t hi = top << 1 | mid >> 4;
+    uint64_t lo = (uint64_t)(mid & 15u) << 60 | low;
     for (int i = 0; i < 8; i++) {
         bin[i] = (unsigned char)(hi >> (56 - 8 * i));
         bin[i + 8] = (unsigned char)(lo >> (56 - 8 * i));

@@ -57,13 +57,17 @@ typedef struct log_cf {
     rocksdb_column_family_handle_t *h;
 } log_cf;
 
-/* Set of event_ids appended to the open batch: the common hash map from
- * each id to a 1-based index into seqs (the map's values are pointers, and
- * an index fits one on every platform where a sequence may not). */
+/* Set of event_ids appended to the open batch (log_idset.c): the first
+ * n_sorted ids, added in increasing order, as sorted rows; the rest in the
+ * common hash map from each id to a 1-based index into seqs (the map's
+ * values are pointers, and an index fits one on every platform where a
+ * sequence may not). */
 typedef struct log_idset {
     strmap    map;
     uint64_t *seqs;      /* sequence assigned to the i-th id added */
     size_t    n, cap;
+    char     *ids;       /* n_sorted rows of DSR_ULID_LEN bytes, increasing */
+    size_t    n_sorted, ids_cap;
 } log_idset;
 
 /* Scratch the emitter reuses for every event of a batch, so encoding an

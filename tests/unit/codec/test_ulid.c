@@ -200,6 +200,29 @@ static void test_binary_form_converts_to_the_text_bit_for_bit_and_back(void **st
     }
 }
 
+/* A character outside the alphabet at any of the 26 places (both halves of
+ * the conversion and the char they share), or a first char above 7, is
+ * refused. */
+static void test_binary_form_refuses_a_bad_char_at_every_place(void **state)
+{
+    (void)state;
+    static const char bad[] = { 'U', 'I', 'L', 'O', 'a', '-', ' ', '\x80' };
+    const char *good = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    unsigned char b[16];
+    assert_int_equal(codec_ulid_to_bin(good, 26, b), 0);
+    for (int pos = 0; pos < 26; pos++)
+        for (size_t k = 0; k < sizeof bad; k++) {
+            char s[27];
+            memcpy(s, good, 27);
+            s[pos] = bad[k];
+            if (codec_ulid_to_bin(s, 26, b) != -1)
+                fail_msg("char 0x%02x at place %d accepted", (unsigned char)bad[k], pos);
+        }
+    assert_int_equal(codec_ulid_to_bin("81ARZ3NDEKTSV4RRFFQ69G5FAV", 26, b), -1);
+    assert_int_equal(codec_ulid_to_bin("71ARZ3NDEKTSV4RRFFQ69G5FAV", 26, b), 0);
+    assert_int_equal(codec_ulid_to_bin(good, 25, b), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_derive_is_deterministic_and_uses_sha256_of_the_seed),
         cmocka_unit_test(test_validation_rejects_non_crockford_and_wrong_lengths),
         cmocka_unit_test(test_binary_form_converts_to_the_text_bit_for_bit_and_back),
+        cmocka_unit_test(test_binary_form_refuses_a_bad_char_at_every_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
