@@ -70,6 +70,7 @@ typedef struct snap_impl {
     arena   ar;       /* run ids and features of this chunk */
     setcache sets;    /* sets computed lately, for drift (setcache.c) */
     dsr_buf key, val, key2;
+    dsr_buf val2;     /* put_set: the set's whole row while a delta is tried */
     size_t  held;     /* entries of open runs held only in memory */
     int     pend_rows; /* 0: the family holds no pend row (none at init, none flushed since) */
     run_state *last;  /* the run of the event folded last: a run's events come in a row */
@@ -126,6 +127,7 @@ static void snap_fini(proj_ctx *c)
     dsr_buf_free(&s->key);
     dsr_buf_free(&s->val);
     dsr_buf_free(&s->key2);
+    dsr_buf_free(&s->val2);
     free(s);
     c->impl = NULL;
 }
@@ -604,6 +606,33 @@ static int calc_set(proj_ctx *c, run_state *r, int changed_mode, const char *fea
     return sk3 ? aset_parity_sk3(&k->set, k->parity, err) : aset_parity(&k->set, k->parity, err);
 }
 
+/* Whether set is exactly the full set row base (a rescan of an unchanged
+ * tree): then its delta against base is empty, and aset_encode_delta makes
+ * that same row from set against itself, without reading and decoding the
+ * base row (a set as large as the tree).  Equal full rows mean equal sets:
+ * the row name is the digest of the row's bytes, and aset_encode writes a
+ * set's entries in one canonical order and form.  1 with the empty delta in
+ * s->val; 0 with set encoded whole in s->val; or a negative code. */
+static int same_as_base(proj_ctx *c, const aset *set, const char base[33], dsr_err *err)
+{
+    snap_impl *s = c->impl;
+    char whole[33];
+    dsr_buf_reset(&s->val);
+    if (aset_encode(set, &s->val))
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    int rc = aset_digest(s->val.data, s->val.len, whole, err);
+    if (rc)
+        return rc;
+    if (strcmp(whole, base) != 0)
+        return 0;
+    dsr_buf_reset(&s->val);
+    rc = aset_encode_delta(set, base, set, &s->val);
+    if (rc < 0)
+        return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    assert(rc == 1);   /* nothing differs, so the delta is always taken */
+    return 1;
+}
+
 /* Write the set row (content-addressed: identical sets share one row),
  * as a delta of the feature's current full set when little differs
  * (aset.c).  base_out: the full set this row is, or is a delta of. */
@@ -616,8 +645,19 @@ static int put_set(proj_ctx *c, const char *feature, const aset *set, char diges
     int rc = set->n >= SET_DELTA_MIN ? latest_sets(c, feature, latest, base, err) : 0;
     if (rc < 0)
         return rc;
-    int delta = 0;
+    int delta = 0, whole = 0;   /* whole: s->val holds set encoded whole */
     if (rc == 1 && base[0]) {
+        if ((rc = same_as_base(c, set, base, err)) < 0)
+            return rc;
+        delta = rc;
+        whole = !delta;
+    }
+    if (whole) {
+        /* try the delta in s->val; the whole row waits in s->val2 */
+        dsr_buf w = s->val;
+        s->val = s->val2;
+        s->val2 = w;
+        dsr_buf_reset(&s->val);
         const aset *b;
         aset own = { 0 };
         arena own_ar = { NULL };
@@ -628,9 +668,14 @@ static int put_set(proj_ctx *c, const char *feature, const aset *set, char diges
         ar_free(&own_ar);
         if (rc)
             return rc;
-    }
-    if (!delta && aset_encode(set, &s->val))
+        if (!delta) {   /* a quarter or more differs: the whole row it is */
+            w = s->val;
+            s->val = s->val2;
+            s->val2 = w;
+        }
+    } else if (!delta && aset_encode(set, &s->val)) {
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
+    }
     rc = aset_digest(s->val.data, s->val.len, digest, err);
     if (rc)
         return rc;

@@ -431,15 +431,15 @@ static int cmp_art(const void *a, const void *b)
     return c ? c : strcmp(x->path, y->path);
 }
 
-/* The latest snapshot lists exactly the tree's artifacts. */
-static void assert_lists_tree(dsr_log *log, big_tree *t)
+/* The latest snapshot of feature lists exactly the tree's artifacts. */
+static void assert_lists_tree_of(dsr_log *log, big_tree *t, const char *feature)
 {
     size_t n = big_arts(t);
     pf_art *want = malloc(n * sizeof *want);
     assert_non_null(want);
     memcpy(want, t->arts, n * sizeof *want);
     qsort(want, n, sizeof *want, cmp_art);
-    dsr_snapshot_info *s = latest(log, "big", 1);
+    dsr_snapshot_info *s = latest(log, feature, 1);
     assert_int_equal(s->n_artifacts, n);
     for (size_t i = 0; i < n; i++) {
         char h[65];
@@ -452,6 +452,11 @@ static void assert_lists_tree(dsr_log *log, big_tree *t)
     }
     dsr_snapshot_info_free(s);
     free(want);
+}
+
+static void assert_lists_tree(dsr_log *log, big_tree *t)
+{
+    assert_lists_tree_of(log, t, "big");
 }
 
 /* Set rows in the dump (key "set\0..."), and how many are deltas. */
@@ -522,6 +527,57 @@ static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
     assert_lists_tree(f->log, t);
 
     /* rebuilt from zero: the very same rows */
+    assert_rebuild_keeps_rows(f->log);
+    free(t);
+}
+
+/* A full rescan whose set is exactly the full row its feature's latest
+ * snapshot is based on is stored as the empty delta of that row (put_set
+ * makes it without reading the base): the row is 94 c0, the base's name,
+ * and two empty arrays.  Tried for an unchanged tree, and for a tree edited
+ * and then put back, when the latest row is a non-empty delta of the same
+ * base; both give the very same row. */
+static void test_rescan_equal_to_the_base_stores_its_empty_delta(void **state)
+{
+    pf_fx *f = *state;
+    big_tree *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < BIG - 10; i++)
+        t->present[i] = 1;
+    pf_run run = { .feature = "same", .mission_type = "software-dev", .arts = t->arts };
+    for (int scan = 0; scan < 4; scan++) {
+        t->version[5] = scan == 2;   /* edited in scan 2, put back in scan 3 */
+        run.n_arts = big_arts(t);
+        assert_int_equal(pf_scan(f->log, &run, NULL), 0);
+        pf_catch_up(f->log);
+        assert_lists_tree_of(f->log, t, "same");
+    }
+    /* rows: the full one, its empty delta, the delta of scan 2 */
+    char *d = pf_dump(f->log);
+    assert_non_null(d);
+    char full_key[80] = "", want[120] = "";
+    size_t rows = 0, empty = 0;
+    for (char *line = strtok(d, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "snapshot|73657400", 17))
+            continue;
+        rows++;
+        const char *val = strrchr(line, '|') + 1;
+        if (strncmp(val, "94c0", 4)) {
+            assert_int_equal(strlen(full_key), 0);   /* one full row */
+            assert_true(val - line - 1 - 17 == 64);  /* its name: 32 chars, in hex */
+            memcpy(full_key, line + 17, 64);
+            full_key[64] = '\0';
+        }
+    }
+    assert_int_equal(rows, 3);
+    free(d);
+    snprintf(want, sizeof want, "94c0d920%s9090", full_key);
+    d = pf_dump(f->log);
+    for (char *line = strtok(d, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strncmp(line, "snapshot|73657400", 17) && !strcmp(strrchr(line, '|') + 1, want))
+            empty++;
+    assert_int_equal(empty, 1);
+    free(d);
     assert_rebuild_keeps_rows(f->log);
     free(t);
 }
@@ -759,6 +815,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_ids_and_derived_event_are_deterministic,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_run_split_across_catch_ups_keeps_pending_entries,
+                                        pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_equal_to_the_base_stores_its_empty_delta,
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_large_sets_stored_as_deltas_read_back_whole,
                                         pf_setup, pf_teardown),
