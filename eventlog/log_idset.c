@@ -61,14 +61,8 @@ int log_idset_add(log_idset *s, const char *id, uint64_t seq)
         return DSR_ENOMEM;
     if (s->n == s->n_sorted
         && (!s->n || memcmp(id, row(s, s->n - 1), DSR_ULID_LEN) > 0)) {
-        if (s->n_sorted >= s->ids_cap) {
-            size_t cap = s->ids_cap ? 2 * s->ids_cap : 1024;
-            char *p = realloc(s->ids, cap * DSR_ULID_LEN);
-            if (!p)
-                return DSR_ENOMEM;
-            s->ids = p;
-            s->ids_cap = cap;
-        }
+        if (array_reserve1((void **)&s->ids, s->n_sorted, &s->ids_cap, DSR_ULID_LEN, 1024))
+            return DSR_ENOMEM;
         memcpy(s->ids + s->n_sorted * DSR_ULID_LEN, id, DSR_ULID_LEN);
         s->seqs[s->n] = seq;
         s->n_sorted = ++s->n;
