@@ -406,6 +406,17 @@ typedef struct big_tree {
     pf_art   arts[BIG];
 } big_tree;
 
+/* A tree whose first BIG - 10 files are present (the last ten are added by
+ * the tests), each at version 0. */
+static big_tree *big_tree_new(void)
+{
+    big_tree *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < BIG - 10; i++)
+        t->present[i] = 1;
+    return t;
+}
+
 static size_t big_arts(big_tree *t)
 {
     size_t n = 0;
@@ -479,10 +490,7 @@ static void count_set_rows(dsr_log *log, size_t *rows, size_t *deltas)
 static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
 {
     pf_fx *f = *state;
-    big_tree *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    for (int i = 0; i < BIG - 10; i++)
-        t->present[i] = 1;
+    big_tree *t = big_tree_new();
     pf_run run = { .feature = "big", .mission_type = "software-dev", .arts = t->arts };
     for (int scan = 0; scan < 8; scan++) {
         if (scan) {   /* a few edits, one file gone, one new */
@@ -540,10 +548,7 @@ static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
 static void test_rescan_equal_to_the_base_stores_its_empty_delta(void **state)
 {
     pf_fx *f = *state;
-    big_tree *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    for (int i = 0; i < BIG - 10; i++)
-        t->present[i] = 1;
+    big_tree *t = big_tree_new();
     pf_run run = { .feature = "same", .mission_type = "software-dev", .arts = t->arts };
     for (int scan = 0; scan < 4; scan++) {
         t->version[5] = scan == 2;   /* edited in scan 2, put back in scan 3 */
@@ -593,10 +598,7 @@ static void test_rescan_equal_to_the_base_stores_its_empty_delta(void **state)
 static void test_changed_run_that_changed_nothing_equals_the_folded_snapshot(void **state)
 {
     pf_fx *f = *state;
-    big_tree *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    for (int i = 0; i < BIG - 10; i++)
-        t->present[i] = 1;
+    big_tree *t = big_tree_new();
     size_t n = big_arts(t);
     const char *features[2] = { "same", "re" };
     for (int i = 0; i < 2; i++) {
