@@ -17,6 +17,10 @@
  * any event after the hole, so no caller's cursor moves past an event it did
  * not read.  The exception is a range `verify --repair` recorded as lost
  * (meta "lost"): no event will ever have those numbers.
+ *
+ * Point reads wait for the handle's batch in flight (log_commit.c), so they
+ * see it; log_get_committed and log_find_event_committed do not, for an
+ * owner that knows the keys it asks for are not in that batch.
  */
 #include "log.h"
 #include "buf.h"
@@ -41,15 +45,18 @@ struct dsr_log_iter {
     uint64_t            head;      /* dense: the head when the iterator was made */
 };
 
-int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
-                struct dsr_buf *val, dsr_err *err)
+/* A point get of key in family cf; wait first for the batch in flight when
+ * drain is set (the public reads), or read what is committed without it. */
+static int get_cf(dsr_log *log, const char *cf, const void *key, size_t klen,
+                  struct dsr_buf *val, int drain, dsr_err *err)
 {
     if (!log || !cf || (!key && klen) || !val)
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_get: NULL argument");
     rocksdb_column_family_handle_t *h = log_cf_find(log, cf);
     if (!h)
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no column family %s", log->dir, cf);
-    log_commit_drain(log);
+    if (drain)
+        log_commit_drain(log);
     char *e = NULL;
     size_t vlen = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, h, key, klen, &vlen, &e);
@@ -62,6 +69,18 @@ int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
     if (rc)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading %s", log->dir, cf);
     return 0;
+}
+
+int dsr_log_get(dsr_log *log, const char *cf, const void *key, size_t klen,
+                struct dsr_buf *val, dsr_err *err)
+{
+    return get_cf(log, cf, key, klen, val, 1, err);
+}
+
+int log_get_committed(dsr_log *log, const char *cf, const void *key, size_t klen,
+                      struct dsr_buf *val, dsr_err *err)
+{
+    return get_cf(log, cf, key, klen, val, 0, err);
 }
 
 int dsr_log_get_event(dsr_log *log, uint64_t seq, struct dsr_buf *rec, dsr_err *err)
@@ -79,7 +98,8 @@ int dsr_log_get_event(dsr_log *log, uint64_t seq, struct dsr_buf *rec, dsr_err *
     return rc;
 }
 
-int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err)
+static int find_event(dsr_log *log, const char *event_id, uint64_t *seq, int drain,
+                      dsr_err *err)
 {
     if (!log || !event_id || !seq)
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_find_event: NULL argument");
@@ -87,7 +107,8 @@ int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_er
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %.40s", log->dir, event_id);
     if (!log->cf_ids)
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no event %s", log->dir, event_id);
-    log_commit_drain(log);
+    if (drain)
+        log_commit_drain(log);
     char *e = NULL;
     size_t vlen = 0;
     char *v = rocksdb_get_cf(log->db, log->ropts, log->cf_ids, event_id, DSR_ULID_LEN,
@@ -104,6 +125,16 @@ int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_er
         *seq = be_get64(v);
     rocksdb_free(v);
     return rc;
+}
+
+int dsr_log_find_event(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err)
+{
+    return find_event(log, event_id, seq, 1, err);
+}
+
+int log_find_event_committed(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err)
+{
+    return find_event(log, event_id, seq, 0, err);
 }
 
 static int iter_new(dsr_log *log, rocksdb_column_family_handle_t *h, const void *seek,

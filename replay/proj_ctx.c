@@ -6,6 +6,7 @@
  */
 #include "replay.h"
 #include "codec.h"
+#include "log_store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,9 +132,12 @@ int proj_emit(proj_ctx *c, dsr_event_type t, const void *payload, const dsr_enve
      * is one dsr_emit would drop as a duplicate, after packing and
      * validating its payload first: looking its id up alone gives the same
      * outcome for a fraction of the work (a drift payload lists every
-     * changed artifact). */
+     * changed artifact).  The lookup does not wait for the replay's chunk
+     * in flight (replay_drive.c): the ids that batch holds derive from
+     * earlier source events, each folded once, so this one is not among
+     * them, and dsr_emit below still drops a duplicate within its batch. */
     uint64_t seq;
-    rc = dsr_log_find_event(c->log, dm.event_id, &seq, err);
+    rc = log_find_event_committed(c->log, dm.event_id, &seq, err);
     if (rc == 0) {
         if (c->stats)
             c->stats->derived_dup++;

@@ -14,13 +14,31 @@
  * artifacts each, and copying them per snapshot dominated a replay's batch
  * bytes (docs/bench.md, "Figures behind the code").  The batch is committed whole
  * or not at all, so which of a row's versions it holds changes nothing but
- * its size.  After the commit (or an abort) the cache is dropped: the family
- * is the truth again.
+ * its size.
+ *
+ * After a commit that has returned (or an abort) the cache is dropped: the
+ * family is the truth again (ps_chunk_end).  A batch handed to the
+ * background committer instead (ps_chunk_handed) is not the truth yet, so
+ * the chunk's rows move to `held` for the next chunk:
+ *   - invariant: every row the batch in flight writes is in `held` (ps_flush
+ *     wrote it from `rows`, and all of `rows` moved);
+ *   - a read looks in `rows`, then in `held`; a row in neither is not in
+ *     the batch in flight, so its first read takes the committed family
+ *     without waiting for that batch (log_get_committed): the next chunk
+ *     folds while the previous one is written and fsynced;
+ *   - the next hand-over or commit first waits for the batch in flight
+ *     (dsr_log_batch_commit_async, dsr_log_batch_commit), so `held` may go
+ *     then: what it holds is committed, and newer writes are in `rows`.
+ * A chunk's byte count (ps->bytes) covers `rows` only; `held` adds at most
+ * one chunk's rows more.
  */
 #include "replay.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log_store.h"
 
 typedef struct ps_row {
     dsr_buf val;
@@ -72,16 +90,25 @@ static ps_row *row_for(pstate *ps, const void *key, size_t klen, int *created, d
 int ps_get(pstate *ps, const void *key, size_t klen, const void **val, size_t *vlen,
            dsr_err *err)
 {
-    int created;
-    ps_row *r = row_for(ps, key, klen, &created, err);
-    if (!r)
-        return DSR_ENOMEM;
-    if (created) {
-        int rc = dsr_log_get(ps->log, ps->cf, key, klen, &r->val, err);
+    const ps_row *r = NULL;
+    void **slot = strmap_find(&ps->rows, key, klen);
+    if (slot)
+        r = *slot;
+    else if (ps->inflight && (slot = strmap_find(&ps->held, key, klen)))
+        r = *slot;   /* as the batch in flight leaves it */
+    if (!r) {
+        int created;
+        ps_row *nr = row_for(ps, key, klen, &created, err);
+        if (!nr)
+            return DSR_ENOMEM;
+        /* in neither map, so not in a batch of ours in flight (see above) */
+        int rc = ps->inflight ? log_get_committed(ps->log, ps->cf, key, klen, &nr->val, err)
+                              : dsr_log_get(ps->log, ps->cf, key, klen, &nr->val, err);
         if (rc && rc != DSR_ENOTFOUND)
             return rc;   /* the row stays cached as absent; the chunk is abandoned */
-        r->present = rc == 0;
-        ps->bytes += r->val.len + klen;
+        nr->present = rc == 0;
+        ps->bytes += nr->val.len + klen;
+        r = nr;
     }
     if (!r->present)
         return 0;
@@ -165,18 +192,41 @@ int ps_flush(pstate *ps, dsr_err *err)
     return rc;
 }
 
-void ps_chunk_end(pstate *ps)
+static void free_rows(strmap *m)
 {
-    for (size_t i = 0; i < ps->rows.cap; i++) {
-        if (!ps->rows.slots[i].key)
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key)
             continue;
-        ps_row *r = ps->rows.slots[i].val;
+        ps_row *r = m->slots[i].val;
         if (r) {
             dsr_buf_free(&r->val);
             free(r);
         }
     }
-    strmap_clear(&ps->rows);
+    strmap_clear(m);
+}
+
+void ps_chunk_end(pstate *ps)
+{
+    free_rows(&ps->rows);
+    free_rows(&ps->held);
+    ps->inflight = 0;
+    ps->bytes = 0;
+}
+
+void ps_chunk_handed(pstate *ps)
+{
+#ifndef NDEBUG
+    for (size_t i = 0; i < ps->rows.cap; i++) {   /* ps_flush put every row in the batch */
+        const ps_row *r = ps->rows.slots[i].key ? ps->rows.slots[i].val : NULL;
+        assert(!r || !r->dirty);
+    }
+#endif
+    free_rows(&ps->held);   /* committed: the batch they were in has landed */
+    strmap t = ps->held;
+    ps->held = ps->rows;
+    ps->rows = t;
+    ps->inflight = 1;
     ps->bytes = 0;
 }
 
@@ -184,4 +234,5 @@ void ps_free(pstate *ps)
 {
     ps_chunk_end(ps);
     strmap_free(&ps->rows);
+    strmap_free(&ps->held);
 }

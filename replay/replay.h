@@ -45,14 +45,18 @@ int pk_make2(dsr_buf *k, const char *tag, const char *a, size_t alen,
 /* ---- pstate.c: chunk row cache over a projection family ---------------------
  * Reads see this chunk's own writes; writes go to the cache, and ps_flush()
  * puts each written row's final state into the chunk's batch right before
- * the commit.  ps_chunk_end() forgets the cache after the commit (or abort).
- * Immutable rows may be put into the batch directly (never also through
- * here: a key is written one way only). */
+ * the commit.  ps_chunk_end() forgets the cache after the commit (or abort);
+ * ps_chunk_handed() keeps the chunk's rows readable while its batch is
+ * committed in the background.  Immutable rows may be put into the batch
+ * directly (never also through here: a key is written one way only), and
+ * are read only through iterators, which wait for a batch in flight. */
 typedef struct pstate {
     dsr_log       *log;
     const char    *cf;
     dsr_log_batch *b;       /* set by the driver for each chunk */
-    strmap         rows;    /* key -> ps_row* */
+    strmap         rows;    /* key -> ps_row*: this chunk's */
+    strmap         held;    /* with inflight: the rows of the batch in flight (pstate.c) */
+    int            inflight;
     size_t         bytes;   /* bytes of the rows cached this chunk: the driver cuts chunks on it */
 } pstate;
 
@@ -69,7 +73,10 @@ int  ps_put_take(pstate *ps, const void *key, size_t klen, dsr_buf *val, dsr_err
 int  ps_del(pstate *ps, const void *key, size_t klen, dsr_err *err);
 /* Write every row put or deleted since the last flush into ps->b. */
 int  ps_flush(pstate *ps, dsr_err *err);
+/* After the chunk's batch committed (returned) or was aborted. */
 void ps_chunk_end(pstate *ps);
+/* After the chunk's batch, flushed, was handed to dsr_log_batch_commit_async. */
+void ps_chunk_handed(pstate *ps);
 void ps_free(pstate *ps);
 
 /* ---- derive_id.c ------------------------------------------------------------ */

@@ -9,6 +9,13 @@
  *     leaves either the whole chunk applied (checkpoint moved) or none of it
  *     (checkpoint unchanged, events not emitted): never an event applied
  *     twice or skipped.
+ *   - chunks within a pass are committed in the background
+ *     (dsr_log_batch_commit_async) while the next one is folded; batches
+ *     land in order, each fsynced, so a crash leaves a prefix of the chunks,
+ *     each whole.  At most one is in flight, and the projections read what
+ *     it writes from their caches until it has landed (pstate.c).  A pass's
+ *     last chunk, and any error, waits for the log: a pass returns with
+ *     nothing in flight.
  *   - between chunks a projection keeps nothing in memory that is not also
  *     committed (flush() persists open work), so a chunk boundary is a valid
  *     restart point;
@@ -47,7 +54,12 @@ static uint64_t target_of(const proj_ctx *c, uint64_t head)
     return c->has_stop && c->stop < head ? c->stop : head;
 }
 
-static int commit_chunk(dsr_log_batch *b, proj_ctx *const *ctxs, size_t n,
+/* Commit the chunk in b.  With async, b goes to the log's background
+ * committer (after the batch before it, which the hand-over waits for) and
+ * the caller folds the next chunk meanwhile; the projections keep the rows
+ * b writes readable until it has landed (pstate.c).  A failure of b is then
+ * returned by the next commit or by dsr_log_commit_wait. */
+static int commit_chunk(dsr_log_batch *b, proj_ctx *const *ctxs, size_t n, int async,
                         dsr_replay_stats *stats, dsr_err *err)
 {
     int rc = 0;
@@ -66,10 +78,16 @@ static int commit_chunk(dsr_log_batch *b, proj_ctx *const *ctxs, size_t n,
     }
     if (rc)
         dsr_log_batch_abort(b);
+    else if (async)
+        rc = dsr_log_batch_commit_async(b, err);   /* frees b either way */
     else
-        rc = dsr_log_batch_commit(b, err);   /* frees b either way */
-    for (size_t i = 0; i < n; i++)
-        ps_chunk_end(&ctxs[i]->st);
+        rc = dsr_log_batch_commit(b, err);         /* frees b either way */
+    for (size_t i = 0; i < n; i++) {
+        if (!rc && async)
+            ps_chunk_handed(&ctxs[i]->st);
+        else
+            ps_chunk_end(&ctxs[i]->st);
+    }
     if (!rc && stats)
         stats->commits++;
     return rc;
@@ -155,7 +173,7 @@ static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo
                 cached += ctxs[i]->st.bytes;
             if ((++in_chunk >= chunk_events || cached >= REPLAY_CHUNK_BYTES)
                 && chunk_may_end(ctxs, n, in_chunk, chunk_events, cached)) {
-                rc = commit_chunk(b, ctxs, n, stats, err);
+                rc = commit_chunk(b, ctxs, n, 1, stats, err);
                 b = NULL;
                 if (rc)
                     break;
@@ -171,14 +189,16 @@ static int drive_pass(dsr_log *log, proj_ctx *const *ctxs, size_t n, uint64_t lo
     }
     feed_stop(f);
     if (rc) {
-        if (b) {
+        if (b)
             dsr_log_batch_abort(b);
-            for (size_t i = 0; i < n; i++)
-                ps_chunk_end(&ctxs[i]->st);
-        }
+        dsr_log_commit_wait(log, NULL);   /* no batch of the pass left in flight */
+        for (size_t i = 0; i < n; i++)
+            ps_chunk_end(&ctxs[i]->st);
         return rc;
     }
-    return commit_chunk(b, ctxs, n, stats, err);
+    /* The pass's last chunk is committed before it returns: the next pass
+     * starts from the head it leaves, derived events included. */
+    return commit_chunk(b, ctxs, n, 0, stats, err);
 }
 
 int replay_drive(dsr_log *log, proj_ctx *const *ctxs, size_t n, size_t chunk_events,

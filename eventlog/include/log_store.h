@@ -67,6 +67,15 @@ int log_rdb_fail(dsr_err *err, char *rdb_msg, const char *fmt, ...)
 int log_iter_cf_sequential(dsr_log *log, const char *cf, const void *prefix, size_t plen,
                            dsr_log_iter **out, dsr_err *err);
 
+/* As dsr_log_get and dsr_log_find_event, without waiting for the handle's
+ * batch in flight (dsr_log_batch_commit_async): they read what is committed,
+ * so a key that batch writes may be read before or after it lands.  For an
+ * owner that knows the batch in flight does not write the keys it asks for
+ * (the replay driver: replay/pstate.c, replay/proj_ctx.c). */
+int log_get_committed(dsr_log *log, const char *cf, const void *key, size_t klen,
+                      struct dsr_buf *val, dsr_err *err);
+int log_find_event_committed(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err);
+
 /* ---- raw access for verify/repair (log_cf.c) -------------------------- */
 /* The RocksDB instance of an open handle (owned by the handle). */
 rocksdb_t *log_db(dsr_log *log);

@@ -3,7 +3,9 @@
  * see the chunk's own writes before anything reaches the family; a row put
  * several times and rows deleted reach the family in their final state only
  * when flushed and committed; an aborted chunk leaves the family as it was;
- * the chunk's byte count follows the rows' current sizes, not every write.
+ * the chunk's byte count follows the rows' current sizes, not every write;
+ * a chunk handed to the background committer keeps its rows readable by the
+ * next chunk, whatever the committer has done yet, until the next hand-over.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +222,53 @@ static void test_a_flushed_row_written_again_is_flushed_again(void **state)
     ps_free(&ps);
 }
 
+/* Chunk 1 is handed to the background committer; chunk 2 reads what it
+ * wrote (from the cache: the batch may not have landed) and a row it did not
+ * write (from the family); chunk 2's hand-over waits for chunk 1, after
+ * which chunk 3 reads chunk 1's rows from the family. */
+static void test_a_chunk_in_flight_is_read_by_the_next_chunk(void **state)
+{
+    fx *f = *state;
+    dsr_err err = { 0 };
+    pstate ps;
+    chunk_begin(f, &ps);
+    put(&ps, "a", "2");
+    put(&ps, "e", "5");
+    assert_int_equal(ps_del(&ps, "b", 1, &err), 0);
+    assert_int_equal(ps_flush(&ps, &err), 0);
+    assert_int_equal(dsr_log_batch_commit_async(ps.b, &err), 0);
+    ps_chunk_handed(&ps);
+    assert_int_equal(ps.bytes, 0);
+
+    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    char *v = cached(&ps, "a");
+    assert_string_equal(v, "2");
+    free(v);
+    assert_null(cached(&ps, "b"));
+    assert_null(cached(&ps, "zz"));
+    assert_int_equal(ps.bytes, 2);   /* only zz (absent, 2-byte key) was read from the family */
+    put(&ps, "a", "3");
+    assert_int_equal(ps_flush(&ps, &err), 0);
+    assert_int_equal(dsr_log_batch_commit_async(ps.b, &err), 0);
+    ps_chunk_handed(&ps);
+
+    assert_int_equal(dsr_log_batch_begin(f->log, &ps.b, &err), 0);
+    v = cached(&ps, "e");            /* chunk 1 landed: e comes from the family */
+    assert_string_equal(v, "5");
+    free(v);
+    v = cached(&ps, "a");
+    assert_string_equal(v, "3");
+    free(v);
+    put(&ps, "d", "4");
+    chunk_commit(&ps);
+    assert_int_equal(dsr_log_commit_wait(f->log, &err), 0);
+    assert_family(f->log, "a", "3");
+    assert_family(f->log, "b", NULL);
+    assert_family(f->log, "d", "4");
+    assert_family(f->log, "e", "5");
+    ps_free(&ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_an_aborted_chunk_leaves_the_family_as_it_was,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_flushed_row_written_again_is_flushed_again,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_chunk_in_flight_is_read_by_the_next_chunk,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,10 @@
  * every record of (lo, hi] arrives once, in sequence order, decoded; the
  * upper bound holds while the driver appends above it; stopping early joins
  * the thread; a slow driver fills the ring and loses nothing; a record of a
- * type nothing folds arrives with its type only.  Built and run under
- * ThreadSanitizer in CI ("tsan" label).
+ * type nothing folds arrives with its type only.  And the driver's chunks,
+ * committed by the log's background thread while the next chunk is folded
+ * (replay_drive.c), give the state and the derived events of one chunk.
+ * Built and run under ThreadSanitizer in CI ("tsan" label).
  *
  * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
@@ -178,6 +180,47 @@ static void test_feed_decodes_only_the_types_folded(void **state)
     read_range_as(fx->log, 0, head, 0, 0);
 }
 
+/* Catch-ups in chunks of 40-160 events (dozens of batches, each handed to
+ * the log's committer while the next is folded, with the runs' snapshot and
+ * drift events emitted into them) leave the state a single chunk gives, and
+ * every derived event once: a rebuild from zero in one chunk finds them all
+ * in the log and appends nothing. */
+static void test_chunks_committed_in_the_background_equal_one_chunk(void **state)
+{
+    pf_fx *fx = *state;
+    dsr_err err = { 0 };
+    const dsr_replay_opts small = { DSR_REPLAY_OPTS_VERSION, 0, 40 };
+    fill_log(fx->log, 2, 150);
+    dsr_replay_stats st = DSR_REPLAY_STATS_INIT;
+    assert_int_equal(dsr_replay_run(fx->log, "all", &small, &st, &err), 0);
+    assert_true(st.commits >= 2);
+    assert_int_equal(pf_accept_baseline(fx->log, "feed", NULL, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        fill_log(fx->log, 3, 120 + 40 * k);   /* other contents: a drift per snapshot */
+        dsr_replay_stats s2 = DSR_REPLAY_STATS_INIT;
+        assert_int_equal(dsr_replay_run(fx->log, "all", &small, &s2, &err), 0);
+        assert_true(s2.commits >= 5);
+        assert_true(s2.derived_new >= 3);
+    }
+    assert_int_equal(pf_count_type(fx->log, DSR_EV_SNAPSHOT_COMPUTED), 11);
+    size_t drifts = pf_count_type(fx->log, DSR_EV_PARITY_DRIFT_DETECTED);
+    assert_true(drifts >= 9);
+    char *chunked = pf_dump(fx->log);
+    uint64_t head = dsr_log_head(fx->log);
+
+    const dsr_replay_opts one = { DSR_REPLAY_OPTS_VERSION, DSR_REPLAY_FROM_ZERO, 1000000 };
+    dsr_replay_stats s3 = DSR_REPLAY_STATS_INIT;
+    assert_int_equal(dsr_replay_run(fx->log, "all", &one, &s3, &err), 0);
+    assert_int_equal(s3.commits, 1);
+    assert_int_equal(s3.derived_new, 0);
+    assert_int_equal(s3.derived_dup, 11 + drifts);
+    assert_int_equal(dsr_log_head(fx->log), head);
+    char *whole = pf_dump(fx->log);
+    assert_string_equal(chunked, whole);
+    free(chunked);
+    free(whole);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +231,8 @@ int main(void)
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_decodes_only_the_types_folded, pf_setup,
                                         pf_teardown),
+        cmocka_unit_test_setup_teardown(test_chunks_committed_in_the_background_equal_one_chunk,
+                                        pf_setup, pf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
