@@ -130,11 +130,14 @@ int log_options_make(dsr_log *log, int writer)
     rocksdb_writeoptions_set_sync(log->wopts, 1);
     rocksdb_readoptions_set_verify_checksums(log->ropts, 1);
     /* Walking the events in order (replay, export, delivery) reads each
-     * block once: keep them out of the block cache and read ahead in large
-     * steps (docs/bench.md, bench/replay.sh). */
+     * block once: keep them out of the block cache and read ahead in steps
+     * of many blocks.  Not larger: every table file the walk merges (the
+     * level-0 files and the current one of level 1) keeps a read-ahead
+     * buffer of this size, memory first touched by the walk, and a first
+     * touch is what costs most on a virtual machine (docs/bench.md, "Replay"). */
     rocksdb_readoptions_set_verify_checksums(log->scan_ropts, 1);
     rocksdb_readoptions_set_fill_cache(log->scan_ropts, 0);
-    rocksdb_readoptions_set_readahead_size(log->scan_ropts, 2u << 20);
+    rocksdb_readoptions_set_readahead_size(log->scan_ropts, 256u << 10);
     return 0;
 }
 
