@@ -427,9 +427,10 @@ static int latest_record(proj_ctx *c, const char *feature, msgpack_unpacked *u, 
 
 /* The set row names in the feature's latest snapshot record: its set, and
  * the full set it is (or would be) a delta of (empty when the record
- * predates delta rows).  1, 0 when the feature has no snapshot, or an error. */
+ * predates delta rows); and, when parity is not NULL, its parity hash
+ * (empty when absent).  1, 0 when the feature has no snapshot, or an error. */
 static int latest_sets(proj_ctx *c, const char *feature, char set[33], char base[33],
-                       dsr_err *err)
+                       char parity[65], dsr_err *err)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -451,6 +452,14 @@ static int latest_sets(proj_ctx *c, const char *feature, char set[33], char base
         if (n)
             memcpy(base, bd.ptr, n);
         base[n] = '\0';
+        if (parity) {
+            dsr_str par;
+            mp_get_str(&u.data, "parity_hash_sha256", &par);
+            n = par.ptr && par.len == 64 ? 64 : 0;
+            if (n)
+                memcpy(parity, par.ptr, n);
+            parity[n] = '\0';
+        }
     }
     msgpack_unpacked_destroy(&u);
     return rc;
@@ -463,7 +472,7 @@ static int load_latest_set(proj_ctx *c, const char *feature, aset *set, arena *a
 {
     snap_impl *s = c->impl;
     char dig[33], base[33];
-    int rc = latest_sets(c, feature, dig, base, err);
+    int rc = latest_sets(c, feature, dig, base, NULL, err);
     if (rc <= 0)
         return rc;   /* no earlier snapshot: the base is empty */
     const aset *latest;
@@ -635,28 +644,38 @@ static int same_as_base(proj_ctx *c, const aset *set, const char base[33], dsr_e
 
 /* Write the set row (content-addressed: identical sets share one row),
  * as a delta of the feature's current full set when little differs
- * (aset.c).  base_out: the full set this row is, or is a delta of. */
-static int put_set(proj_ctx *c, const char *feature, const aset *set, char digest[33],
-                   char base_out[33], dsr_err *err)
+ * (aset.c).  parity: the set's parity hash.  base_out: the full set this
+ * row is, or is a delta of. */
+static int put_set(proj_ctx *c, const char *feature, const aset *set, const char *parity,
+                   char digest[33], char base_out[33], dsr_err *err)
 {
     snap_impl *s = c->impl;
     dsr_buf_reset(&s->val);
-    char latest[33], base[33];
-    int rc = set->n >= SET_DELTA_MIN ? latest_sets(c, feature, latest, base, err) : 0;
+    char latest[33], base[33], latest_parity[65];
+    int rc = set->n >= SET_DELTA_MIN
+           ? latest_sets(c, feature, latest, base, latest_parity, err) : 0;
     if (rc < 0)
         return rc;
-    int delta = 0, whole = 0;   /* whole: s->val holds set encoded whole */
-    if (rc == 1 && base[0]) {
+    /* delta: s->val holds the delta; whole: s->val holds set encoded whole */
+    int delta = 0, whole = 0, try_delta = rc == 1 && base[0];
+    /* same_as_base encodes and hashes the whole set, which a set that
+     * differs from its base then pays on top of its delta: it is tried only
+     * when the set has the latest snapshot's parity (a rescan that changed
+     * nothing).  Either way the row written is the same. */
+    if (try_delta && !strcmp(parity, latest_parity)) {
         if ((rc = same_as_base(c, set, base, err)) < 0)
             return rc;
         delta = rc;
         whole = !delta;
+        try_delta = !delta;
     }
-    if (whole) {
-        /* try the delta in s->val; the whole row waits in s->val2 */
-        dsr_buf w = s->val;
-        s->val = s->val2;
-        s->val2 = w;
+    if (try_delta) {
+        /* try the delta in s->val; a whole row made already waits in s->val2 */
+        if (whole) {
+            dsr_buf w = s->val;
+            s->val = s->val2;
+            s->val2 = w;
+        }
         dsr_buf_reset(&s->val);
         const aset *b;
         aset own = { 0 };
@@ -668,10 +687,14 @@ static int put_set(proj_ctx *c, const char *feature, const aset *set, char diges
         ar_free(&own_ar);
         if (rc)
             return rc;
-        if (!delta) {   /* a quarter or more differs: the whole row it is */
-            w = s->val;
+        if (!delta && whole) {   /* a quarter or more differs: the whole row it is */
+            dsr_buf w = s->val;
             s->val = s->val2;
             s->val2 = w;
+        } else if (!delta) {
+            dsr_buf_reset(&s->val);
+            if (aset_encode(set, &s->val))
+                return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
         }
     } else if (!delta && aset_encode(set, &s->val)) {
         return dsr_err_set(err, DSR_ENOMEM, "snapshot projection: out of memory");
@@ -928,7 +951,7 @@ static int complete_run(proj_ctx *c, uint64_t seq, const dsr_envelope *env, dsr_
         rc = derive_ulid(ms, parts, 3, snapshot_id, err);
     }
     if (!rc && !same)
-        rc = put_set(c, feature, &k.set, digest, set_base, err);
+        rc = put_set(c, feature, &k.set, k.parity, digest, set_base, err);
     /* Leave the set for the drift projection (not an unloaded one: the
      * cache must never hold an empty set under a full set's digest).  From
      * here on k.missing's strings may live in the cache's arena; nothing
