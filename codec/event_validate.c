@@ -16,6 +16,7 @@
  */
 #include "dossier/event.h"
 #include "codec.h"
+#include "dossier/buf.h"
 
 #include <assert.h>
 #include <math.h>
@@ -283,31 +284,11 @@ static int nstr_ok(const char *s)
     return !s || utf8_check(s, strlen(s));
 }
 
-/* ^[a-f0-9]$: the nibble + 1, else 0 (NUL included, so a short string
- * stops at its end). */
-static const unsigned char lower_hex_plus1[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
-    ['f'] = 16,
-};
-
-/* ^[a-f0-9]{64}$ decoded in the same pass: one table look-up per character
- * and one test per byte (this runs once per scanned file). */
+/* ^[a-f0-9]{64}$ decoded in the same pass (dsr_unhex, once the length is
+ * known: it reads all 64 characters). */
 static int hex64_bytes(const char *h, unsigned char out[32])
 {
-    if (!h)
-        return 0;
-    const unsigned char *u = (const unsigned char *)h;
-    for (int i = 0; i < 32; i++) {
-        unsigned hi = lower_hex_plus1[u[2 * i]];
-        if (!hi)
-            return 0;
-        unsigned lo = lower_hex_plus1[u[2 * i + 1]];
-        if (!lo)
-            return 0;
-        out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
-    }
-    return !h[64];
+    return h && strnlen(h, 65) == 64 && !dsr_unhex(h, 64, out);
 }
 
 int codec_indexed_direct_ok(const dsr_artifact_indexed *p, codec_indexed_direct *d)

@@ -540,11 +540,12 @@ static void test_large_sets_stored_as_deltas_read_back_whole(void **state)
 }
 
 /* A full rescan whose set is exactly the full row its feature's latest
- * snapshot is based on is stored as the empty delta of that row (put_set
- * makes it without reading the base): the row is 94 c0, the base's name,
- * and two empty arrays.  Tried for an unchanged tree, and for a tree edited
- * and then put back, when the latest row is a non-empty delta of the same
- * base; both give the very same row. */
+ * snapshot is based on is stored as the empty delta of that row: the row is
+ * 94 c0, the base's name, and two empty arrays.  Tried for an unchanged tree
+ * (put_set makes it without reading the base: the set has the latest
+ * snapshot's parity), and for a tree edited and then put back, when the
+ * latest row is a non-empty delta of the same base (the delta is made
+ * against the base read back); both give the very same row. */
 static void test_rescan_equal_to_the_base_stores_its_empty_delta(void **state)
 {
     pf_fx *f = *state;
