@@ -77,15 +77,21 @@ int log_options_make(dsr_log *log, int writer)
     rocksdb_options_set_stats_persist_period_sec(log->opts, 0);
     rocksdb_options_set_skip_stats_update_on_db_open(log->opts, 1);
     /* RocksDB's own diagnostics go to LOG files in the folder; keep few.
-     * Only fatal messages (and the header written at open): librocksdb 7.8
-     * as packaged by Debian keeps its assertions, and once one write to its
-     * info log has failed (disk full) the next one aborts the process
+     * Only fatal messages: librocksdb 7.8 as packaged by Debian keeps its
+     * assertions, and once one write to its info log has failed (disk full)
+     * the next one aborts the process
      * (WritableFileWriter::AssertFalseAndGetStatusForPrevError).  The
      * disk-full error path logs at ERROR level, so with the default level a
      * full disk killed `dossier scan` with SIGABRT instead of a clean
-     * "No space left on device" (tests/e2e/disk_full.sh). */
+     * "No space left on device" (tests/e2e/disk_full.sh).
+     * No size limit, so the logger is the plain one: RocksDB's size-rolling
+     * logger writes the header (every option of every family, ~1,000 lines)
+     * at each open whatever the level, and keeps a copy of it to write again
+     * after a roll; the plain one filters the header by level like any other
+     * line.  A LOG then holds fatal messages only; each open still starts a
+     * new one, and keep_log_file_num prunes the old ones. */
     rocksdb_options_set_keep_log_file_num(log->opts, 2);
-    rocksdb_options_set_max_log_file_size(log->opts, 1u << 20);
+    rocksdb_options_set_max_log_file_size(log->opts, 0);
     rocksdb_options_set_info_log_level(log->opts, 4 /* FATAL_LEVEL */);
     if (!writer)
         rocksdb_options_set_max_open_files(log->opts, -1);  /* required by secondaries */
