@@ -20,6 +20,7 @@
 #include "dossier/log.h"
 #include "dossier/scan_cache.h"
 #include "ingest_same.h"
+#include "record_stream.h"
 #include "ingest_settings.h"
 #include "opts_version.h"
 #include "record_paths.h"
@@ -254,6 +255,23 @@ typedef struct keep_run {
     dsr_scan_result   *keep;      /* NULL: a full scan */
 } keep_run;
 
+/* Recording while the scan runs: dsr_scan hands its artifacts on as their
+ * files are hashed (dsr_scan_opts.on_artifacts). */
+typedef struct streamed {
+    record_stream *rs;
+    int            rc;      /* the recording's failure, which stopped the scan */
+    dsr_err        err;
+} streamed;
+
+static int on_artifacts(void *ctx, const dsr_scan_result *r, size_t from, size_t to)
+{
+    streamed *st = ctx;
+    int rc = record_stream_add(st->rs, r, from, to, &st->err);
+    if (rc == DSR_ESCHEMA)
+        return 0;     /* counted; the run goes on and is left incomplete */
+    return st->rc = rc;
+}
+
 static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
                   dsr_ingest_report *rep, dsr_err *err)
 {
@@ -278,6 +296,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     dsr_record_prev *base = NULL;
     size_t n_base = 0;
     ingest_settings eff = { 0 };
+    streamed sm = { 0 };
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress, .max_file_size = o->max_file_size,
@@ -350,7 +369,21 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     }
     phase_done(&r, DSR_INGEST_PHASE_OPEN);
 
-    /* 5. walk + hash */
+    dsr_record_opts ro = { .version = DSR_RECORD_OPTS_VERSION,
+        .mission_type = eff.manifest ? dsr_manifest_mission_type(eff.manifest) : NULL,
+        .manifest_version = eff.manifest ? dsr_manifest_version(eff.manifest) : NULL,
+        .step_id = eff.step_id, .target_branch = rep->target_branch,
+        .batch_events = o->batch_events,
+        .emit_changed = (o->flags & DSR_INGEST_EMIT_CHANGED) != 0,
+        .cache = cache,
+        .manifest_path = eff.manifest ? dsr_manifest_file(eff.manifest) : NULL,
+        .manifest_sha256 = eff.manifest ? dsr_manifest_sha256(eff.manifest) : NULL,
+        .excludes = eff.excludes, .n_excludes = eff.n_excludes,
+    };
+
+    /* 5. walk + hash -- and, for a full emission of the whole tree, the
+     * recording of each artifact as soon as the scan hands it on, so it
+     * overlaps the hashing (ingest/record_stream.h) */
     phase_begin(&r, DSR_INGEST_PHASE_SCAN);
     so.cache_lookup = limited ? paths_run_lookup : dsr_scan_cache_lookup;
     so.cache_ctx = limited ? (void *)&pr : (void *)cache;
@@ -359,9 +392,21 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         so.only_paths = kr->paths;
         so.n_only_paths = kr->n_paths;
         so.keep = kr->keep;
+    } else if (!ro.emit_changed) {
+        if ((rc = record_stream_begin(log, &ro, &rep->record, &sm.rs, err))) {
+            rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
+            goto out;
+        }
+        so.on_artifacts = on_artifacts;
+        so.on_artifacts_ctx = &sm;
     }
     if ((rc = dsr_scan(&so, &rep->scan, err))) {
-        rc = fail(&r, DSR_INGEST_STEP_ROOT, rc);
+        if (sm.rc) {            /* the recording stopped it: that is the error */
+            *err = sm.err;
+            rc = fail(&r, DSR_INGEST_STEP_RECORD, sm.rc);
+        } else {
+            rc = fail(&r, DSR_INGEST_STEP_ROOT, rc);
+        }
         goto out;
     }
     judged = rep->scan;
@@ -404,18 +449,16 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
-    dsr_record_opts ro = { .version = DSR_RECORD_OPTS_VERSION,
-        .mission_type = eff.manifest ? dsr_manifest_mission_type(eff.manifest) : NULL,
-        .manifest_version = eff.manifest ? dsr_manifest_version(eff.manifest) : NULL,
-        .step_id = eff.step_id, .target_branch = rep->target_branch,
-        .batch_events = o->batch_events,
-        .emit_changed = (o->flags & DSR_INGEST_EMIT_CHANGED) != 0,
-        .prev = base, .n_prev = n_base, .cache = cache,
-        .manifest_path = eff.manifest ? dsr_manifest_file(eff.manifest) : NULL,
-        .manifest_sha256 = eff.manifest ? dsr_manifest_sha256(eff.manifest) : NULL,
-        .excludes = eff.excludes, .n_excludes = eff.n_excludes,
-    };
-    if ((rc = dsr_record_scan(log, judged, &ro, &rep->record, err))) {
+    ro.prev = base;
+    ro.n_prev = n_base;
+    if (sm.rs) {
+        record_stream *rs = sm.rs;
+        sm.rs = NULL;               /* finish frees it */
+        rc = record_stream_finish(rs, judged, err);
+    } else {
+        rc = dsr_record_scan(log, judged, &ro, &rep->record, err);
+    }
+    if (rc) {
         rc = fail(&r, DSR_INGEST_STEP_RECORD, rc);
         goto out;
     }
@@ -457,6 +500,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     rc = 0;
 out:
     assert(rc == 0 || rep->failed_step != DSR_INGEST_STEP_NONE);
+    record_stream_abort(sm.rs);     /* a run given up before its end */
     dsr_scan_cache_free(cache);
     if (!limited)
         free(base);

@@ -23,12 +23,19 @@
 #include "dossier/emit.h"
 #include "log_store.h"
 #include "record_order.h"
+#include "record_stream.h"
+#include "dossier/ingest.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_BATCH_EVENTS 16384
+/* A run recorded while its scan runs lets a full batch grow up to this many
+ * times batch_max while the one before is still being written, instead of
+ * waiting for it: the waiting thread is the one that feeds the scan's
+ * workers (record_stream.h). */
+#define STREAM_GROW 4
 
 typedef struct run_ctx {
     dsr_log          *log;
@@ -37,6 +44,7 @@ typedef struct run_ctx {
     size_t            cache_ops;   /* cache writes in the open batch */
     dsr_emit_meta     meta;
     dsr_record_stats *st;
+    int               grow;        /* a full batch may grow while one is in flight */
     const char       *slug;
     dsr_scan_cache   *cache;
     int64_t           started_ns;
@@ -55,10 +63,13 @@ static int commit_batch(run_ctx *c, int last, dsr_err *err)
     return last ? dsr_log_batch_commit(b, err) : dsr_log_batch_commit_async(b, err);
 }
 
-/* Open a batch if none is open; commit a full one first. */
+/* Open a batch if none is open; commit a full one first (a streamed run's
+ * full batch grows instead while the one before is still being written). */
 static int ensure_batch(run_ctx *c, dsr_err *err)
 {
-    if (c->batch && dsr_log_batch_events(c->batch) + c->cache_ops >= c->batch_max) {
+    size_t n = c->batch ? dsr_log_batch_events(c->batch) + c->cache_ops : 0;
+    if (c->batch && n >= c->batch_max
+        && !(c->grow && n < STREAM_GROW * c->batch_max && log_commit_busy(c->log))) {
         int rc = commit_batch(c, 0, err);
         if (rc)
             return rc;
@@ -403,8 +414,24 @@ static int emit_completed(run_ctx *c, const dsr_scan_result *r, const dsr_record
     return rc;
 }
 
-int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
-                    dsr_record_stats *st, dsr_err *err)
+/* ---- a run from start to end ----------------------------------------------- */
+
+/* An artifact of the scan's manifest that no file matched: the result
+ * gets it only at the end of the walk. */
+static int is_ghost(const dsr_artifact *a)
+{
+    return !a->present && (a->reason == DSR_REASON_NOT_FOUND || a->reason == DSR_REASON_EXCLUDED);
+}
+
+struct record_stream {
+    run_ctx               c;
+    const dsr_record_opts *o;
+    int                   bound;    /* c has taken the result's fields */
+    int                   large;    /* the memtables were limited */
+};
+
+static int run_begin(dsr_log *log, const dsr_record_opts *o, dsr_record_stats *st,
+                     run_ctx *c, dsr_err *err)
 {
     int vrc = report_version_reset(st, sizeof *st, DSR_RECORD_STATS_VERSION, "dsr_record_stats",
                                    "DSR_RECORD_STATS_INIT", err);
@@ -414,29 +441,173 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
                              "DSR_RECORD_OPTS_INIT", err);
     if (vrc)
         return vrc;
-    if (o->cache && strcmp(dsr_scan_cache_feature(o->cache), r->feature_slug) != 0)
-        return dsr_err_set(err, DSR_EINVAL, "scan cache of feature %s given for a scan of %s",
-                           dsr_scan_cache_feature(o->cache), r->feature_slug);
     int rc = dsr_ulid_new(dsr_log_ulid_gen(log), st->run_id);
     if (rc)
         return dsr_err_set(err, rc, "cannot create a run id");
-    run_ctx c = {
+    *c = (run_ctx){
         .log = log, .batch = NULL,
         .batch_max = o->batch_events ? o->batch_events : DEFAULT_BATCH_EVENTS,
         .meta = { .correlation_id = st->run_id },
-        .st = st, .slug = r->feature_slug, .cache = o->cache,
-        .started_ns = r->started_ns, .profile = r->profile,
+        .st = st, .cache = o->cache,
     };
-    dsr_err_clear(&c.refused);
+    dsr_err_clear(&c->refused);
+    return 0;
+}
+
+/* The fields of the scan result a run takes (all final from the first
+ * artifact handed on). */
+static int run_bind(run_ctx *c, const dsr_scan_result *r, dsr_err *err)
+{
+    if (c->cache && strcmp(dsr_scan_cache_feature(c->cache), r->feature_slug) != 0)
+        return dsr_err_set(err, DSR_EINVAL, "scan cache of feature %s given for a scan of %s",
+                           dsr_scan_cache_feature(c->cache), r->feature_slug);
+    c->slug = r->feature_slug;
+    c->started_ns = r->started_ns;
+    c->profile = r->profile;
+    return 0;
+}
+
+/* Stale cache entries, then the completion marker in the last batch (or,
+ * when an event was refused, no marker). */
+static int run_end(run_ctx *c, const dsr_scan_result *r, const dsr_record_opts *o,
+                   dsr_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; c->cache && i < dsr_scan_cache_stale_count(c->cache); i++)
+        if ((rc = cache_drop(c, dsr_scan_cache_stale_at(c->cache, i), err)))
+            return rc;
+    if (c->st->refused) {
+        /* Never mark a run complete when one of its events was refused. */
+        if (c->batch ? (rc = commit_batch(c, 1, err)) : (rc = dsr_log_commit_wait(c->log, err)))
+            return rc;
+        *err = c->refused;
+        return dsr_err_prefix(err, "run %s left incomplete (%llu event(s) refused)",
+                              c->st->run_id, (unsigned long long)c->st->refused);
+    }
+    if ((rc = ensure_batch(c, err)) || (rc = emit_completed(c, r, o, err)))
+        return rc;
+    if ((rc = commit_batch(c, 1, err)))
+        return rc;
+    log_flush_start(c->log);
+    c->st->completed = 1;
+    return 0;
+}
+
+/* A failed run: the open batch goes, the one in flight is waited for. */
+static void run_abort(run_ctx *c)
+{
+    dsr_log_batch_abort(c->batch);
+    c->batch = NULL;
+    (void)dsr_log_commit_wait(c->log, NULL);   /* the caller has the error */
+}
+
+int record_stream_begin(dsr_log *log, const dsr_record_opts *o, dsr_record_stats *st,
+                        record_stream **out, dsr_err *err)
+{
+    *out = NULL;
+    if (o->emit_changed)
+        return dsr_err_set(err, DSR_EINVAL, "recording while scanning: full emission only");
+    record_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return dsr_err_set(err, DSR_ENOMEM, "recording the scan: out of memory");
+    int rc = run_begin(log, o, st, &s->c, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    s->o = o;
+    s->c.grow = 1;
+    *out = s;
+    return 0;
+}
+
+int record_stream_add(record_stream *s, const dsr_scan_result *r, size_t from, size_t to,
+                      dsr_err *err)
+{
+    int rc;
+    if (!s->bound && (rc = run_bind(&s->c, r, err)))
+        return rc;
+    s->bound = 1;
+    /* A very large run writes faster than RocksDB flushes; small write
+     * buffers bound the memtables waiting for their flush (docs/bench.md). */
+    if (!s->large && to >= DSR_INGEST_LARGE_RUN) {
+        if ((rc = dsr_log_limit_memtables(s->c.log, err)))
+            return rc;
+        s->large = 1;
+    }
+    plan none;
+    memset(&none, 0, sizeof none);
+    size_t pi = 0;
+    for (size_t i = from; i < to; i++) {
+        const dsr_artifact *a = &r->artifacts[i];
+        if (is_ghost(a))
+            continue;       /* recorded by record_stream_finish, after the rest */
+        rc = record_artifact(&s->c, &none, 0, &pi, a, err);
+        if (rc && rc != DSR_ESCHEMA)
+            return rc;
+    }
+    return 0;
+}
+
+int record_stream_finish(record_stream *s, const dsr_scan_result *r, dsr_err *err)
+{
+    int rc = 0;
+    if (!s->bound && (rc = run_bind(&s->c, r, err)))
+        goto out;
+    s->bound = 1;
+    plan none;
+    memset(&none, 0, sizeof none);
+    size_t pi = 0;
+    for (size_t i = 0; i < r->n_artifacts; i++) {
+        if (!is_ghost(&r->artifacts[i]))
+            continue;
+        rc = record_artifact(&s->c, &none, 0, &pi, &r->artifacts[i], err);
+        if (rc && rc != DSR_ESCHEMA)
+            goto out;
+    }
+    rc = run_end(&s->c, r, s->o, err);
+out:
+    if (rc && rc != DSR_ESCHEMA)
+        run_abort(&s->c);
+    free(s);
+    return rc;
+}
+
+void record_stream_abort(record_stream *s)
+{
+    if (!s)
+        return;
+    run_abort(&s->c);
+    free(s);
+}
+
+int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opts *o,
+                    dsr_record_stats *st, dsr_err *err)
+{
+    if (!o->emit_changed) {
+        /* full emission: the artifacts in the result's order, then the ones
+         * no file matched -- the order of a run recorded while scanning */
+        record_stream *s;
+        int rc = record_stream_begin(log, o, st, &s, err);
+        if (rc)
+            return rc;
+        s->c.grow = 0;      /* nobody waits on this thread: batches as given */
+        if ((rc = record_stream_add(s, r, 0, r->n_artifacts, err)) && rc != DSR_ESCHEMA) {
+            record_stream_abort(s);
+            return rc;
+        }
+        return record_stream_finish(s, r, err);
+    }
+    run_ctx c;
+    int rc = run_begin(log, o, st, &c, err);
+    if (rc || (rc = run_bind(&c, r, err)))
+        return rc;
     plan p;
-    memset(&p, 0, sizeof p);
-    if (o->emit_changed && (rc = plan_make(r, o, &p, err)))
+    if ((rc = plan_make(r, o, &p, err)))
         return rc;
     size_t pi = 0;
-    size_t n = o->emit_changed ? p.n_arts : r->n_artifacts;
-    for (size_t i = 0; i < n; i++) {
-        const dsr_artifact *a = o->emit_changed ? p.arts[i] : &r->artifacts[i];
-        rc = record_artifact(&c, &p, o->emit_changed, &pi, a, err);
+    for (size_t i = 0; i < p.n_arts; i++) {
+        rc = record_artifact(&c, &p, 1, &pi, p.arts[i], err);
         if (rc && rc != DSR_ESCHEMA)
             goto fail;
     }
@@ -445,28 +616,12 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
         if (rc && rc != DSR_ESCHEMA)
             goto fail;
     }
-    for (size_t i = 0; c.cache && i < dsr_scan_cache_stale_count(c.cache); i++)
-        if ((rc = cache_drop(&c, dsr_scan_cache_stale_at(c.cache, i), err)))
-            goto fail;
     plan_free(&p);
-    if (st->refused) {
-        /* Never mark a run complete when one of its events was refused. */
-        if (c.batch ? (rc = commit_batch(&c, 1, err)) : (rc = dsr_log_commit_wait(log, err)))
-            return rc;
-        *err = c.refused;
-        return dsr_err_prefix(err, "run %s left incomplete (%llu event(s) refused)",
-                              st->run_id, (unsigned long long)st->refused);
-    }
-    if ((rc = ensure_batch(&c, err)) || (rc = emit_completed(&c, r, o, err)))
-        goto fail;
-    if ((rc = commit_batch(&c, 1, err)))
-        return rc;
-    log_flush_start(log);
-    st->completed = 1;
-    return 0;
+    if ((rc = run_end(&c, r, o, err)) && rc != DSR_ESCHEMA)
+        run_abort(&c);
+    return rc;
 fail:
     plan_free(&p);
-    dsr_log_batch_abort(c.batch);
-    (void)dsr_log_commit_wait(log, NULL);   /* rc already says what went wrong */
+    run_abort(&c);
     return rc;
 }

@@ -113,6 +113,10 @@ typedef struct batch {
     size_t          n;
     atomic_size_t   claim;
     atomic_size_t   done;       /* entries finished; the last one closes dirs */
+    atomic_size_t   jobs_left;  /* its queued jobs still to return; 0: the
+                                   workers are done with it for good */
+    const char     *floor;      /* streaming: every file listed after this
+                                   batch sorts at or above it; NULL: none was */
     int             dirs[DIRS_PER_BATCH];
     unsigned long   dir_serial[DIRS_PER_BATCH];
     size_t          n_dirs;
@@ -150,6 +154,21 @@ typedef struct scan_ctx {
      * the new result's arena). */
     pathset              scope;
     dsr_scan_result     *keep;
+    /* Assembly: per manifest spec its pattern and step (result strings),
+     * whether a file matched it (by canon[i], the first spec of its key). */
+    size_t               n_specs;
+    const char         **spec_pat, **spec_step;
+    char                *used;
+    size_t              *canon;
+    /* Streaming (opts->on_artifacts): batches become artifacts as soon as
+     * the workers are done with them, in walk order; the artifacts
+     * [sent, n_artifacts) wait, sorted, until every file still to come
+     * sorts above them (batch.floor). */
+    int                  stream;
+    struct result_impl  *ri;
+    size_t               cap_art;
+    size_t               sent;
+    dsr_buf              floor;     /* walk_floor's scratch */
 } scan_ctx;
 
 typedef struct excluded {
@@ -685,21 +704,53 @@ static void batch_job(void *arg, size_t worker)
         if (atomic_load_explicit(&b->e[i].share, memory_order_relaxed) == SHARE_OPEN &&
             take_shared(&b->e[i]))
             entries_done(b, hash_taken(b->ctx, b, &b->e[i], worker));
+    /* The last touch of b: release, so that the thread that sees 0 sees
+     * every entry finished, and may free b at once. */
+    atomic_fetch_sub_explicit(&b->jobs_left, 1, memory_order_release);
 }
 
 /* ---- walker callbacks (calling thread) ---------------------------------- */
 
-static int submit(scan_ctx *c)
+static int stream_take(scan_ctx *c, int wait);
+
+/* Streaming: what bounds the files listed after b from below -- the walk's
+ * floor, and f (when given: a file listed but not in b, which goes to the
+ * next batch).  NULL f and no walk: the walk is over, nothing follows. */
+static int set_floor(scan_ctx *c, batch *b, const walk_file *f, const walk_file *pending)
+{
+    int have = f ? walk_floor(f->walk, &c->floor) : 0;
+    if (have < 0)
+        return have;
+    const char *lo = have ? c->floor.data : NULL;
+    if (pending && (!lo || strcmp(pending->rel, lo) < 0))
+        lo = pending->rel;
+    b->floor = NULL;
+    if (lo && !(b->floor = ar_strdup(&c->walk_ar, lo)))
+        return DSR_ENOMEM;
+    return 0;
+}
+
+/* Queue the batch being filled.  f: the file of the walk's callback (NULL
+ * after the walk); pending: 1 when f is not in the batch (it goes to the
+ * next one). */
+static int submit(scan_ctx *c, const walk_file *f, int pending)
 {
     batch *b = c->cur;
     if (!b || b->n == 0)
         return 0;
     c->cur = NULL;
     assert(b->n <= BATCH_FILES && b->n_dirs <= DIRS_PER_BATCH);
+    int rc = c->stream ? set_floor(c, b, f, pending ? f : NULL) : 0;
+    if (rc)
+        return rc;
     size_t copies = b->n < c->workers ? b->n : c->workers;
+    atomic_store_explicit(&b->jobs_left, copies, memory_order_relaxed);
     for (size_t i = 0; i < copies; i++)
-        if (scan_pool_add(c->pool, batch_job, b) != 0)
+        if (scan_pool_add(c->pool, batch_job, b) != 0) {
+            /* the copies not queued never return */
+            atomic_fetch_sub_explicit(&b->jobs_left, copies - i, memory_order_relaxed);
             return DSR_EIO;
+        }
     return 0;
 }
 
@@ -762,7 +813,7 @@ static int on_file(void *ctx, const walk_file *f)
     if (!c->cur && (rc = new_batch(c)))
         return rc;
     if (batch_dir(c, f, &dir)) {
-        if ((rc = submit(c)) || (rc = new_batch(c)))
+        if ((rc = submit(c, f, 1)) || (rc = new_batch(c)))
             return rc;
         (void)batch_dir(c, f, &dir);    /* an empty batch always has room */
     }
@@ -797,8 +848,13 @@ static int on_file(void *ctx, const walk_file *f)
         __atomic_fetch_add(&c->progress->files_listed, 1, __ATOMIC_RELAXED);
     if (c->opts->on_listed)
         c->opts->on_listed(c->opts->on_listed_ctx, f->rel);
-    if (c->cur->n == BATCH_FILES)
-        return submit(c);
+    if (c->cur->n == BATCH_FILES) {
+        if ((rc = submit(c, f, 0)))
+            return rc;
+        /* hand on what the workers have finished, without waiting */
+        if (c->stream && (rc = stream_take(c, 0)))
+            return rc;
+    }
     return 0;
 }
 
@@ -943,11 +999,10 @@ static int cmp_artifact_ptr(const dsr_artifact *x, const dsr_artifact *y)
  * A natural merge sort of pointers then costs about one comparison per
  * artifact, where qsort of the 200-byte structs cost log2(n) comparisons
  * and as many struct copies each.  The structs are then permuted in place. */
-static int sort_artifacts(dsr_scan_result *r)
+static int sort_artifacts(dsr_artifact *arts, size_t n)
 {
-    size_t n = r->n_artifacts;
     size_t k = 1;
-    while (k < n && cmp_artifact_ptr(&r->artifacts[k - 1], &r->artifacts[k]) <= 0)
+    while (k < n && cmp_artifact_ptr(&arts[k - 1], &arts[k]) <= 0)
         k++;
     if (k == n)
         return 0;                            /* already sorted: the common case */
@@ -959,7 +1014,7 @@ static int sort_artifacts(dsr_scan_result *r)
     }
     size_t nr = 0;
     for (size_t i = 0; i < n; i++) {
-        a[i] = &r->artifacts[i];
+        a[i] = &arts[i];
         if (i == 0 || cmp_artifact_ptr(a[i - 1], a[i]) > 0)
             runs[nr++] = i;
     }
@@ -992,20 +1047,20 @@ static int sort_artifacts(dsr_scan_result *r)
      * so no second array of structs is needed */
     size_t *src = runs;                      /* reused: n + 1 >= n entries */
     for (size_t i = 0; i < n; i++)
-        src[i] = (size_t)(a[i] - r->artifacts);
+        src[i] = (size_t)(a[i] - arts);
     for (size_t i = 0; i < n; i++) {
         if (src[i] == i)
             continue;
-        dsr_artifact tmp = r->artifacts[i];
+        dsr_artifact tmp = arts[i];
         size_t j = i;
         for (;;) {
             size_t from = src[j];
             src[j] = j;                      /* placed */
             if (from == i) {
-                r->artifacts[j] = tmp;
+                arts[j] = tmp;
                 break;
             }
-            r->artifacts[j] = r->artifacts[from];
+            arts[j] = arts[from];
             j = from;
         }
     }
@@ -1221,112 +1276,137 @@ static int take_kept(scan_ctx *c, dsr_scan_result *r, size_t n_keep, char *used,
     return 0;
 }
 
-static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
+/* Room in the result's array for `more` artifacts beyond those in it. */
+static int art_room(scan_ctx *c, dsr_scan_result *r, size_t more)
+{
+    size_t need = r->n_artifacts + more;
+    if (need <= c->cap_art)
+        return 0;
+    size_t cap = c->cap_art ? c->cap_art : 1024;
+    while (cap < need)
+        cap *= 2;
+    dsr_artifact *p = realloc(r->artifacts, cap * sizeof *p);
+    if (!p)
+        return DSR_ENOMEM;
+    r->artifacts = p;
+    c->cap_art = cap;
+    return 0;
+}
+
+/* Before the first batch becomes artifacts: the specs' strings and what
+ * tracks their use, and the result's array -- with room for n_entries
+ * artifacts, the kept ones of a path-limited scan taken in first. */
+static int assemble_begin(scan_ctx *c, result_impl *ri, size_t n_entries)
 {
     dsr_scan_result *r = &ri->pub;
-    size_t n_specs = c->m ? dsr_manifest_spec_count(c->m) : 0;
-    size_t n_entries = 0;
-    for (batch *b = c->head; b; b = b->next)
-        n_entries += b->n;
-    const char **spec_pat = NULL, **spec_step = NULL;
-    char *used = NULL;
-    size_t *canon = NULL;
-    int rc = 0;
+    size_t n_specs = c->n_specs = c->m ? dsr_manifest_spec_count(c->m) : 0;
+    int rc;
     if (n_specs) {
-        spec_pat = calloc(n_specs, sizeof *spec_pat);
-        spec_step = calloc(n_specs, sizeof *spec_step);
-        used = calloc(n_specs, 1);
-        if (!spec_pat || !spec_step || !used) {
-            rc = DSR_ENOMEM;
-            goto out;
-        }
+        c->spec_pat = calloc(n_specs, sizeof *c->spec_pat);
+        c->spec_step = calloc(n_specs, sizeof *c->spec_step);
+        c->used = calloc(n_specs, 1);
+        if (!c->spec_pat || !c->spec_step || !c->used)
+            return DSR_ENOMEM;
         for (size_t i = 0; i < n_specs; i++) {
             const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
-            if ((rc = own_str(ri, s->path_pattern, &spec_pat[i])) ||
-                (rc = own_str(ri, s->step_id, &spec_step[i])))
-                goto out;
+            if ((rc = own_str(ri, s->path_pattern, &c->spec_pat[i])) ||
+                (rc = own_str(ri, s->step_id, &c->spec_step[i])))
+                return rc;
         }
     }
     /* A key listed under several steps (and optional_always) is one
      * artifact: a file matched through any of its specs satisfies all of
      * them, and a missing one is reported once.  canon[i]: the first spec
      * with spec i's key. */
-    if (n_specs && (rc = canon_specs(c->m, n_specs, &canon)))
-        goto out;
-    slab_release(&c->batches);    /* the walk is over: mappings go as they empty */
+    if (n_specs && (rc = canon_specs(c->m, n_specs, &c->canon)))
+        return rc;
     size_t n_keep = c->keep ? c->keep->n_artifacts : 0;
+    c->cap_art = n_keep + n_entries + n_specs + 1;
     if (c->keep) {
         /* the kept array becomes the result's, grown for the rest: a
          * realloc of a large block remaps its pages, where a fresh array
          * of the whole tree would fault every page in again */
-        dsr_artifact *p = realloc(c->keep->artifacts,
-                                  (n_keep + n_entries + n_specs + 1) * sizeof *p);
-        if (!p) {
-            rc = DSR_ENOMEM;
-            goto out;
-        }
+        dsr_artifact *p = realloc(c->keep->artifacts, c->cap_art * sizeof *p);
+        if (!p)
+            return DSR_ENOMEM;
         c->keep->artifacts = NULL;
         c->keep->n_artifacts = 0;
         r->artifacts = p;
-        if ((rc = take_kept(c, r, n_keep, used, canon)))
-            goto out;
-    } else if (!(r->artifacts = calloc(n_entries + n_specs + 1, sizeof *r->artifacts))) {
-        rc = DSR_ENOMEM;
-        goto out;
+        return take_kept(c, r, n_keep, c->used, c->canon);
     }
-    while (c->head) {
-        batch *b = c->head;
-        /* after the join every entry of every batch was finished by a worker */
-        assert(atomic_load_explicit(&b->done, memory_order_relaxed) == b->n);
-        for (size_t i = 0; i < b->n; i++) {
-            entry *e = &b->e[i];
-            if (e->internal_rc) {
-                rc = e->internal_rc;
-                goto out;
-            }
-            int k = entry_to_artifact(c, &ri->strings, e, &r->artifacts[r->n_artifacts],
-                                      spec_pat, spec_step, &r->bytes_hashed);
-            if (k < 0) {
-                r->n_artifacts++;     /* partially filled: freed with the result */
-                rc = k;
-                goto out;
-            }
-            if (k == 0) {
-                const dsr_artifact *a = &r->artifacts[r->n_artifacts];
-                if (e->spec >= 0)
-                    used[canon[e->spec]] = 1;
-                r->n_cache_stat += a->cache_use == DSR_CACHE_STAT;
-                r->n_cache_xxh3 += a->cache_use == DSR_CACHE_XXH3;
-                r->n_cache_stale += a->cache_stale != 0;
-                r->n_wp_projected += a->wp_projected != 0;
-                r->n_artifacts++;
-            }
+    return (r->artifacts = calloc(c->cap_art, sizeof *r->artifacts)) ? 0 : DSR_ENOMEM;
+}
+
+/* The head batch, which the workers are done with, becomes artifacts
+ * (appended to the result in walk order) and is freed. */
+static int convert_head(scan_ctx *c, result_impl *ri)
+{
+    dsr_scan_result *r = &ri->pub;
+    batch *b = c->head;
+    /* every entry was finished by a worker (its claimer or a taker) */
+    assert(b && atomic_load_explicit(&b->done, memory_order_relaxed) == b->n);
+    int rc = art_room(c, r, b->n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < b->n; i++) {
+        entry *e = &b->e[i];
+        if (e->internal_rc)
+            return e->internal_rc;
+        int k = entry_to_artifact(c, &ri->strings, e, &r->artifacts[r->n_artifacts],
+                                  c->spec_pat, c->spec_step, &r->bytes_hashed);
+        if (k < 0) {
+            r->n_artifacts++;     /* partially filled: freed with the result */
+            return k;
         }
-        /* converted: its strings moved to the artifacts; free it now */
-        c->head = b->next;
-        if (!c->head)
-            c->tail = NULL;
-        b->next = NULL;
-        free_batches(c, b);
+        if (k == 0) {
+            const dsr_artifact *a = &r->artifacts[r->n_artifacts];
+            if (e->spec >= 0)
+                c->used[c->canon[e->spec]] = 1;
+            r->n_cache_stat += a->cache_use == DSR_CACHE_STAT;
+            r->n_cache_xxh3 += a->cache_use == DSR_CACHE_XXH3;
+            r->n_cache_stale += a->cache_stale != 0;
+            r->n_wp_projected += a->wp_projected != 0;
+            r->n_artifacts++;
+        }
     }
-    for (size_t i = 0; i < n_specs; i++) {
+    /* converted: its strings moved to the artifacts; free it now */
+    c->head = b->next;
+    if (!c->head)
+        c->tail = NULL;
+    b->next = NULL;
+    free_batches(c, b);
+    return 0;
+}
+
+/* After the last batch: the absent required artifacts, the order, the
+ * counts and the warnings. */
+static int assemble_end(scan_ctx *c, result_impl *ri)
+{
+    dsr_scan_result *r = &ri->pub;
+    int rc = art_room(c, r, c->n_specs);
+    if (rc)
+        return rc;
+    size_t n_before = r->n_artifacts;
+    for (size_t i = 0; i < c->n_specs; i++) {
         const dsr_manifest_spec *s = dsr_manifest_spec_at(c->m, i);
-        if (used[canon[i]])
+        if (c->used[c->canon[i]])
             continue;
         if (spec_applies(s, c->opts->step_id)) {
-            used[canon[i]] = 1;       /* one ghost per key */
-            rc = ghost(c, &ri->strings, s, spec_pat[i], spec_step[i], &r->artifacts[r->n_artifacts]);
+            c->used[c->canon[i]] = 1;       /* one ghost per key */
+            rc = ghost(c, &ri->strings, s, c->spec_pat[i], c->spec_step[i],
+                       &r->artifacts[r->n_artifacts]);
             r->n_artifacts++;
             if (rc)
-                goto out;
+                return rc;
         } else if (s->kind == DSR_SPEC_OPTIONAL_ALWAYS) {
             r->n_optional_absent++;
         }
     }
-    /* one artifact per entry or kept one at most, one per unused required spec */
-    assert(r->n_artifacts <= n_entries + n_keep + n_specs);
-    if (r->n_artifacts > 1 && (rc = sort_artifacts(r)))
-        goto out;
+    /* one ghost per unused required spec at most */
+    assert(r->n_artifacts - n_before <= c->n_specs);
+    (void)n_before;
+    if (r->n_artifacts > 1 && (rc = sort_artifacts(r->artifacts, r->n_artifacts)))
+        return rc;
     for (size_t i = 0; i < r->n_artifacts; i++) {
         const dsr_artifact *a = &r->artifacts[i];
         r->n_present += a->present != 0;
@@ -1348,11 +1428,85 @@ static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
     r->n_warnings = c->n_warn;
     c->warn = NULL;
     c->n_warn = 0;
-out:
-    free(canon);
-    free(spec_pat);
-    free(spec_step);
-    free(used);
+    return 0;
+}
+
+static void assemble_free(scan_ctx *c)
+{
+    free(c->canon);
+    free(c->spec_pat);
+    free(c->spec_step);
+    free(c->used);
+    c->canon = NULL;
+    c->spec_pat = c->spec_step = NULL;
+    c->used = NULL;
+}
+
+/* Streaming: hand on, in byte order, the waiting artifacts that sort below
+ * floor (all of them when floor is NULL: nothing more is coming).  Those
+ * waiting are kept sorted: a batch appended in walk order is usually in
+ * order already (one comparison per artifact); where a name sorts between a
+ * folder's and the folder's files ("tasks.md" after "tasks/..."), the
+ * waiting part is merged again. */
+static int stream_send(scan_ctx *c, const char *floor)
+{
+    dsr_scan_result *r = &c->ri->pub;
+    size_t lo = c->sent, n = r->n_artifacts;
+    if (n - lo > 1) {
+        int rc = sort_artifacts(r->artifacts + lo, n - lo);
+        if (rc)
+            return rc;
+    }
+    size_t hi = lo;
+    while (hi < n && (!floor || strcmp(r->artifacts[hi].relative_path, floor) < 0))
+        hi++;
+    if (hi == lo)
+        return 0;
+    c->sent = hi;
+    return c->opts->on_artifacts(c->opts->on_artifacts_ctx, r, lo, hi);
+}
+
+/* Streaming: convert the batches at the head that the workers are done
+ * with and hand on what that allows; with wait, every submitted batch,
+ * waiting for the workers as needed. */
+static int stream_take(scan_ctx *c, int wait)
+{
+    assert(c->stream);
+    int rc = 0;
+    while (!rc && c->head && c->head != c->cur) {
+        batch *b = c->head;
+        size_t seen = scan_pool_finished(c->pool);
+        /* acquire: pairs with the release of the batch's last job */
+        if (atomic_load_explicit(&b->jobs_left, memory_order_acquire)) {
+            if (!wait)
+                break;
+            if (scan_pool_wait_finished(c->pool, seen))
+                return DSR_EIO;     /* nothing runs, yet the batch is not done */
+            continue;
+        }
+        const char *floor = b->floor;
+        if (!(rc = convert_head(c, c->ri)))
+            rc = stream_send(c, floor);
+    }
+    return rc;
+}
+
+static int assemble(scan_ctx *c, result_impl *ri, dsr_err *err)
+{
+    int rc = 0;
+    if (!c->stream) {
+        size_t n_entries = 0;
+        for (batch *b = c->head; b; b = b->next)
+            n_entries += b->n;
+        rc = assemble_begin(c, ri, n_entries);
+    }
+    slab_release(&c->batches);    /* the walk is over: mappings go as they empty */
+    while (!rc && c->head)
+        rc = convert_head(c, ri);
+    if (!rc && c->stream)
+        rc = stream_send(c, NULL);
+    if (!rc)
+        rc = assemble_end(c, ri);
     if (rc == DSR_ENOMEM)
         dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
     else if (rc)
@@ -1526,6 +1680,14 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
     }
     if (opts->keep && (rc = limit_to_paths(&c, ri, err)))
         goto done;
+    /* A path-limited scan takes most of its result from keep at the end:
+     * nothing to hand on while it runs. */
+    c.stream = opts->version >= 2 && opts->on_artifacts && !opts->keep;
+    c.ri = ri;
+    if (c.stream && (rc = assemble_begin(&c, ri, 0))) {
+        rc = dsr_err_set(err, rc, "scan: out of memory");
+        goto done;
+    }
     c.hashers = calloc(jobs, sizeof *c.hashers);
     c.werr = calloc(jobs, sizeof *c.werr);
     c.work_ar = calloc(jobs, sizeof *c.work_ar);
@@ -1559,16 +1721,29 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
     }
     rc = walk_tree(c.root_fd, root_real, &cb, err);
     if (rc == 0)
-        rc = submit(&c);
+        rc = submit(&c, NULL, 0);
     if (c.progress)
         __atomic_store_n(&c.progress->listing_done, 1, __ATOMIC_RELAXED);
+    if (rc == 0 && c.stream)
+        rc = stream_take(&c, 1);
     scan_pool_join(c.pool);        /* always: workers may still read batches */
     if (rc) {
         /* callbacks return bare codes; the walker sets its own messages */
-        if (rc == DSR_ENOMEM)
+        if (rc == DSR_ENOMEM) {
             dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
-        else if (err && err->code != rc)
-            dsr_err_set(err, rc, "%s: scan failed: the worker pool stopped", root_real);
+            goto done;
+        }
+        /* an entry a worker could not finish while streaming: its message */
+        for (size_t i = 0; i < jobs; i++)
+            if (c.werr[i].code == rc) {
+                if (err)
+                    *err = c.werr[i];
+                goto done;
+            }
+        if (err && err->code != rc)
+            dsr_err_set(err, rc, c.stream ? "%s: scan stopped (the worker pool, or the "
+                        "consumer of its artifacts, failed)" : "%s: scan failed: the worker "
+                        "pool stopped", root_real);
         goto done;
     }
     for (size_t i = 0; i < jobs; i++)
@@ -1594,6 +1769,8 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
     }
 
 done:
+    assemble_free(&c);
+    dsr_buf_free(&c.floor);
     ignore_free(&c.ign);
     free(c.excl);
     pathset_free(&c.scope);

@@ -6,7 +6,9 @@
  *   - `active` is the number of jobs taken from the ring and still running;
  *     active <= threads, and each job runs with a worker index < threads
  *   - join returns when count == 0 && active == 0
- * Producers wait on `not_full`, workers on `not_empty`, joiners on `idle`.
+ *   - `finished` counts the jobs that have returned; it only grows
+ * Producers wait on `not_full`, workers on `not_empty`, joiners on `idle`,
+ * callers of scan_pool_wait_finished on `progress`.
  * Shutdown sets `stopping`; workers drain the ring before they exit, so no
  * queued job is ever dropped.
  */
@@ -39,9 +41,10 @@ typedef struct worker {
 
 struct scan_pool {
     pthread_mutex_t mu;
-    pthread_cond_t  not_empty, not_full, idle;
+    pthread_cond_t  not_empty, not_full, idle, progress;
     job            *ring;
     size_t          cap, head, count, active;
+    size_t          finished;
     int             stopping;
     worker         *workers;
     size_t          n_workers;      /* threads actually started */
@@ -73,6 +76,8 @@ static void *worker_main(void *opaque)
         pthread_mutex_lock(&p->mu);
         assert(p->active > 0);
         p->active--;
+        p->finished++;
+        pthread_cond_broadcast(&p->progress);
         POOL_INVARIANTS(p);
         if (p->count == 0 && p->active == 0)
             pthread_cond_broadcast(&p->idle);
@@ -123,6 +128,12 @@ scan_pool *scan_pool_create(size_t threads, size_t queue, dsr_err *err)
         pthread_mutex_destroy(&p->mu);
     }
     if (rc == 0 && (rc = pthread_cond_init(&p->idle, NULL)) != 0) {
+        pthread_cond_destroy(&p->not_full);
+        pthread_cond_destroy(&p->not_empty);
+        pthread_mutex_destroy(&p->mu);
+    }
+    if (rc == 0 && (rc = pthread_cond_init(&p->progress, NULL)) != 0) {
+        pthread_cond_destroy(&p->idle);
         pthread_cond_destroy(&p->not_full);
         pthread_cond_destroy(&p->not_empty);
         pthread_mutex_destroy(&p->mu);
@@ -178,6 +189,26 @@ void scan_pool_join(scan_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
+size_t scan_pool_finished(scan_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->finished;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+int scan_pool_wait_finished(scan_pool *p, size_t seen)
+{
+    pthread_mutex_lock(&p->mu);
+    /* a job returns after its last write: the mutex orders that write
+     * before the caller's next look */
+    while (p->finished == seen && (p->count != 0 || p->active != 0))
+        pthread_cond_wait(&p->progress, &p->mu);
+    int idle = p->finished == seen;
+    pthread_mutex_unlock(&p->mu);
+    return idle;
+}
+
 size_t scan_pool_threads(const scan_pool *p)
 {
     return p->n_workers;
@@ -188,6 +219,7 @@ void scan_pool_free(scan_pool *p)
     if (!p)
         return;
     stop_workers(p);
+    pthread_cond_destroy(&p->progress);
     pthread_cond_destroy(&p->idle);
     pthread_cond_destroy(&p->not_full);
     pthread_cond_destroy(&p->not_empty);

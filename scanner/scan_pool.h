@@ -32,6 +32,18 @@ int  scan_pool_add(scan_pool *p, scan_pool_job_fn fn, void *arg);
  * mutex).  The pool stays usable. */
 void scan_pool_join(scan_pool *p);
 
+/* How many jobs have returned so far (a count that only grows). */
+size_t scan_pool_finished(scan_pool *p);
+
+/* Wait until a job returns after scan_pool_finished() gave `seen`, or
+ * return at once when it already has.  What the job wrote before it
+ * returned is visible to the caller afterwards.  For a caller that takes the
+ * results of jobs as they come, in its own order: read `seen`, look at the
+ * result wanted, and wait only if it is not there yet.  Returns 0, or 1
+ * when nothing is queued or running and no job returned since `seen` (the
+ * result waited for will not come). */
+int  scan_pool_wait_finished(scan_pool *p, size_t seen);
+
 size_t scan_pool_threads(const scan_pool *p);
 
 /* Finish queued jobs, stop and join the workers, free everything.  NULL is fine. */

@@ -48,6 +48,7 @@
 #include "buf.h"
 #include "utf8.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +98,7 @@ typedef struct level {
     size_t        ign_mark;    /* file rules before this level's own */
 } level;
 
-typedef struct walker {
+struct walker {
     int                root_fd;
     const char        *root_real;
     size_t             root_len;
@@ -110,7 +111,7 @@ typedef struct walker {
     size_t             lo;         /* levels 0 and lo..depth-1 are open */
     size_t             cur_od, cur_orl; /* path lengths before the entry being visited */
     unsigned long      serial;     /* last directory visit number handed out */
-} walker;
+};
 
 static int warn(walker *w, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -489,7 +490,7 @@ static int follow_link(walker *w)
         goto out;
     }
     if (S_ISREG(st.st_mode)) {
-        walk_file f = { rel, inside, w->root_fd, inside, 0 };
+        walk_file f = { rel, inside, w->root_fd, inside, 0, w };
         rc = w->cb->file(w->cb->ctx, &f);
     } else if (S_ISDIR(st.st_mode)) {
         if (on_chain(w, &st)) {
@@ -550,7 +551,7 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
         return w->cb->excluded ? w->cb->excluded(w->cb->ctx, rel, type == DT_DIR, rule) : 0;
     switch (type) {
     case DT_REG: {
-        walk_file f = { rel, cstr(&w->real), dfd, name, serial };
+        walk_file f = { rel, cstr(&w->real), dfd, name, serial, w };
         return w->cb->file(w->cb->ctx, &f);
     }
     case DT_DIR: {
@@ -570,6 +571,67 @@ static int visit(walker *w, int dfd, unsigned long serial, const entry *en)
     case DT_BLK:  return warn(w, rel, "block device skipped");
     default:      return warn(w, rel, "special file skipped");
     }
+}
+
+/* What an entry still to visit bounds: its own path for a file, "name/"
+ * for a folder (its files sort after it); a symlink or an entry of unknown
+ * type may be either, so its bare name, the lower of the two. */
+static int bound_cmp(const entry *a, const entry *b)
+{
+    const char *x = a->u.name, *y = b->u.name;
+    while (*x && *x == *y) {
+        x++;
+        y++;
+    }
+    unsigned char cx = *x ? (unsigned char)*x : a->type == DT_DIR ? '/' : 0;
+    unsigned char cy = *y ? (unsigned char)*y : b->type == DT_DIR ? '/' : 0;
+    /* after the common part: a name's next byte, or the folder's '/' */
+    return (cx > cy) - (cx < cy);
+}
+
+int walk_floor(const walker *w, dsr_buf *out)
+{
+    int have = 0;
+    dsr_buf cand = DSR_BUF_INIT;
+    dsr_buf_reset(out);
+    for (size_t i = 0; i < w->depth; i++) {
+        const level *l = &w->lv[i];
+        if (l->next >= l->n)
+            continue;
+        /* The level's least bound: its next entry's, unless that is a
+         * folder and a later name extends it by a byte below '/' ("tasks"
+         * then "tasks.md"); such names follow it in the sorted listing. */
+        const entry *best = &l->ents[l->next];
+        size_t nl = strlen(best->u.name);
+        for (size_t j = l->next + 1; j < l->n; j++) {
+            const entry *e = &l->ents[j];
+            if (strncmp(e->u.name, l->ents[l->next].u.name, nl) != 0)
+                break;
+            if (bound_cmp(e, best) < 0)
+                best = e;
+        }
+        /* the level's folder: the display path up to its child's, or up to
+         * the entry being visited at the deepest level */
+        size_t plen = i + 1 < w->depth ? w->lv[i + 1].od : w->cur_od;
+        assert(plen <= w->disp.len);
+        dsr_buf_reset(&cand);
+        if ((plen && (dsr_buf_append(&cand, w->disp.data, plen) || dsr_buf_putc(&cand, '/'))) ||
+            dsr_buf_puts(&cand, best->u.name) ||
+            (best->type == DT_DIR && dsr_buf_putc(&cand, '/'))) {
+            dsr_buf_free(&cand);
+            return DSR_ENOMEM;
+        }
+        if (!have || strcmp(cand.data, out->data) < 0) {
+            dsr_buf_reset(out);
+            if (dsr_buf_append(out, cand.data, cand.len)) {
+                dsr_buf_free(&cand);
+                return DSR_ENOMEM;
+            }
+            have = 1;
+        }
+    }
+    dsr_buf_free(&cand);
+    return have;
 }
 
 /* Visit the entries of every level, depth first, in name order; a

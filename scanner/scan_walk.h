@@ -11,6 +11,9 @@
 
 #include "dossier/error.h"
 #include "ignore.h"
+#include "dossier/buf.h"
+
+typedef struct walker walker;    /* the walk under way (opaque) */
 
 /* One regular file found by the walk.  All strings are valid only during
  * the callback. */
@@ -25,6 +28,7 @@ typedef struct walk_file {
                                it stays open only during the call */
     unsigned long dir_serial; /* identifies dirfd's directory visit: equal
                                serials, same directory (0: the root fd) */
+    const walker *walk;     /* for walk_floor during the callback */
 } walk_file;
 
 typedef struct walk_cb {
@@ -62,6 +66,15 @@ enum { WALK_OUT = 0, WALK_IN, WALK_ABOVE };
  * end (/proc/self/pagemap), so neither a scan's root nor any folder the walk
  * enters may be one. */
 const char *walk_pseudo_fs(int fd);
+
+/* During a `file` callback: a lower bound, in byte order (strcmp), of the
+ * relative paths of the files the walk has yet to report (the one of the
+ * callback is reported).  Walk order differs from byte order where a name
+ * sorts between "dir" and "dir/" ("tasks.md" after the files of "tasks/"):
+ * a caller that wants the files in byte order may pass on every file it
+ * holds that sorts below the bound.  Returns 1 with *out holding the bound,
+ * 0 when nothing is left to visit (no bound), or DSR_ENOMEM. */
+int walk_floor(const walker *w, dsr_buf *out);
 
 /* Walk the tree below root_fd (an O_DIRECTORY fd of the root, whose
  * symlink-free absolute path is root_real).  Returns 0, the first negative

@@ -34,13 +34,21 @@
  *              feature's latest snapshot becomes the changed-mode base.
  *   4. LOG     the feature's scan cache is opened.
  *   5. ROOT    dsr_scan walks and hashes (progress counters: opts->progress).
+ *              A full emission of the whole tree (not --emit changed, not a
+ *              path-limited run) is recorded meanwhile: each artifact as
+ *              soon as the scan hands it on, in the batches and order of
+ *              step 7, so the recording overlaps the hashing; a failure of
+ *              the recording stops the scan (DSR_INGEST_STEP_RECORD).
  *   6. LOG     the cache is drained (files gone become stale entries); a
  *              run of DSR_INGEST_LARGE_RUN artifacts or more keeps the log's
  *              write buffers small.
- *   7. RECORD  dsr_record_scan appends the run (see dossier/record.h for the
- *              durability contract: the completion marker rides in the last
- *              fsync'd batch).  Then the present artifacts are dropped from
- *              the scan result (only the summary is kept) before the fold.
+ *   7. RECORD  dsr_record_scan appends the run, or what step 5 did not
+ *              record of it: the required artifacts no file matched, the
+ *              stale cache entries, the completion marker (see
+ *              dossier/record.h for the durability contract: the marker
+ *              rides in the last fsync'd batch).  Then the present artifacts
+ *              are dropped from the scan result (only the summary is kept)
+ *              before the fold.
  *   8. PROJECT the projections catch up; the feature's snapshot and drift
  *              are read for the report.  The run is already durable: a
  *              failure here loses nothing (the next command catches up).

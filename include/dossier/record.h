@@ -8,6 +8,11 @@
  * required blocking artifact (optional ones emit nothing), and last, in the
  * final batch, dossier_scan_completed.  A run that crashes before its final
  * batch has no dossier_scan_completed and is never taken as a complete scan.
+ * Full emission records the artifacts in the order of the result (byte
+ * order of relative_path), except that the missing events of the required
+ * artifacts no file matched come after all the others: a scan recorded
+ * while it runs (dossier/ingest.h, step 5) learns of those only at its end,
+ * and both ways record the same events in the same order.
  *
  * emit_changed (`dossier scan --emit changed`): given the feature's current
  * artifact set (prev: the set of its latest snapshot, which is exactly what

@@ -135,7 +135,7 @@ typedef struct dsr_scan_progress {
     int      listing_done;  /* 1 once the walk has finished */
 } dsr_scan_progress;
 
-#define DSR_SCAN_OPTS_VERSION 1
+#define DSR_SCAN_OPTS_VERSION 2
 
 typedef struct dsr_scan_opts {
     unsigned            version;       /* DSR_SCAN_OPTS_VERSION (DSR_SCAN_OPTS_INIT) */
@@ -214,6 +214,21 @@ typedef struct dsr_scan_opts {
      * no incremental cache, where the fingerprint is never compared
      * (`dossier index`).  Must be 0 with cache_lookup (DSR_EINVAL). */
     int                 no_xxh3;
+    /* Version 2, for recording while the scan runs: called on the calling
+     * thread, during the walk and after it, with artifacts of the result
+     * as soon as their files are hashed and every file still to come sorts
+     * above them: r->artifacts[from, to), in byte order of relative_path,
+     * each artifact once, the ranges ascending.  Of r itself only
+     * feature_slug, has_manifest, profile and started_ns are final.  The
+     * artifacts may move between calls (the array grows): use them during
+     * the call.  The absent required artifacts that no file matched are
+     * known only at the end: they are never handed on (dsr_scan's result
+     * holds them).  Not called for a path-limited scan (keep).  Return 0,
+     * or a negative DSR_E* code to stop the scan with it.  NULL: not
+     * called. */
+    int               (*on_artifacts)(void *ctx, const struct dsr_scan_result *r,
+                                      size_t from, size_t to);
+    void               *on_artifacts_ctx;
 } dsr_scan_opts;
 
 /* Initialise with DSR_SCAN_OPTS_INIT and then set fields, or set .version
