@@ -42,8 +42,10 @@
 #include "dossier/event.h"
 #include "codec.h"
 #include "dossier/buf.h"
+#include "be.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AGG_PREFIX "feature/"
@@ -59,25 +61,9 @@ static const char *const env_keys[R_COUNT] = {
 
 /* ---- packing ----------------------------------------------------------------- */
 
-static int pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
-}
-
 static int pack_bin(msgpack_packer *pk, const unsigned char *b, size_t n)
 {
     return msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, b, n);
-}
-
-/* A ULID as bin 16, anything else as it is. */
-static int pack_ulidish(msgpack_packer *pk, dsr_str s)
-{
-    unsigned char b[16];
-    if (!s.ptr)
-        return msgpack_pack_nil(pk);
-    if (!codec_ulid_to_bin(s.ptr, s.len, b))
-        return pack_bin(pk, b, 16);
-    return pack_str(pk, s.ptr, s.len);
 }
 
 /* Lowercase 8-4-4-4-12 -> 16 bytes; -1 otherwise. */
@@ -206,37 +192,160 @@ static int agg_is_derived(const dsr_envelope *env)
            && !memcmp(env->aggregate_id.ptr + AGG_PREFIX_LEN, slug.ptr, slug.len);
 }
 
-/* Elements 0-9: everything but the payload.  agg_nil: aggregate_id is
- * "feature/" + the payload's slug (agg_is_derived). */
-static int pack_head(msgpack_packer *pk, const dsr_envelope *env, int agg_nil)
+/* ---- the head, written as bytes ------------------------------------------------
+ *
+ * Elements 0-9 (everything but the payload) are written straight into
+ * memory rather than through msgpack_packer's write callback: the record is
+ * built once per event, and per-value calls were a visible share of
+ * emitting one (docs/bench.md).  The writers below use msgpack-c's forms:
+ * the smallest width for every length and unsigned integer (fixstr, str8,
+ * str16, str32; fixint, uint8 ... uint64), bin8-32, fixarray/array16/32;
+ * tests/unit/codec/test_emit_direct.c compares the bytes with msgpack-c's. */
+
+static unsigned char *w_be(unsigned char *o, unsigned char tag, uint64_t v, size_t n)
 {
-    int fail = msgpack_pack_array(pk, R_COUNT) || pack_ulidish(pk, env->event_id)
-               || msgpack_pack_uint32(pk, (uint32_t)env->type);
+    *o++ = tag;
+    be_putn(o, v, n);
+    return o + n;
+}
+
+static unsigned char *w_uint(unsigned char *o, uint64_t v)
+{
+    if (v < 128) {
+        *o++ = (unsigned char)v;
+        return o;
+    }
+    return v < 256 ? w_be(o, 0xcc, v, 1) : v < 65536 ? w_be(o, 0xcd, v, 2)
+           : v <= UINT32_MAX ? w_be(o, 0xce, v, 4) : w_be(o, 0xcf, v, 8);
+}
+
+static unsigned char *w_str_hdr(unsigned char *o, size_t n)
+{
+    if (n < 32) {
+        *o++ = (unsigned char)(0xa0 | n);
+        return o;
+    }
+    return n < 256 ? w_be(o, 0xd9, n, 1) : n < 65536 ? w_be(o, 0xda, n, 2)
+           : w_be(o, 0xdb, n, 4);
+}
+
+static unsigned char *w_str(unsigned char *o, const char *s, size_t n)
+{
+    o = w_str_hdr(o, n);
+    if (n)
+        memcpy(o, s, n);
+    return o + n;
+}
+
+/* Only the 16- and 32-byte values of records: bin8. */
+static unsigned char *w_bin(unsigned char *o, const unsigned char *b, size_t n)
+{
+    assert(n < 256);
+    *o++ = 0xc4;
+    *o++ = (unsigned char)n;
+    memcpy(o, b, n);
+    return o + n;
+}
+
+static unsigned char *w_array_hdr(unsigned char *o, size_t n)
+{
+    assert(n < 16);   /* the record and its payloads */
+    *o++ = (unsigned char)(0x90 | n);
+    return o;
+}
+
+/* At most what w_str or w_bin writes for a string of n bytes. */
+static size_t str_bound(size_t n)
+{
+    return 5 + (n > 18 ? n : 18);
+}
+
+/* The 16-byte form of an id (conv: codec_ulid_to_bin or uuid_to_bin), or
+ * NULL when it has none; kept in m (if any) for the next call with the same
+ * text. */
+static const unsigned char *memo_bin(codec_bin_memo *m, dsr_str s, unsigned char tmp[16],
+                                     int (*conv)(dsr_str, unsigned char *))
+{
+    if (!m || s.len > sizeof m->text)
+        return conv(s, tmp) ? NULL : tmp;
+    if (!m->len || m->len != s.len || memcmp(m->text, s.ptr, s.len)) {
+        m->is_bin = !conv(s, m->bin);
+        memcpy(m->text, s.ptr, s.len);
+        m->len = s.len;
+    }
+    assert(m->len == s.len && !memcmp(m->text, s.ptr, s.len));
+    return m->is_bin ? m->bin : NULL;
+}
+
+static int ulid_conv(dsr_str s, unsigned char *b)
+{
+    return codec_ulid_to_bin(s.ptr, s.len, b);
+}
+
+/* A ULID as bin 16, anything else as its string, NULL as nil. */
+static unsigned char *w_ulidish(unsigned char *o, dsr_str s, codec_bin_memo *m)
+{
+    unsigned char tmp[16];
+    if (!s.ptr) {
+        *o++ = 0xc0;
+        return o;
+    }
+    const unsigned char *b = memo_bin(m, s, tmp, ulid_conv);
+    return b ? w_bin(o, b, 16) : w_str(o, s.ptr, s.len);
+}
+
+/* What head_write may write for env. */
+static size_t head_bound(const dsr_envelope *env)
+{
+    return 1 + str_bound(env->event_id.len) + 5
+           + str_bound(AGG_PREFIX_LEN + (env->aggregate_id.ptr ? env->aggregate_id.len
+                                                               : env->feature_slug.len))
+           + str_bound(env->timestamp.len) + str_bound(env->node_id.len) + 9
+           + str_bound(env->project_uuid.len) + str_bound(env->correlation_id.len)
+           + str_bound(env->causation_id.len) + str_bound(env->schema_version.len);
+}
+
+/* Elements 0-9 into o (head_bound(env) bytes free); the end of what was
+ * written.  agg_nil: aggregate_id is "feature/" + the payload's slug
+ * (agg_is_derived).  id_bin: the event id's 16 bytes, or NULL. */
+static unsigned char *head_write(unsigned char *o, const dsr_envelope *env, int agg_nil,
+                                 const unsigned char *id_bin, codec_head_memo *memo)
+{
+    o = w_array_hdr(o, R_COUNT);
+    if (id_bin) {
+        assert(env->event_id.len == DSR_ULID_LEN);
+        o = w_bin(o, id_bin, 16);
+    } else {
+        o = w_ulidish(o, env->event_id, NULL);
+    }
+    o = w_uint(o, (uint64_t)env->type);
     if (agg_nil) {
-        fail = fail || msgpack_pack_nil(pk);
+        *o++ = 0xc0;
     } else if (env->aggregate_id.ptr) {
-        fail = fail || pack_str(pk, env->aggregate_id.ptr, env->aggregate_id.len);
+        o = w_str(o, env->aggregate_id.ptr, env->aggregate_id.len);
     } else {
         /* no aggregate_id and a payload without that slug: spell it out */
-        fail = fail || msgpack_pack_str(pk, AGG_PREFIX_LEN + env->feature_slug.len)
-               || msgpack_pack_str_body(pk, AGG_PREFIX, AGG_PREFIX_LEN)
-               || msgpack_pack_str_body(pk, env->feature_slug.ptr, env->feature_slug.len);
+        o = w_str_hdr(o, AGG_PREFIX_LEN + env->feature_slug.len);
+        memcpy(o, AGG_PREFIX, AGG_PREFIX_LEN);
+        memcpy(o + AGG_PREFIX_LEN, env->feature_slug.ptr, env->feature_slug.len);
+        o += AGG_PREFIX_LEN + env->feature_slug.len;
     }
-    fail = fail || pack_str(pk, env->timestamp.ptr, env->timestamp.len)
-           || pack_ulidish(pk, env->node_id) || msgpack_pack_uint64(pk, env->lamport_clock);
-    unsigned char b[16];
-    if (!uuid_to_bin(env->project_uuid, b))
-        fail = fail || pack_bin(pk, b, 16);
-    else
-        fail = fail || pack_str(pk, env->project_uuid.ptr, env->project_uuid.len);
-    fail = fail || pack_ulidish(pk, env->correlation_id) || pack_ulidish(pk, env->causation_id);
+    o = w_str(o, env->timestamp.ptr, env->timestamp.len);
+    o = w_ulidish(o, env->node_id, memo ? &memo->node : NULL);
+    o = w_uint(o, env->lamport_clock);
+    unsigned char tmp[16];
+    const unsigned char *b = memo_bin(memo ? &memo->project : NULL, env->project_uuid, tmp,
+                                      uuid_to_bin);
+    o = b ? w_bin(o, b, 16) : w_str(o, env->project_uuid.ptr, env->project_uuid.len);
+    o = w_ulidish(o, env->correlation_id, memo ? &memo->corr : NULL);
+    o = w_ulidish(o, env->causation_id, memo ? &memo->cause : NULL);
     if (!env->schema_version.ptr
         || (env->schema_version.len == sizeof DSR_SCHEMA_VERSION - 1
             && !memcmp(env->schema_version.ptr, DSR_SCHEMA_VERSION, env->schema_version.len)))
-        fail = fail || msgpack_pack_nil(pk);
+        *o++ = 0xc0;
     else
-        fail = fail || pack_str(pk, env->schema_version.ptr, env->schema_version.len);
-    return fail;
+        o = w_str(o, env->schema_version.ptr, env->schema_version.len);
+    return o;
 }
 
 static int head_args_ok(const dsr_envelope *env)
@@ -250,31 +359,60 @@ int dsr_record_pack(msgpack_packer *pk, const dsr_envelope *env)
 {
     if (!pk || !env || !env->payload || !head_args_ok(env))
         return DSR_EINVAL;
-    int fail = pack_head(pk, env, agg_is_derived(env)) || pack_payload(pk, env->type, env->payload);
+    unsigned char stack[512], *h = stack;
+    size_t bound = head_bound(env);
+    if (bound > sizeof stack && !(h = malloc(bound)))
+        return DSR_ENOMEM;
+    unsigned char *end = head_write(h, env, agg_is_derived(env), NULL, NULL);
+    assert((size_t)(end - h) <= bound);
+    int fail = pk->callback(pk->data, (const char *)h, (size_t)(end - h))
+               || pack_payload(pk, env->type, env->payload);
+    if (h != stack)
+        free(h);
     return fail ? DSR_ENOMEM : 0;
 }
 
-static int pack_cstr(msgpack_packer *pk, const char *s)
+static unsigned char *w_cstr(unsigned char *o, const char *s, size_t n)
 {
-    return s ? pack_str(pk, s, strlen(s)) : msgpack_pack_nil(pk);
+    if (!s) {
+        *o++ = 0xc0;
+        return o;
+    }
+    return w_str(o, s, n);
 }
 
-int codec_record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
-                             const dsr_artifact_indexed *p, const codec_indexed_direct *d)
+int codec_record_pack_indexed(dsr_buf *out, const dsr_envelope *env, const unsigned char *id_bin,
+                              codec_head_memo *memo, const dsr_artifact_indexed *p,
+                              const codec_indexed_direct *d)
 {
-    if (!pk || !env || !p || !d || env->type != DSR_EV_ARTIFACT_INDEXED
+    if (!out || !env || !p || !d || env->type != DSR_EV_ARTIFACT_INDEXED
         || env->aggregate_id.ptr || !head_args_ok(env))
         return DSR_EINVAL;
     /* what codec_indexed_direct_ok(p, d) established */
     assert(p->size_bytes >= 0 && p->feature_slug && p->artifact_key && p->relative_path);
+    size_t slug = strlen(p->feature_slug), key = strlen(p->artifact_key),
+           path = strlen(p->relative_path), wp = p->wp_id ? strlen(p->wp_id) : 0,
+           step = p->step_id ? strlen(p->step_id) : 0;
+    size_t bound = head_bound(env) + 1 + str_bound(slug) + str_bound(key) + 5
+                   + str_bound(path) + 34 + 9 + str_bound(wp) + str_bound(step) + 5;
+    if (dsr_buf_reserve(out, bound))
+        return DSR_ENOMEM;
+    unsigned char *start = (unsigned char *)out->data + out->len;
     /* pack_payload's compact form of the 9 fields, in f_indexed's order */
-    int fail = pack_head(pk, env, 1) || msgpack_pack_array(pk, 9)
-               || pack_cstr(pk, p->feature_slug) || pack_cstr(pk, p->artifact_key)
-               || msgpack_pack_uint32(pk, d->cls) || pack_cstr(pk, p->relative_path)
-               || pack_bin(pk, d->hash, 32) || msgpack_pack_uint64(pk, (uint64_t)p->size_bytes)
-               || pack_cstr(pk, p->wp_id) || pack_cstr(pk, p->step_id)
-               || msgpack_pack_uint32(pk, d->status);
-    return fail ? DSR_ENOMEM : 0;
+    unsigned char *o = head_write(start, env, 1, id_bin, memo);
+    o = w_array_hdr(o, 9);
+    o = w_str(o, p->feature_slug, slug);
+    o = w_str(o, p->artifact_key, key);
+    o = w_uint(o, d->cls);
+    o = w_str(o, p->relative_path, path);
+    o = w_bin(o, d->hash, 32);
+    o = w_uint(o, (uint64_t)p->size_bytes);
+    o = w_cstr(o, p->wp_id, wp);
+    o = w_cstr(o, p->step_id, step);
+    o = w_uint(o, d->status);
+    assert((size_t)(o - start) <= bound);
+    out->len += (size_t)(o - start);
+    return 0;
 }
 
 int codec_record_is_format2(const void *rec, size_t len)

@@ -121,6 +121,13 @@ void dsr_time_now_rfc3339(char out[32], uint64_t *ms_out)
     /* CLOCK_REALTIME cannot fail with a valid clock id and pointer. */
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000);
+    codec_rfc3339_of_ms(ms, out);
+    if (ms_out)
+        *ms_out = ms;
+}
+
+void codec_rfc3339_of_ms(uint64_t ms, char out[32])
+{
     time_t sec = (time_t)(ms / 1000u);
     struct tm tm;
     gmtime_r(&sec, &tm);
@@ -131,6 +138,4 @@ void dsr_time_now_rfc3339(char out[32], uint64_t *ms_out)
              (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
              (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
              (unsigned)(ms % 1000u));
-    if (ms_out)
-        *ms_out = ms;
 }

@@ -42,11 +42,11 @@ static void encode_bytes(const unsigned char b[16], char out[DSR_ULID_LEN + 1])
     out[DSR_ULID_LEN] = '\0';
 }
 
-/* 128 bits (6 time bytes + 10 random bytes) -> 26 chars. */
-static void encode(uint64_t ms, const unsigned char rnd[10], char out[DSR_ULID_LEN + 1])
+/* 128 bits (6 time bytes + 10 random bytes) -> the 16 bytes and 26 chars. */
+static void encode(uint64_t ms, const unsigned char rnd[10], char out[DSR_ULID_LEN + 1],
+                   unsigned char b[16])
 {
     assert(ms <= 0xFFFFFFFFFFFFull);   /* 48 bits: the top char stays 0-7 */
-    unsigned char b[16];
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (8 * (5 - i)));
     memcpy(b + 6, rnd, 10);
@@ -131,8 +131,15 @@ int dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = ((uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000)) &
-                   0xFFFFFFFFFFFFull;
+    unsigned char bin[16];
+    return codec_ulid_next(g, (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000),
+                           out, bin);
+}
+
+int codec_ulid_next(dsr_ulid_gen *g, uint64_t now_ms, char out[DSR_ULID_LEN + 1],
+                    unsigned char bin[16])
+{
+    uint64_t now = now_ms & 0xFFFFFFFFFFFFull;
     if (g->last_ms && now <= g->last_ms) {
         unsigned char next[10];
         memcpy(next, g->last_rand, 10);
@@ -140,7 +147,7 @@ int dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1])
             /* same millisecond: strictly after the previous id */
             assert(memcmp(next, g->last_rand, 10) > 0);
             memcpy(g->last_rand, next, 10);
-            encode(g->last_ms, g->last_rand, out);
+            encode(g->last_ms, g->last_rand, out, bin);
             return 0;
         }
         now = g->last_ms + 1;   /* 2^80 ids in one ms: move time forward */
@@ -154,7 +161,7 @@ int dsr_ulid_new(dsr_ulid_gen *g, char out[DSR_ULID_LEN + 1])
     assert(!g->last_ms || now > g->last_ms);
     g->last_ms = now;
     memcpy(g->last_rand, rnd, 10);
-    encode(now, rnd, out);
+    encode(now, rnd, out, bin);
     return 0;
 }
 
@@ -162,7 +169,8 @@ void dsr_ulid_derive(uint64_t ms, const void *seed, size_t seed_len, char out[DS
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(seed, seed_len, md);
-    encode(ms & 0xFFFFFFFFFFFFull, md, out);
+    unsigned char bin[16];
+    encode(ms & 0xFFFFFFFFFFFFull, md, out, bin);
 }
 
 int dsr_ulid_valid(const char *s, size_t len)

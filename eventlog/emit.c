@@ -43,13 +43,23 @@ static log_emit_scratch *scratch(dsr_log_batch *b)
         if (!msgpack_zone_init(&s->zone, 8192))
             return NULL;
         msgpack_unpacked_init(&s->up);
+        s->direct = (dsr_buf)DSR_BUF_INIT;
+        memset(&s->memo, 0, sizeof s->memo);
         s->ready = 1;
     }
     msgpack_sbuffer_clear(&s->rec);
     msgpack_sbuffer_clear(&s->aux);
+    dsr_buf_reset(&s->direct);
     /* Keeps the zone's last chunk: decoding a payload then allocates nothing. */
     msgpack_zone_clear(&s->zone);
     return s;
+}
+
+static uint64_t clock_ms(void)
+{
+    struct timespec tv;
+    clock_gettime(CLOCK_REALTIME, &tv);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_nsec / 1000000);
 }
 
 static void fill_result(dsr_emit_result *res, const char *id, uint64_t seq, int dup)
@@ -143,13 +153,20 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         return rc;
     }
 
-    /* 2. Identity and idempotency. */
+    /* 2. Identity and idempotency.  A fresh id and the timestamp share one
+     * reading of the clock (one clock_gettime per event, not two). */
     char id[DSR_ULID_LEN + 1];
+    unsigned char id_bin[16];
+    const unsigned char *fresh = NULL;   /* the fresh id's 16 bytes */
+    uint64_t now_ms = 0;
     if (meta && meta->event_id) {
         memcpy(id, meta->event_id, DSR_ULID_LEN);
         id[DSR_ULID_LEN] = '\0';
-    } else if ((rc = dsr_ulid_new(&log->ulid, id))) {
-        return dsr_err_set(err, rc, "%s: cannot generate an event_id", tn);
+    } else {
+        now_ms = clock_ms();
+        if ((rc = codec_ulid_next(&log->ulid, now_ms, id, id_bin)))
+            return dsr_err_set(err, rc, "%s: cannot generate an event_id", tn);
+        fresh = id_bin;
     }
     uint64_t seq = 0;
     rc = log_batch_lookup(b, id, &seq, err);
@@ -163,11 +180,12 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
     if (!ts) {
         /* Formatting a date costs more than the rest of the envelope; a scan
          * emits many events per millisecond, so reuse the text within one. */
-        struct timespec tv;
-        clock_gettime(CLOCK_REALTIME, &tv);
-        uint64_t ms = (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_nsec / 1000000);
-        if (ms != s->ts_ms || !s->ts[0])
-            dsr_time_now_rfc3339(s->ts, &s->ts_ms);
+        if (!fresh)
+            now_ms = clock_ms();
+        if (now_ms != s->ts_ms || !s->ts[0]) {
+            codec_rfc3339_of_ms(now_ms, s->ts);
+            s->ts_ms = now_ms;
+        }
         ts = s->ts;
     }
 
@@ -193,12 +211,14 @@ int dsr_emit(dsr_log_batch *b, dsr_event_type t, const void *payload,
         .lamport_clock = lamport,
         .payload = direct ? NULL : &obj,
     };
-    if (direct ? codec_record_pack_indexed(&pk, &env, direct, &dd)
+    if (direct ? codec_record_pack_indexed(&s->direct, &env, fresh, &s->memo, direct, &dd)
                : dsr_record_pack(&pk, &env)) {
         b->lamport--;
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory encoding event %s", tn, id);
     }
-    if ((rc = log_batch_append_new(b, id, s->rec.data, s->rec.size, &seq, err))) {
+    const char *rec = direct ? s->direct.data : s->rec.data;
+    size_t rec_len = direct ? s->direct.len : s->rec.size;
+    if ((rc = log_batch_append_new(b, id, rec, rec_len, &seq, err))) {
         b->lamport--;
         return rc;
     }

@@ -51,6 +51,7 @@
 #include "be.h"
 #include "strmap.h"
 #include "dossier/event.h"
+#include "codec.h"
 
 typedef struct log_cf {
     char *name;
@@ -73,7 +74,9 @@ typedef struct log_idset {
 /* Scratch the emitter reuses for every event of a batch, so encoding an
  * event does not allocate once the buffers have grown (emit.c owns use). */
 typedef struct log_emit_scratch {
-    msgpack_sbuffer  rec;     /* the envelope being built */
+    msgpack_sbuffer  rec;     /* the envelope being built (general path) */
+    dsr_buf          direct;  /* the record of a direct-path indexed event */
+    codec_head_memo  memo;    /* that path's ids that stay the same from event to event */
     msgpack_sbuffer  aux;     /* import: re-encoded copy */
     msgpack_zone     zone;    /* decoded payloads; cleared, not freed, per event */
     msgpack_unpacked up;      /* import: the re-encoded record's view */

@@ -36,6 +36,7 @@ void log_batch_release(dsr_log_batch *b)
     log_idset_free(&b->idset);
     if (b->scratch.ready) {
         msgpack_sbuffer_destroy(&b->scratch.rec);
+        dsr_buf_free(&b->scratch.direct);
         msgpack_sbuffer_destroy(&b->scratch.aux);
         msgpack_zone_destroy(&b->scratch.zone);
         msgpack_unpacked_destroy(&b->scratch.up);

@@ -112,18 +112,23 @@ static int decode_value(const void *p, size_t n, dsr_scan_cached *v)
     return 0;
 }
 
-/* key = feature '\0' path-with-'/'-as-'\0' */
+/* key = feature '\0' path-with-'/'-as-'\0', into k (fl + rl + 1 bytes) */
+static void key_fill(char *k, const char *feature, size_t fl, const char *rel, size_t rl)
+{
+    memcpy(k, feature, fl);
+    k[fl] = '\0';
+    char *d = k + fl + 1;
+    for (size_t i = 0; i < rl; i++)
+        d[i] = rel[i] == '/' ? '\0' : rel[i];
+}
+
 static int make_key(dsr_buf *k, const char *feature, const char *rel)
 {
     dsr_buf_reset(k);
     size_t fl = strlen(feature), rl = strlen(rel);
     if (dsr_buf_reserve(k, fl + rl + 2))
         return DSR_ENOMEM;
-    memcpy(k->data, feature, fl);
-    k->data[fl] = '\0';
-    char *d = k->data + fl + 1;
-    for (size_t i = 0; i < rl; i++)
-        d[i] = rel[i] == '/' ? '\0' : rel[i];
+    key_fill(k->data, feature, fl, rel, rl);
     k->len = fl + 1 + rl;
     return 0;
 }
@@ -170,27 +175,54 @@ void dsr_scan_cache_entry_of(const dsr_artifact *a, int64_t started_ns, dsr_scan
 
 /* ---- writing --------------------------------------------------------------- */
 
+/* A key for a write: in stack (KEY_STACK bytes) when it fits, else in heap
+ * memory the caller frees with key_done.  Every artifact of a cold scan
+ * writes one, so the common path allocates nothing. */
+#define KEY_STACK 512
+
+static char *key_for_write(char stack[KEY_STACK], const char *feature, const char *rel,
+                           size_t *len)
+{
+    size_t fl = strlen(feature), rl = strlen(rel);
+    char *k = fl + rl + 2 <= KEY_STACK ? stack : malloc(fl + rl + 2);
+    if (!k)
+        return NULL;
+    key_fill(k, feature, fl, rel, rl);
+    *len = fl + 1 + rl;
+    return k;
+}
+
+static void key_done(char *k, const char stack[KEY_STACK])
+{
+    if (k != stack)
+        free(k);
+}
+
 int dsr_scan_cache_put(dsr_log_batch *b, const char *feature, const char *relative_path,
                        const dsr_scan_cached *v, dsr_err *err)
 {
-    dsr_buf k = DSR_BUF_INIT;
-    unsigned char val[VALUE_MAX];
-    if (make_key(&k, feature, relative_path))
+    char stack[KEY_STACK];
+    size_t kl;
+    char *k = key_for_write(stack, feature, relative_path, &kl);
+    if (!k)
         return dsr_err_set(err, DSR_ENOMEM, "scan cache: out of memory");
+    unsigned char val[VALUE_MAX];
     size_t n = encode_value(v, val);
-    int rc = dsr_log_batch_put(b, DSR_SCAN_CACHE_CF, k.data, k.len, val, n, err);
-    dsr_buf_free(&k);
+    int rc = dsr_log_batch_put(b, DSR_SCAN_CACHE_CF, k, kl, val, n, err);
+    key_done(k, stack);
     return rc;
 }
 
 int dsr_scan_cache_delete(dsr_log_batch *b, const char *feature, const char *relative_path,
                           dsr_err *err)
 {
-    dsr_buf k = DSR_BUF_INIT;
-    if (make_key(&k, feature, relative_path))
+    char stack[KEY_STACK];
+    size_t kl;
+    char *k = key_for_write(stack, feature, relative_path, &kl);
+    if (!k)
         return dsr_err_set(err, DSR_ENOMEM, "scan cache: out of memory");
-    int rc = dsr_log_batch_delete(b, DSR_SCAN_CACHE_CF, k.data, k.len, err);
-    dsr_buf_free(&k);
+    int rc = dsr_log_batch_delete(b, DSR_SCAN_CACHE_CF, k, kl, err);
+    key_done(k, stack);
     return rc;
 }
 

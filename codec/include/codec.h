@@ -13,11 +13,14 @@
 #include <msgpack.h>
 
 #include "dossier/event.h"
+#include "dossier/buf.h"
 
 /* 1 when s[0..len) is an RFC 3339 date-time with a Z or +hh:mm offset and a
  * real calendar date (leap years honoured); the same language as the
  * timestamp pattern in schemas/envelope.schema.json. */
 int codec_rfc3339_valid(const char *s, size_t len);
+/* ms since the epoch as dsr_time_now_rfc3339 writes it ("...T12:00:00.123Z"). */
+void codec_rfc3339_of_ms(uint64_t ms, char out[32]);
 
 /* 1 when s is a lowercase or uppercase hyphenated UUID (8-4-4-4-12 hex). */
 int codec_uuid_valid(const char *s, size_t len);
@@ -69,6 +72,9 @@ dsr_str codec_str_of(const msgpack_object *v);
  * valid ULID round-trips exactly (the alphabet is uppercase-only). */
 int  codec_ulid_to_bin(const char *s, size_t len, unsigned char bin[16]);
 void codec_ulid_from_bin(const unsigned char bin[16], char out[27]);
+/* dsr_ulid_new for a clock the caller has read (now_ms, Unix ms), giving the
+ * new id's 16 bytes in bin as well as its text. */
+int  codec_ulid_next(dsr_ulid_gen *g, uint64_t now_ms, char out[27], unsigned char bin[16]);
 
 /* 1 when the stored bytes are a format 2 record (a msgpack array), 0 for
  * format 1 (a map) or anything else. */
@@ -106,11 +112,30 @@ typedef struct codec_indexed_direct {
  * refusal names the field).  Never 1 for a payload the validator refuses
  * (tests/unit/test_emit_direct.c). */
 int codec_indexed_direct_ok(const dsr_artifact_indexed *p, codec_indexed_direct *d);
+/* The binary form of one envelope id (node_id, project_uuid,
+ * correlation_id, causation_id) as last computed, with the text it was
+ * computed from: the same text again costs a compare, not a conversion. */
+typedef struct codec_bin_memo {
+    char          text[36];
+    size_t        len;       /* 0: nothing kept */
+    int           is_bin;    /* text has a 16-byte form, in bin */
+    unsigned char bin[16];
+} codec_bin_memo;
+/* What an emitter keeps from one record to the next: the ids that stay the
+ * same for a whole log or run.  Zeroed = empty. */
+typedef struct codec_head_memo {
+    codec_bin_memo node, project, corr, cause;
+} codec_head_memo;
 /* The stored record (format 2) of an indexed event straight from its
- * struct: byte for byte what dsr_record_pack writes for env with the
- * payload map p packs to, given codec_indexed_direct_ok(p, d) (env->payload
- * is not read; env->aggregate_id must be NULL, i.e. "feature/" + slug). */
-int codec_record_pack_indexed(msgpack_packer *pk, const dsr_envelope *env,
-                             const dsr_artifact_indexed *p, const codec_indexed_direct *d);
+ * struct, appended to out: byte for byte what dsr_record_pack writes for env
+ * with the payload map p packs to, given codec_indexed_direct_ok(p, d)
+ * (env->payload is not read; env->aggregate_id must be NULL, i.e.
+ * "feature/" + slug).  id_bin: env->event_id's 16 bytes when the caller has
+ * them (a fresh id, codec_ulid_next), else NULL; memo: NULL, or kept by the
+ * caller between calls (its content never changes the bytes).  0,
+ * DSR_EINVAL, or DSR_ENOMEM (out unchanged). */
+int codec_record_pack_indexed(dsr_buf *out, const dsr_envelope *env, const unsigned char *id_bin,
+                              codec_head_memo *memo, const dsr_artifact_indexed *p,
+                              const codec_indexed_direct *d);
 
 #endif

@@ -463,6 +463,60 @@ static void test_old_format_entries_hit_and_damaged_ones_are_misses(void **state
     dsr_scan_cache_free(c);
 }
 
+/* A path of n bytes with folders in it: "d/d/.../xxx". */
+static char *long_path(size_t n)
+{
+    char *p = malloc(n + 1);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = i % 4 == 1 && i + 1 < n ? '/' : (char)('a' + i % 26);
+    p[n] = '\0';
+    return p;
+}
+
+static int find_path_cb(void *ud, const char *feature, const char *rel, const dsr_scan_cached *v)
+{
+    (void)feature; (void)v;
+    const char **want = ud;
+    if (*want && !strcmp(rel, *want))
+        *want = NULL;   /* found */
+    return 0;
+}
+
+/* Keys are built in place up to a size and in heap memory above it: paths
+ * on both sides of that size, and far above it, are written, read back
+ * under the same path, listed, and deleted alike. */
+static void test_long_paths_are_written_read_and_deleted_alike(void **state)
+{
+    fixture *f = *state;
+    static const size_t lens[] = { 1, 505, 506, 507, 508, 509, 510, 511, 512, 513, 4000 };
+    size_t n = sizeof lens / sizeof lens[0];
+    char *paths[sizeof lens / sizeof lens[0]];
+    for (size_t i = 0; i < n; i++)
+        paths[i] = long_path(lens[i]);
+    put_entries(f, "feat", (const char *const *)paths, n);
+    assert_int_equal(count_entries(f, "feat"), n);
+    dsr_err err;
+    for (size_t i = 0; i < n; i++) {
+        dsr_scan_cached out;
+        if (dsr_scan_cache_get(f->log, "feat", paths[i], &out, &err) != 0)
+            fail_msg("path of %zu bytes: not read back: %s", lens[i], err.msg);
+        assert_int_equal(out.ino, i + 1);
+        const char *want = paths[i];
+        assert_int_equal(dsr_scan_cache_each(f->log, "feat", find_path_cb, &want, &err), 0);
+        if (want)
+            fail_msg("path of %zu bytes: not listed under its own name", lens[i]);
+    }
+    dsr_log_batch *b = NULL;
+    assert_int_equal(dsr_log_batch_begin(f->log, &b, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(dsr_scan_cache_delete(b, "feat", paths[i], &err), 0);
+    assert_int_equal(dsr_log_batch_commit(b, &err), 0);
+    assert_int_equal(count_entries(f, "feat"), 0);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_mode_emits_new_changed_and_removed_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_mode_removes_artifacts_that_became_unusable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_format_entries_hit_and_damaged_ones_are_misses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_paths_are_written_read_and_deleted_alike, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

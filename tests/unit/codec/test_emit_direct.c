@@ -6,8 +6,13 @@
  *   - whatever the direct check accepts, the validator accepts too, and the
  *     direct record is byte for byte the general one;
  *   - ordinary valid payloads do take the direct path;
+ *   - the envelope ids the direct path remembers between records (node,
+ *     project, correlation, causation) and the fresh id's 16 bytes handed to
+ *     it never change a byte: records made with one memo across changing
+ *     envelopes, with none, and with the id's bytes given equal the general
+ *     ones;
  * over hand-picked edge cases of every field and thousands of random
- * combinations of valid and invalid field values.
+ * combinations of valid and invalid field values and envelope ids.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,20 +39,31 @@ static dsr_artifact_indexed base(void)
     return p;
 }
 
+/* The envelope's ids: a fixed set by default, changed by the tests that
+ * exercise the memo. */
+static const char *env_id = "01JD2ZQ8W4N3X5T7V9B1C3D5F7";
+static const char *env_node = "01JD2ZQ8W4N3X5T7V9B1C3D5F8";
+static const char *env_corr = "01JD2ZQ8W4N3X5T7V9B1C3D5F9";
+static const char *env_cause = NULL;
+static const char *env_uuid = "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6d";
+static const char *env_ts = "2026-11-25T16:30:00.123Z";
+
+static dsr_str opt_str(const char *s)
+{
+    dsr_str r = { s, s ? strlen(s) : 0 };
+    return r;
+}
+
 static dsr_envelope envelope_for(const dsr_artifact_indexed *p, uint64_t lamport)
 {
-    static const char id[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F7";
-    static const char node[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F8";
-    static const char corr[] = "01JD2ZQ8W4N3X5T7V9B1C3D5F9";
-    static const char ts[] = "2026-11-25T16:30:00.123Z";
-    static const char uuid[] = "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6d";
     dsr_envelope env = {
-        .event_id = { id, 26 },
+        .event_id = opt_str(env_id),
         .feature_slug = { p->feature_slug, p->feature_slug ? strlen(p->feature_slug) : 0 },
-        .timestamp = { ts, sizeof ts - 1 },
-        .node_id = { node, 26 },
-        .project_uuid = { uuid, 36 },
-        .correlation_id = { corr, 26 },
+        .timestamp = opt_str(env_ts),
+        .node_id = opt_str(env_node),
+        .project_uuid = opt_str(env_uuid),
+        .correlation_id = opt_str(env_corr),
+        .causation_id = opt_str(env_cause),
         .type = DSR_EV_ARTIFACT_INDEXED,
         .lamport_clock = lamport,
     };
@@ -84,13 +100,28 @@ static int general(const dsr_artifact_indexed *p, uint64_t lamport, msgpack_sbuf
 }
 
 static size_t direct_hits, general_refusals;
+static codec_head_memo memo;   /* kept across every check, as an emitter keeps it */
+
+/* The direct record of p into out (reset first), with the memo or without,
+ * with the event id's bytes given or not. */
+static void direct(const dsr_artifact_indexed *p, const codec_indexed_direct *dd,
+                   uint64_t lamport, int use_memo, int give_bin, dsr_buf *out)
+{
+    dsr_envelope env = envelope_for(p, lamport);
+    unsigned char bin[16];
+    const unsigned char *id_bin = NULL;
+    if (give_bin && !codec_ulid_to_bin(env.event_id.ptr, env.event_id.len, bin))
+        id_bin = bin;
+    dsr_buf_reset(out);
+    assert_int_equal(codec_record_pack_indexed(out, &env, id_bin, use_memo ? &memo : NULL, p,
+                                               dd), 0);
+}
 
 /* The property, for one payload.  Returns whether the direct path took it. */
 static int check(const dsr_artifact_indexed *p, uint64_t lamport)
 {
-    msgpack_sbuffer g, d;
+    msgpack_sbuffer g;
     msgpack_sbuffer_init(&g);
-    msgpack_sbuffer_init(&d);
     int gen_ok = general(p, lamport, &g);
     codec_indexed_direct dd;
     int direct_ok = codec_indexed_direct_ok(p, &dd);
@@ -105,15 +136,19 @@ static int check(const dsr_artifact_indexed *p, uint64_t lamport)
                      p->artifact_class ? p->artifact_class : "(null)",
                      p->required_status ? p->required_status : "(null)",
                      (long long)p->size_bytes);
-        dsr_envelope env = envelope_for(p, lamport);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
-        assert_int_equal(codec_record_pack_indexed(&pk, &env, p, &dd), 0);
-        assert_int_equal(d.size, g.size);
-        assert_memory_equal(d.data, g.data, g.size);
+        dsr_buf d = DSR_BUF_INIT;
+        for (int way = 0; way < 4; way++) {
+            direct(p, &dd, lamport, way & 1, way & 2, &d);
+            if (d.len != g.size || memcmp(d.data, g.data, g.size))
+                fail_msg("direct record (memo %d, id bytes %d) differs from the general one "
+                         "(%zu vs %zu bytes; node %s, project %s, corr %s, cause %s)",
+                         way & 1, !!(way & 2), d.len, g.size, env_node,
+                         env_uuid, env_corr ? env_corr : "(null)",
+                         env_cause ? env_cause : "(null)");
+        }
+        dsr_buf_free(&d);
     }
     msgpack_sbuffer_destroy(&g);
-    msgpack_sbuffer_destroy(&d);
     return direct_ok;
 }
 
@@ -261,12 +296,54 @@ static void random_payloads_agree(void **state)
     assert_true(general_refusals - ref0 > 1000);
 }
 
+/* Envelope ids of every form: ULIDs, other strings (short, 26 characters
+ * that are no ULID, long ones crossing str8/str16), nil where allowed, and
+ * project ids that are not lowercase UUIDs.  The memo sees them change from
+ * one record to the next, and back. */
+static void envelope_ids_change_under_one_memo(void **state)
+{
+    (void)state;
+    static char long_id[300];
+    memset(long_id, 'n', sizeof long_id - 1);
+    const char *const ids[] = { "01JD2ZQ8W4N3X5T7V9B1C3D5F7", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+                                "01JD2ZQ8W4N3X5T7V9B1C3D5FU", "81JD2ZQ8W4N3X5T7V9B1C3D5F7",
+                                "node-a", "", long_id, "01jd2zq8w4n3x5t7v9b1c3d5f7" };
+    const char *const uuids[] = { "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6d",
+                                  "00000000-0000-0000-0000-000000000000",
+                                  "7F1D3C2A-9B8E-4F6A-8C5D-1E2F3A4B5C6D",
+                                  "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6", "not a uuid", long_id };
+    const char *const stamps[] = { "2026-11-25T16:30:00.123Z", "2026-11-25T16:30:00Z",
+                                   "2026-11-25T16:30:00.123456789+05:30" };
+    const char *const ev_ids[] = { "01JD2ZQ8W4N3X5T7V9B1C3D5F7", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+                                   "00000000000000000000000000" };
+    size_t n_ids = sizeof ids / sizeof ids[0], n_uuids = sizeof uuids / sizeof uuids[0];
+    size_t hits0 = direct_hits;
+    for (size_t i = 0; i < 600; i++) {
+        env_node = ids[i % n_ids];
+        env_corr = i % 5 == 0 ? NULL : ids[(i / 3) % n_ids];
+        env_cause = i % 2 ? NULL : ids[(i / 7) % n_ids];
+        env_uuid = uuids[(i / 11) % n_uuids];
+        env_ts = stamps[i % 3];
+        env_id = ev_ids[(i / 2) % 3];
+        dsr_artifact_indexed p = base();
+        assert_true(check(&p, i * 977));
+    }
+    assert_int_equal(direct_hits - hits0, 600);
+    env_id = "01JD2ZQ8W4N3X5T7V9B1C3D5F7";
+    env_node = "01JD2ZQ8W4N3X5T7V9B1C3D5F8";
+    env_corr = "01JD2ZQ8W4N3X5T7V9B1C3D5F9";
+    env_cause = NULL;
+    env_uuid = "7f1d3c2a-9b8e-4f6a-8c5d-1e2f3a4b5c6d";
+    env_ts = "2026-11-25T16:30:00.123Z";
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ordinary_payloads_take_the_direct_path),
         cmocka_unit_test(edge_cases_never_pass_what_the_validator_refuses),
         cmocka_unit_test(random_payloads_agree),
+        cmocka_unit_test(envelope_ids_change_under_one_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

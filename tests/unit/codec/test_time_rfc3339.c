@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dossier/event.h"
+#include "codec.h"
 
 static int parse(const char *s, uint64_t *ms)
 {
@@ -87,12 +88,39 @@ static void test_now_is_formatted_in_utc_with_milliseconds_and_parses_back(void 
     assert_int_equal(strlen(ts), 24);
 }
 
+/* The emitter formats a clock reading it already has (one reading per
+ * event): the same text as the "now" form for the same millisecond. */
+static void test_a_given_millisecond_formats_as_now_would(void **state)
+{
+    (void)state;
+    static const struct { uint64_t ms; const char *text; } cases[] = {
+        { 0, "1970-01-01T00:00:00.000Z" },
+        { 1764950400123ull, "2025-12-05T16:00:00.123Z" },
+        { 951782400999ull, "2000-02-29T00:00:00.999Z" },
+        { 253402300799999ull, "9999-12-31T23:59:59.999Z" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char ts[32];
+        uint64_t back = 1;
+        codec_rfc3339_of_ms(cases[i].ms, ts);
+        assert_string_equal(ts, cases[i].text);
+        assert_int_equal(parse(ts, &back), 0);
+        assert_int_equal(back, cases[i].ms);
+    }
+    char now[32], again[32];
+    uint64_t ms;
+    dsr_time_now_rfc3339(now, &ms);
+    codec_rfc3339_of_ms(ms, again);
+    assert_string_equal(now, again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_gives_unix_milliseconds_for_z_and_offsets),
         cmocka_unit_test(test_parse_refuses_what_rfc3339_refuses),
         cmocka_unit_test(test_now_is_formatted_in_utc_with_milliseconds_and_parses_back),
+        cmocka_unit_test(test_a_given_millisecond_formats_as_now_would),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,28 @@ static void test_random_part_overflow_moves_to_next_millisecond(void **state)
     assert_int_equal(g.last_ms, ms + 1);
 }
 
+/* The emitter's form: the caller's clock reading, the id's bytes beside its
+ * text, the same monotonic rules. */
+static void test_next_with_a_given_clock_gives_text_and_bytes_of_one_id(void **state)
+{
+    (void)state;
+    dsr_ulid_gen g = { 0 };
+    static const uint64_t clock[] = { 1764950400123ull, 1764950400123ull, 1764950400124ull,
+                                      1764950400001ull /* stepped back */, 0xFFFFFFFFFFFFull };
+    char prev[DSR_ULID_LEN + 1] = "";
+    for (size_t i = 0; i < sizeof clock / sizeof clock[0]; i++) {
+        char id[DSR_ULID_LEN + 1];
+        unsigned char bin[16], back[16];
+        assert_int_equal(codec_ulid_next(&g, clock[i], id, bin), 0);
+        assert_int_equal(codec_ulid_to_bin(id, DSR_ULID_LEN, back), 0);
+        assert_memory_equal(bin, back, 16);
+        assert_true(strcmp(prev, id) < 0);
+        /* the time part is the clock's, or the last one's when it stepped back */
+        assert_int_equal(ulid_ms(id), i == 3 ? clock[2] : clock[i]);
+        memcpy(prev, id, sizeof id);
+    }
+}
+
 static void test_derive_is_deterministic_and_uses_sha256_of_the_seed(void **state)
 {
     (void)state;
@@ -230,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_ids_increase_and_step_by_one_within_a_millisecond),
         cmocka_unit_test(test_clock_stepping_back_keeps_ids_increasing),
         cmocka_unit_test(test_random_part_overflow_moves_to_next_millisecond),
+        cmocka_unit_test(test_next_with_a_given_clock_gives_text_and_bytes_of_one_id),
         cmocka_unit_test(test_derive_is_deterministic_and_uses_sha256_of_the_seed),
         cmocka_unit_test(test_validation_rejects_non_crockford_and_wrong_lengths),
         cmocka_unit_test(test_binary_form_converts_to_the_text_bit_for_bit_and_back),
