@@ -4,7 +4,8 @@
  * payload_cases.json survives pack -> decode with exactly the canonical
  * envelope (the map format 1 stored), re-packs to the same bytes, and is
  * smaller; values without a compact form keep their text; malformed compact
- * values are refused by the validators, not misread.
+ * values are refused by the validators, not misread; the head, written as
+ * bytes, is what msgpack-c's packer writes for it, at every width.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "dossier/event.h"
 #include "test_data.h"
 #include "buf.h"
+#include "codec.h"
 
 /* JSON of the decoded record (0), or the decode error code. */
 static int decode_json(const void *rec, size_t len, dsr_buf *json, dsr_err *err)
@@ -271,6 +273,155 @@ static void test_json_arrays_are_not_envelopes(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- the head against msgpack-c ------------------------------------------- */
+
+static void ref_str(msgpack_packer *pk, const char *p, size_t n)
+{
+    assert_int_equal(msgpack_pack_str(pk, n), 0);
+    assert_int_equal(msgpack_pack_str_body(pk, p, n), 0);
+}
+
+static int ref_uuid(dsr_str s, unsigned char b[16])
+{
+    if (s.len != 36)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s.ptr[i] != '-')
+                return -1;
+            continue;
+        }
+        const char *hex = "0123456789abcdef", *h = strchr(hex, s.ptr[i]);
+        if (!h || !s.ptr[i])
+            return -1;
+        b[o / 2] = (unsigned char)(o % 2 ? b[o / 2] | (h - hex) : (h - hex) << 4);
+        o++;
+    }
+    return 0;
+}
+
+/* kind: 0 a ULID-or-text id, 1 the project UUID */
+static void ref_id(msgpack_packer *pk, dsr_str s, int kind)
+{
+    unsigned char b[16];
+    if (!s.ptr) {
+        assert_int_equal(msgpack_pack_nil(pk), 0);
+    } else if (kind ? !ref_uuid(s, b) : !codec_ulid_to_bin(s.ptr, s.len, b)) {
+        assert_int_equal(msgpack_pack_bin(pk, 16), 0);
+        assert_int_equal(msgpack_pack_bin_body(pk, b, 16), 0);
+    } else {
+        ref_str(pk, s.ptr, s.len);
+    }
+}
+
+/* Format 2 of an artifact_removed envelope, every call msgpack-c's. */
+static void ref_record(msgpack_packer *pk, const dsr_envelope *e, const char *slug,
+                       const char *key, const char *path)
+{
+    char agg[300];
+    snprintf(agg, sizeof agg, "feature/%s", slug);
+    assert_int_equal(msgpack_pack_array(pk, 11), 0);
+    ref_id(pk, e->event_id, 0);
+    assert_int_equal(msgpack_pack_uint32(pk, (uint32_t)e->type), 0);
+    if (!e->aggregate_id.ptr || (e->aggregate_id.len == strlen(agg)
+                                 && !memcmp(e->aggregate_id.ptr, agg, strlen(agg))))
+        assert_int_equal(msgpack_pack_nil(pk), 0);
+    else
+        ref_str(pk, e->aggregate_id.ptr, e->aggregate_id.len);
+    ref_str(pk, e->timestamp.ptr, e->timestamp.len);
+    ref_id(pk, e->node_id, 0);
+    assert_int_equal(msgpack_pack_uint64(pk, e->lamport_clock), 0);
+    ref_id(pk, e->project_uuid, 1);
+    ref_id(pk, e->correlation_id, 0);
+    ref_id(pk, e->causation_id, 0);
+    if (!e->schema_version.ptr || (e->schema_version.len == 5
+                                   && !memcmp(e->schema_version.ptr, "1.0.0", 5)))
+        assert_int_equal(msgpack_pack_nil(pk), 0);
+    else
+        ref_str(pk, e->schema_version.ptr, e->schema_version.len);
+    assert_int_equal(msgpack_pack_array(pk, 3), 0);
+    ref_str(pk, slug, strlen(slug));
+    ref_str(pk, key, strlen(key));
+    ref_str(pk, path, strlen(path));
+}
+
+static dsr_str s_of(const char *p)
+{
+    dsr_str r = { p, p ? strlen(p) : 0 };
+    return r;
+}
+
+static void test_head_bytes_are_msgpack_c_forms_at_every_width(void **state)
+{
+    (void)state;
+    static char big[70000];
+    memset(big, 'n', sizeof big - 1);
+    static const size_t lens[] = { 0, 5, 26, 31, 32, 255, 256, 600, 65535, 65536 };
+    static const uint64_t clocks[] = { 0, 127, 128, 255, 256, 65535, 65536, 4294967295ull,
+                                       4294967296ull, UINT64_MAX };
+    static const char *const ids[] = { "01JD3Q8Z5M6W7X8Y9A0BCDEFGH", "not-a-ulid", NULL,
+                                       "01jd3q8z5m6w7x8y9a0bcdefgh" };
+    static const char *const uuids[] = { "550e8400-e29b-41d4-a716-446655440000",
+                                         "550E8400-E29B-41D4-A716-446655440000", "p" };
+    static const char *const schemas[] = { NULL, "1.0.0", "2.0.0" };
+    static const char *const aggs[] = { NULL, "feature/f", "feature/other" };
+    /* the payload map {feature_slug, artifact_key, relative_path} */
+    msgpack_sbuffer pl;
+    msgpack_sbuffer_init(&pl);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &pl, msgpack_sbuffer_write);
+    assert_int_equal(msgpack_pack_map(&pk, 3), 0);
+    ref_str(&pk, "feature_slug", 12);
+    ref_str(&pk, "f", 1);
+    ref_str(&pk, "artifact_key", 12);
+    ref_str(&pk, "a", 1);
+    ref_str(&pk, "relative_path", 13);
+    ref_str(&pk, "a.md", 4);
+    msgpack_zone z;
+    assert_true(msgpack_zone_init(&z, 1024));
+    msgpack_object payload;
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack(pl.data, pl.size, &off, &z, &payload),
+                     MSGPACK_UNPACK_SUCCESS);
+    for (size_t i = 0; i < 200; i++) {
+        char node[70000];
+        size_t nl = lens[i % 10];
+        memcpy(node, big, nl);
+        node[nl] = '\0';
+        const char *id = ids[(i / 3) % 4];
+        dsr_envelope env = {
+            .event_id = s_of(id ? id : "01JD3Q8Z5M6W7X8Y9A0BCDEFGH"),
+            .aggregate_id = s_of(aggs[(i / 5) % 3]),
+            .feature_slug = s_of("f"),
+            .timestamp = s_of(i % 2 ? "2026-01-31T12:00:00.123456789+05:30" : "2026-01-31T12:00:00Z"),
+            .node_id = i % 7 ? s_of(node) : s_of("01JCZZZZZZZZZZZZZZZZZZZZZZ"),
+            .lamport_clock = clocks[(i / 2) % 10],
+            .project_uuid = s_of(uuids[(i / 4) % 3]),
+            .correlation_id = s_of(ids[i % 4]),
+            .causation_id = s_of(ids[(i / 7) % 4]),
+            .schema_version = s_of(schemas[(i / 11) % 3]),
+            .type = DSR_EV_ARTIFACT_REMOVED,
+            .payload = &payload,
+        };
+        msgpack_sbuffer want, got;
+        msgpack_sbuffer_init(&want);
+        msgpack_sbuffer_init(&got);
+        msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+        ref_record(&pk, &env, "f", "a", "a.md");
+        msgpack_packer_init(&pk, &got, msgpack_sbuffer_write);
+        assert_int_equal(dsr_record_pack(&pk, &env), 0);
+        if (got.size != want.size || memcmp(got.data, want.data, want.size))
+            fail_msg("case %zu (node of %zu bytes, lamport %llu): %zu bytes written, "
+                     "msgpack-c writes %zu", i, nl, (unsigned long long)env.lamport_clock,
+                     got.size, want.size);
+        msgpack_sbuffer_destroy(&want);
+        msgpack_sbuffer_destroy(&got);
+    }
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_values_without_a_compact_form_keep_their_text),
         cmocka_unit_test(test_malformed_compact_values_are_refused_by_name),
         cmocka_unit_test(test_json_arrays_are_not_envelopes),
+        cmocka_unit_test(test_head_bytes_are_msgpack_c_forms_at_every_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
