@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,13 @@ void tt_put(const char *dir, const char *rel, const char *text)
     char p[1024];
     int len = snprintf(p, sizeof p, "%s/%s", dir, rel);
     assert_true(len > 0 && (size_t)len < sizeof p);
+    /* the folders of rel below dir, as needed */
+    for (char *s = p + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            fail_msg("mkdir %s", p);
+        *s = '/';
+    }
     tt_write(p, text);
 }
 

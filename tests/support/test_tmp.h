@@ -22,7 +22,7 @@ char    *tt_mission(const char *tag, char *root, size_t n);
 int      tt_mission_teardown(void **state);
 /* Create or replace the file path with text. */
 void     tt_write(const char *path, const char *text);
-/* tt_write of dir/rel. */
+/* tt_write of dir/rel, creating the folders of rel below dir. */
 void     tt_put(const char *dir, const char *rel, const char *text);
 /* dsr_log_open(dir, flags) or fail the test with the error message. */
 dsr_log *tt_log_open(const char *dir, unsigned flags);

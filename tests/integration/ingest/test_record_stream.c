@@ -41,12 +41,6 @@ static int setup(void **state)
     f->root = strdup(p);
     if (mkdir(f->root, 0755))
         return -1;
-    static const char *const dirs[] = { "tasks", "tasks-old", "research" };
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", f->root, dirs[i]);
-        if (mkdir(p, 0755))
-            return -1;
-    }
     snprintf(p, sizeof p, "%s/log-a", f->dir);
     f->log_a = strdup(p);
     snprintf(p, sizeof p, "%s/log-b", f->dir);

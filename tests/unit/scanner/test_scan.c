@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dossier/scan.h"
+#include "test_tmp.h"
 
 static const char MANIFEST[] =
     "mission_type: t\n"
@@ -43,22 +44,6 @@ typedef struct fixture {
     dsr_manifest *m;
 } fixture;
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    /* create parent folders */
-    for (char *s = path + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
-        *s = '\0';
-        mkdir(path, 0755);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -69,17 +54,17 @@ static int setup(void **state)
     dsr_err err;
     if (dsr_manifest_parse(MANIFEST, strlen(MANIFEST), "m.yaml", &f->m, &err))
         return -1;
-    put(f->root, "spec.md", "# spec\n");
-    put(f->root, "plan.md", "# plan\n");
-    put(f->root, "research.md", "notes\n");
-    put(f->root, "tasks/WP01-walk.md", "wp1\n");
-    put(f->root, "tasks/WP02-hash.md", "wp2\n");
-    put(f->root, "evidence/run-1/out.log", "log\n");
-    put(f->root, "a-b.txt", "sorts before a/\n");
-    put(f->root, "a/z.txt", "z\n");
-    put(f->root, ".hidden.md", "never\n");
-    put(f->root, ".dossier/LOG", "never\n");
-    put(f->root, "sub/.git/config", "never\n");
+    tt_put(f->root, "spec.md", "# spec\n");
+    tt_put(f->root, "plan.md", "# plan\n");
+    tt_put(f->root, "research.md", "notes\n");
+    tt_put(f->root, "tasks/WP01-walk.md", "wp1\n");
+    tt_put(f->root, "tasks/WP02-hash.md", "wp2\n");
+    tt_put(f->root, "evidence/run-1/out.log", "log\n");
+    tt_put(f->root, "a-b.txt", "sorts before a/\n");
+    tt_put(f->root, "a/z.txt", "z\n");
+    tt_put(f->root, ".hidden.md", "never\n");
+    tt_put(f->root, ".dossier/LOG", "never\n");
+    tt_put(f->root, "sub/.git/config", "never\n");
     *state = f;
     return 0;
 }
@@ -192,7 +177,7 @@ static void test_manifest_matching_keys_classes_and_absent_required(void **state
 static void test_step_selects_its_entries(void **state)
 {
     fixture *f = *state;
-    put(f->root, "charter.md", "c\n");
+    tt_put(f->root, "charter.md", "c\n");
     dsr_scan_result *r = scan_ok(f->root, f->m, "implement", 1);
     const dsr_artifact *a = find(r, "tasks/WP01-walk.md");
     assert_true(a->required);
@@ -252,7 +237,7 @@ static void test_result_does_not_depend_on_jobs(void **state)
     char rel[64];
     for (int i = 0; i < 300; i++) {            /* several batches */
         snprintf(rel, sizeof rel, "bulk/d%02d/f%03d.txt", i % 17, i);
-        put(f->root, rel, rel);
+        tt_put(f->root, rel, rel);
     }
     assert_int_equal(mkfifo(strcat(strcpy((char[128]){0}, f->root), "/bulk/pipe"), 0644), 0);
     dsr_scan_result *one = scan_ok(f->root, f->m, NULL, 1);
@@ -275,7 +260,7 @@ static void test_special_files_and_links_out_of_root_are_skipped_with_warnings(v
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock", f->root);
     assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
     close(s);
-    put(f->outside, "secret.md", "outside\n");
+    tt_put(f->outside, "secret.md", "outside\n");
     snprintf(p, sizeof p, "%s/secret.md", f->outside);
     snprintf(q, sizeof q, "%s/escape.md", f->root);
     assert_int_equal(symlink(p, q), 0);
@@ -334,9 +319,9 @@ static void test_symlinks_inside_the_root_are_followed(void **state)
 static void test_invalid_utf8_text_is_invalid_format_but_hashed(void **state)
 {
     fixture *f = *state;
-    put(f->root, "bad.md", "ok \xff\xfe not utf-8\n");
-    put(f->root, "bin.dat", "\xff\xfe binary is fine\n");
-    put(f->root, "charter.md", "\xc0\xaf");     /* required and overlong */
+    tt_put(f->root, "bad.md", "ok \xff\xfe not utf-8\n");
+    tt_put(f->root, "bin.dat", "\xff\xfe binary is fine\n");
+    tt_put(f->root, "charter.md", "\xc0\xaf");     /* required and overlong */
     dsr_scan_result *r = scan_ok(f->root, f->m, NULL, 2);
     const dsr_artifact *a = find(r, "bad.md");
     assert_false(a->present);
@@ -359,8 +344,8 @@ static void test_invalid_utf8_text_is_invalid_format_but_hashed(void **state)
 static void test_drop_present_keeps_the_rest_whole(void **state)
 {
     fixture *f = *state;
-    put(f->root, "bad.md", "ok \xff\xfe not utf-8\n");
-    put(f->root, "charter.md", "\xc0\xaf");            /* required and unusable */
+    tt_put(f->root, "bad.md", "ok \xff\xfe not utf-8\n");
+    tt_put(f->root, "charter.md", "\xc0\xaf");            /* required and unusable */
     char spec[128];
     snprintf(spec, sizeof spec, "%s/spec.md", f->root);
     assert_int_equal(unlink(spec), 0);                  /* required and absent */
@@ -476,7 +461,7 @@ static void put_sized(const char *root, const char *rel, size_t n, unsigned seed
         text[i] = (char)('a' + (seed >> 16) % 26);
     }
     text[n] = '\0';
-    put(root, rel, text);
+    tt_put(root, rel, text);
     free(text);
 }
 
@@ -539,7 +524,7 @@ static void test_no_xxh3_keeps_every_sha256_and_drops_the_fingerprint(void **sta
     put_sized(f->root, "big/one-block.txt", 1000, 1);
     put_sized(f->root, "big/alone.txt", 100000, 2);
     put_sized(f->root, "big/streamed.txt", 3 * 262144 + 17, 3);
-    put(f->root, "big/bad.md", "\xff\xfe not UTF-8\n");
+    tt_put(f->root, "big/bad.md", "\xff\xfe not UTF-8\n");
     dsr_scan_opts o = { .version = DSR_SCAN_OPTS_VERSION, .root = f->root, .manifest = f->m,
                         .jobs = 2 };
     dsr_scan_result *with = scan_opts_ok(&o);

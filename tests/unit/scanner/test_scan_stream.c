@@ -21,6 +21,7 @@
 
 #include "dossier/manifest.h"
 #include "dossier/scan.h"
+#include "test_tmp.h"
 
 static const char MANIFEST[] =
     "mission_type: t\n"
@@ -31,20 +32,15 @@ static const char MANIFEST[] =
 
 static char root[64];
 
+/* A file of size bytes (below 1 MiB) at rel. */
 static void put(const char *rel, size_t size)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    for (char *s = path + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
-        *s = '\0';
-        mkdir(path, 0755);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
+    static char text[1u << 20];
+    assert_true(size < sizeof text);
     for (size_t i = 0; i < size; i++)
-        fputc('a' + (int)((i * 7 + strlen(rel)) % 26), f);
-    fclose(f);
+        text[i] = (char)('a' + (int)((i * 7 + strlen(rel)) % 26));
+    text[size] = '\0';
+    tt_put(root, rel, text);
 }
 
 /* Walk order puts every "X/..." before "X.md", "X-old/..." and "X0"; byte
