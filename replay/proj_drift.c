@@ -45,6 +45,9 @@
 typedef struct drift_impl {
     pstate  snap_ro;   /* reads of the live snapshot family when snapshot is not running alongside */
     setcache sets;     /* decoded sets when snapshot is not running alongside */
+    aset    local;     /* the snapshot's side of an evaluation, when not cached: its
+                          entries array is kept from one evaluation to the next */
+    arena   local_ar;  /* its own strings, for one evaluation */
     arena   ar;        /* strings of the event being applied */
     dsr_buf key, val;
 } drift_impl;
@@ -77,6 +80,8 @@ static void drift_fini(proj_ctx *c)
         return;
     ps_free(&d->snap_ro);
     sc_free(&d->sets);
+    aset_free(&d->local);
+    ar_free(&d->local_ar);
     ar_free(&d->ar);
     dsr_buf_free(&d->key);
     dsr_buf_free(&d->val);
@@ -192,6 +197,19 @@ static int load_set(proj_ctx *c, const char *digest, const aset **out, aset *own
     return set_load(sc, set_row, c, digest, out, own, own_ar, err);
 }
 
+/* The snapshot's own set, compared once: through the set cache when it is
+ * there (the snapshot projection left it), else decoded into d->local
+ * without going into the cache -- so a replay's evaluations, which come a
+ * million events after their sets were computed, neither evict the
+ * baselines nor take fresh memory for every set.  Valid until the cache
+ * hold of evaluate is released. */
+static int load_local(proj_ctx *c, const char *digest, const aset **out, dsr_err *err)
+{
+    drift_impl *d = c->impl;
+    setcache *sc = c->snap ? snap_sets(c->snap) : &d->sets;
+    return set_load_once(sc, set_row, c, digest, out, &d->local, &d->local_ar, err);
+}
+
 /* 1 and *out when feature has a baseline, 0 when not, or an error. */
 static int load_base(proj_ctx *c, const char *feature, baserec *out, dsr_err *err)
 {
@@ -249,6 +267,7 @@ typedef struct assessment {
     const char *event_id;
     char        event_id_buf[DSR_ULID_LEN + 1];
     strv        missing_in_local, missing_in_baseline, why;
+    strv        required_gone;   /* the keys of missing_in_local with a required entry */
     changes     changed, vanished, added;
     const char *mismatch[7][3];   /* field, snapshot value, baseline value */
     size_t      n_mismatch;
@@ -287,6 +306,7 @@ static void assessment_free(assessment *a)
 {
     free(a->missing_in_local.v);
     free(a->missing_in_baseline.v);
+    free(a->required_gone.v);
     free(a->why.v);
     free(a->changed.v);
     free(a->vanished.v);
@@ -333,33 +353,6 @@ static void key_mismatch(assessment *a, const snaprec *s, const baserec *b)
         }
 }
 
-/* Keys with entries in `from` but none in `other` (both sorted by key). */
-static int keys_absent(const aset *from, const aset *other, strv *out)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < from->n; i++) {
-        const char *k = from->v[i].key;
-        if (i > 0 && !strcmp(k, from->v[i - 1].key))
-            continue;
-        int c = -1;   /* other->v[j].key against k, once j is in range */
-        while (j < other->n && (c = strcmp(other->v[j].key, k)) < 0)
-            j++;
-        if (j < other->n && c == 0)
-            continue;
-        if (strv_push(out, k))
-            return DSR_ENOMEM;
-    }
-    return 0;
-}
-
-static int key_required_in(const aset *s, const char *key)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->v[i].key, key) && s->v[i].required)
-            return 1;
-    return 0;
-}
-
 /* The hex text of a content hash, in the arena of the event being applied
  * (only entries that differ need it). */
 static const char *hex_of(drift_impl *d, const unsigned char h[32], int *rc)
@@ -393,25 +386,29 @@ static int on_difference(void *ud, aset_change kind, const aset_entry *from, con
     return changes_push(list, &ch);
 }
 
+/* aset_diff_keys' key callback: a key only the baseline has is missing
+ * locally, one only the local set has is missing in the baseline. */
+static int on_key(void *ud, aset_change kind, const char *key, int required)
+{
+    diff_ctx *x = ud;
+    if (kind == ASET_ADDED)
+        return strv_push(&x->a->missing_in_baseline, key);
+    return strv_push(&x->a->missing_in_local, key)
+        || (required && strv_push(&x->a->required_gone, key)) ? DSR_ENOMEM : 0;
+}
+
 static int diff_sets(drift_impl *d, const aset *base, const aset *local, const snaprec *snap,
                      const snaprec *bsnap, assessment *a)
 {
     diff_ctx x = { d, a };
-    int rc = aset_diff(base, local, on_difference, &x);
-    if (!rc)
-        rc = keys_absent(base, local, &a->missing_in_local);
-    if (!rc)
-        rc = keys_absent(local, base, &a->missing_in_baseline);
+    int rc = aset_diff_keys(base, local, on_difference, on_key, &x);
     if (rc)
         return rc;
 
     /* severity, with the reasons in the order they weigh */
-    int error = 0;
-    for (size_t k = 0; k < a->missing_in_local.n && !rc; k++)
-        if (key_required_in(base, a->missing_in_local.v[k])) {
-            error = 1;
-            rc = why(d, a, "required artifact '%s' is missing locally", a->missing_in_local.v[k]);
-        }
+    int error = a->required_gone.n > 0;
+    for (size_t k = 0; k < a->required_gone.n && !rc; k++)
+        rc = why(d, a, "required artifact '%s' is missing locally", a->required_gone.v[k]);
     if (!rc && !strcmp(bsnap->completeness, "complete") && !strcmp(snap->completeness, "incomplete")) {
         error = 1;
         rc = why(d, a, "completeness fell from complete to incomplete");
@@ -510,7 +507,7 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
     drift_impl *d = c->impl;
     assessment a;
     memset(&a, 0, sizeof a);
-    aset bown = { 0 }, lown = { 0 };
+    aset bown = { 0 };
     arena own_ar = { NULL };
     const aset *bset = NULL, *lset = NULL;
     /* both sets, and the strings the assessment borrows from them, must
@@ -547,7 +544,7 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
     } else {
         rc = load_set(c, bs.set, &bset, &bown, &own_ar, err);
         if (!rc)
-            rc = load_set(c, s->set, &lset, &lown, &own_ar, err);
+            rc = load_local(c, s->set, &lset, err);
         if (!rc && (rc = diff_sets(d, bset, lset, s, &bs, &a)))
             rc = oom(err);
         if (!rc) {
@@ -586,8 +583,8 @@ static int evaluate(proj_ctx *c, const snaprec *s, const baserec *b, const dsr_e
     }
     sc_release(sc, hold);
     aset_free(&bown);
-    aset_free(&lown);
     ar_free(&own_ar);
+    ar_free(&d->local_ar);
     assessment_free(&a);
     return rc;
 }

@@ -206,11 +206,12 @@ int  replay_record_read(const void *rec, size_t len, const uint32_t *consumes, r
                         replay_art *art, char ids[2][DSR_ULID_LEN + 1], dsr_err *err);
 
 /* ---- replay_feed.c: the reader thread of a pass -------------------------------
- * Records of (lo, hi] in sequence order, decoded by replay_record_read (only
- * the types in `consumes` in full), a slab at a time.  A slab stays valid
- * until the next feed_next or feed_stop.  feed_next: 0 with *n records (0 at
- * the end), or an error (after the records read before it).  feed_stop ends
- * the thread and frees the feed. */
+ * Records of (lo, hi] in sequence order, read by the thread and decoded by
+ * replay_record_read (only the types in `consumes` in full) on the caller's
+ * thread, a few at a time.  The records handed out stay valid until the next
+ * feed_next or feed_stop.  feed_next: 0 with *n records (0 at the end), or
+ * an error (after the records read before it).  feed_stop ends the thread
+ * and frees the feed. */
 typedef struct feed_rec {
     uint64_t       seq;
     dsr_envelope   env;       /* env.payload points to payload */

@@ -745,8 +745,10 @@ int aset_entry_copy(const aset_entry *e, aset_entry *out, arena *ar)
     return 0;
 }
 
-int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
-                      dsr_err *err)
+/* aset_decode_delta; with share, the entries kept from base keep base's
+ * strings (aset_decode_delta_on). */
+static int decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                        int share, dsr_err *err)
 {
     mpc c = { (const unsigned char *)buf + 2, (const unsigned char *)buf + len };
     const char *d;
@@ -805,8 +807,9 @@ int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, ar
             r++;
         if (r < rem.n && !cmp_key_path(&rem.v[r], b))
             continue;
-        rc = aset_entry_copy(b, &s->v[s->n], ar);
-        if (!rc)
+        if (share)
+            s->v[s->n++] = *b;
+        else if (!(rc = aset_entry_copy(b, &s->v[s->n], ar)))
             s->n++;
     }
     aset_free(&rem);
@@ -817,4 +820,16 @@ int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, ar
     if (rc)
         return dsr_err_set(err, rc, "out of memory decoding an artifact set");
     return 0;
+}
+
+int aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                      dsr_err *err)
+{
+    return decode_delta(buf, len, base, s, ar, 0, err);
+}
+
+int aset_decode_delta_on(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                         dsr_err *err)
+{
+    return decode_delta(buf, len, base, s, ar, 1, err);
 }

@@ -60,3 +60,41 @@ int set_load(setcache *sc, set_row_fn get, void *ud, const char *digest, const a
 {
     return load(sc, get, ud, digest, 1, out, own, own_ar, err);
 }
+
+int set_load_once(setcache *sc, set_row_fn get, void *ud, const char *digest,
+                  const aset **out, aset *own, arena *own_ar, dsr_err *err)
+{
+    own->n = 0;
+    if (sc && (*out = sc_get(sc, digest)))
+        return 0;
+    dsr_buf row = DSR_BUF_INIT;
+    int rc = get(ud, digest, &row, err);
+    if (rc <= 0) {
+        dsr_buf_free(&row);
+        return rc ? rc : dsr_err_set(err, DSR_ECORRUPT, "artifact set %s is missing", digest);
+    }
+    char base_digest[33];
+    int delta = aset_row_base(row.data, row.len, base_digest);
+    if (delta < 0) {
+        rc = dsr_err_set(err, DSR_ECORRUPT, "artifact set %s: delta row does not decode",
+                         digest);
+    } else if (delta) {
+        const aset *base;
+        aset bown = { 0 };
+        arena bar = { NULL };
+        rc = load(sc, get, ud, base_digest, 0, &base, &bown, &bar, err);
+        /* borrowing needs a base that outlives this call: a cached one */
+        if (!rc)
+            rc = base == &bown ? aset_decode_delta(row.data, row.len, base, own, own_ar, err)
+                               : aset_decode_delta_on(row.data, row.len, base, own, own_ar, err);
+        aset_free(&bown);
+        ar_free(&bar);
+    } else {
+        rc = aset_decode(row.data, row.len, own, own_ar, err);
+    }
+    dsr_buf_free(&row);
+    if (rc)
+        return dsr_err_prefix(err, "artifact set %s", digest);
+    *out = own;
+    return 0;
+}

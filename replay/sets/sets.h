@@ -62,6 +62,10 @@ int  aset_row_base(const void *buf, size_t len, char base[33]);
 /* s = base with the delta row applied; strings copied into ar. */
 int  aset_decode_delta(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
                        dsr_err *err);
+/* The same, but the entries s keeps from base point to base's strings (only
+ * the row's own go to ar): s is valid only while base is. */
+int  aset_decode_delta_on(const void *buf, size_t len, const aset *base, aset *s, arena *ar,
+                          dsr_err *err);
 /* First 128 bits of SHA-256(bytes), 32 hex chars: the set's row name. */
 int  aset_digest(const void *bytes, size_t len, char out[33], dsr_err *err);
 /* SHA-256 of bytes as 64 hex chars. */
@@ -80,6 +84,15 @@ typedef int (*aset_diff_fn)(void *ud, aset_change kind, const aset_entry *from,
 /* Walk two sets sorted by (key, path) (aset_sort_unique) together and report
  * every entry they disagree on.  0, or what fn returned. */
 int aset_diff(const aset *from, const aset *to, aset_diff_fn fn, void *ud);
+/* Called once per key with entries on one side only, in key order: kind
+ * ASET_REMOVED (only in `from`) or ASET_ADDED (only in `to`), and whether
+ * any of that side's entries of the key is required.  key points into the
+ * set.  A non-zero return stops the walk and is returned. */
+typedef int (*aset_key_fn)(void *ud, aset_change kind, const char *key, int required);
+/* aset_diff, and in the same walk key_fn (may be NULL) for each key one side
+ * lacks, after that key's entries went to fn. */
+int aset_diff_keys(const aset *from, const aset *to, aset_diff_fn fn, aset_key_fn key_fn,
+                   void *ud);
 
 /* ---- sort_prefix.c: radix sort on 8-byte prefixes ------------------------- */
 typedef struct pre_ord {
@@ -140,5 +153,13 @@ typedef int (*set_row_fn)(void *ud, const char *digest, dsr_buf *row, dsr_err *e
  * own/own_ar, which the caller frees. */
 int set_load(setcache *sc, set_row_fn get, void *ud, const char *digest, const aset **out,
              aset *own, arena *own_ar, dsr_err *err);
+/* set_load for a set wanted once (drift's side of a comparison): a set sc
+ * does not hold is decoded into own/own_ar and not offered to sc, so it
+ * evicts nothing; own's entries array is reused (own->n is reset, its room
+ * kept: the caller passes the same own each time).  A delta row whose base
+ * sc holds borrows the base's strings: *out is then valid only while that
+ * base stays cached, i.e. under an sc_hold taken before this call. */
+int set_load_once(setcache *sc, set_row_fn get, void *ud, const char *digest,
+                  const aset **out, aset *own, arena *own_ar, dsr_err *err);
 
 #endif

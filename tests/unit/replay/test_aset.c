@@ -4,7 +4,10 @@
  * msgpack-c packs, decodes back (as does the format 1 encoding), sorting keeps the last of duplicate pairs
  * whether or not the input was already sorted, the prefix radix sort is a
  * stable sort, the parity hash matches an
- * independent computation, and the cache's LRU keeps what a caller holds.
+ * independent computation, the cache's LRU keeps what a caller holds, the
+ * one-walk diff (replay/sets/aset_diff.c) reports the entries and the
+ * one-sided keys a pair-by-pair reference finds, and a set loaded once
+ * (set_load_once) is the set set_load gives without going into the cache.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -514,6 +517,256 @@ static void test_setcache_lru(void **state)
     sc_free(&c);
 }
 
+/* ---- aset_diff_keys against a reference ------------------------------------ */
+
+typedef struct diff_log {
+    char   lines[4096][96];   /* "C key path", "R key path", "A key path", "-key req", "+key req" */
+    size_t n;
+} diff_log;
+
+static void log_line(diff_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_line(diff_log *l, const char *fmt, ...)
+{
+    assert_true(l->n < sizeof l->lines / sizeof l->lines[0]);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->lines[l->n++], sizeof l->lines[0], fmt, ap);
+    va_end(ap);
+}
+
+static int on_entry(void *ud, aset_change kind, const aset_entry *from, const aset_entry *to)
+{
+    const aset_entry *e = to ? to : from;
+    log_line(ud, "%c %s %s", kind == ASET_CHANGED ? 'C' : kind == ASET_REMOVED ? 'R' : 'A',
+             e->key, e->path);
+    return 0;
+}
+
+static int on_key(void *ud, aset_change kind, const char *key, int required)
+{
+    log_line(ud, "%c%s %d", kind == ASET_REMOVED ? '-' : '+', key, required);
+    return 0;
+}
+
+static int ref_has_pair(const aset *s, const aset_entry *e, const aset_entry **out)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].key, e->key) && !strcmp(s->v[i].path, e->path)) {
+            *out = &s->v[i];
+            return 1;
+        }
+    return 0;
+}
+
+static int ref_has_key(const aset *s, const char *key, int *required)
+{
+    int any = 0;
+    *required = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].key, key)) {
+            any = 1;
+            *required |= s->v[i].required;
+        }
+    return any;
+}
+
+/* The reference: every pair and key looked up by a linear scan, lines in
+ * the order the walk must give them -- (key, path) order, a one-sided key
+ * right after its last entry. */
+static void ref_diff(const aset *from, const aset *to, diff_log *l)
+{
+    aset all = { 0 };
+    for (size_t i = 0; i < from->n; i++)
+        assert_int_equal(aset_push(&all, &from->v[i]), 0);
+    for (size_t i = 0; i < to->n; i++)
+        assert_int_equal(aset_push(&all, &to->v[i]), 0);
+    assert_int_equal(aset_sort_unique(&all), 0);
+    for (size_t i = 0; i < all.n; i++) {
+        const aset_entry *e = &all.v[i], *a = NULL, *b = NULL;
+        int in_from = ref_has_pair(from, e, &a), in_to = ref_has_pair(to, e, &b);
+        if (in_from && in_to && memcmp(a->hash, b->hash, 32))
+            log_line(l, "C %s %s", e->key, e->path);
+        else if (in_from && !in_to)
+            log_line(l, "R %s %s", e->key, e->path);
+        else if (!in_from && in_to)
+            log_line(l, "A %s %s", e->key, e->path);
+        if (i + 1 < all.n && !strcmp(all.v[i + 1].key, e->key))
+            continue;   /* not the key's last entry */
+        int rf, rt, kf = ref_has_key(from, e->key, &rf), kt = ref_has_key(to, e->key, &rt);
+        if (kf && !kt)
+            log_line(l, "-%s %d", e->key, rf);
+        else if (kt && !kf)
+            log_line(l, "+%s %d", e->key, rt);
+    }
+    aset_free(&all);
+}
+
+/* A set drawn from a small universe of keys and paths: keys with several
+ * paths, "path:" keys sharing their text with the path (as decoded sets
+ * do) and the same keys with another path, keys on one side only, equal
+ * pairs with other content. */
+static void draw_set(aset *s, arena *ar, unsigned seed, unsigned density)
+{
+    static const char *const paths[] = { "a.md", "b/c.md", "b/d.md", "e", "f/g/h.txt" };
+    srand(seed);
+    for (unsigned k = 0; k < 12; k++)
+        for (unsigned p = 0; p < 5; p++) {
+            if ((unsigned)rand() % 100 >= density)
+                continue;
+            aset_entry e = { 0 };
+            if (k < 5 && p == k) {
+                e.key = aset_path_key_dup(ar, paths[p], strlen(paths[p]), &e.path);
+            } else if (k < 5) {
+                if (p != (k + 1) % 5)
+                    continue;
+                /* a "path:" key naming another path than its entry's */
+                char key[32];
+                snprintf(key, sizeof key, "path:%s", paths[k]);
+                e.key = ar_strdup(ar, key);
+                e.path = ar_strdup(ar, paths[p]);
+            } else {
+                char key[16];
+                snprintf(key, sizeof key, "key%02u", k);
+                e.key = ar_strdup(ar, key);
+                e.path = ar_strdup(ar, paths[p]);
+            }
+            e.cls = "input";
+            e.required = rand() % 3 == 0;
+            fill_hash(e.hash, (unsigned)rand() % 2);   /* same content half the time */
+            assert_int_equal(aset_push(s, &e), 0);
+        }
+    assert_int_equal(aset_sort_unique(s), 0);
+}
+
+static void test_diff_keys_matches_a_reference(void **state)
+{
+    (void)state;
+    static const struct { unsigned seed_from, seed_to, density_from, density_to; } cases[] = {
+        { 1, 2, 50, 50 }, { 3, 3, 60, 60 },   /* identical sets: nothing */
+        { 4, 5, 100, 20 }, { 6, 7, 20, 100 }, { 8, 9, 0, 70 }, { 10, 11, 70, 0 },
+        { 12, 13, 0, 0 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (unsigned round = 0; round < 40; round++) {
+            aset from = { 0 }, to = { 0 };
+            arena ar = { NULL };
+            draw_set(&from, &ar, cases[c].seed_from * 1000 + round, cases[c].density_from);
+            draw_set(&to, &ar, cases[c].seed_to * 1000 + round, cases[c].density_to);
+            diff_log *want = calloc(1, sizeof *want), *got = calloc(1, sizeof *got),
+                     *plain = calloc(1, sizeof *plain);
+            assert_non_null(want);
+            assert_non_null(got);
+            assert_non_null(plain);
+            ref_diff(&from, &to, want);
+            assert_int_equal(aset_diff_keys(&from, &to, on_entry, on_key, got), 0);
+            assert_int_equal(aset_diff(&from, &to, on_entry, plain), 0);
+            if (got->n != want->n)
+                fail_msg("case %zu round %u: %zu lines, expected %zu", c, round, got->n, want->n);
+            for (size_t i = 0; i < want->n; i++)
+                if (strcmp(got->lines[i], want->lines[i]))
+                    fail_msg("case %zu round %u line %zu: '%s', expected '%s'", c, round, i,
+                             got->lines[i], want->lines[i]);
+            /* aset_diff: the same entry lines without the key lines */
+            size_t k = 0;
+            for (size_t i = 0; i < want->n; i++)
+                if (want->lines[i][0] != '-' && want->lines[i][0] != '+') {
+                    assert_true(k < plain->n);
+                    assert_string_equal(plain->lines[k++], want->lines[i]);
+                }
+            assert_int_equal(k, plain->n);
+            free(want);
+            free(got);
+            free(plain);
+            aset_free(&from);
+            aset_free(&to);
+            ar_free(&ar);
+        }
+}
+
+/* ---- set_load_once ------------------------------------------------------------ */
+
+typedef struct rows {
+    const char *name[2];
+    dsr_buf    *row[2];
+    int         reads;
+} rows;
+
+static int row_of(void *ud, const char *digest, dsr_buf *row, dsr_err *err)
+{
+    (void)err;
+    rows *r = ud;
+    r->reads++;
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(r->name[i], digest)) {
+            assert_int_equal(dsr_buf_append(row, r->row[i]->data, r->row[i]->len), 0);
+            return 1;
+        }
+    return 0;
+}
+
+/* A delta row read once gives the set set_load gives, borrows the cached
+ * base's strings, leaves the cache as it was, and reuses its entries array;
+ * a set the cache holds is returned from it. */
+static void test_set_load_once_leaves_the_cache_alone(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    unsigned ver[N] = { 0 };
+    aset base = { 0 }, now = { 0 };
+    arena ar = { NULL };
+    versioned(&base, &ar, N, ver);
+    for (size_t i = 0; i < N; i += 29)
+        ver[i] = 1;
+    versioned(&now, &ar, N, ver);
+    dsr_buf full = DSR_BUF_INIT, delta = DSR_BUF_INIT;
+    const char *bname = "0123456789abcdef0123456789abcdef", *dname = "fedcba9876543210fedcba9876543210";
+    assert_int_equal(aset_encode(&base, &full), 0);
+    assert_int_equal(aset_encode_delta(&base, bname, &now, &delta), 1);
+    rows r = { { bname, dname }, { &full, &delta }, 0 };
+    setcache c = { 0 };
+    dsr_err err = { 0 };
+    aset own = { 0 };
+    arena own_ar = { NULL };
+    const aset *got = NULL, *again = NULL;
+    for (int round = 0; round < 3; round++) {
+        uint64_t h = sc_hold(&c);
+        assert_int_equal(set_load_once(&c, row_of, &r, dname, &got, &own, &own_ar, &err), 0);
+        assert_ptr_equal(got, &own);
+        assert_same_sets(&now, got);
+        const aset *cached_base = sc_get(&c, bname);
+        assert_non_null(cached_base);                 /* the base went to the cache ... */
+        assert_null(sc_get(&c, dname));               /* ... the set read once did not */
+        assert_int_equal(c.n, 1);
+        /* an entry kept from the base is the base's, strings and all */
+        assert_ptr_equal(got->v[1].key, cached_base->v[1].key);
+        aset_entry *first = own.v;
+        sc_release(&c, h);
+        ar_free(&own_ar);
+        if (round)
+            assert_ptr_equal(own.v, first);           /* the same array again */
+    }
+    assert_int_equal(r.reads, 4);   /* the base once, the delta each round */
+    /* a set the cache holds comes from it */
+    assert_int_equal(set_load_once(&c, row_of, &r, bname, &again, &own, &own_ar, &err), 0);
+    assert_ptr_equal(again, sc_get(&c, bname));
+    assert_int_equal(r.reads, 4);
+    /* without a cache, nothing is borrowed: the base is decoded, used, freed */
+    assert_int_equal(set_load_once(NULL, row_of, &r, dname, &got, &own, &own_ar, &err), 0);
+    assert_same_sets(&now, got);
+    /* a set no row holds */
+    assert_int_equal(set_load_once(&c, row_of, &r, "00000000000000000000000000000000", &got,
+                                   &own, &own_ar, &err), DSR_ECORRUPT);
+    aset_free(&own);
+    ar_free(&own_ar);
+    sc_free(&c);
+    dsr_buf_free(&full);
+    dsr_buf_free(&delta);
+    aset_free(&base);
+    aset_free(&now);
+    ar_free(&ar);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +777,8 @@ int main(void)
         cmocka_unit_test(test_parity_independent),
         cmocka_unit_test(test_setcache_lru),
         cmocka_unit_test(test_delta_round_trip),
+        cmocka_unit_test(test_diff_keys_matches_a_reference),
+        cmocka_unit_test(test_set_load_once_leaves_the_cache_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
