@@ -118,17 +118,6 @@ static char *committer_wait(log_committer *k)
     return e;
 }
 
-int log_commit_busy(dsr_log *log)
-{
-    log_committer *k = log->committer;
-    if (!log->inflight || !k)
-        return 0;
-    pthread_mutex_lock(&k->mu);
-    int busy = k->busy;
-    pthread_mutex_unlock(&k->mu);
-    return busy;
-}
-
 void log_commit_stop(dsr_log *log)
 {
     log_committer *k = log->committer;

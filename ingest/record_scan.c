@@ -31,11 +31,6 @@
 #include <string.h>
 
 #define DEFAULT_BATCH_EVENTS 16384
-/* A run recorded while its scan runs lets a full batch grow up to this many
- * times batch_max while the one before is still being written, instead of
- * waiting for it: the waiting thread is the one that feeds the scan's
- * workers (record_stream.h). */
-#define STREAM_GROW 4
 
 typedef struct run_ctx {
     dsr_log          *log;
@@ -44,7 +39,6 @@ typedef struct run_ctx {
     size_t            cache_ops;   /* cache writes in the open batch */
     dsr_emit_meta     meta;
     dsr_record_stats *st;
-    int               grow;        /* a full batch may grow while one is in flight */
     const char       *slug;
     dsr_scan_cache   *cache;
     int64_t           started_ns;
@@ -63,13 +57,10 @@ static int commit_batch(run_ctx *c, int last, dsr_err *err)
     return last ? dsr_log_batch_commit(b, err) : dsr_log_batch_commit_async(b, err);
 }
 
-/* Open a batch if none is open; commit a full one first (a streamed run's
- * full batch grows instead while the one before is still being written). */
+/* Open a batch if none is open; commit a full one first. */
 static int ensure_batch(run_ctx *c, dsr_err *err)
 {
-    size_t n = c->batch ? dsr_log_batch_events(c->batch) + c->cache_ops : 0;
-    if (c->batch && n >= c->batch_max
-        && !(c->grow && n < STREAM_GROW * c->batch_max && log_commit_busy(c->log))) {
+    if (c->batch && dsr_log_batch_events(c->batch) + c->cache_ops >= c->batch_max) {
         int rc = commit_batch(c, 0, err);
         if (rc)
             return rc;
@@ -516,7 +507,6 @@ int record_stream_begin(dsr_log *log, const dsr_record_opts *o, dsr_record_stats
         return rc;
     }
     s->o = o;
-    s->c.grow = 1;
     *out = s;
     return 0;
 }
@@ -591,7 +581,6 @@ int dsr_record_scan(dsr_log *log, const dsr_scan_result *r, const dsr_record_opt
         int rc = record_stream_begin(log, o, st, &s, err);
         if (rc)
             return rc;
-        s->c.grow = 0;      /* nobody waits on this thread: batches as given */
         if ((rc = record_stream_add(s, r, 0, r->n_artifacts, err)) && rc != DSR_ESCHEMA) {
             record_stream_abort(s);
             return rc;

@@ -76,11 +76,6 @@ int log_get_committed(dsr_log *log, const char *cf, const void *key, size_t klen
                       struct dsr_buf *val, dsr_err *err);
 int log_find_event_committed(dsr_log *log, const char *event_id, uint64_t *seq, dsr_err *err);
 
-/* ---- log_commit.c: the background commit ------------------------------ */
-/* 1 while a batch handed to dsr_log_batch_commit_async is still being
- * written (handing over the next one would wait for it), else 0. */
-int log_commit_busy(dsr_log *log);
-
 /* ---- raw access for verify/repair (log_cf.c) -------------------------- */
 /* The RocksDB instance of an open handle (owned by the handle). */
 rocksdb_t *log_db(dsr_log *log);
