@@ -27,7 +27,10 @@
 #                             B's bytes take at that rate; its CPU s column is
 #                             the one-core rate (user CPU time) as CPU seconds
 # Every tool runs RUNS times (default 3) in alternation (round 1: each tool
-# once, round 2: ...), so drifting machine load hits all of them alike; the
+# once, round 2: ...), so drifting machine load hits all of them alike, and
+# each round starts one tool further down the list, so no tool always runs
+# right after the same one (a run after aide pays for the memory aide has
+# just freed: docs/bench.md, "The order of a round"); the
 # table shows medians, MiB/s, files/s, the ratio to `dossier scan cold`, and
 # peak RSS of the dossier rows.  Then the targets with the measured
 # ratios.  Markdown table + CSV (with the core count) go to bench/results/.
@@ -231,7 +234,9 @@ for corpus in "${corpora[@]}"; do
   "$BIN" scan "$dir" --log "$logs/warm" --jobs "$JOBS" -q
   "$BIN" scan "$dir" --log "$logs/changed" --jobs "$JOBS" -q
   for round in $(seq 1 "$RUNS"); do
-    for tool in "${tools[@]}"; do
+    n=${#tools[@]}
+    for k in $(seq 0 $((n - 1))); do
+      tool=${tools[$(( (k + round - 1) % n ))]}   # rotated by one per round
       [ -n "$tool" ] || continue
       echo "  $corpus round $round: $tool" >&2
       if [ "$tool" = sha256_limit ]; then
