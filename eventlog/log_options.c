@@ -85,10 +85,9 @@ int log_options_make(dsr_log *log, int writer)
      * full disk killed `dossier scan` with SIGABRT instead of a clean
      * "No space left on device" (tests/e2e/disk_full.sh).
      * No size limit, so the logger is the plain one: RocksDB's size-rolling
-     * logger writes the header (every option of every family, ~1,000 lines)
-     * at each open whatever the level, and keeps a copy of it to write again
-     * after a roll; the plain one filters the header by level like any other
-     * line.  A LOG then holds fatal messages only; each open still starts a
+     * logger writes the header (every option of every family) at each open
+     * whatever the level, and keeps a copy of it to write again after a
+     * roll; the plain one filters the header by level like any other line.  A LOG then holds fatal messages only; each open still starts a
      * new one, and keep_log_file_num prunes the old ones. */
     rocksdb_options_set_keep_log_file_num(log->opts, 2);
     rocksdb_options_set_max_log_file_size(log->opts, 0);
