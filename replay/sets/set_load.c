@@ -10,6 +10,26 @@
 
 #include <string.h>
 
+/* The row of digest into *row, and whether it is a delta (1, its base's
+ * digest in base_digest) or a full set (0); else a negative code, *row
+ * freed.  base_ok: whether it may be a delta (a base never is). */
+static int fetch_row(set_row_fn get, void *ud, const char *digest, int base_ok, dsr_buf *row,
+                     char base_digest[33], dsr_err *err)
+{
+    int rc = get(ud, digest, row, err);
+    if (rc <= 0) {
+        dsr_buf_free(row);
+        return rc ? rc : dsr_err_set(err, DSR_ECORRUPT, "artifact set %s is missing", digest);
+    }
+    int delta = aset_row_base(row->data, row->len, base_digest);
+    if (delta < 0 || (delta && !base_ok)) {
+        dsr_buf_free(row);
+        return dsr_err_set(err, DSR_ECORRUPT, "artifact set %s: %s", digest,
+                           delta < 0 ? "delta row does not decode" : "a base set is itself a delta");
+    }
+    return delta;
+}
+
 /* Read and decode one row; base_ok: whether it may be a delta (a base never is). */
 static int load(setcache *sc, set_row_fn get, void *ud, const char *digest, int base_ok,
                 const aset **out, aset *own, arena *own_ar, dsr_err *err)
@@ -17,19 +37,14 @@ static int load(setcache *sc, set_row_fn get, void *ud, const char *digest, int 
     if (sc && (*out = sc_get(sc, digest)))
         return 0;
     dsr_buf row = DSR_BUF_INIT;
-    int rc = get(ud, digest, &row, err);
-    if (rc <= 0) {
-        dsr_buf_free(&row);
-        return rc ? rc : dsr_err_set(err, DSR_ECORRUPT, "artifact set %s is missing", digest);
-    }
     char base_digest[33];
-    int delta = aset_row_base(row.data, row.len, base_digest);
+    int delta = fetch_row(get, ud, digest, base_ok, &row, base_digest, err);
+    if (delta < 0)
+        return delta;
+    int rc;
     aset set = { 0 };
     arena ar = { NULL };
-    if (delta < 0 || (delta && !base_ok)) {
-        rc = dsr_err_set(err, DSR_ECORRUPT, "artifact set %s: %s", digest,
-                         delta < 0 ? "delta row does not decode" : "a base set is itself a delta");
-    } else if (delta) {
+    if (delta) {
         const aset *base;
         aset bown = { 0 };
         arena bar = { NULL };
@@ -68,17 +83,12 @@ int set_load_once(setcache *sc, set_row_fn get, void *ud, const char *digest,
     if (sc && (*out = sc_get(sc, digest)))
         return 0;
     dsr_buf row = DSR_BUF_INIT;
-    int rc = get(ud, digest, &row, err);
-    if (rc <= 0) {
-        dsr_buf_free(&row);
-        return rc ? rc : dsr_err_set(err, DSR_ECORRUPT, "artifact set %s is missing", digest);
-    }
     char base_digest[33];
-    int delta = aset_row_base(row.data, row.len, base_digest);
-    if (delta < 0) {
-        rc = dsr_err_set(err, DSR_ECORRUPT, "artifact set %s: delta row does not decode",
-                         digest);
-    } else if (delta) {
+    int delta = fetch_row(get, ud, digest, 1, &row, base_digest, err);
+    if (delta < 0)
+        return delta;
+    int rc;
+    if (delta) {
         const aset *base;
         aset bown = { 0 };
         arena bar = { NULL };
