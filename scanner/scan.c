@@ -1282,7 +1282,8 @@ static int art_room(scan_ctx *c, dsr_scan_result *r, size_t more)
     size_t need = r->n_artifacts + more;
     if (need <= c->cap_art)
         return 0;
-    size_t cap = c->cap_art ? c->cap_art : 1024;
+    /* a streamed result starts with room for its specs only */
+    size_t cap = c->cap_art > 1024 ? c->cap_art : 1024;
     while (cap < need)
         cap *= 2;
     dsr_artifact *p = realloc(r->artifacts, cap * sizeof *p);

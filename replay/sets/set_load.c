@@ -30,6 +30,29 @@ static int fetch_row(set_row_fn get, void *ud, const char *digest, int base_ok, 
     return delta;
 }
 
+static int load(setcache *sc, set_row_fn get, void *ud, const char *digest, int base_ok,
+                const aset **out, aset *own, arena *own_ar, dsr_err *err);
+
+/* Decode a row fetch_row gave: a full set, or a delta on its base (loaded
+ * through the cache).  borrow: the result may point into the base when that
+ * is a cached one, which outlives it (aset_decode_delta_on). */
+static int decode_row(setcache *sc, set_row_fn get, void *ud, const dsr_buf *row, int delta,
+                      const char *base_digest, int borrow, aset *s, arena *ar, dsr_err *err)
+{
+    if (!delta)
+        return aset_decode(row->data, row->len, s, ar, err);
+    const aset *base;
+    aset bown = { 0 };
+    arena bar = { NULL };
+    int rc = load(sc, get, ud, base_digest, 0, &base, &bown, &bar, err);
+    if (!rc)
+        rc = borrow && base != &bown ? aset_decode_delta_on(row->data, row->len, base, s, ar, err)
+                                     : aset_decode_delta(row->data, row->len, base, s, ar, err);
+    aset_free(&bown);
+    ar_free(&bar);
+    return rc;
+}
+
 /* Read and decode one row; base_ok: whether it may be a delta (a base never is). */
 static int load(setcache *sc, set_row_fn get, void *ud, const char *digest, int base_ok,
                 const aset **out, aset *own, arena *own_ar, dsr_err *err)
@@ -41,21 +64,9 @@ static int load(setcache *sc, set_row_fn get, void *ud, const char *digest, int 
     int delta = fetch_row(get, ud, digest, base_ok, &row, base_digest, err);
     if (delta < 0)
         return delta;
-    int rc;
     aset set = { 0 };
     arena ar = { NULL };
-    if (delta) {
-        const aset *base;
-        aset bown = { 0 };
-        arena bar = { NULL };
-        rc = load(sc, get, ud, base_digest, 0, &base, &bown, &bar, err);
-        if (!rc)
-            rc = aset_decode_delta(row.data, row.len, base, &set, &ar, err);
-        aset_free(&bown);
-        ar_free(&bar);
-    } else {
-        rc = aset_decode(row.data, row.len, &set, &ar, err);
-    }
+    int rc = decode_row(sc, get, ud, &row, delta, base_digest, 0, &set, &ar, err);
     dsr_buf_free(&row);
     if (rc) {
         aset_free(&set);
@@ -87,21 +98,7 @@ int set_load_once(setcache *sc, set_row_fn get, void *ud, const char *digest,
     int delta = fetch_row(get, ud, digest, 1, &row, base_digest, err);
     if (delta < 0)
         return delta;
-    int rc;
-    if (delta) {
-        const aset *base;
-        aset bown = { 0 };
-        arena bar = { NULL };
-        rc = load(sc, get, ud, base_digest, 0, &base, &bown, &bar, err);
-        /* borrowing needs a base that outlives this call: a cached one */
-        if (!rc)
-            rc = base == &bown ? aset_decode_delta(row.data, row.len, base, own, own_ar, err)
-                               : aset_decode_delta_on(row.data, row.len, base, own, own_ar, err);
-        aset_free(&bown);
-        ar_free(&bar);
-    } else {
-        rc = aset_decode(row.data, row.len, own, own_ar, err);
-    }
+    int rc = decode_row(sc, get, ud, &row, delta, base_digest, 1, own, own_ar, err);
     dsr_buf_free(&row);
     if (rc)
         return dsr_err_prefix(err, "artifact set %s", digest);

@@ -463,7 +463,7 @@ static void test_old_format_entries_hit_and_damaged_ones_are_misses(void **state
     dsr_scan_cache_free(c);
 }
 
-/* A path of n bytes with folders in it: "d/d/.../xxx". */
+/* A path of n bytes with folders in it: "a/cde/ghi/...". */
 static char *long_path(size_t n)
 {
     char *p = malloc(n + 1);
