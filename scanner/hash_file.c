@@ -50,14 +50,30 @@
  * Batches of small files (hash_files): the opens, reads and closes of up
  * to HASH_BATCH files go through the worker's io_uring (uring.c), three
  * io_uring_enter calls for the lot instead of three system calls per file;
- * the two fstat()s per file stay plain calls (a queued STATX is slower), so
- * the invariant above is checked exactly as on the one-file path.  Each file
- * gets its own SLOT_SIZE buffer.  A file the batch cannot finish cleanly --
- * open or read failing, not regular, SLOT_SIZE or larger, changed during the
- * read -- is left to hash_file_expect, which opens it again and reports
- * or retries exactly as for a file hashed alone.  Why: a system call costs
- * more than the work of opening or reading a small cached file
- * (docs/bench.md, "Figures behind the code").
+ * the fstat() after the read stays a plain call (a queued STATX is slower).
+ * Each file gets its own SLOT_SIZE buffer.  A file the batch cannot finish
+ * cleanly -- open or read failing, not regular, SLOT_SIZE or larger, changed
+ * during the read, or changed too recently to tell (below) -- is left to
+ * hash_file_expect, which opens it again and reports or retries exactly as
+ * for a file hashed alone.  Why: a system call costs more than the work of
+ * opening or reading a small cached file (docs/bench.md, "Figures behind
+ * the code").
+ *
+ * One fstat() per batched file, not two (the fence).  The batch reads the
+ * coarse real-time clock before its first open: any change to a file after
+ * that instant sets the file's ctime to that clock's reading or later,
+ * truncated to the file system's granularity (at most FENCE_MARGIN_NS on the
+ * file systems local_fs accepts), and no one can set a ctime by hand.  So a
+ * file whose ctime after the read is more than the margin older than the
+ * fence did not change during the read, and that one fstat() gives its
+ * state as the invariant above asks.  A file changed more recently is left
+ * to the one-file path, and the hasher's next FENCE_BACKOFF batches stat
+ * before reading, as without the fence (files changed together are walked
+ * together: a freshly written tree is not read twice).  This holds only
+ * where ctime comes from this machine's clock (hash_fs_local: the first file
+ * on another kind of file system turns the fence off for the hasher) and
+ * while that clock does not step back (read again after the batch: a batch
+ * that saw it step back trusts no file).
  */
 #include "hash_file.h"
 #include "beneath.h"
@@ -72,8 +88,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -95,6 +114,16 @@
 /* Files at least this big get posix_fadvise(SEQUENTIAL), and are checked
  * for holes (fewer blocks allocated than their size). */
 #define FADVISE_MIN (1u << 20)
+/* How much older than a batch's fence a file's ctime must be for one
+ * fstat() to stand for two: the coarsest timestamp granularity of the file
+ * systems local_fs accepts (ext4 with 128-byte inodes keeps whole seconds),
+ * with room for the coarse clock's tick. */
+#define FENCE_MARGIN_NS (2 * 1000000000LL)
+/* File systems whose st_dev a hasher remembers as local. */
+#define LOCAL_DEVS 4
+/* Batches run with a stat before the read after one found a file changed
+ * since its fence. */
+#define FENCE_BACKOFF 8
 
 struct hasher {
     unsigned char *buf;
@@ -116,6 +145,13 @@ struct hasher {
     int            pair_state;
     unsigned char *buf2;
     XXH3_state_t  *xxh2;
+    /* the fence (hash_files): its margin, the devices seen to be local file
+     * systems, 1 once a file was found on another kind (then every batch
+     * stats before reading, as the one-file path does), and the batches
+     * still to run that way after one found a file changed since its fence */
+    int64_t        fence_margin;
+    dev_t          local_dev[LOCAL_DEVS];
+    int            n_local, fence_off, backoff;
 };
 
 hasher *hasher_create(dsr_err *err)
@@ -134,6 +170,7 @@ hasher *hasher_create(dsr_err *err)
     }
     h->max_size = UINT64_MAX;
     h->xxh3 = 1;
+    h->fence_margin = FENCE_MARGIN_NS;
     h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
     h->sha = EVP_MD_CTX_new();
     h->xxh = XXH3_createState();
@@ -552,6 +589,63 @@ void hasher_batch_off(hasher *h)
         h->ring_state = -1;
 }
 
+void hasher_set_fence_margin(hasher *h, int64_t ns)
+{
+    h->fence_margin = ns;
+    h->backoff = 0;
+}
+
+int hash_fs_local(int fd)
+{
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0)
+        return 0;
+    /* file systems that stamp ctime from this machine's clock, to the
+     * second or finer; network and FUSE file systems take the server's */
+    switch ((unsigned long)fs.f_type) {
+    case EXT4_SUPER_MAGIC:      /* also ext2 and ext3 */
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case RAMFS_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case OVERLAYFS_SUPER_MAGIC:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int64_t coarse_now_ns(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &t) != 0)
+        return INT64_MIN;   /* trusts nothing: no ctime is older */
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* 1 when st, the state of open file fd after its read in a batch whose
+ * fence is at fence_ns, shows it unchanged since before the fence (see the
+ * head of this file). */
+static int fence_holds(hasher *h, int fd, const struct stat *st, int64_t fence_ns)
+{
+    int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    if (fence_ns == INT64_MIN || ctime_ns >= fence_ns - h->fence_margin) {
+        h->backoff = FENCE_BACKOFF;
+        return 0;
+    }
+    for (int i = 0; i < h->n_local; i++)
+        if (h->local_dev[i] == st->st_dev)
+            return 1;
+    if (!hash_fs_local(fd)) {
+        h->fence_off = 1;
+        return 0;
+    }
+    if (h->n_local < LOCAL_DEVS)
+        h->local_dev[h->n_local++] = st->st_dev;
+    return 1;
+}
+
 static int ring_ready(hasher *h)
 {
     if (h->ring_state)
@@ -689,6 +783,11 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
     /* as open_nofollow: O_NOATIME until the kernel refuses it (files of
      * another user), then without */
     const int flags = OPEN_FLAGS | (h->ring_noatime ? O_NOATIME : 0);
+    /* the fence: before the first open (head of this file) */
+    const int fenced = !h->fence_off && !h->backoff;
+    const int64_t fence = fenced ? coarse_now_ns() : 0;
+    if (h->backoff)
+        h->backoff--;
 
     /* 1. open them all.  Any failure (EPERM for O_NOATIME on another user's
      * file, ENOENT, ELOOP, ...) is left to the one-file path, which knows
@@ -716,9 +815,13 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
         ok[i] = 0;
         if (b.fd[i] < 0)
             continue;
-        /* 2. the state before the read: a regular file that fits a slot */
-        if (fstat(b.fd[i], &pre[i]) != 0 || !S_ISREG(pre[i].st_mode)
-            || (uint64_t)pre[i].st_size >= SLOT_SIZE || (uint64_t)pre[i].st_size > h->max_size)
+        /* 2. without the fence, the state before the read: a regular file
+         * that fits a slot.  With it, the read tells: O_NONBLOCK keeps a
+         * FIFO from waiting, and a file that is no longer regular is
+         * rejected below before any byte of it counts. */
+        if (!fenced && (fstat(b.fd[i], &pre[i]) != 0 || !S_ISREG(pre[i].st_mode)
+                        || (uint64_t)pre[i].st_size >= SLOT_SIZE
+                        || (uint64_t)pre[i].st_size > h->max_size))
             continue;
         ok[i] = 1;
         b.res[i] = -ECANCELED;
@@ -730,10 +833,18 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
     for (size_t i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        /* 4. the state after: the bytes read are the file as it stood */
+        /* 4. the state after: the bytes read are the file as it stood --
+         * unchanged since the fence, or since the fstat() before the read */
         ok[i] = !failed && b.res[i] >= 0 && fstat(b.fd[i], &post[i]) == 0
-                && same_file_state(&pre[i], &post[i]) && b.res[i] == pre[i].st_size;
+                && S_ISREG(post[i].st_mode) && b.res[i] == post[i].st_size
+                && (uint64_t)post[i].st_size < SLOT_SIZE
+                && (uint64_t)post[i].st_size <= h->max_size
+                && (fenced ? fence_holds(h, b.fd[i], &post[i], fence)
+                           : same_file_state(&pre[i], &post[i]));
     }
+    /* a clock that stepped back during the batch voids the fence */
+    if (fenced && coarse_now_ns() < fence)
+        memset(ok, 0, sizeof ok);
     /* 5. close them all */
     int closing = 0;
     for (size_t i = 0; i < n; i++)
@@ -753,7 +864,7 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
         if (!ok[i])
             continue;
         int rc = digest_slot(h, h->slots + i * SLOT_SIZE, (size_t)b.res[i], jobs[i].check_utf8,
-                             &pre[i], jobs[i].out, jobs[i].name, err);
+                             &post[i], jobs[i].out, jobs[i].name, err);
         if (rc)
             return rc;
         jobs[i].done = 1;

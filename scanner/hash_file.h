@@ -96,8 +96,9 @@ typedef struct hash_job {
  * change (same digests, stat tuple, UTF-8 verdict).  Jobs left undone --
  * every one when io_uring is unavailable or switched off -- must go through
  * hash_file_expect: failures to open or read, files that are not
- * regular, 64 KiB or larger, or changed during the read are reported or
- * retried there.  Returns 0, or a negative code when the digest machinery
+ * regular, 64 KiB or larger, changed during the read or too recently for
+ * one fstat() to tell (hasher_set_fence_margin) are reported or retried
+ * there.  Returns 0, or a negative code when the digest machinery
  * fails (err says why). */
 int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err);
 
@@ -137,5 +138,16 @@ void hasher_set_xxh3(hasher *h, int on);
 /* Never use io_uring in this hasher: hash_files leaves every job undone.
  * Call before the first hash_files. */
 void hasher_batch_off(hasher *h);
+
+/* hash_files trusts one fstat() after the read of a file whose ctime is
+ * more than ns nanoseconds older than the batch's start (hash_file.c: the
+ * fence; default two seconds), and stats before reading for a few batches
+ * after one that found a newer file; setting the margin ends those.  Tests
+ * move it to make fresh files old or old files fresh. */
+void hasher_set_fence_margin(hasher *h, int64_t ns);
+
+/* 1 when fd's file system stamps ctime from this machine's clock to the
+ * second or finer (ext2/3/4, XFS, Btrfs, tmpfs, ramfs, F2FS, overlayfs). */
+int hash_fs_local(int fd);
 
 #endif

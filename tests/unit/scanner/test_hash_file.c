@@ -7,7 +7,9 @@
  * without hanging.  Batches (hash_files, io_uring): every file they
  * finish is exactly what the one-file path gives, and everything they cannot
  * finish (64 KiB and up, special names, missing files) is left undone; a
- * hasher switched off, or a ring the kernel refuses, finishes nothing.
+ * hasher switched off, or a ring the kernel refuses, finishes nothing; a
+ * file changed since the batch's fence is left undone (one fstat() stands
+ * for two only on local file systems, tmpfs yes, /proc no).
  * Stat batches (hash_stat_files) give what fstatat gives, name by name.
  * Bounded reads (issue 17 item 12): a file with holes hashes like the same
  * bytes written out, without reading the holes (the process's read count in
@@ -23,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -204,6 +208,9 @@ static int ring_available(void)
 static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
 {
     fixture *f = *state;
+    /* the files are written just now: a fence margin of an hour the other
+     * way makes the batch treat them as long unchanged */
+    hasher_set_fence_margin(f->h, -3600LL * 1000000000);
     static unsigned char big[200000];
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (unsigned char)(i * 131 + 7);
@@ -261,6 +268,67 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
     int probe2 = open("/dev/null", O_RDONLY);
     assert_int_equal(probe2, probe);
     close(probe2);
+}
+
+/* The fence: a batch trusts its one fstat() only for a file whose ctime
+ * lies more than the margin before the batch's start.  Files written just
+ * now are left to the one-file path under the default margin (two
+ * seconds); the next batch stats before reading and finishes them; a
+ * margin of ten years leaves them undone again, and with the margin an
+ * hour the other way the batch finishes them after one fstat().  Whatever
+ * a batch finishes is exactly what the one-file path gives. */
+static void test_batch_leaves_files_changed_since_the_fence_undone(void **state)
+{
+    fixture *f = *state;
+    const char *names[] = { "a.md", "b.md", "c.bin" };
+    enum { N = sizeof names / sizeof names[0] };
+    hf_write_file(f, "a.md", "alpha\n", 6);
+    hf_write_file(f, "b.md", "beta\n", 5);
+    hf_write_file(f, "c.bin", "\x00\x01\x02", 3);
+    if (!ring_available() || !hash_fs_local(f->dfd))
+        skip();     /* no batches here, or no fence on this file system */
+    static const struct { int set; int64_t margin; int done; } round[] = {
+        { 0, 0, 0 },                                    /* default margin */
+        { 0, 0, 1 },                                    /* stat before the read */
+        { 1, 10LL * 366 * 86400 * 1000000000, 0 },
+        { 1, -3600LL * 1000000000, 1 },
+    };
+    for (size_t r = 0; r < sizeof round / sizeof round[0]; r++) {
+        if (round[r].set)
+            hasher_set_fence_margin(f->h, round[r].margin);
+        hash_out out[N];
+        hash_job jobs[N];
+        for (size_t i = 0; i < N; i++)
+            jobs[i] = (hash_job){ f->dfd, names[i], 1, &out[i], -1 };
+        dsr_err err;
+        dsr_err_clear(&err);
+        assert_int_equal(hash_files(f->h, jobs, N, &err), 0);
+        for (size_t i = 0; i < N; i++) {
+            assert_int_equal(jobs[i].done, round[r].done);
+            hash_out one;
+            hash_ok(f, names[i], 1, &one);
+            if (jobs[i].done)
+                assert_same_out(&one, &out[i], names[i]);
+        }
+    }
+}
+
+/* Only file systems stamping ctime from this machine's clock count as
+ * local for the fence: tmpfs does, /proc does not. */
+static void test_fence_knows_local_file_systems(void **state)
+{
+    (void)state;
+    int shm = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct statfs fs;
+    if (shm >= 0 && fstatfs(shm, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+        assert_int_equal(hash_fs_local(shm), 1);
+    if (shm >= 0)
+        close(shm);
+    int proc = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    assert_true(proc >= 0);
+    assert_int_equal(hash_fs_local(proc), 0);
+    close(proc);
+    assert_int_equal(hash_fs_local(-1), 0);
 }
 
 static void test_batch_switched_off_or_too_big_finishes_nothing(void **state)
@@ -431,6 +499,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_over_the_size_cap_are_not_read, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_batch_leaves_files_changed_since_the_fence_undone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fence_knows_local_file_systems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_switched_off_or_too_big_finishes_nothing,
                                         setup, teardown),
     };
