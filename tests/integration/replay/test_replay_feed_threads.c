@@ -20,6 +20,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "be.h"
+#include "dossier/replay.h"
+#include "log_store.h"
 #include "proj_fixture.h"
 #include "replay.h"
 
@@ -180,6 +183,68 @@ static void test_feed_decodes_only_the_types_folded(void **state)
     read_range_as(fx->log, 0, head, 0, 0);
 }
 
+/* Overwrite the event at seq with bytes that are no record, straight
+ * through RocksDB, as a bug or a foreign tool could. */
+static void break_record(dsr_log *log, uint64_t seq)
+{
+    unsigned char k[8];
+    be_put64(k, seq);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put_cf(wb, log_cf_find(log, LOG_CF_EVENTS), (const char *)k, 8,
+                              "\xde\xad\xbe\xef", 4);
+    char *e = NULL;
+    rocksdb_write(log_db(log), log_sync_wopts(log), wb, &e);
+    rocksdb_writebatch_destroy(wb);
+    if (e)
+        fail_msg("raw write: %s", e);
+}
+
+static void test_feed_ends_at_a_record_that_does_not_decode(void **state)
+{
+    pf_fx *fx = *state;
+    fill_log(fx->log, 4, 1000);   /* 4,004 events: four slabs */
+    uint64_t head = dsr_log_head(fx->log), bad = 1500;   /* inside the second slab */
+    break_record(fx->log, bad);
+    for (long nap = 0; nap <= 3000; nap += 3000) {   /* the reader a slab ahead, or the ring full */
+        feed *f = NULL;
+        dsr_err err = { 0 };
+        assert_int_equal(feed_start(fx->log, 0, head, ALL_TYPES, &f, &err), 0);
+        uint64_t want = 1;
+        int rc;
+        for (;;) {
+            const feed_rec *recs;
+            size_t n;
+            rc = feed_next(f, &recs, &n, &err);
+            if (rc || !n)
+                break;
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(recs[i].seq, want++);
+            if (nap) {
+                struct timespec ts = { 0, nap * 1000 };
+                nanosleep(&ts, NULL);
+            }
+        }
+        assert_int_not_equal(rc, 0);
+        assert_int_equal(want, bad);           /* every record before it, none after */
+        char where[64];
+        snprintf(where, sizeof where, "event %llu", (unsigned long long)bad);
+        if (!strstr(err.msg, where))
+            fail_msg("error does not name %s: %s", where, err.msg);
+        feed_stop(f);   /* joins the reader, which had slabs past the bad record */
+    }
+    /* a replay stops there and commits nothing of the pass: no checkpoint
+     * moves and no derived event is appended, run after run */
+    for (int k = 0; k < 2; k++) {
+        dsr_err err = { 0 };
+        assert_int_not_equal(dsr_replay_run(fx->log, "all", NULL, NULL, &err), 0);
+        assert_non_null(strstr(err.msg, "event 1500"));
+        uint64_t ckpt = 1;
+        assert_int_equal(dsr_replay_checkpoint(fx->log, "snapshot", &ckpt, &err), 0);
+        assert_int_equal(ckpt, 0);
+        assert_int_equal(dsr_log_head(fx->log), head);
+    }
+}
+
 /* Catch-ups in chunks of 40-160 events (dozens of batches, each handed to
  * the log's committer while the next is folded, with the runs' snapshot and
  * drift events emitted into them) leave the state a single chunk gives, and
@@ -231,6 +296,8 @@ int main(void)
                                         pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_decodes_only_the_types_folded, pf_setup,
                                         pf_teardown),
+        cmocka_unit_test_setup_teardown(test_feed_ends_at_a_record_that_does_not_decode,
+                                        pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_chunks_committed_in_the_background_equal_one_chunk,
                                         pf_setup, pf_teardown),
     };
