@@ -73,7 +73,9 @@
  * where ctime comes from this machine's clock (hash_fs_local: the first file
  * on another kind of file system turns the fence off for the hasher) and
  * while that clock does not step back (read again after the batch: a batch
- * that saw it step back trusts no file).
+ * that saw it step back trusts no file).  A hasher with a size cap below
+ * FENCE_CAP_MIN stats before every read, so no byte of a file over its cap
+ * is read.
  */
 #include "hash_file.h"
 #include "beneath.h"
@@ -119,6 +121,11 @@
  * systems local_fs accepts (ext4 with 128-byte inodes keeps whole seconds),
  * with room for the coarse clock's tick. */
 #define FENCE_MARGIN_NS (2 * 1000000000LL)
+/* The fence reads a file before it knows its size, so only hashers whose
+ * size cap is at least this use it: a file under a smaller cap is never
+ * read at all, and reading the first SLOT_SIZE bytes of one of a gigabyte
+ * or more is not the unbounded read a cap exists to prevent. */
+#define FENCE_CAP_MIN ((uint64_t)1 << 30)
 /* File systems whose st_dev a hasher remembers as local. */
 #define LOCAL_DEVS 4
 /* Batches run with a stat before the read after one found a file changed
@@ -784,7 +791,7 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
      * another user), then without */
     const int flags = OPEN_FLAGS | (h->ring_noatime ? O_NOATIME : 0);
     /* the fence: before the first open (head of this file) */
-    const int fenced = !h->fence_off && !h->backoff;
+    const int fenced = !h->fence_off && !h->backoff && h->max_size >= FENCE_CAP_MIN;
     const int64_t fence = fenced ? coarse_now_ns() : 0;
     if (h->backoff)
         h->backoff--;
