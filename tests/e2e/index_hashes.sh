@@ -7,8 +7,9 @@
 # one; --jobs 1, 2 and 8 print byte-identical NDJSON (large files are
 # shared between workers), and so does a run with plain system calls only
 # (DOSSIER_IO_URING=0: no batched reads; it leaves out the 3 GiB file, which
-# no batch reads).  3 GiB is past 2^31: past an int's range and past what
-# one read() returns.  Index computes no XXH3, and a scan (which does, for
+# no batch reads), and once the tree is a few seconds old, by the batches'
+# one-stat path (the fence).  3 GiB is past 2^31: past an int's range and
+# past what one read() returns.  Index computes no XXH3, and a scan (which does, for
 # its cache) records the same digests.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 
@@ -57,6 +58,30 @@ for j in 2; do
   cmp -s "$WORK/out$j.ndjson" "$WORK/out8.ndjson" || fail "--jobs $j and --jobs 8 differ"
 done
 [ "$(wc -l < "$WORK/out8.ndjson")" -eq 56 ] || fail "expected 56 artifacts, got $(wc -l < "$WORK/out8.ndjson")"
+
+# One stat per file read (the fence, scanner/hash_file.c): a batch trusts
+# the stat after its read only for a file changed more than two seconds
+# before the batch began, so the runs above, on files written just now,
+# stat'ed each small file before and after its read.  Three seconds later
+# the batches take the one-stat path: the same NDJSON, and (where strace is
+# installed) fewer stats than a copy of the small files made just now.
+sleep 3
+"$BIN" index "$M" --jobs 2 > "$WORK/aged.ndjson" 2> /dev/null || fail "index of the aged tree failed"
+cmp -s "$WORK/aged.ndjson" "$WORK/out8.ndjson" || fail "the one-stat path and the two-stat path differ"
+if command -v strace > /dev/null; then
+  cp -r "$M/small" "$WORK/fresh"
+  stats() {  # folder -> newfstatat calls of an index of it
+    strace -f -qq -c -e trace=newfstatat -o "$WORK/stats.txt" "$BIN" index "$1" --jobs 1 > /dev/null 2>&1 \
+      || fail "index $1 under strace failed"
+    awk '$NF == "newfstatat" { print $4 }' "$WORK/stats.txt"
+  }
+  aged=$(stats "$M/small")
+  fresh=$(stats "$WORK/fresh")
+  [ -n "$aged" ] && [ -n "$fresh" ] || fail "no stat counts: aged '$aged', fresh '$fresh'"
+  # 42 files: about one stat each aged, two each fresh
+  [ "$aged" -lt "$fresh" ] && [ $((fresh - aged)) -ge 30 ] \
+    || fail "aged tree made $aged stats, fresh copy $fresh: the fence did not save one per file"
+fi
 
 # Every hash and size against sha256sum and stat, file by file.  The sparse
 # file's content is fixed (3 GiB - 4 zero bytes, then "tail"), so its digest
