@@ -69,7 +69,8 @@
  * state as the invariant above asks.  A file changed more recently is left
  * to the one-file path, and the hasher's next FENCE_BACKOFF batches stat
  * before reading, as without the fence (files changed together are walked
- * together: a freshly written tree is not read twice).  This holds only
+ * together: of a freshly written tree, one batch in FENCE_BACKOFF + 1 is
+ * read twice, not every one).  This holds only
  * where ctime comes from this machine's clock (hash_fs_local: the first file
  * on another kind of file system turns the fence off for the hasher) and
  * while that clock does not step back (read again after the batch: a batch
