@@ -62,21 +62,20 @@
  * One fstat() per batched file, not two (the fence).  The batch reads the
  * coarse real-time clock before its first open: any change to a file after
  * that instant sets the file's ctime to that clock's reading or later,
- * truncated to the file system's granularity (at most FENCE_MARGIN_NS on the
- * file systems local_fs accepts), and no one can set a ctime by hand.  So a
- * file whose ctime after the read is more than the margin older than the
- * fence did not change during the read, and that one fstat() gives its
- * state as the invariant above asks.  A file changed more recently is left
- * to the one-file path, and the hasher's next FENCE_BACKOFF batches stat
- * before reading, as without the fence (files changed together are walked
- * together: of a freshly written tree, one batch in FENCE_BACKOFF + 1 is
- * read twice, not every one).  This holds only
- * where ctime comes from this machine's clock (hash_fs_local: the first file
- * on another kind of file system turns the fence off for the hasher) and
- * while that clock does not step back (read again after the batch: a batch
- * that saw it step back trusts no file).  A hasher with a size cap below
- * FENCE_CAP_MIN stats before every read, so no byte of a file over its cap
- * is read.
+ * truncated to the file system's granularity (less than FENCE_MARGIN_NS on
+ * the file systems hash_fs_local accepts), and no one can set a ctime by
+ * hand.  So a file whose ctime after the read is more than the margin older
+ * than the fence did not change during the read, and that one fstat() gives
+ * its state as the invariant above asks.  A file changed more recently is
+ * left to the one-file path, and the hasher's next FENCE_BACKOFF batches
+ * stat before reading, as without the fence (files changed together are
+ * walked together: of a freshly written tree, one batch in FENCE_BACKOFF + 1
+ * is read twice, not every one).  This holds only where ctime comes from
+ * this machine's clock (hash_fs_local: the first file on another kind of
+ * file system turns the fence off for the hasher) and while that clock does
+ * not step back (read again after the batch: a batch that saw it step back
+ * trusts no file).  A hasher with a size cap below FENCE_CAP_MIN stats
+ * before every read, so no byte of a file over its cap is read.
  */
 #include "hash_file.h"
 #include "beneath.h"
@@ -87,11 +86,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -119,11 +118,11 @@
 #define FADVISE_MIN (1u << 20)
 /* How much older than a batch's fence a file's ctime must be for one
  * fstat() to stand for two: the coarsest timestamp granularity of the file
- * systems local_fs accepts (ext4 with 128-byte inodes keeps whole seconds),
- * with room for the coarse clock's tick. */
+ * systems hash_fs_local accepts (ext4 with 128-byte inodes keeps whole
+ * seconds), with room for the coarse clock's tick. */
 #define FENCE_MARGIN_NS (2 * 1000000000LL)
 /* The fence reads a file before it knows its size, so only hashers whose
- * size cap is at least this use it: a file under a smaller cap is never
+ * size cap is at least this use it: a file over a smaller cap is never
  * read at all, and reading the first SLOT_SIZE bytes of one of a gigabyte
  * or more is not the unbounded read a cap exists to prevent. */
 #define FENCE_CAP_MIN ((uint64_t)1 << 30)
@@ -792,6 +791,7 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
      * another user), then without */
     const int flags = OPEN_FLAGS | (h->ring_noatime ? O_NOATIME : 0);
     /* the fence: before the first open (head of this file) */
+    assert(h->backoff <= FENCE_BACKOFF);
     const int fenced = !h->fence_off && !h->backoff && h->max_size >= FENCE_CAP_MIN;
     const int64_t fence = fenced ? coarse_now_ns() : 0;
     if (h->backoff)
