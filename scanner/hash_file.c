@@ -70,7 +70,8 @@
  * left to the one-file path, and the hasher's next FENCE_BACKOFF batches
  * stat before reading, as without the fence (files changed together are
  * walked together: of a freshly written tree, one batch in FENCE_BACKOFF + 1
- * is read twice, not every one).  This holds only where ctime comes from
+ * is read twice, not every one).  A file of SLOT_SIZE or more, whose first
+ * SLOT_SIZE bytes the batch read for nothing, backs off the same way.  This holds only where ctime comes from
  * this machine's clock (hash_fs_local: the first file on another kind of
  * file system turns the fence off for the hasher) and while that clock does
  * not step back (read again after the batch: a batch that saw it step back
@@ -849,6 +850,11 @@ int hash_files(hasher *h, hash_job *jobs, size_t n, dsr_err *err)
                 && (uint64_t)post[i].st_size <= h->max_size
                 && (fenced ? fence_holds(h, b.fd[i], &post[i], fence)
                            : same_file_state(&pre[i], &post[i]));
+        /* a full slot: a file of SLOT_SIZE or more, read in part for
+         * nothing (the one-file path reads it again); large files come in
+         * runs too, so the next batches stat first and skip them unread */
+        if (fenced && b.res[i] == (int)SLOT_SIZE)
+            h->backoff = FENCE_BACKOFF;
     }
     /* a clock that stepped back during the batch voids the fence */
     if (fenced && coarse_now_ns() < fence)

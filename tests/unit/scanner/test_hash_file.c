@@ -276,7 +276,8 @@ static void test_batch_finishes_small_files_like_the_one_file_path(void **state)
  * seconds); the next batch stats before reading and finishes them; a
  * margin of ten years leaves them undone again, and with the margin an
  * hour the other way the batch finishes them after one fstat().  Whatever
- * a batch finishes is exactly what the one-file path gives. */
+ * a batch finishes is exactly what the one-file path gives.  A file too
+ * large for a slot backs the hasher off like a fresh one. */
 static void test_batch_leaves_files_changed_since_the_fence_undone(void **state)
 {
     fixture *f = *state;
@@ -311,6 +312,25 @@ static void test_batch_leaves_files_changed_since_the_fence_undone(void **state)
                 assert_same_out(&one, &out[i], names[i]);
         }
     }
+    /* A file of a slot or more, read in part by a fenced batch for nothing,
+     * backs the hasher off too: with nothing old (a margin of ten years),
+     * the batch after it stats first and finishes the fresh files. */
+    static unsigned char big[70000];
+    hf_write_file(f, "big.bin", big, sizeof big);
+    hasher_set_fence_margin(f->h, 10LL * 366 * 86400 * 1000000000);
+    hash_out bo;
+    hash_job bj[2] = { { f->dfd, "big.bin", 0, &bo, -1 }, { f->dfd, "big.bin", 0, &bo, -1 } };
+    dsr_err err;
+    dsr_err_clear(&err);
+    assert_int_equal(hash_files(f->h, bj, 2, &err), 0);
+    assert_false(bj[0].done || bj[1].done);
+    hash_out out[N];
+    hash_job jobs[N];
+    for (size_t i = 0; i < N; i++)
+        jobs[i] = (hash_job){ f->dfd, names[i], 1, &out[i], -1 };
+    assert_int_equal(hash_files(f->h, jobs, N, &err), 0);
+    for (size_t i = 0; i < N; i++)
+        assert_true(jobs[i].done);
 }
 
 /* Only file systems stamping ctime from this machine's clock count as
