@@ -29,8 +29,10 @@
  *     RocksDB allows (the driver commits batches meanwhile; the iterator
  *     reads the log as of feed_start, and records above hi are never read).
  *   - Errors of the reader travel in the slab (rc, err) and end the feed.
- * When no thread can be started the driver fills each slab itself: slower,
- * same results.
+ * A range that fits one slab (the few events of a small scan's catch-up) is
+ * read by the driver itself: a thread started and joined for one slab costs
+ * more than the read it would overlap.  The same when no thread can be
+ * started.  Unthreaded, the driver fills slab 0 each time: same results.
  */
 #include "replay.h"
 
@@ -172,7 +174,9 @@ int feed_start(dsr_log *log, uint64_t lo, uint64_t hi, uint32_t consumes, feed *
     f->log = log;
     f->hi = hi;
     f->consumes = consumes;
-    for (int i = 0; i < FEED_SLABS; i++) {
+    assert(lo <= hi);
+    int want_thread = hi - lo > FEED_SLAB_RECS;
+    for (int i = 0; i < (want_thread ? FEED_SLABS : 1); i++) {
         slab *sl = &f->s[i];
         sl->raw = malloc(FEED_SLAB_RECS * sizeof *sl->raw);
         if (!sl->raw || !msgpack_zone_init(&sl->zone, 65536)) {
@@ -196,7 +200,7 @@ int feed_start(dsr_log *log, uint64_t lo, uint64_t hi, uint32_t consumes, feed *
         return dsr_err_set(err, DSR_ENOMEM, "cannot create the replay reader's conditions");
     }
     /* a failed pthread_create leaves the feed unthreaded: feed_next fills */
-    f->threaded = pthread_create(&f->thr, NULL, reader_main, f) == 0;
+    f->threaded = want_thread && pthread_create(&f->thr, NULL, reader_main, f) == 0;
     if (f->threaded)
         pthread_setname_np(f->thr, "dossier:read");   /* for top and perf; may fail */
     *out = f;

@@ -6,10 +6,12 @@
  * type nothing folds arrives with its type only.  And the driver's chunks,
  * committed by the log's background thread while the next chunk is folded
  * (replay_drive.c), give the state and the derived events of one chunk.
- * Built and run under ThreadSanitizer in CI ("tsan" label).
+ * A range that fits one slab is read without the thread, with the same
+ * records.  Built and run under ThreadSanitizer in CI ("tsan" label).
  *
  * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +123,67 @@ static void test_feed_ranges(void **state)
     read_range(fx->log, 1000, 3100);
     read_range(fx->log, head - 1, head);
     read_range(fx->log, head, head);   /* empty */
+}
+
+/* Threads of this process named "dossier:read" (the feed's reader). */
+static int readers_now(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[300], comm[64] = "";
+        snprintf(p, sizeof p, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(p, "r");
+        if (f && fgets(comm, sizeof comm, f))
+            n += !strcmp(comm, "dossier:read\n");
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* The readers while (lo, hi] is read, at most, and that every record came. */
+static int readers_while_reading(dsr_log *log, uint64_t lo, uint64_t hi)
+{
+    feed *f = NULL;
+    dsr_err err = { 0 };
+    assert_int_equal(feed_start(log, lo, hi, ALL_TYPES, &f, &err), 0);
+    int most = readers_now();
+    uint64_t want = lo + 1;
+    for (;;) {
+        const feed_rec *recs;
+        size_t n;
+        assert_int_equal(feed_next(f, &recs, &n, &err), 0);
+        int r = readers_now();
+        most = r > most ? r : most;
+        if (!n)
+            break;
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(recs[i].seq, want++);
+    }
+    feed_stop(f);
+    assert_int_equal(want, hi + 1);
+    assert_int_equal(readers_now(), 0);
+    return most;
+}
+
+/* A small scan's catch-up (a few records) starts no reader thread; a
+ * range of more than a slab does. */
+static void test_feed_reads_a_short_range_itself(void **state)
+{
+    pf_fx *fx = *state;
+    fill_log(fx->log, 2, 1500);
+    uint64_t head = dsr_log_head(fx->log);
+    assert_int_equal(readers_now(), 0);
+    assert_int_equal(readers_while_reading(fx->log, head - 15, head), 0);
+    assert_int_equal(readers_while_reading(fx->log, head - 1024, head), 0);
+    assert_int_equal(readers_while_reading(fx->log, 0, head), 1);
+    read_range(fx->log, head - 15, head);   /* decoded as the threaded feed decodes */
 }
 
 static void test_feed_bound_while_appending(void **state)
@@ -290,6 +353,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_feed_ranges, pf_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_feed_reads_a_short_range_itself, pf_setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_bound_while_appending, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_stop_early, pf_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_feed_slow_driver_fills_the_ring_and_loses_nothing,
