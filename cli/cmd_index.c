@@ -54,6 +54,8 @@ static const char usage_text[] =
 "                       (required_always entries always apply)\n"
 "  --feature SLUG       feature_slug to print (default: the folder's name)\n"
 "  --jobs N             hashing threads, 1..1024 (default: number of cores)\n"
+"                       (a tree of at most 80 files and 4 MiB: none, the\n"
+"                       main thread hashes it)\n"
 CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
 CLI_PROFILE_HELP

@@ -39,6 +39,8 @@ static const char usage_text[] =
 "  --step STEP          also require the manifest's required_by_step STEP\n"
 "  --feature SLUG       feature slug (default: the folder's name)\n"
 "  --jobs N             hashing threads (default: number of cores)\n"
+"                       (a tree of at most 80 files and 4 MiB: none, the\n"
+"                       main thread hashes it)\n"
 CLI_MAX_FILE_SIZE_HELP
 CLI_EXCLUDE_HELP
 CLI_PROFILE_HELP

@@ -23,6 +23,11 @@
  *     closes them.  In-flight batches are bounded by the pool queue, so open
  *     fds are bounded by (queue + workers + 1) * DIRS_PER_BATCH; when dup()
  *     fails (EMFILE) the entry falls back to its path below the root fd;
+ *   - the pool starts once the walk has listed more than a small tree
+ *     (submit).  A tree whose walk ends before that, with few bytes in it,
+ *     is hashed by the calling thread itself (small_tree), as a worker
+ *     would, in slot `workers` of hashers, werr and work_ar; no worker
+ *     thread is ever started for it;
  *   - after scan_pool_join() (which synchronises on the pool mutex) the
  *     calling thread reads every entry, adds the absent required artifacts
  *     and sorts, freeing each batch as soon as it is converted so entries and
@@ -68,6 +73,16 @@
 #define BATCH_FILES    80      /* 80 entries + header fit 16 KiB of pages */
 #define DIRS_PER_BATCH 4
 #define MAX_JOBS       512
+/* A small tree (see HOLD_FILES) is hashed without the pool when its files
+ * hold at most this many bytes: hashing them on one core costs less than
+ * starting the workers, their hashers and rings would save (docs/bench.md,
+ * "Small missions", sixth pass). */
+#define SMALL_TREE_BYTES ((uint64_t)4 << 20)
+/* Batches are held back from the pool until the walk has listed this many
+ * files or filled this many batches (each holds up to DIRS_PER_BATCH
+ * directory fds): the tree is not small, and the workers start. */
+#define HOLD_FILES   BATCH_FILES
+#define HOLD_BATCHES 8
 
 typedef struct entry {
     char         *rel;          /* display path (walk_ar) */
@@ -120,6 +135,7 @@ typedef struct batch {
     int             dirs[DIRS_PER_BATCH];
     unsigned long   dir_serial[DIRS_PER_BATCH];
     size_t          n_dirs;
+    uint8_t         heap;       /* from calloc, not the slab (new_batch) */
     entry           e[BATCH_FILES];
 } batch;
 
@@ -129,10 +145,12 @@ typedef struct scan_ctx {
     const dsr_scan_opts *opts;
     const dsr_manifest  *m;
     int                  root_fd;
-    scan_pool            *pool;
-    hasher         **hashers;   /* [workers], hashers[i] owned by worker i */
-    dsr_err             *werr;      /* [workers] */
+    scan_pool            *pool;     /* NULL until the first batch needs it */
+    hasher         **hashers;   /* [workers + 1], hashers[i] owned by worker i,
+                                   hashers[workers] by the calling thread */
+    dsr_err             *werr;      /* [workers + 1], as hashers */
     size_t               workers;
+    size_t               held_files, held_batches;  /* listed before the pool runs */
     size_t              *order;     /* spec indices in matching priority */
     size_t               n_order;
     batch               *head, *tail, *cur;   /* in walk order; cur: being filled */
@@ -142,7 +160,7 @@ typedef struct scan_ctx {
     uint64_t             max_size;  /* per-file size cap (opts or the default) */
     arena                walk_ar;   /* entry paths; the walker's */
     slab                 batches;   /* batch memory; the calling thread's */
-    arena               *work_ar;   /* [workers]: keys; work_ar[i] is worker i's */
+    arena               *work_ar;   /* [workers + 1]: keys; work_ar[i] is worker i's */
     ignore_set           ign;       /* exclusion rules; the walker's */
     size_t               n_excluded;
     /* With a manifest: every excluded entry, so that a required entry
@@ -730,19 +748,99 @@ static int set_floor(scan_ctx *c, batch *b, const walk_file *f, const walk_file 
     return 0;
 }
 
-/* Queue the batch being filled.  f: the file of the walk's callback (NULL
- * after the walk); pending: 1 when f is not in the batch (it goes to the
- * next one). */
-static int submit(scan_ctx *c, const walk_file *f, int pending)
+/* A hasher for slot i (a worker's, or the calling thread's), set up as
+ * the scan asks. */
+static int make_hasher(scan_ctx *c, size_t i)
 {
-    batch *b = c->cur;
-    if (!b || b->n == 0)
-        return 0;
-    c->cur = NULL;
-    assert(b->n <= BATCH_FILES && b->n_dirs <= DIRS_PER_BATCH);
-    int rc = c->stream ? set_floor(c, b, f, pending ? f : NULL) : 0;
-    if (rc)
-        return rc;
+    assert(i <= c->workers && !c->hashers[i]);
+    if (!(c->hashers[i] = hasher_create(&c->werr[i])))
+        return c->werr[i].code ? c->werr[i].code : DSR_ENOMEM;
+    if (c->opts->plain_io)
+        hasher_batch_off(c->hashers[i]);
+    hasher_set_max_size(c->hashers[i], c->max_size);
+    hasher_set_xxh3(c->hashers[i], !c->opts->no_xxh3);
+    return 0;
+}
+
+/* The workers and their hashers, at the first batch that needs them.  A
+ * failure's message is in werr[workers] (the calling thread's). */
+static int start_pool(scan_ctx *c)
+{
+    assert(!c->pool);
+    for (size_t i = 0; i < c->workers; i++) {
+        int rc = make_hasher(c, i);
+        if (rc) {
+            c->werr[c->workers] = c->werr[i];
+            return rc;
+        }
+    }
+    /* queue: a few batches per worker keeps them busy while the walker lists */
+    if (!(c->pool = scan_pool_create(c->workers, 4 * c->workers + 4, &c->werr[c->workers])))
+        return c->werr[c->workers].code ? c->werr[c->workers].code : DSR_ENOMEM;
+    return 0;
+}
+
+/* The walk is over and every batch it listed is still held (no pool
+ * runs): when their files are few bytes, hash them here, as a worker would
+ * (process_entries, without the ring: for a few files its set-up costs more
+ * than the system calls it saves), and return 1; else 0 and nothing was
+ * hashed.  The sizes come from one fstatat per file, which the cache check
+ * then reuses. */
+static int small_tree(scan_ctx *c)
+{
+    size_t n = 0, i = 0;
+    for (batch *b = c->head; b; b = b->next)
+        n += b->n;
+    assert(n <= HOLD_FILES + BATCH_FILES);
+    struct stat *st = malloc((n ? n : 1) * sizeof *st);
+    unsigned char *have = calloc(n ? n : 1, 1);
+    int rc = st && have ? 1 : DSR_ENOMEM;
+    uint64_t bytes = 0;
+    for (batch *b = c->head; b && rc == 1; b = b->next)
+        for (size_t k = 0; k < b->n && rc == 1; k++, i++) {
+            entry_plan p;
+            locate_entry(c, b, &b->e[k], &p);
+            /* a followed link's target is only opened through a symlink-free
+             * path (try_cache): its size is not known here, so the pool
+             * hashes */
+            if (strchr(p.name, '/'))
+                rc = 0;
+            else if (fstatat(p.dfd, p.name, &st[i], AT_SYMLINK_NOFOLLOW) == 0 &&
+                     (have[i] = 1, S_ISREG(st[i].st_mode)) &&
+                     (bytes += (uint64_t)st[i].st_size) > SMALL_TREE_BYTES)
+                rc = 0;
+        }
+    size_t me = c->workers;
+    if (rc == 1 && (rc = make_hasher(c, me)) == 0) {
+        hasher_batch_off(c->hashers[me]);
+        rc = 1;
+    }
+    i = 0;
+    for (batch *b = c->head; b && rc == 1; b = b->next) {
+        for (size_t k = 0; k < b->n; k++, i++) {
+            entry_plan p;
+            locate_entry(c, b, &b->e[k], &p);
+            if (have[i]) {       /* else the hashing path reports it */
+                p.pre_state = 1;
+                p.st = st[i];
+            }
+            plan_entry(c, &p);
+            if (!p.hit)
+                hash_alone(c, &p, me);
+            if (!p.e->internal_rc)
+                finish_entry(c, p.e, me);
+        }
+        entries_done(b, b->n);
+        atomic_store_explicit(&b->jobs_left, 0, memory_order_relaxed);
+    }
+    free(st);
+    free(have);
+    return rc;
+}
+
+/* Queue b once per worker (at most one per entry). */
+static int queue_batch(scan_ctx *c, batch *b)
+{
     size_t copies = b->n < c->workers ? b->n : c->workers;
     atomic_store_explicit(&b->jobs_left, copies, memory_order_relaxed);
     for (size_t i = 0; i < copies; i++)
@@ -752,6 +850,47 @@ static int submit(scan_ctx *c, const walk_file *f, int pending)
             return DSR_EIO;
         }
     return 0;
+}
+
+/* The batches held so far (all listed, none hashed): hashed here when the
+ * walk is over and they are small (small_tree), else queued on the pool,
+ * which starts now. */
+static int release_held(scan_ctx *c, int walk_over)
+{
+    assert(!c->pool);
+    int rc = walk_over ? small_tree(c) : 0;
+    if (rc)
+        return rc < 0 ? rc : 0;
+    if ((rc = start_pool(c)))
+        return rc;
+    for (batch *b = c->head; b && b != c->cur && !rc; b = b->next)
+        rc = queue_batch(c, b);
+    return rc;
+}
+
+/* Queue the batch being filled.  f: the file of the walk's callback (NULL
+ * after the walk); pending: 1 when f is not in the batch (it goes to the
+ * next one).  Until the walk has listed HOLD_FILES files or filled
+ * HOLD_BATCHES batches, batches are held (jobs_left 1, not queued) and no
+ * worker runs: a small tree never starts one (release_held). */
+static int submit(scan_ctx *c, const walk_file *f, int pending)
+{
+    batch *b = c->cur;
+    if (!b || b->n == 0)
+        return !f && !c->pool && c->head && c->head != b ? release_held(c, 1) : 0;
+    c->cur = NULL;
+    assert(b->n <= BATCH_FILES && b->n_dirs <= DIRS_PER_BATCH);
+    int rc = c->stream ? set_floor(c, b, f, pending ? f : NULL) : 0;
+    if (rc)
+        return rc;
+    if (!c->pool) {
+        atomic_store_explicit(&b->jobs_left, 1, memory_order_relaxed);
+        c->held_files += b->n;
+        if (f && c->held_files < HOLD_FILES && ++c->held_batches < HOLD_BATCHES)
+            return 0;
+        return release_held(c, !f);
+    }
+    return queue_batch(c, b);
 }
 
 /* Index of f's directory in the current batch (dup'ing its fd on first use),
@@ -787,12 +926,16 @@ static int batch_dir(scan_ctx *c, const walk_file *f, int *idx)
  * malloc'd 16 KiB block stays in the heap; docs/bench.md has the peak RSS).
  * The slab replaced one mmap per batch: with huge pages a 2 MiB mapping is
  * one page fault instead of 512, and there is no munmap per batch.
- * BATCH_FILES entries fill the batch's 16 KiB. */
+ * BATCH_FILES entries fill the batch's 16 KiB.  But the batches held before
+ * the pool runs (submit) come from the heap: a small tree fills a few, and
+ * zeroing a whole huge page for them cost more than the rest of its walk. */
 static int new_batch(scan_ctx *c)
 {
-    batch *b = slab_alloc(&c->batches);
+    int heap = !c->pool;
+    batch *b = heap ? calloc(1, sizeof *b) : slab_alloc(&c->batches);
     if (!b)
         return DSR_ENOMEM;                   /* zero-filled */
+    b->heap = (uint8_t)heap;
     b->ctx = c;
     atomic_init(&b->claim, 0);
     atomic_init(&b->done, 0);
@@ -966,7 +1109,10 @@ static void free_batches(scan_ctx *c, batch *head)
     while (head) {
         batch *n = head->next;
         close_dirs(head);
-        slab_free(&c->batches, head);
+        if (head->heap)
+            free(head);
+        else
+            slab_free(&c->batches, head);
         head = n;
     }
 }
@@ -1476,11 +1622,13 @@ static int stream_take(scan_ctx *c, int wait)
     int rc = 0;
     while (!rc && c->head && c->head != c->cur) {
         batch *b = c->head;
-        size_t seen = scan_pool_finished(c->pool);
+        size_t seen = c->pool ? scan_pool_finished(c->pool) : 0;
         /* acquire: pairs with the release of the batch's last job */
         if (atomic_load_explicit(&b->jobs_left, memory_order_acquire)) {
             if (!wait)
-                break;
+                break;          /* also a batch held back (submit) */
+            /* the walk's end released every held batch */
+            assert(c->pool);
             if (scan_pool_wait_finished(c->pool, seen))
                 return DSR_EIO;     /* nothing runs, yet the batch is not done */
             continue;
@@ -1689,26 +1837,14 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
         rc = dsr_err_set(err, rc, "scan: out of memory");
         goto done;
     }
-    c.hashers = calloc(jobs, sizeof *c.hashers);
-    c.werr = calloc(jobs, sizeof *c.werr);
-    c.work_ar = calloc(jobs, sizeof *c.work_ar);
+    /* one slot per worker and one for the calling thread (small_tree); the
+     * workers' hashers and the pool start with the first batch (start_pool) */
+    size_t slots = (size_t)jobs + 1;
+    c.hashers = calloc(slots, sizeof *c.hashers);
+    c.werr = calloc(slots, sizeof *c.werr);
+    c.work_ar = calloc(slots, sizeof *c.work_ar);
     if (!c.hashers || !c.werr || !c.work_ar) {
         rc = dsr_err_set(err, DSR_ENOMEM, "scan: out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < jobs; i++) {
-        if (!(c.hashers[i] = hasher_create(err))) {
-            rc = err ? err->code : DSR_ENOMEM;
-            goto done;
-        }
-        if (opts->plain_io)
-            hasher_batch_off(c.hashers[i]);
-        hasher_set_max_size(c.hashers[i], c.max_size);
-        hasher_set_xxh3(c.hashers[i], !opts->no_xxh3);
-    }
-    /* queue: a few batches per worker keeps them busy while the walker lists */
-    if (!(c.pool = scan_pool_create(jobs, 4 * (size_t)jobs + 4, err))) {
-        rc = err ? err->code : DSR_ENOMEM;
         goto done;
     }
     ignore_init(&c.ign);
@@ -1727,7 +1863,8 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
         __atomic_store_n(&c.progress->listing_done, 1, __ATOMIC_RELAXED);
     if (rc == 0 && c.stream)
         rc = stream_take(&c, 1);
-    scan_pool_join(c.pool);        /* always: workers may still read batches */
+    if (c.pool)
+        scan_pool_join(c.pool);    /* always: workers may still read batches */
     if (rc) {
         /* callbacks return bare codes; the walker sets its own messages */
         if (rc == DSR_ENOMEM) {
@@ -1735,7 +1872,7 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
             goto done;
         }
         /* an entry a worker could not finish while streaming: its message */
-        for (size_t i = 0; i < jobs; i++)
+        for (size_t i = 0; i <= jobs; i++)
             if (c.werr[i].code == rc) {
                 if (err)
                     *err = c.werr[i];
@@ -1747,7 +1884,7 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
                         "pool stopped", root_real);
         goto done;
     }
-    for (size_t i = 0; i < jobs; i++)
+    for (size_t i = 0; i <= jobs; i++)
         if (c.werr[i].code) {
             /* a worker's digest machinery failed: report its message */
             if (err)
@@ -1758,7 +1895,7 @@ static int scan_run(const dsr_scan_opts *opts, dsr_scan_result **out, dsr_err *e
     /* the workers are done: their strings (and the walker's) become the
      * result's, before assembly moves pointers to them into artifacts */
     ar_adopt(&ri->strings, &c.walk_ar);
-    for (size_t i = 0; i < jobs; i++)
+    for (size_t i = 0; i <= jobs; i++)
         ar_adopt(&ri->strings, &c.work_ar[i]);
     ri->pub.n_excluded = c.n_excluded;
     rc = assemble(&c, ri, err);
@@ -1777,13 +1914,13 @@ done:
     pathset_free(&c.scope);
     scan_pool_free(c.pool);
     if (c.hashers)
-        for (size_t i = 0; i < jobs; i++)
+        for (size_t i = 0; i <= jobs; i++)
             hasher_free(c.hashers[i]);
     free(c.hashers);
     free(c.werr);
     ar_free(&c.walk_ar);
     if (c.work_ar)
-        for (size_t i = 0; i < jobs; i++)
+        for (size_t i = 0; i <= jobs; i++)
             ar_free(&c.work_ar[i]);
     free(c.work_ar);
     free(c.order);

@@ -7,7 +7,10 @@
  * order), fold to the same snapshot and report the same unusable files.
  * The warm run must also have read exactly the files the change touched
  * (its count of unchanged, not-read files is checked): an unchanged file of
- * invalid UTF-8 is not read again, a changed one is.
+ * invalid UTF-8 is not read again, a changed one is.  Each table runs on the
+ * tree as it is, which the scanner hashes on its calling thread (a small
+ * tree), and with a folder of BULK more old files beside it, which starts
+ * the worker pool and its batched stats and reads (scanner/scan.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,9 +70,15 @@ static const char *const OLD_FILES[] = {
 };
 #define N_OLD (sizeof OLD_FILES / sizeof OLD_FILES[0])
 
+/* Old files in folder z of the tree when `bulk` is set (run_case): more than
+ * a small tree holds. */
+#define BULK 100
+static int bulk;
+
 /* Six files with an old mtime (two of them .md files of invalid UTF-8:
  * unusable) and b/racy.md written just now, inside the racy window of the
- * scans that follow (its entry is re-read by every rescan of the test). */
+ * scans that follow (its entry is re-read by every rescan of the test);
+ * with bulk, BULK old files more in z. */
 static void make_tree(const char *root)
 {
     static const char *const dirs[] = { "a", "b", "c" };
@@ -88,6 +97,17 @@ static void make_tree(const char *root)
     for (size_t i = 0; i < N_OLD; i++)
         set_mtime(root, OLD_FILES[i], OLD_S);
     puts_(root, "b/racy.md", "racy text\n");
+    if (!bulk)
+        return;
+    snprintf(p, sizeof p, "%s/z", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    for (int i = 0; i < BULK; i++) {
+        char rel[32], text[64];
+        snprintf(rel, sizeof rel, "z/f%03d.md", i);
+        snprintf(text, sizeof text, "bulk file %d\n", i);
+        puts_(root, rel, text);
+        set_mtime(root, rel, OLD_S);
+    }
 }
 
 /* ---- the changes ----------------------------------------------------------- */
@@ -274,8 +294,10 @@ static void run_case(const tcase *tc, unsigned mode)
     dsr_ingest_report w = DSR_INGEST_REPORT_INIT, c = DSR_INGEST_REPORT_INIT;
     ingest(root, warm, mode, &w, "warm rescan");
     ingest(root, cold, mode | DSR_INGEST_REHASH, &c, "cold rescan");
-    const char *how = mode & DSR_INGEST_PLAIN_IO ? "changed, plain I/O"
-                    : mode & DSR_INGEST_EMIT_CHANGED ? "changed" : "full";
+    const char *how = mode & DSR_INGEST_PLAIN_IO ? (bulk ? "changed, plain I/O, workers"
+                                                         : "changed, plain I/O")
+                    : mode & DSR_INGEST_EMIT_CHANGED ? (bulk ? "changed, workers" : "changed")
+                    : bulk ? "full, workers" : "full";
 
     char *ew = run_events(warm, &w.record), *ec = run_events(cold, &c.record);
     if (strcmp(ew, ec))
@@ -289,9 +311,10 @@ static void run_case(const tcase *tc, unsigned mode)
     char *uw = unusable_of(w.scan), *uc = unusable_of(c.scan);
     if (strcmp(uw, uc))
         fail_msg("%s (%s): unusable files differ:\nwarm:\n%s\ncold:\n%s", tc->name, how, uw, uc);
-    if (w.scan->n_cache_stat != tc->not_read)
+    size_t not_read = tc->not_read + (bulk ? BULK : 0);
+    if (w.scan->n_cache_stat != not_read)
         fail_msg("%s (%s): %zu files taken from the cache unread, expected %zu", tc->name, how,
-                 w.scan->n_cache_stat, tc->not_read);
+                 w.scan->n_cache_stat, not_read);
     assert_int_equal(c.scan->n_cache_stat, 0);
     const dsr_artifact *u = find(w.scan, tc->unusable_unread);
     if (!u || u->cache_use != DSR_CACHE_STAT)
@@ -309,24 +332,31 @@ static void run_case(const tcase *tc, unsigned mode)
 static void test_warm_rescan_records_what_a_cold_one_does_full_emission(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
-        run_case(&CASES[i], 0);
+    for (bulk = 0; bulk < 2; bulk++)
+        for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+            run_case(&CASES[i], 0);
+    bulk = 0;
 }
 
 static void test_warm_rescan_records_what_a_cold_one_does_changed_emission(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
-        run_case(&CASES[i], DSR_INGEST_EMIT_CHANGED);
+    for (bulk = 0; bulk < 2; bulk++)
+        for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+            run_case(&CASES[i], DSR_INGEST_EMIT_CHANGED);
+    bulk = 0;
 }
 
-/* Without io_uring the cache checks stat each file with fstatat instead of
- * in batches on the worker's ring: the same verdicts. */
+/* Without io_uring the workers' cache checks stat each file with fstatat
+ * instead of in batches on their rings: the same verdicts.  (A small tree
+ * is hashed with plain system calls either way.) */
 static void test_warm_rescan_records_what_a_cold_one_does_plain_io(void **state)
 {
     (void)state;
+    bulk = 1;
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
         run_case(&CASES[i], DSR_INGEST_EMIT_CHANGED | DSR_INGEST_PLAIN_IO);
+    bulk = 0;
 }
 
 /* A changed unusable file is read (not taken from its entry), and one that
