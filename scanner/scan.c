@@ -792,9 +792,9 @@ static int small_tree(scan_ctx *c)
     for (batch *b = c->head; b; b = b->next)
         n += b->n;
     assert(n <= HOLD_FILES + BATCH_FILES);
-    struct stat *st = malloc((n ? n : 1) * sizeof *st);
-    unsigned char *have = calloc(n ? n : 1, 1);
-    int rc = st && have ? 1 : DSR_ENOMEM;
+    /* zeroed: st_mode 0 marks a file the fstatat could not stat */
+    struct stat *st = calloc(n ? n : 1, sizeof *st);
+    int rc = st ? 1 : DSR_ENOMEM;
     uint64_t bytes = 0;
     for (batch *b = c->head; b && rc == 1; b = b->next)
         for (size_t k = 0; k < b->n && rc == 1; k++, i++) {
@@ -805,8 +805,9 @@ static int small_tree(scan_ctx *c)
              * hashes */
             if (strchr(p.name, '/'))
                 rc = 0;
-            else if (fstatat(p.dfd, p.name, &st[i], AT_SYMLINK_NOFOLLOW) == 0 &&
-                     (have[i] = 1, S_ISREG(st[i].st_mode)) &&
+            else if (fstatat(p.dfd, p.name, &st[i], AT_SYMLINK_NOFOLLOW) != 0)
+                st[i].st_mode = 0;
+            else if (S_ISREG(st[i].st_mode) &&
                      (bytes += (uint64_t)st[i].st_size) > SMALL_TREE_BYTES)
                 rc = 0;
         }
@@ -820,7 +821,7 @@ static int small_tree(scan_ctx *c)
         for (size_t k = 0; k < b->n; k++, i++) {
             entry_plan p;
             locate_entry(c, b, &b->e[k], &p);
-            if (have[i]) {       /* else the hashing path reports it */
+            if (st[i].st_mode) {     /* else the hashing path reports it */
                 p.pre_state = 1;
                 p.st = st[i];
             }
@@ -834,7 +835,6 @@ static int small_tree(scan_ctx *c)
         atomic_store_explicit(&b->jobs_left, 0, memory_order_relaxed);
     }
     free(st);
-    free(have);
     return rc;
 }
 

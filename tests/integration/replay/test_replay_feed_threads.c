@@ -11,7 +11,6 @@
  *
  * LABELS: tsan (runs in the ThreadSanitizer suite too)
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +26,7 @@
 #include "log_store.h"
 #include "proj_fixture.h"
 #include "replay.h"
+#include "test_threads.h"
 
 /* A log of `runs` scan runs of `arts` artifacts each. */
 static void fill_log(dsr_log *log, int runs, int arts)
@@ -125,41 +125,19 @@ static void test_feed_ranges(void **state)
     read_range(fx->log, head, head);   /* empty */
 }
 
-/* Threads of this process named "dossier:read" (the feed's reader). */
-static int readers_now(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[300], comm[64] = "";
-        snprintf(p, sizeof p, "/proc/self/task/%s/comm", de->d_name);
-        FILE *f = fopen(p, "r");
-        if (f && fgets(comm, sizeof comm, f))
-            n += !strcmp(comm, "dossier:read\n");
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 /* The readers while (lo, hi] is read, at most, and that every record came. */
 static int readers_while_reading(dsr_log *log, uint64_t lo, uint64_t hi)
 {
     feed *f = NULL;
     dsr_err err = { 0 };
     assert_int_equal(feed_start(log, lo, hi, ALL_TYPES, &f, &err), 0);
-    int most = readers_now();
+    int most = (int)tt_threads("dossier:read");
     uint64_t want = lo + 1;
     for (;;) {
         const feed_rec *recs;
         size_t n;
         assert_int_equal(feed_next(f, &recs, &n, &err), 0);
-        int r = readers_now();
+        int r = (int)tt_threads("dossier:read");
         most = r > most ? r : most;
         if (!n)
             break;
@@ -168,7 +146,7 @@ static int readers_while_reading(dsr_log *log, uint64_t lo, uint64_t hi)
     }
     feed_stop(f);
     assert_int_equal(want, hi + 1);
-    assert_int_equal(readers_now(), 0);
+    assert_int_equal((int)tt_threads("dossier:read"), 0);
     return most;
 }
 
@@ -179,7 +157,7 @@ static void test_feed_reads_a_short_range_itself(void **state)
     pf_fx *fx = *state;
     fill_log(fx->log, 2, 1500);
     uint64_t head = dsr_log_head(fx->log);
-    assert_int_equal(readers_now(), 0);
+    assert_int_equal((int)tt_threads("dossier:read"), 0);
     assert_int_equal(readers_while_reading(fx->log, head - 15, head), 0);
     assert_int_equal(readers_while_reading(fx->log, head - 1024, head), 0);
     assert_int_equal(readers_while_reading(fx->log, 0, head), 1);

@@ -17,7 +17,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +24,8 @@
 #include <unistd.h>
 
 #include "dossier/scan.h"
+#include "test_threads.h"
 #include "test_tmp.h"
-
-/* Threads of this process now. */
-static size_t threads_now(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 typedef struct seen {
     size_t calls, most_threads, handed;
@@ -48,7 +35,7 @@ static int on_artifacts(void *ctx, const dsr_scan_result *r, size_t from, size_t
 {
     (void)r;
     seen *s = ctx;
-    size_t t = threads_now();
+    size_t t = tt_threads(NULL);
     s->calls++;
     s->handed += to - from;
     if (t > s->most_threads)
@@ -130,7 +117,7 @@ static void test_small_tree_is_hashed_without_workers(void **state)
     char root[256];
     char *tmp = tt_mission("small", root, sizeof root);
     put_small(root);
-    size_t before = threads_now();
+    size_t before = tt_threads(NULL);
 
     seen s1 = { 0 };
     dsr_scan_result *small = scan(root, 2, &s1);
@@ -159,7 +146,7 @@ static void test_small_tree_is_hashed_without_workers(void **state)
         assert_int_equal(big->n_artifacts, 114);
         assert_int_equal(s2.handed, big->n_artifacts);
         assert_true(s2.most_threads >= before + jobs);  /* the pool ran */
-        assert_true(threads_now() < s2.most_threads);   /* and is gone */
+        assert_true(tt_threads(NULL) < s2.most_threads);   /* and is gone */
         for (size_t i = 0; i < small->n_artifacts; i++)
             assert_same_artifact(&small->artifacts[i],
                                  find(big, small->artifacts[i].relative_path));
@@ -190,7 +177,7 @@ static void test_few_large_files_start_the_pool(void **state)
         fclose(f);
     }
     seen s2 = { 0 }, s1 = { 0 };
-    size_t before = threads_now();
+    size_t before = tt_threads(NULL);
     dsr_scan_result *two = scan(root, 2, &s2);
     dsr_scan_result *one = scan(root, 1, &s1);
     assert_true(s2.most_threads >= before + 2);
