@@ -13,6 +13,11 @@
 #                             every file UTF-8-checked, WP files projected)
 #   dossier scan warm         unchanged tree, scan cache, full emission
 #   dossier scan warm changed unchanged tree, scan cache, --emit changed
+#   dossier scan watched      (corpus A) the same scan while `dossier watch`
+#                             holds its log: the watcher records the run and
+#                             answers (docs/watch.md); the CPU column is the
+#                             asking process's, the watcher's CPU per answer
+#                             is printed under the table
 #   dossier index             hash + match, no log
 #   sha256sum                 find | xargs -0 -P$(nproc) sha256sum
 #   openssl                   find | xargs -0 -P$(nproc) openssl dgst -sha256
@@ -152,7 +157,8 @@ mkdir -p "$RESULTS" "$WORKDIR/logs"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RAW=$(mktemp)
 TIMES=$(mktemp)
-trap 'rm -f "$RAW" "$TIMES"' EXIT
+WATCH_PID=""
+trap 'rm -f "$RAW" "$TIMES"; [ -z "$WATCH_PID" ] || kill -TERM "$WATCH_PID" 2>/dev/null || true' EXIT
 warm_cache() { find "$1" -type f ! -name .complete -print0 | xargs -0 cat > /dev/null; }
 
 # measure CORPUS TOOL ROUND CMD: one timed run; appends a raw record
@@ -207,6 +213,7 @@ for corpus in "${corpora[@]}"; do
     [scan_cold_sk3]="rm -rf '$logs/cold3' && '$BIN' scan '$dir' --log '$logs/cold3' --jobs $JOBS -q --profile spec-kitty-3"
     [scan_warm]="'$BIN' scan '$dir' --log '$logs/warm' --jobs $JOBS -q"
     [scan_warm_changed]="'$BIN' scan '$dir' --log '$logs/changed' --jobs $JOBS -q --emit changed"
+    [scan_watched]="'$BIN' scan '$dir' --log '$logs/watched' --jobs $JOBS -q --emit changed"
     [index]="'$BIN' index '$dir' --jobs $JOBS -q"
     [sha256sum]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag sha256sum"
     [openssl]="find '$dir' -type f ! -name .complete -print0 | xargs -0 -P$JOBS $nflag openssl dgst -sha256"
@@ -215,8 +222,8 @@ for corpus in "${corpora[@]}"; do
     [git_status]="$GIT_A status --porcelain"
   )
   tools=(scan_cold scan_warm scan_warm_changed index sha256sum openssl b3sum aide)
-  [ "$corpus" = A ] && tools=(scan_cold scan_cold_sk3 scan_warm scan_warm_changed git_status index
-                              sha256sum openssl b3sum aide)
+  [ "$corpus" = A ] && tools=(scan_cold scan_cold_sk3 scan_warm scan_warm_changed scan_watched
+                              git_status index sha256sum openssl b3sum aide)
   if [ "$corpus" = A ] && ! command -v git >/dev/null; then
     tools=("${tools[@]/git_status}")
   fi
@@ -233,6 +240,16 @@ for corpus in "${corpora[@]}"; do
   warm_cache "$dir"
   "$BIN" scan "$dir" --log "$logs/warm" --jobs "$JOBS" -q
   "$BIN" scan "$dir" --log "$logs/changed" --jobs "$JOBS" -q
+  if [[ " ${tools[*]} " == *" scan_watched "* ]]; then
+    # a watcher holding its own log; ready once its socket is there (the
+    # log is then locked: no scan can take it first) and it has answered
+    "$BIN" watch "$dir" --log "$logs/watched" --jobs "$JOBS" -q &
+    WATCH_PID=$!
+    for _ in $(seq 1 600); do [ -S "$logs/watched/watch.sock" ] && break; sleep 0.1; done
+    "$BIN" scan "$dir" --log "$logs/watched" -q --emit changed \
+      || { echo "the watcher of corpus $corpus does not answer" >&2; exit 1; }
+    watch_t0=$(awk '{print $14 + $15}' "/proc/$WATCH_PID/stat")
+  fi
   for round in $(seq 1 "$RUNS"); do
     n=${#tools[@]}
     for k in $(seq 0 $((n - 1))); do
@@ -247,6 +264,14 @@ for corpus in "${corpora[@]}"; do
       measure "$corpus" "$tool" "$round" "${CMD[$tool]}"
     done
   done
+  if [ -n "$WATCH_PID" ]; then
+    # the watcher's CPU (clock ticks) over the rounds, one answer per round
+    printf '%s\t%s\t%s\t%s\n' "$corpus" "$(( $(awk '{print $14 + $15}' "/proc/$WATCH_PID/stat") - watch_t0 ))" \
+      "$(getconf CLK_TCK)" "$RUNS" >> "$RAW.watch"
+    kill -TERM "$WATCH_PID"
+    wait "$WATCH_PID" || { echo "the watcher of corpus $corpus failed" >&2; exit 1; }
+    WATCH_PID=""
+  fi
   files=$(find "$dir" -type f ! -name .complete | wc -l)
   bytes=$(find "$dir" -type f ! -name .complete -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')
   printf '%s\t%s\t%s\n' "$corpus" "$files" "$bytes" >> "$RAW.sizes"
@@ -256,9 +281,10 @@ done
 # ---- report --------------------------------------------------------------------
 CSV=$RESULTS/run-$STAMP.csv
 MD=$RESULTS/run-$STAMP.md
-$PY - "$RAW" "$RAW.sizes" "$CSV" "$MD" "$JOBS" "$(nproc)" "$RUNS" <<'PYEOF'
+touch "$RAW.watch"
+$PY - "$RAW" "$RAW.sizes" "$CSV" "$MD" "$JOBS" "$(nproc)" "$RUNS" "$RAW.watch" <<'PYEOF'
 import collections, statistics, sys
-raw, sizes_p, csv_p, md_p, jobs, cores, runs = sys.argv[1:]
+raw, sizes_p, csv_p, md_p, jobs, cores, runs, watch_p = sys.argv[1:]
 rows = collections.defaultdict(list)
 order = []
 for line in open(raw):
@@ -274,6 +300,7 @@ label = {"scan_cold": "dossier scan cold (fresh log)",
          "scan_cold_sk3": "dossier scan cold --profile spec-kitty-3",
          "scan_warm": "dossier scan warm (cache, full emission)",
          "scan_warm_changed": "dossier scan warm --emit changed",
+         "scan_watched": "dossier scan --emit changed, answered by a running watch",
          "git_status": "git status --porcelain (index populated)",
          "index": "dossier index", "sha256sum": "find \\| xargs -P sha256sum",
          "openssl": "find \\| xargs -P openssl dgst -sha256",
@@ -290,7 +317,8 @@ for c in dict.fromkeys(k[0] for k in order):
     out.append("")
     out.append("| tool | median s | CPU s | MiB/s | files/s | × scan cold | peak RSS MB |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
-    cold = statistics.median(w for w, _, _ in rows[(c, "scan_cold")])
+    # --tools may leave the cold scan out: no ratio column then
+    cold = statistics.median(w for w, _, _ in rows[(c, "scan_cold")]) if (c, "scan_cold") in rows else None
     for (cc, tool) in order:
         if cc != c:
             continue
@@ -299,12 +327,19 @@ for c in dict.fromkeys(k[0] for k in order):
         t = statistics.median(ws)
         med[(c, tool)] = t
         rss = max(m for _, _, m in rows[(c, tool)]) / 1024
-        rss_s = "%.0f" % rss if tool in ("scan_cold", "scan_cold_sk3", "scan_warm", "scan_warm_changed", "index") else ""
-        out.append("| %s | %.2f | %.2f | %.0f | %.0f | %.2f | %s |" % (
-            label[tool], t, statistics.median(cpus), b / 1048576 / t, f / t, t / cold, rss_s))
-        csv.append("%s,%s,%d,%d,%s,%.3f,%.3f,%.1f,%.0f,%.3f,%.1f,%s,%s" % (
+        rss_s = "%.0f" % rss if tool in ("scan_cold", "scan_cold_sk3", "scan_warm", "scan_warm_changed", "scan_watched", "index") else ""
+        to_cold = "%.2f" % (t / cold) if cold else ""
+        out.append("| %s | %.2f | %.2f | %.0f | %.0f | %s | %s |" % (
+            label[tool], t, statistics.median(cpus), b / 1048576 / t, f / t, to_cold, rss_s))
+        csv.append("%s,%s,%d,%d,%s,%.3f,%.3f,%.1f,%.0f,%s,%.1f,%s,%s" % (
             c, tool, f, b, " ".join("%.2f" % w for w in ws), t, statistics.median(cpus),
-            b / 1048576 / t, f / t, t / cold, rss, jobs, cores))
+            b / 1048576 / t, f / t, "%.3f" % (t / cold) if cold else "", rss, jobs, cores))
+for line in open(watch_p):
+    c, ticks, hz, n = line.split("\t")
+    out.append("")
+    out.append("Corpus %s: the watcher answering `scan watched` spent %.3f CPU s per answer "
+               "(its own process; the table's CPU s is the asking scan's)." % (
+                   c, int(ticks) / int(hz) / int(n)))
 out.append("")
 out.append("Targets (ratios of medians):")
 out.append("")
@@ -341,6 +376,8 @@ def cpu_ratio(a, b):
             statistics.median(x for _, x, _ in rows[b]))
 tgt("A: the same in CPU s (user + sys)",
     cpu_ratio(("A", "scan_warm_changed"), ("A", "git_status")), 0.5)
+tgt("A: scan --emit changed answered by a running watch / git status --porcelain (issue 21)",
+    ratio(("A", "scan_watched"), ("A", "git_status")), 0.5)
 tgt("A: scan cold / dossier index (issue #4)", ratio(("A", "scan_cold"), ("A", "index")), 1.2)
 tgt("A: scan cold --profile spec-kitty-3 / scan cold (issue 19)",
     ratio(("A", "scan_cold_sk3"), ("A", "scan_cold")), 1.15)
@@ -357,7 +394,7 @@ open(md_p, "w").write(text)
 open(csv_p, "w").write("\n".join(csv) + "\n")
 print(text)
 PYEOF
-rm -f "$RAW.sizes"
+rm -f "$RAW.sizes" "$RAW.watch"
 # every measurement (corpus, tool, round, wall s, user s, sys s, max RSS KiB),
 # for ranges beside the medians
 cp "$RAW" "$RESULTS/raw-$STAMP.tsv"

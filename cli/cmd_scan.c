@@ -9,13 +9,17 @@
 #include "cli_proj.h"
 #include "cli_report.h"
 #include "scan_opts.h"
+#include "scan_ask.h"
+#include "scan_render.h"
 #include "dossier/ingest.h"
+#include "dossier/watch.h"
 #include "scan_progress.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -52,7 +56,9 @@ CLI_RESET_SETTINGS_HELP
 "                       get artifact_indexed, artifacts gone since the\n"
 "                       feature's latest snapshot (or now unusable) get\n"
 "                       dossier_artifact_removed; the snapshot folds to the\n"
-"                       same set and parity hash as a full scan\n"
+"                       same set and parity hash as a full scan.  While\n"
+"                       'dossier watch' holds the log, a 'changed' scan is\n"
+"                       answered by the watcher (see below)\n"
 "  --rehash             read and hash every file, ignoring the scan cache\n"
 "                       (the cache is still rewritten)\n"
 "  --verify-cache       like --rehash, and report every cache entry whose\n"
@@ -90,6 +96,16 @@ CLI_PROFILE_HELP
 "\n"
 CLI_REMEMBERED_HELP
 "\n"
+"Asking a watcher: while 'dossier watch' holds the log (locked to other\n"
+"writers), 'scan --emit changed' asks it to record a run instead: the\n"
+"watcher takes every change saved before the asking, records a run over\n"
+"the changed paths (recorded even when nothing changed) and answers with\n"
+"this command's report and exit status, plus a 'watcher' line (a 'watcher'\n"
+"object with --json).  The tree is then neither walked nor stat'ed here.\n"
+"Answered only with the watcher's mission folder and settings (those given\n"
+"must equal the watcher's), and without --rehash, --verify-cache,\n"
+"--deliver or --endpoint; otherwise exit 3, naming why (docs/watch.md).\n"
+"\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
 "  DOSSIER_BATCH_EVENTS   events per atomic batch (default 16384)\n"
@@ -104,7 +120,8 @@ CLI_REMEMBERED_HELP
 "  2  usage error, broken manifest or .dossierignore, or a remembered setting\n"
 "     that no longer applies (nothing scanned)\n"
 "  3  I/O failure: the folder or the log cannot be read or written, or an\n"
-"     event was refused (the run is then left incomplete)\n"
+"     event was refused (the run is then left incomplete); the log is\n"
+"     locked by another writer, or its watcher cannot answer this scan\n"
 "\n"
 "Examples:\n"
 "  dossier scan examples/sample-mission --mission-type software-dev\n"
@@ -170,142 +187,11 @@ static int parse_args(int argc, char **argv, scan_cmd *c)
     return 0;
 }
 
-/* The run's counts: its snapshot's when the projection has it (the numbers
- * status and snapshot show), else the scan's, by the same definitions. */
-static cli_counts run_counts(const dsr_ingest_report *rep)
-{
-    const dsr_snapshot_info *snap = rep->snapshot;
-    if (snap && snap->run_id && !strcmp(snap->run_id, rep->record.run_id))
-        return cli_counts_of_snapshot(snap);
-    return cli_counts_of_scan(rep->scan);
-}
-
-/* Events the run recorded: its artifact events and the completion marker. */
-static unsigned long long run_events(const dsr_record_stats *st)
-{
-    return st->first_seq ? (unsigned long long)(st->last_seq - st->first_seq + 1) : 0;
-}
-
-static void print_human(const scan_cmd *c, const dsr_ingest_report *rep)
-{
-    const dsr_scan_result *r = rep->scan;
-    const dsr_record_stats *st = &rep->record;
-    const dsr_snapshot_info *snap = rep->snapshot;
-    const dsr_drift_info *drift = rep->drift;
-    cli_counts n = run_counts(rep);
-    size_t unusable = cli_optional_unusable(r);
-    printf("dossier scan: %s (feature %s)\n", cli_safe(c->scan.mission_dir),
-           cli_safe(r->feature_slug));
-    const dsr_scan_settings *set = rep->settings;
-    printf("  manifest      %s%s\n", set && set->mission_type ? cli_settings_manifest(set)
-                                    : "none (completeness unknown)",
-           rep->reused & DSR_SETTING_MANIFEST && set && set->mission_type
-           ? " (remembered from the last scan)" : "");
-    printf("  artifacts     ");
-    cli_counts_text(stdout, &n);
-    putchar('\n');
-    if (unusable)
-        printf("  unusable      %zu optional file%s not counted (not recorded; see 'dossier "
-               "index')\n", unusable, unusable == 1 ? "" : "s");
-    if (r->n_excluded)
-        printf("  excluded      %zu entr%s (.dossierignore, --exclude)\n", r->n_excluded,
-               r->n_excluded == 1 ? "y" : "ies");
-    if (r->n_warnings)
-        printf("  skipped       %zu entr%s (listed on stderr; --list-skipped for all)\n",
-               r->n_warnings, r->n_warnings == 1 ? "y" : "ies");
-    fputs("  completeness  ", stdout);
-    cli_put_status(stdout, !r->has_manifest ? "unknown"
-                           : r->n_required_missing ? "incomplete" : "complete");
-    putchar('\n');
-    printf("  events        %llu recorded (%llu indexed, %llu missing, %llu removed, 1 scan "
-           "completed), sequences %llu..%llu, run %s\n", run_events(st),
-           (unsigned long long)st->indexed, (unsigned long long)st->missing,
-           (unsigned long long)st->removed, (unsigned long long)st->first_seq,
-           (unsigned long long)st->last_seq, st->run_id);
-    if (c->emit_changed)
-        printf("  emit changed  %llu unchanged (not re-emitted), %llu removed\n",
-               (unsigned long long)st->unchanged, (unsigned long long)st->removed);
-    /* the cache counts also cover unusable files of invalid UTF-8, which
-     * the result still holds after its present artifacts were dropped */
-    size_t unusable_cached = 0;
-    for (size_t i = 0; i < r->n_artifacts; i++)
-        unusable_cached += !r->artifacts[i].present && r->artifacts[i].cache_use != DSR_CACHE_MISS;
-    printf("  cache         %zu unchanged (not read), %zu re-read (XXH3 matched), "
-           "%zu hashed%s\n", r->n_cache_stat, r->n_cache_xxh3,
-           r->n_present + unusable_cached - r->n_cache_stat - r->n_cache_xxh3,
-           c->rehash || c->verify_cache ? " (--rehash)" : "");
-    if (c->verify_cache)
-        printf("  verify-cache  %zu stale entr%s\n", r->n_cache_stale,
-               r->n_cache_stale == 1 ? "y" : "ies");
-    printf("  log           %s, head %llu (%llu derived event%s after the run)\n", rep->log_dir,
-           (unsigned long long)rep->head, (unsigned long long)(rep->head - st->last_seq),
-           rep->head - st->last_seq == 1 ? "" : "s");
-    if (snap)
-        printf("  snapshot      %s, parity %s%s%s\n", snap->snapshot_id,
-               snap->profile == DSR_PROFILE_SPEC_KITTY_3 ? "sha256:" : "",
-               snap->parity_hash_sha256, snap->profile == DSR_PROFILE_SPEC_KITTY_3
-               ? " (profile spec-kitty-3)" : "");
-    if (drift && drift->status == DSR_DRIFT_DETECTED)
-        printf("  drift         %s against baseline %s (see 'dossier drift')\n",
-               drift->severity, drift->baseline_snapshot_id);
-    else if (drift)
-        printf("  drift         %s\n", drift->status == DSR_DRIFT_NO_BASELINE
-                                   ? "no baseline accepted yet (dossier baseline accept)"
-                                   : dsr_drift_status_name(drift->status));
-    for (size_t i = 0; i < r->n_artifacts; i++) {
-        const dsr_artifact *a = &r->artifacts[i];
-        if (!a->present && a->required)
-            printf("  missing       %s (%s: %s)\n", a->artifact_key, cli_safe(a->relative_path),
-                   dsr_reason_name(a->reason));
-    }
-}
-
-/* One object (schemas/reports/scan.schema.json; names in docs/reports.md). */
-static void print_json(const scan_cmd *c, const dsr_ingest_report *rep)
-{
-    const dsr_scan_result *r = rep->scan;
-    const dsr_record_stats *st = &rep->record;
-    const dsr_snapshot_info *snap = rep->snapshot;
-    cli_counts n = run_counts(rep);
-    printf("{\"feature_slug\":");
-    cli_json_fputs(stdout, r->feature_slug);
-    printf(",\"run_id\":\"%s\",\"completed\":%s,\"completeness_status\":\"%s\",",
-           st->run_id, st->completed ? "true" : "false", dsr_scan_completeness(r));
-    cli_counts_json(&n);
-    putchar(',');
-    cli_missing_json_scan(r);
-    printf(",\"optional_unusable\":%zu,\"skipped\":%zu,\"excluded\":%zu,\"emit_mode\":\"%s\","
-           "\"events\":%llu,\"indexed\":%llu,\"missing\":%llu,\"removed\":%llu,"
-           "\"unchanged\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"head\":%llu,"
-           "\"log\":", cli_optional_unusable(r), r->n_warnings, r->n_excluded,
-           c->emit_changed ? "changed" : "full", run_events(st), (unsigned long long)st->indexed,
-           (unsigned long long)st->missing, (unsigned long long)st->removed,
-           (unsigned long long)st->unchanged, (unsigned long long)st->first_seq,
-           (unsigned long long)st->last_seq, (unsigned long long)rep->head);
-    cli_json_fputs(stdout, rep->log_dir);
-    char stale[32] = "null";   /* only known when every file was re-read */
-    if (c->rehash || c->verify_cache)
-        snprintf(stale, sizeof stale, "%zu", r->n_cache_stale);
-    printf(",\"cache\":{\"unchanged\":%zu,\"xxh3_reused\":%zu,\"stale\":%s,"
-           "\"written\":%llu,\"deleted\":%llu}", r->n_cache_stat, r->n_cache_xxh3, stale,
-           (unsigned long long)st->cache_put, (unsigned long long)st->cache_del);
-    printf(",\"snapshot_id\":");
-    cli_json_fputs(stdout, snap ? snap->snapshot_id : NULL);
-    printf(",\"parity_hash_sha256\":");
-    cli_json_fputs(stdout, snap ? snap->parity_hash_sha256 : NULL);
-    if (snap && snap->profile != DSR_PROFILE_WP04)
-        /* only for other profiles: the wp04 report keeps its fields */
-        printf(",\"profile\":\"%s\",\"snapshot_hash\":\"sha256:%s\"",
-               dsr_profile_name(snap->profile), snap->parity_hash_sha256);
-    printf(",\"drift\":");
-    cli_drift_json(rep->drift, 1);
-    printf("}\n");
-}
-
 /* What the phase callback needs: the command's choices and the progress
  * line it draws while the library hashes. */
 typedef struct scan_ui {
     const scan_cmd    *c;
+    cli_scan_view      view;
     dsr_scan_progress  progress;
     cli_progress      *pr;
     double             pre_wall, pre_cpu;   /* option and manifest parsing */
@@ -376,11 +262,7 @@ static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_inge
                  t[DSR_INGEST_PHASE_PROJECT].wall_s, t[DSR_INGEST_PHASE_PROJECT].cpu_s);
         /* The summary comes before the delivery window, which may take a
          * few seconds. */
-        cli_report_skipped("scan", rep->scan, c->scan.list_skipped);
-        if (c->json)
-            print_json(c, rep);
-        else if (!c->quiet)
-            print_human(c, rep);
+        cli_scan_show(&ui->view, rep);
         fflush(stdout);
         break;
     }
@@ -412,6 +294,58 @@ static int fail_exit(const scan_cmd *c, const dsr_ingest_report *rep, const dsr_
     }
 }
 
+/* ---- a scan answered by the watcher that holds the log ----------------- */
+
+/* 1 when a watcher's socket is in log_dir (one may answer there). */
+static int watcher_socket(const char *log_dir)
+{
+    char p[4096];
+    struct stat st;
+    return snprintf(p, sizeof p, "%s/watch.sock", log_dir) < (int)sizeof p
+           && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* When a watcher holds the log and the scan is one it can answer (--emit
+ * changed, with nothing that only a scan of its own does), ask it for the
+ * run and show its answer.  Returns 1 when answered (*exit set), 0 when the
+ * scan is to run itself (nobody answers, the watcher stopped before it
+ * answered, or not such a scan; the lock then decides). */
+static int ask_watcher(const scan_cmd *c, const char *log_dir, int *exit)
+{
+    const cli_scan_opts *o = &c->scan;
+    if (!c->emit_changed || c->rehash || c->verify_cache || o->deliver || o->endpoint)
+        return 0;
+    dsr_buf req = DSR_BUF_INIT;
+    if (cli_scan_ask_build(o, c->json, c->quiet, &req)) {
+        dsr_buf_free(&req);
+        return 0;   /* the scan's own run reports what is wrong */
+    }
+    dsr_watch_reply reply = DSR_WATCH_REPLY_INIT;
+    dsr_err err;
+    int rc = dsr_watch_ask(log_dir, req.data, req.len, &reply, &err);
+    dsr_buf_free(&req);
+    if (rc == DSR_ENOTFOUND || rc == DSR_EIO) {
+        /* nobody listens, or the watcher stopped before it answered (its
+         * lock is gone with it): the scan runs itself */
+        if (rc == DSR_EIO)
+            cli_info("scan", "%s", err.msg);
+        dsr_watch_reply_free(&reply);
+        return 0;
+    }
+    if (rc) {
+        *exit = cli_fail(&err, log_dir);
+    } else {
+        if (reply.out.len)
+            fwrite(reply.out.data, 1, reply.out.len, stdout);
+        fflush(stdout);
+        if (reply.err.len)
+            fwrite(reply.err.data, 1, reply.err.len, stderr);
+        *exit = reply.exit_code;
+    }
+    dsr_watch_reply_free(&reply);
+    return 1;
+}
+
 int cmd_scan(int argc, char **argv)
 {
     double t0_wall = clock_s(CLOCK_MONOTONIC), t0_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -432,6 +366,10 @@ int cmd_scan(int argc, char **argv)
     scan_ui ui;
     memset(&ui, 0, sizeof ui);
     ui.c = &c;
+    ui.view = (cli_scan_view){ .mission_dir = c.scan.mission_dir, .json = c.json,
+                               .quiet = c.quiet, .list_skipped = c.scan.list_skipped,
+                               .emit_changed = c.emit_changed, .rehash = c.rehash,
+                               .verify_cache = c.verify_cache };
     dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
     o.flags = (c.emit_changed ? DSR_INGEST_EMIT_CHANGED : 0)
             | (c.rehash || c.verify_cache ? DSR_INGEST_REHASH : 0);
@@ -443,23 +381,39 @@ int cmd_scan(int argc, char **argv)
     ui.pre_wall = clock_s(CLOCK_MONOTONIC) - t0_wall;
     ui.pre_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0_cpu;
 
+    /* A watcher holding the log answers before anything is opened here
+     * (the lock below would send the scan to it anyway); a default log
+     * folder that is a symlink is the run's to refuse. */
+    char log_buf[4096];
+    const char *log_dir = cli_log_dir(c.scan.log_opt, c.scan.mission_dir, log_buf,
+                                      sizeof log_buf);
+    struct stat lst;
+    int exit_code;
+    if (watcher_socket(log_dir) && lstat(log_dir, &lst) == 0 && S_ISDIR(lst.st_mode)
+        && ask_watcher(&c, log_dir, &exit_code)) {
+        cli_scan_opts_free(&c.scan);
+        return exit_code;
+    }
+
     dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
     dsr_err err;
     rc = dsr_ingest_run(&o, &rep, &err);
     cli_progress_stop(ui.pr);   /* still drawn when the scan itself failed */
-    int exit_code;
-    if (rc) {
+    if (rc && rep.failed_step == DSR_INGEST_STEP_LOG && err.code == DSR_ELOCKED && rep.log_dir
+        && ask_watcher(&c, rep.log_dir, &exit_code)) {
+        /* answered by the watcher that holds the log */
+    } else if (rc) {
         exit_code = fail_exit(&c, &rep, &err);
+        if (err.code == DSR_ELOCKED && rep.log_dir && !c.emit_changed
+            && watcher_socket(rep.log_dir))
+            cli_warn("scan", "a 'dossier watch' holds this log: it answers 'dossier scan "
+                     "--emit changed' with a run of its own");
     } else {
         /* Delivery never fails or stalls a scan: one bounded window, then
          * the events simply stay pending for `dossier deliver`. */
         if (rep.deliver.note[0] && !c.quiet)
             cli_error("scan", "%s", rep.deliver.note);
-        const dsr_scan_result *r = rep.scan;
-        exit_code = (r->has_manifest && r->n_required_missing) ? DSR_EXIT_INCOMPLETE
-                                                               : DSR_EXIT_OK;
-        if (c.verify_cache && r->n_cache_stale)
-            exit_code = DSR_EXIT_INCOMPLETE;
+        exit_code = cli_scan_exit(&ui.view, &rep);
     }
     dsr_ingest_report_free(&rep);
     cli_scan_opts_free(&c.scan);

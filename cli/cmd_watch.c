@@ -5,10 +5,13 @@
  * or one JSON line per recorded run with --json.
  */
 #include "cli.h"
+#include "scan_ask.h"
 #include "scan_opts.h"
+#include "scan_render.h"
 #include "dossier/buf.h"
 #include "dossier/watch.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,8 +32,12 @@ static const char usage_text[] =
 "and tries delivery, as after a scan.  A burst of events that changes no\n"
 "content (chmod, touch, an editor's temp file come and gone) records\n"
 "nothing.  Runs in the foreground until SIGINT or SIGTERM (exit 0), and is\n"
-"the log's only writer meanwhile: 'scan' and 'import' get a 'locked' error\n"
-"(or wait, with --wait).\n"
+"the log's only writer meanwhile: 'scan --emit changed' asks the watcher,\n"
+"which records a run at once (over the changes saved until then) and\n"
+"answers with the scan's report, when the scan's mission folder and the\n"
+"settings it gives are the watcher's; other scans and 'import' get a\n"
+"'locked' error (or wait, with --wait).  See 'dossier scan --help', \"Asking\n"
+"a watcher\".\n"
 "\n"
 "Options:\n"
 "  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
@@ -92,6 +99,8 @@ typedef struct watch_cmd {
     int           json, quiet, verbose;
     unsigned      debounce_ms;
     int           status_line;   /* a status line is drawn on stderr */
+    char         *root;          /* the mission folder's real path */
+    cli_scan_ask  ask;           /* the request being answered */
 } watch_cmd;
 
 /* --debounce: a bare number is milliseconds (the option's unit), anything
@@ -241,6 +250,84 @@ static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
     cli_warn("watch", "%s", msg);
 }
 
+/* ---- scans that ask the watcher for a run --------------------------------- */
+
+/* Render what `dossier scan` would show of the run into the reply: the
+ * scan's own code, writing to streams in memory.  The GNU C library lets
+ * stdout and stderr be assigned (they are plain variables there); this
+ * thread is the only one that writes them (the library prints nothing), and
+ * they are put back before anything else runs.  The asker's verbosity and
+ * colour choice stand in for the watcher's meanwhile. */
+static void render_scan(watch_cmd *c, const dsr_ingest_report *rep,
+                        const dsr_watch_run_info *info, dsr_watch_reply *reply)
+{
+    const cli_scan_ask *a = &c->ask;
+    char *out = NULL, *err = NULL;
+    size_t nout = 0, nerr = 0;
+    FILE *fo = open_memstream(&out, &nout), *fe = open_memstream(&err, &nerr);
+    if (!fo || !fe) {
+        if (fo)
+            fclose(fo);
+        if (fe)
+            fclose(fe);
+        reply->exit_code = DSR_EXIT_IO;
+        (void)dsr_buf_puts(&reply->err, "dossier: scan: the watcher ran out of memory "
+                           "rendering its answer (the run is recorded)\n");
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    FILE *so = stdout, *se = stderr;
+    cli_settings saved = cli_cfg;
+    stdout = fo;
+    stderr = fe;
+    cli_cfg.level = a->level < CLI_LEVEL_ERROR ? CLI_LEVEL_ERROR
+                  : a->level > CLI_LEVEL_DEBUG ? CLI_LEVEL_DEBUG : (cli_level)a->level;
+    cli_cfg.color = a->color ? CLI_COLOR_ALWAYS : CLI_COLOR_NEVER;
+    cli_cfg.cmd = "scan";
+    cli_scan_view v = { .mission_dir = a->arg, .json = a->json, .quiet = a->quiet,
+                        .list_skipped = a->list_skipped, .emit_changed = 1,
+                        .watcher_pid = (long)getpid(), .watched = info };
+    cli_scan_show(&v, rep);
+    reply->exit_code = cli_scan_exit(&v, rep);
+    stdout = so;
+    stderr = se;
+    cli_cfg = saved;
+    fclose(fo);
+    fclose(fe);
+    (void)dsr_buf_append(&reply->out, out, nout);
+    (void)dsr_buf_append(&reply->err, err, nerr);
+    free(out);
+    free(err);
+}
+
+static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_report *rep,
+                      const dsr_watch_run_info *info, dsr_watch_reply *reply)
+{
+    watch_cmd *c = ctx;
+    if (rep) {
+        render_scan(c, rep, info, reply);
+        return 0;
+    }
+    const char *why = NULL;
+    if (cli_scan_ask_parse(req, len, &c->ask))
+        why = "a request this version of dossier does not read (is 'dossier scan' the same "
+              "version as the watcher?)";
+    else if ((why = cli_scan_ask_mismatch(&c->ask, &c->scan, c->root)))
+        why = !strcmp(why, "MISSION_DIR") ? "it follows another mission folder"
+              : why;
+    if (!why)
+        return 1;
+    reply->exit_code = DSR_EXIT_IO;
+    (void)dsr_buf_printf(&reply->err, "dossier: scan: the log is held by 'dossier watch' "
+                         "(pid %ld), which cannot answer this scan: %s%s; stop the watcher, "
+                         "or scan with the settings it was started with\n", (long)getpid(),
+                         why, why[0] == '-' ? " differs from the watcher's" : "");
+    cli_info("watch", "a scan's request was not answered: %s%s", why,
+             why[0] == '-' ? " differs" : "");
+    return 0;
+}
+
 /* ---- signals ------------------------------------------------------------ */
 
 static dsr_watch *volatile g_watch;
@@ -293,6 +380,8 @@ int cmd_watch(int argc, char **argv)
     wo.on_run_ctx = &c;
     wo.on_note = on_note;
     wo.on_note_ctx = &c;
+    wo.on_request = on_request;
+    wo.on_request_ctx = &c;
 
     dsr_err err;
     dsr_watch *w = NULL;
@@ -301,6 +390,14 @@ int cmd_watch(int argc, char **argv)
         int code = cli_fail(&err, c.scan.mission_dir);
         cli_scan_opts_free(&c.scan);
         return code == DSR_EXIT_USAGE ? code : DSR_EXIT_IO;
+    }
+    /* the folder exists (dsr_watch_open checked); its real path is what a
+     * scan that asks names */
+    if (!(c.root = realpath(c.scan.mission_dir, NULL))) {
+        cli_error("watch", "%s: %s", cli_safe(c.scan.mission_dir), strerror(errno));
+        dsr_watch_free(w);
+        cli_scan_opts_free(&c.scan);
+        return DSR_EXIT_IO;
     }
     g_watch = w;
     if (g_stop)
@@ -316,5 +413,6 @@ int cmd_watch(int argc, char **argv)
     }
     dsr_watch_free(w);
     cli_scan_opts_free(&c.scan);
+    free(c.root);
     return exit_code;
 }

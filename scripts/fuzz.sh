@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz the parsers with libFuzzer (clang): the manifest parser, the NDJSON
 # import/validate path, the stored-record decoder, the ignore-file parser,
-# the spec-kitty-3 envelope check/convert path and the spec-kitty-3 WP
-# frontmatter reader.
+# the spec-kitty-3 envelope check/convert path, the spec-kitty-3 WP
+# frontmatter reader and the request a scan sends to a watcher.
 #   scripts/fuzz.sh [SECONDS]     each harness runs SECONDS (default 60)
 # Builds into build/fuzz (clang, -fsanitize=fuzzer,address,undefined), copies
 # the committed seeds (tests/fuzz/corpus/<harness>/) into
@@ -18,7 +18,8 @@ case "$secs" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2
 command -v clang >/dev/null || { echo "fuzz: clang is not installed (scripts/setup.sh --deps)" >&2; exit 2; }
 
 out=build/fuzz
-harnesses=(fuzz_manifest fuzz_ndjson fuzz_record fuzz_sk3 fuzz_ignore fuzz_wp_frontmatter)
+harnesses=(fuzz_manifest fuzz_ndjson fuzz_record fuzz_sk3 fuzz_ignore fuzz_wp_frontmatter
+           fuzz_scan_ask)
 CC=clang cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSSIER_FUZZ=ON \
   -DDOSSIER_SANITIZE=fuzzer-no-link,address,undefined -DDOSSIER_WITH_NATS=OFF >/dev/null
 cmake --build "$out" -j"$(nproc)" --target "${harnesses[@]}"

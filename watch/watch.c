@@ -37,12 +37,14 @@
 #include "dossier/log.h"
 #include "opts_version.h"
 #include "strmap.h"
+#include "watch_serve.h"
 #include "watch_tree.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,15 @@ struct dsr_watch {
     int             full;        /* the coming run scans the whole tree */
     dsr_scan_result *state;      /* the last run's whole result, or NULL */
     uint64_t        churn;       /* paths scanned (and runs) since the last whole-tree run */
+    wserve          serve;       /* the answering socket (serve.fd -1: none) */
+    dsr_buf         req;         /* the request being answered */
 };
+
+/* A request being answered by the run under way (record_run). */
+typedef struct asked {
+    const dsr_buf   *req;
+    dsr_watch_reply *reply;
+} asked;
 
 /* A run over the changed paths carries the kept result's strings over in
  * their arena, those of files since replaced included (and a few per run:
@@ -164,9 +174,12 @@ int dsr_watch_open(const dsr_watch_opts *opts, dsr_watch **out, dsr_err *err)
         return dsr_err_set(err, DSR_ENOMEM, "out of memory");
     w->stop_fd = -1;
     w->tree.fd = -1;
+    w->serve.fd = w->serve.dir_fd = -1;
     w->ingest = *io;
     w->ingest.flags |= DSR_INGEST_EMIT_CHANGED | DSR_INGEST_SKIP_UNCHANGED;
-    w->o = *opts;
+    /* a version-1 struct ends before on_request */
+    memcpy(&w->o, opts, opts->version >= 2 ? sizeof *opts
+                                           : offsetof(dsr_watch_opts, on_request));
     if (!w->o.debounce_ms)
         w->o.debounce_ms = DSR_WATCH_DEBOUNCE_DEFAULT_MS;
     if (!w->o.max_delay_ms)
@@ -201,6 +214,9 @@ int dsr_watch_open(const dsr_watch_opts *opts, dsr_watch **out, dsr_err *err)
     if ((rc = wtree_init(&w->tree, w->ingest.root, w->log_dir, err))
         || (rc = resync(w, err)))
         goto fail;
+    /* only the log's writer listens: the lock is held from here on */
+    if (w->o.on_request && (rc = wserve_open(&w->serve, w->log_dir, err)))
+        goto fail;
     *out = w;
     return 0;
 fail:
@@ -220,6 +236,8 @@ void dsr_watch_free(dsr_watch *w)
 {
     if (!w)
         return;
+    wserve_close(&w->serve);     /* before the lock goes with the log */
+    dsr_buf_free(&w->req);
     wtree_free(&w->tree);
     strmap_free(&w->changed);
     dsr_scan_result_free(w->state);
@@ -354,7 +372,7 @@ static int take_changed(dsr_watch *w, char ***out, size_t *n, dsr_err *err)
     return 0;
 }
 
-static int record_run(dsr_watch *w, int starting, dsr_err *err)
+static int record_run(dsr_watch *w, int starting, const asked *ask, dsr_err *err)
 {
     dsr_watch_run_info info = { .runs = ++w->runs, .starting = starting,
                                 .fallback = w->fallback, .fs_events = w->events };
@@ -381,7 +399,11 @@ static int record_run(dsr_watch *w, int starting, dsr_err *err)
         static const char *const no_path[1] = { NULL };
         info.paths_only = !full;
         info.n_paths = full ? 0 : n_paths;
-        rc = dsr_ingest_run_paths(w->log, &w->ingest,
+        /* an asked run is recorded even when nothing changed, as a scan's */
+        dsr_ingest_opts io = w->ingest;
+        if (ask)
+            io.flags &= ~(unsigned)DSR_INGEST_SKIP_UNCHANGED;
+        rc = dsr_ingest_run_paths(w->log, &io,
                                   full ? NULL : paths ? (const char *const *)paths : no_path,
                                   full ? 0 : n_paths, &w->state, &rep, err);
     }
@@ -393,16 +415,52 @@ static int record_run(dsr_watch *w, int starting, dsr_err *err)
         rep.scan = w->state;    /* the watcher's: shown, not freed with the report */
         if (w->o.on_run)
             w->o.on_run(w->o.on_run_ctx, &rep, &info);
+        if (ask)
+            (void)w->o.on_request(w->o.on_request_ctx, ask->req->data, ask->req->len, &rep,
+                                  &info, ask->reply);
         rep.scan = NULL;
     }
     dsr_ingest_report_free(&rep);
     return rc;
 }
 
+/* One connection waiting on the answering socket: read its request and
+ * answer it, with a run when the caller's callback wants one.  Returns 0, or
+ * the error of a run that failed (the asker is told). */
+static int serve_one(dsr_watch *w, dsr_err *err)
+{
+    int conn = wserve_accept(&w->serve);
+    if (conn < 0)
+        return 0;               /* gone already, or another user's */
+    int rc = 0;
+    dsr_watch_reply reply = DSR_WATCH_REPLY_INIT;
+    if (!wserve_read_request(conn, &w->req)) {
+        if (w->o.on_request(w->o.on_request_ctx, w->req.data, w->req.len, NULL, NULL,
+                            &reply)) {
+            /* every change made before the request is queued by now */
+            asked ask = { &w->req, &reply };
+            rc = take_events(w, err);
+            if (!rc)
+                rc = record_run(w, 0, &ask, err);
+            if (rc) {   /* exit status 3: what dossier gives an I/O failure */
+                reply.exit_code = 3;
+                dsr_buf_reset(&reply.out);
+                dsr_buf_reset(&reply.err);
+                (void)dsr_buf_printf(&reply.err, "the watcher's run failed, and the watcher "
+                                     "stopped: %s\n", err->msg);
+            }
+        }
+        (void)wserve_write_reply(conn, &reply);
+    }
+    close(conn);
+    dsr_watch_reply_free(&reply);
+    return rc;
+}
+
 int dsr_watch_run(dsr_watch *w, dsr_err *err)
 {
     dsr_err_clear(err);
-    int rc = record_run(w, 1, err);
+    int rc = record_run(w, 1, NULL, err);
     while (!rc) {
         double now = now_s();
         int timeout = -1;
@@ -416,9 +474,10 @@ int dsr_watch_run(dsr_watch *w, dsr_err *err)
             due = w->next_poll;
         if (due)
             timeout = due <= now ? 0 : (int)((due - now) * 1e3) + 1;
-        struct pollfd p[2] = { { .fd = w->stop_fd, .events = POLLIN },
-                               { .fd = w->tree.fd, .events = POLLIN } };
-        int r = poll(p, 2, timeout);
+        struct pollfd p[3] = { { .fd = w->stop_fd, .events = POLLIN },
+                               { .fd = w->tree.fd, .events = POLLIN },
+                               { .fd = w->serve.fd, .events = POLLIN } };   /* -1: ignored */
+        int r = poll(p, 3, timeout);
         if (r < 0 && errno != EINTR) {
             rc = dsr_err_set(err, DSR_EIO, "%s: poll: %s", w->ingest.root, strerror(errno));
             break;
@@ -426,6 +485,8 @@ int dsr_watch_run(dsr_watch *w, dsr_err *err)
         if (r > 0 && p[0].revents)
             break;
         if (r > 0 && p[1].revents && (rc = take_events(w, err)))
+            break;
+        if (r > 0 && p[2].revents && (rc = serve_one(w, err)))
             break;
         now = now_s();
         int poll_due = w->polling && now >= w->next_poll;
@@ -438,7 +499,7 @@ int dsr_watch_run(dsr_watch *w, dsr_err *err)
         }
         if (w->dirty && (poll_due || now >= w->last + w->o.debounce_ms / 1e3
                          || now >= w->first + w->o.max_delay_ms / 1e3))
-            rc = record_run(w, 0, err);
+            rc = record_run(w, 0, NULL, err);
     }
     return rc;
 }

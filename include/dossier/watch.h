@@ -39,6 +39,18 @@
  *     cannot be watched (no permission): the tree is rescanned every
  *     poll_ms (stat-only for unchanged files) and watching retried then.
  *
+ * Asking a watcher (opts version 2).  While a watcher runs, the log is
+ * locked to other writers; a scan that finds it so can instead ask the
+ * watcher for a run (dsr_watch_ask, through a socket in the log folder that
+ * only the log's owner can reach).  The watcher first takes every file-system
+ * event queued until the request came - inotify queues an event within the
+ * system call that made the change, so every change made before the asking
+ * is among them - then records a run over the changed paths, as in step 3
+ * but recorded even when nothing changed (as `dossier scan --emit changed`
+ * records one), and answers with what its on_request callback made of the
+ * run.  The asker gets the run without walking or stat'ing the tree; what
+ * the watching cannot see (see docs/watch.md) the answer cannot either.
+ *
  * Conventions as in dossier/ingest.h: versioned options with an _INIT
  * macro, nothing printed, failures are a negative DSR_E* code and a
  * dsr_err naming the object.  Thread-safety: one thread runs a dsr_watch;
@@ -49,8 +61,10 @@
 
 #include "dossier/export.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "dossier/buf.h"
 #include "dossier/error.h"
 #include "dossier/ingest.h"
 
@@ -94,7 +108,31 @@ typedef void (*dsr_watch_run_fn)(void *ctx, const dsr_ingest_report *rep,
  * limit and what is done about it. */
 typedef void (*dsr_watch_note_fn)(void *ctx, dsr_watch_note_kind kind, const char *msg);
 
-#define DSR_WATCH_OPTS_VERSION 1
+/* The answer to one dsr_watch_ask: an exit status and the text the asking
+ * command prints.  Release with dsr_watch_reply_free. */
+typedef struct dsr_watch_reply {
+    int     exit_code;
+    dsr_buf out;         /* for its standard output */
+    dsr_buf err;         /* for its standard error */
+} dsr_watch_reply;
+
+#define DSR_WATCH_REPLY_INIT { 0, DSR_BUF_INIT, DSR_BUF_INIT }
+
+/* A request (req, len bytes: the asker's own format, which the library does
+ * not read) on the thread of dsr_watch_run, called twice:
+ *   rep == NULL: before anything is done for it: return 1 to have a run
+ *                recorded for it now, or 0 to answer at once with *reply
+ *                as the callback filled it in (a request it cannot serve);
+ *   rep != NULL: after that run (rep and info as on_run sees them, on_run
+ *                having been called first): fill in *reply (the value
+ *                returned is not used).
+ * A run that fails is answered by the library (exit status 3 and the
+ * error's message) and ends dsr_watch_run as any failed run does. */
+typedef int (*dsr_watch_request_fn)(void *ctx, const void *req, size_t len,
+                                    const dsr_ingest_report *rep,
+                                    const dsr_watch_run_info *info, dsr_watch_reply *reply);
+
+#define DSR_WATCH_OPTS_VERSION 2
 
 typedef struct dsr_watch_opts {
     unsigned               version;      /* DSR_WATCH_OPTS_VERSION */
@@ -109,6 +147,10 @@ typedef struct dsr_watch_opts {
     void                  *on_run_ctx;
     dsr_watch_note_fn      on_note;      /* or NULL */
     void                  *on_note_ctx;
+    /* Version 2.  Non-NULL: the watcher answers dsr_watch_ask (see "Asking
+     * a watcher"); NULL: nobody can ask it. */
+    dsr_watch_request_fn   on_request;
+    void                  *on_request_ctx;
 } dsr_watch_opts;
 
 #ifdef __cplusplus
@@ -140,6 +182,17 @@ DSR_API void dsr_watch_stop(dsr_watch *w);
 
 /* Close the log (releasing the writer lock) and the watches.  NULL is fine. */
 DSR_API void dsr_watch_free(dsr_watch *w);
+
+/* Ask the watcher of the log in log_dir for a run (see "Asking a watcher"):
+ * send req (len bytes, at most 64 KiB) and wait for the answer, which may
+ * take as long as the run.  Returns 0 with *reply filled in (initialised
+ * with DSR_WATCH_REPLY_INIT; its buffers are reused), DSR_ENOTFOUND when no
+ * watcher answers there (none runs, or it does not answer requests),
+ * DSR_EIO when the exchange failed (the watcher stopped before answering),
+ * DSR_EINVAL or DSR_ENOMEM. */
+DSR_API int  dsr_watch_ask(const char *log_dir, const void *req, size_t len,
+                           dsr_watch_reply *reply, dsr_err *err);
+DSR_API void dsr_watch_reply_free(dsr_watch_reply *r);   /* NULL is fine */
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,13 @@
  * log's single writer, a stop that comes first leaves only the starting
  * scan, a burst that overflows the kernel's event queue for real (while the
  * run callback holds the watcher's thread) is recorded through the fallback, a folder that cannot be watched is
- * noted once and polled, and bad options are refused.
+ * noted once and polled, and bad options are refused.  Asking a watcher
+ * (dsr_watch_ask): nobody to ask is DSR_ENOTFOUND, a request is answered
+ * with a run that already holds a change made just before it (no quiet
+ * period waited for), a run is recorded for a request even when nothing
+ * changed, a request the callback refuses gets its answer and no run, a log
+ * folder whose path is too long for a socket's name still answers, and a
+ * watcher made with version-1 options answers nobody.
  * LABELS: tsan
  */
 #include <stdarg.h>
@@ -18,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +46,8 @@ typedef struct fixture {
     int             fallback_runs;
     int             notes[DSR_WATCH_NOTE_COUNT];
     int             hold, held;   /* hold: on_run waits after the starting scan until held */
+    int             serve;        /* start(): answer dsr_watch_ask (on_request) */
+    int             asked;        /* runs recorded for a request */
     char            note_msg[DSR_ERR_MSG_MAX];
     /* the watcher */
     dsr_watch      *w;
@@ -98,6 +108,29 @@ static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
     pthread_mutex_unlock(&f->mu);
 }
 
+/* A request "run" is answered with a run and "indexed=N total=T paths=P"
+ * (exit 0); any other is refused at once (exit 7, "refused"). */
+static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_report *rep,
+                      const dsr_watch_run_info *info, dsr_watch_reply *reply)
+{
+    fixture *f = ctx;
+    if (!rep) {
+        if (len == 3 && !memcmp(req, "run", 3))
+            return 1;
+        reply->exit_code = 7;
+        assert_int_equal(dsr_buf_puts(&reply->err, "refused"), 0);
+        return 0;
+    }
+    pthread_mutex_lock(&f->mu);
+    f->asked++;
+    pthread_mutex_unlock(&f->mu);
+    assert_int_equal(dsr_buf_printf(&reply->out, "indexed=%llu total=%llu paths=%d",
+                                    (unsigned long long)rep->record.indexed,
+                                    rep->snapshot ? (unsigned long long)rep->snapshot->counts.total
+                                                  : 0ULL, info->paths_only), 0);
+    return 0;
+}
+
 static void *run_thread(void *arg)
 {
     fixture *f = arg;
@@ -105,26 +138,44 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
+/* The options start() uses: the fixture's tree, log and callbacks, a
+ * debounce of 50 ms; io must outlive the watcher. */
+static void opts_of(fixture *f, dsr_ingest_opts *io, dsr_watch_opts *o, unsigned poll_ms)
+{
+    *io = (dsr_ingest_opts)DSR_INGEST_OPTS_INIT;
+    io->root = f->root;
+    io->log_dir = f->log;
+    io->target_branch = "main";
+    io->jobs = 2;
+    *o = (dsr_watch_opts)DSR_WATCH_OPTS_INIT;
+    o->ingest = io;
+    o->debounce_ms = 50;
+    o->poll_ms = poll_ms;
+    o->on_run = on_run;
+    o->on_run_ctx = f;
+    o->on_note = on_note;
+    o->on_note_ctx = f;
+    if (f->serve) {
+        o->on_request = on_request;
+        o->on_request_ctx = f;
+    }
+}
+
+/* Open a watcher with o and run it on a thread of its own. */
+static void start_opts(fixture *f, const dsr_watch_opts *o)
+{
+    dsr_err err;
+    if (dsr_watch_open(o, &f->w, &err))
+        fail_msg("dsr_watch_open: %s", err.msg);
+    assert_int_equal(pthread_create(&f->th, NULL, run_thread, f), 0);
+}
+
 static void start(fixture *f, unsigned poll_ms)
 {
     static dsr_ingest_opts io;   /* must outlive the watcher: static per test */
-    io = (dsr_ingest_opts)DSR_INGEST_OPTS_INIT;
-    io.root = f->root;
-    io.log_dir = f->log;
-    io.target_branch = "main";
-    io.jobs = 2;
-    dsr_watch_opts o = DSR_WATCH_OPTS_INIT;
-    o.ingest = &io;
-    o.debounce_ms = 50;
-    o.poll_ms = poll_ms;
-    o.on_run = on_run;
-    o.on_run_ctx = f;
-    o.on_note = on_note;
-    o.on_note_ctx = f;
-    dsr_err err;
-    if (dsr_watch_open(&o, &f->w, &err))
-        fail_msg("dsr_watch_open: %s", err.msg);
-    assert_int_equal(pthread_create(&f->th, NULL, run_thread, f), 0);
+    dsr_watch_opts o;
+    opts_of(f, &io, &o, poll_ms);
+    start_opts(f, &o);
 }
 
 static void stop(fixture *f)
@@ -364,6 +415,128 @@ static void test_watch_open_refuses_bad_options(void **state)
     assert_int_equal(stat(f->log, &st), -1);   /* nothing created */
 }
 
+/* ---- asking a watcher ------------------------------------------------------ */
+
+static void ask(const fixture *f, const char *req, dsr_watch_reply *reply)
+{
+    dsr_err err;
+    if (dsr_watch_ask(f->log, req, strlen(req), reply, &err))
+        fail_msg("dsr_watch_ask: %s", err.msg);
+}
+
+static void test_watch_ask_finds_nobody(void **state)
+{
+    fixture *f = *state;
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    dsr_err err;
+    assert_int_equal(dsr_watch_ask(f->log, "run", 3, &r, &err), DSR_ENOTFOUND);
+    assert_non_null(strstr(err.msg, f->log));
+    assert_int_equal(dsr_watch_ask(NULL, "run", 3, &r, &err), DSR_EINVAL);
+    /* a watcher that died leaves its socket file: nobody listens there */
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    stop(f);
+    char sock[1024];
+    snprintf(sock, sizeof sock, "%s/watch.sock", f->log);
+    struct stat st;
+    assert_int_equal(stat(sock, &st), -1);   /* no on_request: no socket */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    assert_true(strlen(sock) < sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    close(fd);
+    assert_int_equal(dsr_watch_ask(f->log, "run", 3, &r, &err), DSR_ENOTFOUND);
+    /* ...and the next watcher takes its place */
+    f->serve = 1;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    ask(f, "run", &r);
+    assert_int_equal(r.exit_code, 0);
+    stop(f);
+    assert_int_equal(stat(sock, &st), -1);   /* removed when the watcher stops */
+    dsr_watch_reply_free(&r);
+}
+
+/* A change made just before asking is in the answer: the request waits for
+ * no quiet period (debounce: an hour), and the run takes the events queued. */
+static void test_watch_answers_with_a_run_holding_every_change(void **state)
+{
+    fixture *f = *state;
+    f->serve = 1;
+    static dsr_ingest_opts io;
+    dsr_watch_opts o;
+    opts_of(f, &io, &o, 0);
+    o.debounce_ms = 3600 * 1000;
+    o.max_delay_ms = 3600 * 1000;
+    start_opts(f, &o);
+    wait_for(f, one_run, "starting scan");
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    char name[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "new%d.md", i);
+        tt_put(f->root, name, "# new\n");
+        ask(f, "run", &r);
+        char want[64];
+        snprintf(want, sizeof want, "indexed=1 total=%d paths=1", 3 + i);
+        assert_int_equal(r.exit_code, 0);
+        assert_string_equal(r.out.data, want);
+    }
+    ask(f, "run", &r);                    /* nothing changed: recorded all the same */
+    assert_string_equal(r.out.data, "indexed=0 total=7 paths=1");
+    ask(f, "stop", &r);                   /* refused: answered, no run */
+    assert_int_equal(r.exit_code, 7);
+    assert_string_equal(r.err.data, "refused");
+    assert_int_equal(r.out.len, 0);
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->asked, 6);
+    assert_int_equal(f->recorded, 7);    /* the starting scan and the six asked for */
+    pthread_mutex_unlock(&f->mu);
+    dsr_watch_reply_free(&r);
+    stop(f);
+}
+
+/* sun_path holds 108 bytes: a longer log folder is named through
+ * /proc/self/fd by both ends. */
+static void test_watch_answers_in_a_log_folder_with_a_long_path(void **state)
+{
+    fixture *f = *state;
+    char sub[200];
+    memset(sub, 'x', 150);
+    sub[150] = '\0';
+    snprintf(f->log, sizeof f->log, "%s/%s/log", f->dir, sub);
+    assert_true(strlen(f->log) > 108);
+    f->serve = 1;
+    start(f, 0);
+    wait_for(f, one_run, "starting scan");
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    ask(f, "run", &r);
+    assert_string_equal(r.out.data, "indexed=0 total=2 paths=1");
+    dsr_watch_reply_free(&r);
+    stop(f);
+}
+
+/* Options made with a version-1 header end before on_request: such a
+ * watcher answers nobody and reads nothing past the old struct (here
+ * filled with garbage that would be called, or bind a socket, if read). */
+static void test_watch_v1_options_answer_nobody(void **state)
+{
+    fixture *f = *state;
+    static dsr_ingest_opts io;
+    dsr_watch_opts o;
+    opts_of(f, &io, &o, 0);
+    /* the tail a version-1 struct does not have: garbage */
+    memset((char *)&o + offsetof(dsr_watch_opts, on_request), 0xa5,
+           sizeof o - offsetof(dsr_watch_opts, on_request));
+    o.version = 1;
+    start_opts(f, &o);
+    wait_for(f, one_run, "starting scan");
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    dsr_err err;
+    assert_int_equal(dsr_watch_ask(f->log, "run", 3, &r, &err), DSR_ENOTFOUND);
+    stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +553,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_unwatchable_folder_is_noted_and_polled,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_open_refuses_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_ask_finds_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_answers_with_a_run_holding_every_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_answers_in_a_log_folder_with_a_long_path,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_v1_options_answer_nobody, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,49 @@
+/*
+ * scan_ask.h - the request `dossier scan --emit changed` sends to the watcher
+ * that holds its log (dsr_watch_ask), and how the watcher reads it: which
+ * mission, the settings given on the scan's command line, and how its
+ * answer is to be shown.
+ *
+ * Format: "key=value" strings, each ended by a NUL (no value holds a NUL:
+ * paths, names and numbers), the first one "dossier-scan=<CLI_ASK_VERSION>".
+ * A setting the scan was not given is absent: the watcher's applies.
+ */
+#ifndef DOSSIER_CLI_SCAN_ASK_H
+#define DOSSIER_CLI_SCAN_ASK_H
+
+#include <stddef.h>
+
+#include "dossier/buf.h"
+#include "scan_opts.h"
+
+#define CLI_ASK_VERSION "1"
+#define CLI_ASK_EXCLUDES_MAX 256
+
+typedef struct cli_scan_ask {
+    const char *mission;        /* the mission folder's real path */
+    const char *arg;            /* ... as the scan was given it (for display) */
+    int         json, quiet, level, color, list_skipped;
+    /* the settings given (NULL / 0: not given) */
+    const char *manifest;       /* real path */
+    const char *mission_type, *step, *feature, *branch, *profile;
+    unsigned long long max_file_size;
+    const char *excludes[CLI_ASK_EXCLUDES_MAX];
+    size_t      n_excludes;
+    int         has_excludes, reset;
+} cli_scan_ask;
+
+/* The request for a scan with options o.  0, or -1 when the mission or the
+ * manifest has no real path (the scan's own run then says why). */
+int cli_scan_ask_build(const cli_scan_opts *o, int json, int quiet, dsr_buf *req);
+
+/* Read a request (strings point into req, which must end with a NUL).  0,
+ * or -1 when it is not one this version of dossier sends. */
+int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a);
+
+/* NULL when a run with the watcher's settings w (over the mission at the
+ * real path root) is the run the scan asked for, else the option that
+ * differs, as the scan's command line names it. */
+const char *cli_scan_ask_mismatch(const cli_scan_ask *a, const cli_scan_opts *w,
+                                  const char *root);
+
+#endif

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `dossier scan --emit changed` while `dossier watch` holds the log: the scan
+# asks the watcher, which records the run and answers with what the scan
+# would print.  Checked:
+#   - after every kind of change made just before the scan (edit, new file,
+#     new folder with files, delete, rename, folder removed, a required
+#     artifact deleted, an edit that keeps size and mtime aside), the
+#     answer's snapshot parity equals that of a fresh scan of the same tree
+#     into another log, and the exit status is the scan's (1 while a
+#     required artifact is missing); the debounce is an hour, so only the
+#     asking can have recorded the run;
+#   - the answer is the scan's report: human text with the watcher named,
+#     and --json valid against schemas/reports/scan.schema.json;
+#   - a scan the watcher cannot answer is refused, naming why: other
+#     settings (exit 3), a full scan or --rehash (the lock, and a note);
+#   - once the watcher stops (SIGTERM) its socket is gone and scans run
+#     themselves; a watcher killed with SIGKILL leaves its socket, which
+#     answers nobody and is replaced by the next watcher.
+source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
+m=$(sample_copy mission)
+log="$WORK/log"
+"$BIN" watch "$m" --log "$log" --mission-type software-dev --debounce 3600s -v \
+  > "$WORK/watch.out" 2> "$WORK/watch.err" &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+wait_snapshot "$log"
+[ -S "$log/watch.sock" ] || fail "no socket in the watcher's log folder"
+
+parity_json() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)["parity_hash_sha256"])'; }
+fresh() {   # the parity of a scan of the tree as it is now, into a new log
+  rm -rf "$WORK/fresh"
+  "$BIN" scan "$m" --log "$WORK/fresh" --mission-type software-dev --json \
+    > "$WORK/fresh.json" 2> /dev/null || true   # 1 while a required artifact is missing
+  parity_json < "$WORK/fresh.json"
+}
+# asked EXPECTED_EXIT: a scan answered by the watcher, compared with a fresh one
+round=0
+asked() {
+  round=$((round + 1))
+  local got=0
+  "$BIN" scan "$m" --log "$log" --emit changed --json > "$WORK/ask.json" \
+    2> "$WORK/ask.err" || got=$?
+  [ "$got" -eq "$1" ] || fail "round $round: exit $got, expected $1: $(cat "$WORK/ask.err")"
+  "$PY" - "$WORK/ask.json" "$pid" <<'PYEOF' || fail "round $round: the answer (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["watcher"]["pid"] == int(sys.argv[2]), r.get("watcher")
+assert r["emit_mode"] == "changed" and r["completed"], r
+PYEOF
+  local want
+  want=$(fresh)
+  [ "$(parity_json < "$WORK/ask.json")" = "$want" ] \
+    || fail "round $round: the watcher's answer differs from a fresh scan ($want)"
+}
+
+asked 0                                          # nothing changed: a run all the same
+echo "one more line" >> "$m/spec.md";  asked 0   # an edit
+echo "new" > "$m/notes.md";             asked 0   # a new file
+mkdir -p "$m/extra/deep"
+echo a > "$m/extra/deep/a.md"; echo b > "$m/extra/b.md"; asked 0   # a new folder
+rm "$m/notes.md";                       asked 0   # a file deleted
+mv "$m/extra/b.md" "$m/extra/c.md";     asked 0   # a rename
+rm -rf "$m/extra";                      asked 0   # a folder removed
+mv "$m/spec.md" "$WORK/spec.md.away";   asked 1   # the required artifact gone
+mv "$WORK/spec.md.away" "$m/spec.md";   asked 0   # ... and back
+# an edit that keeps the size, with the mtime put back: stat says unchanged,
+# inotify saw the write
+cp -p "$m/plan.md" "$WORK/plan.md.orig"
+"$PY" -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[0]^=1; open(p,"wb").write(b)' "$m/plan.md"
+touch -r "$WORK/plan.md.orig" "$m/plan.md"
+asked 0
+
+rc=0
+"$PY" "$SRC/tests/support/check_reports.py" "$SRC/schemas/reports" scan "$WORK/ask.json" || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || fail "the answer does not match scan.schema.json"
+
+"$BIN" scan "$m" --log "$log" --emit changed > "$WORK/human.out"
+grepq "answered by 'dossier watch' (pid $pid)" < "$WORK/human.out" \
+  || fail "the human answer does not name the watcher: $(cat "$WORK/human.out")"
+grepq '^dossier scan: .*mission (feature mission)$' < "$WORK/human.out" \
+  || fail "the human answer is not the scan's summary"
+
+# what the watcher cannot answer
+expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --mission-type research 2> "$WORK/e"
+grepq -- '--mission-type differs' < "$WORK/e" || fail "mismatch not named: $(cat "$WORK/e")"
+expect_exit 3 "$BIN" scan "$WORK" --log "$log" --emit changed 2> "$WORK/e"
+grepq 'another mission folder' < "$WORK/e" || fail "other folder not named: $(cat "$WORK/e")"
+expect_exit 3 "$BIN" scan "$m" --log "$log" 2> "$WORK/e"
+grepq 'locked by another writer' < "$WORK/e" || fail "a full scan was not refused: $(cat "$WORK/e")"
+grepq -- "answers 'dossier scan --emit changed'" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
+expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --rehash 2> "$WORK/e"
+grepq 'locked by another writer' < "$WORK/e" || fail "--rehash was answered: $(cat "$WORK/e")"
+
+# the runs are the watcher's: its starting one and one per answered scan
+# (the rounds and the human one), and the log is sound
+kill -TERM "$pid"
+wait "$pid" || fail "watch did not stop cleanly on SIGTERM"
+[ ! -e "$log/watch.sock" ] || fail "the socket outlived the watcher"
+n=$(grep -c 'recorded' "$WORK/watch.err" || true)
+[ "$n" -eq $((round + 2)) ] || fail "expected $((round + 2)) recorded runs, got $n: $(cat "$WORK/watch.err")"
+expect_exit 0 "$BIN" verify --log "$log" -q
+expect_exit 0 "$BIN" scan "$m" --log "$log" --emit changed -q   # runs itself now
+
+# a watcher killed outright leaves its socket: nobody answers there, the
+# scan runs itself, and the next watcher takes the name over
+"$BIN" watch "$m" --log "$log" --debounce 3600s -q &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+for _ in $(seq 1 300); do [ -S "$log/watch.sock" ] && break; sleep 0.1; done
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
+[ -S "$log/watch.sock" ] || fail "expected the killed watcher's socket to remain"
+expect_exit 0 "$BIN" scan "$m" --log "$log" --emit changed -q
+"$BIN" watch "$m" --log "$log" --debounce 3600s -q &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+wait_snapshot "$log"
+ok=0
+for _ in $(seq 1 300); do
+  if "$BIN" scan "$m" --log "$log" --emit changed --json > "$WORK/ask.json" 2> /dev/null; then
+    ok=1; break
+  fi
+  sleep 0.1
+done
+[ "$ok" = 1 ] || fail "the new watcher did not answer"
+grepq "\"pid\":$pid" < "$WORK/ask.json" || fail "answered by another process: $(cat "$WORK/ask.json")"
+kill -TERM "$pid"
+wait "$pid" || fail "the second watcher did not stop cleanly"
+echo "watch_ask ok: $round rounds"

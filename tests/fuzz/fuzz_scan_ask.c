@@ -1,0 +1,74 @@
+/*
+ * fuzz_scan_ask.c - libFuzzer harness for the request a scan sends to the
+ * watcher that holds its log (cli/scan_ask.c), which the watcher parses.
+ *
+ * Properties checked beyond "no crash, no sanitizer report": a parse either
+ * fails, or succeeds with every string it returns lying inside the request
+ * (NUL-ended there), the mission and display path set, and at most
+ * CLI_ASK_EXCLUDES_MAX excludes; parsing twice gives the same; and the
+ * comparison with a fixed watcher's settings is deterministic, naming an
+ * option of the scan's command line when the request differs.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scan_ask.h"
+
+/* What cli_common.c provides the CLI: the request's parser needs neither,
+ * its builder (not fuzzed) reads both. */
+cli_settings cli_cfg;
+int cli_use_color(FILE *f)
+{
+    (void)f;
+    return 0;
+}
+
+static int inside(const char *p, const char *buf, size_t n)
+{
+    return !p || (p >= buf && p < buf + n && memchr(p, '\0', (size_t)(buf + n - p)));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size ? size : 1);
+    if (!buf)
+        return 0;
+    memcpy(buf, data, size);
+    cli_scan_ask a, b;
+    int rc = cli_scan_ask_parse(buf, size, &a);
+    if (rc != cli_scan_ask_parse(buf, size, &b))
+        abort();
+    if (rc) {
+        free(buf);
+        return 0;
+    }
+    if (memcmp(&a, &b, sizeof a) || !a.mission || !a.arg
+        || a.n_excludes > CLI_ASK_EXCLUDES_MAX)
+        abort();
+    const char *strs[] = { a.mission, a.arg, a.manifest, a.mission_type, a.step, a.feature,
+                           a.branch, a.profile };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (!inside(strs[i], buf, size))
+            abort();
+    for (size_t i = 0; i < a.n_excludes; i++)
+        if (!inside(a.excludes[i], buf, size))
+            abort();
+    static const char *const ex[] = { "*.tmp", "build/" };
+    cli_scan_opts w;
+    memset(&w, 0, sizeof w);
+    w.mission_type = "software-dev";
+    w.step = "plan";
+    w.excludes = (const char **)ex;
+    w.n_excludes = 2;
+    w.given = DSR_SETTING_EXCLUDES;
+    const char *m1 = cli_scan_ask_mismatch(&a, &w, "/m");
+    const char *m2 = cli_scan_ask_mismatch(&a, &w, "/m");
+    if (m1 != m2 || (m1 && strcmp(m1, "MISSION_DIR") && strncmp(m1, "--", 2)))
+        abort();
+    free(buf);
+    return 0;
+}
