@@ -11,6 +11,8 @@
 #     asking can have recorded the run;
 #   - the answer is the scan's report: human text with the watcher named,
 #     and --json valid against schemas/reports/scan.schema.json;
+#   - four scans asking at once are all answered, one run each, the edit
+#     made before them indexed by exactly one;
 #   - a scan the watcher cannot answer is refused, naming why: other
 #     settings (exit 3), a full scan or --rehash (the lock, and a note);
 #   - once the watcher stops (SIGTERM) its socket is gone and scans run
@@ -74,6 +76,24 @@ rc=0
 "$PY" "$SRC/tests/support/check_reports.py" "$SRC/schemas/reports" scan "$WORK/ask.json" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || fail "the answer does not match scan.schema.json"
 
+# several scans asking at once are answered one after the other
+echo "for the crowd" >> "$m/plan.md"
+for i in 1 2 3 4; do
+  "$BIN" scan "$m" --log "$log" --emit changed --json > "$WORK/crowd$i.json" 2> "$WORK/crowd$i.err" &
+  crowd[$i]=$!
+done
+for i in 1 2 3 4; do
+  wait "${crowd[$i]}" || fail "a scan of the crowd failed: $(cat "$WORK/crowd$i.err")"
+done
+want=$(fresh)
+indexed=0
+for i in 1 2 3 4; do
+  [ "$(parity_json < "$WORK/crowd$i.json")" = "$want" ] || fail "crowd answer $i differs from a fresh scan"
+  indexed=$((indexed + $("$PY" -c 'import json,sys; print(json.load(sys.stdin)["indexed"])' < "$WORK/crowd$i.json")))
+done
+[ "$indexed" -eq 1 ] || fail "the edit was indexed $indexed times by the crowd, not once"
+round=$((round + 4))
+
 "$BIN" scan "$m" --log "$log" --emit changed > "$WORK/human.out"
 grepq "answered by 'dossier watch' (pid $pid)" < "$WORK/human.out" \
   || fail "the human answer does not name the watcher: $(cat "$WORK/human.out")"
@@ -114,7 +134,22 @@ expect_exit 0 "$BIN" scan "$m" --log "$log" --emit changed -q
 "$BIN" watch "$m" --log "$log" --debounce 3600s -q &
 pid=$!
 CLEANUP_PIDS+=("$pid")
-wait_snapshot "$log"
+# the new watcher listens once it holds the log; a scan asking before that
+# finds nobody and would take the lock itself, so wait for a connect to
+# succeed (the watcher drops a connection that sends nothing)
+"$PY" - "$log/watch.sock" <<'PYEOF' || fail "the new watcher never listened"
+import socket, sys, time
+for _ in range(300):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sys.argv[1])
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+    finally:
+        s.close()
+sys.exit(1)
+PYEOF
 ok=0
 for _ in $(seq 1 300); do
   if "$BIN" scan "$m" --log "$log" --emit changed --json > "$WORK/ask.json" 2> /dev/null; then

@@ -6,7 +6,8 @@
  * scan, a burst that overflows the kernel's event queue for real (while the
  * run callback holds the watcher's thread) is recorded through the fallback, a folder that cannot be watched is
  * noted once and polled, and bad options are refused.  Asking a watcher
- * (dsr_watch_ask): nobody to ask is DSR_ENOTFOUND, a request is answered
+ * (dsr_watch_ask): nobody to ask is DSR_ENOTFOUND, a watcher that hangs
+ * up before answering is DSR_EIO, a request is answered
  * with a run that already holds a change made just before it (no quiet
  * period waited for), a run is recorded for a request even when nothing
  * changed, a request the callback refuses gets its answer and no run, a log
@@ -458,6 +459,44 @@ static void test_watch_ask_finds_nobody(void **state)
     dsr_watch_reply_free(&r);
 }
 
+/* A listener that takes the request and hangs up without answering (a
+ * watcher stopped meanwhile). */
+static void *hang_up(void *arg)
+{
+    int *fds = arg;
+    int c = accept(fds[0], NULL, NULL);
+    if (c >= 0) {
+        char b[16];
+        (void)!read(c, b, sizeof b);
+        close(c);
+    }
+    return NULL;
+}
+
+static void test_watch_ask_reports_a_watcher_gone_before_answering(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mkdir(f->log, 0700), 0);
+    char sock[1024];
+    snprintf(sock, sizeof sock, "%s/watch.sock", f->log);
+    int fds[1];
+    fds[0] = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    assert_true(strlen(sock) < sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    assert_int_equal(bind(fds[0], (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fds[0], 1), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hang_up, fds), 0);
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    dsr_err err;
+    assert_int_equal(dsr_watch_ask(f->log, "run", 3, &r, &err), DSR_EIO);
+    assert_non_null(strstr(err.msg, "stopped before it answered"));
+    assert_int_equal(pthread_join(th, NULL), 0);
+    close(fds[0]);
+    dsr_watch_reply_free(&r);
+}
+
 /* A change made just before asking is in the answer: the request waits for
  * no quiet period (debounce: an hour), and the run takes the events queued. */
 static void test_watch_answers_with_a_run_holding_every_change(void **state)
@@ -554,6 +593,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_open_refuses_bad_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_ask_finds_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_ask_reports_a_watcher_gone_before_answering,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_with_a_run_holding_every_change,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_in_a_log_folder_with_a_long_path,
