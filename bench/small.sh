@@ -20,7 +20,8 @@
 # table shows the median wall time with its range, the median CPU time
 # (user + system, from the kernel's accounting of the child), and both ratios
 # to git status; then the targets (index <= 2x, scan <= 3x git
-# status, wall time; a watched scan against the same 3x).  Markdown + CSV go to bench/results/small-STAMP.*.
+# status, wall time; a watched scan against the scan's target).  Markdown +
+# CSV go to bench/results/small-STAMP.*.
 #
 # Usage: bench/small.sh [--runs N]
 # Environment: DOSSIER_BIN (default: a Release build in build/bench, built or
@@ -114,3 +115,6 @@ open(out + ".csv", "w").write("\n".join(csv) + "\n")
 print(text)
 print("Markdown: %s.md\nCSV:      %s.csv" % (out, out))
 PYEOF
+# a watcher gone meanwhile would have left scan_watched to scan for itself
+kill -0 "$WATCH_PID" 2> /dev/null \
+  || { echo "bench/small.sh: the watcher stopped: scan_watched was not answered by it" >&2; exit 1; }

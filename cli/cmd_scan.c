@@ -301,7 +301,7 @@ static int watcher_socket(const char *log_dir)
 {
     char p[4096];
     struct stat st;
-    return snprintf(p, sizeof p, "%s/watch.sock", log_dir) < (int)sizeof p
+    return snprintf(p, sizeof p, "%s/%s", log_dir, DSR_WATCH_SOCKET) < (int)sizeof p
            && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 

@@ -138,8 +138,11 @@ int wserve_open(wserve *s, const char *log_dir, dsr_err *err)
         rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot create a socket", s->path);
     else if (bind(s->fd, (const struct sockaddr *)&a, sizeof a))
         rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot bind the socket", s->path);
-    else if ((s->bound = 1, listen(s->fd, 16)))
-        rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot listen", s->path);
+    else {
+        s->bound = 1;    /* the file is ours from here on */
+        if (listen(s->fd, 16))
+            rc = dsr_err_errno(err, DSR_EIO, errno, "%s: cannot listen", s->path);
+    }
     if (rc)
         wserve_close(s);
     return rc;

@@ -24,7 +24,7 @@
 #include "dossier/error.h"
 #include "dossier/watch.h"
 
-#define WSERVE_NAME     "watch.sock"
+#define WSERVE_NAME     DSR_WATCH_SOCKET
 #define WSERVE_REQ_MAX  (64u * 1024u)
 #define WSERVE_OUT_MAX  (64u * 1024u * 1024u)
 /* How long the watcher waits for a connected asker's request, and for a

@@ -108,6 +108,9 @@ typedef void (*dsr_watch_run_fn)(void *ctx, const dsr_ingest_report *rep,
  * limit and what is done about it. */
 typedef void (*dsr_watch_note_fn)(void *ctx, dsr_watch_note_kind kind, const char *msg);
 
+/* The name of the answering socket in the log folder. */
+#define DSR_WATCH_SOCKET "watch.sock"
+
 /* The answer to one dsr_watch_ask: an exit status and the text the asking
  * command prints.  Release with dsr_watch_reply_free. */
 typedef struct dsr_watch_reply {

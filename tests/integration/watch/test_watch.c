@@ -139,8 +139,8 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-/* The options start() uses: the fixture's tree, log and callbacks, a
- * debounce of 50 ms; io must outlive the watcher. */
+/* The options start() uses: the fixture's tree, log and callbacks, a short
+ * debounce so that runs follow changes quickly; io must outlive the watcher. */
 static void opts_of(fixture *f, dsr_ingest_opts *io, dsr_watch_opts *o, unsigned poll_ms)
 {
     *io = (dsr_ingest_opts)DSR_INGEST_OPTS_INIT;

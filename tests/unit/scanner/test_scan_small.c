@@ -172,7 +172,7 @@ static void test_few_large_files_start_the_pool(void **state)
         snprintf(p, sizeof p, "%s/big%d.bin", root, i);
         FILE *f = fopen(p, "wb");
         assert_non_null(f);
-        for (int k = 0; k < (3 << 20); k++)     /* 3 MiB each: 6 MiB in all */
+        for (int k = 0; k < (3 << 20); k++)     /* together past the small-tree byte limit */
             fputc((k * 31 + i) & 0xff, f);
         fclose(f);
     }
