@@ -247,6 +247,18 @@ void log_db_why_unreadable(dsr_log *log, char *out, size_t cap);
  * compact the small families where it is due (close). */
 void log_flush_on_close(dsr_log *log);
 
+/* What a closing writer compacts in one family (log_flush.c says why). */
+typedef enum log_close_compaction {
+    LOG_COMPACT_NONE = 0,
+    LOG_COMPACT_WHOLE,    /* every table of the family, into one */
+    LOG_COMPACT_LEVEL0    /* level 0's key range, with the tables it overlaps */
+} log_close_compaction;
+/* The family holds `files` tables of `bytes` in all; `l0` of them are in
+ * level 0, and compacting level 0's key range reads `l0_bytes` (level 0 and
+ * the lower tables it overlaps). */
+log_close_compaction log_close_compaction_of(int files, uint64_t bytes, int l0,
+                                             uint64_t l0_bytes);
+
 /* ---- log_secondary.c --------------------------------------------------------- */
 /* Make the private folder a secondary keeps its info log in (after sweeping
  * those of readers that died), and remove it. */

@@ -20,11 +20,16 @@
  * is cancelled by the close of a short session before it runs: a log used
  * only by small scans gathered a few tiny tables per family every few scans,
  * and every open loads every table (docs/bench.md).  So a closing writer
- * that flushed compacts the families where that is due and costs at most
- * COMPACT_MAX_BYTES of rewriting (compact_small); anything larger is left
- * to RocksDB's background compaction in a longer session: a close never
- * rewrites a large family.  A compaction is crash-safe (new tables are
- * synced before the MANIFEST names them) and changes no key or value.
+ * that flushed compacts the families where that is due, at most
+ * COMPACT_MAX_BYTES of rewriting (compact_small): a close never rewrites a
+ * large family.  A family is rewritten whole only while its tables are small
+ * (at most COMPACT_TABLE_BYTES on average), which is what short sessions
+ * leave; otherwise only its level 0 is merged.  A large run flushes
+ * megabytes per family, and rewriting such a young family whole at every few
+ * closes copied its older tables again each time, the close waiting on it;
+ * merging level 0 copies each new table once (docs/bench.md, "The close of
+ * a large run").  A compaction is crash-safe (new tables are synced before
+ * the MANIFEST names them) and changes no key or value.
  */
 #include "log.h"
 #include "fs_room.h"
@@ -39,6 +44,9 @@
 /* RocksDB's level0_file_num_compaction_trigger (left at its default). */
 #define COMPACT_FILES 4
 #define COMPACT_MAX_BYTES (8u << 20)
+/* Between the tables of short sessions (kilobytes) and a large run's
+ * (megabytes). */
+#define COMPACT_TABLE_BYTES (256u << 10)
 
 /* 1 when the write-ahead log files ("*.log") in the log folder, what the
  * next open would replay, are past either limit. */
@@ -166,11 +174,25 @@ static cf_tables cf_tables_of(const rocksdb_livefiles_t *lf, int n, const char *
     return t;
 }
 
-/* Compact where it is due and small, family by family:
- *   - a small family (at most COMPACT_MAX_BYTES in all) with COMPACT_FILES
- *     tables or more: all of it, into one table;
- *   - a larger one with COMPACT_FILES tables in level 0: that key range,
- *     when level 0 and what it overlaps are at most COMPACT_MAX_BYTES.
+log_close_compaction log_close_compaction_of(int files, uint64_t bytes, int l0,
+                                             uint64_t l0_bytes)
+{
+    assert(l0 <= files && l0_bytes <= bytes);
+    if (files >= COMPACT_FILES && bytes <= COMPACT_MAX_BYTES &&
+        bytes <= (uint64_t)files * COMPACT_TABLE_BYTES)
+        return LOG_COMPACT_WHOLE;
+    if (l0 >= COMPACT_FILES && l0_bytes <= COMPACT_MAX_BYTES)
+        return LOG_COMPACT_LEVEL0;
+    return LOG_COMPACT_NONE;
+}
+
+/* Compact where it is due and small, family by family
+ * (log_close_compaction_of):
+ *   - a small family (at most COMPACT_MAX_BYTES in all) of small tables
+ *     (COMPACT_TABLE_BYTES on average), COMPACT_FILES of them or more: all
+ *     of it, into one table;
+ *   - else one with COMPACT_FILES tables in level 0: that key range, when
+ *     level 0 and what it overlaps are at most COMPACT_MAX_BYTES.
  * The last level is rewritten too (kForceOptimized): tables that RocksDB
  * would move down whole (keys that overlap nothing below, as the events and
  * ids of a new run) are merged instead of piling up one per flush.  Errors
@@ -190,10 +212,11 @@ static void compact_small(dsr_log *log)
     int n = rocksdb_livefiles_count(lf);
     for (size_t i = 0; i < log->n_cfs; i++) {
         cf_tables t = cf_tables_of(lf, n, log->cfs[i].name);
-        int whole = t.files >= COMPACT_FILES && t.bytes <= COMPACT_MAX_BYTES;
-        int range = !whole && t.l0 >= COMPACT_FILES && t.l0_bytes <= COMPACT_MAX_BYTES;
-        if (!whole && !range)
+        log_close_compaction kind =
+            log_close_compaction_of(t.files, t.bytes, t.l0, t.l0_bytes);
+        if (kind == LOG_COMPACT_NONE)
             continue;
+        int whole = kind == LOG_COMPACT_WHOLE;
         assert(whole || key_cmp(t.lo, t.lolen, t.hi, t.hilen) <= 0);
         uint64_t out = whole ? t.bytes : t.l0_bytes;
         /* the new tables are written before the old ones go; on a full disk
