@@ -7,6 +7,13 @@
  * events the projections have not folded yet; catching up first makes the
  * report describe the whole log.  When a writer (a running scan) holds the
  * lock, the report is made from the committed state instead and says so.
+ *
+ * Most of the time there is nothing to catch up (every scan folds its own
+ * run), so a read command first opens the log read-only, which spares a
+ * writer's open (its OPTIONS file, MANIFEST and syncs): that handle is used
+ * when every projection has folded the whole log and the log is whole
+ * (DSR_LOG_INTACT: a damaged or cut write-ahead log is then reported by the
+ * writer's open, as before).  Otherwise the command goes on as above.
  */
 #include "cli_proj.h"
 #include "cli.h"
@@ -18,6 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when every projection has folded every event of log. */
+static int folded(dsr_log *log)
+{
+    for (size_t i = 0; i < dsr_replay_projection_count(); i++) {
+        uint64_t ck = 0;
+        dsr_err cerr = { 0 };
+        if (dsr_replay_checkpoint(log, dsr_replay_projection_name(i), &ck, &cerr) ||
+            ck < dsr_log_head(log))
+            return 0;
+    }
+    return 1;
+}
+
 int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
                   int want_writer, dsr_log **out, int *stale)
 {
@@ -28,6 +48,18 @@ int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
     *out = NULL;
     if (stale)
         *stale = 0;
+    /* Read-first: any failure here (no log, a damaged one, ...) is left to
+     * the open below to report. */
+    if (!want_writer &&
+        !dsr_log_open(&log, dir, DSR_LOG_RDONLY | DSR_LOG_NOCREATE | DSR_LOG_INTACT, &err)) {
+        if (folded(log)) {
+            *out = log;
+            return DSR_EXIT_OK;
+        }
+        dsr_log_close(log);
+        log = NULL;
+    }
+    err = (dsr_err){ 0 };
     unsigned flags = DSR_LOG_NOCREATE | (want_writer ? DSR_LOG_WAIT : 0);
     int rc = dsr_log_open(&log, dir, flags, &err);
     /* Locked by a writer, or not writable by us: read what is committed. */
@@ -36,13 +68,8 @@ int cli_proj_open(const char *cmd, const char *log_opt, const char *mission_dir,
         /* Stale only when the projections have not folded every committed
          * event: another reader catching up holds the lock just as a
          * writer does, and then the state shown is current. */
-        for (size_t i = 0; !rc && stale && i < dsr_replay_projection_count(); i++) {
-            uint64_t ck = 0;
-            dsr_err cerr = { 0 };
-            if (dsr_replay_checkpoint(log, dsr_replay_projection_name(i), &ck, &cerr) ||
-                ck < dsr_log_head(log))
-                *stale = 1;
-        }
+        if (!rc && stale && !folded(log))
+            *stale = 1;
         if (!rc) {
             *out = log;
             return DSR_EXIT_OK;

@@ -152,7 +152,8 @@ static int lock_folder(dsr_log *log, dsr_err *err)
 /* Before RocksDB replays the WAL (and, for a writer, deletes it once its
  * records are in tables): a writer refuses a WAL damaged anywhere but its
  * torn tail, since the replay would end at the damage and the committed
- * events after it would be gone for good.  verify and repair (lenient) go on
+ * events after it would be gone for good; a reader with DSR_LOG_INTACT, which
+ * would not see them, refuses it too.  verify and repair (lenient) go on
  * and have RocksDB skip the damaged records instead, keeping those after
  * them; they report the damage (log_wal) and the sequences it took. */
 static int check_wal(dsr_log *log, int writer, dsr_err *err)
@@ -160,14 +161,15 @@ static int check_wal(dsr_log *log, int writer, dsr_err *err)
     int rc = log_wal_check(log->dir, &log->wal, err);
     if (rc || !log->wal.damaged)
         return rc;
-    if (writer && !(log->flags & LOG_OPEN_LENIENT))
+    if (!(log->flags & LOG_OPEN_LENIENT))
         return dsr_err_set(err, DSR_ECORRUPT,
                            "%s/%s: the write-ahead log is damaged at offset %llu (%s); "
-                           "the events committed in and after that record would be lost, so the log is "
-                           "not opened for writing (nothing was changed): run `dossier verify "
+                           "the events committed in and after that record would be %s, so the log is "
+                           "not opened%s (nothing was changed): run `dossier verify "
                            "--repair --log %s` to keep what can be read and record which "
                            "sequences were lost", log->dir, log->wal.file,
-                           (unsigned long long)log->wal.offset, log->wal.what, log->dir);
+                           (unsigned long long)log->wal.offset, log->wal.what,
+                           writer ? "lost" : "missing", writer ? " for writing" : "", log->dir);
     rocksdb_options_set_wal_recovery_mode(log->opts, 3 /* kSkipAnyCorruptedRecords */);
     return 0;
 }
@@ -189,7 +191,7 @@ static int open_once(dsr_log *log, int writer, dsr_err *err)
         if (rc)
             return rc;
     }
-    if (exists && (writer || (log->flags & LOG_OPEN_LENIENT))) {
+    if (exists && (writer || (log->flags & (LOG_OPEN_LENIENT | DSR_LOG_INTACT)))) {
         int rc = check_wal(log, writer, err);
         if (rc)
             return rc;
@@ -221,11 +223,12 @@ static int open_once(dsr_log *log, int writer, dsr_err *err)
     if (writer)
         log->db = rocksdb_open_column_families(log->opts, log->dir, (int)n,
                                                (const char *const *)names, cfo, hs, &e);
-    else if (log->flags & LOG_OPEN_LENIENT)
-        /* verify: a plain read-only instance.  It takes no lock either, but
-         * unlike a secondary (which silently passes over table files it
-         * cannot open, since its primary may have deleted them) it opens
-         * every table file up front and fails on a missing or damaged one. */
+    else if (log->flags & (LOG_OPEN_LENIENT | DSR_LOG_INTACT))
+        /* verify and DSR_LOG_INTACT: a plain read-only instance.  It takes
+         * no lock either, but unlike a secondary (which silently passes over
+         * table files it cannot open, since its primary may have deleted
+         * them) it opens every table file up front and fails on a missing
+         * or damaged one. */
         log->db = rocksdb_open_for_read_only_column_families(
             log->opts, log->dir, (int)n, (const char *const *)names, cfo, hs, 0, &e);
     else

@@ -53,6 +53,16 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     }
     if (!writer && (rc = log_secondary_dir_make(log, err)))
         goto fail;
+    /* DSR_LOG_INTACT: the mark is read before the open, so that it counts
+     * only commits the open replays (a writer committing meanwhile raises
+     * the head, never the mark past it). */
+    uint64_t mark = 0, prev;
+    int has_mark = 0, malformed;
+    if (!writer && (flags & DSR_LOG_INTACT) &&
+        (has_mark = log_hwm_read(dir, &mark, &prev, &malformed, err)) < 0) {
+        rc = has_mark;
+        goto fail;
+    }
     if ((rc = log_db_open(log, writer, err)))
         goto fail;
     rc = log_load_meta(log, err);
@@ -60,6 +70,16 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
         rc = log_reader_settle(log, rc, err);
     if (rc)
         goto fail;
+    if (has_mark && mark > log->next_seq - 1) {
+        rc = dsr_err_set(err, DSR_ECORRUPT,
+                         "%s: sequences %llu..%llu were committed but are not in the log (its "
+                         "head is %llu; %s says %llu): the write-ahead log was deleted, "
+                         "truncated or damaged; run `dossier verify --log %s`",
+                         dir, (unsigned long long)log->next_seq, (unsigned long long)mark,
+                         (unsigned long long)log->next_seq - 1, LOG_HWM_FILE,
+                         (unsigned long long)mark, dir);
+        goto fail;
+    }
     if (writer && (rc = log_hwm_open(log, err)))
         goto fail;
     if (writer && !(flags & LOG_OPEN_LENIENT) && (rc = log_hwm_reconcile(log, err)))

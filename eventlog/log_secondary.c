@@ -200,6 +200,9 @@ int dsr_log_refresh(dsr_log *log, dsr_err *err)
         return dsr_err_set(err, DSR_EINVAL, "dsr_log_refresh: NULL log");
     if (!(log->flags & DSR_LOG_RDONLY))
         return 0;   /* a writer always sees its own commits */
+    if (log->flags & DSR_LOG_INTACT)
+        return dsr_err_set(err, DSR_EINVAL, "%s: a handle opened with DSR_LOG_INTACT does not "
+                           "follow a writer; open the log again", log->dir);
     /* Column families created by the writer after we opened cannot be
      * attached to a secondary; reopen to get handles for them. */
     int changed = 0;

@@ -41,7 +41,16 @@ typedef struct dsr_log_iter dsr_log_iter;
 enum {
     DSR_LOG_RDONLY   = 1 << 0,  /* read-only; never takes the lock */
     DSR_LOG_WAIT     = 1 << 1,  /* writer: wait for the lock instead of DSR_ELOCKED */
-    DSR_LOG_NOCREATE = 1 << 2   /* fail with DSR_ENOTFOUND when dir holds no log */
+    DSR_LOG_NOCREATE = 1 << 2,  /* fail with DSR_ENOTFOUND when dir holds no log */
+    /* Added for readers that need the whole log: with DSR_LOG_RDONLY, fail
+     * with DSR_ECORRUPT where a writer's open would refuse the log -- its
+     * write-ahead log damaged before a torn tail, sequences it committed
+     * missing (the high-water mark above the head), or a table file missing
+     * or damaged.  Without it a read-only handle shows what
+     * precedes such damage.  The handle does not follow a writer
+     * (dsr_log_refresh), and a writer deleting table files meanwhile can
+     * make the open fail (open again).  Writers always check. */
+    DSR_LOG_INTACT   = 1 << 3
 };
 
 /* Open (creating unless DSR_LOG_NOCREATE) the log in dir.  On first creation

@@ -4,7 +4,8 @@
 # item 2).  A log with a scan, an accepted baseline (the last commit, so it
 # is in the WAL) and a webhook endpoint that received every event:
 #   1. 16 zero bytes in the middle of the WAL record holding the baseline:
-#      scan exits 3 naming the WAL file and offset and changes nothing;
+#      scan and status exit 3 naming the WAL file and offset and change
+#      nothing;
 #      verify exits 1 saying so; verify --repair lists exactly the lost
 #      sequence; the next scan numbers its events above the old head; verify
 #      is clean; the endpoint receives every new event;
@@ -75,6 +76,12 @@ grep -q "$wal" "$WORK/scan.err" && grep -q "offset $rec_off" "$WORK/scan.err" \
   && grep -q "verify --repair" "$WORK/scan.err" \
   || { cat "$WORK/scan.err"; fail "scan's error does not name the WAL, the offset and verify --repair"; }
 cmp -s "$C/$wal" "$WORK/damaged.wal" || fail "the refused scan changed the WAL"
+# a read command reports the damage too, instead of showing what precedes it
+rc=0
+"$BIN" status --log "$C" > /dev/null 2> "$WORK/status.err" || rc=$?
+[ "$rc" -eq 3 ] && grep -q "offset $rec_off" "$WORK/status.err" \
+  || { cat "$WORK/status.err"; fail "status of a log with a damaged WAL exited $rc, want 3 naming the offset"; }
+cmp -s "$C/$wal" "$WORK/damaged.wal" || fail "status changed the WAL"
 
 rc=0
 "$BIN" verify --log "$C" > "$WORK/verify.out" 2>&1 || rc=$?
