@@ -51,7 +51,9 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
         rc = dsr_err_set(err, DSR_ENOMEM, "%s: out of memory", dir);
         goto fail;
     }
-    if (!writer && (rc = log_secondary_dir_make(log, err)))
+    /* a secondary keeps its info log in a folder of its own; the plain
+     * read-only instance of DSR_LOG_INTACT writes none */
+    if (!writer && !(flags & DSR_LOG_INTACT) && (rc = log_secondary_dir_make(log, err)))
         goto fail;
     /* DSR_LOG_INTACT: the mark is read before the open, so that it counts
      * only commits the open replays (a writer committing meanwhile raises

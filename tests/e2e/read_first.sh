@@ -2,9 +2,9 @@
 # read_first: the read commands (status, snapshot, drift, log) open the log
 # read-only when the projections have folded all of it, and as a writer
 # only to catch them up (cli/cli_proj.c):
-#   1. after a scan, status and the others change no file of the log
-#      folder (no OPTIONS, MANIFEST or WAL file of a writer's open), and
-#      report what a writer's open reported before;
+#   1. after a scan, status and the others change nothing in the log
+#      folder (no OPTIONS, MANIFEST, WAL or info LOG file, the folder's own
+#      mtime included), and report what a writer's open reported before;
 #   2. an event committed without its catch-up (a writer killed between the
 #      two): status folds it (checkpoints at the head, the artifact in the
 #      snapshot) and says nothing is stale;
@@ -28,7 +28,7 @@ cflags=""
 cc -std=c11 $cflags -I"$SRC/include" -o "$WORK/append_event" "$SRC/tests/e2e/append_event.c" \
   "$DOSSIER_BUILD/libdossier.a" $libs || fail "cannot build the append helper"
 
-listing() { (cd "$1" && find . -maxdepth 1 -type f ! -name LOG ! -name 'LOG.old.*' -printf '%f %s %T@\n' | sort); }
+listing() { (cd "$1" && find . -maxdepth 1 -printf '%f %s %T@\n' | sort); }
 
 # ---- 1. a folded log is only read ---------------------------------------------
 listing "$log" > "$WORK/before"
