@@ -232,8 +232,8 @@ void log_hwm_close(dsr_log *log);
 /* ---- log_db.c ---------------------------------------------------------------- */
 /* Open the RocksDB instance in log->dir with its families: a writer (creating
  * the log unless DSR_LOG_NOCREATE), a plain read-only instance
- * (LOG_OPEN_LENIENT, DSR_LOG_INTACT) or a secondary.  DSR_LOG_WAIT: a writer waits for the
- * lock instead of failing with DSR_ELOCKED. */
+ * (LOG_OPEN_LENIENT, DSR_LOG_INTACT) or a secondary.  DSR_LOG_WAIT: a writer
+ * waits for the lock instead of failing with DSR_ELOCKED. */
 int  log_db_open(dsr_log *log, int writer, dsr_err *err);
 /* Close the instance and its families, then release the folder lock. */
 void log_db_close(dsr_log *log);

@@ -97,9 +97,9 @@ int log_options_make(dsr_log *log, int writer)
     /* Writers, verify and DSR_LOG_INTACT readers: a damaged WAL record is an
      * error, not the silent end of the log that point-in-time recovery
      * (RocksDB's default) makes of it, dropping every committed event after
-     * it; only a torn last record (a crash mid-write) is tolerated.  log_wal.c checks the WAL first and
-     * names the damage; log_db.c switches repair and verify to skipping the
-     * damaged records once it is known. */
+     * it; only a torn last record (a crash mid-write) is tolerated.
+     * log_wal.c checks the WAL first and names the damage; log_db.c switches
+     * repair and verify to skipping the damaged records once it is known. */
     if (writer || (log->flags & (LOG_OPEN_LENIENT | DSR_LOG_INTACT)))
         rocksdb_options_set_wal_recovery_mode(log->opts, 0 /* kTolerateCorruptedTailRecords */);
 

@@ -46,10 +46,10 @@ enum {
      * with DSR_ECORRUPT where a writer's open would refuse the log -- its
      * write-ahead log damaged before a torn tail, sequences it committed
      * missing (the high-water mark above the head), or a table file missing
-     * or damaged.  Without it a read-only handle shows what
-     * precedes such damage.  The handle does not follow a writer
-     * (dsr_log_refresh), and a writer deleting table files meanwhile can
-     * make the open fail (open again).  Writers always check. */
+     * or damaged.  Without it a read-only handle shows what precedes such
+     * damage.  The handle does not follow a writer (dsr_log_refresh), and a
+     * writer deleting table files meanwhile can make the open fail (open
+     * again).  Writers always check. */
     DSR_LOG_INTACT   = 1 << 3
 };
 

@@ -7,7 +7,6 @@
 #     corrupted row (flipped by tests/e2e/proj_corrupt.c through the log API)
 #     and exits 1; a rebuild repairs it.
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
-BUILD=${DOSSIER_BUILD:?DOSSIER_BUILD not set}
 
 m=$(sample_copy mission)
 log="$WORK/log"
@@ -44,14 +43,7 @@ cmp -s "$WORK/before.dump" "$WORK/after.dump" || fail "a catch-up changed the st
 expect_exit 0 "$BIN" replay --verify --log "$log"
 
 # corrupt one row with a helper built against this build's library
-libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
-if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
-san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$BUILD/CMakeCache.txt")
-cflags=""
-[ -n "$san" ] && cflags="-fsanitize=$san"
-# shellcheck disable=SC2086
-cc -std=c11 $cflags -I"$SRC/include" -o "$WORK/proj_corrupt" "$SRC/tests/e2e/proj_corrupt.c" \
-  "$BUILD/libdossier.a" $libs || fail "cannot build the corruption helper"
+build_helper proj_corrupt "corruption helper"
 "$WORK/proj_corrupt" "$log" proj_snapshot snap || fail "corruption helper failed"
 
 expect_exit 1 "$BIN" replay --verify --log "$log" > "$WORK/verify.out"

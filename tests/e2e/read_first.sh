@@ -19,14 +19,7 @@ log="$WORK/log"
 "$BIN" scan "$m" --mission-type software-dev --log "$log" -q || fail "scan"
 "$BIN" baseline accept --log "$log" > /dev/null || fail "baseline accept"
 
-libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
-if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
-san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$DOSSIER_BUILD/CMakeCache.txt")
-cflags=""
-[ -n "$san" ] && cflags="-fsanitize=$san"
-# shellcheck disable=SC2086
-cc -std=c11 $cflags -I"$SRC/include" -o "$WORK/append_event" "$SRC/tests/e2e/append_event.c" \
-  "$DOSSIER_BUILD/libdossier.a" $libs || fail "cannot build the append helper"
+build_helper append_event "append helper"
 
 listing() { (cd "$1" && find . -maxdepth 1 -printf '%f %s %T@\n' | sort); }
 

@@ -13,14 +13,7 @@ m="$WORK/mission"
 log="$WORK/log"
 "$PY" "$H" gen-tree "$m" 6000 21
 
-libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
-if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
-san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$DOSSIER_BUILD/CMakeCache.txt")
-cflags=""
-[ -n "$san" ] && cflags="-fsanitize=$san"
-# shellcheck disable=SC2086
-cc -std=c11 $cflags -I"$SRC/include" -o "$WORK/cache_dump" "$SRC/tests/e2e/cache_dump.c" \
-  "$DOSSIER_BUILD/libdossier.a" $libs || fail "cannot build the cache dump helper"
+build_helper cache_dump "cache dump helper"
 
 export DOSSIER_BATCH_EVENTS=40
 "$BIN" scan "$m" --log "$log" -q || fail "first scan"

@@ -1,5 +1,6 @@
 # Shared helpers for end-to-end tests (source "$DOSSIER_SRC/tests/support/e2e_lib.sh").
-# Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, grepq, expect_exit, PY.
+# Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, grepq, expect_exit, PY,
+# build_helper (a C helper against libdossier.a), sample_copy, ...
 set -euo pipefail
 BIN=${DOSSIER_BIN:?DOSSIER_BIN not set (run through ctest)}
 SRC=${DOSSIER_SRC:?DOSSIER_SRC not set}
@@ -55,6 +56,21 @@ expect_exit() {
   local got=0
   "$@" || got=$?
   [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
+}
+
+# build_helper NAME WHAT: compile tests/e2e/NAME.c against this build's
+# libdossier.a (with its sanitizers) into $WORK/NAME; WHAT names it in the
+# failure message.
+build_helper() {
+  local name=$1 what=$2 build=${DOSSIER_BUILD:?DOSSIER_BUILD not set}
+  local libs san cflags=""
+  libs="$(pkg-config --libs openssl libxxhash msgpack rocksdb yaml-0.1 libcurl libisal) -lpthread -lm"
+  if pkg-config --exists libnats; then libs="$libs $(pkg-config --libs libnats)"; fi
+  san=$(sed -n 's/^DOSSIER_SANITIZE:STRING=//p' "$build/CMakeCache.txt")
+  [ -n "$san" ] && cflags="-fsanitize=$san"
+  # shellcheck disable=SC2086
+  cc -std=c11 $cflags -I"$SRC/include" -o "$WORK/$name" "$SRC/tests/e2e/$name.c" \
+    "$build/libdossier.a" $libs || fail "cannot build the $what"
 }
 
 # A copy of the bundled sample mission in $WORK/<name>.
