@@ -19,7 +19,8 @@
  * RocksDB's own compaction of level 0 (scheduled at COMPACT_FILES tables)
  * is cancelled by the close of a short session before it runs: a log used
  * only by small scans gathered a few tiny tables per family every few scans,
- * and every open loads every table (docs/bench.md).  So a closing writer
+ * and every read of a family merges its level-0 tables, every reader's open
+ * loads every table (docs/bench.md).  So a closing writer
  * that flushed compacts the families where that is due, at most
  * COMPACT_MAX_BYTES of rewriting (compact_small): a close never rewrites a
  * large family.  A family is rewritten whole only while its tables are small

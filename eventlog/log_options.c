@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Table files a writer keeps open (RocksDB opens up to 16 of them at
+ * DB::Open, the rest when first read): half the usual soft limit of 1,024
+ * file descriptors, leaving the rest to the scan's folders and files. */
+enum { LOG_WRITER_OPEN_TABLES = 512 };
+
 /* DB-wide options the C API has no setter for, as an options string. */
 static const char db_option_string[] =
     /* A writer's open replays the WAL into the memtables and keeps it, as
@@ -92,8 +97,18 @@ int log_options_make(dsr_log *log, int writer)
     rocksdb_options_set_keep_log_file_num(log->opts, 2);
     rocksdb_options_set_max_log_file_size(log->opts, 0);
     rocksdb_options_set_info_log_level(log->opts, 4 /* FATAL_LEVEL */);
-    if (!writer)
-        rocksdb_options_set_max_open_files(log->opts, -1);  /* required by secondaries */
+    /* A writer opens a table file when it first reads from it, and keeps at
+     * most LOG_WRITER_OPEN_TABLES open: RocksDB's default (-1) opens every
+     * table at DB::Open, so a log that gained a table per large run paid
+     * for all of them at every scan, most never read by it, and a log of
+     * more tables than the file descriptor limit could not be opened at
+     * all.  The open still checks that every table the MANIFEST names is
+     * there at its recorded size (paranoid_checks), so a missing or cut
+     * table is refused as before; a damaged block is found when it is read,
+     * and by `dossier verify`, which opens every table.  Readers keep -1:
+     * a secondary requires it, and verify and DSR_LOG_INTACT readers open
+     * every table to fail on any damage before they answer. */
+    rocksdb_options_set_max_open_files(log->opts, writer ? LOG_WRITER_OPEN_TABLES : -1);
     /* Writers, verify and DSR_LOG_INTACT readers: a damaged WAL record is an
      * error, not the silent end of the log that point-in-time recovery
      * (RocksDB's default) makes of it, dropping every committed event after
