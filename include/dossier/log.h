@@ -45,11 +45,13 @@ enum {
     /* Added for readers that need the whole log: with DSR_LOG_RDONLY, fail
      * with DSR_ECORRUPT where a writer's open would refuse the log -- its
      * write-ahead log damaged before a torn tail, sequences it committed
-     * missing (the high-water mark above the head), or a table file missing
-     * or damaged.  Without it a read-only handle shows what precedes such
-     * damage.  The handle does not follow a writer (dsr_log_refresh), and a
-     * writer deleting table files meanwhile can make the open fail (open
-     * again).  Writers always check. */
+     * missing (the high-water mark above the head), a table file missing or
+     * cut -- and also on a table file whose footer or index is damaged
+     * (every table file is opened; a writer opens them as it reads them).
+     * Without it a read-only handle shows what precedes such damage.  The
+     * handle does not follow a writer (dsr_log_refresh), and a writer
+     * deleting table files meanwhile can make the open fail (open again).
+     * Writers always check. */
     DSR_LOG_INTACT   = 1 << 3
 };
 
