@@ -27,9 +27,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,8 +129,8 @@ static int default_log_dir(const char *root, char **out, dsr_err *err)
 /* ---- step 3: the changed-mode base -------------------------------------- */
 
 /* The feature's current set for changed mode: its latest snapshot's
- * artifacts, after the projections catch up to the log head; none yet: an
- * empty set.  The entries' strings (hash text included) all live in one
+ * artifacts (the caller has caught the projections up to the log head);
+ * none yet: an empty set.  The entries' strings (hash text included) all live in one
  * block *text and the snapshot is freed at once: for a very large feature
  * this holds less while the tree is walked and hashed (docs/bench.md). */
 static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_prev **prev,
@@ -139,11 +139,8 @@ static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_pre
     *text = NULL;
     *prev = NULL;
     *n = 0;
-    int rc = dsr_replay_catch_up(log, NULL, err);
-    if (rc)
-        return rc;
     dsr_snapshot_info *s = NULL;
-    rc = dsr_replay_snapshot_get(log, slug, NULL, 1, &s, err);
+    int rc = dsr_replay_snapshot_get(log, slug, NULL, 1, &s, err);
     if (rc == DSR_ENOTFOUND) {
         dsr_err_clear(err);
         return 0;
@@ -180,6 +177,53 @@ static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_pre
     *n = s->n_artifacts;
     dsr_snapshot_info_free(s);
     return 0;
+}
+
+/* The base is loaded on a thread of its own while the tree is walked: the
+ * walk does not use it (the record step does), and for a large feature it
+ * is tens of milliseconds of decoding.  The projections are caught up
+ * before it starts.  While both run the handle is only read -- the walk
+ * through the scan cache's iterator, this thread by point reads of the
+ * snapshot projection -- and RocksDB serves concurrent reads; neither
+ * changes what the other reads of the handle (its family table and read
+ * options; no batch is in flight).  Nothing else uses the handle until
+ * base_join. */
+typedef struct base_job {
+    pthread_t        thread;
+    int              started;
+    dsr_log         *log;
+    const char      *slug;
+    char            *text;
+    dsr_record_prev *prev;
+    size_t           n;
+    int              rc;
+    dsr_err          err;
+} base_job;
+
+static void *base_main(void *arg)
+{
+    base_job *j = arg;
+    j->rc = load_base(j->log, j->slug, &j->text, &j->prev, &j->n, &j->err);
+    return NULL;
+}
+
+/* Start loading; without a thread, load here (the outcome is base_join's). */
+static void base_start(base_job *j, dsr_log *log, const char *slug)
+{
+    *j = (base_job){ .log = log, .slug = slug };
+    dsr_err_clear(&j->err);
+    if (pthread_create(&j->thread, NULL, base_main, j) == 0)
+        j->started = 1;
+    else
+        base_main(j);
+}
+
+/* Wait for the base (no-op when none was started or it was joined). */
+static void base_wait(base_job *j)
+{
+    if (j->started)
+        pthread_join(j->thread, NULL);
+    j->started = 0;
 }
 
 /* ---- step 7: what survives recording ------------------------------------ */
@@ -297,6 +341,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     size_t n_base = 0;
     ingest_settings eff = { 0 };
     streamed sm = { 0 };
+    base_job bj = { 0 };
     dsr_scan_opts so = { .version = DSR_SCAN_OPTS_VERSION, .root = o->root, .manifest = o->manifest, .step_id = o->step_id,
                          .feature_slug = o->feature_slug, .jobs = o->jobs,
                          .progress = o->progress, .max_file_size = o->max_file_size,
@@ -358,7 +403,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
             goto out;
         }
     } else if ((o->flags & DSR_INGEST_EMIT_CHANGED)
-               && (rc = load_base(log, rep->feature_slug, &base_text, &base, &n_base, err))) {
+               && (rc = dsr_replay_catch_up(log, NULL, err))) {
         rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
         goto out;
     }
@@ -367,6 +412,9 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         rc = fail(&r, DSR_INGEST_STEP_LOG, rc);
         goto out;
     }
+    /* 3b. the changed-mode base, loaded while the tree is walked */
+    if (!limited && (o->flags & DSR_INGEST_EMIT_CHANGED))
+        base_start(&bj, log, rep->feature_slug);
     phase_done(&r, DSR_INGEST_PHASE_OPEN);
 
     dsr_record_opts ro = { .version = DSR_RECORD_OPTS_VERSION,
@@ -400,7 +448,19 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         so.on_artifacts = on_artifacts;
         so.on_artifacts_ctx = &sm;
     }
-    if ((rc = dsr_scan(&so, &rep->scan, err))) {
+    rc = dsr_scan(&so, &rep->scan, err);
+    base_wait(&bj);
+    base_text = bj.text;
+    base = bj.prev;
+    n_base = bj.n;
+    bj.text = NULL;
+    bj.prev = NULL;
+    if (!rc && bj.rc) {
+        *err = bj.err;
+        rc = fail(&r, DSR_INGEST_STEP_BASE, bj.rc);
+        goto out;
+    }
+    if (rc) {
         if (sm.rc) {            /* the recording stopped it: that is the error */
             *err = sm.err;
             rc = fail(&r, DSR_INGEST_STEP_RECORD, sm.rc);
@@ -500,6 +560,7 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     rc = 0;
 out:
     assert(rc == 0 || rep->failed_step != DSR_INGEST_STEP_NONE);
+    assert(!bj.started);            /* joined right after the walk */
     record_stream_abort(sm.rs);     /* a run given up before its end */
     dsr_scan_cache_free(cache);
     if (!limited)

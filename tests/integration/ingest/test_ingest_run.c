@@ -5,7 +5,10 @@
  * announced in order with their report fields filled; changed mode, stale
  * cache entries, a locked log, a root that is not a folder and a planted
  * `.dossier` symlink behave as dossier/ingest.h says; nothing is created on
- * a refused root.
+ * a refused root.  A changed-mode run loads its base on a thread of its own
+ * while the tree is walked (ingest/ingest.c), so this file runs in the
+ * ThreadSanitizer suite too, with a tree large enough for the worker pool.
+ * LABELS: tsan
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +192,56 @@ static void test_ingest_run_changed_mode_emits_only_changes(void **state)
     assert_int_equal(rep.record.unchanged, N_FILES - 2);
     assert_non_null(rep.snapshot);
     assert_int_equal(rep.snapshot->counts.total, N_FILES - 1);
+    dsr_ingest_report_free(&rep);
+}
+
+/* The same on a tree that starts the scanner's worker pool (more files
+ * than it hashes on the calling thread), so the base is loaded while the
+ * workers stat and the walk reads the scan cache; the changed run folds to
+ * the snapshot a full scan of the same tree folds to on a fresh log. */
+enum { POOL_FILES = 240 };
+
+static void test_ingest_run_changed_mode_with_the_worker_pool(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < POOL_FILES; i++) {
+        char name[48], text[64];
+        snprintf(name, sizeof name, "bulk/d%02d/f%03d.md", i % 12, i);
+        snprintf(text, sizeof text, "# bulk %d\n", i);
+        tt_put(f->root, name, text);
+    }
+    dsr_ingest_report rep = run_ok(f->root, 0);
+    assert_int_equal(rep.record.indexed, N_FILES + POOL_FILES);
+    dsr_ingest_report_free(&rep);
+    tt_put(f->root, "bulk/d01/f001.md", "# bulk 1, edited\n");
+    tt_put(f->root, "bulk/d02/f014.md", "# bulk 14, edited\n");
+    tt_put(f->root, "bulk/d05/new.md", "# new\n");
+    char gone[1024];
+    snprintf(gone, sizeof gone, "%s/bulk/d07/f007.md", f->root);
+    assert_int_equal(unlink(gone), 0);
+
+    rep = run_ok(f->root, DSR_INGEST_EMIT_CHANGED);
+    assert_int_equal(rep.record.indexed, 3);
+    assert_int_equal(rep.record.removed, 1);
+    assert_int_equal(rep.record.unchanged, N_FILES + POOL_FILES - 3);
+    assert_non_null(rep.snapshot);
+    assert_int_equal(rep.snapshot->counts.total, N_FILES + POOL_FILES);
+
+    /* a full scan of the same tree into a fresh log */
+    char fresh[1024];
+    snprintf(fresh, sizeof fresh, "%s/fresh-log", f->dir);
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = f->root;
+    o.log_dir = fresh;
+    o.target_branch = "main";
+    dsr_ingest_report full = DSR_INGEST_REPORT_INIT;
+    dsr_err err;
+    if (dsr_ingest_run(&o, &full, &err))
+        fail_msg("full scan into %s: %s", fresh, err.msg);
+    assert_non_null(full.snapshot);
+    assert_int_equal(full.snapshot->counts.total, rep.snapshot->counts.total);
+    assert_string_equal(full.snapshot->parity_hash_sha256, rep.snapshot->parity_hash_sha256);
+    dsr_ingest_report_free(&full);
     dsr_ingest_report_free(&rep);
 }
 
@@ -414,6 +467,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ingest_run_version_1_report_gets_no_head,
                                         setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_changed_mode_emits_only_changes,
+                                        setup, tt_mission_teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_run_changed_mode_with_the_worker_pool,
                                         setup, tt_mission_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_run_rehash_lists_stale_cache_entries,
                                         setup, tt_mission_teardown),
