@@ -130,9 +130,10 @@ static int default_log_dir(const char *root, char **out, dsr_err *err)
 
 /* The feature's current set for changed mode: its latest snapshot's
  * artifacts (the caller has caught the projections up to the log head);
- * none yet: an empty set.  The entries' strings (hash text included) all live in one
- * block *text and the snapshot is freed at once: for a very large feature
- * this holds less while the tree is walked and hashed (docs/bench.md). */
+ * none yet: an empty set.  The entries' strings (hash text included) all
+ * live in one block *text and the snapshot is freed at once: for a very
+ * large feature this holds less while the tree is walked and hashed
+ * (docs/bench.md). */
 static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_prev **prev,
                      size_t *n, dsr_err *err)
 {
@@ -180,14 +181,14 @@ static int load_base(dsr_log *log, const char *slug, char **text, dsr_record_pre
 }
 
 /* The base is loaded on a thread of its own while the tree is walked: the
- * walk does not use it (the record step does), and for a large feature it
- * is tens of milliseconds of decoding.  The projections are caught up
- * before it starts.  While both run the handle is only read -- the walk
- * through the scan cache's iterator, this thread by point reads of the
- * snapshot projection -- and RocksDB serves concurrent reads; neither
- * changes what the other reads of the handle (its family table and read
- * options; no batch is in flight).  Nothing else uses the handle until
- * base_join. */
+ * walk does not use it (the record step does), and for a large feature
+ * decoding its whole set is a visible part of the run (docs/bench.md).
+ * The projections are caught up before it starts.  While both run the
+ * handle is only read -- the walk through the scan cache's iterator, this
+ * thread by point reads of the snapshot projection -- and RocksDB serves
+ * concurrent reads; neither changes what the other reads of the handle
+ * (its family table and read options; no batch is in flight).  Nothing
+ * else uses the handle until base_wait. */
 typedef struct base_job {
     pthread_t        thread;
     int              started;
@@ -207,7 +208,7 @@ static void *base_main(void *arg)
     return NULL;
 }
 
-/* Start loading; without a thread, load here (the outcome is base_join's). */
+/* Start loading; without a thread, load here (base_wait hands the outcome). */
 static void base_start(base_job *j, dsr_log *log, const char *slug)
 {
     *j = (base_job){ .log = log, .slug = slug };

@@ -6,11 +6,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_tmp.h"
 
@@ -74,6 +76,37 @@ void tt_put(const char *dir, const char *rel, const char *text)
         *s = '/';
     }
     tt_write(p, text);
+}
+
+void tt_remove(const char *dir, const char *rel)
+{
+    char p[1024];
+    int len = snprintf(p, sizeof p, "%s/%s", dir, rel);
+    assert_true(len > 0 && (size_t)len < sizeof p);
+    if (unlink(p) != 0)
+        fail_msg("unlink %s", p);
+}
+
+size_t tt_tables(const char *dir, tt_table *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        struct stat st;
+        if (len < 5 || len >= sizeof out->name || strcmp(de->d_name + len - 4, ".sst") ||
+            fstatat(dirfd(d), de->d_name, &st, 0) != 0)
+            continue;
+        if (n < cap) {
+            memcpy(out[n].name, de->d_name, len + 1);
+            out[n].size = (long long)st.st_size;
+        }
+        n++;
+    }
+    closedir(d);
+    return n;
 }
 
 dsr_log *tt_log_open(const char *dir, unsigned flags)

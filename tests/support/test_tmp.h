@@ -24,7 +24,18 @@ int      tt_mission_teardown(void **state);
 void     tt_write(const char *path, const char *text);
 /* tt_write of dir/rel, creating the folders of rel below dir. */
 void     tt_put(const char *dir, const char *rel, const char *text);
+/* Remove the file dir/rel. */
+void     tt_remove(const char *dir, const char *rel);
 /* dsr_log_open(dir, flags) or fail the test with the error message. */
 dsr_log *tt_log_open(const char *dir, unsigned flags);
+
+/* A table file of a log folder. */
+typedef struct tt_table {
+    char      name[32];   /* e.g. "000042.sst" */
+    long long size;
+} tt_table;
+/* The table files (*.sst) in dir: out[] gets up to cap of them; returns
+ * how many there are. */
+size_t   tt_tables(const char *dir, tt_table *out, size_t cap);
 
 #endif

@@ -17,9 +17,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include "dossier/emit.h"
 #include "dossier/log.h"
 #include "test_tmp.h"
@@ -32,7 +29,7 @@ enum {
     PER_BATCH = 4000,
 };
 /* the close rewrites whole only families whose tables average less */
-#define LARGE_TABLE ((off_t)256 << 10)
+#define LARGE_TABLE (256LL << 10)
 
 /* One large run: PER_SESSION indexed events in batches, then close. */
 static void session(const char *dir, int s, char (*last_id)[DSR_ULID_LEN + 1])
@@ -63,29 +60,18 @@ static void session(const char *dir, int s, char (*last_id)[DSR_ULID_LEN + 1])
     dsr_log_close(log);
 }
 
-typedef struct table {
-    char  name[64];
-    off_t size;
-} table;
-
 /* The large table files (*.sst) in dir; returns how many (at most cap). */
-static size_t large_tables(const char *dir, table *out, size_t cap)
+static size_t large_tables(const char *dir, tt_table *out, size_t cap)
 {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        struct stat st;
-        if (len < 5 || strcmp(de->d_name + len - 4, ".sst") || len >= sizeof out->name ||
-            fstatat(dirfd(d), de->d_name, &st, 0) != 0 || st.st_size < LARGE_TABLE)
+    tt_table all[256];
+    size_t n_all = tt_tables(dir, all, 256), n = 0;
+    assert_true(n_all <= 256);
+    for (size_t i = 0; i < n_all; i++) {
+        if (all[i].size < LARGE_TABLE)
             continue;
         assert_true(n < cap);
-        memcpy(out[n].name, de->d_name, len + 1);
-        out[n++].size = st.st_size;
+        out[n++] = all[i];
     }
-    closedir(d);
     return n;
 }
 
@@ -94,7 +80,7 @@ static void large_sessions_keep_older_tables(void **state)
     (void)state;
     char *dir = tt_mkdtemp("close_tables");
     char ids[SESSIONS][DSR_ULID_LEN + 1];
-    table before[64], after[64];
+    tt_table before[64], after[64];
     size_t n_before = 0;
     for (int s = 0; s < SESSIONS; s++) {
         session(dir, s, &ids[s]);

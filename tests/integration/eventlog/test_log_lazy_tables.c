@@ -49,25 +49,6 @@ static void value_of(int f, int k, unsigned char *v)
     }
 }
 
-/* The table files (*.sst) in dir; names[] gets up to cap of them. */
-static size_t tables_in(const char *dir, char names[][32], size_t cap)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        if (len < 5 || len >= 32 || strcmp(de->d_name + len - 4, ".sst"))
-            continue;
-        if (n < cap)
-            memcpy(names[n], de->d_name, len + 1);
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* How many table files of dir this process holds open. */
 static size_t open_tables(const char *dir)
 {
@@ -137,9 +118,9 @@ static void read_all(dsr_log *log)
 }
 
 typedef struct fixture {
-    char  *dir;
-    char   tables[FAMILIES * 2][32];
-    size_t n_tables;
+    char    *dir;
+    tt_table tables[FAMILIES * 2];
+    size_t   n_tables;
 } fixture;
 
 static int setup(void **state)
@@ -148,7 +129,7 @@ static int setup(void **state)
     assert_non_null(fx);
     fx->dir = tt_mkdtemp("lazy_tables");
     fill(fx->dir);
-    fx->n_tables = tables_in(fx->dir, fx->tables, FAMILIES * 2);
+    fx->n_tables = tt_tables(fx->dir, fx->tables, FAMILIES * 2);
     /* one table per family at least: the close flushed them all */
     if (fx->n_tables < FAMILIES || fx->n_tables > FAMILIES * 2)
         fail_msg("%zu table files after the session, expected %d to %d", fx->n_tables,
@@ -233,12 +214,12 @@ static void writer_refuses_missing_or_cut_table(void **state)
 {
     fixture *fx = *state;
     /* the first and the last table by name, which an open loads or not */
-    const char *first = fx->tables[0], *last = fx->tables[0];
+    const char *first = fx->tables[0].name, *last = fx->tables[0].name;
     for (size_t i = 1; i < fx->n_tables; i++) {
-        if (strcmp(fx->tables[i], first) < 0)
-            first = fx->tables[i];
-        if (strcmp(fx->tables[i], last) > 0)
-            last = fx->tables[i];
+        if (strcmp(fx->tables[i].name, first) < 0)
+            first = fx->tables[i].name;
+        if (strcmp(fx->tables[i].name, last) > 0)
+            last = fx->tables[i].name;
     }
     writer_refuses(fx, first, 'm');
     writer_refuses(fx, last, 'm');
