@@ -31,7 +31,9 @@
  *              loaded under the run's profile, a remembered manifest file
  *              is read again.
  *   3. BASE    --emit changed only: the projections catch up and the
- *              feature's latest snapshot becomes the changed-mode base.
+ *              feature's latest snapshot becomes the changed-mode base,
+ *              loaded on a thread of its own while step 5 walks the tree
+ *              (its failure is reported once the walk is over).
  *   4. LOG     the feature's scan cache is opened.
  *   5. ROOT    dsr_scan walks and hashes (progress counters: opts->progress).
  *              A full emission of the whole tree (not --emit changed, not a
@@ -89,8 +91,8 @@ extern "C" {
 
 /* Phases timed in the report and announced to the callback. */
 typedef enum dsr_ingest_phase {
-    DSR_INGEST_PHASE_OPEN = 0,  /* steps 1-4: root, log, changed-mode base, cache */
-    DSR_INGEST_PHASE_SCAN,      /* step 5: walk + hash */
+    DSR_INGEST_PHASE_OPEN = 0,  /* steps 1-4: root, log, catch-up, cache */
+    DSR_INGEST_PHASE_SCAN,      /* step 5: walk + hash (and the base's load) */
     DSR_INGEST_PHASE_RECORD,    /* steps 6-7: cache drain, append the run */
     DSR_INGEST_PHASE_PROJECT,   /* step 8: projections, snapshot and drift read */
     DSR_INGEST_PHASE_DELIVER,   /* step 9: one delivery window */
