@@ -225,6 +225,11 @@ int  log_meta_agrees(dsr_log *log);
  * out twice.  Anything more is DSR_ECORRUPT, pointing at verify --repair. */
 int  log_hwm_open(dsr_log *log, dsr_err *err);
 int  log_hwm_reconcile(dsr_log *log, dsr_err *err);
+/* DSR_ECORRUPT for a log whose head is below its mark: "sequences
+ * head+1..mark were committed but are not in the log (...): the write-ahead
+ * log was deleted, truncated or damaged" and then, after it, what to do. */
+int  log_hwm_gap(const char *dir, uint64_t head, uint64_t mark, const char *then,
+                 dsr_err *err);
 /* After a commit that appended events settled: prev = the head before it. */
 void log_hwm_commit(dsr_log *log, uint64_t prev, uint64_t head);
 void log_hwm_close(dsr_log *log);

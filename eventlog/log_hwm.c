@@ -178,6 +178,18 @@ static int move_past(dsr_log *log, uint64_t first, uint64_t last, dsr_err *err)
     return 0;
 }
 
+int log_hwm_gap(const char *dir, uint64_t head, uint64_t mark, const char *then,
+                dsr_err *err)
+{
+    assert(mark > head);
+    return dsr_err_set(err, DSR_ECORRUPT,
+                       "%s: sequences %llu..%llu were committed but are not in the log (its "
+                       "head is %llu; %s says %llu): the write-ahead log was deleted, "
+                       "truncated or damaged%s", dir, (unsigned long long)head + 1,
+                       (unsigned long long)mark, (unsigned long long)head, LOG_HWM_FILE,
+                       (unsigned long long)mark, then);
+}
+
 int log_hwm_reconcile(dsr_log *log, dsr_err *err)
 {
     assert(log->hwm_fd >= 0 && !(log->flags & LOG_OPEN_LENIENT));
@@ -189,15 +201,10 @@ int log_hwm_reconcile(dsr_log *log, dsr_err *err)
     uint64_t head = log->next_seq - 1;
     if (rc && mark > head) {
         if (prev > head || log->wal.damaged || !log->wal.torn)
-            return dsr_err_set(err, DSR_ECORRUPT,
-                               "%s: sequences %llu..%llu were committed but are not in the "
-                               "log (its head is %llu; %s says %llu): the write-ahead log was "
-                               "deleted, truncated or damaged.  The log is not opened for "
-                               "writing, so that no sequence is handed out twice; run "
-                               "`dossier verify --repair` to record them as lost",
-                               log->dir, (unsigned long long)head + 1,
-                               (unsigned long long)mark, (unsigned long long)head,
-                               LOG_HWM_FILE, (unsigned long long)mark);
+            return log_hwm_gap(log->dir, head, mark,
+                               ".  The log is not opened for writing, so that no sequence "
+                               "is handed out twice; run `dossier verify --repair` to record "
+                               "them as lost", err);
         /* Only the last commit is missing and the WAL ends in a torn
          * record: a tail torn by a crash. */
         if ((rc = move_past(log, head + 1, mark, err)))

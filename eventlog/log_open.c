@@ -26,6 +26,8 @@
 #include "log.h"
 
 #include <assert.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,13 +75,9 @@ int dsr_log_open(dsr_log **out, const char *dir, unsigned flags, dsr_err *err)
     if (rc)
         goto fail;
     if (has_mark && mark > log->next_seq - 1) {
-        rc = dsr_err_set(err, DSR_ECORRUPT,
-                         "%s: sequences %llu..%llu were committed but are not in the log (its "
-                         "head is %llu; %s says %llu): the write-ahead log was deleted, "
-                         "truncated or damaged; run `dossier verify --log %s`",
-                         dir, (unsigned long long)log->next_seq, (unsigned long long)mark,
-                         (unsigned long long)log->next_seq - 1, LOG_HWM_FILE,
-                         (unsigned long long)mark, dir);
+        char then[PATH_MAX + 48];
+        snprintf(then, sizeof then, "; run `dossier verify --log %s`", dir);
+        rc = log_hwm_gap(dir, log->next_seq - 1, mark, then, err);
         goto fail;
     }
     if (writer && (rc = log_hwm_open(log, err)))

@@ -6,8 +6,8 @@
  * those files open than there are (RocksDB opens at most 16 at DB::Open),
  * every value is still read back, and the files it read are open after.
  * A DSR_LOG_INTACT reader opens every one.  A table file that is missing,
- * or shorter than the MANIFEST says, still stops a writer's open, which
- * names it.
+ * or shorter than the MANIFEST says, still stops a writer's open; the
+ * error names a missing one, and a cut one when the open did not load it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +19,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
