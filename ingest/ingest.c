@@ -471,7 +471,9 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
         goto out;
     }
     judged = rep->scan;
-    if (limited) {
+    /* A full emission records every artifact, so it is given the whole
+     * result; only the changed mode is given the part that can differ. */
+    if (limited && (o->flags & DSR_INGEST_EMIT_CHANGED)) {
         if ((rc = paths_run_view(&pr, rep->scan, err))) {
             rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
             goto out;
@@ -602,9 +604,6 @@ int dsr_ingest_run_paths(dsr_log *log, const dsr_ingest_opts *o, const char *con
     dsr_err_clear(err);
     if (!log)
         rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: no log given");
-    else if (!o || !(o->flags & DSR_INGEST_EMIT_CHANGED))
-        rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: needs DSR_INGEST_EMIT_CHANGED "
-                         "(a run over some paths records the changes only)");
     else if (paths && !keep)
         rc = dsr_err_set(err, DSR_EINVAL, "dsr_ingest_run_paths: changed paths given but no "
                          "previous result to take the rest of the tree from");

@@ -305,9 +305,11 @@ DSR_API int  dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *opts,
  * the previous run's whole scan result, and the run records exactly the
  * events the whole-tree run would (see ingest/record_paths.h), at a cost
  * that follows the paths, not the tree - except the snapshot, which still
- * covers the whole tree.
+ * covers the whole tree, and a full emission, which records an event for
+ * every artifact of the tree (as a whole-tree full run, in the same order).
  *
- * opts:  as for dsr_ingest_run_log; DSR_INGEST_EMIT_CHANGED required.
+ * opts:  as for dsr_ingest_run_log: DSR_INGEST_EMIT_CHANGED for the events
+ *        of `scan --emit changed`, without it those of a full scan.
  * paths: n_paths relative paths that may have changed since the run that
  *        made *state (a folder stands for everything below it; "" is the
  *        whole tree); NULL: a whole-tree scan (starting a watcher, or after
@@ -321,8 +323,7 @@ DSR_API int  dsr_ingest_run_log(dsr_log *log, const dsr_ingest_opts *opts,
  * The premise, which the caller vouches for: it has been log's single
  * writer since *state's run (that run made the latest snapshot), and the
  * tree did not change outside paths since.  Same returns as
- * dsr_ingest_run_log, and DSR_EINVAL without DSR_INGEST_EMIT_CHANGED or
- * with paths and no state. */
+ * dsr_ingest_run_log, and DSR_EINVAL with paths and no state. */
 DSR_API int  dsr_ingest_run_paths(dsr_log *log, const dsr_ingest_opts *opts,
                                   const char *const *paths, size_t n_paths,
                                   dsr_scan_result **state, dsr_ingest_report *out,

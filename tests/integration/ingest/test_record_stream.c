@@ -4,8 +4,10 @@
  * the same result, in the same order -- the artifacts in byte order of
  * their paths (also where the walk visits "tasks/..." before "tasks.md"),
  * then the missing events of the required artifacts no file matched, then
- * the completion marker -- in batches committed during the walk; and a
- * rescan of the same log records an equal run.
+ * the completion marker -- in batches committed during the walk; a rescan
+ * of the same log records an equal run; and a full emission over changed
+ * paths only (dsr_ingest_run_paths, a watcher's run asked for by a full
+ * scan) records the run a whole-tree full scan records.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -236,11 +238,84 @@ static void test_streamed_rescan_records_the_same_run(void **state)
     lines_free(l2, n2);
 }
 
+/* The events of the run recorded after seq `from`, up to its marker. */
+static char **run_lines(const char *dir, uint64_t from, size_t *n)
+{
+    char **l = lines_of(dir, from, n);
+    for (size_t i = 0; i < *n; i++) {
+        if (!strncmp(l[i], "dossier_scan_completed", 22)) {
+            for (size_t j = i + 1; j < *n; j++)
+                free(l[j]);
+            *n = i + 1;
+            return l;
+        }
+    }
+    fail_msg("%s: no run after seq %llu", dir, (unsigned long long)from);
+    return NULL;
+}
+
+static void test_full_emission_over_changed_paths_records_the_whole_run(void **state)
+{
+    fixture *f = *state;
+    char log_w[1024], log_c[1024];
+    snprintf(log_w, sizeof log_w, "%s/log-w", f->dir);
+    snprintf(log_c, sizeof log_c, "%s/log-c", f->dir);
+    dsr_ingest_opts o = DSR_INGEST_OPTS_INIT;
+    o.root = f->root;
+    o.mission_type = "software-dev";
+    o.target_branch = "main";
+    o.batch_events = 64;
+    o.jobs = 2;
+    dsr_log *log = NULL;
+    dsr_err err;
+    assert_int_equal(dsr_log_open(&log, log_w, 0, &err), 0);
+    /* the watcher's starting run keeps the whole result */
+    dsr_scan_result *kept = NULL;
+    dsr_ingest_report rep = DSR_INGEST_REPORT_INIT;
+    if (dsr_ingest_run_paths(log, &o, NULL, 0, &kept, &rep, &err))
+        fail_msg("dsr_ingest_run_paths: %s", err.msg);
+    dsr_ingest_report_free(&rep);
+    assert_non_null(kept);
+    /* an edit, a new file, a file removed; then a run over those paths */
+    tt_put(f->root, "plan.md", "# plan, edited\n");
+    tt_put(f->root, "tasks/WP900.md", "# work package 900\n");
+    tt_remove(f->root, "research/notes.md");
+    const char *paths[] = { "plan.md", "tasks/WP900.md", "research/notes.md" };
+    uint64_t head = dsr_log_head(log);
+    rep = (dsr_ingest_report)DSR_INGEST_REPORT_INIT;
+    if (dsr_ingest_run_paths(log, &o, paths, 3, &kept, &rep, &err))
+        fail_msg("dsr_ingest_run_paths: %s", err.msg);
+    assert_true(rep.record.completed);
+    assert_int_equal(rep.record.indexed, N_WP + 4);   /* one more, one fewer */
+    assert_int_equal(rep.record.missing, 1);
+    assert_int_equal(rep.record.removed, 0);
+    /* the rest of the tree came from the kept result, unread */
+    assert_true(kept->n_cache_stat >= N_WP + 2);
+    dsr_ingest_report_free(&rep);
+    dsr_scan_result_free(kept);
+    dsr_log_close(log);
+
+    /* the same tree, scanned whole into a new log */
+    o.log_dir = log_c;
+    rep = (dsr_ingest_report)DSR_INGEST_REPORT_INIT;
+    if (dsr_ingest_run(&o, &rep, &err))
+        fail_msg("dsr_ingest_run: %s", err.msg);
+    dsr_ingest_report_free(&rep);
+    size_t nw, nc;
+    char **w = run_lines(log_w, head + 1, &nw), **c = run_lines(log_c, 1, &nc);
+    assert_int_equal(nw, nc);
+    for (size_t i = 0; i < nc; i++)
+        assert_string_equal(w[i], c[i]);
+    lines_free(w, nw);
+    lines_free(c, nc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streamed_run_records_what_record_scan_records),
         cmocka_unit_test(test_streamed_rescan_records_the_same_run),
+        cmocka_unit_test(test_full_emission_over_changed_paths_records_the_whole_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
