@@ -57,8 +57,8 @@ CLI_RESET_SETTINGS_HELP
 "                       feature's latest snapshot (or now unusable) get\n"
 "                       dossier_artifact_removed; the snapshot folds to the\n"
 "                       same set and parity hash as a full scan.  While\n"
-"                       'dossier watch' holds the log, a 'changed' scan is\n"
-"                       answered by the watcher (see below)\n"
+"                       'dossier watch' holds the log, either is answered\n"
+"                       by the watcher (see below)\n"
 "  --rehash             read and hash every file, ignoring the scan cache\n"
 "                       (the cache is still rewritten)\n"
 "  --verify-cache       like --rehash, and report every cache entry whose\n"
@@ -97,14 +97,19 @@ CLI_PROFILE_HELP
 CLI_REMEMBERED_HELP
 "\n"
 "Asking a watcher: while 'dossier watch' holds the log (locked to other\n"
-"writers), 'scan --emit changed' asks it to record a run instead: the\n"
-"watcher takes every change saved before the asking, records a run over\n"
-"the changed paths (recorded even when nothing changed) and answers with\n"
-"this command's report and exit status, plus a 'watcher' line (a 'watcher'\n"
-"object with --json).  The tree is then neither walked nor stat'ed here.\n"
-"Answered only with the watcher's mission folder and settings (those given\n"
-"must equal the watcher's), and without --rehash, --verify-cache,\n"
-"--deliver or --endpoint; otherwise exit 3, naming why (docs/watch.md).\n"
+"writers), 'scan' asks it to record a run instead: the watcher takes every\n"
+"change saved before the asking, rescans the changed paths, takes the rest\n"
+"of the tree from its last run, records the run with the events this scan\n"
+"would record ('--emit changed': the changes; full: every artifact; even\n"
+"when nothing changed) and answers with this command's report and exit\n"
+"status, plus a 'watcher' line (a 'watcher' object with --json).  The tree\n"
+"is then neither walked nor stat'ed here: what inotify cannot see (a file\n"
+"changed through a shared mmap, or from another machine) the answer cannot\n"
+"either.  Answered only with the watcher's mission folder and settings\n"
+"(those given must equal the watcher's), and without --rehash,\n"
+"--verify-cache, --deliver or --endpoint; otherwise exit 3, naming why\n"
+"(docs/watch.md).  To compare every file's stat while a watcher runs, use\n"
+"--verify-cache after stopping the watcher.\n"
 "\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
@@ -305,18 +310,18 @@ static int watcher_socket(const char *log_dir)
            && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* When a watcher holds the log and the scan is one it can answer (--emit
- * changed, with nothing that only a scan of its own does), ask it for the
- * run and show its answer.  Returns 1 when answered (*exit set), 0 when the
+/* When a watcher holds the log and the scan is one it can answer (nothing
+ * that only a scan of its own does), ask it for the run, with the scan's
+ * emission mode, and show its answer.  Returns 1 when answered (*exit set), 0 when the
  * scan is to run itself (nobody answers, the watcher stopped before it
  * answered, or not such a scan; the lock then decides). */
 static int ask_watcher(const scan_cmd *c, const char *log_dir, int *exit)
 {
     const cli_scan_opts *o = &c->scan;
-    if (!c->emit_changed || c->rehash || c->verify_cache || o->deliver || o->endpoint)
+    if (c->rehash || c->verify_cache || o->deliver || o->endpoint)
         return 0;
     dsr_buf req = DSR_BUF_INIT;
-    if (cli_scan_ask_build(o, c->json, c->quiet, &req)) {
+    if (cli_scan_ask_build(o, !c->emit_changed, c->json, c->quiet, &req)) {
         dsr_buf_free(&req);
         return 0;   /* the scan's own run reports what is wrong */
     }
@@ -404,10 +409,11 @@ int cmd_scan(int argc, char **argv)
         /* answered by the watcher that holds the log */
     } else if (rc) {
         exit_code = fail_exit(&c, &rep, &err);
-        if (err.code == DSR_ELOCKED && rep.log_dir && !c.emit_changed
+        if (err.code == DSR_ELOCKED && rep.log_dir
+            && (c.rehash || c.verify_cache || c.scan.deliver || c.scan.endpoint)
             && watcher_socket(rep.log_dir))
-            cli_warn("scan", "a 'dossier watch' holds this log: it answers 'dossier scan "
-                     "--emit changed' with a run of its own");
+            cli_warn("scan", "a 'dossier watch' holds this log: it answers scans without "
+                     "--rehash, --verify-cache, --deliver and --endpoint; stop it for this one");
     } else {
         /* Delivery never fails or stalls a scan: one bounded window, then
          * the events simply stay pending for `dossier deliver`. */

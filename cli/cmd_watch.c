@@ -32,12 +32,13 @@ static const char usage_text[] =
 "and tries delivery, as after a scan.  A burst of events that changes no\n"
 "content (chmod, touch, an editor's temp file come and gone) records\n"
 "nothing.  Runs in the foreground until SIGINT or SIGTERM (exit 0), and is\n"
-"the log's only writer meanwhile: 'scan --emit changed' asks the watcher,\n"
-"which records a run at once (over the changes saved until then) and\n"
-"answers with the scan's report, when the scan's mission folder and the\n"
-"settings it gives are the watcher's; other scans and 'import' get a\n"
-"'locked' error (or wait, with --wait).  See 'dossier scan --help', \"Asking\n"
-"a watcher\".\n"
+"the log's only writer meanwhile: 'scan' asks the watcher, which records a\n"
+"run at once (over the changes saved until then, with the events the scan\n"
+"asked for: '--emit changed' or full) and answers with the scan's report,\n"
+"when the scan's mission folder and the settings it gives are the\n"
+"watcher's; scans with --rehash, --verify-cache, --deliver or --endpoint,\n"
+"and 'import', get a 'locked' error (or wait, with --wait).  See 'dossier\n"
+"scan --help', \"Asking a watcher\".\n"
 "\n"
 "Options:\n"
 "  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
@@ -286,7 +287,7 @@ static void render_scan(watch_cmd *c, const dsr_ingest_report *rep,
     cli_cfg.color = a->color ? CLI_COLOR_ALWAYS : CLI_COLOR_NEVER;
     cli_cfg.cmd = "scan";
     cli_scan_view v = { .mission_dir = a->arg, .json = a->json, .quiet = a->quiet,
-                        .list_skipped = a->list_skipped, .emit_changed = 1,
+                        .list_skipped = a->list_skipped, .emit_changed = !a->emit_full,
                         .watcher_pid = (long)getpid(), .watched = info };
     cli_scan_show(&v, rep);
     reply->exit_code = cli_scan_exit(&v, rep);
@@ -317,7 +318,7 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
         why = !strcmp(why, "MISSION_DIR") ? "it follows another mission folder"
               : why;
     if (!why)
-        return 1;
+        return c->ask.emit_full ? DSR_WATCH_RUN_FULL : DSR_WATCH_RUN_CHANGED;
     reply->exit_code = DSR_EXIT_IO;
     (void)dsr_buf_printf(&reply->err, "dossier: scan: the log is held by 'dossier watch' "
                          "(pid %ld), which cannot answer this scan: %s%s; stop the watcher, "
@@ -325,7 +326,7 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
                          why, why[0] == '-' ? " differs from the watcher's" : "");
     cli_info("watch", "a scan's request was not answered: %s%s", why,
              why[0] == '-' ? " differs" : "");
-    return 0;
+    return DSR_WATCH_ANSWER_NOW;
 }
 
 /* ---- signals ------------------------------------------------------------ */

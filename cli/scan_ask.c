@@ -18,7 +18,8 @@ static void put(dsr_buf *b, const char *key, const char *val)
     (void)dsr_buf_putc(b, '\0');
 }
 
-int cli_scan_ask_build(const cli_scan_opts *o, int json, int quiet, dsr_buf *req)
+int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int json, int quiet,
+                       dsr_buf *req)
 {
     char *mission = realpath(o->mission_dir, NULL);
     char *manifest = o->manifest_path ? realpath(o->manifest_path, NULL) : NULL;
@@ -29,7 +30,7 @@ int cli_scan_ask_build(const cli_scan_opts *o, int json, int quiet, dsr_buf *req
     }
     char num[32];
     dsr_buf_reset(req);
-    put(req, "dossier-scan", CLI_ASK_VERSION);
+    put(req, "dossier-scan", emit_full ? CLI_ASK_VERSION_FULL : CLI_ASK_VERSION);
     put(req, "mission", mission);
     put(req, "arg", o->mission_dir);
     put(req, "json", json ? "1" : "0");
@@ -75,7 +76,11 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
         const char *v = eq + 1;
 #define KEY(k) (kl == sizeof k - 1 && !memcmp(p, k, kl))
         if (first) {
-            if (!KEY("dossier-scan") || strcmp(v, CLI_ASK_VERSION))
+            if (!KEY("dossier-scan"))
+                return -1;
+            if (!strcmp(v, CLI_ASK_VERSION_FULL))
+                a->emit_full = 1;
+            else if (strcmp(v, CLI_ASK_VERSION))
                 return -1;
             first = 0;
         } else if (KEY("mission"))       a->mission = v;

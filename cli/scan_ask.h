@@ -1,12 +1,17 @@
 /*
- * scan_ask.h - the request `dossier scan --emit changed` sends to the watcher
- * that holds its log (dsr_watch_ask), and how the watcher reads it: which
- * mission, the settings given on the scan's command line, and how its
+ * scan_ask.h - the request `dossier scan` sends to the watcher that holds
+ * its log (dsr_watch_ask), and how the watcher reads it: which mission, the
+ * events wanted, the settings given on the scan's command line, and how its
  * answer is to be shown.
  *
  * Format: "key=value" strings, each ended by a NUL (no value holds a NUL:
- * paths, names and numbers), the first one "dossier-scan=<CLI_ASK_VERSION>".
- * A setting the scan was not given is absent: the watcher's applies.
+ * paths, names and numbers), the first one "dossier-scan=<version>":
+ * CLI_ASK_VERSION for the events of `scan --emit changed`,
+ * CLI_ASK_VERSION_FULL for those of a full scan.  The full request has a
+ * version of its own so that a watcher of an older dossier, which reads
+ * only version 1, refuses it instead of answering with the changed-mode
+ * events.  A setting the scan was not given is absent: the watcher's
+ * applies.
  */
 #ifndef DOSSIER_CLI_SCAN_ASK_H
 #define DOSSIER_CLI_SCAN_ASK_H
@@ -17,11 +22,13 @@
 #include "scan_opts.h"
 
 #define CLI_ASK_VERSION "1"
+#define CLI_ASK_VERSION_FULL "2"
 #define CLI_ASK_EXCLUDES_MAX 256
 
 typedef struct cli_scan_ask {
     const char *mission;        /* the mission folder's real path */
     const char *arg;            /* ... as the scan was given it (for display) */
+    int         emit_full;      /* 1: the events of a full scan */
     int         json, quiet, level, color, list_skipped;
     /* the settings given (NULL / 0: not given) */
     const char *manifest;       /* real path */
@@ -32,9 +39,11 @@ typedef struct cli_scan_ask {
     int         has_excludes, reset;
 } cli_scan_ask;
 
-/* The request for a scan with options o.  0, or -1 when the mission or the
- * manifest has no real path (the scan's own run then says why). */
-int cli_scan_ask_build(const cli_scan_opts *o, int json, int quiet, dsr_buf *req);
+/* The request for a scan with options o (emit_full: without --emit
+ * changed).  0, or -1 when the mission or the manifest has no real path
+ * (the scan's own run then says why). */
+int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int json, int quiet,
+                       dsr_buf *req);
 
 /* Read a request (strings point into req, which must end with a NUL).  0,
  * or -1 when it is not one this version of dossier sends. */

@@ -80,6 +80,7 @@ struct dsr_watch {
 typedef struct asked {
     const dsr_buf   *req;
     dsr_watch_reply *reply;
+    int              full;       /* DSR_WATCH_RUN_FULL: a full emission */
 } asked;
 
 /* A run over the changed paths carries the kept result's strings over in
@@ -399,10 +400,13 @@ static int record_run(dsr_watch *w, int starting, const asked *ask, dsr_err *err
         static const char *const no_path[1] = { NULL };
         info.paths_only = !full;
         info.n_paths = full ? 0 : n_paths;
-        /* an asked run is recorded even when nothing changed, as a scan's */
+        /* an asked run is recorded even when nothing changed, as a scan's,
+         * and with the events the scan asked for */
         dsr_ingest_opts io = w->ingest;
         if (ask)
             io.flags &= ~(unsigned)DSR_INGEST_SKIP_UNCHANGED;
+        if (ask && ask->full)
+            io.flags &= ~(unsigned)DSR_INGEST_EMIT_CHANGED;
         rc = dsr_ingest_run_paths(w->log, &io,
                                   full ? NULL : paths ? (const char *const *)paths : no_path,
                                   full ? 0 : n_paths, &w->state, &rep, err);
@@ -435,10 +439,11 @@ static int serve_one(dsr_watch *w, dsr_err *err)
     int rc = 0;
     dsr_watch_reply reply = DSR_WATCH_REPLY_INIT;
     if (!wserve_read_request(conn, &w->req)) {
-        if (w->o.on_request(w->o.on_request_ctx, w->req.data, w->req.len, NULL, NULL,
-                            &reply)) {
+        int want = w->o.on_request(w->o.on_request_ctx, w->req.data, w->req.len, NULL, NULL,
+                                   &reply);
+        if (want != DSR_WATCH_ANSWER_NOW) {
             /* every change made before the request is queued by now */
-            asked ask = { &w->req, &reply };
+            asked ask = { &w->req, &reply, want == DSR_WATCH_RUN_FULL };
             rc = take_events(w, err);
             if (!rc)
                 rc = record_run(w, 0, &ask, err);

@@ -48,8 +48,12 @@
  * is among them - then records a run over the changed paths, as in step 3
  * but recorded even when nothing changed (as `dossier scan --emit changed`
  * records one), and answers with what its on_request callback made of the
- * run.  The asker gets the run without walking or stat'ing the tree; what
- * the watching cannot see (see docs/watch.md) the answer cannot either.
+ * run.  The callback chooses the run's events: those of `scan --emit
+ * changed` (DSR_WATCH_RUN_CHANGED), or those of a full scan
+ * (DSR_WATCH_RUN_FULL: an artifact_indexed for every present artifact of
+ * the tree, the unchanged ones taken from the watcher's last run).  The
+ * asker gets the run without walking or stat'ing the tree; what the
+ * watching cannot see (see docs/watch.md) the answer cannot either.
  *
  * Conventions as in dossier/ingest.h: versioned options with an _INIT
  * macro, nothing printed, failures are a negative DSR_E* code and a
@@ -121,11 +125,22 @@ typedef struct dsr_watch_reply {
 
 #define DSR_WATCH_REPLY_INIT { 0, DSR_BUF_INIT, DSR_BUF_INIT }
 
+/* What a request callback (rep == NULL) asks for: an answer at once, or a
+ * run recorded now with the events of `scan --emit changed` or of a full
+ * scan.  (DSR_WATCH_RUN_FULL was added after the first version of the
+ * callback, whose 1 keeps its meaning.) */
+enum {
+    DSR_WATCH_ANSWER_NOW = 0,
+    DSR_WATCH_RUN_CHANGED = 1,
+    DSR_WATCH_RUN_FULL = 2
+};
+
 /* A request (req, len bytes: the asker's own format, which the library does
  * not read) on the thread of dsr_watch_run, called twice:
- *   rep == NULL: before anything is done for it: return 1 to have a run
- *                recorded for it now, or 0 to answer at once with *reply
- *                as the callback filled it in (a request it cannot serve);
+ *   rep == NULL: before anything is done for it: return DSR_WATCH_RUN_CHANGED
+ *                or DSR_WATCH_RUN_FULL to have a run recorded for it now,
+ *                or DSR_WATCH_ANSWER_NOW to answer at once with *reply as
+ *                the callback filled it in (a request it cannot serve);
  *   rep != NULL: after that run (rep and info as on_run sees them, on_run
  *                having been called first): fill in *reply (the value
  *                returned is not used).

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# `dossier scan --emit changed` while `dossier watch` holds the log: the scan
-# asks the watcher, which records the run and answers with what the scan
-# would print.  Checked:
+# `dossier scan` while `dossier watch` holds the log: the scan asks the
+# watcher, which records the run and answers with what the scan would
+# print.  Checked:
 #   - after every kind of change made just before the scan (edit, new file,
 #     new folder with files, delete, rename, folder removed, a required
-#     artifact deleted, an edit that keeps size and mtime aside), the
-#     answer's snapshot parity equals that of a fresh scan of the same tree
-#     into another log, and the exit status is the scan's (1 while a
-#     required artifact is missing); the debounce is an hour, so only the
-#     asking can have recorded the run;
+#     artifact deleted, an edit that keeps size and mtime aside), asked in
+#     turn with --emit changed and as a full scan, the answer's snapshot
+#     parity equals that of a fresh scan of the same tree into another log,
+#     and the exit status is the scan's (1 while a required artifact is
+#     missing); a full answer records an artifact_indexed for every present
+#     artifact and an artifact_missing for every missing one, as the fresh
+#     full scan does; the debounce is an hour, so only the asking can have
+#     recorded the run;
 #   - the answer is the scan's report: human text with the watcher named,
 #     and --json valid against schemas/reports/scan.schema.json;
 #   - four scans asking at once are all answered, one run each, the edit
 #     made before them indexed by exactly one;
 #   - a scan the watcher cannot answer is refused, naming why: other
-#     settings (exit 3), a full scan or --rehash (the lock, and a note);
+#     settings (exit 3), --rehash or --deliver (the lock, and a note);
 #   - once the watcher stops (SIGTERM) its socket is gone and scans run
 #     themselves; a watcher killed with SIGKILL leaves its socket, which
 #     answers nobody and is replaced by the next watcher.
@@ -35,42 +38,58 @@ fresh() {   # the parity of a scan of the tree as it is now, into a new log
     > "$WORK/fresh.json" 2> /dev/null || true   # 1 while a required artifact is missing
   parity_json < "$WORK/fresh.json"
 }
-# asked EXPECTED_EXIT: a scan answered by the watcher, compared with a fresh one
+# asked EXPECTED_EXIT MODE: a scan answered by the watcher (MODE changed:
+# with --emit changed; full: without), compared with a fresh full one
 round=0
 asked() {
   round=$((round + 1))
-  local got=0
-  "$BIN" scan "$m" --log "$log" --emit changed --json > "$WORK/ask.json" \
+  local got=0 emit=()
+  [ "$2" = changed ] && emit=(--emit changed)
+  "$BIN" scan "$m" --log "$log" "${emit[@]}" --json > "$WORK/ask.json" \
     2> "$WORK/ask.err" || got=$?
-  [ "$got" -eq "$1" ] || fail "round $round: exit $got, expected $1: $(cat "$WORK/ask.err")"
-  "$PY" - "$WORK/ask.json" "$pid" <<'PYEOF' || fail "round $round: the answer (above)"
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["watcher"]["pid"] == int(sys.argv[2]), r.get("watcher")
-assert r["emit_mode"] == "changed" and r["completed"], r
-PYEOF
+  [ "$got" -eq "$1" ] || fail "round $round ($2): exit $got, expected $1: $(cat "$WORK/ask.err")"
   local want
   want=$(fresh)
+  "$PY" - "$WORK/ask.json" "$pid" "$2" "$WORK/fresh.json" <<'PYEOF' \
+    || fail "round $round ($2): the answer (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+mode = sys.argv[3]
+assert r["watcher"]["pid"] == int(sys.argv[2]), r.get("watcher")
+assert r["emit_mode"] == mode and r["completed"], r
+if mode == "full":
+    # every artifact, as the scan of its own recorded them
+    f = json.load(open(sys.argv[4]))
+    for k in ("indexed", "missing", "removed"):
+        assert r[k] == f[k], (k, r[k], f[k])
+    assert r["indexed"] == r["artifact_counts"]["present"], r
+PYEOF
   [ "$(parity_json < "$WORK/ask.json")" = "$want" ] \
-    || fail "round $round: the watcher's answer differs from a fresh scan ($want)"
+    || fail "round $round ($2): the watcher's answer differs from a fresh scan ($want)"
 }
 
-asked 0                                          # nothing changed: a run all the same
-echo "one more line" >> "$m/spec.md";  asked 0   # an edit
-echo "new" > "$m/notes.md";             asked 0   # a new file
+asked 0 changed                                          # nothing changed: a run all the same
+asked 0 full                                             # ... and a full one
+echo "one more line" >> "$m/spec.md";  asked 0 changed   # an edit
+echo "again" >> "$m/spec.md";          asked 0 full
+echo "new" > "$m/notes.md";             asked 0 full      # a new file
 mkdir -p "$m/extra/deep"
-echo a > "$m/extra/deep/a.md"; echo b > "$m/extra/b.md"; asked 0   # a new folder
-rm "$m/notes.md";                       asked 0   # a file deleted
-mv "$m/extra/b.md" "$m/extra/c.md";     asked 0   # a rename
-rm -rf "$m/extra";                      asked 0   # a folder removed
-mv "$m/spec.md" "$WORK/spec.md.away";   asked 1   # the required artifact gone
-mv "$WORK/spec.md.away" "$m/spec.md";   asked 0   # ... and back
+echo a > "$m/extra/deep/a.md"; echo b > "$m/extra/b.md"; asked 0 changed   # a new folder
+rm "$m/notes.md";                       asked 0 full      # a file deleted
+mv "$m/extra/b.md" "$m/extra/c.md";     asked 0 changed   # a rename
+mv "$m/extra/c.md" "$m/extra/d.md";     asked 0 full
+rm -rf "$m/extra";                      asked 0 full      # a folder removed
+mv "$m/spec.md" "$WORK/spec.md.away";   asked 1 full      # the required artifact gone
+asked 1 changed
+mv "$WORK/spec.md.away" "$m/spec.md";   asked 0 changed   # ... and back
 # an edit that keeps the size, with the mtime put back: stat says unchanged,
 # inotify saw the write
-cp -p "$m/plan.md" "$WORK/plan.md.orig"
-"$PY" -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[0]^=1; open(p,"wb").write(b)' "$m/plan.md"
-touch -r "$WORK/plan.md.orig" "$m/plan.md"
-asked 0
+for mode in changed full; do
+  cp -p "$m/plan.md" "$WORK/plan.md.orig"
+  "$PY" -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[0]^=1; open(p,"wb").write(b)' "$m/plan.md"
+  touch -r "$WORK/plan.md.orig" "$m/plan.md"
+  asked 0 "$mode"
+done
 
 rc=0
 "$PY" "$SRC/tests/support/check_reports.py" "$SRC/schemas/reports" scan "$WORK/ask.json" || rc=$?
@@ -105,11 +124,12 @@ expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --mission-type resear
 grepq -- '--mission-type differs' < "$WORK/e" || fail "mismatch not named: $(cat "$WORK/e")"
 expect_exit 3 "$BIN" scan "$WORK" --log "$log" --emit changed 2> "$WORK/e"
 grepq 'another mission folder' < "$WORK/e" || fail "other folder not named: $(cat "$WORK/e")"
-expect_exit 3 "$BIN" scan "$m" --log "$log" 2> "$WORK/e"
-grepq 'locked by another writer' < "$WORK/e" || fail "a full scan was not refused: $(cat "$WORK/e")"
-grepq -- "answers 'dossier scan --emit changed'" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
 expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --rehash 2> "$WORK/e"
 grepq 'locked by another writer' < "$WORK/e" || fail "--rehash was answered: $(cat "$WORK/e")"
+grepq -- "answers scans without --rehash" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
+expect_exit 3 "$BIN" scan "$m" --log "$log" --deliver 2> "$WORK/e"
+grepq 'locked by another writer' < "$WORK/e" || fail "--deliver was answered: $(cat "$WORK/e")"
+grepq -- "stop it for this one" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
 
 # the runs are the watcher's: its starting one and one per answered scan
 # (the rounds and the human one), and the log is sound

@@ -4,8 +4,9 @@
  *
  * Properties checked beyond "no crash, no sanitizer report": a parse either
  * fails, or succeeds with every string it returns lying inside the request
- * (NUL-ended there), the mission and display path set, and at most
- * CLI_ASK_EXCLUDES_MAX excludes; parsing twice gives the same; and the
+ * (NUL-ended there), the mission and display path set, at most
+ * CLI_ASK_EXCLUDES_MAX excludes, and a full emission asked exactly when the
+ * version field is CLI_ASK_VERSION_FULL; parsing twice gives the same; and the
  * comparison with a fixed watcher's settings is deterministic, naming an
  * option of the scan's command line when the request differs.
  */
@@ -48,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (memcmp(&a, &b, sizeof a) || !a.mission || !a.arg
         || a.n_excludes > CLI_ASK_EXCLUDES_MAX)
+        abort();
+    static const char full[] = "dossier-scan=" CLI_ASK_VERSION_FULL;
+    if (a.emit_full != !strcmp(buf, full))   /* the first string, NUL-ended: parsed */
         abort();
     const char *strs[] = { a.mission, a.arg, a.manifest, a.mission_type, a.step, a.feature,
                            a.branch, a.profile };

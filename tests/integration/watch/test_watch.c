@@ -109,18 +109,21 @@ static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
     pthread_mutex_unlock(&f->mu);
 }
 
-/* A request "run" is answered with a run and "indexed=N total=T paths=P"
- * (exit 0); any other is refused at once (exit 7, "refused"). */
+/* A request "run" is answered with a run of the changed mode and "full"
+ * with a run of full emission, both with "indexed=N total=T paths=P" (exit
+ * 0); any other is refused at once (exit 7, "refused"). */
 static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_report *rep,
                       const dsr_watch_run_info *info, dsr_watch_reply *reply)
 {
     fixture *f = ctx;
     if (!rep) {
         if (len == 3 && !memcmp(req, "run", 3))
-            return 1;
+            return DSR_WATCH_RUN_CHANGED;
+        if (len == 4 && !memcmp(req, "full", 4))
+            return DSR_WATCH_RUN_FULL;
         reply->exit_code = 7;
         assert_int_equal(dsr_buf_puts(&reply->err, "refused"), 0);
-        return 0;
+        return DSR_WATCH_ANSWER_NOW;
     }
     pthread_mutex_lock(&f->mu);
     f->asked++;
@@ -535,6 +538,41 @@ static void test_watch_answers_with_a_run_holding_every_change(void **state)
     stop(f);
 }
 
+/* A full emission asked for records every artifact of the tree, the
+ * unchanged ones taken from the watcher's last run, while only the changed
+ * paths are scanned; the changed mode after it records the changes only. */
+static void test_watch_answers_a_full_emission(void **state)
+{
+    fixture *f = *state;
+    f->serve = 1;
+    static dsr_ingest_opts io;
+    dsr_watch_opts o;
+    opts_of(f, &io, &o, 0);
+    o.debounce_ms = 3600 * 1000;
+    o.max_delay_ms = 3600 * 1000;
+    start_opts(f, &o);
+    wait_for(f, one_run, "starting scan");
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    tt_put(f->root, "c.md", "# c\n");
+    ask(f, "full", &r);
+    assert_int_equal(r.exit_code, 0);
+    assert_string_equal(r.out.data, "indexed=3 total=3 paths=1");
+    ask(f, "full", &r);                   /* nothing changed: every artifact again */
+    assert_string_equal(r.out.data, "indexed=3 total=3 paths=1");
+    tt_put(f->root, "a.md", "# a, edited\n");
+    ask(f, "run", &r);                    /* the changed mode: the edit only */
+    assert_string_equal(r.out.data, "indexed=1 total=3 paths=1");
+    tt_remove(f->root, "b.md");
+    ask(f, "full", &r);
+    assert_string_equal(r.out.data, "indexed=2 total=2 paths=1");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->asked, 4);
+    assert_int_equal(f->removed, 0);      /* a full emission records no removal */
+    pthread_mutex_unlock(&f->mu);
+    dsr_watch_reply_free(&r);
+    stop(f);
+}
+
 /* sun_path holds 108 bytes: a longer log folder is named through
  * /proc/self/fd by both ends. */
 static void test_watch_answers_in_a_log_folder_with_a_long_path(void **state)
@@ -597,6 +635,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_with_a_run_holding_every_change,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_answers_a_full_emission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_in_a_log_folder_with_a_long_path,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_v1_options_answer_nobody, setup, teardown),
