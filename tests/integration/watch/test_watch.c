@@ -500,19 +500,26 @@ static void test_watch_ask_reports_a_watcher_gone_before_answering(void **state)
     dsr_watch_reply_free(&r);
 }
 
-/* A change made just before asking is in the answer: the request waits for
- * no quiet period (debounce: an hour), and the run takes the events queued. */
-static void test_watch_answers_with_a_run_holding_every_change(void **state)
+/* A watcher that answers requests and records nothing on its own (a
+ * debounce of an hour), once its starting scan is recorded. */
+static void start_answering(fixture *f)
 {
-    fixture *f = *state;
     f->serve = 1;
-    static dsr_ingest_opts io;
+    static dsr_ingest_opts io;   /* must outlive the watcher */
     dsr_watch_opts o;
     opts_of(f, &io, &o, 0);
     o.debounce_ms = 3600 * 1000;
     o.max_delay_ms = 3600 * 1000;
     start_opts(f, &o);
     wait_for(f, one_run, "starting scan");
+}
+
+/* A change made just before asking is in the answer: the request waits for
+ * no quiet period (debounce: an hour), and the run takes the events queued. */
+static void test_watch_answers_with_a_run_holding_every_change(void **state)
+{
+    fixture *f = *state;
+    start_answering(f);
     dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
     char name[32];
     for (int i = 0; i < 5; i++) {
@@ -544,14 +551,7 @@ static void test_watch_answers_with_a_run_holding_every_change(void **state)
 static void test_watch_answers_a_full_emission(void **state)
 {
     fixture *f = *state;
-    f->serve = 1;
-    static dsr_ingest_opts io;
-    dsr_watch_opts o;
-    opts_of(f, &io, &o, 0);
-    o.debounce_ms = 3600 * 1000;
-    o.max_delay_ms = 3600 * 1000;
-    start_opts(f, &o);
-    wait_for(f, one_run, "starting scan");
+    start_answering(f);
     dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
     tt_put(f->root, "c.md", "# c\n");
     ask(f, "full", &r);
