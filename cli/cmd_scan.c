@@ -100,16 +100,16 @@ CLI_REMEMBERED_HELP
 "writers), 'scan' asks it to record a run instead: the watcher takes every\n"
 "change saved before the asking, rescans the changed paths, takes the rest\n"
 "of the tree from its last run, records the run with the events this scan\n"
-"would record ('--emit changed': the changes; full: every artifact; even\n"
-"when nothing changed) and answers with this command's report and exit\n"
-"status, plus a 'watcher' line (a 'watcher' object with --json).  The tree\n"
-"is then neither walked nor stat'ed here: what inotify cannot see (a file\n"
-"changed through a shared mmap, or from another machine) the answer cannot\n"
-"either.  Answered only with the watcher's mission folder and settings\n"
-"(those given must equal the watcher's), and without --rehash,\n"
-"--verify-cache, --deliver or --endpoint; otherwise exit 3, naming why\n"
-"(docs/watch.md).  To compare every file's stat while a watcher runs, use\n"
-"--verify-cache after stopping the watcher.\n"
+"would record (with '--emit changed' the changes, without it every\n"
+"artifact), even when nothing changed, and answers with this command's\n"
+"report and exit status, plus a 'watcher' line (a 'watcher' object with\n"
+"--json).  The tree is then neither walked nor stat'ed here: what inotify\n"
+"cannot see (a file changed through a shared mmap, or from another\n"
+"machine) the answer cannot either.  Answered only with the watcher's\n"
+"mission folder and settings (those given must equal the watcher's), and\n"
+"without --rehash, --verify-cache, --deliver or --endpoint; otherwise exit\n"
+"3, naming why (docs/watch.md).  To have every file's stat compared while\n"
+"a watcher runs, stop it and scan with --verify-cache.\n"
 "\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
@@ -312,9 +312,9 @@ static int watcher_socket(const char *log_dir)
 
 /* When a watcher holds the log and the scan is one it can answer (nothing
  * that only a scan of its own does), ask it for the run, with the scan's
- * emission mode, and show its answer.  Returns 1 when answered (*exit set), 0 when the
- * scan is to run itself (nobody answers, the watcher stopped before it
- * answered, or not such a scan; the lock then decides). */
+ * emission mode, and show its answer.  Returns 1 when answered (*exit
+ * set), 0 when the scan is to run itself (nobody answers, the watcher
+ * stopped before it answered, or not such a scan; the lock then decides). */
 static int ask_watcher(const scan_cmd *c, const char *log_dir, int *exit)
 {
     const cli_scan_opts *o = &c->scan;
