@@ -399,7 +399,9 @@ static int ingest(dsr_log *given, const dsr_ingest_opts *o, const keep_run *kr,
     if (limited) {
         pr = (paths_run){ .paths = kr->paths, .n_paths = kr->n_paths, .keep = kr->keep,
                           .log = log, .slug = rep->feature_slug };
-        if ((rc = paths_run_begin(&pr, err))) {
+        /* a full emission records the whole result: of the paths run it
+         * needs only the cache lookups, not what the view compares */
+        if ((o->flags & DSR_INGEST_EMIT_CHANGED) && (rc = paths_run_begin(&pr, err))) {
             rc = fail(&r, DSR_INGEST_STEP_BASE, rc);
             goto out;
         }

@@ -49,7 +49,10 @@ typedef struct paths_run {
 } paths_run;
 
 /* Before the scan: the paths as a set, and what prev takes from keep
- * (copied: the scan consumes keep).  0 or DSR_ENOMEM (err set). */
+ * (copied: the scan consumes keep).  0 or DSR_ENOMEM (err set).  Only a
+ * changed-mode run needs it (and then paths_run_view); a full emission over
+ * the paths records the whole new result and uses paths_run_lookup alone,
+ * which reads only log and slug. */
 int  paths_run_begin(paths_run *p, dsr_err *err);
 
 /* The scan's cache_lookup (ctx: the paths_run): a point read of the path's

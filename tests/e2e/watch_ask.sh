@@ -17,7 +17,8 @@
 #   - four scans asking at once are all answered, one run each, the edit
 #     made before them indexed by exactly one;
 #   - a scan the watcher cannot answer is refused, naming why: other
-#     settings (exit 3), --rehash or --deliver (the lock, and a note);
+#     settings (exit 3), --rehash or --deliver (the lock, and a note), a
+#     request of a version it does not read (exit 3, and no run recorded);
 #   - once the watcher stops (SIGTERM) its socket is gone and scans run
 #     themselves; a watcher killed with SIGKILL leaves its socket, which
 #     answers nobody and is replaced by the next watcher.
@@ -130,6 +131,31 @@ grepq -- "answers scans without --rehash" < "$WORK/e" || fail "no note: $(cat "$
 expect_exit 3 "$BIN" scan "$m" --log "$log" --deliver 2> "$WORK/e"
 grepq 'locked by another writer' < "$WORK/e" || fail "--deliver was answered: $(cat "$WORK/e")"
 grepq -- "stop it for this one" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
+
+# a request of a later version than this watcher reads (as a newer scan
+# would send) is refused at once, with no run, rather than answered as one
+# it knows: the framing is dossier's (u32 length and bytes; the answer: u32
+# exit status, then standard output and error as length and bytes)
+"$PY" - "$log/watch.sock" "$m" > "$WORK/e" <<'PYEOF' || fail "a request of an unknown version: $(cat "$WORK/e")"
+import socket, struct, sys
+req = b"dossier-scan=9\0mission=" + sys.argv[2].encode() + b"\0arg=m\0"
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("<I", len(req)) + req)
+def take(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            sys.exit("the watcher closed the connection")
+        b += c
+    return b
+code = struct.unpack("<i", take(4))[0]
+out = take(struct.unpack("<I", take(4))[0])
+err = take(struct.unpack("<I", take(4))[0]).decode()
+print(code, err)
+assert code == 3 and not out and "does not read" in err, (code, out, err)
+PYEOF
 
 # the runs are the watcher's: its starting one and one per answered scan
 # (the rounds and the human one), and the log is sound
