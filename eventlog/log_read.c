@@ -57,15 +57,20 @@ static int get_cf(dsr_log *log, const char *cf, const void *key, size_t klen,
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: no column family %s", log->dir, cf);
     if (drain)
         log_commit_drain(log);
+    /* Pinned: the value is read where RocksDB holds it (a table block, or
+     * one copy out of the memtable) and copied once, into val.  A plain get
+     * copies it twice before that (into a std::string, then into a malloc'd
+     * block), and some values are megabytes (a snapshot's set row). */
     char *e = NULL;
-    size_t vlen = 0;
-    char *v = rocksdb_get_cf(log->db, log->ropts, h, key, klen, &vlen, &e);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(log->db, log->ropts, h, key, klen, &e);
     if (e)
         return log_rdb_fail(err, e, "%s: cannot read %s", log->dir, cf);
-    if (!v)
+    if (!ps)
         return dsr_err_set(err, DSR_ENOTFOUND, "%s: key not found in %s", log->dir, cf);
+    size_t vlen = 0;
+    const char *v = rocksdb_pinnableslice_value(ps, &vlen);
     int rc = dsr_buf_append(val, v, vlen);
-    rocksdb_free(v);
+    rocksdb_pinnableslice_destroy(ps);
     if (rc)
         return dsr_err_set(err, DSR_ENOMEM, "%s: out of memory reading %s", log->dir, cf);
     return 0;
