@@ -105,11 +105,13 @@ CLI_REMEMBERED_HELP
 "report and exit status, plus a 'watcher' line (a 'watcher' object with\n"
 "--json).  The tree is then neither walked nor stat'ed here: what inotify\n"
 "cannot see (a file changed through a shared mmap, or from another\n"
-"machine) the answer cannot either.  Answered only with the watcher's\n"
-"mission folder and settings (those given must equal the watcher's), and\n"
-"without --rehash, --verify-cache, --deliver or --endpoint; otherwise exit\n"
-"3, naming why (docs/watch.md).  To have every file's stat compared while\n"
-"a watcher runs, stop it and scan with --verify-cache.\n"
+"machine) the answer cannot either.  With --deliver or --endpoint the\n"
+"watcher also runs this scan's delivery window after the run, and the\n"
+"answer reports it.  Answered only with the watcher's mission folder and\n"
+"settings (those given must equal the watcher's), and without --rehash or\n"
+"--verify-cache; otherwise exit 3, naming why (docs/watch.md).  To have\n"
+"every file's stat compared while a watcher runs, stop it and scan with\n"
+"--verify-cache.\n"
 "\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
@@ -318,7 +320,7 @@ static int watcher_socket(const char *log_dir)
 static int ask_watcher(const scan_cmd *c, const char *log_dir, int *exit)
 {
     const cli_scan_opts *o = &c->scan;
-    if (c->rehash || c->verify_cache || o->deliver || o->endpoint)
+    if (c->rehash || c->verify_cache)
         return 0;
     dsr_buf req = DSR_BUF_INIT;
     if (cli_scan_ask_build(o, !c->emit_changed, c->json, c->quiet, &req)) {
@@ -409,11 +411,10 @@ int cmd_scan(int argc, char **argv)
         /* answered by the watcher that holds the log */
     } else if (rc) {
         exit_code = fail_exit(&c, &rep, &err);
-        if (err.code == DSR_ELOCKED && rep.log_dir
-            && (c.rehash || c.verify_cache || c.scan.deliver || c.scan.endpoint)
+        if (err.code == DSR_ELOCKED && rep.log_dir && (c.rehash || c.verify_cache)
             && watcher_socket(rep.log_dir))
             cli_warn("scan", "a 'dossier watch' holds this log: it answers scans without "
-                     "--rehash, --verify-cache, --deliver and --endpoint; stop it for this one");
+                     "--rehash and --verify-cache; stop it for this one");
     } else {
         /* Delivery never fails or stalls a scan: one bounded window, then
          * the events simply stay pending for `dossier deliver`. */

@@ -34,11 +34,11 @@ static const char usage_text[] =
 "nothing.  Runs in the foreground until SIGINT or SIGTERM (exit 0), and is\n"
 "the log's only writer meanwhile: 'scan' asks the watcher, which records a\n"
 "run at once (over the changes saved until then, with the events the scan\n"
-"asked for: '--emit changed' or full) and answers with the scan's report,\n"
-"when the scan's mission folder and the settings it gives are the\n"
-"watcher's; scans with --rehash, --verify-cache, --deliver or --endpoint,\n"
-"and 'import', get a 'locked' error (or wait, with --wait).  See 'dossier\n"
-"scan --help', \"Asking a watcher\".\n"
+"asked for: '--emit changed' or full, then the scan's delivery window when\n"
+"it has --deliver or --endpoint) and answers with the scan's report, when\n"
+"the scan's mission folder and the settings it gives are the watcher's;\n"
+"scans with --rehash or --verify-cache, and 'import', get a 'locked' error\n"
+"(or wait, with --wait).  See 'dossier scan --help', \"Asking a watcher\".\n"
 "\n"
 "Options:\n"
 "  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
@@ -102,6 +102,7 @@ typedef struct watch_cmd {
     int           status_line;   /* a status line is drawn on stderr */
     char         *root;          /* the mission folder's real path */
     cli_scan_ask  ask;           /* the request being answered */
+    dsr_watch    *w;
 } watch_cmd;
 
 /* --debounce: a bare number is milliseconds (the option's unit), anything
@@ -290,6 +291,8 @@ static void render_scan(watch_cmd *c, const dsr_ingest_report *rep,
                         .list_skipped = a->list_skipped, .emit_changed = !a->emit_full,
                         .watcher_pid = (long)getpid(), .watched = info };
     cli_scan_show(&v, rep);
+    if (rep->deliver.note[0] && !a->quiet)   /* as the scan prints it */
+        cli_error("scan", "%s", rep->deliver.note);
     reply->exit_code = cli_scan_exit(&v, rep);
     stdout = so;
     stderr = se;
@@ -306,6 +309,18 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
                       const dsr_watch_run_info *info, dsr_watch_reply *reply)
 {
     watch_cmd *c = ctx;
+    if (rep && (c->ask.deliver || c->ask.endpoint)) {
+        /* the scan's --deliver or --endpoint: its own window after the run
+         * (the run had the watcher's), which the answer reports */
+        dsr_ingest_report r = *rep;
+        dsr_deliver_after_scan_opts d = DSR_DELIVER_AFTER_SCAN_OPTS_INIT;
+        d.all_endpoints = c->ask.deliver;
+        d.endpoint = c->ask.endpoint;
+        r.deliver = (dsr_deliver_after_scan_report)DSR_DELIVER_AFTER_SCAN_REPORT_INIT;
+        r.deliver_rc = dsr_deliver_after_scan(dsr_watch_log(c->w), &d, &r.deliver);
+        render_scan(c, &r, info, reply);
+        return 0;
+    }
     if (rep) {
         render_scan(c, rep, info, reply);
         return 0;
@@ -400,6 +415,7 @@ int cmd_watch(int argc, char **argv)
         cli_scan_opts_free(&c.scan);
         return DSR_EXIT_IO;
     }
+    c.w = w;
     g_watch = w;
     if (g_stop)
         dsr_watch_stop(w);

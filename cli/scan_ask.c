@@ -30,7 +30,14 @@ int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int json, int quie
     }
     char num[32];
     dsr_buf_reset(req);
-    put(req, "dossier-scan", emit_full ? CLI_ASK_VERSION_FULL : CLI_ASK_VERSION);
+    if (o->deliver || o->endpoint) {
+        put(req, "dossier-scan", CLI_ASK_VERSION_DELIVER);
+        put(req, "emit", emit_full ? "full" : "changed");
+        put(req, "deliver", o->deliver ? "1" : NULL);
+        put(req, "endpoint", o->endpoint);
+    } else {
+        put(req, "dossier-scan", emit_full ? CLI_ASK_VERSION_FULL : CLI_ASK_VERSION);
+    }
     put(req, "mission", mission);
     put(req, "arg", o->mission_dir);
     put(req, "json", json ? "1" : "0");
@@ -67,7 +74,7 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
     memset(a, 0, sizeof *a);
     if (!len || req[len - 1] != '\0')
         return -1;
-    int first = 1;
+    int first = 1, v3 = 0, emit = 0;   /* emit: 1 changed, 2 full (version 3) */
     for (const char *p = req; p < req + len; p += strlen(p) + 1) {
         const char *eq = strchr(p, '=');
         if (!eq)
@@ -80,10 +87,20 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
                 return -1;
             if (!strcmp(v, CLI_ASK_VERSION_FULL))
                 a->emit_full = 1;
+            else if (!strcmp(v, CLI_ASK_VERSION_DELIVER))
+                v3 = 1;
             else if (strcmp(v, CLI_ASK_VERSION))
                 return -1;
             first = 0;
-        } else if (KEY("mission"))       a->mission = v;
+        } else if (v3 && KEY("emit")) {
+            if (emit)
+                return -1;
+            emit = !strcmp(v, "changed") ? 1 : !strcmp(v, "full") ? 2 : -1;
+            if (emit < 0)
+                return -1;
+        } else if (v3 && KEY("deliver")) a->deliver = *v == '1';
+        else if (v3 && KEY("endpoint"))  a->endpoint = v;
+        else if (KEY("mission"))         a->mission = v;
         else if (KEY("arg"))             a->arg = v;
         else if (KEY("json"))            a->json = *v == '1';
         else if (KEY("quiet"))           a->quiet = *v == '1';
@@ -106,7 +123,15 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
         /* an unknown key from a newer scan is passed over */
 #undef KEY
     }
-    return first || !a->mission || !a->arg ? -1 : 0;
+    if (first || !a->mission || !a->arg)
+        return -1;
+    if (v3) {
+        /* the emission named, and one delivery: all endpoints or one */
+        if (!emit || a->deliver == (a->endpoint != NULL) || (a->endpoint && !*a->endpoint))
+            return -1;
+        a->emit_full = emit == 2;
+    }
+    return 0;
 }
 
 /* given (the scan's) is NULL or equal to have (the watcher's) */

@@ -7,11 +7,13 @@
  * Format: "key=value" strings, each ended by a NUL (no value holds a NUL:
  * paths, names and numbers), the first one "dossier-scan=<version>":
  * CLI_ASK_VERSION for the events of `scan --emit changed`,
- * CLI_ASK_VERSION_FULL for those of a full scan.  The full request has a
- * version of its own so that a watcher of an older dossier, which reads
- * only version 1, refuses it instead of answering with the changed-mode
- * events.  A setting the scan was not given is absent: the watcher's
- * applies.
+ * CLI_ASK_VERSION_FULL for those of a full scan, CLI_ASK_VERSION_DELIVER
+ * for either ("emit=changed" or "emit=full") followed by a delivery window
+ * ("deliver=1" for --deliver, or "endpoint=NAME").  Each later kind has a
+ * version of its own so that a watcher of an older dossier refuses it
+ * (older ones read only 1, or 1 and 2) instead of answering with the
+ * changed-mode events or without the delivery.  A setting the scan was not
+ * given is absent: the watcher's applies.
  */
 #ifndef DOSSIER_CLI_SCAN_ASK_H
 #define DOSSIER_CLI_SCAN_ASK_H
@@ -23,12 +25,17 @@
 
 #define CLI_ASK_VERSION "1"
 #define CLI_ASK_VERSION_FULL "2"
+#define CLI_ASK_VERSION_DELIVER "3"
 #define CLI_ASK_EXCLUDES_MAX 256
 
 typedef struct cli_scan_ask {
     const char *mission;        /* the mission folder's real path */
     const char *arg;            /* ... as the scan was given it (for display) */
     int         emit_full;      /* 1: the events of a full scan */
+    /* CLI_ASK_VERSION_DELIVER only, exactly one of them: a delivery window
+     * after the run to every saved endpoint (--deliver), or to this one */
+    int         deliver;
+    const char *endpoint;
     int         json, quiet, level, color, list_skipped;
     /* the settings given (NULL / 0: not given) */
     const char *manifest;       /* real path */

@@ -233,6 +233,11 @@ void dsr_watch_stop(dsr_watch *w)
     (void)n;
 }
 
+dsr_log *dsr_watch_log(dsr_watch *w)
+{
+    return w ? w->log : NULL;
+}
+
 void dsr_watch_free(dsr_watch *w)
 {
     if (!w)

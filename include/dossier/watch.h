@@ -201,6 +201,13 @@ DSR_API void dsr_watch_stop(dsr_watch *w);
 /* Close the log (releasing the writer lock) and the watches.  NULL is fine. */
 DSR_API void dsr_watch_free(dsr_watch *w);
 
+/* The log the watcher holds, from dsr_watch_open to dsr_watch_free, for a
+ * callback that reads it or runs a delivery window on it (an asked scan's
+ * --deliver: dsr_deliver_after_scan), on the thread of dsr_watch_run only.
+ * The watcher keeps it: never closed by the caller.  NULL for NULL.
+ * (Added after the first version of this header.) */
+DSR_API dsr_log *dsr_watch_log(dsr_watch *w);
+
 /* Ask the watcher of the log in log_dir for a run (see "Asking a watcher"):
  * send req (len bytes, at most 64 KiB) and wait for the answer, which may
  * take as long as the run.  Returns 0 with *reply filled in (initialised

@@ -5,8 +5,10 @@
  * Properties checked beyond "no crash, no sanitizer report": a parse either
  * fails, or succeeds with every string it returns lying inside the request
  * (NUL-ended there), the mission and display path set, at most
- * CLI_ASK_EXCLUDES_MAX excludes, and a full emission asked exactly when the
- * version field is CLI_ASK_VERSION_FULL; parsing twice gives the same; and the
+ * CLI_ASK_EXCLUDES_MAX excludes, a full emission asked exactly when the
+ * version field is CLI_ASK_VERSION_FULL (or CLI_ASK_VERSION_DELIVER with
+ * "emit=full"), a delivery (--deliver or one endpoint, never both) exactly
+ * when it is CLI_ASK_VERSION_DELIVER; parsing twice gives the same; and the
  * comparison with a fixed watcher's settings is deterministic, naming an
  * option of the scan's command line when the request differs.
  */
@@ -50,11 +52,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (memcmp(&a, &b, sizeof a) || !a.mission || !a.arg
         || a.n_excludes > CLI_ASK_EXCLUDES_MAX)
         abort();
+    /* the version (the first string, NUL-ended: parsed) decides the
+     * emission and whether a delivery is asked: version 3 names its
+     * emission and exactly one delivery, the others none */
     static const char full[] = "dossier-scan=" CLI_ASK_VERSION_FULL;
-    if (a.emit_full != !strcmp(buf, full))   /* the first string, NUL-ended: parsed */
+    static const char deliver[] = "dossier-scan=" CLI_ASK_VERSION_DELIVER;
+    if (!strcmp(buf, deliver)) {
+        int emit_full = 0;
+        for (const char *p = buf; p < buf + size; p += strlen(p) + 1)
+            emit_full |= !strcmp(p, "emit=full");
+        if (a.emit_full != emit_full || a.deliver == (a.endpoint != NULL)
+            || (a.endpoint && !*a.endpoint))
+            abort();
+    } else if (a.emit_full != !strcmp(buf, full) || a.deliver || a.endpoint) {
         abort();
+    }
     const char *strs[] = { a.mission, a.arg, a.manifest, a.mission_type, a.step, a.feature,
-                           a.branch, a.profile };
+                           a.branch, a.profile, a.endpoint };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (!inside(strs[i], buf, size))
             abort();
