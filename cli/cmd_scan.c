@@ -105,13 +105,13 @@ CLI_REMEMBERED_HELP
 "report and exit status, plus a 'watcher' line (a 'watcher' object with\n"
 "--json).  The tree is then neither walked nor stat'ed here: what inotify\n"
 "cannot see (a file changed through a shared mmap, or from another\n"
-"machine) the answer cannot either.  With --deliver or --endpoint the\n"
-"watcher also runs this scan's delivery window after the run, and the\n"
-"answer reports it.  Answered only with the watcher's mission folder and\n"
-"settings (those given must equal the watcher's), and without --rehash or\n"
-"--verify-cache; otherwise exit 3, naming why (docs/watch.md).  To have\n"
-"every file's stat compared while a watcher runs, stop it and scan with\n"
-"--verify-cache.\n"
+"machine) the answer cannot either.  With --rehash or --verify-cache the\n"
+"watcher's run covers the whole tree and reads every file, as this scan's\n"
+"would (so '--verify-cache' compares every file's content while a watcher\n"
+"runs).  With --deliver or --endpoint it then runs this scan's delivery\n"
+"window, and the answer reports it.  Answered only with the watcher's\n"
+"mission folder and settings (those given must equal the watcher's);\n"
+"otherwise exit 3, naming why (docs/watch.md).\n"
 "\n"
 "Environment:\n"
 "  DOSSIER_LOG            default log folder\n"
@@ -212,14 +212,6 @@ static double clock_s(clockid_t id)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void report_stale(const dsr_ingest_report *rep)
-{
-    for (size_t i = 0; i < rep->n_cache_stale; i++)
-        cli_error("verify-cache", "%s: content changed but size and mtime did not "
-                  "(edited behind an unchanged stat, or mtime restored); cache entry "
-                  "corrected", rep->cache_stale[i]);
-}
-
 static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_ingest_report *rep)
 {
     scan_ui *ui = ctx;
@@ -250,7 +242,7 @@ static void on_phase(void *ctx, dsr_ingest_phase phase, int done, const dsr_inge
         break;
     case DSR_INGEST_PHASE_RECORD:
         if (c->verify_cache)
-            report_stale(rep);
+            cli_scan_report_stale(rep);
 #ifdef __GLIBC__
         /* The present artifacts are gone from the report: their pages go
          * back to the system before the fold peaks (the scan's many small
@@ -312,18 +304,17 @@ static int watcher_socket(const char *log_dir)
            && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* When a watcher holds the log and the scan is one it can answer (nothing
- * that only a scan of its own does), ask it for the run, with the scan's
- * emission mode, and show its answer.  Returns 1 when answered (*exit
- * set), 0 when the scan is to run itself (nobody answers, the watcher
- * stopped before it answered, or not such a scan; the lock then decides). */
+/* When a watcher holds the log, ask it for the run (the scan's emission
+ * mode, --rehash or --verify-cache, delivery) and show its answer.
+ * Returns 1 when answered (*exit set), 0 when the scan is to run itself
+ * (nobody answers, or the watcher stopped before it answered: the lock
+ * then decides). */
 static int ask_watcher(const scan_cmd *c, const char *log_dir, int *exit)
 {
     const cli_scan_opts *o = &c->scan;
-    if (c->rehash || c->verify_cache)
-        return 0;
     dsr_buf req = DSR_BUF_INIT;
-    if (cli_scan_ask_build(o, !c->emit_changed, c->json, c->quiet, &req)) {
+    int rehash = c->verify_cache ? CLI_ASK_VERIFY_CACHE : c->rehash ? CLI_ASK_REHASH : 0;
+    if (cli_scan_ask_build(o, !c->emit_changed, rehash, c->json, c->quiet, &req)) {
         dsr_buf_free(&req);
         return 0;   /* the scan's own run reports what is wrong */
     }
@@ -411,10 +402,6 @@ int cmd_scan(int argc, char **argv)
         /* answered by the watcher that holds the log */
     } else if (rc) {
         exit_code = fail_exit(&c, &rep, &err);
-        if (err.code == DSR_ELOCKED && rep.log_dir && (c.rehash || c.verify_cache)
-            && watcher_socket(rep.log_dir))
-            cli_warn("scan", "a 'dossier watch' holds this log: it answers scans without "
-                     "--rehash and --verify-cache; stop it for this one");
     } else {
         /* Delivery never fails or stalls a scan: one bounded window, then
          * the events simply stay pending for `dossier deliver`. */

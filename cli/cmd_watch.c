@@ -34,11 +34,12 @@ static const char usage_text[] =
 "nothing.  Runs in the foreground until SIGINT or SIGTERM (exit 0), and is\n"
 "the log's only writer meanwhile: 'scan' asks the watcher, which records a\n"
 "run at once (over the changes saved until then, with the events the scan\n"
-"asked for: '--emit changed' or full, then the scan's delivery window when\n"
-"it has --deliver or --endpoint) and answers with the scan's report, when\n"
-"the scan's mission folder and the settings it gives are the watcher's;\n"
-"scans with --rehash or --verify-cache, and 'import', get a 'locked' error\n"
-"(or wait, with --wait).  See 'dossier scan --help', \"Asking a watcher\".\n"
+"asked for: '--emit changed' or full; the whole tree, every file read,\n"
+"for --rehash or --verify-cache; then the scan's delivery window when it\n"
+"has --deliver or --endpoint) and answers with the scan's report, when the\n"
+"scan's mission folder and the settings it gives are the watcher's.\n"
+"'import' gets a 'locked' error (or waits, with --wait).  See 'dossier scan\n"
+"--help', \"Asking a watcher\".\n"
 "\n"
 "Options:\n"
 "  --manifest FILE      expected-artifacts manifest (YAML); default: the\n"
@@ -289,7 +290,11 @@ static void render_scan(watch_cmd *c, const dsr_ingest_report *rep,
     cli_cfg.cmd = "scan";
     cli_scan_view v = { .mission_dir = a->arg, .json = a->json, .quiet = a->quiet,
                         .list_skipped = a->list_skipped, .emit_changed = !a->emit_full,
+                        .rehash = a->rehash == CLI_ASK_REHASH,
+                        .verify_cache = a->rehash == CLI_ASK_VERIFY_CACHE,
                         .watcher_pid = (long)getpid(), .watched = info };
+    if (v.verify_cache)
+        cli_scan_report_stale(rep);
     cli_scan_show(&v, rep);
     if (rep->deliver.note[0] && !a->quiet)   /* as the scan prints it */
         cli_error("scan", "%s", rep->deliver.note);
@@ -333,7 +338,8 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
         why = !strcmp(why, "MISSION_DIR") ? "it follows another mission folder"
               : why;
     if (!why)
-        return c->ask.emit_full ? DSR_WATCH_RUN_FULL : DSR_WATCH_RUN_CHANGED;
+        return (c->ask.emit_full ? DSR_WATCH_RUN_FULL : DSR_WATCH_RUN_CHANGED)
+               | (c->ask.rehash ? DSR_WATCH_RUN_REHASH : 0);
     reply->exit_code = DSR_EXIT_IO;
     (void)dsr_buf_printf(&reply->err, "dossier: scan: the log is held by 'dossier watch' "
                          "(pid %ld), which cannot answer this scan: %s%s; stop the watcher, "

@@ -18,8 +18,8 @@ static void put(dsr_buf *b, const char *key, const char *val)
     (void)dsr_buf_putc(b, '\0');
 }
 
-int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int json, int quiet,
-                       dsr_buf *req)
+int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int rehash, int json,
+                       int quiet, dsr_buf *req)
 {
     char *mission = realpath(o->mission_dir, NULL);
     char *manifest = o->manifest_path ? realpath(o->manifest_path, NULL) : NULL;
@@ -30,11 +30,13 @@ int cli_scan_ask_build(const cli_scan_opts *o, int emit_full, int json, int quie
     }
     char num[32];
     dsr_buf_reset(req);
-    if (o->deliver || o->endpoint) {
-        put(req, "dossier-scan", CLI_ASK_VERSION_DELIVER);
+    if (o->deliver || o->endpoint || rehash) {
+        put(req, "dossier-scan", CLI_ASK_VERSION_MORE);
         put(req, "emit", emit_full ? "full" : "changed");
         put(req, "deliver", o->deliver ? "1" : NULL);
         put(req, "endpoint", o->endpoint);
+        put(req, rehash == CLI_ASK_VERIFY_CACHE ? "verify_cache" : "rehash",
+            rehash ? "1" : NULL);
     } else {
         put(req, "dossier-scan", emit_full ? CLI_ASK_VERSION_FULL : CLI_ASK_VERSION);
     }
@@ -87,7 +89,7 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
                 return -1;
             if (!strcmp(v, CLI_ASK_VERSION_FULL))
                 a->emit_full = 1;
-            else if (!strcmp(v, CLI_ASK_VERSION_DELIVER))
+            else if (!strcmp(v, CLI_ASK_VERSION_MORE))
                 v3 = 1;
             else if (strcmp(v, CLI_ASK_VERSION))
                 return -1;
@@ -100,6 +102,8 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
                 return -1;
         } else if (v3 && KEY("deliver")) a->deliver = *v == '1';
         else if (v3 && KEY("endpoint"))  a->endpoint = v;
+        else if (v3 && (KEY("rehash") || KEY("verify_cache")) && *v == '1')
+            a->rehash = a->rehash ? -1 : KEY("rehash") ? CLI_ASK_REHASH : CLI_ASK_VERIFY_CACHE;
         else if (KEY("mission"))         a->mission = v;
         else if (KEY("arg"))             a->arg = v;
         else if (KEY("json"))            a->json = *v == '1';
@@ -126,8 +130,10 @@ int cli_scan_ask_parse(const char *req, size_t len, cli_scan_ask *a)
     if (first || !a->mission || !a->arg)
         return -1;
     if (v3) {
-        /* the emission named, and one delivery: all endpoints or one */
-        if (!emit || a->deliver == (a->endpoint != NULL) || (a->endpoint && !*a->endpoint))
+        /* the emission named; at most one delivery (all endpoints or one)
+         * and one way of reading the files; something more than 1 or 2 */
+        if (!emit || (a->deliver && a->endpoint) || (a->endpoint && !*a->endpoint)
+            || a->rehash < 0 || (!a->deliver && !a->endpoint && !a->rehash))
             return -1;
         a->emit_full = emit == 2;
     }

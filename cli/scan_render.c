@@ -157,6 +157,14 @@ static void print_json(const cli_scan_view *c, const dsr_ingest_report *rep)
     printf("}\n");
 }
 
+void cli_scan_report_stale(const dsr_ingest_report *rep)
+{
+    for (size_t i = 0; i < rep->n_cache_stale; i++)
+        cli_error("verify-cache", "%s: content changed but size and mtime did not "
+                  "(edited behind an unchanged stat, or mtime restored); cache entry "
+                  "corrected", rep->cache_stale[i]);
+}
+
 void cli_scan_show(const cli_scan_view *v, const dsr_ingest_report *rep)
 {
     assert(!v->watcher_pid || v->watched);

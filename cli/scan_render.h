@@ -19,6 +19,9 @@ typedef struct cli_scan_view {
     const dsr_watch_run_info *watched;
 } cli_scan_view;
 
+/* With --verify-cache: one error line on stderr per stale cache entry the
+ * run found (rep->cache_stale), before the summary. */
+void cli_scan_report_stale(const dsr_ingest_report *rep);
 /* The skipped entries (stderr, by the verbosity), then the summary or the
  * JSON object (stdout).  rep is a recorded run's report. */
 void cli_scan_show(const cli_scan_view *v, const dsr_ingest_report *rep);

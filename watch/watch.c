@@ -81,6 +81,7 @@ typedef struct asked {
     const dsr_buf   *req;
     dsr_watch_reply *reply;
     int              full;       /* DSR_WATCH_RUN_FULL: a full emission */
+    int              rehash;     /* DSR_WATCH_RUN_REHASH: every file read */
 } asked;
 
 /* A run over the changed paths carries the kept result's strings over in
@@ -385,7 +386,7 @@ static int record_run(dsr_watch *w, int starting, const asked *ask, dsr_err *err
     double first = w->first;
     int had_events = w->dirty;
     int full = starting || w->full || !w->state || w->state->n_linked
-               || w->churn > w->state->n_artifacts + CHURN_SLACK;
+               || w->churn > w->state->n_artifacts + CHURN_SLACK || (ask && ask->rehash);
     char **paths = NULL;
     size_t n_paths = 0;
     /* invariants 3 and 4: what happens from here on makes the tree dirty
@@ -412,6 +413,8 @@ static int record_run(dsr_watch *w, int starting, const asked *ask, dsr_err *err
             io.flags &= ~(unsigned)DSR_INGEST_SKIP_UNCHANGED;
         if (ask && ask->full)
             io.flags &= ~(unsigned)DSR_INGEST_EMIT_CHANGED;
+        if (ask && ask->rehash)
+            io.flags |= DSR_INGEST_REHASH;
         rc = dsr_ingest_run_paths(w->log, &io,
                                   full ? NULL : paths ? (const char *const *)paths : no_path,
                                   full ? 0 : n_paths, &w->state, &rep, err);
@@ -446,9 +449,18 @@ static int serve_one(dsr_watch *w, dsr_err *err)
     if (!wserve_read_request(conn, &w->req)) {
         int want = w->o.on_request(w->o.on_request_ctx, w->req.data, w->req.len, NULL, NULL,
                                    &reply);
-        if (want != DSR_WATCH_ANSWER_NOW) {
+        int emit = want & ~DSR_WATCH_RUN_REHASH;
+        if (want != DSR_WATCH_ANSWER_NOW && emit != DSR_WATCH_RUN_CHANGED
+            && emit != DSR_WATCH_RUN_FULL) {
+            reply.exit_code = 3;
+            dsr_buf_reset(&reply.out);
+            dsr_buf_reset(&reply.err);
+            (void)dsr_buf_printf(&reply.err, "the watcher's request callback asked for %d, "
+                                 "which is no run it records\n", want);
+        } else if (want != DSR_WATCH_ANSWER_NOW) {
             /* every change made before the request is queued by now */
-            asked ask = { &w->req, &reply, want == DSR_WATCH_RUN_FULL };
+            asked ask = { &w->req, &reply, emit == DSR_WATCH_RUN_FULL,
+                          (want & DSR_WATCH_RUN_REHASH) != 0 };
             rc = take_events(w, err);
             if (!rc)
                 rc = record_run(w, 0, &ask, err);

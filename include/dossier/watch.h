@@ -127,20 +127,27 @@ typedef struct dsr_watch_reply {
 
 /* What a request callback (rep == NULL) asks for: an answer at once, or a
  * run recorded now with the events of `scan --emit changed` or of a full
- * scan.  (DSR_WATCH_RUN_FULL was added after the first version of the
- * callback, whose 1 keeps its meaning.) */
+ * scan, to which DSR_WATCH_RUN_REHASH may be or'ed: that run covers the
+ * whole tree and reads every file, ignoring the scan cache, as
+ * DSR_INGEST_REHASH (`scan --rehash` and `--verify-cache`; its report lists
+ * the stale entries found).  (DSR_WATCH_RUN_FULL and DSR_WATCH_RUN_REHASH
+ * were added after the first version of the callback, whose 1 keeps its
+ * meaning.) */
 enum {
     DSR_WATCH_ANSWER_NOW = 0,
     DSR_WATCH_RUN_CHANGED = 1,
-    DSR_WATCH_RUN_FULL = 2
+    DSR_WATCH_RUN_FULL = 2,
+    DSR_WATCH_RUN_REHASH = 4
 };
 
 /* A request (req, len bytes: the asker's own format, which the library does
  * not read) on the thread of dsr_watch_run, called twice:
  *   rep == NULL: before anything is done for it: return DSR_WATCH_RUN_CHANGED
- *                or DSR_WATCH_RUN_FULL to have a run recorded for it now,
- *                or DSR_WATCH_ANSWER_NOW to answer at once with *reply as
- *                the callback filled it in (a request it cannot serve);
+ *                or DSR_WATCH_RUN_FULL (with DSR_WATCH_RUN_REHASH or'ed, or
+ *                not) to have a run recorded for it now, or
+ *                DSR_WATCH_ANSWER_NOW to answer at once with *reply as the
+ *                callback filled it in (a request it cannot serve; any
+ *                other value is answered so, with exit status 3);
  *   rep != NULL: after that run (rep and info as on_run sees them, on_run
  *                having been called first): fill in *reply (the value
  *                returned is not used).

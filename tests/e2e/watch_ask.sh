@@ -17,9 +17,9 @@
 #   - four scans asking at once are all answered, one run each, the edit
 #     made before them indexed by exactly one;
 #   - a scan the watcher cannot answer is refused, naming why: other
-#     settings (exit 3), --rehash or --verify-cache (the lock, and a note),
-#     a request of a version it does not read (exit 3, and no run recorded)
-#     (scans with --deliver or --endpoint are answered: watch_ask_deliver);
+#     settings, a request of a version it does not read (exit 3, and no run
+#     recorded) (scans with --deliver or --endpoint are answered:
+#     watch_ask_deliver; with --rehash or --verify-cache: watch_ask_rehash);
 #   - once the watcher stops (SIGTERM) its socket is gone and scans run
 #     themselves; a watcher killed with SIGKILL leaves its socket, which
 #     answers nobody and is replaced by the next watcher.
@@ -126,12 +126,6 @@ expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --mission-type resear
 grepq -- '--mission-type differs' < "$WORK/e" || fail "mismatch not named: $(cat "$WORK/e")"
 expect_exit 3 "$BIN" scan "$WORK" --log "$log" --emit changed 2> "$WORK/e"
 grepq 'another mission folder' < "$WORK/e" || fail "other folder not named: $(cat "$WORK/e")"
-expect_exit 3 "$BIN" scan "$m" --log "$log" --emit changed --rehash 2> "$WORK/e"
-grepq 'locked by another writer' < "$WORK/e" || fail "--rehash was answered: $(cat "$WORK/e")"
-grepq -- "answers scans without --rehash" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
-expect_exit 3 "$BIN" scan "$m" --log "$log" --verify-cache 2> "$WORK/e"
-grepq 'locked by another writer' < "$WORK/e" || fail "--verify-cache was answered: $(cat "$WORK/e")"
-grepq -- "stop it for this one" < "$WORK/e" || fail "no note: $(cat "$WORK/e")"
 
 # a request of a later version than this watcher reads (as a newer scan
 # would send) is refused at once, with no run, rather than answered as one

@@ -6,9 +6,11 @@
  * fails, or succeeds with every string it returns lying inside the request
  * (NUL-ended there), the mission and display path set, at most
  * CLI_ASK_EXCLUDES_MAX excludes, a full emission asked exactly when the
- * version field is CLI_ASK_VERSION_FULL (or CLI_ASK_VERSION_DELIVER with
- * "emit=full"), a delivery (--deliver or one endpoint, never both) exactly
- * when it is CLI_ASK_VERSION_DELIVER; parsing twice gives the same; and the
+ * version field is CLI_ASK_VERSION_FULL (or CLI_ASK_VERSION_MORE with
+ * "emit=full"), a delivery (--deliver or one endpoint, never both) or
+ * every file read (--rehash or --verify-cache) only when it is
+ * CLI_ASK_VERSION_MORE, which asks for one of them at least; parsing twice
+ * gives the same; and the
  * comparison with a fixed watcher's settings is deterministic, naming an
  * option of the scan's command line when the request differs.
  */
@@ -53,18 +55,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || a.n_excludes > CLI_ASK_EXCLUDES_MAX)
         abort();
     /* the version (the first string, NUL-ended: parsed) decides the
-     * emission and whether a delivery is asked: version 3 names its
-     * emission and exactly one delivery, the others none */
+     * emission and what more is asked: version 3 names its emission and at
+     * least one of a delivery (every endpoint or one, not both) and a way
+     * of reading the files; the others ask for neither */
     static const char full[] = "dossier-scan=" CLI_ASK_VERSION_FULL;
-    static const char deliver[] = "dossier-scan=" CLI_ASK_VERSION_DELIVER;
-    if (!strcmp(buf, deliver)) {
+    static const char more[] = "dossier-scan=" CLI_ASK_VERSION_MORE;
+    if (!strcmp(buf, more)) {
         int emit_full = 0;
         for (const char *p = buf; p < buf + size; p += strlen(p) + 1)
             emit_full |= !strcmp(p, "emit=full");
-        if (a.emit_full != emit_full || a.deliver == (a.endpoint != NULL)
-            || (a.endpoint && !*a.endpoint))
+        if (a.emit_full != emit_full || (a.deliver && a.endpoint)
+            || (a.endpoint && !*a.endpoint)
+            || (a.rehash != 0 && a.rehash != CLI_ASK_REHASH && a.rehash != CLI_ASK_VERIFY_CACHE)
+            || (!a.deliver && !a.endpoint && !a.rehash))
             abort();
-    } else if (a.emit_full != !strcmp(buf, full) || a.deliver || a.endpoint) {
+    } else if (a.emit_full != !strcmp(buf, full) || a.deliver || a.endpoint || a.rehash) {
         abort();
     }
     const char *strs[] = { a.mission, a.arg, a.manifest, a.mission_type, a.step, a.feature,

@@ -49,6 +49,7 @@ typedef struct fixture {
     int             hold, held;   /* hold: on_run waits after the starting scan until held */
     int             serve;        /* start(): answer dsr_watch_ask (on_request) */
     int             asked;        /* runs recorded for a request */
+    size_t          unread;       /* the last asked run: cache entries taken unread */
     char            note_msg[DSR_ERR_MSG_MAX];
     /* the watcher */
     dsr_watch      *w;
@@ -109,9 +110,11 @@ static void on_note(void *ctx, dsr_watch_note_kind kind, const char *msg)
     pthread_mutex_unlock(&f->mu);
 }
 
-/* A request "run" is answered with a run of the changed mode and "full"
- * with a run of full emission, both with "indexed=N total=T paths=P" (exit
- * 0); any other is refused at once (exit 7, "refused"). */
+/* A request "run" is answered with a run of the changed mode, "full" with
+ * a run of full emission and "rehash" with a changed-mode run that reads
+ * every file, all with "indexed=N total=T paths=P" (exit 0); "bogus" gets
+ * a value that names no run; any other is refused at once (exit 7,
+ * "refused"). */
 static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_report *rep,
                       const dsr_watch_run_info *info, dsr_watch_reply *reply)
 {
@@ -121,12 +124,17 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
             return DSR_WATCH_RUN_CHANGED;
         if (len == 4 && !memcmp(req, "full", 4))
             return DSR_WATCH_RUN_FULL;
+        if (len == 6 && !memcmp(req, "rehash", 6))
+            return DSR_WATCH_RUN_CHANGED | DSR_WATCH_RUN_REHASH;
+        if (len == 5 && !memcmp(req, "bogus", 5))
+            return DSR_WATCH_RUN_REHASH;
         reply->exit_code = 7;
         assert_int_equal(dsr_buf_puts(&reply->err, "refused"), 0);
         return DSR_WATCH_ANSWER_NOW;
     }
     pthread_mutex_lock(&f->mu);
     f->asked++;
+    f->unread = rep->scan->n_cache_stat;
     pthread_mutex_unlock(&f->mu);
     assert_int_equal(dsr_buf_printf(&reply->out, "indexed=%llu total=%llu paths=%d",
                                     (unsigned long long)rep->record.indexed,
@@ -573,6 +581,46 @@ static void test_watch_answers_a_full_emission(void **state)
     stop(f);
 }
 
+/* DSR_WATCH_RUN_REHASH or'ed in: the run covers the whole tree and reads
+ * every file, where a run over the changed paths reads none of the files
+ * of an hour ago (their cache entries trusted); a value that names no run
+ * is answered at once with exit status 3, and nothing is recorded. */
+static void test_watch_answers_a_rehash(void **state)
+{
+    fixture *f = *state;
+    const char *names[] = { "a.md", "b.md" };
+    for (int i = 0; i < 2; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", f->root, names[i]);
+        struct timespec t[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+        assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+    }
+    start_answering(f);
+    dsr_watch_reply r = DSR_WATCH_REPLY_INIT;
+    ask(f, "rehash", &r);
+    assert_int_equal(r.exit_code, 0);
+    assert_string_equal(r.out.data, "indexed=0 total=2 paths=0");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->unread, 0);
+    pthread_mutex_unlock(&f->mu);
+    ask(f, "run", &r);
+    assert_string_equal(r.out.data, "indexed=0 total=2 paths=1");
+    tt_put(f->root, "c.md", "# c\n");
+    ask(f, "bogus", &r);
+    assert_int_equal(r.exit_code, 3);
+    assert_int_equal(r.out.len, 0);
+    assert_non_null(strstr(r.err.data, "no run it records"));
+    ask(f, "rehash", &r);                 /* the new file, read with the rest */
+    assert_string_equal(r.out.data, "indexed=1 total=3 paths=0");
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->unread, 0);
+    assert_int_equal(f->asked, 3);
+    assert_int_equal(f->recorded, 4);    /* the starting scan and the three asked for */
+    pthread_mutex_unlock(&f->mu);
+    dsr_watch_reply_free(&r);
+    stop(f);
+}
+
 /* sun_path holds 108 bytes: a longer log folder is named through
  * /proc/self/fd by both ends. */
 static void test_watch_answers_in_a_log_folder_with_a_long_path(void **state)
@@ -636,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_answers_with_a_run_holding_every_change,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_a_full_emission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_answers_a_rehash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_answers_in_a_log_folder_with_a_long_path,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_v1_options_answer_nobody, setup, teardown),
