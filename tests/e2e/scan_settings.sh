@@ -170,11 +170,7 @@ wait "$pid" || fail "watch did not stop cleanly"
 # ---- 7. --endpoint NAME: scan and watch deliver to that endpoint only -------
 m=$(sample_copy m7)
 log="$WORK/log7"
-make_secret
-chmod 600 "$SECRET"
-start_receiver recv --secret-file "$SECRET" --deadline 120
-"$BIN" endpoint add hook --log "$log" --url "http://127.0.0.1:$RECV_PORT/hooks/dossier" \
-  --secret-file "$SECRET" > /dev/null || fail "endpoint add hook"
+receiver_endpoint "$log" hook
 # an auto endpoint nothing listens on: tried by every plain scan, not by
 # one that names another endpoint
 "$BIN" endpoint add other --auto --log "$log" --url "http://127.0.0.1:$(closed_port)/x" \

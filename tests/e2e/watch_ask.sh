@@ -26,12 +26,8 @@
 source "$DOSSIER_SRC/tests/support/e2e_lib.sh"
 m=$(sample_copy mission)
 log="$WORK/log"
-"$BIN" watch "$m" --log "$log" --mission-type software-dev --debounce 3600s -v \
-  > "$WORK/watch.out" 2> "$WORK/watch.err" &
-pid=$!
-CLEANUP_PIDS+=("$pid")
-wait_snapshot "$log"
-[ -S "$log/watch.sock" ] || fail "no socket in the watcher's log folder"
+start_watcher "$log" "$m" --mission-type software-dev --debounce 3600s -v
+pid=$WATCH_PID
 
 parity_json() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)["parity_hash_sha256"])'; }
 fresh() {   # the parity of a scan of the tree as it is now, into a new log
@@ -128,29 +124,10 @@ expect_exit 3 "$BIN" scan "$WORK" --log "$log" --emit changed 2> "$WORK/e"
 grepq 'another mission folder' < "$WORK/e" || fail "other folder not named: $(cat "$WORK/e")"
 
 # a request of a later version than this watcher reads (as a newer scan
-# would send) is refused at once, with no run, rather than answered as one
-# it knows: the framing is dossier's (u32 length and bytes; the answer: u32
-# exit status, then standard output and error as length and bytes)
-"$PY" - "$log/watch.sock" "$m" > "$WORK/e" <<'PYEOF' || fail "a request of an unknown version: $(cat "$WORK/e")"
-import socket, struct, sys
-req = b"dossier-scan=9\0mission=" + sys.argv[2].encode() + b"\0arg=m\0"
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(struct.pack("<I", len(req)) + req)
-def take(n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            sys.exit("the watcher closed the connection")
-        b += c
-    return b
-code = struct.unpack("<i", take(4))[0]
-out = take(struct.unpack("<I", take(4))[0])
-err = take(struct.unpack("<I", take(4))[0]).decode()
-print(code, err)
-assert code == 3 and not out and "does not read" in err, (code, out, err)
-PYEOF
+# would send) is refused at once, with no run (counted below), rather than
+# answered as one it knows
+"$PY" "$SRC/tests/support/watch_ask_unread.py" "$log/watch.sock" "$m" 'dossier-scan=9\0' \
+  || fail "a request of an unknown version was answered"
 
 # the runs are the watcher's: its starting one and one per answered scan
 # (the rounds and the human one), and the log is sound

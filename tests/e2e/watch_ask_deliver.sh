@@ -19,19 +19,11 @@ source "$DOSSIER_SRC/tests/support/deliver_lib.sh"
 
 m=$(sample_copy mission)
 log="$WORK/log"
-make_secret
-chmod 600 "$SECRET"
-start_receiver recv --secret-file "$SECRET" --deadline 120
-"$BIN" endpoint add hook --log "$log" --url "http://127.0.0.1:$RECV_PORT/hooks/dossier" \
-  --secret-file "$SECRET" > /dev/null || fail "endpoint add hook"
+receiver_endpoint "$log" hook
 received() { if [ -f "$WORK/recv.ndjson" ]; then wc -l < "$WORK/recv.ndjson"; else echo 0; fi; }
 
-"$BIN" watch "$m" --log "$log" --mission-type software-dev --debounce 3600s -q \
-  2> "$WORK/watch.err" &
-pid=$!
-CLEANUP_PIDS+=("$pid")
-wait_snapshot "$log"
-[ -S "$log/watch.sock" ] || fail "no socket in the watcher's log folder"
+start_watcher "$log" "$m" --mission-type software-dev --debounce 3600s -q
+pid=$WATCH_PID
 [ "$(received)" -eq 0 ] || fail "the watcher's own run delivered to an endpoint saved without --auto"
 
 # asked LABEL ARGS...: a scan answered by this watcher, exit 0, its
@@ -60,32 +52,12 @@ grepq "no saved endpoint 'nope'" < "$WORK/e" || fail "unknown endpoint not said:
 expect_exit 0 "$BIN" scan "$m" --log "$log" --deliver -q > "$WORK/q.out" 2> "$WORK/q.err"
 [ ! -s "$WORK/q.out" ] && [ ! -s "$WORK/q.err" ] || fail "-q printed: $(cat "$WORK/q.out" "$WORK/q.err")"
 
-# requests no scan sends are refused before any run (the framing: u32
-# length and bytes; the answer: u32 exit status, then standard output and
-# error as length and bytes)
+# requests no scan sends are refused before any run
 n_before=$("$BIN" events --log "$log" | wc -l)
 for req in 'dossier-scan=3\0emit=full\0deliver=1\0endpoint=hook\0' \
            'dossier-scan=3\0deliver=1\0' 'dossier-scan=3\0emit=both\0deliver=1\0'; do
-  "$PY" - "$log/watch.sock" "$m" "$req" > "$WORK/e" <<'PYEOF' || fail "request $req: $(cat "$WORK/e")"
-import socket, struct, sys
-req = sys.argv[3].replace("\\0", "\0").encode() + b"mission=" + sys.argv[2].encode() + b"\0arg=m\0"
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(struct.pack("<I", len(req)) + req)
-def take(n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            sys.exit("the watcher closed the connection")
-        b += c
-    return b
-code = struct.unpack("<i", take(4))[0]
-out = take(struct.unpack("<I", take(4))[0])
-err = take(struct.unpack("<I", take(4))[0]).decode()
-print(code, err)
-assert code == 3 and not out and "does not read" in err, (code, out, err)
-PYEOF
+  "$PY" "$SRC/tests/support/watch_ask_unread.py" "$log/watch.sock" "$m" "$req" \
+    || fail "request $req was not refused"
 done
 [ "$("$BIN" events --log "$log" | wc -l)" -eq "$n_before" ] || fail "a refused request recorded a run"
 

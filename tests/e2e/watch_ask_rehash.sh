@@ -17,12 +17,8 @@ log="$WORK/log"
 # files older than the racy window: their cache entries are trusted, so a
 # whole-tree run that is not told to read every file reads none of them
 find "$m" -type f -exec touch -d '1 hour ago' {} +
-"$BIN" watch "$m" --log "$log" --mission-type software-dev --debounce 3600s -q \
-  2> "$WORK/watch.err" &
-pid=$!
-CLEANUP_PIDS+=("$pid")
-wait_snapshot "$log"
-[ -S "$log/watch.sock" ] || fail "no socket in the watcher's log folder"
+start_watcher "$log" "$m" --mission-type software-dev --debounce 3600s -q
+pid=$WATCH_PID
 
 fresh() {   # the parity of a scan of the tree as it is now, into a new log
   rm -rf "$WORK/fresh"

@@ -5,6 +5,10 @@
 #   start_receiver NAME ARGS  -> starts webhook_receiver.py on a free loopback
 #                                port, logging to $WORK/NAME.ndjson; sets
 #                                RECV_PORT and RECV_PID (killed on exit)
+#   receiver_endpoint LOG NAME [ARGS] -> make_secret (mode 0600), a receiver
+#                                logging to $WORK/recv.ndjson, and endpoint
+#                                NAME saved in LOG for it (ARGS: more
+#                                options of 'endpoint add', such as --auto)
 #   closed_port               -> prints a loopback port nothing listens on
 #   import_events N FEATURES LOG [SEED] -> appends N generated envelopes
 #   recv_check LOGFILE IDSFILE [--max-dup N] [--exact]
@@ -33,6 +37,15 @@ start_receiver() {
   done
   [ -s "$WORK/$name.port" ] || fail "receiver $name did not start"
   RECV_PORT=$(cat "$WORK/$name.port")
+}
+
+receiver_endpoint() {
+  local log=$1 name=$2; shift 2
+  make_secret
+  chmod 600 "$SECRET"
+  start_receiver recv --secret-file "$SECRET" --deadline 120
+  "$BIN" endpoint add "$name" --log "$log" --url "http://127.0.0.1:$RECV_PORT/hooks/dossier" \
+    --secret-file "$SECRET" "$@" > /dev/null || fail "endpoint add $name"
 }
 
 closed_port() {

@@ -1,6 +1,6 @@
 # Shared helpers for end-to-end tests (source "$DOSSIER_SRC/tests/support/e2e_lib.sh").
 # Provides: $BIN, $SRC, $WORK (a temp dir removed on exit), fail, grepq, expect_exit, PY,
-# build_helper (a C helper against libdossier.a), sample_copy, ...
+# build_helper (a C helper against libdossier.a), sample_copy, start_watcher, ...
 set -euo pipefail
 BIN=${DOSSIER_BIN:?DOSSIER_BIN not set (run through ctest)}
 SRC=${DOSSIER_SRC:?DOSSIER_SRC not set}
@@ -115,4 +115,17 @@ wait_recorded() {
     sleep 0.1
   done
   fail "$2 was not recorded"
+}
+
+# start_watcher LOG ARGS...: `dossier watch ARGS... --log LOG` in the
+# background (its output in $WORK/watch.out and watch.err), its pid in
+# WATCH_PID; returns once its starting scan is recorded and its answering
+# socket is there.
+start_watcher() {
+  local log=$1; shift
+  "$BIN" watch "$@" --log "$log" > "$WORK/watch.out" 2> "$WORK/watch.err" &
+  WATCH_PID=$!
+  CLEANUP_PIDS+=("$WATCH_PID")
+  wait_snapshot "$log"
+  [ -S "$log/watch.sock" ] || fail "no socket in the watcher's log folder: $(cat "$WORK/watch.err")"
 }
