@@ -314,7 +314,12 @@ static int on_request(void *ctx, const void *req, size_t len, const dsr_ingest_r
                       const dsr_watch_run_info *info, dsr_watch_reply *reply)
 {
     watch_cmd *c = ctx;
-    if (rep && (c->ask.deliver || c->ask.endpoint)) {
+    /* the watcher's own window after every run: the same as the scan's
+     * when both name every endpoint, or the same one */
+    int same_window = c->ask.deliver ? c->scan.deliver
+                    : c->ask.endpoint && c->scan.endpoint
+                      && !strcmp(c->ask.endpoint, c->scan.endpoint);
+    if (rep && (c->ask.deliver || c->ask.endpoint) && !same_window) {
         /* the scan's --deliver or --endpoint: its own window after the run
          * (the run had the watcher's), which the answer reports */
         dsr_ingest_report r = *rep;

@@ -51,9 +51,12 @@
  * run.  The callback chooses the run's events: those of `scan --emit
  * changed` (DSR_WATCH_RUN_CHANGED), or those of a full scan
  * (DSR_WATCH_RUN_FULL: an artifact_indexed for every present artifact of
- * the tree, the unchanged ones taken from the watcher's last run).  The
- * asker gets the run without walking or stat'ing the tree; what the
- * watching cannot see (see docs/watch.md) the answer cannot either.
+ * the tree, the unchanged ones taken from the watcher's last run), and
+ * with DSR_WATCH_RUN_REHASH or'ed in, a run over the whole tree that reads
+ * every file.  The asker gets the run without walking or stat'ing the
+ * tree; what the watching cannot see (see docs/watch.md) the answer cannot
+ * either, except in a DSR_WATCH_RUN_REHASH run.  A callback that needs the
+ * log meanwhile (a delivery window for the asker) has dsr_watch_log.
  *
  * Conventions as in dossier/ingest.h: versioned options with an _INIT
  * macro, nothing printed, failures are a negative DSR_E* code and a

@@ -198,6 +198,12 @@ for i in $(seq 1 60); do
   sleep 0.1
 done
 [ "$(wc -l < "$WORK/recv.ndjson")" -gt "$n0" ] || fail "watch --endpoint hook delivered nothing"
+# a scan asking it for the same endpoint is answered with the window of
+# the watcher's own run (one window, reported as the scan reports its own)
+out_err 0 "$BIN" scan "$m" --log "$log" --endpoint hook
+grep -q "answered by 'dossier watch'" "$WORK/out" || fail "scan --endpoint hook not answered by the watcher"
+grep -q "delivery: [0-9]* delivered, [0-9]* failed attempt(s), 0 dead-lettered, [0-9]* pending (1 endpoint(s))" \
+  "$WORK/err" || { cat "$WORK/err"; fail "the watcher's answer to scan --endpoint hook: no delivery line"; }
 kill -TERM "$pid"
 wait "$pid" || fail "watch --endpoint did not stop cleanly"
 "$BIN" deliver --log "$log" --endpoint hook -q || fail "deliver the rest to hook"
