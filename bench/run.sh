@@ -363,10 +363,10 @@ def tgt(name, val, goal, le=True):
                                                 "yes" if ok else "**no**"))
 def ratio(a, b):
     return med[a] / med[b] if a in med and b in med else None
-tgt("A: scan cold / parallel sha256sum", ratio(("A", "scan_cold"), ("A", "sha256sum")), 0.5)
-tgt("A: scan cold / AIDE", ratio(("A", "scan_cold"), ("A", "aide")), 0.2)
+tgt("A: scan cold / parallel sha256sum (issue 7)", ratio(("A", "scan_cold"), ("A", "sha256sum")), 0.5)
+tgt("A: scan cold / AIDE (issues 7, 21)", ratio(("A", "scan_cold"), ("A", "aide")), 0.2)
 if ("B", "scan_cold") in med and ("B", "openssl") in med:
-    tgt("B: scan throughput / parallel openssl throughput",
+    tgt("B: scan throughput / parallel openssl throughput (issue 7)",
         med[("B", "openssl")] / med[("B", "scan_cold")], 0.9, le=False)
 if ("B", "index") in med and ("B", "sha256_limit") in med:
     tgt("B: index throughput / SHA-256 limit (issue 21)",
@@ -374,8 +374,8 @@ if ("B", "index") in med and ("B", "sha256_limit") in med:
     cpu_med = lambda k: statistics.median(x for _, x, _ in rows[k])
     tgt("B: the same in CPU time (one-core limit CPU s / index CPU s)",
         cpu_med(("B", "sha256_limit")) / cpu_med(("B", "index")), 0.9, le=False)
-tgt("A: scan warm / scan cold", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0.4)
-tgt("A: scan warm --emit changed / scan cold",
+tgt("A: scan warm / scan cold (issues 7, 21)", ratio(("A", "scan_warm"), ("A", "scan_cold")), 0.4)
+tgt("A: scan warm --emit changed / scan cold (issue 7)",
     ratio(("A", "scan_warm_changed"), ("A", "scan_cold")), 0.1)
 tgt("A: scan warm --emit changed / git status --porcelain (issue 21)",
     ratio(("A", "scan_warm_changed"), ("A", "git_status")), 0.5)
@@ -390,7 +390,7 @@ tgt("A: scan --emit changed answered by a running watch / git status --porcelain
     ratio(("A", "scan_watched"), ("A", "git_status")), 0.5)
 tgt("A: scan (full emission) answered by a running watch / scan cold (issue 21)",
     ratio(("A", "scan_watched_full"), ("A", "scan_cold")), 0.4)
-tgt("A: scan cold / dossier index (issue #4)", ratio(("A", "scan_cold"), ("A", "index")), 1.2)
+tgt("A: scan cold / dossier index (issue 4)", ratio(("A", "scan_cold"), ("A", "index")), 1.2)
 tgt("A: scan cold --profile spec-kitty-3 / scan cold (issue 19)",
     ratio(("A", "scan_cold_sk3"), ("A", "scan_cold")), 1.15)
 if ("C", "scan_cold") in rows:
