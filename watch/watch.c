@@ -436,6 +436,17 @@ static int record_run(dsr_watch *w, int starting, const asked *ask, dsr_err *err
     return rc;
 }
 
+/* A request the watcher could not serve is answered with exit status 3,
+ * what dossier gives an I/O failure, and only the message the caller then
+ * writes to the returned buffer (nothing the callback had prepared). */
+static dsr_buf *reply_failed(dsr_watch_reply *reply)
+{
+    reply->exit_code = 3;
+    dsr_buf_reset(&reply->out);
+    dsr_buf_reset(&reply->err);
+    return &reply->err;
+}
+
 /* One connection waiting on the answering socket: read its request and
  * answer it, with a run when the caller's callback wants one.  Returns 0, or
  * the error of a run that failed (the asker is told). */
@@ -452,11 +463,8 @@ static int serve_one(dsr_watch *w, dsr_err *err)
         int emit = want & ~DSR_WATCH_RUN_REHASH;
         if (want != DSR_WATCH_ANSWER_NOW && emit != DSR_WATCH_RUN_CHANGED
             && emit != DSR_WATCH_RUN_FULL) {
-            reply.exit_code = 3;
-            dsr_buf_reset(&reply.out);
-            dsr_buf_reset(&reply.err);
-            (void)dsr_buf_printf(&reply.err, "the watcher's request callback asked for %d, "
-                                 "which is no run it records\n", want);
+            (void)dsr_buf_printf(reply_failed(&reply), "the watcher's request callback asked "
+                                 "for %d, which is no run it records\n", want);
         } else if (want != DSR_WATCH_ANSWER_NOW) {
             /* every change made before the request is queued by now */
             asked ask = { &w->req, &reply, emit == DSR_WATCH_RUN_FULL,
@@ -464,13 +472,9 @@ static int serve_one(dsr_watch *w, dsr_err *err)
             rc = take_events(w, err);
             if (!rc)
                 rc = record_run(w, 0, &ask, err);
-            if (rc) {   /* exit status 3: what dossier gives an I/O failure */
-                reply.exit_code = 3;
-                dsr_buf_reset(&reply.out);
-                dsr_buf_reset(&reply.err);
-                (void)dsr_buf_printf(&reply.err, "the watcher's run failed, and the watcher "
-                                     "stopped: %s\n", err->msg);
-            }
+            if (rc)
+                (void)dsr_buf_printf(reply_failed(&reply), "the watcher's run failed, and the "
+                                     "watcher stopped: %s\n", err->msg);
         }
         (void)wserve_write_reply(conn, &reply);
     }
